@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every Debian package that atelier's build, tests and benchmarks need,
+# then the npm packages used by the docs page and the black-box test clients.
+# Idempotent: safe to run on every build. Sources: Debian's apt and npm only.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
+
+PKGS=(
+  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  # HTTP, JSON, logs, metrics, CLI, config
+  librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev nlohmann-json3-dev
+  libspdlog-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev
+  # storage, crypto, identity
+  libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
+  python3 python3-fastapi uvicorn
+)
+if ! command -v node >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# npm: swagger-ui-dist (served by atelier at /docs) and test clients.
+if [ ! -d node_modules/swagger-ui-dist ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
+fi

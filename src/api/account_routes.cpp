@@ -1,0 +1,296 @@
+// Identity and limits: register, login, me, own API keys, rate-limit status,
+// and the admin's key management.
+#include <charconv>
+
+#include "api/api.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+const nlohmann::json kCredentialsSchema = {
+    {"type", "object"},
+    {"required", {"email", "password"}},
+    {"properties",
+     {{"email", {{"type", "string"}, {"format", "email"}, {"maxLength", 254}}},
+      {"password", {{"type", "string"}, {"minLength", 8}, {"maxLength", 256}}}}}};
+
+const nlohmann::json kTokenSchema = {
+    {"type", "object"},
+    {"properties",
+     {{"access_token", {{"type", "string"}}},
+      {"token_type", {{"type", "string"}}},
+      {"expires_in", {{"type", "integer"}}},
+      {"user", {{"type", "object"}}}}}};
+
+const nlohmann::json kKeySchema = {
+    {"type", "object"},
+    {"properties",
+     {{"id", {{"type", "integer"}}},
+      {"name", {{"type", "string"}}},
+      {"prefix", {{"type", "string"}}},
+      {"tier", {{"type", "string"}}},
+      {"key", {{"type", "string"}, {"description", "the secret; shown only in the create response"}}}}}};
+
+Result<std::string> string_field(const nlohmann::json& j, const char* name, bool required = true) {
+  if (!j.is_object()) return Status::invalid_argument("request body must be a JSON object");
+  auto it = j.find(name);
+  if (it == j.end() || it->is_null()) {
+    if (!required) return std::string();
+    return Status::invalid_argument(std::string("field '") + name + "' is required");
+  }
+  if (!it->is_string()) return Status::invalid_argument(std::string("field '") + name + "' must be a string");
+  return it->get<std::string>();
+}
+
+nlohmann::json user_json(const User& u) {
+  return {{"id", u.id}, {"email", u.email}, {"tier", tier_name(u.tier)},
+          {"role", u.role == Role::admin ? "admin" : "user"}};
+}
+
+nlohmann::json key_json(const ApiKey& k) {
+  nlohmann::json j = {{"id", k.id}, {"name", k.name}, {"prefix", k.prefix}, {"tier", tier_name(k.tier)},
+                      {"created_at", k.created_at}, {"revoked", k.revoked_at.has_value()}};
+  j["user_id"] = k.user_id ? nlohmann::json(*k.user_id) : nlohmann::json(nullptr);
+  return j;
+}
+
+nlohmann::json token_json(const ApiDeps& d, const std::string& token, const User& u) {
+  return {{"access_token", token},
+          {"token_type", "Bearer"},
+          {"expires_in", d.auth.jwt().ttl_seconds()},
+          {"user", user_json(u)}};
+}
+
+Result<std::string> key_name(const nlohmann::json& body) {
+  ATELIER_ASSIGN_OR_RETURN(std::string name, string_field(body, "name", false));
+  if (name.empty()) name = "default";
+  if (name.size() > 100) return Status::invalid_argument("name must have at most 100 characters");
+  return name;
+}
+
+}  // namespace
+
+void add_account_routes(http::Router& router, ApiDeps& d) {
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/auth/register";
+    r.operation_id = "register";
+    r.summary = "Create an account (tier authenticated) and get a session token";
+    r.tag = "auth";
+    r.access = Access::open;  // limited per client IP
+    r.exec = Exec::worker_pool;  // argon2id is deliberately slow
+    r.success_status = 201;
+    r.request_schema = kCredentialsSchema;
+    r.response_schema = kTokenSchema;
+    r.errors = {409};
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+      ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+      ATELIER_ASSIGN_OR_RETURN(User u, d.auth.register_user(email, password, Tier::authenticated, Role::user));
+      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
+      return Response::json(201, token_json(d, token, u));
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/auth/login";
+    r.operation_id = "login";
+    r.summary = "Exchange email and password for a session token (JWT, HS256)";
+    r.tag = "auth";
+    r.access = Access::open;
+    r.exec = Exec::worker_pool;
+    r.request_schema = kCredentialsSchema;
+    r.response_schema = kTokenSchema;
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+      ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+      if (password.size() > 256) return Status::invalid_argument("password must have at most 256 characters");
+      User u;
+      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u));
+      return Response::json(200, token_json(d, token, u));
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/me";
+    r.operation_id = "me";
+    r.summary = "The caller's identity, tier and usage today";
+    r.tag = "auth";
+    r.access = Access::user;
+    r.cost = 1;
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      const Identity& id = ctx.identity;
+      ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+      const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+      nlohmann::json j = {
+          {"identity", id.id},
+          {"tier", tier_name(id.tier)},
+          {"role", id.role == Role::admin ? "admin" : "user"},
+          {"credential", id.credential == Credential::jwt ? "jwt" : "api_key"},
+          {"usage_today", {{"units", usage.units}, {"requests", usage.requests}, {"limit", limit}}},
+      };
+      j["user_id"] = id.user_id ? nlohmann::json(*id.user_id) : nlohmann::json(nullptr);
+      return Response::json(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/keys";
+    r.operation_id = "create_own_key";
+    r.summary = "Create an API key for the signed-in user (same tier); the secret is shown once";
+    r.tag = "auth";
+    r.access = Access::user;
+    r.success_status = 201;
+    r.request_schema = {{"type", "object"}, {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}};
+    r.response_schema = kKeySchema;
+    r.errors = {403};
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      if (!ctx.identity.user_id) {
+        return Status::permission_denied("only a user account can create its own keys");
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id));
+      auto j = key_json(nk.key);
+      j["key"] = nk.secret;
+      return Response::json(201, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/rate-limit/status";
+    r.operation_id = "rate_limit_status";
+    r.summary = "The caller's rate-limit windows, block and daily quota (does not count)";
+    r.tag = "auth";
+    r.access = Access::caller;
+    r.rate_limited = false;
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      const Identity& id = ctx.identity;
+      nlohmann::json limits = nlohmann::json::array();
+      bool blocked = false;
+      std::int64_t blocked_for = 0;
+      for (const auto& l : d.limiter.state(id.id)) {
+        if (l.name == "blocked") {
+          blocked = true;
+          blocked_for = l.reset_s;
+          continue;
+        }
+        limits.push_back({{"name", l.name}, {"limit", l.limit}, {"remaining", std::max<std::int64_t>(0, l.remaining)},
+                          {"reset_s", l.reset_s}});
+      }
+      ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+      const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+      const auto now = system_clock_seconds()();
+      nlohmann::json quota = {{"limit", limit},
+                              {"used", usage.units},
+                              {"requests", usage.requests},
+                              {"reset_s", seconds_to_utc_midnight(now)},
+                              {"day", utc_day(now)}};
+      quota["remaining"] = limit > 0 ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
+                                     : nlohmann::json(nullptr);
+      return Response::json(200, {{"identity", id.id},
+                                  {"tier", tier_name(id.tier)},
+                                  {"anonymous", id.anonymous()},
+                                  {"blocked", blocked},
+                                  {"blocked_for_s", blocked_for},
+                                  {"limits", limits},
+                                  {"daily_quota", quota}});
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/admin/keys";
+    r.operation_id = "admin_list_keys";
+    r.summary = "All API keys (never their secrets)";
+    r.tag = "admin";
+    r.access = Access::admin;
+    r.exec = Exec::worker_pool;
+    r.response_schema = {{"type", "object"}, {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}};
+    r.handler = [&d](const RequestContext&) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys());
+      nlohmann::json arr = nlohmann::json::array();
+      for (auto& k : keys) arr.push_back(key_json(k));
+      return Response::json(200, {{"keys", arr}});
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/admin/keys";
+    r.operation_id = "admin_create_key";
+    r.summary = "Create an API key with a tier; the secret is shown once";
+    r.tag = "admin";
+    r.access = Access::admin;
+    r.success_status = 201;
+    r.request_schema = {{"type", "object"},
+                        {"required", {"tier"}},
+                        {"properties",
+                         {{"name", {{"type", "string"}}},
+                          {"tier", {{"type", "string"}, {"enum", {"free", "authenticated", "premium", "admin"}}}}}}};
+    r.response_schema = kKeySchema;
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+      ATELIER_ASSIGN_OR_RETURN(auto tier_text, string_field(body, "tier"));
+      Tier tier;
+      if (!parse_tier(tier_text, &tier)) {
+        return Status::invalid_argument("tier must be one of free, authenticated, premium, admin");
+      }
+      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt));
+      auto j = key_json(nk.key);
+      j["key"] = nk.secret;
+      return Response::json(201, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/admin/keys/{id}";
+    r.operation_id = "admin_revoke_key";
+    r.summary = "Revoke an API key; it stops working at once on this replica";
+    r.tag = "admin";
+    r.access = Access::admin;
+    r.success_status = 204;
+    r.response_content_type = "";
+    r.errors = {400, 404};
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      const auto& text = ctx.req.path_params.at("id");
+      std::int64_t id = 0;
+      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+      if (ec != std::errc() || p != text.data() + text.size()) {
+        return Status::invalid_argument("key id must be an integer");
+      }
+      ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id));
+      Response resp = Response::text(204, "");
+      resp.content_type.clear();
+      return resp;
+    };
+    router.add(std::move(r));
+  }
+}
+
+}  // namespace atelier::api

@@ -1,0 +1,39 @@
+// HTTP routes of the platform. Each add_* function declares its routes
+// (access, cost, execution, schemas) and their handlers, which call into the
+// domain (auth, quota, health) and translate results; they hold no state.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "core/health.h"
+#include "core/worker_pool.h"
+#include "http/router.h"
+#include "obs/metrics.h"
+#include "quota/limits.h"
+
+namespace atelier::api {
+
+struct ApiDeps {
+  const Config& config;
+  Authenticator& auth;
+  RateLimiter& limiter;
+  QuotaLedger& ledger;
+  Metrics& metrics;
+  HealthRegistry& health;
+  WorkerPool& pool;
+  std::function<bool()> draining;
+  std::string version;
+  SteadyClock::time_point started;
+  std::string docs_dir;  // swagger-ui-dist; empty when not installed
+};
+
+void add_ops_routes(http::Router& router, ApiDeps& deps);
+// `openapi` is filled once every route is registered.
+void add_docs_routes(http::Router& router, ApiDeps& deps, std::shared_ptr<const std::string> openapi);
+void add_account_routes(http::Router& router, ApiDeps& deps);
+
+}  // namespace atelier::api

@@ -1,0 +1,333 @@
+#include "app/app.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "api/api.h"
+#include "auth/authenticator.h"
+#include "auth/crypto.h"
+#include "core/health.h"
+#include "core/worker_pool.h"
+#include "http/openapi.h"
+#include "http/pipeline.h"
+#include "http/server.h"
+#include "obs/log.h"
+#include "obs/metrics.h"
+#include "quota/limits.h"
+#include "store/sqlite/sqlite_store.h"
+
+namespace fs = std::filesystem;
+
+namespace atelier::app {
+
+const char* const kVersion = ATELIER_VERSION;
+
+namespace {
+
+std::string exe_dir(const std::string& argv0) {
+  std::error_code ec;
+  auto p = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) p = fs::absolute(argv0, ec);
+  return p.parent_path().string();
+}
+
+std::string first_existing(std::initializer_list<fs::path> candidates) {
+  for (const auto& c : candidates) {
+    std::error_code ec;
+    if (fs::is_directory(c, ec)) return fs::weakly_canonical(c, ec).string();
+  }
+  return {};
+}
+
+// Opens the database under data_dir, creating the folder, and migrates it.
+Result<StorePtr> open_store(const Config& c, bool run_migrations) {
+  std::error_code ec;
+  fs::create_directories(c.data_dir, ec);
+  if (ec) return Status::unavailable("cannot create data dir " + c.data_dir + ": " + ec.message());
+  ATELIER_ASSIGN_OR_RETURN(StorePtr store, open_sqlite_store((fs::path(c.data_dir) / "atelier.db").string(),
+                                                             std::max(2, c.workers + c.io_threads)));
+  if (run_migrations) {
+    auto v = store->migrate();
+    if (!v.is_ok()) return v.status();
+  }
+  return store;
+}
+
+// The HS256 key: from configuration, or (development) generated once and
+// kept in the data dir so tokens survive restarts.
+Result<std::string> jwt_secret(const Config& c) {
+  if (!c.jwt_secret.empty()) return c.jwt_secret;
+  const auto path = fs::path(c.data_dir) / "jwt.secret";
+  {
+    std::ifstream in(path);
+    std::string s;
+    if (in && std::getline(in, s) && s.size() >= 32) return s;
+  }
+  std::string s = random_hex(32);
+  {
+    std::ofstream out(path, std::ios::trunc);
+    if (!out) return Status::unavailable("cannot write " + path.string());
+    out << s << "\n";
+  }
+  ::chmod(path.c_str(), 0600);
+  return s;
+}
+
+PasswordParams password_params(const Config& c) {
+  return {static_cast<unsigned long long>(c.argon2_ops), static_cast<std::size_t>(c.argon2_mem_kib) * 1024};
+}
+
+int fail(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return st.code() == Code::invalid_argument ? 2 : 1;
+}
+
+}  // namespace
+
+void discover_paths(Config& c, const std::string& argv0) {
+  const fs::path exe = exe_dir(argv0);
+  const fs::path cwd = fs::current_path();
+  if (c.models_dir.empty()) {
+    c.models_dir = first_existing({exe / "../../shared/models", cwd / "../shared/models",
+                                   cwd / "shared/models", "/usr/share/atelier/models"});
+  }
+  if (c.docs_dir.empty()) {
+    c.docs_dir = first_existing({exe / "../node_modules/swagger-ui-dist", cwd / "node_modules/swagger-ui-dist",
+                                 "/usr/share/atelier/swagger-ui"});
+  }
+}
+
+int serve(const Config& cfg) {
+  Config c = cfg;
+  if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  log::init(c.log_level, /*async=*/true);
+  if (auto st = init_crypto(); !st.is_ok()) return fail(st);
+
+  auto store_r = open_store(c, /*run_migrations=*/true);
+  if (!store_r.is_ok()) {
+    log::error("storage unavailable", {{"error", store_r.status().message()}});
+    log::shutdown();
+    return fail(store_r.status());
+  }
+  StorePtr store = std::move(store_r).value();
+  auto secret = jwt_secret(c);
+  if (!secret.is_ok()) return fail(secret.status());
+
+  Authenticator auth(*store, JwtCodec(*secret, c.jwt_issuer, c.jwt_ttl_s), password_params(c),
+                     c.allow_anonymous);
+  RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute, c.block_after_violations,
+                     c.block_duration_s};
+  auto limiter = make_memory_rate_limiter(rl, system_clock_seconds());
+  auto ledger = make_memory_quota_ledger(*store, system_clock_seconds());
+  WorkerPool pool("cpu", static_cast<std::size_t>(c.workers), static_cast<std::size_t>(c.queue_capacity));
+  Metrics metrics;
+  HealthRegistry health;
+
+  health.add("database", true, [&store] {
+    Status st = store->ping();
+    return ComponentHealth{st.is_ok(), st.is_ok() ? "" : st.message(), {{"backend", store->describe()}}};
+  });
+  health.add("work_queue", true, [&pool] {
+    auto s = pool.stats();
+    bool ok = s.queued < s.capacity;
+    return ComponentHealth{ok, ok ? "" : "queue saturated",
+                           {{"queued", s.queued}, {"capacity", s.capacity}, {"active", s.active}}};
+  });
+  health.add("models_dir", false, [&c] {
+    std::error_code ec;
+    bool ok = !c.models_dir.empty() && fs::is_directory(c.models_dir, ec);
+    return ComponentHealth{ok, ok ? "" : "models dir not found", {{"path", c.models_dir}}};
+  });
+
+  const std::map<std::string, std::string> pool_label{{"pool", pool.name()}};
+  metrics.add_sampled_gauge("atelier_work_queue_depth", "Tasks waiting for a worker.", pool_label,
+                            [&pool] { return static_cast<double>(pool.stats().queued); });
+  metrics.add_sampled_gauge("atelier_work_active", "Tasks running on workers.", pool_label,
+                            [&pool] { return static_cast<double>(pool.stats().active); });
+  metrics.add_sampled_gauge("atelier_work_queue_capacity", "Queue capacity before 503.", pool_label,
+                            [&pool] { return static_cast<double>(pool.stats().capacity); });
+  metrics.add_sampled_counter("atelier_work_rejected_total", "Tasks refused because the queue was full.",
+                              pool_label, [&pool] { return static_cast<double>(pool.stats().rejected); });
+  metrics.add_sampled_counter("atelier_work_cancelled_total",
+                              "Queued tasks dropped because their client went away.", pool_label,
+                              [&pool] { return static_cast<double>(pool.stats().skipped_cancelled); });
+  metrics.add_sampled_counter("atelier_work_expired_total",
+                              "Queued tasks dropped because their deadline passed.", pool_label,
+                              [&pool] { return static_cast<double>(pool.stats().skipped_expired); });
+
+  http::Router router;
+  http::Pipeline* pipeline_ptr = nullptr;
+  api::ApiDeps deps{c,
+                    auth,
+                    *limiter,
+                    *ledger,
+                    metrics,
+                    health,
+                    pool,
+                    [&pipeline_ptr] { return pipeline_ptr && pipeline_ptr->draining(); },
+                    kVersion,
+                    SteadyClock::now(),
+                    c.docs_dir};
+  auto openapi = std::make_shared<std::string>();
+  api::add_ops_routes(router, deps);
+  api::add_docs_routes(router, deps, openapi);
+  api::add_account_routes(router, deps);
+  *openapi = http::build_openapi(router, kVersion).dump();
+
+  http::PipelineOptions po;
+  po.max_body_bytes = c.max_body_bytes;
+  po.request_timeout = std::chrono::seconds(c.request_timeout_s);
+  po.cors_origins = c.cors_origins;
+  po.access_log = c.access_log;
+  for (int i = 0; i < 4; ++i) po.daily_limit[i] = c.daily_limit[i];
+  http::Pipeline pipeline(po, router, auth, *limiter, *ledger, pool, metrics);
+  pipeline_ptr = &pipeline;
+
+  // Usage counters are written behind, once a second and at shutdown.
+  std::mutex flush_mu;
+  std::condition_variable flush_cv;
+  bool stopping = false;
+  std::thread flusher([&] {
+    std::unique_lock lock(flush_mu);
+    while (!flush_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+      lock.unlock();
+      if (Status st = ledger->flush(); !st.is_ok()) log::warn("usage flush failed", {{"error", st.message()}});
+      lock.lock();
+    }
+  });
+
+  http::ServerOptions so;
+  so.host = c.host;
+  so.port = c.port;
+  so.io_threads = c.io_threads;
+  so.max_connections = c.max_connections;
+  so.read_timeout = std::chrono::seconds(c.read_timeout_s);
+  so.handle_timeout = std::chrono::seconds(c.request_timeout_s + 5);
+  so.drain_timeout = std::chrono::seconds(c.drain_timeout_s);
+  so.max_body_hard_bytes = c.max_body_hard_bytes;
+  so.trust_forwarded_for = c.trust_forwarded_for;
+  http::Server server(so, pipeline);
+  Status st = server.run([&] {
+    log::info("listening", {{"host", c.host},
+                            {"port", c.port},
+                            {"version", kVersion},
+                            {"profile", c.env},
+                            {"data_dir", c.data_dir},
+                            {"models_dir", c.models_dir},
+                            {"store", store->describe()},
+                            {"workers", c.workers},
+                            {"routes", router.routes().size()}});
+  });
+
+  pool.shutdown();
+  {
+    std::lock_guard lock(flush_mu);
+    stopping = true;
+  }
+  flush_cv.notify_all();
+  flusher.join();
+  if (Status fst = ledger->flush(); !fst.is_ok()) log::error("final usage flush failed", {{"error", fst.message()}});
+  if (!st.is_ok()) {
+    log::error("server failed", {{"error", st.message()}});
+    log::shutdown();
+    return fail(st);
+  }
+  log::info("stopped");
+  log::shutdown();
+  return 0;
+}
+
+int migrate(const Config& c) {
+  if (auto st = init_crypto(); !st.is_ok()) return fail(st);
+  auto store = open_store(c, false);
+  if (!store.is_ok()) return fail(store.status());
+  auto v = (*store)->migrate();
+  if (!v.is_ok()) return fail(v.status());
+  std::cout << "schema version " << *v << "\n";
+  return 0;
+}
+
+int config_show(const Config& c) {
+  for (const auto& [k, v] : describe_config(c)) std::cout << k << "=" << v << "\n";
+  return 0;
+}
+
+namespace {
+struct CliContext {
+  StorePtr store;
+  std::unique_ptr<Authenticator> auth;
+};
+Result<CliContext> cli_context(const Config& c) {
+  ATELIER_RETURN_IF_ERROR(init_crypto());
+  CliContext ctx;
+  ATELIER_ASSIGN_OR_RETURN(ctx.store, open_store(c, true));
+  ATELIER_ASSIGN_OR_RETURN(auto secret, jwt_secret(c));
+  ctx.auth = std::make_unique<Authenticator>(*ctx.store, JwtCodec(secret, c.jwt_issuer, c.jwt_ttl_s),
+                                             password_params(c), c.allow_anonymous);
+  return ctx;
+}
+}  // namespace
+
+int keys_create(const Config& c, const std::string& name, const std::string& tier_text,
+                const std::string& user_email) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  Tier tier;
+  if (!parse_tier(tier_text, &tier)) return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
+  std::optional<std::int64_t> user_id;
+  if (!user_email.empty()) {
+    auto u = ctx->store->find_user_by_email(user_email);
+    if (!u.is_ok()) return fail(u.status());
+    user_id = u->id;
+  }
+  auto nk = ctx->auth->create_key(name, tier, user_id);
+  if (!nk.is_ok()) return fail(nk.status());
+  std::cout << "created key id=" << nk->key.id << " name=" << nk->key.name << " tier=" << tier_name(tier)
+            << " prefix=" << nk->key.prefix << "\n"
+            << "store it now; it is not shown again:\n"
+            << nk->secret << std::endl;
+  return 0;
+}
+
+int keys_list(const Config& c) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  auto keys = ctx->store->list_api_keys();
+  if (!keys.is_ok()) return fail(keys.status());
+  std::cout << "id\tprefix\ttier\tname\tuser_id\tstatus\n";
+  for (const auto& k : *keys) {
+    std::cout << k.id << "\t" << k.prefix << "\t" << tier_name(k.tier) << "\t" << k.name << "\t"
+              << (k.user_id ? std::to_string(*k.user_id) : "-") << "\t"
+              << (k.revoked_at ? "revoked" : "active") << "\n";
+  }
+  return 0;
+}
+
+int keys_revoke(const Config& c, long long id) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  if (Status st = ctx->auth->revoke_key(id); !st.is_ok()) return fail(st);
+  std::cout << "revoked key " << id << "\n";
+  return 0;
+}
+
+int users_create(const Config& c, const std::string& email, const std::string& password,
+                 const std::string& tier_text, bool admin) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  Tier tier;
+  if (!parse_tier(tier_text, &tier)) return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
+  if (admin) tier = Tier::admin;
+  auto u = ctx->auth->register_user(email, password, tier, admin || tier == Tier::admin ? Role::admin : Role::user);
+  if (!u.is_ok()) return fail(u.status());
+  std::cout << "created user id=" << u->id << " email=" << u->email << " tier=" << tier_name(u->tier) << "\n";
+  return 0;
+}
+
+}  // namespace atelier::app

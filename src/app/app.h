@@ -1,0 +1,28 @@
+// The composition root: the only place that knows every concrete type. It
+// builds the store, identity, limits, pool, metrics, routes, pipeline and
+// server from a Config, and implements the CLI commands on top of them.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "config/config.h"
+
+namespace atelier::app {
+
+extern const char* const kVersion;
+
+// Fills models_dir and docs_dir when the configuration leaves them empty.
+void discover_paths(Config& c, const std::string& argv0);
+
+int serve(const Config& c);
+int migrate(const Config& c);
+int config_show(const Config& c);
+int keys_create(const Config& c, const std::string& name, const std::string& tier,
+                const std::string& user_email);
+int keys_list(const Config& c);
+int keys_revoke(const Config& c, long long id);
+int users_create(const Config& c, const std::string& email, const std::string& password,
+                 const std::string& tier, bool admin);
+
+}  // namespace atelier::app

@@ -1,0 +1,197 @@
+#include "auth/authenticator.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace atelier {
+namespace {
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+bool starts_with_ci(std::string_view s, std::string_view prefix) {
+  if (s.size() < prefix.size()) return false;
+  for (std::size_t i = 0; i < prefix.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(s[i])) != prefix[i]) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Status validate_email(const std::string& email) {
+  auto at = email.find('@');
+  if (email.size() < 3 || email.size() > 254 || at == std::string::npos || at == 0 ||
+      at == email.size() - 1 || email.find('@', at + 1) != std::string::npos ||
+      email.find('.', at) == std::string::npos) {
+    return Status::invalid_argument("email must look like name@example.com");
+  }
+  for (unsigned char c : email) {
+    if (c <= 0x20 || c == 0x7f) return Status::invalid_argument("email must not contain spaces or control characters");
+  }
+  return Status::ok();
+}
+
+Status validate_password(const std::string& password) {
+  if (password.size() < 8) return Status::invalid_argument("password must have at least 8 characters");
+  if (password.size() > 256) return Status::invalid_argument("password must have at most 256 characters");
+  return Status::ok();
+}
+
+Result<Identity> Authenticator::authenticate(std::string_view authorization,
+                                             std::string_view api_key,
+                                             const std::string& client_ip) {
+  authorization = trim(authorization);
+  api_key = trim(api_key);
+  if (!authorization.empty()) {
+    if (!starts_with_ci(authorization, "bearer ")) {
+      return Status::unauthenticated("Authorization must use the Bearer scheme");
+    }
+    auto credential = trim(authorization.substr(7));
+    if (credential.empty()) return Status::unauthenticated("empty bearer credential");
+    if (credential.rfind("atl_", 0) == 0) return from_api_key(credential);
+    return from_jwt(std::string(credential));
+  }
+  if (!api_key.empty()) return from_api_key(api_key);
+  if (!allow_anonymous_) return Status::unauthenticated("credentials required: an API key or a bearer token");
+  Identity id;
+  id.id = "ip:" + client_ip;
+  id.tier = Tier::free;
+  return id;
+}
+
+Result<Identity> Authenticator::from_api_key(std::string_view key) {
+  if (key.size() > 200 || key.rfind("atl_", 0) != 0) return Status::unauthenticated("malformed API key");
+  const std::string hash = sha256_hex(key);
+  const auto now = std::chrono::steady_clock::now();
+  ApiKey k;
+  bool cached = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = key_cache_.find(hash);
+    if (it != key_cache_.end() && it->second.expires > now) {
+      k = it->second.key;
+      cached = true;
+    }
+  }
+  if (!cached) {
+    auto found = store_.find_api_key_by_hash(hash);
+    if (!found.is_ok()) {
+      if (found.status().code() == Code::not_found) return Status::unauthenticated("unknown API key");
+      return found.status();
+    }
+    k = *found;
+    std::lock_guard lock(mu_);
+    if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
+    key_cache_[hash] = CachedKey{k, now + kKeyCacheTtl};
+  }
+  if (k.revoked_at) return Status::unauthenticated("API key revoked");
+  Identity id;
+  id.credential = Credential::api_key;
+  id.key_id = k.id;
+  id.tier = k.tier;
+  id.role = k.tier == Tier::admin ? Role::admin : Role::user;
+  if (k.user_id) {
+    id.user_id = k.user_id;
+    id.id = "user:" + std::to_string(*k.user_id);
+  } else {
+    id.id = "key:" + std::to_string(k.id);
+  }
+  return id;
+}
+
+Result<Identity> Authenticator::from_jwt(const std::string& token) {
+  auto claims = jwt_.verify(token, unix_now());
+  if (!claims.is_ok()) return claims.status();
+  Identity id;
+  id.credential = Credential::jwt;
+  id.user_id = claims->user_id;
+  id.id = "user:" + std::to_string(claims->user_id);
+  id.tier = claims->tier;
+  id.role = claims->role;
+  return id;
+}
+
+Result<User> Authenticator::register_user(const std::string& email, const std::string& password,
+                                          Tier tier, Role role) {
+  ATELIER_RETURN_IF_ERROR(validate_email(email));
+  ATELIER_RETURN_IF_ERROR(validate_password(password));
+  User u;
+  u.email = email;
+  std::transform(u.email.begin(), u.email.end(), u.email.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  ATELIER_ASSIGN_OR_RETURN(u.password_hash, hash_password(password, pw_));
+  u.tier = tier;
+  u.role = role;
+  return store_.create_user(u);
+}
+
+Result<std::string> Authenticator::login(const std::string& email, const std::string& password,
+                                         User* user_out) {
+  std::string norm = email;
+  std::transform(norm.begin(), norm.end(), norm.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
+  auto user = store_.find_user_by_email(norm);
+  if (!user.is_ok()) {
+    if (user.status().code() != Code::not_found) return user.status();
+    // Spend the same time as a real check so response timing does not tell
+    // which emails are registered.
+    std::string dummy;
+    {
+      std::lock_guard lock(mu_);
+      if (dummy_hash_.empty()) {
+        auto h = hash_password("atelier-timing-equaliser", pw_);
+        if (h.is_ok()) dummy_hash_ = *h;
+      }
+      dummy = dummy_hash_;
+    }
+    (void)verify_password(dummy, password);
+    return Status::unauthenticated("wrong email or password");
+  }
+  if (!verify_password(user->password_hash, password) || user->disabled) {
+    return Status::unauthenticated("wrong email or password");
+  }
+  if (user_out) *user_out = *user;
+  return issue_token(*user);
+}
+
+Result<std::string> Authenticator::issue_token(const User& u) {
+  TokenClaims c;
+  c.user_id = u.id;
+  c.tier = u.tier;
+  c.role = u.role;
+  return jwt_.issue(c, unix_now());
+}
+
+Result<NewKey> Authenticator::create_key(const std::string& name, Tier tier,
+                                         std::optional<std::int64_t> user_id) {
+  NewKey nk;
+  nk.key.prefix = random_token(6).substr(0, 8);
+  nk.secret = "atl_" + nk.key.prefix + "_" + random_token(24);
+  nk.key.hash = sha256_hex(nk.secret);
+  nk.key.name = name;
+  nk.key.tier = tier;
+  nk.key.user_id = user_id;
+  ATELIER_ASSIGN_OR_RETURN(nk.key, store_.create_api_key(nk.key));
+  return nk;
+}
+
+Status Authenticator::revoke_key(std::int64_t id) {
+  ATELIER_RETURN_IF_ERROR(store_.revoke_api_key(id));
+  std::lock_guard lock(mu_);
+  for (auto it = key_cache_.begin(); it != key_cache_.end();) {
+    it = it->second.key.id == id ? key_cache_.erase(it) : std::next(it);
+  }
+  return Status::ok();
+}
+
+}  // namespace atelier

@@ -1,0 +1,80 @@
+// Turns request credentials into an Identity, and owns the account operations
+// (register, login, API keys) that create those credentials.
+//
+// Credentials: `Authorization: Bearer <API key or JWT>` or `X-API-Key: <key>`.
+// API keys look like `atl_<prefix>_<secret>`; only their SHA-256 is stored
+// (keys are 190+ random bits, so a slow hash adds nothing). Verified keys are
+// cached for `kKeyCacheTtl`: a revocation made by another process takes effect
+// within that time, one made through this process at once.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "auth/crypto.h"
+#include "auth/identity.h"
+#include "auth/jwt.h"
+#include "store/store.h"
+
+namespace atelier {
+
+struct NewKey {
+  ApiKey key;          // as stored
+  std::string secret;  // the full key, shown once
+};
+
+class Authenticator {
+ public:
+  static constexpr std::chrono::seconds kKeyCacheTtl{2};
+
+  Authenticator(Store& store, JwtCodec jwt, PasswordParams pw, bool allow_anonymous)
+      : store_(store), jwt_(std::move(jwt)), pw_(pw), allow_anonymous_(allow_anonymous) {}
+
+  // `authorization` and `api_key` are the raw header values (may be empty).
+  // No credentials: an anonymous free-tier identity keyed by client IP when
+  // anonymous callers are allowed, else unauthenticated.
+  Result<Identity> authenticate(std::string_view authorization, std::string_view api_key,
+                                const std::string& client_ip);
+
+  // Account operations. register_user/login hash or verify a password:
+  // call them from the worker pool.
+  Result<User> register_user(const std::string& email, const std::string& password, Tier tier,
+                             Role role);
+  // On success returns a signed token for the user.
+  Result<std::string> login(const std::string& email, const std::string& password,
+                            User* user_out = nullptr);
+  Result<std::string> issue_token(const User& u);
+  Result<NewKey> create_key(const std::string& name, Tier tier, std::optional<std::int64_t> user_id);
+  Status revoke_key(std::int64_t id);
+  Result<std::vector<ApiKey>> list_keys() { return store_.list_api_keys(); }
+
+  const JwtCodec& jwt() const { return jwt_; }
+  bool allow_anonymous() const { return allow_anonymous_; }
+
+ private:
+  Result<Identity> from_api_key(std::string_view key);
+  Result<Identity> from_jwt(const std::string& token);
+
+  struct CachedKey {
+    ApiKey key;
+    std::chrono::steady_clock::time_point expires;
+  };
+
+  Store& store_;
+  JwtCodec jwt_;
+  PasswordParams pw_;
+  bool allow_anonymous_;
+  std::mutex mu_;
+  std::unordered_map<std::string, CachedKey> key_cache_;  // by hash; guarded by mu_
+  std::string dummy_hash_;                                // guarded by mu_
+};
+
+// Validation shared by the CLI and the HTTP API.
+Status validate_email(const std::string& email);
+Status validate_password(const std::string& password);
+
+}  // namespace atelier

@@ -1,0 +1,363 @@
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+extern char** environ;
+
+namespace atelier {
+
+std::string_view tier_name(Tier t) noexcept {
+  switch (t) {
+    case Tier::free: return "free";
+    case Tier::authenticated: return "authenticated";
+    case Tier::premium: return "premium";
+    case Tier::admin: return "admin";
+  }
+  return "free";
+}
+
+bool parse_tier(std::string_view s, Tier* out) noexcept {
+  for (Tier t : {Tier::free, Tier::authenticated, Tier::premium, Tier::admin}) {
+    if (s == tier_name(t)) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+std::string trim(std::string_view s) {
+  auto b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  auto e = s.find_last_not_of(" \t\r\n");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+struct Setting {
+  Setting(std::string k, std::string h, bool sec = false)
+      : key(std::move(k)), help(std::move(h)), secret(sec) {}
+  std::string key;  // lowercase; environment name is ATELIER_<KEY>
+  std::string help;
+  bool secret = false;
+  std::function<std::string(Config&, const std::string&)> set;  // returns error text or ""
+  std::function<std::string(const Config&)> get;
+};
+
+template <typename Int>
+Setting int_setting(std::string key, Int Config::*m, long long lo, long long hi, std::string help) {
+  Setting s{key, std::move(help)};
+  s.set = [m, lo, hi](Config& c, const std::string& v) -> std::string {
+    long long x = 0;
+    auto t = trim(v);
+    auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
+    if (ec != std::errc() || p != t.data() + t.size()) return "expected an integer, got '" + v + "'";
+    if (x < lo || x > hi) {
+      return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + t;
+    }
+    c.*m = static_cast<Int>(x);
+    return {};
+  };
+  s.get = [m](const Config& c) { return std::to_string(c.*m); };
+  return s;
+}
+
+Setting daily_limit_setting(Tier t) {
+  std::string key = std::string(tier_name(t)) + "_daily_limit";
+  Setting s{key, "daily quota in cost units for tier " + std::string(tier_name(t)) + " (0 = unlimited)"};
+  const int i = static_cast<int>(t);
+  s.set = [i](Config& c, const std::string& v) -> std::string {
+    long long x = 0;
+    auto tv = trim(v);
+    auto [p, ec] = std::from_chars(tv.data(), tv.data() + tv.size(), x);
+    if (ec != std::errc() || p != tv.data() + tv.size() || x < 0) {
+      return "expected a non-negative integer, got '" + v + "'";
+    }
+    c.daily_limit[i] = x;
+    return {};
+  };
+  s.get = [i](const Config& c) { return std::to_string(c.daily_limit[i]); };
+  return s;
+}
+
+Setting bool_setting(std::string key, bool Config::*m, std::string help) {
+  Setting s{key, std::move(help)};
+  s.set = [m](Config& c, const std::string& v) -> std::string {
+    auto t = lower(trim(v));
+    if (t == "1" || t == "true" || t == "yes" || t == "on") {
+      c.*m = true;
+    } else if (t == "0" || t == "false" || t == "no" || t == "off") {
+      c.*m = false;
+    } else {
+      return "expected true or false, got '" + v + "'";
+    }
+    return {};
+  };
+  s.get = [m](const Config& c) { return std::string(c.*m ? "true" : "false"); };
+  return s;
+}
+
+Setting string_setting(std::string key, std::string Config::*m, std::vector<std::string> allowed,
+                       std::string help, bool secret = false) {
+  Setting s{key, std::move(help), secret};
+  s.set = [m, allowed](Config& c, const std::string& v) -> std::string {
+    auto t = trim(v);
+    if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), t) == allowed.end()) {
+      std::string list;
+      for (auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+      return "must be one of " + list + ", got '" + v + "'";
+    }
+    c.*m = t;
+    return {};
+  };
+  s.get = [m](const Config& c) { return c.*m; };
+  return s;
+}
+
+const std::vector<Setting>& settings() {
+  static const std::vector<Setting> table = [] {
+    std::vector<Setting> t;
+    t.push_back(string_setting("env", &Config::env, {"development", "production", "enterprise", "test"},
+                               "profile name"));
+    t.push_back(string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
+    t.push_back(string_setting("models_dir", &Config::models_dir, {}, "pretrained model files"));
+    t.push_back(string_setting("docs_dir", &Config::docs_dir, {}, "swagger-ui-dist folder"));
+    t.push_back(string_setting("host", &Config::host, {}, "listen address"));
+    t.push_back(int_setting("port", &Config::port, 0, 65535, "listen port"));
+    t.push_back(int_setting("io_threads", &Config::io_threads, 1, 64, "network threads"));
+    t.push_back(int_setting("max_connections", &Config::max_connections, 1, 1000000,
+                            "open connections at once; more wait in the accept backlog"));
+    t.push_back(int_setting("read_timeout_seconds", &Config::read_timeout_s, 1, 3600,
+                            "time to read one request"));
+    t.push_back(int_setting("request_timeout_seconds", &Config::request_timeout_s, 1, 3600,
+                            "deadline of one request"));
+    t.push_back(int_setting("drain_timeout_seconds", &Config::drain_timeout_s, 0, 3600,
+                            "SIGTERM: how long in-flight requests may finish"));
+    t.push_back(int_setting("max_body_bytes", &Config::max_body_bytes, 1024, 1LL << 32,
+                            "largest request body; larger ones get 413"));
+    t.push_back(int_setting("max_body_hard_bytes", &Config::max_body_hard_bytes, 0, 1LL << 33,
+                            "transport cap; beyond it the connection is closed unread (0 = 2x max_body_bytes)"));
+    t.push_back(bool_setting("trust_forwarded_for", &Config::trust_forwarded_for,
+                             "take the client IP from X-Forwarded-For (behind a trusted proxy)"));
+    {
+      Setting s{"cors_origins", "comma-separated allowed origins, or *"};
+      s.set = [](Config& c, const std::string& v) -> std::string {
+        c.cors_origins.clear();
+        std::stringstream ss(v);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          item = trim(item);
+          if (item.empty()) continue;
+          if (item != "*" && item.rfind("http://", 0) != 0 && item.rfind("https://", 0) != 0) {
+            return "origin '" + item + "' must start with http:// or https:// (or be *)";
+          }
+          c.cors_origins.push_back(item);
+        }
+        return {};
+      };
+      s.get = [](const Config& c) {
+        std::string out;
+        for (auto& o : c.cors_origins) out += (out.empty() ? "" : ",") + o;
+        return out;
+      };
+      t.push_back(std::move(s));
+    }
+    t.push_back(int_setting("workers", &Config::workers, 0, 256, "CPU worker threads (0 = cores)"));
+    t.push_back(int_setting("queue_capacity", &Config::queue_capacity, 1, 100000,
+                            "queued CPU tasks before 503"));
+    t.push_back(string_setting("ai_engine", &Config::ai_engine,
+                               {"local", "replicate", "hf_inference", "openai"}, "default AI engine"));
+    t.push_back(bool_setting("deterministic", &Config::deterministic, "fixed seeds, identical output"));
+    t.push_back(int_setting("max_resolution", &Config::max_resolution, 64, 8192,
+                            "images are downscaled to this longest side"));
+    t.push_back(int_setting("ai_timeout_seconds", &Config::ai_timeout_s, 1, 3600, "AI call timeout"));
+    t.push_back(int_setting("max_image_pixels", &Config::max_image_pixels, 1, 1LL << 34,
+                            "images declaring more pixels are refused before decoding"));
+    t.push_back(int_setting("max_input_length", &Config::max_input_length, 1, 100000000,
+                            "longest text input in characters"));
+    t.push_back(int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
+    t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
+                             "callers without credentials count as tier free by client IP"));
+    t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));
+    t.push_back(string_setting("jwt_issuer", &Config::jwt_issuer, {}, "iss claim"));
+    t.push_back(int_setting("jwt_ttl_seconds", &Config::jwt_ttl_s, 60, 30 * 86400, "token lifetime"));
+    t.push_back(int_setting("argon2_ops", &Config::argon2_ops, 1, 20, "argon2id passes"));
+    t.push_back(int_setting("argon2_mem_kib", &Config::argon2_mem_kib, 8, 4 * 1024 * 1024,
+                            "argon2id memory"));
+    for (Tier tier : {Tier::free, Tier::authenticated, Tier::premium, Tier::admin}) {
+      t.push_back(daily_limit_setting(tier));
+    }
+    t.push_back(int_setting("rate_limit_per_minute", &Config::global_per_minute, 0, 100000000,
+                            "requests per minute, all callers together (0 = off)"));
+    t.push_back(int_setting("rate_limit_per_hour", &Config::global_per_hour, 0, 1000000000,
+                            "requests per hour, all callers together (0 = off)"));
+    t.push_back(int_setting("identity_rate_limit_per_minute", &Config::identity_per_minute, 0,
+                            100000000, "requests per minute per caller (0 = off)"));
+    t.push_back(int_setting("block_after_violations", &Config::block_after_violations, 0, 1000000,
+                            "rejections within a minute that block the caller (0 = never)"));
+    t.push_back(int_setting("block_duration_seconds", &Config::block_duration_s, 0, 86400 * 30,
+                            "how long a caller stays blocked"));
+    t.push_back(string_setting("log_level", &Config::log_level,
+                               {"trace", "debug", "info", "warn", "error", "critical", "off"},
+                               "log level"));
+    t.push_back(bool_setting("access_log", &Config::access_log, "one JSON line per request"));
+    t.push_back(bool_setting("metrics_enabled", &Config::metrics_enabled, "serve /metrics"));
+    t.push_back(bool_setting("detailed_health_admin_only", &Config::detailed_health_admin_only,
+                             "/health/detailed needs an admin"));
+    return t;
+  }();
+  return table;
+}
+
+const Setting* find_setting(std::string key) {
+  key = lower(trim(key));
+  if (key.rfind("atelier_", 0) == 0) key = key.substr(8);
+  for (auto& s : settings()) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+// Reads KEY=VALUE lines (ATELIER_ prefix optional, quotes stripped, # comments).
+Status read_env_file(const std::string& path, std::vector<std::pair<std::string, std::string>>* out) {
+  std::ifstream in(path);
+  if (!in) return Status::invalid_argument("cannot read config file " + path);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    auto t = trim(line);
+    if (t.empty() || t[0] == '#') continue;
+    if (t.rfind("export ", 0) == 0) t = trim(t.substr(7));
+    auto eq = t.find('=');
+    if (eq == std::string::npos) {
+      return Status::invalid_argument(path + ":" + std::to_string(n) + ": expected KEY=VALUE");
+    }
+    auto k = trim(t.substr(0, eq));
+    auto v = trim(t.substr(eq + 1));
+    if (v.size() >= 2 && (v.front() == '"' || v.front() == '\'') && v.back() == v.front()) {
+      v = v.substr(1, v.size() - 2);
+    }
+    out->emplace_back(k, v);
+  }
+  return Status::ok();
+}
+
+Status read_yaml_file(const std::string& path, std::vector<std::pair<std::string, std::string>>* out) {
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping of settings");
+    for (auto it : root) {
+      auto key = it.first.as<std::string>();
+      if (it.second.IsSequence()) {
+        std::string joined;
+        for (auto v : it.second) joined += (joined.empty() ? "" : ",") + v.as<std::string>();
+        out->emplace_back(key, joined);
+      } else if (it.second.IsScalar()) {
+        out->emplace_back(key, it.second.as<std::string>());
+      } else if (it.second.IsNull()) {
+        out->emplace_back(key, "");
+      } else {
+        return Status::invalid_argument(path + ": setting '" + key + "' must be a scalar or a list");
+      }
+    }
+  } catch (const std::exception& e) {
+    return Status::invalid_argument(path + ": " + e.what());
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+std::map<std::string, std::string> environment_settings() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("ATELIER_", 0) != 0) continue;
+    auto eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    out.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return out;
+}
+
+Result<Config> load_config(const ConfigSource& src) {
+  Config c;
+  std::vector<std::string> errors;
+
+  auto apply = [&](const std::string& origin, const std::string& key, const std::string& value,
+                   bool unknown_is_error) {
+    const Setting* s = find_setting(key);
+    if (!s) {
+      if (unknown_is_error) errors.push_back(origin + ": unknown setting '" + key + "'");
+      return;
+    }
+    auto err = s->set(c, value);
+    if (!err.empty()) errors.push_back(origin + ": " + s->key + " " + err);
+  };
+
+  std::string file = src.file;
+  if (file.empty()) {
+    auto it = src.env.find("ATELIER_CONFIG");
+    if (it != src.env.end()) file = it->second;
+  }
+  if (!file.empty()) {
+    std::vector<std::pair<std::string, std::string>> kv;
+    const bool yaml = file.size() > 5 && (file.substr(file.size() - 5) == ".yaml" ||
+                                          file.substr(file.size() - 4) == ".yml");
+    Status st = yaml ? read_yaml_file(file, &kv) : read_env_file(file, &kv);
+    if (!st.is_ok()) return st;
+    for (auto& [k, v] : kv) apply(file, k, v, true);
+    c.config_file = file;
+  }
+  for (auto& [k, v] : src.env) {
+    if (k == "ATELIER_CONFIG") continue;
+    // Unknown ATELIER_* variables are an error: a typo must not silently
+    // leave a production limit at its default.
+    apply("environment " + k, k, v, true);
+  }
+  for (auto& [k, v] : src.flags) apply("flag --" + k, k, v, true);
+
+  if (c.max_body_hard_bytes == 0) c.max_body_hard_bytes = 2 * c.max_body_bytes;
+  if (c.max_body_hard_bytes < c.max_body_bytes) {
+    errors.push_back("max_body_hard_bytes must be at least max_body_bytes");
+  }
+  const bool strict = c.env == "production" || c.env == "enterprise";
+  if (strict && c.jwt_secret.size() < 32) {
+    errors.push_back("jwt_secret must be set to at least 32 bytes in the " + c.env + " profile");
+  } else if (!c.jwt_secret.empty() && c.jwt_secret.size() < 32) {
+    errors.push_back("jwt_secret must be at least 32 bytes");
+  }
+
+  if (!errors.empty()) {
+    std::string msg = "invalid configuration:";
+    for (auto& e : errors) msg += "\n  - " + e;
+    return Status::invalid_argument(msg);
+  }
+  return c;
+}
+
+std::vector<std::pair<std::string, std::string>> describe_config(const Config& c) {
+  std::vector<std::pair<std::string, std::string>> out;
+  out.emplace_back("config_file", c.config_file);
+  for (auto& s : settings()) {
+    std::string v = s.get(c);
+    if (s.secret) v = v.empty() ? "(unset)" : "********";
+    out.emplace_back(s.key, v);
+  }
+  return out;
+}
+
+}  // namespace atelier

@@ -1,0 +1,94 @@
+// Effective configuration: defaults < config file (YAML or .env) < environment
+// (ATELIER_*) < command-line flags. Every setting is declared once in
+// config.cpp's table (name, default, kind, bounds, secret, help); loading,
+// validation and `config show` all read that table.
+//
+// Loading collects one message per bad value and fails with all of them, so
+// an operator fixes a profile in one pass.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace atelier {
+
+enum class Tier { free = 0, authenticated = 1, premium = 2, admin = 3 };
+std::string_view tier_name(Tier t) noexcept;
+bool parse_tier(std::string_view s, Tier* out) noexcept;
+
+struct Config {
+  // profile and locations
+  std::string env = "development";
+  std::string config_file;
+  std::string data_dir = "./data";
+  std::string models_dir;  // empty: discovered (see app/paths)
+  std::string docs_dir;    // swagger-ui-dist; empty: discovered
+
+  // network
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int io_threads = 1;
+  int max_connections = 1024;
+  int read_timeout_s = 30;
+  int request_timeout_s = 60;
+  int drain_timeout_s = 20;
+  std::int64_t max_body_bytes = 20LL * 1024 * 1024;
+  std::int64_t max_body_hard_bytes = 0;  // 0: 2x max_body_bytes
+  bool trust_forwarded_for = false;
+  std::vector<std::string> cors_origins;
+
+  // work
+  int workers = 0;  // 0: hardware threads
+  int queue_capacity = 64;
+
+  // AI (used by the capability issues; validated here so profiles are complete)
+  std::string ai_engine = "local";
+  bool deterministic = false;
+  int max_resolution = 1536;
+  int ai_timeout_s = 120;
+  std::int64_t max_image_pixels = 40'000'000;
+  int max_input_length = 20000;
+  int cache_size = 1024;
+
+  // identity
+  bool allow_anonymous = true;
+  std::string jwt_secret;  // empty in development: generated and kept in data dir
+  std::string jwt_issuer = "atelier";
+  int jwt_ttl_s = 3600;
+  int argon2_ops = 2;          // crypto_pwhash_OPSLIMIT_INTERACTIVE
+  int argon2_mem_kib = 65536;  // 64 MiB, MEMLIMIT_INTERACTIVE
+
+  // quotas (cost units per UTC day; 0 = unlimited) and limits (0 = off)
+  std::int64_t daily_limit[4] = {100, 1000, 10000, 0};
+  int global_per_minute = 0;
+  int global_per_hour = 0;
+  int identity_per_minute = 120;
+  int block_after_violations = 5;
+  int block_duration_s = 300;
+
+  // observability
+  std::string log_level = "info";
+  bool access_log = true;
+  bool metrics_enabled = true;
+  bool detailed_health_admin_only = false;
+};
+
+struct ConfigSource {
+  std::string file;                           // --config / ATELIER_CONFIG
+  std::map<std::string, std::string> env;     // ATELIER_* environment
+  std::map<std::string, std::string> flags;   // from the command line, keys as in the table
+};
+
+// Reads the process environment's ATELIER_* variables.
+std::map<std::string, std::string> environment_settings();
+
+Result<Config> load_config(const ConfigSource& src);
+
+// (name, value) pairs of the effective configuration, secrets masked.
+std::vector<std::pair<std::string, std::string>> describe_config(const Config& c);
+
+}  // namespace atelier

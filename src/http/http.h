@@ -1,0 +1,78 @@
+// atelier's own HTTP types. Handlers and middleware see only these; the
+// RESTinio adapter (restinio_server.cpp) is the one file that knows the
+// library, so it can be swapped without touching a handler.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/cancel.h"
+
+namespace atelier::http {
+
+enum class Method { get, head, post, put, patch, del, options, other };
+std::string_view method_name(Method m) noexcept;
+Method parse_method(std::string_view s) noexcept;
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+bool iequals(std::string_view a, std::string_view b) noexcept;
+
+// Tells the network layer which in-flight request may be cancelled when its
+// connection closes. Implemented by the server adapter.
+class ConnectionWatch {
+ public:
+  virtual ~ConnectionWatch() = default;
+  // The token is cancelled when the connection closes before unwatch().
+  virtual CancelToken watch(std::uint64_t connection_id) = 0;
+  virtual void unwatch(std::uint64_t connection_id) = 0;
+};
+
+struct Request {
+  Method method = Method::other;
+  std::string method_text;
+  std::string target;  // as received: path and query
+  std::string path;    // decoded path without query
+  std::string query;   // raw query string, no '?'
+  std::vector<Header> headers;
+  std::string body;
+  std::string client_ip;
+  std::uint64_t connection_id = 0;
+  ConnectionWatch* watch = nullptr;  // may be null (tests)
+
+  // Filled by the router.
+  std::map<std::string, std::string> path_params;
+
+  // Case-insensitive lookup; empty view when absent.
+  std::string_view header(std::string_view name) const noexcept;
+  bool has_header(std::string_view name) const noexcept;
+  // Percent-decoded query parameter; nullopt-like empty + found flag.
+  bool query_param(std::string_view name, std::string* out) const;
+};
+
+struct Response {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<Header> headers;
+  bool close_connection = false;
+
+  static Response json(int status, const nlohmann::json& j);
+  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  void set_header(std::string name, std::string value);
+  bool has_header(std::string_view name) const noexcept;
+};
+
+std::string url_decode(std::string_view s, bool plus_is_space);
+
+}  // namespace atelier::http

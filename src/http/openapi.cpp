@@ -1,0 +1,107 @@
+#include "http/openapi.h"
+
+#include "http/problem.h"
+
+namespace atelier::http {
+namespace {
+
+nlohmann::json problem_response(int status) {
+  return {{"description", std::string(reason_phrase(status))},
+          {"content",
+           {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+}
+
+std::string lower_method(Method m) {
+  std::string s(method_name(m));
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+nlohmann::json build_openapi(const Router& router, const std::string& version) {
+  nlohmann::json paths = nlohmann::json::object();
+  for (const auto& r : router.routes()) {
+    nlohmann::json op = {
+        {"operationId", r.operation_id},
+        {"summary", r.summary},
+        {"tags", {r.tag}},
+        {"x-atelier-cost", r.cost},
+        {"x-atelier-execution", r.exec == Exec::worker_pool ? "worker_pool" : "inline"},
+    };
+    nlohmann::json params = nlohmann::json::array();
+    std::string_view p = r.path;
+    for (std::size_t i = p.find('{'); i != std::string_view::npos; i = p.find('{', i + 1)) {
+      auto j = p.find('}', i);
+      params.push_back({{"name", std::string(p.substr(i + 1, j - i - 1))},
+                        {"in", "path"},
+                        {"required", true},
+                        {"schema", {{"type", "string"}}}});
+    }
+    for (const auto& q : r.query) {
+      params.push_back({{"name", q.name},
+                        {"in", "query"},
+                        {"required", q.required},
+                        {"description", q.description},
+                        {"schema", q.schema}});
+    }
+    if (!params.empty()) op["parameters"] = params;
+    if (!r.request_schema.is_null()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
+    }
+    nlohmann::json responses = nlohmann::json::object();
+    nlohmann::json ok = {{"description", std::string(reason_phrase(r.success_status))}};
+    if (!r.response_content_type.empty()) {
+      ok["content"] = {{r.response_content_type, {{"schema", r.response_schema}}}};
+    }
+    responses[std::to_string(r.success_status)] = ok;
+    std::vector<int> errors = r.errors;
+    if (r.access != Access::open) {
+      errors.insert(errors.end(), {401, 429});
+      if (r.access == Access::admin) errors.push_back(403);
+      op["security"] = nlohmann::json::array({{{"bearerAuth", nlohmann::json::array()}},
+                                              {{"apiKeyHeader", nlohmann::json::array()}}});
+      if (r.access == Access::caller) op["security"].push_back(nlohmann::json::object());
+    } else {
+      op["security"] = nlohmann::json::array();
+    }
+    if (!r.request_schema.is_null()) errors.insert(errors.end(), {400, 413, 415});
+    if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
+    errors.push_back(500);
+    for (int e : errors) responses[std::to_string(e)] = problem_response(e);
+    op["responses"] = responses;
+    paths[r.path][lower_method(r.method)] = op;
+  }
+
+  nlohmann::json problem_schema = {
+      {"type", "object"},
+      {"description", "RFC 9457 problem details"},
+      {"required", {"type", "title", "status", "detail", "request_id"}},
+      {"properties",
+       {{"type", {{"type", "string"}}},
+        {"title", {{"type", "string"}}},
+        {"status", {{"type", "integer"}}},
+        {"detail", {{"type", "string"}}},
+        {"request_id", {{"type", "string"}}},
+        {"limit", {{"type", "string"}, {"description", "the limit that refused a 429"}}}}}};
+
+  return {
+      {"openapi", "3.1.0"},
+      {"info",
+       {{"title", "atelier"},
+        {"version", version},
+        {"description",
+         "AI for fashion and interior styling. Every error is RFC 9457 problem+json. "
+         "x-atelier-cost is the quota cost in units charged on success."}}},
+      {"paths", paths},
+      {"components",
+       {{"schemas", {{"Problem", problem_schema}}},
+        {"securitySchemes",
+         {{"bearerAuth",
+           {{"type", "http"}, {"scheme", "bearer"}, {"description", "an API key (atl_...) or a JWT"}}},
+          {"apiKeyHeader", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}}}},
+  };
+}
+
+}  // namespace atelier::http

@@ -1,0 +1,296 @@
+#include "http/pipeline.h"
+
+#include <cstdio>
+
+#include "auth/crypto.h"
+#include "http/problem.h"
+#include "obs/log.h"
+
+namespace atelier::http {
+
+struct Pipeline::State {
+  Request req;
+  Done done;
+  SteadyClock::time_point start;
+  std::string request_id;
+  const RouteSpec* route = nullptr;
+  Identity identity;
+  WorkContext work;
+  Decision rate;
+  Decision quota;
+  std::int64_t charged_units = 0;
+  std::string charged_day;
+  double queue_ms = 0;
+  double compute_ms = 0;
+  bool watched = false;
+};
+
+namespace {
+
+double ms_since(SteadyClock::time_point t) {
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
+}
+
+bool valid_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id) {
+    if (!(std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':')) return false;
+  }
+  return true;
+}
+
+void add_rate_headers(Response& r, const Decision& d) {
+  if (!d.has_binding) return;
+  r.set_header("RateLimit-Limit", std::to_string(d.binding.limit));
+  r.set_header("RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, d.binding.remaining)));
+  r.set_header("RateLimit-Reset", std::to_string(std::max<std::int64_t>(0, d.binding.reset_s)));
+}
+
+// The binding limit across both decisions: the one with fewer units left.
+const Decision& tighter(const Decision& a, const Decision& b) {
+  if (!a.has_binding) return b;
+  if (!b.has_binding) return a;
+  return b.binding.remaining < a.binding.remaining ? b : a;
+}
+
+std::string describe_limit(const LimitState& l) {
+  if (l.name == "blocked") return "caller is blocked after repeated limit violations";
+  if (l.name == "global_minute") return "server-wide limit of " + std::to_string(l.limit) + " requests per minute reached";
+  if (l.name == "global_hour") return "server-wide limit of " + std::to_string(l.limit) + " requests per hour reached";
+  if (l.name == "identity_minute") return "limit of " + std::to_string(l.limit) + " requests per minute reached";
+  if (l.name == "daily_quota") return "daily quota of " + std::to_string(l.limit) + " cost units reached";
+  return l.name;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth,
+                   RateLimiter& limiter, QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics)
+    : opt_(std::move(opt)),
+      router_(router),
+      auth_(auth),
+      limiter_(limiter),
+      ledger_(ledger),
+      pool_(pool),
+      metrics_(metrics),
+      id_prefix_(random_hex(4)) {}
+
+std::string Pipeline::next_request_id(const Request& req) {
+  auto given = req.header("X-Request-ID");
+  if (valid_request_id(given)) return std::string(given);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s-%08llx", id_prefix_.c_str(),
+                static_cast<unsigned long long>(seq_.fetch_add(1, std::memory_order_relaxed)));
+  return buf;
+}
+
+void Pipeline::add_cors(const Request& req, Response& r) const {
+  auto origin = req.header("Origin");
+  if (origin.empty() || opt_.cors_origins.empty()) return;
+  for (const auto& o : opt_.cors_origins) {
+    if (o == "*" || o == origin) {
+      r.set_header("Access-Control-Allow-Origin", o == "*" ? "*" : std::string(origin));
+      if (o != "*") r.set_header("Vary", "Origin");
+      r.set_header("Access-Control-Expose-Headers",
+                   "X-Request-ID, Server-Timing, RateLimit-Limit, RateLimit-Remaining, "
+                   "RateLimit-Reset, Retry-After");
+      return;
+    }
+  }
+}
+
+void Pipeline::handle(Request&& req, Done done) {
+  auto s = std::make_shared<State>();
+  s->start = SteadyClock::now();
+  s->req = std::move(req);
+  s->done = std::move(done);
+  s->request_id = next_request_id(s->req);
+  in_flight_.fetch_add(1);
+  metrics_.in_flight().Increment();
+  try {
+    dispatch(s);
+  } catch (const std::exception& e) {
+    log::error("unhandled exception in request pipeline", {{"request_id", s->request_id}, {"error", e.what()}});
+    finish(s, Status::internal("unexpected error"));
+  }
+}
+
+void Pipeline::dispatch(std::shared_ptr<State> s) {
+  const Request& req = s->req;
+  if (draining()) {
+    Response r = problem(503, "server is shutting down", s->request_id);
+    r.set_header("Retry-After", "1");
+    r.close_connection = true;
+    return finish(s, std::move(r));
+  }
+
+  // CORS preflight: answered for any known path, before identity.
+  if (req.method == Method::options && req.has_header("Access-Control-Request-Method")) {
+    Response r = Response::text(204, "");
+    r.content_type.clear();
+    auto origin = req.header("Origin");
+    bool allowed = false;
+    for (const auto& o : opt_.cors_origins) allowed |= (o == "*" || o == origin);
+    if (allowed) {
+      r.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS");
+      r.set_header("Access-Control-Allow-Headers",
+                   "Authorization, Content-Type, X-API-Key, X-Request-ID, Idempotency-Key");
+      r.set_header("Access-Control-Max-Age", "600");
+    }
+    return finish(s, std::move(r));
+  }
+
+  Match m = router_.match(req.method, req.path);
+  if (m.kind == Match::not_found) {
+    return finish(s, problem(404, "no route for " + req.path, s->request_id));
+  }
+  if (m.kind == Match::method_not_allowed) {
+    Response r = problem(405, std::string(method_name(req.method)) + " is not allowed on " + req.path,
+                         s->request_id);
+    r.set_header("Allow", m.allow);
+    return finish(s, std::move(r));
+  }
+  s->route = m.route;
+  s->req.path_params = std::move(m.params);
+  const RouteSpec& route = *s->route;
+
+  if (static_cast<std::int64_t>(req.body.size()) > opt_.max_body_bytes) {
+    Response r = problem(413,
+                         "request body of " + std::to_string(req.body.size()) +
+                             " bytes exceeds the limit of " + std::to_string(opt_.max_body_bytes),
+                         s->request_id, {{"limit_bytes", opt_.max_body_bytes}});
+    r.close_connection = true;
+    return finish(s, std::move(r));
+  }
+
+  if (route.access != Access::open) {
+    auto id = auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
+    if (!id.is_ok()) return finish(s, id.status());
+    s->identity = std::move(id).value();
+    if (route.access == Access::user && s->identity.anonymous()) {
+      return finish(s, Status::unauthenticated("this endpoint needs an API key or a bearer token"));
+    }
+    if (route.access == Access::admin) {
+      if (s->identity.anonymous()) return finish(s, Status::unauthenticated("admin credentials required"));
+      if (!s->identity.admin()) return finish(s, Status::permission_denied("admin role required"));
+    }
+  }
+
+  if (route.access == Access::open && route.rate_limited) {
+    // Open but abusable (register, login): limited per client IP.
+    s->identity.id = "ip:" + req.client_ip;
+  }
+  if (route.rate_limited && !s->identity.id.empty()) {
+    s->rate = limiter_.admit(s->identity.id);
+    if (!s->rate.allowed) {
+      metrics_.rate_limited(tier_name(s->identity.tier), s->rate.binding.name);
+      Response r = problem(429, describe_limit(s->rate.binding), s->request_id,
+                           {{"limit", s->rate.binding.name}});
+      r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
+      return finish(s, std::move(r));
+    }
+  }
+
+  if (route.access != Access::open && route.cost > 0) {
+    const auto limit = opt_.daily_limit[static_cast<int>(s->identity.tier)];
+    s->quota = ledger_.reserve(s->identity.id, route.cost, limit);
+    if (!s->quota.allowed) {
+      if (s->quota.binding.name == "usage_store_unavailable") {
+        Response r = problem(503, "usage store unavailable", s->request_id);
+        r.set_header("Retry-After", "1");
+        return finish(s, std::move(r));
+      }
+      metrics_.rate_limited(tier_name(s->identity.tier), "daily_quota");
+      Response r = problem(429, describe_limit(s->quota.binding), s->request_id,
+                           {{"limit", "daily_quota"}, {"cost", route.cost}});
+      r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->quota.retry_after_s)));
+      return finish(s, std::move(r));
+    }
+    s->charged_units = route.cost;
+    s->charged_day = utc_day(system_clock_seconds()());
+  }
+
+  s->work.deadline = Deadline::after(opt_.request_timeout);
+  if (route.exec == Exec::inline_on_network_thread) {
+    RequestContext ctx{s->req, s->identity, s->work, s->request_id};
+    const auto t = SteadyClock::now();
+    Result<Response> out = route.handler(ctx);
+    s->compute_ms = ms_since(t);
+    return finish(s, std::move(out));
+  }
+
+  if (s->req.watch) {
+    s->work.cancel = s->req.watch->watch(s->req.connection_id);
+    s->watched = true;
+  }
+  Status submitted = pool_.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
+    s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
+    if (!pre.is_ok()) return finish(s, pre);
+    RequestContext ctx{s->req, s->identity, s->work, s->request_id};
+    const auto t = SteadyClock::now();
+    Result<Response> out = Status::internal("handler did not run");
+    try {
+      out = s->route->handler(ctx);
+    } catch (const std::exception& e) {
+      log::error("handler threw", {{"request_id", s->request_id}, {"error", e.what()}});
+      out = Status::internal("unexpected error");
+    }
+    s->compute_ms = ms_since(t);
+    finish(s, std::move(out));
+  });
+  if (!submitted.is_ok()) {
+    Response r = problem(submitted, s->request_id);
+    r.set_header("Retry-After", "1");
+    finish(s, std::move(r));
+  }
+}
+
+void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) {
+  if (s->watched && s->req.watch) {
+    s->req.watch->unwatch(s->req.connection_id);
+    s->watched = false;
+  }
+  Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
+  if (!result.is_ok() && result.status().code() == Code::unavailable && !r.has_header("Retry-After")) {
+    r.set_header("Retry-After", "1");
+  }
+  // Only successful work is charged: give the units back otherwise.
+  if (s->charged_units > 0 && r.status >= 400) {
+    ledger_.refund(s->identity.id, s->charged_day, s->charged_units);
+    if (s->quota.has_binding) s->quota.binding.remaining += s->charged_units;
+  }
+  if (s->route && !s->identity.id.empty() && r.status != 429) {
+    add_rate_headers(r, tighter(s->rate, s->quota));
+  } else if (r.status == 429) {
+    add_rate_headers(r, s->rate.allowed ? s->quota : s->rate);
+  }
+  r.set_header("X-Request-ID", s->request_id);
+  const double total_ms = ms_since(s->start);
+  char timing[128];
+  std::snprintf(timing, sizeof timing, "queue;dur=%.3f, compute;dur=%.3f, total;dur=%.3f", s->queue_ms,
+                s->compute_ms, total_ms);
+  r.set_header("Server-Timing", timing);
+  add_cors(s->req, r);
+  if (s->req.method == Method::head) r.body.clear();
+
+  const std::string& route_label = s->route ? s->route->path : std::string("unmatched");
+  const std::string method(method_name(s->req.method));
+  metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
+  if (opt_.access_log && log::enabled(log::Level::info)) {
+    log::info("request", {{"request_id", s->request_id},
+                          {"method", method},
+                          {"route", route_label},
+                          {"status", r.status},
+                          {"latency_ms", total_ms},
+                          {"identity", s->identity.id},
+                          {"tier", tier_name(s->identity.tier)},
+                          {"bytes", r.body.size()}});
+  }
+  Done done = std::move(s->done);
+  done(std::move(r));
+  // After done(): a drain that sees zero in flight has every response queued.
+  metrics_.in_flight().Decrement();
+  in_flight_.fetch_sub(1);
+}
+
+}  // namespace atelier::http

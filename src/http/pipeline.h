@@ -1,0 +1,68 @@
+// The middleware every request passes through, in this order:
+//   request id -> drain check -> CORS -> route -> body limit -> identity ->
+//   rate limits -> daily quota (reserve) -> handler (inline or worker pool)
+//   -> settle (refund on failure) -> headers, metrics, access log.
+// handle() never throws and calls `done` exactly once, possibly from a worker
+// thread. Errors become problem+json here and only here.
+//
+// Thread safety: handle() is called concurrently from the network threads.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "auth/authenticator.h"
+#include "core/worker_pool.h"
+#include "http/router.h"
+#include "obs/metrics.h"
+#include "quota/limits.h"
+
+namespace atelier::http {
+
+struct PipelineOptions {
+  std::int64_t max_body_bytes = 20 << 20;
+  std::chrono::milliseconds request_timeout{60000};
+  std::vector<std::string> cors_origins;
+  bool access_log = true;
+  std::array<std::int64_t, 4> daily_limit{};  // by Tier; 0 = unlimited
+};
+
+class Pipeline {
+ public:
+  using Done = std::function<void(Response&&)>;
+
+  Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth, RateLimiter& limiter,
+           QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics);
+
+  void handle(Request&& req, Done done);
+
+  // SIGTERM: new requests get 503 (readiness already says so); in-flight ones finish.
+  void begin_drain() { draining_.store(true); }
+  bool draining() const { return draining_.load(); }
+  std::int64_t in_flight() const { return in_flight_.load(); }
+
+ private:
+  struct State;
+  void dispatch(std::shared_ptr<State> s);
+  void finish(const std::shared_ptr<State>& s, Result<Response> result);
+  void add_cors(const Request& req, Response& r) const;
+  std::string next_request_id(const Request& req);
+
+  PipelineOptions opt_;
+  const Router& router_;
+  Authenticator& auth_;
+  RateLimiter& limiter_;
+  QuotaLedger& ledger_;
+  WorkerPool& pool_;
+  Metrics& metrics_;
+  std::atomic<bool> draining_{false};
+  std::atomic<std::int64_t> in_flight_{0};
+  std::atomic<std::uint64_t> seq_{0};
+  std::string id_prefix_;
+};
+
+}  // namespace atelier::http

@@ -1,0 +1,91 @@
+// Routes and their declarations. A RouteSpec carries everything the pipeline
+// and the OpenAPI document need: who may call it, what it costs, whether it
+// runs on the worker pool, and its schemas. The OpenAPI document is generated
+// from these, so every route is documented by construction.
+//
+// Thread safety: add() before the server starts; match() concurrently after.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "auth/identity.h"
+#include "core/cancel.h"
+#include "core/status.h"
+#include "http/http.h"
+
+namespace atelier::http {
+
+enum class Access {
+  open,    // no identity, no limits: probes, metrics, docs
+  caller,  // anyone; anonymous callers allowed when configured (tier free, by IP)
+  user,    // a credential (API key or token) is required
+  admin,   // admin role required
+};
+
+enum class Exec {
+  inline_on_network_thread,  // cheap, non-blocking work only
+  worker_pool,               // CPU-heavy or blocking work; bounded queue, 503 when full
+};
+
+struct RequestContext {
+  const Request& req;
+  const Identity& identity;
+  const WorkContext& work;
+  const std::string& request_id;
+};
+
+using Handler = std::function<Result<Response>(const RequestContext&)>;
+
+struct QueryParam {
+  std::string name;
+  std::string description;
+  nlohmann::json schema = {{"type", "string"}};
+  bool required = false;
+};
+
+struct RouteSpec {
+  Method method = Method::get;
+  std::string path;  // template, e.g. /v1/keys/{id}
+  std::string operation_id;
+  std::string summary;
+  std::string tag;
+  Access access = Access::caller;
+  bool rate_limited = true;
+  std::int64_t cost = 0;  // quota units charged on success
+  Exec exec = Exec::inline_on_network_thread;
+  nlohmann::json request_schema;  // null: no body
+  nlohmann::json response_schema = {{"type", "object"}};
+  std::string response_content_type = "application/json";
+  int success_status = 200;
+  std::vector<int> errors;  // problem statuses this route can answer besides the common ones
+  std::vector<QueryParam> query;
+  Handler handler;
+};
+
+struct Match {
+  enum Kind { found, not_found, method_not_allowed } kind = not_found;
+  const RouteSpec* route = nullptr;
+  std::map<std::string, std::string> params;
+  std::string allow;  // for 405: the methods the path accepts
+};
+
+class Router {
+ public:
+  void add(RouteSpec spec);
+  Match match(Method m, std::string_view path) const;
+  const std::vector<RouteSpec>& routes() const { return routes_; }
+
+ private:
+  static bool match_template(const std::vector<std::string>& tmpl, std::string_view path,
+                             std::map<std::string, std::string>* params);
+  std::vector<RouteSpec> routes_;
+  std::vector<std::vector<std::string>> segments_;  // per route; "{x}" is a parameter
+  std::unordered_map<std::string, std::vector<std::size_t>> static_;  // exact path -> routes
+};
+
+}  // namespace atelier::http

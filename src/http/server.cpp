@@ -1,0 +1,200 @@
+#include "http/server.h"
+
+#include <restinio/all.hpp>
+
+#include <csignal>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "http/problem.h"
+#include "obs/log.h"
+
+namespace atelier::http {
+namespace {
+
+// Cancels the work of requests whose connection closed before they were
+// answered: the client is gone, so their CPU time is better spent elsewhere.
+class ConnectionRegistry final : public ConnectionWatch {
+ public:
+  CancelToken watch(std::uint64_t conn) override {
+    std::lock_guard lock(mu_);
+    auto& e = live_[conn];
+    ++e.users;
+    return e.source.token();
+  }
+  void unwatch(std::uint64_t conn) override {
+    std::lock_guard lock(mu_);
+    auto it = live_.find(conn);
+    if (it != live_.end() && --it->second.users == 0) live_.erase(it);
+  }
+  void closed(std::uint64_t conn) {
+    std::lock_guard lock(mu_);
+    auto it = live_.find(conn);
+    if (it != live_.end()) it->second.source.cancel();
+  }
+
+ private:
+  struct Entry {
+    CancelSource source;
+    int users = 0;
+  };
+  std::mutex mu_;
+  std::unordered_map<std::uint64_t, Entry> live_;  // guarded by mu_
+};
+
+class StateListener {
+ public:
+  explicit StateListener(ConnectionRegistry& r) : registry_(r) {}
+  void state_changed(const restinio::connection_state::notice_t& notice) noexcept {
+    if (std::holds_alternative<restinio::connection_state::closed_t>(notice.cause())) {
+      registry_.closed(notice.connection_id());
+    }
+  }
+
+ private:
+  ConnectionRegistry& registry_;
+};
+
+struct Traits : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
+  static constexpr bool use_connection_count_limiter = true;
+  using connection_state_listener_t = StateListener;
+};
+
+using RestinioServer = restinio::http_server_t<Traits>;
+
+std::string client_ip(const restinio::request_t& req, bool trust_forwarded_for) {
+  if (trust_forwarded_for) {
+    auto xff = req.header().opt_value_of("X-Forwarded-For");
+    if (xff) {
+      std::string_view v(xff->data(), xff->size());
+      auto comma = v.find(',');
+      v = v.substr(0, comma);
+      while (!v.empty() && v.front() == ' ') v.remove_prefix(1);
+      while (!v.empty() && v.back() == ' ') v.remove_suffix(1);
+      if (!v.empty() && v.size() <= 64) return std::string(v);
+    }
+  }
+  return req.remote_endpoint().address().to_string();
+}
+
+}  // namespace
+
+class Server::Impl {
+ public:
+  Impl(ServerOptions opt, Pipeline& p) : opt_(std::move(opt)), pipeline_(p) {}
+
+  Status run(const std::function<void()>& on_listening) {
+    asio::io_context ioc;
+    auto listener = std::make_shared<StateListener>(registry_);
+    restinio::server_settings_t<Traits> settings;
+    settings.address(opt_.host)
+        .port(static_cast<std::uint16_t>(opt_.port))
+        .read_next_http_message_timelimit(opt_.read_timeout)
+        .handle_request_timeout(opt_.handle_timeout)
+        .max_parallel_connections(static_cast<std::size_t>(opt_.max_connections))
+        .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
+            static_cast<std::uint64_t>(opt_.max_body_hard_bytes)))
+        .connection_state_listener(listener)
+        .request_handler([this](restinio::request_handle_t req) { return on_request(std::move(req)); });
+
+    RestinioServer server{restinio::external_io_context(ioc), std::move(settings)};
+    try {
+      server.open_sync();
+    } catch (const std::exception& e) {
+      return Status::unavailable("cannot listen on " + opt_.host + ":" + std::to_string(opt_.port) +
+                                 ": " + e.what());
+    }
+
+    asio::signal_set signals(ioc, SIGINT, SIGTERM);
+    asio::steady_timer drain_timer(ioc);
+    SteadyClock::time_point drain_deadline{};
+    std::function<void()> poll_drain;
+    poll_drain = [&] {
+      if (pipeline_.in_flight() == 0 || SteadyClock::now() >= drain_deadline) {
+        if (pipeline_.in_flight() != 0) {
+          log::warn("drain deadline reached", {{"in_flight", pipeline_.in_flight()}});
+        }
+        // A moment for the last queued writes to reach their sockets.
+        drain_timer.expires_after(std::chrono::milliseconds(100));
+        drain_timer.async_wait([&](const asio::error_code&) { ioc.stop(); });
+        return;
+      }
+      drain_timer.expires_after(std::chrono::milliseconds(20));
+      drain_timer.async_wait([&](const asio::error_code& ec) {
+        if (!ec) poll_drain();
+      });
+    };
+    std::function<void(const asio::error_code&, int)> on_signal;
+    on_signal = [&](const asio::error_code& ec, int signo) {
+      if (ec) return;
+      if (pipeline_.draining()) {
+        log::warn("second signal: stopping now", {{"signal", signo}});
+        ioc.stop();
+        return;
+      }
+      log::info("draining", {{"signal", signo}, {"in_flight", pipeline_.in_flight()},
+                             {"timeout_s", opt_.drain_timeout.count()}});
+      pipeline_.begin_drain();
+      try {
+        server.close_sync();
+      } catch (const std::exception& e) {
+        log::warn("closing the listener failed", {{"error", e.what()}});
+      }
+      drain_deadline = SteadyClock::now() + opt_.drain_timeout;
+      poll_drain();
+      signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
+
+    on_listening();
+    std::vector<std::thread> threads;
+    for (int i = 1; i < opt_.io_threads; ++i) threads.emplace_back([&] { ioc.run(); });
+    ioc.run();
+    ioc.stop();
+    for (auto& t : threads) t.join();
+    return Status::ok();
+  }
+
+ private:
+  restinio::request_handling_status_t on_request(restinio::request_handle_t req) {
+    Request r;
+    const auto& h = req->header();
+    r.method_text = h.method().c_str();
+    r.method = parse_method(r.method_text);
+    r.target = h.request_target();
+    r.path = url_decode(std::string_view(h.path().data(), h.path().size()), false);
+    r.query.assign(h.query().data(), h.query().size());
+    h.for_each_field([&](const restinio::http_header_field_t& f) {
+      r.headers.push_back({f.name(), f.value()});
+    });
+    r.body = req->body();
+    r.client_ip = client_ip(*req, opt_.trust_forwarded_for);
+    r.connection_id = req->connection_id();
+    r.watch = &registry_;
+    pipeline_.handle(std::move(r), [req](Response&& resp) {
+      auto rb = req->create_response(restinio::http_status_line_t{
+          restinio::http_status_code_t{static_cast<std::uint16_t>(resp.status)},
+          std::string(reason_phrase(resp.status))});
+      if (!resp.content_type.empty()) {
+        rb.append_header(restinio::http_field::content_type, resp.content_type);
+      }
+      for (auto& hdr : resp.headers) rb.append_header(std::move(hdr.name), std::move(hdr.value));
+      if (resp.close_connection) rb.connection_close();
+      rb.set_body(std::move(resp.body));
+      rb.done();
+    });
+    return restinio::request_accepted();
+  }
+
+  ServerOptions opt_;
+  Pipeline& pipeline_;
+  ConnectionRegistry registry_;
+};
+
+Server::Server(ServerOptions opt, Pipeline& pipeline)
+    : impl_(std::make_unique<Impl>(std::move(opt), pipeline)) {}
+Server::~Server() = default;
+Status Server::run(const std::function<void()>& on_listening) { return impl_->run(on_listening); }
+
+}  // namespace atelier::http

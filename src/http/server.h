@@ -1,0 +1,51 @@
+// The network side: accepts connections, reads requests, hands them to the
+// Pipeline and writes its responses. Implemented on RESTinio in server.cpp,
+// the only file that includes the library.
+//
+// Limits: read timeout per request, a cap on open connections (more wait in
+// the accept backlog), and a transport body cap (max_body_hard_bytes) beyond
+// which the connection is closed unread; bodies between the configured limit
+// and that cap are read and answered 413 by the pipeline.
+//
+// Shutdown: SIGTERM or SIGINT stops accepting, flips the pipeline to draining
+// (new requests 503, readiness 503), waits for in-flight requests up to
+// drain_timeout, then returns from run(). A second signal stops at once.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/status.h"
+#include "http/pipeline.h"
+
+namespace atelier::http {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  int io_threads = 1;
+  int max_connections = 1024;
+  std::chrono::seconds read_timeout{30};
+  std::chrono::seconds handle_timeout{65};  // safety net beyond the request deadline
+  std::chrono::seconds drain_timeout{20};
+  std::int64_t max_body_hard_bytes = 40 << 20;
+  bool trust_forwarded_for = false;
+};
+
+class Server {
+ public:
+  Server(ServerOptions opt, Pipeline& pipeline);
+  ~Server();
+
+  // Binds, calls on_listening(), serves until a signal (then drains) and
+  // returns OK; returns an error when the address cannot be bound.
+  Status run(const std::function<void()>& on_listening);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace atelier::http

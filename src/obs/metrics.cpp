@@ -1,0 +1,184 @@
+#include "obs/metrics.h"
+
+#include <prometheus/collectable.h>
+#include <prometheus/metric_family.h>
+#include <prometheus/text_serializer.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <dirent.h>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+namespace atelier {
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
+
+// Standard process_* metrics read from /proc (prometheus-cpp has none).
+class ProcessCollector final : public prometheus::Collectable {
+ public:
+  ProcessCollector()
+      : start_(std::chrono::duration_cast<std::chrono::duration<double>>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count()) {}
+
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::vector<prometheus::MetricFamily> out;
+    double cpu = 0, vsize = 0, rss = 0;
+    std::ifstream stat("/proc/self/stat");
+    std::string line;
+    if (std::getline(stat, line)) {
+      // Fields after the parenthesised command name; utime=14, stime=15,
+      // vsize=23, rss=24 (1-based in proc(5)).
+      auto rp = line.rfind(')');
+      std::istringstream in(line.substr(rp + 2));
+      std::vector<std::string> f;
+      std::string tok;
+      while (in >> tok) f.push_back(tok);
+      if (f.size() > 22) {
+        const double tick = static_cast<double>(sysconf(_SC_CLK_TCK));
+        cpu = (std::stod(f[11]) + std::stod(f[12])) / tick;
+        vsize = std::stod(f[20]);
+        rss = std::stod(f[21]) * static_cast<double>(sysconf(_SC_PAGESIZE));
+      }
+    }
+    double fds = 0;
+    if (DIR* d = opendir("/proc/self/fd")) {
+      while (readdir(d)) ++fds;
+      closedir(d);
+      fds -= 2;
+    }
+    auto gauge = [&](const char* name, const char* help, double v, prometheus::MetricType t) {
+      prometheus::MetricFamily fam;
+      fam.name = name;
+      fam.help = help;
+      fam.type = t;
+      prometheus::ClientMetric m;
+      if (t == prometheus::MetricType::Counter) {
+        m.counter.value = v;
+      } else {
+        m.gauge.value = v;
+      }
+      fam.metric.push_back(m);
+      out.push_back(std::move(fam));
+    };
+    gauge("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu,
+          prometheus::MetricType::Counter);
+    gauge("process_resident_memory_bytes", "Resident memory size in bytes.", rss,
+          prometheus::MetricType::Gauge);
+    gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", vsize,
+          prometheus::MetricType::Gauge);
+    gauge("process_open_fds", "Number of open file descriptors.", fds, prometheus::MetricType::Gauge);
+    gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
+          start_, prometheus::MetricType::Gauge);
+    return out;
+  }
+
+ private:
+  double start_;
+};
+
+// Gauges and counters whose values are read from their owners at scrape time.
+class SampledCollector final : public prometheus::Collectable {
+ public:
+  struct Sample {
+    std::string name, help;
+    prometheus::MetricType type;
+    std::map<std::string, std::string> labels;
+    Metrics::Sampler f;
+  };
+  void add(Sample s) {
+    std::lock_guard lock(mu_);
+    samples_.push_back(std::move(s));
+  }
+  std::vector<prometheus::MetricFamily> Collect() const override {
+    std::lock_guard lock(mu_);
+    std::vector<prometheus::MetricFamily> out;
+    for (const auto& s : samples_) {
+      prometheus::MetricFamily* fam = nullptr;
+      for (auto& f : out) {
+        if (f.name == s.name) fam = &f;
+      }
+      if (!fam) {
+        out.push_back({s.name, s.help, s.type, {}});
+        fam = &out.back();
+      }
+      prometheus::ClientMetric m;
+      for (auto& [k, v] : s.labels) m.label.push_back({k, v});
+      if (s.type == prometheus::MetricType::Counter) {
+        m.counter.value = s.f();
+      } else {
+        m.gauge.value = s.f();
+      }
+      fam->metric.push_back(std::move(m));
+    }
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<Sample> samples_;
+};
+
+}  // namespace
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  requests_ = &prometheus::BuildCounter()
+                   .Name("http_requests_total")
+                   .Help("HTTP requests answered, by route template, method and status.")
+                   .Register(*registry_);
+  durations_ = &prometheus::BuildHistogram()
+                    .Name("http_request_duration_seconds")
+                    .Help("Time from request parsed to response handed to the network.")
+                    .Register(*registry_);
+  rate_limited_ = &prometheus::BuildCounter()
+                       .Name("rate_limit_exceeded_total")
+                       .Help("Requests refused by a rate limit or quota, by caller tier and limit.")
+                       .Register(*registry_);
+  in_flight_ = &prometheus::BuildGauge()
+                    .Name("http_requests_in_flight")
+                    .Help("Requests being handled now.")
+                    .Register(*registry_)
+                    .Add({});
+  samplers_ = std::make_shared<SampledCollector>();
+}
+
+std::string Metrics::serialize() const {
+  auto families = registry_->Collect();
+  auto more = samplers_->Collect();
+  families.insert(families.end(), more.begin(), more.end());
+  static const ProcessCollector process;
+  auto proc = process.Collect();
+  families.insert(families.end(), proc.begin(), proc.end());
+  return prometheus::TextSerializer().Serialize(families);
+}
+
+void Metrics::observe_request(const std::string& method, const std::string& route, int status,
+                              double seconds) {
+  const std::map<std::string, std::string> labels{
+      {"method", method}, {"route", route}, {"status", std::to_string(status)}};
+  requests_->Add(labels).Increment();
+  durations_->Add(labels, kLatencyBuckets).Observe(seconds);
+}
+
+void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
+  rate_limited_->Add({{"user_type", std::string(tier)}, {"limit", std::string(limit)}}).Increment();
+}
+
+void Metrics::add_sampled_gauge(const std::string& name, const std::string& help,
+                                const std::map<std::string, std::string>& labels, Sampler f) {
+  static_cast<SampledCollector&>(*samplers_).add(
+      {name, help, prometheus::MetricType::Gauge, labels, std::move(f)});
+}
+
+void Metrics::add_sampled_counter(const std::string& name, const std::string& help,
+                                  const std::map<std::string, std::string>& labels, Sampler f) {
+  static_cast<SampledCollector&>(*samplers_).add(
+      {name, help, prometheus::MetricType::Counter, labels, std::move(f)});
+}
+
+}  // namespace atelier

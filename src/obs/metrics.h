@@ -1,0 +1,48 @@
+// Prometheus metrics for the whole process, served at /metrics in the text
+// exposition format. Labels never carry user or key ids (cardinality); route
+// labels are route templates, never raw paths.
+//
+// Thread safety: all methods may be called from any thread.
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace atelier {
+
+class Metrics {
+ public:
+  Metrics();
+
+  prometheus::Registry& registry() { return *registry_; }
+  std::string serialize() const;
+
+  void observe_request(const std::string& method, const std::string& route, int status,
+                       double seconds);
+  prometheus::Gauge& in_flight() { return *in_flight_; }
+  void rate_limited(std::string_view tier, std::string_view limit);
+
+  // Gauges read at scrape time (queue depths, cache sizes, ...).
+  using Sampler = std::function<double()>;
+  void add_sampled_gauge(const std::string& name, const std::string& help,
+                         const std::map<std::string, std::string>& labels, Sampler f);
+  void add_sampled_counter(const std::string& name, const std::string& help,
+                           const std::map<std::string, std::string>& labels, Sampler f);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  std::shared_ptr<prometheus::Collectable> samplers_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* durations_;
+  prometheus::Family<prometheus::Counter>* rate_limited_;
+  prometheus::Gauge* in_flight_;
+};
+
+}  // namespace atelier

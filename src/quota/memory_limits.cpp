@@ -1,0 +1,290 @@
+// In-process RateLimiter and QuotaLedger: one mutex each, exact counts.
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "quota/limits.h"
+
+namespace atelier {
+
+Clock system_clock_seconds() {
+  return [] {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+}
+
+std::string utc_day(std::int64_t unix_s) {
+  std::time_t t = static_cast<std::time_t>(unix_s);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+std::int64_t seconds_to_utc_midnight(std::int64_t unix_s) { return 86400 - (unix_s % 86400); }
+
+namespace {
+
+struct Window {
+  std::int64_t start = -1;
+  std::int64_t count = 0;
+  void roll(std::int64_t now, std::int64_t len) {
+    std::int64_t s = now - now % len;
+    if (s != start) {
+      start = s;
+      count = 0;
+    }
+  }
+};
+
+class MemoryRateLimiter final : public RateLimiter {
+ public:
+  MemoryRateLimiter(RateLimitConfig cfg, Clock clock) : cfg_(cfg), clock_(std::move(clock)) {}
+
+  Decision admit(const std::string& identity) override {
+    std::lock_guard lock(mu_);
+    const std::int64_t now = clock_();
+    if (++admits_ % 4096 == 0) prune(now);
+    Entry& e = entries_[identity];
+    Decision d;
+    if (e.blocked_until > now) {
+      d.allowed = false;
+      d.has_binding = true;
+      d.binding = {"blocked", 0, 0, e.blocked_until - now};
+      d.retry_after_s = e.blocked_until - now;
+      return d;
+    }
+    global_minute_.roll(now, 60);
+    global_hour_.roll(now, 3600);
+    e.minute.roll(now, 60);
+
+    LimitState states[3];
+    Window* windows[3];
+    int n = 0;
+    auto add = [&](const char* name, std::int64_t limit, Window& w, std::int64_t len) {
+      if (limit <= 0) return;
+      states[n] = {name, limit, limit - w.count, w.start + len - now};
+      windows[n] = &w;
+      ++n;
+    };
+    add("global_minute", cfg_.global_per_minute, global_minute_, 60);
+    add("global_hour", cfg_.global_per_hour, global_hour_, 3600);
+    add("identity_minute", cfg_.identity_per_minute, e.minute, 60);
+
+    for (int i = 0; i < n; ++i) {
+      if (states[i].remaining <= 0) {
+        d.allowed = false;
+        d.has_binding = true;
+        d.binding = states[i];
+        d.binding.remaining = 0;
+        d.retry_after_s = states[i].reset_s;
+        note_violation(e, now);
+        return d;
+      }
+    }
+    for (int i = 0; i < n; ++i) {
+      ++windows[i]->count;
+      --states[i].remaining;
+      if (!d.has_binding || states[i].remaining < d.binding.remaining) {
+        d.binding = states[i];
+        d.has_binding = true;
+      }
+    }
+    return d;
+  }
+
+  std::vector<LimitState> state(const std::string& identity) override {
+    std::lock_guard lock(mu_);
+    const std::int64_t now = clock_();
+    std::vector<LimitState> out;
+    Entry e;
+    if (auto it = entries_.find(identity); it != entries_.end()) e = it->second;
+    if (e.blocked_until > now) out.push_back({"blocked", 0, 0, e.blocked_until - now});
+    Window gm = global_minute_, gh = global_hour_;
+    gm.roll(now, 60);
+    gh.roll(now, 3600);
+    e.minute.roll(now, 60);
+    if (cfg_.global_per_minute > 0) {
+      out.push_back({"global_minute", cfg_.global_per_minute, cfg_.global_per_minute - gm.count, gm.start + 60 - now});
+    }
+    if (cfg_.global_per_hour > 0) {
+      out.push_back({"global_hour", cfg_.global_per_hour, cfg_.global_per_hour - gh.count, gh.start + 3600 - now});
+    }
+    if (cfg_.identity_per_minute > 0) {
+      out.push_back({"identity_minute", cfg_.identity_per_minute,
+                     cfg_.identity_per_minute - e.minute.count, e.minute.start + 60 - now});
+    }
+    return out;
+  }
+
+ private:
+  struct Entry {
+    Window minute;
+    Window violations;
+    std::int64_t blocked_until = 0;
+  };
+
+  void note_violation(Entry& e, std::int64_t now) {
+    if (cfg_.block_after_violations <= 0 || cfg_.block_duration_s <= 0) return;
+    e.violations.roll(now, 60);
+    if (++e.violations.count >= cfg_.block_after_violations) {
+      e.blocked_until = now + cfg_.block_duration_s;
+      e.violations.count = 0;
+    }
+  }
+
+  void prune(std::int64_t now) {
+    const std::int64_t minute = now - now % 60;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      bool idle = it->second.minute.start < minute && it->second.blocked_until <= now &&
+                  it->second.violations.start < minute;
+      it = idle ? entries_.erase(it) : std::next(it);
+    }
+  }
+
+  const RateLimitConfig cfg_;
+  const Clock clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  Window global_minute_, global_hour_;              // guarded by mu_
+  std::uint64_t admits_ = 0;                        // guarded by mu_
+};
+
+class MemoryQuotaLedger final : public QuotaLedger {
+ public:
+  MemoryQuotaLedger(Store& store, Clock clock) : store_(store), clock_(std::move(clock)) {}
+
+  Decision reserve(const std::string& identity, std::int64_t units, std::int64_t limit) override {
+    const std::int64_t now = clock_();
+    const std::string day = utc_day(now);
+    const std::int64_t reset = seconds_to_utc_midnight(now);
+    if (!ensure_loaded(identity, day)) {
+      Decision d;
+      d.allowed = false;
+      d.has_binding = true;
+      d.binding = {"usage_store_unavailable", limit, 0, 1};
+      d.retry_after_s = 1;
+      return d;
+    }
+    std::lock_guard lock(mu_);
+    Counter& c = counters_[identity];
+    Decision d;
+    d.has_binding = limit > 0;
+    if (limit > 0 && c.units + units > limit) {
+      d.allowed = false;
+      d.binding = {"daily_quota", limit, limit - c.units, reset};
+      d.retry_after_s = reset;
+      return d;
+    }
+    c.units += units;
+    c.requests += 1;
+    auto& p = pending_[{identity, day}];
+    p.units += units;
+    p.requests += 1;
+    if (limit > 0) d.binding = {"daily_quota", limit, limit - c.units, reset};
+    return d;
+  }
+
+  void refund(const std::string& identity, const std::string& day, std::int64_t units) override {
+    std::lock_guard lock(mu_);
+    auto it = counters_.find(identity);
+    if (it == counters_.end() || it->second.day != day) {
+      pending_[{identity, day}].units -= units;  // still corrects the stored total
+      return;
+    }
+    std::int64_t back = std::min(units, it->second.units);
+    it->second.units -= back;
+    pending_[{identity, day}].units -= back;
+  }
+
+  Result<Usage> today(const std::string& identity) override {
+    const std::string day = utc_day(clock_());
+    if (!ensure_loaded(identity, day)) return Status::unavailable("usage store unavailable");
+    std::lock_guard lock(mu_);
+    const Counter& c = counters_[identity];
+    return Usage{c.units, c.requests};
+  }
+
+  Status flush() override {
+    std::map<std::pair<std::string, std::string>, Usage> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(pending_);
+    }
+    if (batch.empty()) return Status::ok();
+    std::vector<UsageDelta> deltas;
+    deltas.reserve(batch.size());
+    for (auto& [k, u] : batch) deltas.push_back({k.first, k.second, u.units, u.requests});
+    Status st = store_.add_usage(deltas);
+    if (!st.is_ok()) {
+      std::lock_guard lock(mu_);
+      for (auto& [k, u] : batch) {
+        auto& p = pending_[k];
+        p.units += u.units;
+        p.requests += u.requests;
+      }
+    }
+    return st;
+  }
+
+ private:
+  struct Counter {
+    std::string day;
+    std::int64_t units = 0;
+    std::int64_t requests = 0;
+  };
+
+  // Makes counters_[identity] hold `day`'s usage, reading the stored total
+  // once per identity and day. The read happens outside the lock.
+  bool ensure_loaded(const std::string& identity, const std::string& day) {
+    {
+      std::lock_guard lock(mu_);
+      auto it = counters_.find(identity);
+      if (it != counters_.end() && it->second.day == day) return true;
+      if (counters_.size() > 200000) prune(day);
+    }
+    auto stored = store_.get_usage(identity, day);
+    if (!stored.is_ok()) return false;
+    std::lock_guard lock(mu_);
+    auto& c = counters_[identity];
+    if (c.day != day) {
+      c.day = day;
+      c.units = stored->units;
+      c.requests = stored->requests;
+      // Usage counted in this process but not yet flushed is not in the store.
+      if (auto p = pending_.find({identity, day}); p != pending_.end()) {
+        c.units += p->second.units;
+        c.requests += p->second.requests;
+      }
+    }
+    return true;
+  }
+
+  void prune(const std::string& day) {
+    for (auto it = counters_.begin(); it != counters_.end();) {
+      it = it->second.day != day ? counters_.erase(it) : std::next(it);
+    }
+  }
+
+  Store& store_;
+  const Clock clock_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Counter> counters_;              // guarded by mu_
+  std::map<std::pair<std::string, std::string>, Usage> pending_;  // guarded by mu_
+};
+
+}  // namespace
+
+std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock clock) {
+  return std::make_unique<MemoryRateLimiter>(cfg, std::move(clock));
+}
+
+std::unique_ptr<QuotaLedger> make_memory_quota_ledger(Store& store, Clock clock) {
+  return std::make_unique<MemoryQuotaLedger>(store, std::move(clock));
+}
+
+}  // namespace atelier
