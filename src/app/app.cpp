@@ -107,6 +107,7 @@ int serve(const Config& cfg) {
   Config c = cfg;
   if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   log::init(c.log_level, /*async=*/true);
+  for (const auto& w : c.warnings) log::warn("configuration", {{"warning", w}});
   if (auto st = init_crypto(); !st.is_ok()) return fail(st);
 
   auto store_r = open_store(c, /*run_migrations=*/true);

@@ -301,7 +301,12 @@ Result<Config> load_config(const ConfigSource& src) {
                    bool unknown_is_error) {
     const Setting* s = find_setting(key);
     if (!s) {
-      if (unknown_is_error) errors.push_back(origin + ": unknown setting '" + key + "'");
+      std::string msg = origin + ": unknown setting '" + key + "'";
+      if (unknown_is_error) {
+        errors.push_back(msg);
+      } else {
+        c.warnings.push_back(msg + " ignored");
+      }
       return;
     }
     auto err = s->set(c, value);
@@ -324,9 +329,10 @@ Result<Config> load_config(const ConfigSource& src) {
   }
   for (auto& [k, v] : src.env) {
     if (k == "ATELIER_CONFIG") continue;
-    // Unknown ATELIER_* variables are an error: a typo must not silently
-    // leave a production limit at its default.
-    apply("environment " + k, k, v, true);
+    // Unknown ATELIER_* variables are a warning, not an error: orchestrators
+    // add their own (Kubernetes service links: ATELIER_SERVICE_HOST, ...).
+    // Unknown keys in a config file stay errors: there a typo is ours.
+    apply("environment " + k, k, v, false);
   }
   for (auto& [k, v] : src.flags) apply("flag --" + k, k, v, true);
 

@@ -75,6 +75,9 @@ struct Config {
   bool access_log = true;
   bool metrics_enabled = true;
   bool detailed_health_admin_only = false;
+
+  // Non-fatal findings while loading (unknown ATELIER_* variables); logged at start.
+  std::vector<std::string> warnings;
 };
 
 struct ConfigSource {

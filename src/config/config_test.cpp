@@ -57,15 +57,26 @@ TEST(Config, ReportsEveryBadValueAtOnce) {
   ConfigSource src;
   src.env = {{"ATELIER_PORT", "eighty"},
              {"ATELIER_LOG_LEVEL", "loud"},
-             {"ATELIER_WORKERS", "-3"},
-             {"ATELIER_NO_SUCH_SETTING", "1"}};
+             {"ATELIER_WORKERS", "-3"}};
   auto c = load_config(src);
   ASSERT_FALSE(c.is_ok());
   const std::string m = c.status().message();
   EXPECT_NE(m.find("port expected an integer"), std::string::npos) << m;
   EXPECT_NE(m.find("log_level must be one of"), std::string::npos) << m;
   EXPECT_NE(m.find("workers must be between 0 and 256"), std::string::npos) << m;
-  EXPECT_NE(m.find("unknown setting 'ATELIER_NO_SUCH_SETTING'"), std::string::npos) << m;
+}
+
+TEST(Config, UnknownEnvironmentIsAWarningUnknownFileKeyAnError) {
+  ConfigSource src;
+  src.env = {{"ATELIER_SERVICE_HOST", "10.0.0.1"}};
+  auto c = load_config(src);
+  ASSERT_TRUE(c.is_ok());
+  ASSERT_EQ(c->warnings.size(), 1u);
+  EXPECT_NE(c->warnings[0].find("ATELIER_SERVICE_HOST"), std::string::npos);
+  src.file = write_temp("typo.env", "ATELIER_FREE_DAILY_LIMT=5\n");
+  auto bad = load_config(src);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("unknown setting 'ATELIER_FREE_DAILY_LIMT'"), std::string::npos);
 }
 
 TEST(Config, ProductionNeedsAStrongJwtSecret) {
