@@ -93,6 +93,10 @@ class Server::Impl {
         .read_next_http_message_timelimit(opt_.read_timeout)
         .handle_request_timeout(opt_.handle_timeout)
         .max_parallel_connections(static_cast<std::size_t>(opt_.max_connections))
+        // With more than one request allowed in flight per connection, RESTinio
+        // keeps reading the socket while a request is being handled, so it
+        // sees a client hang up and we can cancel that client's work.
+        .max_pipelined_requests(4)
         .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
             static_cast<std::uint64_t>(opt_.max_body_hard_bytes)))
         .connection_state_listener(listener)
