@@ -106,7 +106,7 @@ void discover_paths(Config& c, const std::string& argv0) {
 int serve(const Config& cfg) {
   Config c = cfg;
   if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  log::init(c.log_level, /*async=*/true);
+  log::init(c.log_level);
   for (const auto& w : c.warnings) log::warn("configuration", {{"warning", w}});
   if (auto st = init_crypto(); !st.is_ok()) return fail(st);
 

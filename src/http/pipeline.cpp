@@ -1,5 +1,7 @@
 #include "http/pipeline.h"
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "auth/crypto.h"
@@ -78,10 +80,7 @@ Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& aut
 std::string Pipeline::next_request_id(const Request& req) {
   auto given = req.header("X-Request-ID");
   if (valid_request_id(given)) return std::string(given);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s-%08llx", id_prefix_.c_str(),
-                static_cast<unsigned long long>(seq_.fetch_add(1, std::memory_order_relaxed)));
-  return buf;
+  return fmt::format("{}-{:08x}", id_prefix_, seq_.fetch_add(1, std::memory_order_relaxed));
 }
 
 void Pipeline::add_cors(const Request& req, Response& r) const {
@@ -264,27 +263,19 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   } else if (r.status == 429) {
     add_rate_headers(r, s->rate.allowed ? s->quota : s->rate);
   }
-  r.set_header("X-Request-ID", s->request_id);
+  r.headers.push_back({"X-Request-ID", s->request_id});
   const double total_ms = ms_since(s->start);
-  char timing[128];
-  std::snprintf(timing, sizeof timing, "queue;dur=%.3f, compute;dur=%.3f, total;dur=%.3f", s->queue_ms,
-                s->compute_ms, total_ms);
-  r.set_header("Server-Timing", timing);
+  r.headers.push_back({"Server-Timing", fmt::format("queue;dur={:.3f}, compute;dur={:.3f}, total;dur={:.3f}",
+                                                    s->queue_ms, s->compute_ms, total_ms)});
   add_cors(s->req, r);
   if (s->req.method == Method::head) r.body.clear();
 
   const std::string& route_label = s->route ? s->route->path : std::string("unmatched");
   const std::string method(method_name(s->req.method));
   metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
-  if (opt_.access_log && log::enabled(log::Level::info)) {
-    log::info("request", {{"request_id", s->request_id},
-                          {"method", method},
-                          {"route", route_label},
-                          {"status", r.status},
-                          {"latency_ms", total_ms},
-                          {"identity", s->identity.id},
-                          {"tier", tier_name(s->identity.tier)},
-                          {"bytes", r.body.size()}});
+  if (opt_.access_log) {
+    log::access({s->request_id, method, route_label, s->identity.id, tier_name(s->identity.tier), r.status,
+                 total_ms, r.body.size()});
   }
   Done done = std::move(s->done);
   done(std::move(r));

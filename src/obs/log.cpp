@@ -1,11 +1,15 @@
 #include "obs/log.h"
 
-#include <spdlog/async.h>
-#include <spdlog/sinks/stdout_sinks.h>
+#include <fmt/format.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <ctime>
+#include <mutex>
+#include <thread>
 
 namespace atelier::log {
 namespace {
@@ -34,47 +38,121 @@ const char* level_text(Level l) {
   return "info";
 }
 
+// UTC time with milliseconds. The seconds part is formatted once per second
+// per thread: this runs for every access-log line.
 std::string iso_now() {
   using namespace std::chrono;
-  auto now = system_clock::now();
-  auto ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::time_t t = system_clock::to_time_t(now);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03dZ", static_cast<int>(ms));
+  const auto now = system_clock::now();
+  const auto ms_total = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(ms_total / 1000);
+  thread_local std::time_t cached_secs = -1;
+  thread_local char cached[24];
+  if (secs != cached_secs) {
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
+    cached_secs = secs;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%s.%03dZ", cached, static_cast<int>(ms_total % 1000));
   return buf;
 }
 
-std::shared_ptr<spdlog::logger>& logger() {
-  static std::shared_ptr<spdlog::logger> l;
-  return l;
+// stdout through libc's buffer; flushed by the flusher thread and on warn+.
+class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    std::fwrite(msg.payload.data(), 1, msg.payload.size(), stdout);
+    std::fputc('\n', stdout);
+  }
+  void flush_() override { std::fflush(stdout); }
+};
+
+// The process logger. Set once by init() before any thread logs and cleared
+// by shutdown() after they stop: the one piece of global state outside the
+// composition root, as logging is everywhere.
+struct LogState {
+  std::shared_ptr<spdlog::logger> logger;
+  std::thread flusher;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stop = false;
+};
+LogState& state() {
+  static LogState s;
+  return s;
+}
+spdlog::logger* logger() { return state().logger.get(); }
+
+void append_escaped(fmt::memory_buffer& out, std::string_view s) {
+  out.push_back('"');
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': out.append(std::string_view("\\\"")); break;
+      case '\\': out.append(std::string_view("\\\\")); break;
+      case '\n': out.append(std::string_view("\\n")); break;
+      case '\r': out.append(std::string_view("\\r")); break;
+      case '\t': out.append(std::string_view("\\t")); break;
+      default:
+        if (c < 0x20) {
+          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  out.push_back('"');
 }
 
 }  // namespace
 
-void init(const std::string& level, bool async) {
-  std::shared_ptr<spdlog::logger> l;
-  if (async) {
-    spdlog::init_thread_pool(1 << 16, 1);
-    l = std::make_shared<spdlog::async_logger>(
-        "atelier", std::make_shared<spdlog::sinks::stdout_sink_mt>(), spdlog::thread_pool(),
-        spdlog::async_overflow_policy::overrun_oldest);
-  } else {
-    l = std::make_shared<spdlog::logger>("atelier",
-                                         std::make_shared<spdlog::sinks::stdout_sink_mt>());
-  }
+void init(const std::string& level) {
+  auto& st = state();
+  auto l = std::make_shared<spdlog::logger>("atelier", std::make_shared<BufferedStdoutSink>());
   l->set_pattern("%v");
   l->set_level(level == "off" ? spdlog::level::off : spdlog::level::from_str(level));
   l->flush_on(spdlog::level::warn);
-  logger() = l;
+  st.logger = l;
+  st.stop = false;
+  st.flusher = std::thread([&st] {
+    std::unique_lock lock(st.mu);
+    while (!st.cv.wait_for(lock, std::chrono::milliseconds(200), [&st] { return st.stop; })) {
+      st.logger->flush();
+    }
+  });
 }
 
 void shutdown() {
-  if (logger()) logger()->flush();
-  logger().reset();
-  spdlog::shutdown();
+  auto& st = state();
+  if (!st.logger) return;
+  {
+    std::lock_guard lock(st.mu);
+    st.stop = true;
+  }
+  st.cv.notify_all();
+  if (st.flusher.joinable()) st.flusher.join();
+  st.logger->flush();
+  st.logger.reset();
+}
+
+void access(const AccessRecord& r) {
+  if (!enabled(Level::info)) return;
+  fmt::memory_buffer b;
+  b.append(std::string_view(R"({"ts":")"));
+  b.append(iso_now());
+  b.append(std::string_view(R"(","level":"info","msg":"request","request_id":)"));
+  append_escaped(b, r.request_id);
+  b.append(std::string_view(R"(,"method":)"));
+  append_escaped(b, r.method);
+  b.append(std::string_view(R"(,"route":)"));
+  append_escaped(b, r.route);
+  fmt::format_to(std::back_inserter(b), R"(,"status":{},"latency_ms":{:.3f},"identity":)", r.status,
+                 r.latency_ms);
+  append_escaped(b, r.identity);
+  b.append(std::string_view(R"(,"tier":)"));
+  append_escaped(b, r.tier);
+  fmt::format_to(std::back_inserter(b), R"(,"bytes":{}}})", r.bytes);
+  logger()->log(spdlog::level::info, std::string_view(b.data(), b.size()));
 }
 
 bool enabled(Level l) { return logger() && logger()->should_log(to_spd(l)); }

@@ -159,10 +159,24 @@ std::string Metrics::serialize() const {
 
 void Metrics::observe_request(const std::string& method, const std::string& route, int status,
                               double seconds) {
-  const std::map<std::string, std::string> labels{
-      {"method", method}, {"route", route}, {"status", std::to_string(status)}};
-  requests_->Add(labels).Increment();
-  durations_->Add(labels, kLatencyBuckets).Observe(seconds);
+  std::uint64_t tag = static_cast<std::uint64_t>(status);
+  for (char c : method) tag = tag * 131 + static_cast<unsigned char>(c);
+  const std::pair<const void*, std::uint64_t> key{&route, tag};
+  Series series{};
+  {
+    std::lock_guard lock(series_mu_);
+    auto it = series_.find(key);
+    if (it != series_.end()) {
+      series = it->second;
+    } else {
+      const std::map<std::string, std::string> labels{
+          {"method", method}, {"route", route}, {"status", std::to_string(status)}};
+      series = {&requests_->Add(labels), &durations_->Add(labels, kLatencyBuckets)};
+      series_.emplace(key, series);
+    }
+  }
+  series.count->Increment();
+  series.duration->Observe(seconds);
 }
 
 void Metrics::rate_limited(std::string_view tier, std::string_view limit) {

@@ -13,7 +13,9 @@
 
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 namespace atelier {
 
@@ -24,6 +26,9 @@ class Metrics {
   prometheus::Registry& registry() { return *registry_; }
   std::string serialize() const;
 
+  // `route` must outlive the Metrics object (route templates live in the
+  // router): the series are cached by its address, because prometheus-cpp's
+  // Family::Add builds a new metric object on every call.
   void observe_request(const std::string& method, const std::string& route, int status,
                        double seconds);
   prometheus::Gauge& in_flight() { return *in_flight_; }
@@ -43,6 +48,18 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* rate_limited_;
   prometheus::Gauge* in_flight_;
+
+  struct Series {
+    prometheus::Counter* count;
+    prometheus::Histogram* duration;
+  };
+  struct SeriesKeyHash {
+    std::size_t operator()(const std::pair<const void*, std::uint64_t>& k) const noexcept {
+      return std::hash<const void*>()(k.first) ^ (k.second * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::mutex series_mu_;
+  std::unordered_map<std::pair<const void*, std::uint64_t>, Series, SeriesKeyHash> series_;  // guarded
 };
 
 }  // namespace atelier

@@ -17,12 +17,20 @@ Clock system_clock_seconds() {
 }
 
 std::string utc_day(std::int64_t unix_s) {
-  std::time_t t = static_cast<std::time_t>(unix_s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-  return buf;
+  // Called on every charged request: format each day once per thread.
+  thread_local std::int64_t cached_day = -1;
+  thread_local std::string cached;
+  const std::int64_t day = unix_s >= 0 ? unix_s / 86400 : (unix_s - 86399) / 86400;
+  if (day != cached_day) {
+    std::time_t t = static_cast<std::time_t>(unix_s);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    cached = buf;
+    cached_day = day;
+  }
+  return cached;
 }
 
 std::int64_t seconds_to_utc_midnight(std::int64_t unix_s) { return 86400 - (unix_s % 86400); }
@@ -162,58 +170,75 @@ class MemoryQuotaLedger final : public QuotaLedger {
     const std::int64_t now = clock_();
     const std::string day = utc_day(now);
     const std::int64_t reset = seconds_to_utc_midnight(now);
-    if (!ensure_loaded(identity, day)) {
-      Decision d;
-      d.allowed = false;
-      d.has_binding = true;
-      d.binding = {"usage_store_unavailable", limit, 0, 1};
-      d.retry_after_s = 1;
-      return d;
+    std::unique_lock lock(mu_);
+    Counter* c = find_current(identity, day);
+    if (!c) {
+      lock.unlock();
+      if (!load(identity, day)) {
+        Decision d;
+        d.allowed = false;
+        d.has_binding = true;
+        d.binding = {"usage_store_unavailable", limit, 0, 1};
+        d.retry_after_s = 1;
+        return d;
+      }
+      lock.lock();
+      c = find_current(identity, day);
+      if (!c) return reserve_failed_race(limit);
     }
-    std::lock_guard lock(mu_);
-    Counter& c = counters_[identity];
     Decision d;
     d.has_binding = limit > 0;
-    if (limit > 0 && c.units + units > limit) {
+    if (limit > 0 && c->units + units > limit) {
       d.allowed = false;
-      d.binding = {"daily_quota", limit, limit - c.units, reset};
+      d.binding = {"daily_quota", limit, limit - c->units, reset};
       d.retry_after_s = reset;
       return d;
     }
-    c.units += units;
-    c.requests += 1;
-    auto& p = pending_[{identity, day}];
-    p.units += units;
-    p.requests += 1;
-    if (limit > 0) d.binding = {"daily_quota", limit, limit - c.units, reset};
+    c->units += units;
+    c->requests += 1;
+    c->pending.units += units;
+    c->pending.requests += 1;
+    if (limit > 0) d.binding = {"daily_quota", limit, limit - c->units, reset};
     return d;
   }
 
   void refund(const std::string& identity, const std::string& day, std::int64_t units) override {
     std::lock_guard lock(mu_);
-    auto it = counters_.find(identity);
-    if (it == counters_.end() || it->second.day != day) {
-      pending_[{identity, day}].units -= units;  // still corrects the stored total
+    Counter* c = find_current(identity, day);
+    if (!c) {
+      orphans_[{identity, day}].units -= units;  // still corrects the stored total
       return;
     }
-    std::int64_t back = std::min(units, it->second.units);
-    it->second.units -= back;
-    pending_[{identity, day}].units -= back;
+    std::int64_t back = std::min(units, c->units);
+    c->units -= back;
+    c->pending.units -= back;
   }
 
   Result<Usage> today(const std::string& identity) override {
     const std::string day = utc_day(clock_());
-    if (!ensure_loaded(identity, day)) return Status::unavailable("usage store unavailable");
+    {
+      std::lock_guard lock(mu_);
+      if (Counter* c = find_current(identity, day)) return Usage{c->units, c->requests};
+    }
+    if (!load(identity, day)) return Status::unavailable("usage store unavailable");
     std::lock_guard lock(mu_);
-    const Counter& c = counters_[identity];
-    return Usage{c.units, c.requests};
+    Counter* c = find_current(identity, day);
+    if (!c) return Status::unavailable("usage store unavailable");
+    return Usage{c->units, c->requests};
   }
 
   Status flush() override {
     std::map<std::pair<std::string, std::string>, Usage> batch;
     {
       std::lock_guard lock(mu_);
-      batch.swap(pending_);
+      batch.swap(orphans_);
+      for (auto& [id, c] : counters_) {
+        if (c.pending.units == 0 && c.pending.requests == 0) continue;
+        auto& b = batch[{id, c.day}];
+        b.units += c.pending.units;
+        b.requests += c.pending.requests;
+        c.pending = {};
+      }
     }
     if (batch.empty()) return Status::ok();
     std::vector<UsageDelta> deltas;
@@ -222,11 +247,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
     Status st = store_.add_usage(deltas);
     if (!st.is_ok()) {
       std::lock_guard lock(mu_);
-      for (auto& [k, u] : batch) {
-        auto& p = pending_[k];
-        p.units += u.units;
-        p.requests += u.requests;
-      }
+      for (auto& [k, u] : batch) add_pending(k.first, k.second, u);
     }
     return st;
   }
@@ -236,37 +257,67 @@ class MemoryQuotaLedger final : public QuotaLedger {
     std::string day;
     std::int64_t units = 0;
     std::int64_t requests = 0;
+    Usage pending;  // counted here, not yet in the store
   };
 
-  // Makes counters_[identity] hold `day`'s usage, reading the stored total
-  // once per identity and day. The read happens outside the lock.
-  bool ensure_loaded(const std::string& identity, const std::string& day) {
-    {
-      std::lock_guard lock(mu_);
-      auto it = counters_.find(identity);
-      if (it != counters_.end() && it->second.day == day) return true;
-      if (counters_.size() > 200000) prune(day);
+  Counter* find_current(const std::string& identity, const std::string& day) {
+    auto it = counters_.find(identity);
+    return it != counters_.end() && it->second.day == day ? &it->second : nullptr;
+  }
+
+  void add_pending(const std::string& identity, const std::string& day, const Usage& u) {
+    if (Counter* c = find_current(identity, day)) {
+      c->pending.units += u.units;
+      c->pending.requests += u.requests;
+    } else {
+      auto& o = orphans_[{identity, day}];
+      o.units += u.units;
+      o.requests += u.requests;
     }
+  }
+
+  static Decision reserve_failed_race(std::int64_t limit) {
+    Decision d;
+    d.allowed = false;
+    d.has_binding = true;
+    d.binding = {"usage_store_unavailable", limit, 0, 1};
+    d.retry_after_s = 1;
+    return d;
+  }
+
+  // Reads the stored total for (identity, day) outside the lock and installs
+  // it unless another thread did so first. Unflushed usage of the identity's
+  // previous day moves to orphans_ so the next flush still writes it.
+  bool load(const std::string& identity, const std::string& day) {
     auto stored = store_.get_usage(identity, day);
     if (!stored.is_ok()) return false;
     std::lock_guard lock(mu_);
+    if (counters_.size() > 200000) prune(day);
     auto& c = counters_[identity];
-    if (c.day != day) {
-      c.day = day;
-      c.units = stored->units;
-      c.requests = stored->requests;
-      // Usage counted in this process but not yet flushed is not in the store.
-      if (auto p = pending_.find({identity, day}); p != pending_.end()) {
-        c.units += p->second.units;
-        c.requests += p->second.requests;
-      }
+    if (c.day == day) return true;
+    if (!c.day.empty() && (c.pending.units != 0 || c.pending.requests != 0)) {
+      auto& o = orphans_[{identity, c.day}];
+      o.units += c.pending.units;
+      o.requests += c.pending.requests;
+    }
+    c.day = day;
+    c.units = stored->units;
+    c.requests = stored->requests;
+    c.pending = {};
+    // Refunds or failed flushes parked for this day are not in the store yet.
+    if (auto o = orphans_.find({identity, day}); o != orphans_.end()) {
+      c.units += o->second.units;
+      c.requests += o->second.requests;
+      c.pending = o->second;
+      orphans_.erase(o);
     }
     return true;
   }
 
   void prune(const std::string& day) {
     for (auto it = counters_.begin(); it != counters_.end();) {
-      it = it->second.day != day ? counters_.erase(it) : std::next(it);
+      bool drop = it->second.day != day && it->second.pending.units == 0 && it->second.pending.requests == 0;
+      it = drop ? counters_.erase(it) : std::next(it);
     }
   }
 
@@ -274,7 +325,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
   const Clock clock_;
   std::mutex mu_;
   std::unordered_map<std::string, Counter> counters_;              // guarded by mu_
-  std::map<std::pair<std::string, std::string>, Usage> pending_;  // guarded by mu_
+  std::map<std::pair<std::string, std::string>, Usage> orphans_;  // guarded by mu_
 };
 
 }  // namespace
