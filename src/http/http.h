@@ -40,8 +40,6 @@ class ConnectionWatch {
 
 struct Request {
   Method method = Method::other;
-  std::string method_text;
-  std::string target;  // as received: path and query
   std::string path;    // decoded path without query
   std::string query;   // raw query string, no '?'
   std::vector<Header> headers;

@@ -33,6 +33,18 @@ double ms_since(SteadyClock::time_point t) {
   return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
 }
 
+// Milliseconds with three decimals, without printf/fmt float machinery: this
+// runs three times per request.
+void append_ms(std::string& out, double ms) {
+  if (!(ms >= 0)) ms = 0;
+  const auto us = static_cast<unsigned long long>(ms * 1000.0 + 0.5);
+  out += std::to_string(us / 1000);
+  const auto frac = static_cast<unsigned>(us % 1000);
+  const char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+                          static_cast<char>('0' + frac % 10)};
+  out.append(digits, 4);
+}
+
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (unsigned char c : id) {
@@ -265,12 +277,21 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   }
   r.headers.push_back({"X-Request-ID", s->request_id});
   const double total_ms = ms_since(s->start);
-  r.headers.push_back({"Server-Timing", fmt::format("queue;dur={:.3f}, compute;dur={:.3f}, total;dur={:.3f}",
-                                                    s->queue_ms, s->compute_ms, total_ms)});
+  std::string timing;
+  timing.reserve(64);
+  timing += "queue;dur=";
+  append_ms(timing, s->queue_ms);
+  timing += ", compute;dur=";
+  append_ms(timing, s->compute_ms);
+  timing += ", total;dur=";
+  append_ms(timing, total_ms);
+  r.headers.push_back({"Server-Timing", std::move(timing)});
   add_cors(s->req, r);
   if (s->req.method == Method::head) r.body.clear();
 
-  const std::string& route_label = s->route ? s->route->path : std::string("unmatched");
+  static const std::string kUnmatched = "unmatched";
+  // A reference to the route's own template: Metrics caches series by address.
+  const std::string& route_label = s->route ? s->route->path : kUnmatched;
   const std::string method(method_name(s->req.method));
   metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
   if (opt_.access_log) {

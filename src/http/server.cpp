@@ -56,12 +56,20 @@ class StateListener {
   ConnectionRegistry& registry_;
 };
 
-struct Traits : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
+// Several network threads need strands to serialise each connection; with a
+// single one, RESTinio's noop strand saves a strand per async operation. Work
+// answered from worker threads stays safe either way: RESTinio dispatches
+// every connection operation onto the connection's executor.
+struct MultiThreadTraits
+    : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
   static constexpr bool use_connection_count_limiter = true;
   using connection_state_listener_t = StateListener;
 };
-
-using RestinioServer = restinio::http_server_t<Traits>;
+struct SingleThreadTraits
+    : public restinio::single_thread_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
+  static constexpr bool use_connection_count_limiter = true;
+  using connection_state_listener_t = StateListener;
+};
 
 std::string client_ip(const restinio::request_t& req, bool trust_forwarded_for) {
   if (trust_forwarded_for) {
@@ -85,6 +93,13 @@ class Server::Impl {
   Impl(ServerOptions opt, Pipeline& p) : opt_(std::move(opt)), pipeline_(p) {}
 
   Status run(const std::function<void()>& on_listening) {
+    if (opt_.io_threads <= 1) return run_with<SingleThreadTraits>(on_listening);
+    return run_with<MultiThreadTraits>(on_listening);
+  }
+
+ private:
+  template <typename Traits>
+  Status run_with(const std::function<void()>& on_listening) {
     asio::io_context ioc;
     auto listener = std::make_shared<StateListener>(registry_);
     restinio::server_settings_t<Traits> settings;
@@ -102,7 +117,7 @@ class Server::Impl {
         .connection_state_listener(listener)
         .request_handler([this](restinio::request_handle_t req) { return on_request(std::move(req)); });
 
-    RestinioServer server{restinio::external_io_context(ioc), std::move(settings)};
+    restinio::http_server_t<Traits> server{restinio::external_io_context(ioc), std::move(settings)};
     try {
       server.open_sync();
     } catch (const std::exception& e) {
@@ -160,13 +175,10 @@ class Server::Impl {
     return Status::ok();
   }
 
- private:
   restinio::request_handling_status_t on_request(restinio::request_handle_t req) {
     Request r;
     const auto& h = req->header();
-    r.method_text = h.method().c_str();
-    r.method = parse_method(r.method_text);
-    r.target = h.request_target();
+    r.method = parse_method(h.method().c_str());
     r.path = url_decode(std::string_view(h.path().data(), h.path().size()), false);
     r.query.assign(h.query().data(), h.query().size());
     h.for_each_field([&](const restinio::http_header_field_t& f) {

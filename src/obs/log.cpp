@@ -53,9 +53,12 @@ std::string iso_now() {
     std::strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm);
     cached_secs = secs;
   }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%s.%03dZ", cached, static_cast<int>(ms_total % 1000));
-  return buf;
+  const int ms = static_cast<int>(ms_total % 1000);
+  std::string out(cached);
+  const char tail[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
+                        static_cast<char>('0' + ms % 10), 'Z'};
+  out.append(tail, 5);
+  return out;
 }
 
 // stdout through libc's buffer; flushed by the flusher thread and on warn+.
