@@ -3,11 +3,14 @@
 #   atelier GET /health, atelier GET /v1/me (API key, rate limiter, quota),
 #   a bare RESTinio hello-world, FastAPI+uvicorn /health and /v1/me,
 # each server pinned to CPU 0 and wrk to CPU 1, all measured in this run.
-# Usage: bench/http/run.sh [seconds per run, default 8] [connections, default 32]
+# The machine's speed drifts from second to second, so the endpoints are
+# measured in interleaved rounds and each figure is the median over rounds.
+# Usage: bench/http/run.sh [seconds per run, default 5] [connections, default 32] [rounds, default 3]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DUR="${1:-8}"
+DUR="${1:-5}"
 CONN="${2:-32}"
+ROUNDS="${3:-3}"
 BUILD_DIR="${BUILD_DIR:-build}"
 [ -x "$BUILD_DIR/atelier" ] && [ -x "$BUILD_DIR/bench/bench_bare_restinio" ] || scripts/build.sh >/dev/null
 PY=/usr/bin/python3  # Debian's python3 has python3-fastapi and uvicorn
@@ -28,10 +31,9 @@ rps() {  # url [header]
   echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 
-# bare RESTinio
+# Start every server first; then measure in rounds.
 taskset -c 0 "$BUILD_DIR/bench/bench_bare_restinio" 18090 & PIDS+=($!)
 wait_up http://127.0.0.1:18090/
-BARE=$(rps http://127.0.0.1:18090/)
 
 # atelier, production-like: access log on (to /dev/null), limiter and quota active but not tripping
 export ATELIER_DATA_DIR="$TMP/data" ATELIER_IO_THREADS=1 ATELIER_WORKERS=1 \
@@ -39,18 +41,30 @@ export ATELIER_DATA_DIR="$TMP/data" ATELIER_IO_THREADS=1 ATELIER_WORKERS=1 \
 KEY=$("$BUILD_DIR/atelier" keys create --tier premium --name bench | tail -1)
 taskset -c 0 "$BUILD_DIR/atelier" serve --port 18091 >/dev/null & PIDS+=($!)
 wait_up http://127.0.0.1:18091/health
-A_HEALTH=$(rps http://127.0.0.1:18091/health)
-A_ME=$(rps http://127.0.0.1:18091/v1/me "X-API-Key: $KEY")
 
 # FastAPI + uvicorn, one worker
 (cd bench/http && BENCH_KEY="$KEY" taskset -c 0 $PY -m uvicorn fastapi_app:app --host 127.0.0.1 --port 18092 \
   --log-level warning --no-access-log) & PIDS+=($!)
 wait_up http://127.0.0.1:18092/health
-F_HEALTH=$(rps http://127.0.0.1:18092/health)
-F_ME=$(rps http://127.0.0.1:18092/v1/me "X-API-Key: $KEY")
+
+declare -A R
+for round in $(seq "$ROUNDS"); do
+  R[bare]+="$(rps http://127.0.0.1:18090/) "
+  R[a_health]+="$(rps http://127.0.0.1:18091/health) "
+  R[a_me]+="$(rps http://127.0.0.1:18091/v1/me "X-API-Key: $KEY") "
+  R[f_health]+="$(rps http://127.0.0.1:18092/health) "
+  R[f_me]+="$(rps http://127.0.0.1:18092/v1/me "X-API-Key: $KEY") "
+done
+median() { echo "$1" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+BARE=$(median "${R[bare]}")
+A_HEALTH=$(median "${R[a_health]}")
+A_ME=$(median "${R[a_me]}")
+F_HEALTH=$(median "${R[f_health]}")
+F_ME=$(median "${R[f_me]}")
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-echo "bench/http: wrk -t1 -c$CONN -d${DUR}s, server on CPU 0, wrk on CPU 1"
+echo "bench/http: wrk -t1 -c$CONN -d${DUR}s, server on CPU 0, wrk on CPU 1; median of $ROUNDS interleaved rounds"
+for k in bare a_health a_me f_health f_me; do echo "  rounds $k: ${R[$k]}"; done
 printf "%-40s %12s %10s %10s\n" "server / endpoint" "req/s" "x bare" "x FastAPI"
 printf "%-40s %12.0f %10s %10s\n" "bare RESTinio hello-world" "$BARE" "1.00" "-"
 printf "%-40s %12.0f %10s %10s\n" "atelier GET /health" "$A_HEALTH" "$(ratio "$A_HEALTH" "$BARE")" "$(ratio "$A_HEALTH" "$F_HEALTH")"

@@ -38,6 +38,7 @@ RouteSpec open_get(std::string path, std::string op, std::string summary, std::s
   r.tag = std::move(tag);
   r.access = Access::open;
   r.rate_limited = false;
+  r.quiet_access_log = true;
   return r;
 }
 

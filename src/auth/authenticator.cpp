@@ -73,29 +73,25 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   if (key.size() > 200 || key.rfind("atl_", 0) != 0) return Status::unauthenticated("malformed API key");
   const std::string hash = sha256_hex(key);
   const auto now = std::chrono::steady_clock::now();
-  ApiKey k;
-  bool cached = false;
   {
     std::lock_guard lock(mu_);
     auto it = key_cache_.find(hash);
     if (it != key_cache_.end() && it->second.expires > now) {
-      k = it->second.key;
-      cached = true;
+      if (it->second.revoked) return Status::unauthenticated("API key revoked");
+      return it->second.identity;
     }
   }
-  if (!cached) {
-    auto found = store_.find_api_key_by_hash(hash);
-    if (!found.is_ok()) {
-      if (found.status().code() == Code::not_found) return Status::unauthenticated("unknown API key");
-      return found.status();
-    }
-    k = *found;
-    std::lock_guard lock(mu_);
-    if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
-    key_cache_[hash] = CachedKey{k, now + kKeyCacheTtl};
+  auto found = store_.find_api_key_by_hash(hash);
+  if (!found.is_ok()) {
+    if (found.status().code() == Code::not_found) return Status::unauthenticated("unknown API key");
+    return found.status();
   }
-  if (k.revoked_at) return Status::unauthenticated("API key revoked");
-  Identity id;
+  const ApiKey& k = *found;
+  CachedKey entry;
+  entry.key_id = k.id;
+  entry.revoked = k.revoked_at.has_value();
+  entry.expires = now + kKeyCacheTtl;
+  Identity& id = entry.identity;
   id.credential = Credential::api_key;
   id.key_id = k.id;
   id.tier = k.tier;
@@ -106,7 +102,13 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   } else {
     id.id = "key:" + std::to_string(k.id);
   }
-  return id;
+  {
+    std::lock_guard lock(mu_);
+    if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
+    key_cache_[hash] = entry;
+  }
+  if (entry.revoked) return Status::unauthenticated("API key revoked");
+  return entry.identity;
 }
 
 Result<Identity> Authenticator::from_jwt(const std::string& token) {
@@ -189,7 +191,7 @@ Status Authenticator::revoke_key(std::int64_t id) {
   ATELIER_RETURN_IF_ERROR(store_.revoke_api_key(id));
   std::lock_guard lock(mu_);
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
-    it = it->second.key.id == id ? key_cache_.erase(it) : std::next(it);
+    it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
   }
   return Status::ok();
 }

@@ -60,7 +60,9 @@ class Authenticator {
   Result<Identity> from_jwt(const std::string& token);
 
   struct CachedKey {
-    ApiKey key;
+    std::int64_t key_id = 0;
+    bool revoked = false;
+    Identity identity;  // ready to hand out: no per-request string building
     std::chrono::steady_clock::time_point expires;
   };
 

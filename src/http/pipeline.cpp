@@ -296,7 +296,8 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
   if (opt_.access_log) {
     log::access({s->request_id, method, route_label, s->identity.id, tier_name(s->identity.tier), r.status,
-                 total_ms, r.body.size()});
+                 total_ms, r.body.size()},
+                s->route && s->route->quiet_access_log ? log::Level::debug : log::Level::info);
   }
   Done done = std::move(s->done);
   done(std::move(r));

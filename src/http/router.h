@@ -64,6 +64,9 @@ struct RouteSpec {
   int success_status = 200;
   std::vector<int> errors;  // problem statuses this route can answer besides the common ones
   std::vector<QueryParam> query;
+  // Probes are polled every few seconds by orchestrators: their access-log
+  // lines go out at debug level so they do not drown the real traffic.
+  bool quiet_access_log = false;
   Handler handler;
 };
 

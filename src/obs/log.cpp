@@ -138,12 +138,14 @@ void shutdown() {
   st.logger.reset();
 }
 
-void access(const AccessRecord& r) {
-  if (!enabled(Level::info)) return;
+void access(const AccessRecord& r, Level level) {
+  if (!enabled(level)) return;
   fmt::memory_buffer b;
   b.append(std::string_view(R"({"ts":")"));
   b.append(iso_now());
-  b.append(std::string_view(R"(","level":"info","msg":"request","request_id":)"));
+  b.append(std::string_view(R"(","level":")"));
+  b.append(std::string_view(level_text(level)));
+  b.append(std::string_view(R"(","msg":"request","request_id":)"));
   append_escaped(b, r.request_id);
   b.append(std::string_view(R"(,"method":)"));
   append_escaped(b, r.method);
@@ -155,7 +157,7 @@ void access(const AccessRecord& r) {
   b.append(std::string_view(R"(,"tier":)"));
   append_escaped(b, r.tier);
   fmt::format_to(std::back_inserter(b), R"(,"bytes":{}}})", r.bytes);
-  logger()->log(spdlog::level::info, std::string_view(b.data(), b.size()));
+  logger()->log(to_spd(level), std::string_view(b.data(), b.size()));
 }
 
 bool enabled(Level l) { return logger() && logger()->should_log(to_spd(l)); }

@@ -29,7 +29,7 @@ struct AccessRecord {
   double latency_ms = 0;
   std::size_t bytes = 0;
 };
-void access(const AccessRecord& r);
+void access(const AccessRecord& r, Level level = Level::info);
 
 inline void info(const std::string& m, nlohmann::json f = nlohmann::json::object()) {
   write(Level::info, m, std::move(f));
