@@ -194,6 +194,7 @@ class Server::Impl {
     r.method = parse_method(h.method().c_str());
     r.path = url_decode(std::string_view(h.path().data(), h.path().size()), false);
     r.query.assign(h.query().data(), h.query().size());
+    r.headers.reserve(h.fields_count());
     h.for_each_field([&](const restinio::http_header_field_t& f) {
       r.headers.push_back({f.name(), f.value()});
     });
