@@ -3,19 +3,23 @@
 namespace atelier::http {
 namespace {
 
+// Yields the next non-empty '/'-separated segment of `path` from `*pos`.
+bool next_segment(std::string_view path, std::size_t* pos, std::string_view* seg) {
+  std::size_t i = *pos;
+  while (i < path.size() && path[i] == '/') ++i;
+  if (i >= path.size()) return false;
+  std::size_t j = path.find('/', i);
+  if (j == std::string_view::npos) j = path.size();
+  *seg = path.substr(i, j - i);
+  *pos = j;
+  return true;
+}
+
 std::vector<std::string> split(std::string_view path) {
   std::vector<std::string> out;
-  std::size_t i = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    auto j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
-    out.emplace_back(path.substr(i, j - i));
-    i = j;
-  }
+  std::size_t pos = 0;
+  std::string_view seg;
+  while (next_segment(path, &pos, &seg)) out.emplace_back(seg);
   return out;
 }
 
@@ -28,31 +32,27 @@ void Router::add(RouteSpec spec) {
   bool templated = false;
   for (auto& s : segs) templated |= is_param(s);
   const std::size_t idx = routes_.size();
-  if (!templated) static_[spec.path].push_back(idx);
+  if (templated) {
+    templated_.push_back(idx);
+  } else {
+    static_[spec.path].push_back(idx);
+  }
   routes_.push_back(std::move(spec));
   segments_.push_back(std::move(segs));
 }
 
 bool Router::match_template(const std::vector<std::string>& tmpl, std::string_view path,
                             std::map<std::string, std::string>* params) {
-  std::size_t i = 0, k = 0;
-  while (i < path.size()) {
-    if (path[i] == '/') {
-      ++i;
-      continue;
-    }
-    auto j = path.find('/', i);
-    if (j == std::string_view::npos) j = path.size();
+  std::size_t pos = 0, k = 0;
+  std::string_view seg;
+  while (next_segment(path, &pos, &seg)) {
     if (k >= tmpl.size()) return false;
-    auto seg = path.substr(i, j - i);
-    const auto& t = tmpl[k];
+    const auto& t = tmpl[k++];
     if (is_param(t)) {
       (*params)[t.substr(1, t.size() - 2)] = url_decode(seg, false);
     } else if (t != seg) {
       return false;
     }
-    ++k;
-    i = j;
   }
   return k == tmpl.size();
 }
@@ -80,12 +80,9 @@ Match Router::match(Method m, std::string_view path) const {
     for (auto idx : it->second) consider(idx, {});
     if (out.kind == Match::found) return out;
   }
-  for (std::size_t idx = 0; idx < routes_.size(); ++idx) {
+  for (std::size_t idx : templated_) {
     std::map<std::string, std::string> params;
-    if (params.empty() && !segments_[idx].empty() && match_template(segments_[idx], path, &params) &&
-        !params.empty()) {
-      consider(idx, std::move(params));
-    }
+    if (match_template(segments_[idx], path, &params)) consider(idx, std::move(params));
   }
   return out;
 }

@@ -174,17 +174,10 @@ class MemoryQuotaLedger final : public QuotaLedger {
     Counter* c = find_current(identity, day);
     if (!c) {
       lock.unlock();
-      if (!load(identity, day)) {
-        Decision d;
-        d.allowed = false;
-        d.has_binding = true;
-        d.binding = {"usage_store_unavailable", limit, 0, 1};
-        d.retry_after_s = 1;
-        return d;
-      }
+      if (!load(identity, day)) return store_unavailable(limit);
       lock.lock();
       c = find_current(identity, day);
-      if (!c) return reserve_failed_race(limit);
+      if (!c) return store_unavailable(limit);
     }
     Decision d;
     d.has_binding = limit > 0;
@@ -276,7 +269,9 @@ class MemoryQuotaLedger final : public QuotaLedger {
     }
   }
 
-  static Decision reserve_failed_race(std::int64_t limit) {
+  // The pipeline answers this with 503: usage could not be read, so the quota
+  // cannot be enforced exactly.
+  static Decision store_unavailable(std::int64_t limit) {
     Decision d;
     d.allowed = false;
     d.has_binding = true;
