@@ -149,6 +149,9 @@ test('config show masks secrets; bad configuration exits 2 naming each bad value
   assert.match(bad.stderr, /workers expected an integer/);
   const flags = runCli(['--data-dir', dir, 'config', 'show'], { ...env, ATELIER_DATA_DIR: '/elsewhere' });
   assert.match(flags.stdout, new RegExp(`^data_dir=${dir}$`, 'm'));
+  const m = runCli(['migrate'], env);
+  assert.equal(m.code, 0, m.stderr);
+  assert.match(m.stdout, /^schema version [1-9]\d*$/m);
   const v = spawnSync(BIN, ['version'], { encoding: 'utf8' });
   assert.match(v.stdout, /^atelier \d+\.\d+\.\d+/);
 });

@@ -111,6 +111,45 @@ test('a full work queue answers 503 with Retry-After at once', async () => {
   }
 });
 
+test('readiness turns 503 naming the work queue while it is saturated', async () => {
+  const s = await startServer({ ATELIER_WORKERS: '1', ATELIER_QUEUE_CAPACITY: '2' }, { fast: false });
+  try {
+    const body = JSON.stringify({ email: 'busy@q.io', password: 'some password' });
+    const work = Array.from({ length: 3 }, () =>
+      fetch(`${s.url}/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body }));
+    await sleep(20);
+    const r = await fetch(`${s.url}/health/ready`);
+    const p = await expectProblem(assert, r, 503);
+    assert.match(p.detail, /work_queue/);
+    assert.equal(p.components.work_queue.status, 'down');
+    assert.equal(p.components.database.status, 'up');
+    await Promise.all(work);
+    assert.equal((await fetch(`${s.url}/health/ready`)).status, 200, 'ready again once drained');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('the request deadline flows through the queue: work that waited too long is 504, not run', async () => {
+  const s = await startServer({ ATELIER_WORKERS: '1', ATELIER_QUEUE_CAPACITY: '64', ATELIER_REQUEST_TIMEOUT_SECONDS: '1' },
+    { fast: false });
+  try {
+    const body = JSON.stringify({ email: 'late@q.io', password: 'some password' });
+    const results = await Promise.all(Array.from({ length: 40 }, () =>
+      fetch(`${s.url}/v1/auth/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body })
+        .then(async (r) => ({ status: r.status, body: await r.json() }))));
+    const late = results.filter((r) => r.status === 504);
+    assert.ok(late.length >= 1, `some requests passed their deadline in the queue: ${results.map((r) => r.status)}`);
+    for (const r of late) assert.match(r.body.detail, /deadline/);
+    const metrics = await (await fetch(`${s.url}/metrics`)).text();
+    const expired = Number(/atelier_work_expired_total\{pool="cpu"\} (\d+)/.exec(metrics)[1]);
+    assert.equal(expired, late.length, 'each 504 is a task that was never run');
+    await stillUp(s);
+  } finally {
+    await s.stop();
+  }
+});
+
 test('work queued for a client that disconnected is dropped, not run', async () => {
   const s = await startServer({ ATELIER_WORKERS: '1', ATELIER_QUEUE_CAPACITY: '32' }, { fast: false });
   try {
