@@ -2,6 +2,7 @@
 
 #include <restinio/all.hpp>
 
+#include <atomic>
 #include <charconv>
 #include <csignal>
 #include <mutex>
@@ -44,17 +45,57 @@ class ConnectionRegistry final : public ConnectionWatch {
   std::unordered_map<std::uint64_t, Entry> live_;  // guarded by mu_
 };
 
+// The connection cap. RESTinio's own limiter keeps a raw pointer from each
+// connection back to the acceptor, and connections still parked in the
+// io_context at shutdown outlive the acceptor (a use-after-free found under
+// AddressSanitizer). So the cap is enforced here: a connection is admitted
+// only while fewer than `cap` are open; beyond that it is closed at once
+// (clients and load balancers see a fast refusal, not a hang).
+class ConnectionCap {
+ public:
+  explicit ConnectionCap(std::size_t cap) : cap_(cap) {}
+  restinio::ip_blocker::inspection_result_t inspect(const restinio::ip_blocker::incoming_info_t&) noexcept {
+    std::size_t n = open_.load(std::memory_order_relaxed);
+    while (n < cap_) {
+      if (open_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return restinio::ip_blocker::allow();
+    }
+    refused_.fetch_add(1, std::memory_order_relaxed);
+    return restinio::ip_blocker::deny();
+  }
+  void closed() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  const std::size_t cap_;
+  std::atomic<std::size_t> open_{0};
+  std::atomic<std::uint64_t> refused_{0};
+};
+
 class StateListener {
  public:
-  explicit StateListener(ConnectionRegistry& r) : registry_(r) {}
+  StateListener(ConnectionRegistry& r, ConnectionCap& cap) : registry_(r), cap_(cap) {}
   void state_changed(const restinio::connection_state::notice_t& notice) noexcept {
     if (std::holds_alternative<restinio::connection_state::closed_t>(notice.cause())) {
       registry_.closed(notice.connection_id());
+      cap_.closed();
     }
   }
 
  private:
   ConnectionRegistry& registry_;
+  ConnectionCap& cap_;
+};
+
+// Both hooks are called by RESTinio through shared_ptr; they forward to
+// objects owned by Server::Impl, which outlives the io_context run.
+class CapHook {
+ public:
+  explicit CapHook(ConnectionCap& cap) : cap_(cap) {}
+  restinio::ip_blocker::inspection_result_t inspect(const restinio::ip_blocker::incoming_info_t& info) noexcept {
+    return cap_.inspect(info);
+  }
+
+ private:
+  ConnectionCap& cap_;
 };
 
 // Several network threads need strands to serialise each connection; with a
@@ -63,13 +104,13 @@ class StateListener {
 // every connection operation onto the connection's executor.
 struct MultiThreadTraits
     : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
-  static constexpr bool use_connection_count_limiter = true;
   using connection_state_listener_t = StateListener;
+  using ip_blocker_t = CapHook;
 };
 struct SingleThreadTraits
     : public restinio::single_thread_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
-  static constexpr bool use_connection_count_limiter = true;
   using connection_state_listener_t = StateListener;
+  using ip_blocker_t = CapHook;
 };
 
 std::string client_ip(const restinio::request_t& req, bool trust_forwarded_for) {
@@ -103,7 +144,8 @@ std::string client_ip(const restinio::request_t& req, bool trust_forwarded_for) 
 
 class Server::Impl {
  public:
-  Impl(ServerOptions opt, Pipeline& p) : opt_(std::move(opt)), pipeline_(p) {}
+  Impl(ServerOptions opt, Pipeline& p)
+      : opt_(std::move(opt)), pipeline_(p), cap_(static_cast<std::size_t>(opt_.max_connections)) {}
 
   Status run(const std::function<void()>& on_listening) {
     if (opt_.io_threads <= 1) return run_with<SingleThreadTraits>(on_listening);
@@ -114,13 +156,12 @@ class Server::Impl {
   template <typename Traits>
   Status run_with(const std::function<void()>& on_listening) {
     asio::io_context ioc;
-    auto listener = std::make_shared<StateListener>(registry_);
+    auto listener = std::make_shared<StateListener>(registry_, cap_);
     restinio::server_settings_t<Traits> settings;
     settings.address(opt_.host)
         .port(static_cast<std::uint16_t>(opt_.port))
         .read_next_http_message_timelimit(opt_.read_timeout)
         .handle_request_timeout(opt_.handle_timeout)
-        .max_parallel_connections(static_cast<std::size_t>(opt_.max_connections))
         // With more than one request allowed in flight per connection, RESTinio
         // keeps reading the socket while a request is being handled, so it
         // sees a client hang up and we can cancel that client's work.
@@ -128,6 +169,7 @@ class Server::Impl {
         .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
             static_cast<std::uint64_t>(opt_.max_body_hard_bytes)))
         .connection_state_listener(listener)
+        .ip_blocker(std::make_shared<CapHook>(cap_))
         .request_handler([this](restinio::request_handle_t req) { return on_request(std::move(req)); });
 
     restinio::http_server_t<Traits> server{restinio::external_io_context(ioc), std::move(settings)};
@@ -220,6 +262,7 @@ class Server::Impl {
   ServerOptions opt_;
   Pipeline& pipeline_;
   ConnectionRegistry registry_;
+  ConnectionCap cap_;
 };
 
 Server::Server(ServerOptions opt, Pipeline& pipeline)

@@ -2,10 +2,11 @@
 // Pipeline and writes its responses. Implemented on RESTinio in server.cpp,
 // the only file that includes the library.
 //
-// Limits: read timeout per request, a cap on open connections (more wait in
-// the accept backlog), and a transport body cap (max_body_hard_bytes) beyond
-// which the connection is closed unread; bodies between the configured limit
-// and that cap are read and answered 413 by the pipeline.
+// Limits: read timeout per request, a cap on open connections (connections
+// beyond it are closed as soon as they are accepted), and a transport body cap
+// (max_body_hard_bytes) beyond which the connection is closed unread; bodies
+// between the configured limit and that cap are read and answered 413 by the
+// pipeline.
 //
 // Shutdown: SIGTERM or SIGINT stops accepting, flips the pipeline to draining
 // (new requests 503, readiness 503), waits for in-flight requests up to

@@ -44,7 +44,12 @@ export async function startServer(env = {}, { fast = true, dataDir } = {}) {
   const out = { stdout: '', stderr: '' };
   proc.stdout.on('data', (d) => (out.stdout += d));
   proc.stderr.on('data', (d) => (out.stderr += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise((resolve) =>
+    proc.on('exit', (code, signal) => {
+      // A server that exits non-zero says why on stderr: show it with the failure.
+      if (code !== 0 && code !== null) process.stderr.write(`atelier exited ${code}:\n${out.stderr.slice(-4000)}\n`);
+      resolve({ code, signal });
+    }));
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 15000;
   for (;;) {
