@@ -138,15 +138,21 @@ void add_account_routes(http::Router& router, ApiDeps& d) {
       const Identity& id = ctx.identity;
       ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
       const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
-      nlohmann::json j = {
-          {"identity", id.id},
-          {"tier", tier_name(id.tier)},
-          {"role", id.role == Role::admin ? "admin" : "user"},
-          {"credential", id.credential == Credential::jwt ? "jwt" : "api_key"},
-          {"usage_today", {{"units", usage.units}, {"requests", usage.requests}, {"limit", limit}}},
-      };
-      j["user_id"] = id.user_id ? nlohmann::json(*id.user_id) : nlohmann::json(nullptr);
-      return Response::json(200, j);
+      nlohmann::ordered_json j;
+      j["identity"] = id.id;
+      j["tier"] = tier_name(id.tier);
+      j["role"] = id.role == Role::admin ? "admin" : "user";
+      j["credential"] = id.credential == Credential::jwt ? "jwt" : "api_key";
+      if (id.user_id) {
+        j["user_id"] = *id.user_id;
+      } else {
+        j["user_id"] = nullptr;
+      }
+      auto& u = j["usage_today"];
+      u["units"] = usage.units;
+      u["requests"] = usage.requests;
+      u["limit"] = limit;
+      return Response::json_ordered(200, j);
     };
     router.add(std::move(r));
   }

@@ -96,6 +96,13 @@ Response Response::json(int status, const nlohmann::json& j) {
   return r;
 }
 
+Response Response::json_ordered(int status, const nlohmann::ordered_json& j) {
+  Response r;
+  r.status = status;
+  r.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  return r;
+}
+
 Response Response::text(int status, std::string body, std::string content_type) {
   Response r;
   r.status = status;

@@ -66,6 +66,8 @@ struct Response {
   bool close_connection = false;
 
   static Response json(int status, const nlohmann::json& j);
+  // Keys in insertion order, and cheaper to build than std::map-backed objects.
+  static Response json_ordered(int status, const nlohmann::ordered_json& j);
   static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);
   bool has_header(std::string_view name) const noexcept;
