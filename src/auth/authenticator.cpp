@@ -71,17 +71,17 @@ Result<Identity> Authenticator::authenticate(std::string_view authorization,
 
 Result<Identity> Authenticator::from_api_key(std::string_view key) {
   if (key.size() > 200 || key.rfind("atl_", 0) != 0) return Status::unauthenticated("malformed API key");
-  const std::string hash = sha256_hex(key);
   const auto now = std::chrono::steady_clock::now();
+  const std::string presented(key);
   {
     std::lock_guard lock(mu_);
-    auto it = key_cache_.find(hash);
+    auto it = key_cache_.find(presented);
     if (it != key_cache_.end() && it->second.expires > now) {
       if (it->second.revoked) return Status::unauthenticated("API key revoked");
       return it->second.identity;
     }
   }
-  auto found = store_.find_api_key_by_hash(hash);
+  auto found = store_.find_api_key_by_hash(sha256_hex(key));
   if (!found.is_ok()) {
     if (found.status().code() == Code::not_found) return Status::unauthenticated("unknown API key");
     return found.status();
@@ -105,7 +105,7 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   {
     std::lock_guard lock(mu_);
     if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
-    key_cache_[hash] = entry;
+    key_cache_[presented] = entry;
   }
   if (entry.revoked) return Status::unauthenticated("API key revoked");
   return entry.identity;

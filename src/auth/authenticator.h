@@ -3,9 +3,10 @@
 //
 // Credentials: `Authorization: Bearer <API key or JWT>` or `X-API-Key: <key>`.
 // API keys look like `atl_<prefix>_<secret>`; only their SHA-256 is stored
-// (keys are 190+ random bits, so a slow hash adds nothing). Verified keys are
-// cached for `kKeyCacheTtl`: a revocation made by another process takes effect
-// within that time, one made through this process at once.
+// (keys are 190+ random bits, so a slow hash adds nothing). Keys verified
+// against the store are cached in memory, by the presented key, for
+// `kKeyCacheTtl`: a revocation made by another process takes effect within
+// that time, one made through this process at once.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -71,7 +72,7 @@ class Authenticator {
   PasswordParams pw_;
   bool allow_anonymous_;
   std::mutex mu_;
-  std::unordered_map<std::string, CachedKey> key_cache_;  // by hash; guarded by mu_
+  std::unordered_map<std::string, CachedKey> key_cache_;  // by presented key; guarded by mu_
   std::string dummy_hash_;                                // guarded by mu_
 };
 

@@ -53,11 +53,12 @@ bool valid_request_id(std::string_view id) {
   return true;
 }
 
+// Handlers never set these, so they are appended without a lookup.
 void add_rate_headers(Response& r, const Decision& d) {
   if (!d.has_binding) return;
-  r.set_header("RateLimit-Limit", std::to_string(d.binding.limit));
-  r.set_header("RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, d.binding.remaining)));
-  r.set_header("RateLimit-Reset", std::to_string(std::max<std::int64_t>(0, d.binding.reset_s)));
+  r.headers.push_back({"RateLimit-Limit", std::to_string(d.binding.limit)});
+  r.headers.push_back({"RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, d.binding.remaining))});
+  r.headers.push_back({"RateLimit-Reset", std::to_string(std::max<std::int64_t>(0, d.binding.reset_s))});
 }
 
 // The binding limit across both decisions: the one with fewer units left.
@@ -176,7 +177,19 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
 
   if (route.access != Access::open) {
     auto id = auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
-    if (!id.is_ok()) return finish(s, id.status());
+    if (!id.is_ok()) {
+      // Failed credentials count against the client IP, so guessing keys or
+      // tokens runs into the same limits and block as any other traffic.
+      s->identity.id = "ip:" + req.client_ip;
+      s->rate = limiter_.admit(s->identity.id);
+      if (!s->rate.allowed) {
+        metrics_.rate_limited(tier_name(Tier::free), s->rate.binding.name);
+        Response r = problem(429, describe_limit(s->rate.binding), s->request_id, {{"limit", s->rate.binding.name}});
+        r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
+        return finish(s, std::move(r));
+      }
+      return finish(s, id.status());
+    }
     s->identity = std::move(id).value();
     if (route.access == Access::user && s->identity.anonymous()) {
       return finish(s, Status::unauthenticated("this endpoint needs an API key or a bearer token"));

@@ -102,6 +102,31 @@ test('anonymous callers are limited by client IP as tier free', async () => {
   }
 });
 
+test('failed credentials count against the client IP: guessing runs into 429 and the block', async () => {
+  const s = await startServer({
+    ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '3',
+    ATELIER_BLOCK_AFTER_VIOLATIONS: '2',
+    ATELIER_BLOCK_DURATION_SECONDS: '600',
+  });
+  try {
+    const codes = [];
+    for (let i = 0; i < 6; i++) {
+      const r = await fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': `atl_guess_${i}xxxxxxxxxxxxxxxx` } });
+      codes.push(r.status);
+      await r.arrayBuffer();
+    }
+    assert.deepEqual(codes, [401, 401, 401, 429, 429, 429]);
+    const st = await json(await fetch(`${s.url}/v1/rate-limit/status`));
+    assert.equal(st.identity, 'ip:127.0.0.1');
+    assert.equal(st.blocked, true, 'repeated guessing blocks the address');
+    // A valid key from the same address still works: it is a different identity.
+    const k = createKey(s, 'free', 'legit');
+    assert.equal((await fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': k } })).status, 200);
+  } finally {
+    await s.stop();
+  }
+});
+
 // Many independent connections at once, so the requests really race.
 function burst(url, n, headers) {
   const agent = new http.Agent({ keepAlive: false, maxSockets: n });
