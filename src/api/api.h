@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
+#include "text/analyzer.h"
 
 namespace atelier::api {
 
@@ -35,5 +36,6 @@ void add_ops_routes(http::Router& router, ApiDeps& deps);
 // `openapi` is filled once every route is registered.
 void add_docs_routes(http::Router& router, ApiDeps& deps, std::shared_ptr<const std::string> openapi);
 void add_account_routes(http::Router& router, ApiDeps& deps);
+void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& analyzer);
 
 }  // namespace atelier::api

@@ -21,6 +21,7 @@
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "store/sqlite/sqlite_store.h"
+#include "text/analyzer.h"
 
 namespace fs = std::filesystem;
 
@@ -97,6 +98,17 @@ void discover_paths(Config& c, const std::string& argv0) {
     c.models_dir = first_existing({exe / "../../shared/models", cwd / "../shared/models",
                                    cwd / "shared/models", "/usr/share/atelier/models"});
   }
+  if (c.stopwords_file.empty()) {
+    for (const fs::path& p : {exe / "../node_modules/stopwords-iso/stopwords-iso.json",
+                              cwd / "node_modules/stopwords-iso/stopwords-iso.json",
+                              fs::path("/usr/share/atelier/stopwords-iso.json")}) {
+      std::error_code ec;
+      if (fs::is_regular_file(p, ec)) {
+        c.stopwords_file = fs::weakly_canonical(p, ec).string();
+        break;
+      }
+    }
+  }
   if (c.docs_dir.empty()) {
     c.docs_dir = first_existing({exe / "../node_modules/swagger-ui-dist", cwd / "node_modules/swagger-ui-dist",
                                  "/usr/share/atelier/swagger-ui"});
@@ -162,6 +174,17 @@ int serve(const Config& cfg) {
                               "Queued tasks dropped because their deadline passed.", pool_label,
                               [&pool] { return static_cast<double>(pool.stats().skipped_expired); });
 
+  auto analyzer = text::Analyzer::create(c.stopwords_file);
+  if (!analyzer.is_ok()) {
+    log::error("text analyzer unavailable", {{"error", analyzer.status().message()}});
+    log::shutdown();
+    return fail(analyzer.status());
+  }
+  health.add("stopwords", false, [&c, &analyzer] {
+    bool ok = analyzer->has_stopwords();
+    return ComponentHealth{ok, ok ? "" : "no stopword lists (set ATELIER_STOPWORDS_FILE)", {{"path", c.stopwords_file}}};
+  });
+
   http::Router router;
   http::Pipeline* pipeline_ptr = nullptr;
   api::ApiDeps deps{c,
@@ -179,6 +202,7 @@ int serve(const Config& cfg) {
   api::add_ops_routes(router, deps);
   api::add_docs_routes(router, deps, openapi);
   api::add_account_routes(router, deps);
+  api::add_text_routes(router, deps, *analyzer);
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;

@@ -134,6 +134,7 @@ const std::vector<Setting>& settings() {
     t.push_back(string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
     t.push_back(string_setting("models_dir", &Config::models_dir, {}, "pretrained model files"));
     t.push_back(string_setting("docs_dir", &Config::docs_dir, {}, "swagger-ui-dist folder"));
+    t.push_back(string_setting("stopwords_file", &Config::stopwords_file, {}, "stopwords-iso.json"));
     t.push_back(string_setting("host", &Config::host, {}, "listen address"));
     t.push_back(int_setting("port", &Config::port, 0, 65535, "listen port"));
     t.push_back(int_setting("io_threads", &Config::io_threads, 1, 64, "network threads"));

@@ -27,6 +27,7 @@ struct Config {
   std::string data_dir = "./data";
   std::string models_dir;  // empty: discovered (see app/paths)
   std::string docs_dir;    // swagger-ui-dist; empty: discovered
+  std::string stopwords_file;  // stopwords-iso.json; empty: discovered
 
   // network
   std::string host = "127.0.0.1";
