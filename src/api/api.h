@@ -15,6 +15,7 @@
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "embed/embedder.h"
+#include "search/service.h"
 #include "text/analyzer.h"
 
 namespace atelier::api {
@@ -41,5 +42,6 @@ void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& 
 // `unavailable_reason`: why the default model is missing ("" when loaded).
 void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason);
+void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
 
 }  // namespace atelier::api

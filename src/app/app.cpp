@@ -22,6 +22,7 @@
 #include "quota/limits.h"
 #include "store/sqlite/sqlite_store.h"
 #include "embed/glove_sif.h"
+#include "search/service.h"
 #include "text/analyzer.h"
 
 namespace fs = std::filesystem;
@@ -246,6 +247,9 @@ int serve(const Config& cfg) {
   api::add_account_routes(router, deps);
   api::add_text_routes(router, deps, *analyzer);
   api::add_embedding_routes(router, deps, embedders, glove_error);
+  search::SearchService search_service(*store, embedders, *analyzer,
+                                       {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100});
+  api::add_search_routes(router, deps, search_service);
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -89,6 +90,25 @@ Setting daily_limit_setting(Tier t) {
     return {};
   };
   s.get = [i](const Config& c) { return std::to_string(c.daily_limit[i]); };
+  return s;
+}
+
+Setting double_setting(std::string key, double Config::*m, double lo, double hi, std::string help) {
+  Setting s{key, std::move(help)};
+  s.set = [m, lo, hi](Config& c, const std::string& v) -> std::string {
+    auto t = trim(v);
+    char* end = nullptr;
+    double x = std::strtod(t.c_str(), &end);
+    if (t.empty() || end != t.c_str() + t.size()) return "expected a number, got '" + v + "'";
+    if (x < lo || x > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+    c.*m = x;
+    return {};
+  };
+  s.get = [m](const Config& c) {
+    std::ostringstream o;
+    o << c.*m;
+    return o.str();
+  };
   return s;
 }
 
@@ -190,6 +210,10 @@ const std::vector<Setting>& settings() {
                             "longest text input in characters"));
     t.push_back(int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
     t.push_back(string_setting("embedding_model", &Config::embedding_model, {}, "default text embedding model"));
+    t.push_back(double_setting("search_rrf_k", &Config::search_rrf_k, 1, 10000, "reciprocal rank fusion constant"));
+    t.push_back(double_setting("search_bm25_weight", &Config::search_bm25_weight, 0, 100, "hybrid search: BM25 weight"));
+    t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
+                               "hybrid search: vector weight"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
                              "callers without credentials count as tier free by client IP"));
     t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -55,6 +56,39 @@ struct Usage {
   std::int64_t requests = 0;
 };
 
+struct Collection {
+  std::int64_t id = 0;
+  std::string name;
+  std::string model;  // embedding model of its vectors
+  int dimensions = 0;
+  std::int64_t created_at = 0;
+  std::int64_t documents = 0;
+};
+
+struct DocumentRecord {
+  std::string id;
+  std::string text;
+  std::string metadata_json = "{}";  // a JSON object
+  std::vector<float> vector;
+};
+
+struct TextHit {
+  std::string id;
+  double score = 0;  // BM25, higher is better
+  std::string snippet;
+};
+
+struct UpsertCounts {
+  std::int64_t inserted = 0;
+  std::int64_t updated = 0;
+};
+
+// An equality filter on one metadata field (string, number or bool value).
+struct MetadataFilter {
+  std::string key;
+  std::string value;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -78,6 +112,21 @@ class Store {
   // Adds all deltas in one transaction.
   virtual Status add_usage(const std::vector<UsageDelta>& deltas) = 0;
   virtual Result<Usage> get_usage(const std::string& identity, const std::string& day) = 0;
+
+  // Search collections. Documents and their full-text index change in one
+  // transaction, so BM25 never sees a document the table does not hold.
+  virtual Result<Collection> create_collection(const std::string& name, const std::string& model, int dimensions) = 0;
+  virtual Result<Collection> find_collection(const std::string& name) = 0;
+  virtual Result<std::vector<Collection>> list_collections() = 0;
+  virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id, const std::vector<DocumentRecord>& docs) = 0;
+  virtual Status delete_document(std::int64_t collection_id, const std::string& id) = 0;
+  // `match` is a full-text query in the store's syntax (built by the search module).
+  virtual Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
+                                                   const std::optional<MetadataFilter>& filter) = 0;
+  // Calls `f` for every document of the collection (id, metadata, vector).
+  virtual Status scan_documents(std::int64_t collection_id,
+                                const std::function<void(const DocumentRecord&)>& f) = 0;
+  virtual Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id) = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

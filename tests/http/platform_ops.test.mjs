@@ -83,6 +83,8 @@ test('/openapi.json is a valid OpenAPI 3.1 document covering every route', async
     '/v1/auth/register': ['post'], '/v1/auth/login': ['post'], '/v1/me': ['get'], '/v1/keys': ['post'],
     '/v1/rate-limit/status': ['get'], '/v1/admin/keys': ['get', 'post'], '/v1/admin/keys/{id}': ['delete'],
     '/v1/text/analyze': ['post'], '/v1/text/languages': ['get'], '/v1/embeddings': ['post'],
+    '/v1/collections': ['get', 'post'], '/v1/collections/{name}/documents': ['post'],
+    '/v1/collections/{name}/documents/{id}': ['delete'], '/v1/collections/{name}/search': ['get'], '/v1/index/stats': ['get'],
   };
   for (const [p, methods] of Object.entries(expected)) {
     for (const m of methods) {

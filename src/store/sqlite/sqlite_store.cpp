@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cstring>
 #include <condition_variable>
 #include <mutex>
 #include <vector>
@@ -10,6 +11,13 @@
 namespace atelier {
 namespace {
 
+#define ATELIER_COLLECTION_SELECT                                                                  \
+  "SELECT c.id, c.name, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
+  "d.collection_id = c.id) FROM collections c"
+#define ATELIER_TEXT_SEARCH                                                                            \
+  "SELECT d.doc_id, -bm25(documents_fts), snippet(documents_fts, 0, '<b>', '</b>', '…', 16) FROM "     \
+  "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND "      \
+  "d.collection_id = ?2"
 #define ATELIER_KEY_SELECT \
   "SELECT id, user_id, name, prefix, hash, tier, created_at, revoked_at FROM api_keys"
 
@@ -57,6 +65,29 @@ CREATE TABLE usage_daily (
   units BIGINT NOT NULL DEFAULT 0,
   requests BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (identity, day)
+);
+)SQL"},
+    // The full-text index is SQLite FTS5 (external content, Porter stemming);
+    // PostgreSQL will use a tsvector column for the same role.
+    {2, "search collections", R"SQL(
+CREATE TABLE collections (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  model TEXT NOT NULL,
+  dimensions INTEGER NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  collection_id BIGINT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  vector BLOB,
+  UNIQUE (collection_id, doc_id)
+);
+CREATE VIRTUAL TABLE documents_fts USING fts5(
+  text, content='documents', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
 )SQL"},
 };
@@ -332,6 +363,216 @@ class SqliteStore final : public Store {
   }
 
  private:
+  Result<Collection> create_collection(const std::string& name, const std::string& model, int dimensions) override {
+    Lease c(*this);
+    auto st = c->prepare("INSERT INTO collections(name, model, dimensions, created_at) VALUES (?,?,?,?) RETURNING id");
+    if (!st.is_ok()) return st.status();
+    Collection col{0, name, model, dimensions, unix_now(), 0};
+    sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(*st, 2, model.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(*st, 3, dimensions);
+    sqlite3_bind_int64(*st, 4, col.created_at);
+    int rc = sqlite3_step(*st);
+    if (rc != SQLITE_ROW) {
+      Status err = c->error(rc, sqlite3_errmsg(c->db()));
+      if (err.code() == Code::already_exists) return Status::already_exists("collection '" + name + "' exists");
+      return err;
+    }
+    col.id = sqlite3_column_int64(*st, 0);
+    sqlite3_reset(*st);
+    return col;
+  }
+
+  Result<Collection> find_collection(const std::string& name) override {
+    Lease c(*this);
+    auto st = c->prepare(ATELIER_COLLECTION_SELECT " WHERE c.name=?");
+    if (!st.is_ok()) return st.status();
+    sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(*st);
+    if (rc == SQLITE_DONE) return Status::not_found("no collection '" + name + "'");
+    if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
+    Collection col = read_collection(*st);
+    sqlite3_reset(*st);
+    return col;
+  }
+
+  Result<std::vector<Collection>> list_collections() override {
+    Lease c(*this);
+    auto st = c->prepare(ATELIER_COLLECTION_SELECT " ORDER BY c.name");
+    if (!st.is_ok()) return st.status();
+    std::vector<Collection> out;
+    int rc;
+    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) out.push_back(read_collection(*st));
+    if (rc != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+    return out;
+  }
+
+  Result<UpsertCounts> upsert_documents(std::int64_t collection_id, const std::vector<DocumentRecord>& docs) override {
+    Lease c(*this);
+    ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
+    UpsertCounts counts;
+    Status st = [&]() -> Status {
+      for (const auto& d : docs) {
+        ATELIER_ASSIGN_OR_RETURN(auto find, c->prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
+        sqlite3_bind_int64(find, 1, collection_id);
+        sqlite3_bind_text(find, 2, d.id.c_str(), -1, SQLITE_TRANSIENT);
+        int rc = sqlite3_step(find);
+        std::int64_t row = 0;
+        if (rc == SQLITE_ROW) {
+          row = sqlite3_column_int64(find, 0);
+          const std::string old_text = text_at(find, 1);
+          sqlite3_reset(find);
+          ATELIER_ASSIGN_OR_RETURN(auto del, c->prepare(
+              "INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
+          sqlite3_bind_int64(del, 1, row);
+          sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
+          if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+          ATELIER_ASSIGN_OR_RETURN(auto upd, c->prepare("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?"));
+          bind_doc(upd, d, 1);
+          sqlite3_bind_int64(upd, 4, row);
+          if ((rc = sqlite3_step(upd)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+          ++counts.updated;
+        } else if (rc == SQLITE_DONE) {
+          sqlite3_reset(find);
+          ATELIER_ASSIGN_OR_RETURN(auto ins, c->prepare(
+              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id) VALUES (?,?,?,?,?) RETURNING id"));
+          bind_doc(ins, d, 1);
+          sqlite3_bind_int64(ins, 4, collection_id);
+          sqlite3_bind_text(ins, 5, d.id.c_str(), -1, SQLITE_TRANSIENT);
+          if ((rc = sqlite3_step(ins)) != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
+          row = sqlite3_column_int64(ins, 0);
+          sqlite3_reset(ins);
+          ++counts.inserted;
+        } else {
+          return c->error(rc, sqlite3_errmsg(c->db()));
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
+        sqlite3_bind_int64(fts, 1, row);
+        sqlite3_bind_text(fts, 2, d.text.c_str(), -1, SQLITE_TRANSIENT);
+        if ((rc = sqlite3_step(fts)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+      }
+      return Status::ok();
+    }();
+    if (!st.is_ok()) {
+      (void)c->exec("ROLLBACK");
+      return st;
+    }
+    ATELIER_RETURN_IF_ERROR(c->exec("COMMIT"));
+    return counts;
+  }
+
+  Status delete_document(std::int64_t collection_id, const std::string& id) override {
+    Lease c(*this);
+    ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
+    Status st = [&]() -> Status {
+      ATELIER_ASSIGN_OR_RETURN(auto find, c->prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
+      sqlite3_bind_int64(find, 1, collection_id);
+      sqlite3_bind_text(find, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+      int rc = sqlite3_step(find);
+      if (rc == SQLITE_DONE) return Status::not_found("no document '" + id + "'");
+      if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
+      const std::int64_t row = sqlite3_column_int64(find, 0);
+      const std::string old_text = text_at(find, 1);
+      sqlite3_reset(find);
+      ATELIER_ASSIGN_OR_RETURN(auto del, c->prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
+      sqlite3_bind_int64(del, 1, row);
+      sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
+      if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+      ATELIER_ASSIGN_OR_RETURN(auto rm, c->prepare("DELETE FROM documents WHERE id=?"));
+      sqlite3_bind_int64(rm, 1, row);
+      if ((rc = sqlite3_step(rm)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+      return Status::ok();
+    }();
+    if (!st.is_ok()) {
+      (void)c->exec("ROLLBACK");
+      return st;
+    }
+    return c->exec("COMMIT");
+  }
+
+  Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
+                                           const std::optional<MetadataFilter>& filter) override {
+    Lease c(*this);
+    auto st = filter ? c->prepare(ATELIER_TEXT_SEARCH
+                                  " AND CAST(json_extract(d.metadata, ?4) AS TEXT) = ?5 ORDER BY bm25(documents_fts) LIMIT ?3")
+                     : c->prepare(ATELIER_TEXT_SEARCH " ORDER BY bm25(documents_fts) LIMIT ?3");
+    if (!st.is_ok()) return st.status();
+    sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(*st, 2, collection_id);
+    sqlite3_bind_int(*st, 3, k);
+    if (filter) {
+      const std::string path = "$." + filter->key;
+      sqlite3_bind_text(*st, 4, path.c_str(), -1, SQLITE_TRANSIENT);
+      sqlite3_bind_text(*st, 5, filter->value.c_str(), -1, SQLITE_TRANSIENT);
+    }
+    std::vector<TextHit> out;
+    int rc;
+    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) {
+      out.push_back({text_at(*st, 0), sqlite3_column_double(*st, 1), text_at(*st, 2)});
+    }
+    if (rc != SQLITE_DONE) {
+      Status err = c->error(rc, sqlite3_errmsg(c->db()));
+      sqlite3_reset(*st);
+      if (std::string(sqlite3_errmsg(c->db())).find("fts5") != std::string::npos) {
+        return Status::invalid_argument("query cannot be searched: " + err.message());
+      }
+      return err;
+    }
+    return out;
+  }
+
+  Status scan_documents(std::int64_t collection_id, const std::function<void(const DocumentRecord&)>& f) override {
+    Lease c(*this);
+    auto st = c->prepare("SELECT doc_id, metadata, vector FROM documents WHERE collection_id=?");
+    if (!st.is_ok()) return st.status();
+    sqlite3_bind_int64(*st, 1, collection_id);
+    int rc;
+    DocumentRecord d;
+    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) {
+      d.id = text_at(*st, 0);
+      d.metadata_json = text_at(*st, 1);
+      read_vector(*st, 2, &d.vector);
+      f(d);
+    }
+    if (rc != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+    return Status::ok();
+  }
+
+  Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id) override {
+    Lease c(*this);
+    auto st = c->prepare("SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND doc_id=?");
+    if (!st.is_ok()) return st.status();
+    sqlite3_bind_int64(*st, 1, collection_id);
+    sqlite3_bind_text(*st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(*st);
+    if (rc == SQLITE_DONE) return Status::not_found("no document '" + id + "'");
+    if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
+    DocumentRecord d{text_at(*st, 0), text_at(*st, 1), text_at(*st, 2), {}};
+    read_vector(*st, 3, &d.vector);
+    sqlite3_reset(*st);
+    return d;
+  }
+
+ private:
+  static void bind_doc(sqlite3_stmt* st, const DocumentRecord& d, int first) {
+    sqlite3_bind_text(st, first, d.text.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, first + 1, d.metadata_json.c_str(), -1, SQLITE_TRANSIENT);
+    if (d.vector.empty()) {
+      sqlite3_bind_null(st, first + 2);
+    } else {
+      sqlite3_bind_blob(st, first + 2, d.vector.data(), static_cast<int>(d.vector.size() * sizeof(float)), SQLITE_TRANSIENT);
+    }
+  }
+  static void read_vector(sqlite3_stmt* st, int col, std::vector<float>* out) {
+    const int bytes = sqlite3_column_bytes(st, col);
+    out->resize(static_cast<std::size_t>(bytes) / sizeof(float));
+    if (bytes > 0) std::memcpy(out->data(), sqlite3_column_blob(st, col), out->size() * sizeof(float));
+  }
+  static Collection read_collection(sqlite3_stmt* st) {
+    return {sqlite3_column_int64(st, 0), text_at(st, 1), text_at(st, 2), sqlite3_column_int(st, 3),
+            sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
+  }
+
   // Borrows a connection for the scope of one call.
   class Lease {
    public:

@@ -1,0 +1,293 @@
+// Collections, bulk ingest, delete, BM25 / vector / hybrid search, index stats.
+#include <charconv>
+#include <sstream>
+
+#include "api/api.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::QueryParam;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+Status valid_name(const std::string& name) {
+  if (name.empty() || name.size() > 64) return Status::invalid_argument("collection names have 1 to 64 characters");
+  for (unsigned char c : name) {
+    if (!std::isalnum(c) && c != '-' && c != '_') {
+      return Status::invalid_argument("collection names use letters, digits, '-' and '_'");
+    }
+  }
+  return Status::ok();
+}
+
+nlohmann::ordered_json collection_json(const Collection& c) {
+  nlohmann::ordered_json j;
+  j["name"] = c.name;
+  j["model"] = c.model;
+  j["dimensions"] = c.dimensions;
+  j["documents"] = c.documents;
+  j["created_at"] = c.created_at;
+  return j;
+}
+
+Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::size_t i, int max_chars) {
+  const std::string where = "document " + std::to_string(i);
+  if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
+  search::IngestDocument d;
+  auto id = item.find("id");
+  if (id == item.end() || !(id->is_string() || id->is_number_integer())) {
+    return Status::invalid_argument(where + ": 'id' (string or integer) is required");
+  }
+  d.id = id->is_string() ? id->get<std::string>() : id->dump();
+  if (d.id.empty() || d.id.size() > 256) return Status::invalid_argument(where + ": 'id' has 1 to 256 characters");
+  auto text = item.find("text");
+  if (text == item.end() || !text->is_string() || text->get_ref<const std::string&>().empty()) {
+    return Status::invalid_argument(where + ": 'text' (non-empty string) is required");
+  }
+  d.text = text->get<std::string>();
+  int cps = 0;
+  if (!text::valid_utf8(d.text, &cps)) return Status::invalid_argument(where + ": text is not valid UTF-8");
+  if (cps > max_chars) {
+    return Status::payload_too_large(where + ": text has " + std::to_string(cps) + " characters; the limit is " +
+                                     std::to_string(max_chars));
+  }
+  if (auto m = item.find("metadata"); m != item.end() && !m->is_null()) {
+    if (!m->is_object()) return Status::invalid_argument(where + ": 'metadata' must be an object");
+    d.metadata_json = m->dump();
+  }
+  return d;
+}
+
+Result<int> int_param(const http::Request& req, const char* name, int fallback, int lo, int hi) {
+  std::string v;
+  if (!req.query_param(name, &v) || v.empty()) return fallback;
+  int x = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
+  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
+    return Status::invalid_argument(std::string("'") + name + "' must be an integer from " + std::to_string(lo) +
+                                    " to " + std::to_string(hi));
+  }
+  return x;
+}
+
+}  // namespace
+
+void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/collections";
+    r.operation_id = "create_collection";
+    r.summary = "Create a search collection whose vectors come from an embedding model";
+    r.tag = "search";
+    r.access = Access::user;
+    r.success_status = 201;
+    r.errors = {409};
+    r.request_schema = {{"type", "object"},
+                        {"required", {"name"}},
+                        {"properties", {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
+                                        {"model", {{"type", "string"}}}}}};
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+        return Status::invalid_argument("'name' (string) is required");
+      }
+      const std::string name = body["name"];
+      ATELIER_RETURN_IF_ERROR(valid_name(name));
+      std::string model = d.config.embedding_model;
+      if (body.contains("model") && !body["model"].is_null()) {
+        if (!body["model"].is_string()) return Status::invalid_argument("'model' must be a string");
+        model = body["model"];
+      }
+      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, model));
+      return Response::json_ordered(201, collection_json(c));
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/collections";
+    r.operation_id = "list_collections";
+    r.summary = "All collections with their document counts";
+    r.tag = "search";
+    r.access = Access::caller;
+    r.exec = Exec::worker_pool;
+    r.handler = [&svc](const RequestContext&) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list());
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (auto& c : cols) arr.push_back(collection_json(c));
+      nlohmann::ordered_json j;
+      j["collections"] = arr;
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/collections/{name}/documents";
+    r.operation_id = "ingest_documents";
+    r.summary = "Add or replace documents: a JSON array, or JSON lines (application/x-ndjson)";
+    r.tag = "search";
+    r.access = Access::user;
+    r.cost = 1;
+    r.exec = Exec::worker_pool;
+    r.errors = {404, 413};
+    r.request_schema = {{"type", "array"},
+                        {"items", {{"type", "object"},
+                                   {"required", {"id", "text"}},
+                                   {"properties", {{"id", {{"type", "string"}}}, {"text", {{"type", "string"}}},
+                                                   {"metadata", {{"type", "object"}}}}}}}};
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      const std::string& name = ctx.req.path_params.at("name");
+      auto ct = ctx.req.header("Content-Type");
+      std::vector<search::IngestDocument> docs;
+      if (ct.find("ndjson") != std::string_view::npos || ct.find("jsonl") != std::string_view::npos) {
+        std::istringstream lines(ctx.req.body);
+        std::string line;
+        std::size_t n = 0;
+        while (std::getline(lines, line)) {
+          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+          auto item = nlohmann::json::parse(line, nullptr, false);
+          if (item.is_discarded()) return Status::invalid_argument("line " + std::to_string(n + 1) + " is not valid JSON");
+          ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(item, n++, d.config.max_input_length));
+          docs.push_back(std::move(doc));
+        }
+      } else {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_array()) return Status::invalid_argument("expected a JSON array of documents");
+        for (std::size_t i = 0; i < body.size(); ++i) {
+          ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(body[i], i, d.config.max_input_length));
+          docs.push_back(std::move(doc));
+        }
+      }
+      if (docs.empty()) return Status::invalid_argument("no documents in the request");
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, ctx.work));
+      nlohmann::ordered_json j;
+      j["collection"] = name;
+      j["inserted"] = counts.inserted;
+      j["updated"] = counts.updated;
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/collections/{name}/documents/{id}";
+    r.operation_id = "delete_document";
+    r.summary = "Delete a document from the table, the full-text index and the vector index";
+    r.tag = "search";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.response_content_type = "";
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id")));
+      Response resp = Response::text(204, "");
+      resp.content_type.clear();
+      return resp;
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/collections/{name}/search";
+    r.operation_id = "search";
+    r.summary = "BM25, vector or hybrid (reciprocal rank fusion) search";
+    r.tag = "search";
+    r.access = Access::caller;
+    r.cost = 1;
+    r.exec = Exec::worker_pool;
+    r.errors = {400, 404};
+    r.query = {QueryParam{"q", "the query", {{"type", "string"}}, true},
+               QueryParam{"k", "hits to return (1-100, default 10)", {{"type", "integer"}}},
+               QueryParam{"mode", "bm25, vector or hybrid (default)", {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
+               QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}};
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      search::SearchRequest sr;
+      if (!ctx.req.query_param("q", &sr.query) || sr.query.empty()) return Status::invalid_argument("'q' is required");
+      int cps = 0;
+      if (!text::valid_utf8(sr.query, &cps)) return Status::invalid_argument("'q' is not valid UTF-8");
+      if (cps > d.config.max_input_length) return Status::payload_too_large("'q' is longer than the input limit");
+      ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
+      std::string mode;
+      if (ctx.req.query_param("mode", &mode) && !mode.empty() && !search::parse_mode(mode, &sr.mode)) {
+        return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
+      }
+      std::string filter;
+      if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
+        auto colon = filter.find(':');
+        if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
+        MetadataFilter f{filter.substr(0, colon), filter.substr(colon + 1)};
+        for (unsigned char c : f.key) {
+          if (!std::isalnum(c) && c != '_') return Status::invalid_argument("filter keys use letters, digits and '_'");
+        }
+        sr.filter = f;
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& h : hits) {
+        nlohmann::ordered_json j;
+        j["id"] = h.id;
+        j["score"] = h.score;
+        j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank}, {"score", h.bm25_score.value_or(0)}}
+                                : nlohmann::ordered_json(nullptr);
+        j["vector"] = h.vector_rank
+                          ? nlohmann::ordered_json{{"rank", *h.vector_rank}, {"score", h.vector_score.value_or(0)}}
+                          : nlohmann::ordered_json(nullptr);
+        j["snippet"] = h.snippet;
+        arr.push_back(std::move(j));
+      }
+      nlohmann::ordered_json out;
+      out["query"] = sr.query;
+      out["mode"] = mode.empty() ? "hybrid" : mode;
+      out["hits"] = arr;
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/index/stats";
+    r.operation_id = "index_stats";
+    r.summary = "Collections, vector counts, dimensions, index type and memory";
+    r.tag = "search";
+    r.access = Access::caller;
+    r.exec = Exec::worker_pool;
+    r.handler = [&svc](const RequestContext&) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats());
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      std::size_t vectors = 0, memory = 0;
+      for (auto& s : stats) {
+        auto j = collection_json(s.collection);
+        j["index"] = s.index_kind;
+        j["loaded"] = s.loaded;
+        j["vectors"] = s.vectors;
+        j["memory_bytes"] = s.memory_bytes;
+        vectors += s.vectors;
+        memory += s.memory_bytes;
+        arr.push_back(std::move(j));
+      }
+      nlohmann::ordered_json out;
+      out["collections"] = arr;
+      out["total_vectors"] = vectors;
+      out["total_memory_bytes"] = memory;
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+}
+
+}  // namespace atelier::api

@@ -1,0 +1,235 @@
+#include "search/service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "obs/log.h"
+#include "search/fusion.h"
+
+namespace atelier::search {
+
+bool parse_mode(std::string_view s, Mode* out) {
+  if (s == "bm25") *out = Mode::bm25;
+  else if (s == "vector") *out = Mode::vector;
+  else if (s == "hybrid") *out = Mode::hybrid;
+  else return false;
+  return true;
+}
+
+std::map<std::string, std::string> scalar_fields(const std::string& metadata_json) {
+  std::map<std::string, std::string> out;
+  auto j = nlohmann::json::parse(metadata_json, nullptr, false);
+  if (!j.is_object()) return out;
+  for (auto& [k, v] : j.items()) {
+    if (v.is_string()) {
+      out[k] = v.get<std::string>();
+    } else if (v.is_boolean()) {
+      out[k] = v.get<bool>() ? "1" : "0";  // SQLite's json_extract gives 1/0 for booleans
+    } else if (v.is_number()) {
+      out[k] = v.dump();
+    }
+  }
+  return out;
+}
+
+const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Status* why) const {
+  const embed::TextEmbedder* e = embedders_.text(c.model);
+  if (!e) *why = Status::unavailable("embedding model '" + c.model + "' of collection '" + c.name + "' is not loaded");
+  return e;
+}
+
+Result<Collection> SearchService::create(const std::string& name, const std::string& model) {
+  const embed::TextEmbedder* e = embedders_.text(model);
+  if (!e) return Status::invalid_argument("no embedding model '" + model + "'");
+  return store_.create_collection(name, model, e->dimensions());
+}
+
+Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
+  {
+    std::lock_guard lock(mu_);
+    auto it = loaded_.find(name);
+    if (it != loaded_.end()) return it->second.get();
+  }
+  ATELIER_ASSIGN_OR_RETURN(Collection c, store_.find_collection(name));
+  auto l = std::make_unique<Loaded>();
+  l->collection = c;
+  l->index = std::make_unique<FlatIndex>(c.dimensions);
+  Status bad = Status::ok();
+  ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
+    if (!d.vector.empty() && bad.is_ok()) bad = l->index->upsert(d.id, d.vector);
+    auto fields = scalar_fields(d.metadata_json);
+    if (!fields.empty()) l->metadata[d.id] = std::move(fields);
+  }));
+  ATELIER_RETURN_IF_ERROR(bad);
+  std::lock_guard lock(mu_);
+  auto [it, fresh] = loaded_.emplace(name, std::move(l));
+  return it->second.get();
+}
+
+Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,
+                                           const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  Status why;
+  const embed::TextEmbedder* e = embedder_for(l->collection, &why);
+  if (!e) return why;
+  UpsertCounts total;
+  constexpr std::size_t kChunk = 512;
+  for (std::size_t start = 0; start < docs.size(); start += kChunk) {
+    ATELIER_RETURN_IF_ERROR(work.check());
+    const std::size_t end = std::min(docs.size(), start + kChunk);
+    std::vector<std::string> texts;
+    for (std::size_t i = start; i < end; ++i) texts.push_back(docs[i].text);
+    ATELIER_ASSIGN_OR_RETURN(embed::Embeddings emb, e->embed(texts, work));
+    std::vector<DocumentRecord> records;
+    for (std::size_t i = start; i < end; ++i) {
+      records.push_back({docs[i].id, docs[i].text, docs[i].metadata_json, std::move(emb.vectors[i - start])});
+    }
+    ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, store_.upsert_documents(l->collection.id, records));
+    total.inserted += counts.inserted;
+    total.updated += counts.updated;
+    for (auto& r : records) {
+      ATELIER_RETURN_IF_ERROR(l->index->upsert(r.id, r.vector));
+      auto fields = scalar_fields(r.metadata_json);
+      std::lock_guard lock(mu_);
+      if (fields.empty()) {
+        l->metadata.erase(r.id);
+      } else {
+        l->metadata[r.id] = std::move(fields);
+      }
+    }
+    if (docs.size() > kChunk) {
+      log::info("ingest progress", {{"collection", name}, {"done", end}, {"total", docs.size()}});
+    }
+  }
+  return total;
+}
+
+Status SearchService::remove(const std::string& name, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
+  l->index->remove(id);
+  std::lock_guard lock(mu_);
+  l->metadata.erase(id);
+  return Status::ok();
+}
+
+std::string SearchService::text_query(const std::string& text) const {
+  auto a = analyzer_.analyze(text, "english");
+  if (!a.is_ok()) return {};
+  std::vector<std::string> content, stop;
+  std::set<std::string> seen;
+  for (const auto& t : a->tokens) {
+    if (t.type != text::TokenType::word && t.type != text::TokenType::number) continue;
+    if (!seen.insert(t.normalized).second) continue;
+    (t.stopword ? stop : content).push_back(t.normalized);
+  }
+  const auto& terms = content.empty() ? stop : content;
+  std::string q;
+  for (std::size_t i = 0; i < terms.size() && i < 32; ++i) {
+    std::string quoted = "\"";
+    for (char c : terms[i]) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    quoted += "\"";
+    q += (q.empty() ? "" : " OR ") + quoted;
+  }
+  return q;
+}
+
+Result<std::vector<SearchHit>> SearchService::search(const std::string& name, const SearchRequest& req,
+                                                     const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  const int candidates = std::max(req.k, fusion_.candidates);
+  std::vector<TextHit> text_hits;
+  std::vector<VectorHit> vector_hits;
+  if (req.mode != Mode::vector) {
+    const std::string match = text_query(req.query);
+    if (!match.empty()) {
+      ATELIER_ASSIGN_OR_RETURN(text_hits, store_.search_text(l->collection.id, match, candidates, req.filter));
+    }
+  }
+  ATELIER_RETURN_IF_ERROR(work.check());
+  if (req.mode != Mode::bm25) {
+    Status why;
+    const embed::TextEmbedder* e = embedder_for(l->collection, &why);
+    if (!e) return why;
+    ATELIER_ASSIGN_OR_RETURN(embed::Embeddings q, e->embed({req.query}, work));
+    std::function<bool(const std::string&)> keep;
+    std::unordered_map<std::string, std::map<std::string, std::string>> snapshot;
+    if (req.filter) {
+      std::lock_guard lock(mu_);
+      snapshot = l->metadata;
+      keep = [&](const std::string& id) {
+        auto it = snapshot.find(id);
+        if (it == snapshot.end()) return false;
+        auto f = it->second.find(req.filter->key);
+        return f != it->second.end() && f->second == req.filter->value;
+      };
+    }
+    vector_hits = l->index->search(q.vectors[0], candidates, keep);
+  }
+
+  std::vector<SearchHit> out;
+  std::unordered_map<std::string, const TextHit*> by_text;
+  std::unordered_map<std::string, const VectorHit*> by_vector;
+  for (const auto& h : text_hits) by_text.emplace(h.id, &h);
+  for (const auto& h : vector_hits) by_vector.emplace(h.id, &h);
+
+  RankedSide bm25_side{{}, fusion_.bm25_weight}, vector_side{{}, fusion_.vector_weight};
+  for (const auto& h : text_hits) bm25_side.ids.push_back(h.id);
+  for (const auto& h : vector_hits) vector_side.ids.push_back(h.id);
+  std::vector<RankedSide> sides;
+  if (req.mode != Mode::vector) sides.push_back(bm25_side);
+  if (req.mode != Mode::bm25) sides.push_back(vector_side);
+  const auto fused = reciprocal_rank_fusion(sides, fusion_.rrf_k);
+  for (const auto& f : fused) {
+    if (static_cast<int>(out.size()) >= req.k) break;
+    SearchHit h;
+    h.id = f.id;
+    if (auto it = by_text.find(f.id); it != by_text.end()) {
+      h.bm25_score = it->second->score;
+      h.snippet = it->second->snippet;
+    }
+    if (auto it = by_vector.find(f.id); it != by_vector.end()) h.vector_score = it->second->score;
+    std::size_t side = 0;
+    if (req.mode != Mode::vector) h.bm25_rank = f.ranks[side++];
+    if (req.mode != Mode::bm25) h.vector_rank = f.ranks[side];
+    // Single-side modes report that side's own score; hybrid the fused one.
+    h.score = req.mode == Mode::bm25 ? h.bm25_score.value_or(0)
+              : req.mode == Mode::vector ? h.vector_score.value_or(0)
+                                         : f.score;
+    if (h.snippet.empty()) {
+      auto doc = store_.get_document(l->collection.id, f.id);
+      if (doc.is_ok()) {
+        std::size_t cut = std::min<std::size_t>(doc->text.size(), 240);
+        // Cut at a UTF-8 character boundary.
+        while (cut < doc->text.size() && cut > 0 && (static_cast<unsigned char>(doc->text[cut]) & 0xC0) == 0x80) --cut;
+        h.snippet = doc->text.substr(0, cut) + (cut < doc->text.size() ? "…" : "");
+      }
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+Result<std::vector<CollectionStats>> SearchService::stats() {
+  ATELIER_ASSIGN_OR_RETURN(auto cols, store_.list_collections());
+  std::vector<CollectionStats> out;
+  for (auto& c : cols) {
+    CollectionStats s;
+    s.collection = c;
+    std::lock_guard lock(mu_);
+    auto it = loaded_.find(c.name);
+    if (it != loaded_.end()) {
+      s.loaded = true;
+      s.index_kind = it->second->index->kind();
+      s.vectors = it->second->index->size();
+      s.memory_bytes = it->second->index->memory_bytes();
+    } else {
+      s.index_kind = "flat";
+    }
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+}  // namespace atelier::search

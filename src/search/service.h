@@ -1,0 +1,107 @@
+// Collections of documents searchable by BM25 (the store's full-text index),
+// by vector (a VectorIndex per collection, built from the stored vectors, the
+// source of truth) or both, fused by reciprocal rank fusion.
+//
+// Thread safety: all methods may be called concurrently. Ingest into one
+// collection is serialised by the store's write transaction; the in-memory
+// index follows after the commit.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/cancel.h"
+#include "embed/embedder.h"
+#include "search/vector_index.h"
+#include "store/store.h"
+#include "text/analyzer.h"
+
+namespace atelier::search {
+
+enum class Mode { bm25, vector, hybrid };
+bool parse_mode(std::string_view s, Mode* out);
+
+struct FusionSettings {
+  double rrf_k = 60;
+  double bm25_weight = 1.0;
+  double vector_weight = 1.0;
+  int candidates = 100;  // per side, before fusion
+};
+
+struct SearchRequest {
+  std::string query;
+  int k = 10;
+  Mode mode = Mode::hybrid;
+  std::optional<MetadataFilter> filter;
+};
+
+struct SearchHit {
+  std::string id;
+  double score = 0;
+  std::optional<int> bm25_rank;
+  std::optional<double> bm25_score;
+  std::optional<int> vector_rank;
+  std::optional<double> vector_score;
+  std::string snippet;
+};
+
+struct IngestDocument {
+  std::string id;
+  std::string text;
+  std::string metadata_json = "{}";
+};
+
+struct CollectionStats {
+  Collection collection;
+  std::string index_kind;
+  std::size_t vectors = 0;
+  std::size_t memory_bytes = 0;
+  bool loaded = false;
+};
+
+class SearchService {
+ public:
+  SearchService(Store& store, const embed::EmbedderRegistry& embedders, const text::Analyzer& analyzer,
+                FusionSettings fusion)
+      : store_(store), embedders_(embedders), analyzer_(analyzer), fusion_(fusion) {}
+
+  Result<Collection> create(const std::string& name, const std::string& model);
+  Result<std::vector<Collection>> list() { return store_.list_collections(); }
+  Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs, const WorkContext& work);
+  Status remove(const std::string& name, const std::string& id);
+  Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req, const WorkContext& work);
+  Result<std::vector<CollectionStats>> stats();
+
+  // The full-text query for `text`: its distinct terms, quoted, OR-ed; stop
+  // words dropped unless nothing else is left; at most 32 terms, so the OR
+  // candidate set stays bounded. Empty when the text has no terms.
+  std::string text_query(const std::string& text) const;
+
+ private:
+  struct Loaded {
+    Collection collection;
+    std::unique_ptr<VectorIndex> index;
+    // Scalar metadata as text, for filtering vector candidates like the store does.
+    std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
+  };
+  Result<Loaded*> load(const std::string& name);
+  const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
+
+  Store& store_;
+  const embed::EmbedderRegistry& embedders_;
+  const text::Analyzer& analyzer_;
+  const FusionSettings fusion_;
+  std::mutex mu_;
+  std::map<std::string, std::unique_ptr<Loaded>> loaded_;  // guarded by mu_ (the map, not the indexes)
+};
+
+// Scalar fields of a JSON object as text (strings as-is, numbers and bools
+// as JSON prints them), matching how the store compares metadata.
+std::map<std::string, std::string> scalar_fields(const std::string& metadata_json);
+
+}  // namespace atelier::search

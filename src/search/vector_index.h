@@ -1,0 +1,60 @@
+// The vector-index seam. FlatIndex (exact inner product) now; HNSW (hnswlib)
+// and IVF (FAISS) implementations will sit behind the same interface, chosen
+// by collection size and configuration.
+//
+// Vectors are L2-normalised by the embedders, so inner product = cosine.
+// Thread safety: FlatIndex guards itself with a shared mutex: searches run
+// concurrently, writes exclusively.
+#pragma once
+
+#include <functional>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/status.h"
+
+namespace atelier::search {
+
+struct VectorHit {
+  std::string id;
+  float score = 0;
+};
+
+class VectorIndex {
+ public:
+  virtual ~VectorIndex() = default;
+  virtual std::string kind() const = 0;
+  virtual int dimensions() const = 0;
+  virtual std::size_t size() const = 0;
+  virtual std::size_t memory_bytes() const = 0;
+  // Adds or replaces the vector of `id`.
+  virtual Status upsert(const std::string& id, const std::vector<float>& v) = 0;
+  virtual void remove(const std::string& id) = 0;
+  // Top k by inner product; `keep` (may be empty) filters candidates by id.
+  virtual std::vector<VectorHit> search(const std::vector<float>& q, int k,
+                                        const std::function<bool(const std::string&)>& keep) const = 0;
+};
+
+class FlatIndex final : public VectorIndex {
+ public:
+  explicit FlatIndex(int dimensions) : dim_(dimensions) {}
+  std::string kind() const override { return "flat"; }
+  int dimensions() const override { return dim_; }
+  std::size_t size() const override;
+  std::size_t memory_bytes() const override;
+  Status upsert(const std::string& id, const std::vector<float>& v) override;
+  void remove(const std::string& id) override;
+  std::vector<VectorHit> search(const std::vector<float>& q, int k,
+                                const std::function<bool(const std::string&)>& keep) const override;
+
+ private:
+  const int dim_;
+  mutable std::shared_mutex mu_;
+  std::vector<float> data_;                       // rows of dim_ floats; guarded by mu_
+  std::vector<std::string> ids_;                  // row -> id; guarded by mu_
+  std::unordered_map<std::string, std::size_t> row_;  // id -> row; guarded by mu_
+};
+
+}  // namespace atelier::search

@@ -1,0 +1,122 @@
+// Collections, ingest, delete, BM25 / vector / hybrid search and index stats
+// through the real server; SciFact retrieval quality through the HTTP API.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, json, expectProblem, createKey } from './helpers.mjs';
+import { ingestScifact, ndcgAt10 } from './scifact_eval.mjs';
+
+let s;
+let key;
+before(async () => {
+  s = await startServer({ ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0', ATELIER_PREMIUM_DAILY_LIMIT: '0' });
+  key = createKey(s, 'premium', 'search');
+});
+after(async () => {
+  await s.stop();
+});
+
+const req = (method, path, body, type = 'application/json') =>
+  fetch(`${s.url}${path}`, {
+    method,
+    headers: { 'X-API-Key': key, ...(body !== undefined ? { 'Content-Type': type } : {}) },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+const search = async (q, extra = '') => json(await req('GET', `/v1/collections/wardrobe/search?q=${encodeURIComponent(q)}${extra}`));
+
+test('collections: create, ingest (JSON and JSON lines), upsert, search modes, filter, delete, stats', async () => {
+  const made = await req('POST', '/v1/collections', { name: 'wardrobe' });
+  assert.equal(made.status, 201);
+  assert.deepEqual((({ name, model, dimensions, documents }) => ({ name, model, dimensions, documents }))(await made.json()),
+    { name: 'wardrobe', model: 'glove-sif-100d', dimensions: 100, documents: 0 });
+  await expectProblem(assert, await req('POST', '/v1/collections', { name: 'wardrobe' }), 409);
+  await expectProblem(assert, await req('POST', '/v1/collections', { name: 'bad name!' }), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections', { name: 'x', model: 'nope' }), 400);
+
+  const docs = [
+    { id: 'd1', text: 'A red silk evening dress with a long skirt', metadata: { season: 'summer', price: 120 } },
+    { id: 'd2', text: 'Navy wool winter coat, double breasted', metadata: { season: 'winter', price: 300 } },
+    { id: 'd3', text: 'White leather running shoes for jogging', metadata: { season: 'summer', price: 90 } },
+  ];
+  const ing = await json(await req('POST', '/v1/collections/wardrobe/documents', docs));
+  assert.deepEqual(ing, { collection: 'wardrobe', inserted: 3, updated: 0 });
+  const jsonl = [
+    JSON.stringify({ id: 'd4', text: 'Crimson gown for a gala dinner', metadata: { season: 'winter' } }),
+    JSON.stringify({ id: 'd3', text: 'White leather running shoes for jogging and trail running', metadata: { season: 'summer' } }),
+  ].join('\n');
+  assert.deepEqual(await json(await req('POST', '/v1/collections/wardrobe/documents', jsonl, 'application/x-ndjson')),
+    { collection: 'wardrobe', inserted: 1, updated: 1 });
+
+  const bm25 = await search('running shoes', '&mode=bm25');
+  assert.equal(bm25.hits[0].id, 'd3');
+  assert.equal(bm25.hits[0].bm25.rank, 1);
+  assert.equal(bm25.hits[0].vector, null);
+  assert.match(bm25.hits[0].snippet, /<b>running<\/b>/i);
+  // Porter stemming: "jog" finds "jogging".
+  assert.equal((await search('jog', '&mode=bm25')).hits[0].id, 'd3');
+
+  // Vectors find meaning without shared words: "scarlet frock" shares no term with d1.
+  const vec = await search('scarlet frock', '&mode=vector&k=2');
+  assert.equal(vec.hits[0].id, 'd1');
+  assert.equal(vec.hits[0].bm25, null);
+  assert.ok(vec.hits[0].vector.score > 0.3);
+  assert.equal((await search('scarlet frock', '&mode=bm25')).hits.length, 0);
+
+  const hyb = await search('red dress');
+  assert.equal(hyb.mode, 'hybrid');
+  assert.equal(hyb.hits[0].id, 'd1');
+  assert.equal(hyb.hits[0].bm25.rank, 1);
+  assert.ok(hyb.hits[0].vector.rank >= 1);
+
+  const winter = await search('dress gown coat', '&filter=season:winter');
+  assert.ok(winter.hits.length > 0);
+  assert.ok(winter.hits.every((h) => ['d2', 'd4'].includes(h.id)), JSON.stringify(winter.hits.map((h) => h.id)));
+  const cheap = await search('dress shoes', '&mode=bm25&filter=price:90');
+  assert.deepEqual(cheap.hits.map((h) => h.id), []);  // d3's price was dropped by the upsert
+  assert.deepEqual((await search('leather', '&mode=bm25&filter=price:120')).hits, []);
+  assert.deepEqual((await search('silk dress', '&mode=bm25&filter=price:120')).hits.map((h) => h.id), ['d1']);
+
+  assert.equal((await req('DELETE', '/v1/collections/wardrobe/documents/d1')).status, 204);
+  await expectProblem(assert, await req('DELETE', '/v1/collections/wardrobe/documents/d1'), 404);
+  const after = await search('red silk dress');
+  assert.ok(!after.hits.some((h) => h.id === 'd1'), 'deleted from both the full-text and the vector index');
+
+  const stats = await json(await req('GET', '/v1/index/stats'));
+  const w = stats.collections.find((c) => c.name === 'wardrobe');
+  assert.equal(w.vectors, 3);
+  assert.equal(w.dimensions, 100);
+  assert.equal(w.index, 'flat');
+  assert.ok(w.memory_bytes >= 3 * 100 * 4);
+  assert.equal(w.documents, 3);
+});
+
+test('search and ingest refuse bad input with problems', async () => {
+  await expectProblem(assert, await req('GET', '/v1/collections/nope/search?q=x'), 404);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search'), 400);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search?q=x&k=0'), 400);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search?q=x&k=abc'), 400);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search?q=x&mode=fuzzy'), 400);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search?q=x&filter=nocolon'), 400);
+  await expectProblem(assert, await req('GET', '/v1/collections/wardrobe/search?q=x&filter=a.b:c'), 400);
+  // FTS5 syntax in the query is quoted, never interpreted.
+  const odd = await req('GET', `/v1/collections/wardrobe/search?q=${encodeURIComponent('NEAR("a" b) OR * "')}&mode=bm25`);
+  assert.equal(odd.status, 200);
+  await expectProblem(assert, await req('POST', '/v1/collections/wardrobe/documents', []), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections/wardrobe/documents', [{ text: 'no id' }]), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections/wardrobe/documents', [{ id: 'x', text: '' }]), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections/wardrobe/documents', [{ id: 'x', text: 'ok', metadata: [1] }]), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections/wardrobe/documents', '{"id":1}\nnot json', 'application/x-ndjson'), 400);
+  await expectProblem(assert, await req('POST', '/v1/collections/nope/documents', [{ id: 'x', text: 'hi' }]), 404);
+  const anon = await fetch(`${s.url}/v1/collections`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"z"}' });
+  await expectProblem(assert, anon, 401);
+  assert.equal((await fetch(`${s.url}/health`)).status, 200);
+});
+
+test('SciFact through the HTTP API: nDCG@10 of bm25 >= 0.60 and hybrid >= bm25 on the train judgments', async () => {
+  const ingested = await ingestScifact(s.url, key);
+  assert.equal(ingested.inserted, 5183);
+  const ndcg = await ndcgAt10(s.url, key, 'train');
+  console.log(`SciFact train nDCG@10: bm25 ${ndcg.bm25.toFixed(4)}  vector ${ndcg.vector.toFixed(4)}  hybrid ${ndcg.hybrid.toFixed(4)}`);
+  assert.ok(ndcg.bm25 >= 0.60, `bm25 ${ndcg.bm25}`);
+  assert.ok(ndcg.hybrid >= ndcg.bm25, `hybrid ${ndcg.hybrid} < bm25 ${ndcg.bm25}`);
+  assert.ok(ndcg.vector > 0.2, `vector ${ndcg.vector}`);
+});
