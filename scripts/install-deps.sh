@@ -15,8 +15,8 @@ PKGS=(
   libspdlog-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev
   # storage, crypto, identity
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
-  # text analysis
-  libicu-dev libstemmer-dev
+  # text analysis, vector search
+  libicu-dev libstemmer-dev libhnswlib-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

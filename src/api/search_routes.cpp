@@ -235,7 +235,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         }
         sr.filter = f;
       }
+      const auto t0 = SteadyClock::now();
       ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
+      d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
+                               std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const auto& h : hits) {
         nlohmann::ordered_json j;

@@ -248,8 +248,11 @@ int serve(const Config& cfg) {
   api::add_text_routes(router, deps, *analyzer);
   api::add_embedding_routes(router, deps, embedders, glove_error);
   search::SearchService search_service(*store, embedders, *analyzer,
-                                       {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100});
+                                       {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
+                                        static_cast<std::size_t>(c.search_flat_max)});
   api::add_search_routes(router, deps, search_service);
+  metrics.add_sampled_gauge("atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
+                            [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;

@@ -212,6 +212,8 @@ const std::vector<Setting>& settings() {
     t.push_back(string_setting("embedding_model", &Config::embedding_model, {}, "default text embedding model"));
     t.push_back(double_setting("search_rrf_k", &Config::search_rrf_k, 1, 10000, "reciprocal rank fusion constant"));
     t.push_back(double_setting("search_bm25_weight", &Config::search_bm25_weight, 0, 100, "hybrid search: BM25 weight"));
+    t.push_back(int_setting("search_flat_max", &Config::search_flat_max, 0, 1000000000,
+                            "collections up to this many vectors are searched exactly; larger ones by HNSW"));
     t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
                                "hybrid search: vector weight"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,

@@ -63,6 +63,7 @@ struct Config {
   double search_rrf_k = 5;
   double search_bm25_weight = 1.0;
   double search_vector_weight = 0.1;
+  int search_flat_max = 20000;  // exact search up to this many vectors, HNSW above
 
   // identity
   bool allow_anonymous = true;

@@ -144,7 +144,28 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Help("Requests being handled now.")
                     .Register(*registry_)
                     .Add({});
+  search_ = &prometheus::BuildHistogram()
+                 .Name("atelier_search_duration_seconds")
+                 .Help("Collection search time by mode, BM25 and vector sides and fusion included.")
+                 .Register(*registry_);
   samplers_ = std::make_shared<SampledCollector>();
+}
+
+void Metrics::observe_search(const std::string& mode, double seconds) {
+  // Three modes only, so Add's per-call construction cost is bounded by caching here.
+  static const std::vector<std::string> kModes = {"bm25", "vector", "hybrid"};
+  for (std::size_t i = 0; i < kModes.size(); ++i) {
+    if (kModes[i] == mode) {
+      std::lock_guard lock(series_mu_);
+      const std::pair<const void*, std::uint64_t> key{&kModes[i], 0xfeed};
+      auto it = series_.find(key);
+      if (it == series_.end()) {
+        it = series_.emplace(key, Series{nullptr, &search_->Add({{"mode", mode}}, kLatencyBuckets)}).first;
+      }
+      it->second.duration->Observe(seconds);
+      return;
+    }
+  }
 }
 
 std::string Metrics::serialize() const {

@@ -33,6 +33,8 @@ class Metrics {
                        double seconds);
   prometheus::Gauge& in_flight() { return *in_flight_; }
   void rate_limited(std::string_view tier, std::string_view limit);
+  // Search latency by mode (bm25, vector, hybrid): a fixed, small label set.
+  void observe_search(const std::string& mode, double seconds);
 
   // Gauges read at scrape time (queue depths, cache sizes, ...).
   using Sampler = std::function<double()>;
@@ -48,6 +50,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* durations_;
   prometheus::Family<prometheus::Counter>* rate_limited_;
   prometheus::Gauge* in_flight_;
+  prometheus::Family<prometheus::Histogram>* search_;
 
   struct Series {
     prometheus::Counter* count;

@@ -1,3 +1,5 @@
+#include <cmath>
+#include <set>
 #include <gtest/gtest.h>
 
 #include "search/fusion.h"
@@ -65,6 +67,82 @@ TEST(Metadata, ScalarFieldsMatchTheStoresTextForms) {
   EXPECT_FALSE(f.count("o"));
   EXPECT_FALSE(f.count("a"));
   EXPECT_TRUE(scalar_fields("not json").empty());
+}
+
+}  // namespace
+}  // namespace atelier::search
+
+#include <random>
+
+#include "search/hnsw_index.h"
+
+namespace atelier::search {
+namespace {
+
+// Clustered unit vectors: random-normal ones defeat every approximate index.
+std::vector<std::vector<float>> clustered(int n, int dim, int clusters, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0, 1);
+  std::vector<std::vector<float>> centres(static_cast<std::size_t>(clusters), std::vector<float>(static_cast<std::size_t>(dim)));
+  for (auto& c : centres) for (auto& x : c) x = g(rng);
+  std::vector<std::vector<float>> out;
+  for (int i = 0; i < n; ++i) {
+    std::vector<float> v = centres[static_cast<std::size_t>(i % clusters)];
+    for (auto& x : v) x += 0.35f * g(rng);
+    float norm = 0;
+    for (float x : v) norm += x * x;
+    norm = std::sqrt(norm);
+    for (auto& x : v) x /= norm;
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+TEST(HnswIndex, RecallAt10AgainstExactSearch) {
+  const int n = 20000, dim = 48;
+  auto data = clustered(n, dim, 200, 7);
+  FlatIndex flat(dim);
+  auto hnsw = make_hnsw_index(dim);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(flat.upsert("v" + std::to_string(i), data[static_cast<std::size_t>(i)]).is_ok());
+    ASSERT_TRUE(hnsw->upsert("v" + std::to_string(i), data[static_cast<std::size_t>(i)]).is_ok());
+  }
+  EXPECT_EQ(hnsw->size(), static_cast<std::size_t>(n));
+  EXPECT_EQ(hnsw->kind(), "hnsw");
+  auto queries = clustered(200, dim, 200, 99);
+  double recall = 0;
+  for (const auto& q : queries) {
+    auto exact = flat.search(q, 10, {});
+    auto approx = hnsw->search(q, 10, {});
+    std::set<std::string> truth;
+    for (auto& h : exact) truth.insert(h.id);
+    int hit = 0;
+    for (auto& h : approx) hit += truth.count(h.id) ? 1 : 0;
+    recall += hit / 10.0;
+  }
+  recall /= static_cast<double>(queries.size());
+  EXPECT_GE(recall, 0.95) << "recall@10 " << recall;
+}
+
+TEST(HnswIndex, UpdateDeleteReaddAndFilter) {
+  auto idx = make_hnsw_index(2);
+  ASSERT_TRUE(idx->upsert("east", {1, 0}).is_ok());
+  ASSERT_TRUE(idx->upsert("north", {0, 1}).is_ok());
+  ASSERT_TRUE(idx->upsert("ne", {0.7071f, 0.7071f}).is_ok());
+  EXPECT_EQ(idx->search({1, 0}, 1, {})[0].id, "east");
+  EXPECT_NEAR(idx->search({1, 0}, 1, {})[0].score, 1.0, 1e-5);
+  idx->remove("east");
+  EXPECT_EQ(idx->size(), 2u);
+  EXPECT_EQ(idx->search({1, 0}, 1, {})[0].id, "ne");
+  ASSERT_TRUE(idx->upsert("east", {1, 0}).is_ok());  // re-add after delete
+  EXPECT_EQ(idx->search({1, 0}, 1, {})[0].id, "east");
+  ASSERT_TRUE(idx->upsert("east", {-1, 0}).is_ok());  // update in place
+  EXPECT_EQ(idx->search({1, 0}, 1, {})[0].id, "ne");
+  auto f = idx->search({1, 0}, 3, [](const std::string& id) { return id == "north"; });
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].id, "north");
+  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(idx->upsert("x" + std::to_string(i), {0.1f, 1}).is_ok());  // grows past capacity
+  EXPECT_EQ(idx->size(), 3003u);
 }
 
 }  // namespace

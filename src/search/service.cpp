@@ -6,6 +6,7 @@
 
 #include "obs/log.h"
 #include "search/fusion.h"
+#include "search/hnsw_index.h"
 
 namespace atelier::search {
 
@@ -54,7 +55,7 @@ Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   ATELIER_ASSIGN_OR_RETURN(Collection c, store_.find_collection(name));
   auto l = std::make_unique<Loaded>();
   l->collection = c;
-  l->index = std::make_unique<FlatIndex>(c.dimensions);
+  l->index = make_index(c.dimensions, static_cast<std::size_t>(c.documents));
   Status bad = Status::ok();
   ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
     if (!d.vector.empty() && bad.is_ok()) bad = l->index->upsert(d.id, d.vector);
@@ -65,6 +66,25 @@ Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   std::lock_guard lock(mu_);
   auto [it, fresh] = loaded_.emplace(name, std::move(l));
   return it->second.get();
+}
+
+std::unique_ptr<VectorIndex> SearchService::make_index(int dimensions, std::size_t expected) const {
+  if (expected > fusion_.flat_max) return make_hnsw_index(dimensions);
+  return std::make_unique<FlatIndex>(dimensions);
+}
+
+Status SearchService::maybe_upgrade(Loaded* l) {
+  if (l->index->kind() != "flat" || l->index->size() <= fusion_.flat_max) return Status::ok();
+  auto hnsw = make_hnsw_index(l->collection.dimensions);
+  Status bad = Status::ok();
+  ATELIER_RETURN_IF_ERROR(store_.scan_documents(l->collection.id, [&](const DocumentRecord& d) {
+    if (!d.vector.empty() && bad.is_ok()) bad = hnsw->upsert(d.id, d.vector);
+  }));
+  ATELIER_RETURN_IF_ERROR(bad);
+  log::info("vector index upgraded", {{"collection", l->collection.name}, {"index", "hnsw"}, {"vectors", hnsw->size()}});
+  std::lock_guard lock(mu_);
+  l->index = std::move(hnsw);
+  return Status::ok();
 }
 
 Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,
@@ -102,6 +122,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
       log::info("ingest progress", {{"collection", name}, {"done", end}, {"total", docs.size()}});
     }
   }
+  ATELIER_RETURN_IF_ERROR(maybe_upgrade(l));
   return total;
 }
 
@@ -209,6 +230,13 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     out.push_back(std::move(h));
   }
   return out;
+}
+
+std::size_t SearchService::loaded_vectors() {
+  std::lock_guard lock(mu_);
+  std::size_t n = 0;
+  for (auto& [name, l] : loaded_) n += l->index->size();
+  return n;
 }
 
 Result<std::vector<CollectionStats>> SearchService::stats() {

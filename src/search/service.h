@@ -31,6 +31,8 @@ struct FusionSettings {
   double bm25_weight = 1.0;
   double vector_weight = 1.0;
   int candidates = 100;  // per side, before fusion
+  // Collections up to this many vectors are searched exactly; larger ones by HNSW.
+  std::size_t flat_max = 20000;
 };
 
 struct SearchRequest {
@@ -76,6 +78,8 @@ class SearchService {
   Status remove(const std::string& name, const std::string& id);
   Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req, const WorkContext& work);
   Result<std::vector<CollectionStats>> stats();
+  // Vectors held by the loaded indexes (no storage access: cheap for /metrics).
+  std::size_t loaded_vectors();
 
   // The full-text query for `text`: its distinct terms, quoted, OR-ed; stop
   // words dropped unless nothing else is left; at most 32 terms, so the OR
@@ -90,6 +94,9 @@ class SearchService {
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
   };
   Result<Loaded*> load(const std::string& name);
+  std::unique_ptr<VectorIndex> make_index(int dimensions, std::size_t expected) const;
+  // Rebuilds a flat index that grew past flat_max as HNSW, from the store.
+  Status maybe_upgrade(Loaded* l);
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
 
   Store& store_;

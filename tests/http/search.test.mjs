@@ -120,3 +120,26 @@ test('SciFact through the HTTP API: nDCG@10 of bm25 >= 0.60 and hybrid >= bm25 o
   assert.ok(ndcg.hybrid >= ndcg.bm25, `hybrid ${ndcg.hybrid} < bm25 ${ndcg.bm25}`);
   assert.ok(ndcg.vector > 0.2, `vector ${ndcg.vector}`);
 });
+
+test('a collection that grows past search_flat_max moves to an HNSW index; search metrics are exported', async () => {
+  const t = await startServer({ ATELIER_SEARCH_FLAT_MAX: '3' });
+  try {
+    const k = createKey(t, 'premium', 'hnsw');
+    const call = (method, path, body) => fetch(`${t.url}${path}`, {
+      method, headers: { 'X-API-Key': k, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+    assert.equal((await call('POST', '/v1/collections', { name: 'small' })).status, 201);
+    const texts = ['red dress', 'blue jeans', 'green scarf', 'black boots', 'white shirt'];
+    await call('POST', '/v1/collections/small/documents', texts.map((text, i) => ({ id: `p${i}`, text })));
+    const stats = await json(await call('GET', '/v1/index/stats'));
+    const c = stats.collections.find((x) => x.name === 'small');
+    assert.equal(c.index, 'hnsw');
+    assert.equal(c.vectors, 5);
+    const hit = await json(await call('GET', `/v1/collections/small/search?q=${encodeURIComponent('black boots')}&mode=vector&k=1`));
+    assert.equal(hit.hits[0].id, 'p3');
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(metrics, /atelier_search_duration_seconds_count\{mode="vector"\} 1/);
+    assert.match(metrics, /atelier_index_vectors 5/);
+  } finally {
+    await t.stop();
+  }
+});
