@@ -30,6 +30,7 @@ Status valid_name(const std::string& name) {
 nlohmann::ordered_json collection_json(const Collection& c) {
   nlohmann::ordered_json j;
   j["name"] = c.name;
+  j["owner"] = c.owner;
   j["model"] = c.model;
   j["dimensions"] = c.dimensions;
   j["documents"] = c.documents;
@@ -106,7 +107,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         if (!body["model"].is_string()) return Status::invalid_argument("'model' must be a string");
         model = body["model"];
       }
-      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, model));
+      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, ctx.identity.id, model));
       return Response::json_ordered(201, collection_json(c));
     };
     router.add(std::move(r));
@@ -140,7 +141,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.access = Access::user;
     r.cost = 1;
     r.exec = Exec::worker_pool;
-    r.errors = {404, 413};
+    r.errors = {403, 404, 413};
     r.request_schema = {{"type", "array"},
                         {"items", {{"type", "object"},
                                    {"required", {"id", "text"}},
@@ -170,7 +171,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         }
       }
       if (docs.empty()) return Status::invalid_argument("no documents in the request");
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                               svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
       nlohmann::ordered_json j;
       j["collection"] = name;
       j["inserted"] = counts.inserted;
@@ -190,9 +192,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.exec = Exec::worker_pool;
     r.success_status = 204;
     r.response_content_type = "";
-    r.errors = {404};
+    r.errors = {403, 404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id")));
+      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id"),
+                                         ctx.identity.id, ctx.identity.admin()));
       Response resp = Response::text(204, "");
       resp.content_type.clear();
       return resp;

@@ -40,11 +40,18 @@ const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Stat
   return e;
 }
 
-Result<Collection> SearchService::create(const std::string& name, const std::string& model) {
+Result<Collection> SearchService::create(const std::string& name, const std::string& owner, const std::string& model) {
   const embed::TextEmbedder* e = embedders_.text(model);
   if (!e) return Status::invalid_argument("no embedding model '" + model + "'");
-  return store_.create_collection(name, model, e->dimensions());
+  return store_.create_collection(name, owner, model, e->dimensions());
 }
+
+namespace {
+Status may_write(const Collection& c, const std::string& caller, bool admin) {
+  if (admin || c.owner == caller) return Status::ok();
+  return Status::permission_denied("collection '" + c.name + "' belongs to another caller");
+}
+}  // namespace
 
 Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   {
@@ -88,8 +95,9 @@ Status SearchService::maybe_upgrade(Loaded* l) {
 }
 
 Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,
-                                           const WorkContext& work) {
+                                           const std::string& caller, bool admin, const WorkContext& work) {
   ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
   Status why;
   const embed::TextEmbedder* e = embedder_for(l->collection, &why);
   if (!e) return why;
@@ -126,8 +134,9 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
   return total;
 }
 
-Status SearchService::remove(const std::string& name, const std::string& id) {
+Status SearchService::remove(const std::string& name, const std::string& id, const std::string& caller, bool admin) {
   ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
   ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
   l->index->remove(id);
   std::lock_guard lock(mu_);

@@ -72,10 +72,13 @@ class SearchService {
                 FusionSettings fusion)
       : store_(store), embedders_(embedders), analyzer_(analyzer), fusion_(fusion) {}
 
-  Result<Collection> create(const std::string& name, const std::string& model);
+  // Writers: `caller` is the identity id; `admin` may write anywhere. Others
+  // get permission_denied on collections they do not own. Reading is open.
+  Result<Collection> create(const std::string& name, const std::string& owner, const std::string& model);
   Result<std::vector<Collection>> list() { return store_.list_collections(); }
-  Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs, const WorkContext& work);
-  Status remove(const std::string& name, const std::string& id);
+  Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs,
+                              const std::string& caller, bool admin, const WorkContext& work);
+  Status remove(const std::string& name, const std::string& id, const std::string& caller, bool admin);
   Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req, const WorkContext& work);
   Result<std::vector<CollectionStats>> stats();
   // Vectors held by the loaded indexes (no storage access: cheap for /metrics).

@@ -59,6 +59,7 @@ struct Usage {
 struct Collection {
   std::int64_t id = 0;
   std::string name;
+  std::string owner;  // identity id of the creator: only it (or an admin) writes
   std::string model;  // embedding model of its vectors
   int dimensions = 0;
   std::int64_t created_at = 0;
@@ -115,7 +116,8 @@ class Store {
 
   // Search collections. Documents and their full-text index change in one
   // transaction, so BM25 never sees a document the table does not hold.
-  virtual Result<Collection> create_collection(const std::string& name, const std::string& model, int dimensions) = 0;
+  virtual Result<Collection> create_collection(const std::string& name, const std::string& owner,
+                                               const std::string& model, int dimensions) = 0;
   virtual Result<Collection> find_collection(const std::string& name) = 0;
   virtual Result<std::vector<Collection>> list_collections() = 0;
   virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id, const std::vector<DocumentRecord>& docs) = 0;

@@ -12,7 +12,7 @@ namespace atelier {
 namespace {
 
 #define ATELIER_COLLECTION_SELECT                                                                  \
-  "SELECT c.id, c.name, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
+  "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
   "d.collection_id = c.id) FROM collections c"
 #define ATELIER_TEXT_SEARCH                                                                            \
   "SELECT d.doc_id, -bm25(documents_fts), snippet(documents_fts, 0, '<b>', '</b>', '…', 16) FROM "     \
@@ -73,6 +73,7 @@ CREATE TABLE usage_daily (
 CREATE TABLE collections (
   id INTEGER PRIMARY KEY,
   name TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
   model TEXT NOT NULL,
   dimensions INTEGER NOT NULL,
   created_at BIGINT NOT NULL
@@ -363,15 +364,18 @@ class SqliteStore final : public Store {
   }
 
  private:
-  Result<Collection> create_collection(const std::string& name, const std::string& model, int dimensions) override {
+  Result<Collection> create_collection(const std::string& name, const std::string& owner, const std::string& model,
+                                       int dimensions) override {
     Lease c(*this);
-    auto st = c->prepare("INSERT INTO collections(name, model, dimensions, created_at) VALUES (?,?,?,?) RETURNING id");
+    auto st = c->prepare(
+        "INSERT INTO collections(name, owner, model, dimensions, created_at) VALUES (?,?,?,?,?) RETURNING id");
     if (!st.is_ok()) return st.status();
-    Collection col{0, name, model, dimensions, unix_now(), 0};
+    Collection col{0, name, owner, model, dimensions, unix_now(), 0};
     sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 2, model.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(*st, 3, dimensions);
-    sqlite3_bind_int64(*st, 4, col.created_at);
+    sqlite3_bind_text(*st, 2, owner.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(*st, 3, model.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(*st, 4, dimensions);
+    sqlite3_bind_int64(*st, 5, col.created_at);
     int rc = sqlite3_step(*st);
     if (rc != SQLITE_ROW) {
       Status err = c->error(rc, sqlite3_errmsg(c->db()));
@@ -569,8 +573,8 @@ class SqliteStore final : public Store {
     if (bytes > 0) std::memcpy(out->data(), sqlite3_column_blob(st, col), out->size() * sizeof(float));
   }
   static Collection read_collection(sqlite3_stmt* st) {
-    return {sqlite3_column_int64(st, 0), text_at(st, 1), text_at(st, 2), sqlite3_column_int(st, 3),
-            sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5)};
+    return {sqlite3_column_int64(st, 0), text_at(st, 1), text_at(st, 2), text_at(st, 3), sqlite3_column_int(st, 4),
+            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6)};
   }
 
   // Borrows a connection for the scope of one call.
