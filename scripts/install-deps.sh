@@ -16,7 +16,7 @@ PKGS=(
   # storage, crypto, identity
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
   # text analysis, vector search
-  libicu-dev libstemmer-dev libhnswlib-dev
+  libicu-dev libstemmer-dev libhnswlib-dev libopenblas-dev libopenblas0-pthread
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

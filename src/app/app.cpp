@@ -1,5 +1,6 @@
 #include "app/app.h"
 
+#include <cblas.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,6 +147,8 @@ void discover_paths(Config& c, const std::string& argv0) {
 
 int serve(const Config& cfg) {
   Config c = cfg;
+  // Request threads each run their own searches: one OpenBLAS thread apiece.
+  openblas_set_num_threads(1);
   if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   log::init(c.log_level);
   for (const auto& w : c.warnings) log::warn("configuration", {{"warning", w}});
