@@ -171,8 +171,9 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
   const int candidates = std::max(req.k, fusion_.candidates);
   std::vector<TextHit> text_hits;
   std::vector<VectorHit> vector_hits;
+  std::string match;
   if (req.mode != Mode::vector) {
-    const std::string match = text_query(req.query);
+    match = text_query(req.query);
     if (!match.empty()) {
       ATELIER_ASSIGN_OR_RETURN(text_hits, store_.search_text(l->collection.id, match, candidates, req.filter));
     }
@@ -217,7 +218,8 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     h.id = f.id;
     if (auto it = by_text.find(f.id); it != by_text.end()) {
       h.bm25_score = it->second->score;
-      h.snippet = it->second->snippet;
+      auto snip = store_.snippet(l->collection.id, match, f.id);
+      if (snip.is_ok()) h.snippet = std::move(snip).value();
     }
     if (auto it = by_vector.find(f.id); it != by_vector.end()) h.vector_score = it->second->score;
     std::size_t side = 0;

@@ -15,7 +15,7 @@ namespace {
   "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
   "d.collection_id = c.id) FROM collections c"
 #define ATELIER_TEXT_SEARCH                                                                            \
-  "SELECT d.doc_id, -bm25(documents_fts), snippet(documents_fts, 0, '<b>', '</b>', '…', 16) FROM "     \
+  "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                        \
   "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND "      \
   "d.collection_id = ?2"
 #define ATELIER_KEY_SELECT \
@@ -438,11 +438,16 @@ class SqliteStore final : public Store {
           ++counts.updated;
         } else if (rc == SQLITE_DONE) {
           sqlite3_reset(find);
+          // Each collection owns the rowid range [id << 40, (id + 1) << 40): FTS5
+          // can then restrict a MATCH to one collection by rowid range alone.
           ATELIER_ASSIGN_OR_RETURN(auto ins, c->prepare(
-              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id) VALUES (?,?,?,?,?) RETURNING id"));
+              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id, id) VALUES (?,?,?,?,?, "
+              "(SELECT COALESCE(MAX(id), ?6) + 1 FROM documents WHERE id >= ?6 AND id < ?7)) RETURNING id"));
           bind_doc(ins, d, 1);
           sqlite3_bind_int64(ins, 4, collection_id);
           sqlite3_bind_text(ins, 5, d.id.c_str(), -1, SQLITE_TRANSIENT);
+          sqlite3_bind_int64(ins, 6, range_start(collection_id));
+          sqlite3_bind_int64(ins, 7, range_start(collection_id + 1));
           if ((rc = sqlite3_step(ins)) != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
           row = sqlite3_column_int64(ins, 0);
           sqlite3_reset(ins);
@@ -497,13 +502,24 @@ class SqliteStore final : public Store {
   Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
                                            const std::optional<MetadataFilter>& filter) override {
     Lease c(*this);
+    // Unfiltered: rank inside the collection's rowid range, then look up only
+    // the top k documents. Filtered: the metadata test needs every match's
+    // row, so the join comes first.
     auto st = filter ? c->prepare(ATELIER_TEXT_SEARCH
                                   " AND CAST(json_extract(d.metadata, ?4) AS TEXT) = ?5 ORDER BY bm25(documents_fts) LIMIT ?3")
-                     : c->prepare(ATELIER_TEXT_SEARCH " ORDER BY bm25(documents_fts) LIMIT ?3");
+                     : c->prepare(
+                           "SELECT d.doc_id, f.score FROM (SELECT rowid AS rid, -bm25(documents_fts) AS score FROM "
+                           "documents_fts WHERE documents_fts MATCH ?1 AND rowid >= ?6 AND rowid < ?7 ORDER BY "
+                           "bm25(documents_fts) LIMIT ?3) f JOIN documents d ON d.id = f.rid WHERE d.collection_id = ?2 "
+                           "ORDER BY f.score DESC");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(*st, 2, collection_id);
     sqlite3_bind_int(*st, 3, k);
+    if (!filter) {
+      sqlite3_bind_int64(*st, 6, range_start(collection_id));
+      sqlite3_bind_int64(*st, 7, range_start(collection_id + 1));
+    }
     if (filter) {
       const std::string path = "$." + filter->key;
       sqlite3_bind_text(*st, 4, path.c_str(), -1, SQLITE_TRANSIENT);
@@ -512,7 +528,7 @@ class SqliteStore final : public Store {
     std::vector<TextHit> out;
     int rc;
     while ((rc = sqlite3_step(*st)) == SQLITE_ROW) {
-      out.push_back({text_at(*st, 0), sqlite3_column_double(*st, 1), text_at(*st, 2)});
+      out.push_back({text_at(*st, 0), sqlite3_column_double(*st, 1)});
     }
     if (rc != SQLITE_DONE) {
       Status err = c->error(rc, sqlite3_errmsg(c->db()));
@@ -522,6 +538,28 @@ class SqliteStore final : public Store {
       }
       return err;
     }
+    return out;
+  }
+
+  Result<std::string> snippet(std::int64_t collection_id, const std::string& match, const std::string& id) override {
+    Lease c(*this);
+    auto st = c->prepare(
+        "SELECT snippet(documents_fts, 0, '<b>', '</b>', '…', 16) FROM documents_fts WHERE documents_fts MATCH ?1 "
+        "AND rowid = (SELECT id FROM documents WHERE collection_id = ?2 AND doc_id = ?3)");
+    if (!st.is_ok()) return st.status();
+    sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(*st, 2, collection_id);
+    sqlite3_bind_text(*st, 3, id.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(*st);
+    std::string out;
+    if (rc == SQLITE_ROW) {
+      out = text_at(*st, 0);
+    } else if (rc != SQLITE_DONE) {
+      Status err = c->error(rc, sqlite3_errmsg(c->db()));
+      sqlite3_reset(*st);
+      return err;
+    }
+    sqlite3_reset(*st);
     return out;
   }
 
@@ -558,6 +596,7 @@ class SqliteStore final : public Store {
   }
 
  private:
+  static std::int64_t range_start(std::int64_t collection_id) { return collection_id << 40; }
   static void bind_doc(sqlite3_stmt* st, const DocumentRecord& d, int first) {
     sqlite3_bind_text(st, first, d.text.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, first + 1, d.metadata_json.c_str(), -1, SQLITE_TRANSIENT);

@@ -1,0 +1,130 @@
+// bench/search: latency (p50, p99) and throughput at concurrency 1 and 16 of
+// atelier's search modes on BEIR SciFact, beside SQLite FTS5 queried directly
+// with the same MATCH strings in the same run (the baseline). Target: hybrid
+// p99 <= 1.5x FTS5 alone.
+//
+// Usage: build/bench/bench_search   (models/ and ../shared/data beside the checkout)
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "embed/glove_sif.h"
+#include "search/service.h"
+#include "store/sqlite/sqlite_store.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+using namespace atelier;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Figures {
+  double p50_ms, p99_ms, qps;
+};
+
+template <typename F>
+Figures measure(const std::vector<std::string>& queries, int concurrency, F&& one) {
+  std::vector<double> lat(queries.size());
+  std::atomic<std::size_t> next{0};
+  const auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int c = 0; c < concurrency; ++c) {
+    threads.emplace_back([&, c] {
+      for (std::size_t i; (i = next.fetch_add(1)) < queries.size();) {
+        const auto t = Clock::now();
+        one(queries[i], c);
+        lat[i] = std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  const double total = std::chrono::duration<double>(Clock::now() - t0).count();
+  std::sort(lat.begin(), lat.end());
+  return {lat[lat.size() / 2], lat[std::min(lat.size() - 1, lat.size() * 99 / 100)], queries.size() / total};
+}
+
+}  // namespace
+
+int main() {
+  openblas_set_num_threads(1);
+  const std::string data = ATELIER_SOURCE_DIR "/../shared/data/retrieval/scifact";
+  const auto dir = std::filesystem::temp_directory_path() / ("atelier-bench-search-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string db = (dir / "bench.db").string();
+  auto store = std::move(open_sqlite_store(db, 20)).value();
+  (void)store->migrate();
+  auto analyzer = std::move(text::Analyzer::create(ATELIER_SOURCE_DIR "/node_modules/stopwords-iso/stopwords-iso.json")).value();
+  auto wv = embed::WordVectors::open(ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin");
+  if (!wv.is_ok()) {
+    std::fprintf(stderr, "%s\n", wv.status().message().c_str());
+    return 1;
+  }
+  embed::EmbedderRegistry registry;
+  registry.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer));
+  search::SearchService svc(*store, registry, analyzer, {5, 1.0, 0.1, 100, 20000});
+  (void)svc.create("scifact", "bench", "glove-sif-100d");
+
+  std::vector<search::IngestDocument> docs;
+  std::ifstream corpus(data + "/corpus.jsonl");
+  for (std::string line; std::getline(corpus, line);) {
+    auto d = nlohmann::json::parse(line);
+    docs.push_back({d["_id"], d["title"].get<std::string>() + ". " + d["text"].get<std::string>(), "{}"});
+  }
+  auto t = Clock::now();
+  auto ing = svc.ingest("scifact", docs, "bench", true, {});
+  std::printf("bench/search: SciFact, %zu documents ingested in %.1f s (embedding + FTS5 + index)\n", docs.size(),
+              std::chrono::duration<double>(Clock::now() - t).count());
+  if (!ing.is_ok()) return 1;
+  std::vector<std::string> queries;
+  std::ifstream qf(data + "/queries.jsonl");
+  for (std::string line; std::getline(qf, line);) queries.push_back(nlohmann::json::parse(line)["text"]);
+
+  // FTS5 directly: one connection per thread, the same MATCH strings, top 100.
+  std::vector<sqlite3*> conns(16);
+  std::vector<sqlite3_stmt*> stmts(16);
+  for (int i = 0; i < 16; ++i) {
+    sqlite3_open_v2(db.c_str(), &conns[i], SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+    sqlite3_prepare_v2(conns[i],
+                       "SELECT rowid, bm25(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? "
+                       "ORDER BY bm25(documents_fts) LIMIT 100",
+                       -1, &stmts[i], nullptr);
+  }
+  std::vector<std::string> matches;
+  for (auto& q : queries) matches.push_back(svc.text_query(q));
+
+  std::printf("%-22s %6s %10s %10s %10s %12s\n", "mode", "conc", "p50 ms", "p99 ms", "QPS", "p99 x FTS5");
+  for (int conc : {1, 16}) {
+    auto fts = measure(matches, conc, [&](const std::string& m, int c) {
+      sqlite3_stmt* st = stmts[static_cast<std::size_t>(c)];
+      sqlite3_bind_text(st, 1, m.c_str(), -1, SQLITE_TRANSIENT);
+      while (sqlite3_step(st) == SQLITE_ROW) {
+      }
+      sqlite3_reset(st);
+    });
+    std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", "FTS5 direct (baseline)", conc, fts.p50_ms, fts.p99_ms, fts.qps, 1.0);
+    for (auto [name, mode] : {std::pair{"bm25", search::Mode::bm25}, std::pair{"vector", search::Mode::vector},
+                              std::pair{"hybrid", search::Mode::hybrid}}) {
+      auto f = measure(queries, conc, [&](const std::string& q, int) {
+        search::SearchRequest r{q, 10, mode, std::nullopt};
+        auto hits = svc.search("scifact", r, {});
+        if (!hits.is_ok()) std::abort();
+      });
+      std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", name, conc, f.p50_ms, f.p99_ms, f.qps, f.p99_ms / fts.p99_ms);
+    }
+  }
+  for (int i = 0; i < 16; ++i) {
+    sqlite3_finalize(stmts[i]);
+    sqlite3_close(conns[i]);
+  }
+  store.reset();
+  std::filesystem::remove_all(dir);
+  return 0;
+}
