@@ -23,7 +23,7 @@ Result<Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts
   for (const auto& t : texts) {
     ATELIER_RETURN_IF_ERROR(work.check());
     // English vectors: the analyzer's English tokenisation and case folding.
-    ATELIER_ASSIGN_OR_RETURN(text::Analysis a, analyzer_.analyze(t, "english"));
+    ATELIER_ASSIGN_OR_RETURN(text::Analysis a, analyzer_.analyze(t, "english", /*with_sentences=*/false));
     std::vector<double> v(dim, 0.0);
     int known = 0;
     for (const auto& tok : a.tokens) {

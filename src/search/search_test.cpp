@@ -147,3 +147,24 @@ TEST(HnswIndex, UpdateDeleteReaddAndFilter) {
 
 }  // namespace
 }  // namespace atelier::search
+
+namespace atelier::search {
+namespace {
+
+TEST(Highlight, DensestWindowMarkedAndEscaped) {
+  auto analyzer = std::move(text::Analyzer::create("")).value();
+  const std::string text =
+      "Intro words come first here. A <red> dress & a red coat for running runners. Then many unrelated closing words "
+      "follow on and on until the end.";
+  auto s = highlight(analyzer, text, {"red", "run"}, 8);
+  // The densest 8-token window starts at the first "red"; text between
+  // tokens is escaped, matches (by stem) are marked.
+  EXPECT_EQ(s, "…<b>red</b>&gt; dress &amp; a <b>red</b> coat for <b>running</b>…");
+  EXPECT_EQ(s.find("<red>"), std::string::npos) << "document markup never passes through";
+  auto none = highlight(analyzer, "short text", {"absent"}, 16);
+  EXPECT_EQ(none, "short text");
+  EXPECT_EQ(highlight(analyzer, "", {"x"}, 16), "");
+}
+
+}  // namespace
+}  // namespace atelier::search

@@ -18,6 +18,58 @@ bool parse_mode(std::string_view s, Mode* out) {
   return true;
 }
 
+namespace {
+void append_escaped(std::string& out, std::string_view s) {
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      default: out += c;
+    }
+  }
+}
+}  // namespace
+
+std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
+                      std::size_t window) {
+  auto a = analyzer.analyze(text, "english", /*with_sentences=*/false);
+  if (!a.is_ok() || a->tokens.empty()) return {};
+  const auto& toks = a->tokens;
+  auto hit = [&](std::size_t i) { return toks[i].type == text::TokenType::word && stems.count(toks[i].stem) > 0; };
+  // The first window with the most query terms.
+  std::size_t best = 0, best_count = 0, count = 0;
+  const std::size_t w = std::min(window, toks.size());
+  for (std::size_t i = 0; i < toks.size(); ++i) {
+    count += hit(i) ? 1 : 0;
+    if (i >= w) count -= hit(i - w) ? 1 : 0;
+    if (i + 1 >= w && count > best_count) {
+      best_count = count;
+      best = i + 1 - w;
+    }
+  }
+  const std::size_t end = best + w;
+  std::string out;
+  if (best > 0) out += "…";
+  std::size_t pos = static_cast<std::size_t>(toks[best].byte_start);
+  for (std::size_t i = best; i < end; ++i) {
+    append_escaped(out, std::string_view(text).substr(pos, static_cast<std::size_t>(toks[i].byte_start) - pos));
+    const std::string_view word = std::string_view(text).substr(
+        static_cast<std::size_t>(toks[i].byte_start), static_cast<std::size_t>(toks[i].byte_end - toks[i].byte_start));
+    if (hit(i)) {
+      out += "<b>";
+      append_escaped(out, word);
+      out += "</b>";
+    } else {
+      append_escaped(out, word);
+    }
+    pos = static_cast<std::size_t>(toks[i].byte_end);
+  }
+  if (end < toks.size()) out += "…";
+  return out;
+}
+
 std::map<std::string, std::string> scalar_fields(const std::string& metadata_json) {
   std::map<std::string, std::string> out;
   auto j = nlohmann::json::parse(metadata_json, nullptr, false);
@@ -165,6 +217,16 @@ std::string SearchService::text_query(const std::string& text) const {
   return q;
 }
 
+std::set<std::string> SearchService::query_stems(const std::string& text) const {
+  std::set<std::string> out;
+  auto a = analyzer_.analyze(text, "english");
+  if (!a.is_ok()) return out;
+  for (const auto& t : a->tokens) {
+    if (t.type == text::TokenType::word && !t.stopword) out.insert(t.stem);
+  }
+  return out;
+}
+
 Result<std::vector<SearchHit>> SearchService::search(const std::string& name, const SearchRequest& req,
                                                      const WorkContext& work) {
   ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
@@ -200,6 +262,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
   }
 
   std::vector<SearchHit> out;
+  std::set<std::string> stems;
   std::unordered_map<std::string, const TextHit*> by_text;
   std::unordered_map<std::string, const VectorHit*> by_vector;
   for (const auto& h : text_hits) by_text.emplace(h.id, &h);
@@ -216,11 +279,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     if (static_cast<int>(out.size()) >= req.k) break;
     SearchHit h;
     h.id = f.id;
-    if (auto it = by_text.find(f.id); it != by_text.end()) {
-      h.bm25_score = it->second->score;
-      auto snip = store_.snippet(l->collection.id, match, f.id);
-      if (snip.is_ok()) h.snippet = std::move(snip).value();
-    }
+    if (auto it = by_text.find(f.id); it != by_text.end()) h.bm25_score = it->second->score;
     if (auto it = by_vector.find(f.id); it != by_vector.end()) h.vector_score = it->second->score;
     std::size_t side = 0;
     if (req.mode != Mode::vector) h.bm25_rank = f.ranks[side++];
@@ -229,15 +288,9 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     h.score = req.mode == Mode::bm25 ? h.bm25_score.value_or(0)
               : req.mode == Mode::vector ? h.vector_score.value_or(0)
                                          : f.score;
-    if (h.snippet.empty()) {
-      auto doc = store_.get_document(l->collection.id, f.id);
-      if (doc.is_ok()) {
-        std::size_t cut = std::min<std::size_t>(doc->text.size(), 240);
-        // Cut at a UTF-8 character boundary.
-        while (cut < doc->text.size() && cut > 0 && (static_cast<unsigned char>(doc->text[cut]) & 0xC0) == 0x80) --cut;
-        h.snippet = doc->text.substr(0, cut) + (cut < doc->text.size() ? "…" : "");
-      }
-    }
+    if (stems.empty()) stems = query_stems(req.query);
+    auto doc = store_.get_document(l->collection.id, f.id);
+    if (doc.is_ok()) h.snippet = highlight(analyzer_, doc->text, stems);
     out.push_back(std::move(h));
   }
   return out;

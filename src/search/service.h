@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -88,6 +89,8 @@ class SearchService {
   // words dropped unless nothing else is left; at most 32 terms, so the OR
   // candidate set stays bounded. Empty when the text has no terms.
   std::string text_query(const std::string& text) const;
+  // Stems of the query's terms, for highlighting.
+  std::set<std::string> query_stems(const std::string& text) const;
 
  private:
   struct Loaded {
@@ -109,6 +112,12 @@ class SearchService {
   std::mutex mu_;
   std::map<std::string, std::unique_ptr<Loaded>> loaded_;  // guarded by mu_ (the map, not the indexes)
 };
+
+// A passage of `text` around the densest run of query terms (matched by
+// stem), query terms wrapped in <b>..</b>, everything else HTML-escaped;
+// "…" marks cut ends. `window` is in tokens.
+std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
+                      std::size_t window = 16);
 
 // Scalar fields of a JSON object as text (strings as-is, numbers and bools
 // as JSON prints them), matching how the store compares metadata.

@@ -124,10 +124,6 @@ class Store {
   // `match` is a full-text query in the store's syntax (built by the search module).
   virtual Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
                                                    const std::optional<MetadataFilter>& filter) = 0;
-  // The matching passage of one document with the query terms marked <b>..</b>;
-  // empty when the document does not match. Computed per hit because it
-  // re-reads the document: only for the hits a caller will see.
-  virtual Result<std::string> snippet(std::int64_t collection_id, const std::string& match, const std::string& id) = 0;
   // Calls `f` for every document of the collection (id, metadata, vector).
   virtual Status scan_documents(std::int64_t collection_id,
                                 const std::function<void(const DocumentRecord&)>& f) = 0;

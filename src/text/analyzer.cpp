@@ -8,6 +8,7 @@
 #include <unicode/uchar.h>
 #include <unicode/unistr.h>
 #include <unicode/utf16.h>
+#include <unicode/utf8.h>
 
 #include <fstream>
 #include <memory>
@@ -202,7 +203,7 @@ const LanguageInfo* Analyzer::find_language(const std::string& key) const {
   return nullptr;
 }
 
-Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& language) const {
+Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& language, bool with_sentences) const {
   int code_points = 0;
   if (!valid_utf8(utf8, &code_points)) return Status::invalid_argument("text is not valid UTF-8");
   const LanguageInfo* lang = find_language(language);
@@ -222,12 +223,19 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
   const icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   // UTF-16 index -> code point index, for offsets callers can use directly.
   std::vector<int> cp_at(static_cast<std::size_t>(u.length()) + 1, 0);
-  for (int32_t i = 0, cp = 0; i < u.length();) {
-    const int32_t len = U16_LENGTH(u.char32At(i));
-    for (int32_t k = 0; k < len; ++k) cp_at[static_cast<std::size_t>(i + k)] = cp;
+  std::vector<int> byte_at(static_cast<std::size_t>(u.length()) + 1, 0);
+  for (int32_t i = 0, cp = 0, byte = 0; i < u.length();) {
+    const UChar32 ch = u.char32At(i);
+    const int32_t len = U16_LENGTH(ch);
+    for (int32_t k = 0; k < len; ++k) {
+      cp_at[static_cast<std::size_t>(i + k)] = cp;
+      byte_at[static_cast<std::size_t>(i + k)] = byte;
+    }
     i += len;
     ++cp;
+    byte += U8_LENGTH(ch);
     cp_at[static_cast<std::size_t>(i)] = cp;
+    byte_at[static_cast<std::size_t>(i)] = byte;
   }
   const std::set<std::string>* stop = nullptr;
   if (auto it = stopwords_.find(lang->iso); it != stopwords_.end()) stop = &it->second;
@@ -263,6 +271,8 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     if (U_FAILURE(e)) tok.normalized = tok.text;
     tok.start = cp_at[static_cast<std::size_t>(start)];
     tok.end = cp_at[static_cast<std::size_t>(end)];
+    tok.byte_start = byte_at[static_cast<std::size_t>(start)];
+    tok.byte_end = byte_at[static_cast<std::size_t>(end)];
     if (tok.type == TokenType::word) {
       const sb_symbol* s = sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(tok.normalized.data()),
                                            static_cast<int>(tok.normalized.size()));
@@ -282,10 +292,11 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     a.tokens.push_back(std::move(tok));
   }
 
-  sentences->setText(u);
+  if (with_sentences) sentences->setText(u);
   std::size_t next_token = 0;
-  for (int32_t start = sentences->first(), end = sentences->next(); end != icu::BreakIterator::DONE;
-       start = end, end = sentences->next()) {
+  for (int32_t start = with_sentences ? sentences->first() : 0,
+               end = with_sentences ? sentences->next() : icu::BreakIterator::DONE;
+       end != icu::BreakIterator::DONE; start = end, end = sentences->next()) {
     // Trim surrounding white space from the sentence.
     int32_t s = start, e = end;
     while (s < e && u_isUWhiteSpace(u.char32At(s))) s += U16_LENGTH(u.char32At(s));

@@ -31,6 +31,8 @@ struct Token {
   TokenType type = TokenType::word;
   int start = 0;
   int end = 0;
+  int byte_start = 0;  // [byte_start, byte_end) in the UTF-8 input
+  int byte_end = 0;
   bool stopword = false;
 };
 
@@ -82,7 +84,9 @@ class Analyzer {
 
   // `language`: a Snowball name ("english") or ISO code ("en").
   // invalid_argument for invalid UTF-8 or an unknown language.
-  Result<Analysis> analyze(std::string_view utf8, const std::string& language) const;
+  // `with_sentences` false skips sentence splitting (and the sentence count of
+  // the complexity figures) for callers that need tokens only.
+  Result<Analysis> analyze(std::string_view utf8, const std::string& language, bool with_sentences = true) const;
 
   const std::vector<LanguageInfo>& languages() const { return languages_; }
   bool has_stopwords() const { return !stopwords_.empty(); }

@@ -93,6 +93,11 @@ TEST(Text, OffsetsAreCodePoints) {
   EXPECT_EQ(r->tokens[1].end, 7);
   EXPECT_EQ(r->tokens[2].start, 8);
   EXPECT_EQ(r->tokens[2].end, 13);
+  // Bytes: "héllo" is 6 bytes, the emoji 4.
+  EXPECT_EQ(r->tokens[0].byte_end, 6);
+  EXPECT_EQ(r->tokens[1].byte_start, 7);
+  EXPECT_EQ(r->tokens[1].byte_end, 11);
+  EXPECT_EQ(std::string("héllo 👗 wörld").substr(r->tokens[2].byte_start, r->tokens[2].byte_end - r->tokens[2].byte_start), "wörld");
 }
 
 TEST(Text, StopwordsAndSentences) {

@@ -541,28 +541,6 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<std::string> snippet(std::int64_t collection_id, const std::string& match, const std::string& id) override {
-    Lease c(*this);
-    auto st = c->prepare(
-        "SELECT snippet(documents_fts, 0, '<b>', '</b>', '…', 16) FROM documents_fts WHERE documents_fts MATCH ?1 "
-        "AND rowid = (SELECT id FROM documents WHERE collection_id = ?2 AND doc_id = ?3)");
-    if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(*st, 2, collection_id);
-    sqlite3_bind_text(*st, 3, id.c_str(), -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(*st);
-    std::string out;
-    if (rc == SQLITE_ROW) {
-      out = text_at(*st, 0);
-    } else if (rc != SQLITE_DONE) {
-      Status err = c->error(rc, sqlite3_errmsg(c->db()));
-      sqlite3_reset(*st);
-      return err;
-    }
-    sqlite3_reset(*st);
-    return out;
-  }
-
   Status scan_documents(std::int64_t collection_id, const std::function<void(const DocumentRecord&)>& f) override {
     Lease c(*this);
     auto st = c->prepare("SELECT doc_id, metadata, vector FROM documents WHERE collection_id=?");
