@@ -417,27 +417,15 @@ class SqliteStore final : public Store {
     UpsertCounts counts;
     Status st = [&]() -> Status {
       for (const auto& d : docs) {
-        ATELIER_ASSIGN_OR_RETURN(auto find, c->prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
-        sqlite3_bind_int64(find, 1, collection_id);
-        sqlite3_bind_text(find, 2, d.id.c_str(), -1, SQLITE_TRANSIENT);
-        int rc = sqlite3_step(find);
-        std::int64_t row = 0;
-        if (rc == SQLITE_ROW) {
-          row = sqlite3_column_int64(find, 0);
-          const std::string old_text = text_at(find, 1);
-          sqlite3_reset(find);
-          ATELIER_ASSIGN_OR_RETURN(auto del, c->prepare(
-              "INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
-          sqlite3_bind_int64(del, 1, row);
-          sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
-          if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+        ATELIER_ASSIGN_OR_RETURN(std::int64_t row, unindex_document(*c, collection_id, d.id));
+        int rc;
+        if (row != 0) {
           ATELIER_ASSIGN_OR_RETURN(auto upd, c->prepare("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?"));
           bind_doc(upd, d, 1);
           sqlite3_bind_int64(upd, 4, row);
           if ((rc = sqlite3_step(upd)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
           ++counts.updated;
-        } else if (rc == SQLITE_DONE) {
-          sqlite3_reset(find);
+        } else {
           // Each collection owns the rowid range [id << 40, (id + 1) << 40): FTS5
           // can then restrict a MATCH to one collection by rowid range alone.
           ATELIER_ASSIGN_OR_RETURN(auto ins, c->prepare(
@@ -452,8 +440,6 @@ class SqliteStore final : public Store {
           row = sqlite3_column_int64(ins, 0);
           sqlite3_reset(ins);
           ++counts.inserted;
-        } else {
-          return c->error(rc, sqlite3_errmsg(c->db()));
         }
         ATELIER_ASSIGN_OR_RETURN(auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
         sqlite3_bind_int64(fts, 1, row);
@@ -474,19 +460,9 @@ class SqliteStore final : public Store {
     Lease c(*this);
     ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
     Status st = [&]() -> Status {
-      ATELIER_ASSIGN_OR_RETURN(auto find, c->prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
-      sqlite3_bind_int64(find, 1, collection_id);
-      sqlite3_bind_text(find, 2, id.c_str(), -1, SQLITE_TRANSIENT);
-      int rc = sqlite3_step(find);
-      if (rc == SQLITE_DONE) return Status::not_found("no document '" + id + "'");
-      if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
-      const std::int64_t row = sqlite3_column_int64(find, 0);
-      const std::string old_text = text_at(find, 1);
-      sqlite3_reset(find);
-      ATELIER_ASSIGN_OR_RETURN(auto del, c->prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
-      sqlite3_bind_int64(del, 1, row);
-      sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
-      if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
+      ATELIER_ASSIGN_OR_RETURN(std::int64_t row, unindex_document(*c, collection_id, id));
+      if (row == 0) return Status::not_found("no document '" + id + "'");
+      int rc;
       ATELIER_ASSIGN_OR_RETURN(auto rm, c->prepare("DELETE FROM documents WHERE id=?"));
       sqlite3_bind_int64(rm, 1, row);
       if ((rc = sqlite3_step(rm)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -574,6 +550,29 @@ class SqliteStore final : public Store {
   }
 
  private:
+  // Removes the stored text of (collection, doc_id) from the full-text index
+  // (external-content FTS5 needs the old text) and returns the row id, or 0
+  // when there is no such document. Call inside a write transaction.
+  static Result<std::int64_t> unindex_document(Conn& c, std::int64_t collection_id, const std::string& id) {
+    ATELIER_ASSIGN_OR_RETURN(auto find, c.prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
+    sqlite3_bind_int64(find, 1, collection_id);
+    sqlite3_bind_text(find, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(find);
+    if (rc == SQLITE_DONE) {
+      sqlite3_reset(find);
+      return std::int64_t{0};
+    }
+    if (rc != SQLITE_ROW) return c.error(rc, sqlite3_errmsg(c.db()));
+    const std::int64_t row = sqlite3_column_int64(find, 0);
+    const std::string old_text = text_at(find, 1);
+    sqlite3_reset(find);
+    ATELIER_ASSIGN_OR_RETURN(auto del, c.prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
+    sqlite3_bind_int64(del, 1, row);
+    sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
+    if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
+    return row;
+  }
+
   static std::int64_t range_start(std::int64_t collection_id) { return collection_id << 40; }
   static void bind_doc(sqlite3_stmt* st, const DocumentRecord& d, int first) {
     sqlite3_bind_text(st, first, d.text.c_str(), -1, SQLITE_TRANSIENT);
