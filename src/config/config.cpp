@@ -159,7 +159,7 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("port", &Config::port, 0, 65535, "listen port"));
     t.push_back(int_setting("io_threads", &Config::io_threads, 1, 64, "network threads"));
     t.push_back(int_setting("max_connections", &Config::max_connections, 1, 1000000,
-                            "open connections at once; more wait in the accept backlog"));
+                            "open connections at once; more are refused as soon as they are accepted"));
     t.push_back(int_setting("read_timeout_seconds", &Config::read_timeout_s, 1, 3600,
                             "time to read one request"));
     t.push_back(int_setting("request_timeout_seconds", &Config::request_timeout_s, 1, 3600,
