@@ -17,6 +17,8 @@ PKGS=(
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
   # text analysis, vector search
   libicu-dev libstemmer-dev libhnswlib-dev libopenblas-dev libopenblas0-pthread
+  # vision: OpenCV DNN (YOLOX, MobileNetV2), Tesseract OCR
+  libopencv-dev libtesseract-dev tesseract-ocr tesseract-ocr-eng
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

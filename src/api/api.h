@@ -15,8 +15,10 @@
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "embed/embedder.h"
+#include "engines/vision.h"
 #include "search/service.h"
 #include "text/analyzer.h"
+#include "vision/service.h"
 
 namespace atelier::api {
 
@@ -43,5 +45,9 @@ void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& 
 void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason);
 void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
+// `encoder` may be null (model not loaded): the route answers 503 with `unavailable_reason`.
+void add_image_embedding_routes(http::Router& router, ApiDeps& deps, engines::ImageEncoder* encoder,
+                                const std::string& unavailable_reason);
+void add_vision_routes(http::Router& router, ApiDeps& deps, vision::VisionService& svc);
 
 }  // namespace atelier::api

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "api/api.h"
+#include "api/image_input.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -140,6 +141,62 @@ void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::Embedde
     }
     j["model"] = model;
     j["usage"] = {{"prompt_tokens", out.tokens}, {"total_tokens", out.tokens}};
+    return Response::json_ordered(200, j);
+  };
+  router.add(std::move(r));
+}
+
+void add_image_embedding_routes(http::Router& router, ApiDeps& d, engines::ImageEncoder* encoder,
+                                const std::string& unavailable_reason) {
+  constexpr std::size_t kMaxImages = 32;
+  RouteSpec r;
+  r.method = Method::post;
+  r.path = "/v1/embeddings/images";
+  r.operation_id = "create_image_embeddings";
+  r.summary = "Image embeddings (OpenAI-shaped response); multipart, image/* or base64 JSON";
+  r.tag = "embeddings";
+  r.access = Access::caller;
+  r.cost = 2;
+  r.exec = Exec::inference_pool;
+  r.request_body = image_request_body(
+      {{"model", {{"type", "string"}, {"description", "default and only local model: mobilenet-v2"}}},
+       {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}}},
+      true);
+  r.response_schema = response_schema();
+  r.errors = {404, 413, 415, 503};
+  r.handler = [&d, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
+    ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, kMaxImages));
+    std::string model = "mobilenet-v2";
+    in.option(ctx.req, "model", &model);
+    std::string format = "float";
+    in.option(ctx.req, "encoding_format", &format);
+    if (format != "float" && format != "base64") {
+      return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
+    }
+    if (!encoder) return Status::unavailable("model mobilenet-v2 is not loaded: " + unavailable_reason);
+    if (model != encoder->model()) {
+      return Status::not_found("no image embedding model '" + model + "'; available: " + encoder->model());
+    }
+    ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+    std::vector<cv::Mat> mats;
+    for (auto& i : imgs) mats.push_back(i.bgr);
+    ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
+    nlohmann::ordered_json j;
+    j["object"] = "list";
+    auto& data = j["data"] = nlohmann::ordered_json::array();
+    for (std::size_t i = 0; i < feats.size(); ++i) {
+      nlohmann::ordered_json item;
+      item["object"] = "embedding";
+      item["index"] = i;
+      if (format == "base64") {
+        item["embedding"] = base64_floats(feats[i].embedding);
+      } else {
+        item["embedding"] = feats[i].embedding;
+      }
+      data.push_back(std::move(item));
+    }
+    j["model"] = model;
+    j["usage"] = {{"prompt_tokens", 0}, {"total_tokens", 0}, {"images", feats.size()}};
     return Response::json_ordered(200, j);
   };
   router.add(std::move(r));

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "app/vision_stack.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
 #include "core/health.h"
@@ -88,6 +89,14 @@ PasswordParams password_params(const Config& c) {
 }
 
 // The first folder of the models search path that holds `relative`.
+
+int fail(const Status& st) {
+  std::cerr << "error: " << st.message() << "\n";
+  return st.code() == Code::invalid_argument ? 2 : 1;
+}
+
+}  // namespace
+
 Result<std::string> find_model(const Config& c, const std::string& relative) {
   std::string searched;
   std::size_t start = 0;
@@ -106,13 +115,6 @@ Result<std::string> find_model(const Config& c, const std::string& relative) {
   return Status::unavailable(relative + " not found in the models path (" + searched +
                              "); scripts/install-deps.sh fetches it");
 }
-
-int fail(const Status& st) {
-  std::cerr << "error: " << st.message() << "\n";
-  return st.code() == Code::invalid_argument ? 2 : 1;
-}
-
-}  // namespace
 
 void discover_paths(Config& c, const std::string& argv0) {
   const fs::path exe = exe_dir(argv0);
@@ -171,6 +173,8 @@ int serve(const Config& cfg) {
   auto limiter = make_memory_rate_limiter(rl, system_clock_seconds());
   auto ledger = make_memory_quota_ledger(*store, system_clock_seconds());
   WorkerPool pool("cpu", static_cast<std::size_t>(c.workers), static_cast<std::size_t>(c.queue_capacity));
+  WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
+                            static_cast<std::size_t>(c.inference_queue));
   Metrics metrics;
   HealthRegistry health;
 
@@ -185,21 +189,23 @@ int serve(const Config& cfg) {
                            {{"queued", s.queued}, {"capacity", s.capacity}, {"active", s.active}}};
   });
 
-  const std::map<std::string, std::string> pool_label{{"pool", pool.name()}};
-  metrics.add_sampled_gauge("atelier_work_queue_depth", "Tasks waiting for a worker.", pool_label,
-                            [&pool] { return static_cast<double>(pool.stats().queued); });
-  metrics.add_sampled_gauge("atelier_work_active", "Tasks running on workers.", pool_label,
-                            [&pool] { return static_cast<double>(pool.stats().active); });
-  metrics.add_sampled_gauge("atelier_work_queue_capacity", "Queue capacity before 503.", pool_label,
-                            [&pool] { return static_cast<double>(pool.stats().capacity); });
-  metrics.add_sampled_counter("atelier_work_rejected_total", "Tasks refused because the queue was full.",
-                              pool_label, [&pool] { return static_cast<double>(pool.stats().rejected); });
-  metrics.add_sampled_counter("atelier_work_cancelled_total",
-                              "Queued tasks dropped because their client went away.", pool_label,
-                              [&pool] { return static_cast<double>(pool.stats().skipped_cancelled); });
-  metrics.add_sampled_counter("atelier_work_expired_total",
-                              "Queued tasks dropped because their deadline passed.", pool_label,
-                              [&pool] { return static_cast<double>(pool.stats().skipped_expired); });
+  for (WorkerPool* p : {&pool, &inference_pool}) {
+    const std::map<std::string, std::string> pool_label{{"pool", p->name()}};
+    metrics.add_sampled_gauge("atelier_work_queue_depth", "Tasks waiting for a worker.", pool_label,
+                              [p] { return static_cast<double>(p->stats().queued); });
+    metrics.add_sampled_gauge("atelier_work_active", "Tasks running on workers.", pool_label,
+                              [p] { return static_cast<double>(p->stats().active); });
+    metrics.add_sampled_gauge("atelier_work_queue_capacity", "Queue capacity before 503.", pool_label,
+                              [p] { return static_cast<double>(p->stats().capacity); });
+    metrics.add_sampled_counter("atelier_work_rejected_total", "Tasks refused because the queue was full.",
+                                pool_label, [p] { return static_cast<double>(p->stats().rejected); });
+    metrics.add_sampled_counter("atelier_work_cancelled_total",
+                                "Queued tasks dropped because their client went away.", pool_label,
+                                [p] { return static_cast<double>(p->stats().skipped_cancelled); });
+    metrics.add_sampled_counter("atelier_work_expired_total",
+                                "Queued tasks dropped because their deadline passed.", pool_label,
+                                [p] { return static_cast<double>(p->stats().skipped_expired); });
+  }
 
   auto analyzer = text::Analyzer::create(c.stopwords_file);
   if (!analyzer.is_ok()) {
@@ -254,6 +260,10 @@ int serve(const Config& cfg) {
                                        {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
                                         static_cast<std::size_t>(c.search_flat_max)});
   api::add_search_routes(router, deps, search_service);
+  auto vision_stack = build_vision(c, metrics, health);
+  api::add_image_embedding_routes(router, deps, vision_stack->encoder.get(),
+                                  vision_stack->encoder_error);
+  api::add_vision_routes(router, deps, *vision_stack->service);
   metrics.add_sampled_gauge("atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
                             [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();
@@ -264,7 +274,7 @@ int serve(const Config& cfg) {
   po.cors_origins = c.cors_origins;
   po.access_log = c.access_log;
   for (int i = 0; i < 4; ++i) po.daily_limit[i] = c.daily_limit[i];
-  http::Pipeline pipeline(po, router, auth, *limiter, *ledger, pool, metrics);
+  http::Pipeline pipeline(po, router, auth, *limiter, *ledger, pool, metrics, &inference_pool);
   pipeline_ptr = &pipeline;
 
   // Usage counters are written behind, once a second and at shutdown.
@@ -304,6 +314,7 @@ int serve(const Config& cfg) {
   });
 
   pool.shutdown();
+  inference_pool.shutdown();
   {
     std::lock_guard lock(flush_mu);
     stopping = true;

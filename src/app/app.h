@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.h"
+#include "core/status.h"
 
 namespace atelier::app {
 
@@ -14,6 +15,9 @@ extern const char* const kVersion;
 
 // Fills models_dir and docs_dir when the configuration leaves them empty.
 void discover_paths(Config& c, const std::string& argv0);
+
+// The first file named `relative` along the ':'-separated models path.
+Result<std::string> find_model(const Config& c, const std::string& relative);
 
 int serve(const Config& c);
 int migrate(const Config& c);

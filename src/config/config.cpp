@@ -216,6 +216,25 @@ const std::vector<Setting>& settings() {
                             "collections up to this many vectors are searched exactly; larger ones by HNSW"));
     t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
                                "hybrid search: vector weight"));
+    t.push_back(int_setting("inference_workers", &Config::inference_workers, 1, 1024,
+                            "threads that wait on batched models (vision, image embeddings)"));
+    t.push_back(int_setting("inference_queue", &Config::inference_queue, 1, 100000,
+                            "queued inference requests before 503"));
+    t.push_back(int_setting("model_threads", &Config::model_threads, 0, 256, "threads per model forward (0 = cores)"));
+    t.push_back(int_setting("batch_max", &Config::batch_max, 1, 64, "inputs per model forward (1 = no batching)"));
+    t.push_back(double_setting("batch_window_ms", &Config::batch_window_ms, 0, 1000,
+                               "under load, wait this long for more inputs to batch"));
+    t.push_back(int_setting("ocr_instances", &Config::ocr_instances, 1, 64, "Tesseract engines kept"));
+    t.push_back(string_setting("ocr_language", &Config::ocr_language, {}, "Tesseract language(s), e.g. eng or eng+deu"));
+    t.push_back(string_setting("tessdata_dir", &Config::tessdata_dir, {}, "Tesseract data dir (empty: default)"));
+    t.push_back(string_setting("caption_engine", &Config::caption_engine, {"local", "openai"},
+                               "caption/VQA engine: local (grounded) or openai (OpenAI-compatible server)"));
+    t.push_back(string_setting("openai_base_url", &Config::openai_base_url, {},
+                               "OpenAI-compatible API base URL, e.g. https://api.openai.com/v1"));
+    t.push_back(string_setting("openai_model", &Config::openai_model, {}, "vision chat model name"));
+    t.push_back(string_setting("openai_api_key", &Config::openai_api_key, {}, "bearer key for the OpenAI-compatible API",
+                               true));
+    t.push_back(int_setting("openai_timeout_seconds", &Config::openai_timeout_s, 1, 600, "hosted call timeout"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
                              "callers without credentials count as tier free by client IP"));
     t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));

@@ -65,6 +65,21 @@ struct Config {
   double search_vector_weight = 0.1;
   int search_flat_max = 20000;  // exact search up to this many vectors, HNSW above
 
+  // vision and image models
+  int inference_workers = 16;     // threads that wait on batched models (mostly idle)
+  int inference_queue = 64;       // queued inference requests before 503
+  int model_threads = 0;          // OpenCV DNN threads per forward (0 = cores)
+  int batch_max = 8;              // inputs per forward
+  double batch_window_ms = 5;     // wait for stragglers while under load
+  int ocr_instances = 2;          // Tesseract engines (one per concurrent OCR call)
+  std::string ocr_language = "eng";
+  std::string tessdata_dir;       // empty: Tesseract's default
+  std::string caption_engine = "local";  // local (grounded) | openai (any OpenAI-compatible server)
+  std::string openai_base_url;    // e.g. https://api.openai.com/v1
+  std::string openai_model = "gpt-4o-mini";
+  std::string openai_api_key;
+  int openai_timeout_s = 30;
+
   // identity
   bool allow_anonymous = true;
   std::string jwt_secret;  // empty in development: generated and kept in data dir

@@ -46,7 +46,9 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
                         {"schema", q.schema}});
     }
     if (!params.empty()) op["parameters"] = params;
-    if (!r.request_schema.is_null()) {
+    if (!r.request_body.is_null()) {
+      op["requestBody"] = r.request_body;
+    } else if (!r.request_schema.is_null()) {
       op["requestBody"] = {{"required", true},
                            {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
     }
@@ -66,7 +68,7 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
     } else {
       op["security"] = nlohmann::json::array();
     }
-    if (!r.request_schema.is_null()) errors.insert(errors.end(), {400, 413, 415});
+    if (!r.request_schema.is_null() || !r.request_body.is_null()) errors.insert(errors.end(), {400, 413, 415});
     if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
     errors.push_back(500);
     for (int e : errors) responses[std::to_string(e)] = problem_response(e);

@@ -80,13 +80,15 @@ std::string describe_limit(const LimitState& l) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth,
-                   RateLimiter& limiter, QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics)
+                   RateLimiter& limiter, QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics,
+                   WorkerPool* inference_pool)
     : opt_(std::move(opt)),
       router_(router),
       auth_(auth),
       limiter_(limiter),
       ledger_(ledger),
       pool_(pool),
+      inference_pool_(inference_pool),
       metrics_(metrics),
       id_prefix_(random_hex(4)) {}
 
@@ -247,7 +249,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     s->work.cancel = s->req.watch->watch(s->req.connection_id);
     s->watched = true;
   }
-  Status submitted = pool_.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
+  WorkerPool& target = (route.exec == Exec::inference_pool && inference_pool_) ? *inference_pool_ : pool_;
+  Status submitted = target.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
     s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
     if (!pre.is_ok()) return finish(s, pre);
     RequestContext ctx{s->req, s->identity, s->work, s->request_id};

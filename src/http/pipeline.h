@@ -36,7 +36,8 @@ class Pipeline {
   using Done = std::function<void(Response&&)>;
 
   Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth, RateLimiter& limiter,
-           QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics);
+           QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics,
+           WorkerPool* inference_pool = nullptr);
 
   void handle(Request&& req, Done done);
 
@@ -58,6 +59,7 @@ class Pipeline {
   RateLimiter& limiter_;
   QuotaLedger& ledger_;
   WorkerPool& pool_;
+  WorkerPool* inference_pool_;  // null: inference routes share pool_
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> in_flight_{0};

@@ -30,6 +30,10 @@ enum class Access {
 enum class Exec {
   inline_on_network_thread,  // cheap, non-blocking work only
   worker_pool,               // CPU-heavy or blocking work; bounded queue, 503 when full
+  // Work that mostly waits on a batched model thread (vision, image
+  // embeddings): its own, wider pool, so enough requests wait together for
+  // the batcher to fill a batch while the CPU pool stays free.
+  inference_pool,
 };
 
 struct RequestContext {
@@ -59,6 +63,9 @@ struct RouteSpec {
   std::int64_t cost = 0;  // quota units charged on success
   Exec exec = Exec::inline_on_network_thread;
   nlohmann::json request_schema;  // null: no body
+  // A whole OpenAPI requestBody object for bodies that are not only JSON
+  // (images: multipart, image/*, JSON with base64); overrides request_schema.
+  nlohmann::json request_body;
   nlohmann::json response_schema = {{"type", "object"}};
   std::string response_content_type = "application/json";
   int success_status = 200;

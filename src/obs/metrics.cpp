@@ -148,7 +148,34 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                  .Name("atelier_search_duration_seconds")
                  .Help("Collection search time by mode, BM25 and vector sides and fusion included.")
                  .Register(*registry_);
+  inference_ = &prometheus::BuildHistogram()
+                    .Name("atelier_inference_duration_seconds")
+                    .Help("Duration of one model forward pass (a whole batch), by model.")
+                    .Register(*registry_);
+  batch_ = &prometheus::BuildHistogram()
+                .Name("atelier_inference_batch_size")
+                .Help("Inputs per model forward pass, by model.")
+                .Register(*registry_);
   samplers_ = std::make_shared<SampledCollector>();
+}
+
+std::function<void(std::size_t, double)> Metrics::model_observer(const std::string& model) {
+  static const prometheus::Histogram::BucketBoundaries kForward = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
+                                                                   0.5,   1,    2,    5,    10};
+  static const prometheus::Histogram::BucketBoundaries kBatch = {1, 2, 3, 4, 6, 8, 12, 16, 32};
+  prometheus::Histogram* d = &inference_->Add({{"model", model}}, kForward);
+  prometheus::Histogram* b = &batch_->Add({{"model", model}}, kBatch);
+  return [d, b](std::size_t batch, double seconds) {
+    d->Observe(seconds);
+    b->Observe(static_cast<double>(batch));
+  };
+}
+
+void Metrics::add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses) {
+  add_sampled_counter("atelier_cache_hits_total", "Result cache hits.", {{"cache", name}},
+                      [hits_misses] { return hits_misses().first; });
+  add_sampled_counter("atelier_cache_misses_total", "Result cache misses.", {{"cache", name}},
+                      [hits_misses] { return hits_misses().second; });
 }
 
 void Metrics::observe_search(const std::string& mode, double seconds) {

@@ -36,6 +36,12 @@ class Metrics {
   // Search latency by mode (bm25, vector, hybrid): a fixed, small label set.
   void observe_search(const std::string& mode, double seconds);
 
+  // Per-model inference series, made once when the model loads; the returned
+  // callable observes one forward (batch size, seconds) without lookups.
+  std::function<void(std::size_t batch, double seconds)> model_observer(const std::string& model);
+  // Result cache hits and misses, by cache name.
+  void add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses);
+
   // Gauges read at scrape time (queue depths, cache sizes, ...).
   using Sampler = std::function<double()>;
   void add_sampled_gauge(const std::string& name, const std::string& help,
@@ -51,6 +57,8 @@ class Metrics {
   prometheus::Family<prometheus::Counter>* rate_limited_;
   prometheus::Gauge* in_flight_;
   prometheus::Family<prometheus::Histogram>* search_;
+  prometheus::Family<prometheus::Histogram>* inference_;
+  prometheus::Family<prometheus::Histogram>* batch_;
 
   struct Series {
     prometheus::Counter* count;

@@ -1,0 +1,161 @@
+#include "api/image_input.h"
+
+#include <sodium.h>
+
+#include "http/multipart.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+namespace {
+
+Result<std::string> base64_image(const std::string& s, std::size_t index) {
+  std::string_view v = s;
+  if (v.starts_with("data:")) {  // data URL: data:image/png;base64,....
+    auto comma = v.find(',');
+    if (comma == std::string_view::npos || v.substr(0, comma).find(";base64") == std::string_view::npos) {
+      return Status::invalid_argument("image " + std::to_string(index) + ": only base64 data URLs are accepted");
+    }
+    v.remove_prefix(comma + 1);
+  }
+  if (v.empty()) return Status::invalid_argument("image " + std::to_string(index) + " is empty");
+  std::string out(v.size() / 4 * 3 + 3, '\0');
+  std::size_t len = 0;
+  const char* end = nullptr;
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t", &len,
+                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != v.data() + v.size()) {
+    // Accept unpadded and URL-safe base64 too: clients differ.
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
+                          &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 &&
+        sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
+                          &len, &end, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
+      return Status::invalid_argument("image " + std::to_string(index) + " is not valid base64");
+    }
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
+
+bool ImageRequest::option(const http::Request& req, const std::string& name, std::string* out) const {
+  auto it = fields.find(name);
+  if (it != fields.end() && !it->is_null()) {
+    *out = it->is_string() ? it->get<std::string>() : it->dump();
+    return true;
+  }
+  return req.query_param(name, out);
+}
+
+Result<double> ImageRequest::number(const http::Request& req, const std::string& name, double fallback, double lo,
+                                    double hi) const {
+  std::string v;
+  if (!option(req, name, &v) || v.empty()) return fallback;
+  char* end = nullptr;
+  const double d = std::strtod(v.c_str(), &end);
+  if (end == v.c_str() || *end != '\0' || !(d >= lo && d <= hi)) {
+    return Status::invalid_argument("'" + name + "' must be a number between " + nlohmann::json(lo).dump() + " and " +
+                                    nlohmann::json(hi).dump());
+  }
+  return d;
+}
+
+Result<bool> ImageRequest::flag(const http::Request& req, const std::string& name, bool fallback) const {
+  std::string v;
+  if (!option(req, name, &v) || v.empty()) return fallback;
+  if (v == "true" || v == "1" || v == "yes") return true;
+  if (v == "false" || v == "0" || v == "no") return false;
+  return Status::invalid_argument("'" + name + "' must be true or false");
+}
+
+Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images) {
+  ImageRequest r;
+  std::string_view ct = req.header("Content-Type");
+  if (http::is_multipart(req)) {
+    ATELIER_ASSIGN_OR_RETURN(auto parts, http::parse_multipart(req));
+    for (const auto& p : parts) {
+      if (p.name == "image" || p.name == "images" || p.name == "file" || !p.filename.empty()) {
+        r.images.emplace_back(p.body);
+      } else if (!p.name.empty()) {
+        r.fields[p.name] = std::string(p.body);
+      }
+    }
+    if (r.images.empty()) return Status::invalid_argument("multipart body has no 'image' part");
+  } else if (ct.size() >= 6 && http::iequals(ct.substr(0, 6), "image/")) {
+    r.images.push_back(req.body);
+  } else if (ct.empty() || (ct.size() >= 16 && http::iequals(ct.substr(0, 16), "application/json"))) {
+    ATELIER_ASSIGN_OR_RETURN(nlohmann::json body, http::parse_json_body(req));
+    if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
+    for (auto& [k, v] : body.items()) {
+      if (k == "image" || k == "images" || k == "input") {
+        if (v.is_string()) {
+          ATELIER_ASSIGN_OR_RETURN(auto b, base64_image(v.get<std::string>(), r.images.size()));
+          r.images.push_back(std::move(b));
+        } else if (v.is_array()) {
+          for (const auto& item : v) {
+            if (!item.is_string()) return Status::invalid_argument("'" + k + "' must hold base64 strings");
+            if (r.images.size() >= max_images) break;  // counted below
+            ATELIER_ASSIGN_OR_RETURN(auto b, base64_image(item.get<std::string>(), r.images.size()));
+            r.images.push_back(std::move(b));
+          }
+          if (v.size() > max_images) {
+            return Status::invalid_argument("at most " + std::to_string(max_images) + " images per request");
+          }
+        } else {
+          return Status::invalid_argument("'" + k + "' must be a base64 string or an array of them");
+        }
+      } else if (k == "image_url") {
+        return Status::invalid_argument("fetching 'image_url' is disabled on this server; send the image bytes");
+      } else {
+        r.fields[k] = v;
+      }
+    }
+    if (r.images.empty()) return Status::invalid_argument("no image: send 'image' as base64, multipart, or an image/* body");
+  } else {
+    return Status::unsupported_media("send the image as multipart/form-data, an image/* body, or JSON with base64");
+  }
+  if (r.images.size() > max_images) {
+    return Status::invalid_argument("at most " + std::to_string(max_images) + " images per request");
+  }
+  for (std::size_t i = 0; i < r.images.size(); ++i) {
+    if (r.images[i].empty()) return Status::invalid_argument("image " + std::to_string(i) + " is empty");
+  }
+  return r;
+}
+
+Result<std::vector<image::Image>> decode_all(const ImageRequest& r, const image::Limits& limits) {
+  std::vector<image::Image> out;
+  out.reserve(r.images.size());
+  for (std::size_t i = 0; i < r.images.size(); ++i) {
+    auto img = image::decode(r.images[i], limits);
+    if (!img.is_ok()) {
+      const Status& s = img.status();
+      if (r.images.size() == 1) return s;
+      return Status(s.code(), "image " + std::to_string(i) + ": " + s.message());
+    }
+    out.push_back(std::move(img).value());
+  }
+  return out;
+}
+
+nlohmann::json image_request_body(const nlohmann::json& extra_fields, bool many) {
+  nlohmann::json json_props = extra_fields;
+  nlohmann::json form_props = extra_fields;
+  if (many) {
+    json_props["input"] = {{"oneOf", {{{"type", "string"}, {"format", "byte"}},
+                                      {{"type", "array"}, {"items", {{"type", "string"}, {"format", "byte"}}}}}},
+                           {"description", "base64 image(s) or data URLs"}};
+    form_props["image"] = {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}};
+  } else {
+    json_props["image"] = {{"type", "string"}, {"format", "byte"}, {"description", "base64 image or data URL"}};
+    form_props["image"] = {{"type", "string"}, {"format", "binary"}};
+  }
+  return {{"required", true},
+          {"content",
+           {{"multipart/form-data", {{"schema", {{"type", "object"}, {"properties", form_props}}}}},
+            {"image/*", {{"schema", {{"type", "string"}, {"format", "binary"}}}}},
+            {"application/json", {{"schema", {{"type", "object"}, {"properties", json_props}}}}}}}};
+}
+
+}  // namespace atelier::api

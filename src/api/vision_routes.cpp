@@ -1,0 +1,133 @@
+// Vision endpoints: analyze (everything in one call), detect, ocr, caption,
+// vqa. Each reads its image through api/image_input, decodes it under the
+// configured limits and hands it to vision::VisionService; inference runs on
+// the inference pool, where requests wait together on the batched models.
+#include "api/api.h"
+#include "api/image_input.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+image::Limits limits_of(const Config& c) { return {c.max_image_pixels, c.max_resolution}; }
+
+RouteSpec vision_route(const std::string& path, const std::string& op, const std::string& summary,
+                       std::int64_t cost, nlohmann::json fields) {
+  RouteSpec r;
+  r.method = Method::post;
+  r.path = path;
+  r.operation_id = op;
+  r.summary = summary;
+  r.tag = "vision";
+  r.access = Access::caller;
+  r.cost = cost;
+  r.exec = Exec::inference_pool;
+  r.request_body = image_request_body(fields, false);
+  r.errors = {413, 415, 503, 504};
+  return r;
+}
+
+Result<image::Image> one_image(const RequestContext& ctx, const Config& c, ImageRequest* out) {
+  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1));
+  ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(*out, limits_of(c)));
+  return std::move(imgs[0]);
+}
+
+}  // namespace
+
+void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& svc) {
+  const nlohmann::json min_score = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3}};
+  const nlohmann::json psm = {{"type", "integer"}, {"minimum", 0}, {"maximum", 13}, {"default", 3},
+                              {"description", "Tesseract page segmentation mode: 3 auto, 6 block, 7 line, 11 sparse"}};
+  {
+    RouteSpec r = vision_route("/v1/vision/analyze", "vision_analyze",
+                               "Detections, garment/furniture types, colours, and optionally OCR and a caption", 5,
+                               {{"min_score", min_score},
+                                {"classify", {{"type", "boolean"}, {"default", true}}},
+                                {"colors", {{"type", "boolean"}, {"default", true}}},
+                                {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
+                                {"ocr", {{"type", "boolean"}, {"default", false}}},
+                                {"caption", {{"type", "boolean"}, {"default", false}}},
+                                {"psm", psm}});
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ImageRequest in;
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      vision::AnalyzeOptions o;
+      ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+      o.min_score = float(ms);
+      ATELIER_ASSIGN_OR_RETURN(o.classify, in.flag(ctx.req, "classify", true));
+      ATELIER_ASSIGN_OR_RETURN(o.colors, in.flag(ctx.req, "colors", true));
+      ATELIER_ASSIGN_OR_RETURN(o.ocr, in.flag(ctx.req, "ocr", false));
+      ATELIER_ASSIGN_OR_RETURN(o.caption, in.flag(ctx.req, "caption", false));
+      ATELIER_ASSIGN_OR_RETURN(double mc, in.number(ctx.req, "max_colors", 5, 1, 12));
+      o.max_colors = int(mc);
+      ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+      o.psm = int(p);
+      ATELIER_ASSIGN_OR_RETURN(auto j, svc.analyze(img, o, ctx.work));
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r = vision_route("/v1/vision/detect", "vision_detect",
+                               "Objects (COCO) mapped to atelier's categories, boxes in image pixels", 2,
+                               {{"min_score", min_score}});
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ImageRequest in;
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+      ATELIER_ASSIGN_OR_RETURN(auto j, svc.detect(img, float(ms), ctx.work));
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r = vision_route("/v1/vision/ocr", "vision_ocr", "Text with lines, words, boxes and confidences", 2,
+                               {{"psm", psm}});
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ImageRequest in;
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+      ATELIER_ASSIGN_OR_RETURN(auto j, svc.ocr(img, int(p), ctx.work));
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r = vision_route("/v1/vision/caption", "vision_caption",
+                               "A caption written from what the engines found (or by a hosted model)", 3, {});
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ImageRequest in;
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(auto j, svc.caption(img, ctx.work));
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r = vision_route("/v1/vision/vqa", "vision_vqa",
+                               "Answer a question about the image, with the evidence; 'unknown' when ungrounded", 3,
+                               {{"question", {{"type", "string"}, {"maxLength", 500}}}});
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ImageRequest in;
+      ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1));
+      std::string q;
+      if (!in.option(ctx.req, "question", &q) || q.empty()) return Status::invalid_argument("'question' is required");
+      if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");
+      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, limits_of(d.config)));
+      ATELIER_ASSIGN_OR_RETURN(auto j, svc.vqa(imgs[0], q, ctx.work));
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+}
+
+}  // namespace atelier::api

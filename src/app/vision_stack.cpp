@@ -1,0 +1,111 @@
+#include "app/vision_stack.h"
+
+#include <opencv2/core.hpp>
+
+#include "app/app.h"
+#include "engines/local/grounded_scene.h"
+#include "obs/log.h"
+
+namespace atelier::app {
+
+std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, HealthRegistry& health) {
+  auto v = std::make_unique<VisionStack>();
+  if (c.model_threads > 0) cv::setNumThreads(c.model_threads);
+  BatcherOptions bo;
+  bo.max_batch = static_cast<std::size_t>(c.batch_max);
+  bo.window = std::chrono::microseconds(static_cast<long long>(c.batch_window_ms * 1000));
+  bo.queue_capacity = static_cast<std::size_t>(c.inference_queue);
+
+  auto note = [&](const std::string& model, const Status& st) {
+    v->errors[model] = st.message();
+    log::warn("model not loaded", {{"model", model}, {"error", st.message()}});
+  };
+  {
+    auto model = find_model(c, "yolox-nano/yolox_nano.onnx");
+    auto labels = find_model(c, "yolox-nano/coco_classes.txt");
+    if (!model.is_ok() || !labels.is_ok()) {
+      note("yolox-nano", model.is_ok() ? labels.status() : model.status());
+    } else {
+      engines::YoloxOptions o{*model, *labels, 416, 0.45f, bo, metrics.model_observer("yolox-nano")};
+      auto d = engines::YoloxDetector::load(o);
+      if (d.is_ok()) {
+        v->detector = std::move(d).value();
+        log::info("model loaded", {{"model", "yolox-nano"}, {"path", *model}});
+      } else {
+        note("yolox-nano", d.status());
+      }
+    }
+  }
+  {
+    auto model = find_model(c, "mobilenet-v2/mobilenet_v2_1.0_224_tf2_fp32.onnx");
+    auto labels = find_model(c, "mobilenet-v2/imagenet_labels_1001_coral.txt");
+    if (!model.is_ok() || !labels.is_ok()) {
+      note("mobilenet-v2", model.is_ok() ? labels.status() : model.status());
+    } else {
+      engines::MobileNetOptions o{*model, *labels, bo, metrics.model_observer("mobilenet-v2")};
+      auto e = engines::MobileNetEncoder::load(o);
+      if (e.is_ok()) {
+        v->encoder = std::move(e).value();
+        log::info("model loaded", {{"model", "mobilenet-v2"}, {"path", *model}});
+      } else {
+        note("mobilenet-v2", e.status());
+      }
+    }
+  }
+  {
+    auto o = engines::TesseractOcr::load({c.tessdata_dir, c.ocr_language, static_cast<std::size_t>(c.ocr_instances)});
+    if (o.is_ok()) {
+      v->ocr = std::move(o).value();
+      log::info("model loaded", {{"model", v->ocr->model()}});
+    } else {
+      note("tesseract", o.status());
+    }
+  }
+  v->describer = std::make_unique<engines::GroundedSceneDescriber>();
+
+  for (const char* name : {"yolox-nano", "mobilenet-v2", "tesseract"}) {
+    const std::string model = name;
+    VisionStack* vs = v.get();
+    health.add("model:" + model, false, [vs, model] {
+      auto it = vs->errors.find(model);
+      nlohmann::json info = nlohmann::json::object();
+      if (model == "yolox-nano" && vs->detector) info["queued"] = vs->detector->queued();
+      if (model == "mobilenet-v2" && vs->encoder) info["queued"] = vs->encoder->queued();
+      if (model == "tesseract" && vs->ocr) info["engine"] = vs->ocr->model();
+      return ComponentHealth{it == vs->errors.end(), it == vs->errors.end() ? "" : it->second, info};
+    });
+  }
+  if (v->detector) {
+    auto* d = v->detector.get();
+    metrics.add_sampled_gauge("atelier_inference_queue_depth", "Inputs waiting for a model forward.",
+                              {{"model", "yolox-nano"}}, [d] { return double(d->queued()); });
+  }
+  if (v->encoder) {
+    auto* e = v->encoder.get();
+    metrics.add_sampled_gauge("atelier_inference_queue_depth", "Inputs waiting for a model forward.",
+                              {{"model", "mobilenet-v2"}}, [e] { return double(e->queued()); });
+  }
+
+  v->cache = std::make_unique<cache::LruCache>(static_cast<std::size_t>(c.cache_size), std::size_t(256) << 20);
+  auto* cache = v->cache.get();
+  metrics.add_cache("vision", [cache] {
+    auto s = cache->stats();
+    return std::make_pair(double(s.hits), double(s.misses));
+  });
+
+  vision::Engines e;
+  e.detector = v->detector.get();
+  e.encoder = v->encoder.get();
+  e.ocr = v->ocr.get();
+  e.describer = v->describer.get();
+  auto why = [&](const char* model) {
+    auto it = v->errors.find(model);
+    return it == v->errors.end() ? std::string() : it->second;
+  };
+  v->encoder_error = why("mobilenet-v2");
+  e.missing = {{"detector", why("yolox-nano")}, {"encoder", why("mobilenet-v2")}, {"ocr", why("tesseract")}};
+  v->service = std::make_unique<vision::VisionService>(std::move(e), v->cache.get());
+  return v;
+}
+
+}  // namespace atelier::app

@@ -1,0 +1,72 @@
+#include "core/batcher.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+namespace atelier {
+namespace {
+
+TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
+  std::atomic<int> forwards{0};
+  std::vector<std::size_t> sizes;
+  std::mutex mu;
+  Batcher<int, int> b({"t", 8, std::chrono::milliseconds(20), 64}, [&](std::vector<int>& in) {
+    ++forwards;
+    {
+      std::lock_guard lk(mu);
+      sizes.push_back(in.size());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a slow model
+    std::vector<Result<int>> out;
+    for (int x : in) out.push_back(x * 2);
+    return out;
+  });
+  WorkContext w;
+  auto t0 = SteadyClock::now();
+  EXPECT_EQ(b.run(21, w).value(), 42);
+  // A lone request does not wait for the window.
+  EXPECT_LT(SteadyClock::now() - t0, std::chrono::milliseconds(45));
+
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 16; ++i) {
+    ts.emplace_back([&, i] {
+      if (b.run(i, w).value() == i * 2) ++ok;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok, 16);
+  EXPECT_LT(forwards.load(), 1 + 16);  // some inputs shared a forward
+  std::lock_guard lk(mu);
+  for (auto s : sizes) EXPECT_LE(s, 8u);
+}
+
+TEST(Batcher, FullQueueRefusesAndExpiredWorkIsSkipped) {
+  std::atomic<bool> release{false};
+  std::atomic<int> ran{0};
+  Batcher<int, int> b({"t", 1, std::chrono::milliseconds(0), 1}, [&](std::vector<int>& in) {
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ran += static_cast<int>(in.size());
+    return std::vector<Result<int>>{in[0]};
+  });
+  WorkContext w;
+  std::thread first([&] { (void)b.run(1, w); });  // occupies the model
+  while (b.queued() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  WorkContext shortlived{Deadline::after(std::chrono::milliseconds(30)), {}};
+  auto queued = b.submit(2, shortlived);  // fills the one-slot queue
+  ASSERT_TRUE(queued.is_ok());
+  EXPECT_EQ(b.submit(3, w).status().code(), Code::unavailable);
+  using B = Batcher<int, int>;
+  EXPECT_EQ(B::wait(queued.value(), shortlived).status().code(), Code::deadline_exceeded);
+  release = true;
+  first.join();
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(ran, 1);  // the expired input never reached the model
+  EXPECT_EQ(b.rejected(), 1u);
+}
+
+}  // namespace
+}  // namespace atelier

@@ -1,0 +1,234 @@
+#include "engines/local/grounded_scene.h"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <sstream>
+
+namespace atelier::engines {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string with_article(const std::string& phrase) {
+  if (phrase.empty()) return phrase;
+  const char c = phrase[0];
+  const bool vowel = c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u';
+  return std::string(vowel ? "an " : "a ") + phrase;
+}
+
+std::string plural(const std::string& noun) {
+  if (noun == "person") return "people";
+  if (noun.ends_with("s") || noun.ends_with("sh") || noun.ends_with("ch")) return noun + "es";
+  return noun + "s";
+}
+
+// Query words -> the object names and types they may refer to.
+std::vector<std::string> referents(std::string w) {
+  static const std::map<std::string, std::vector<std::string>> syn = {
+      {"people", {"person"}},      {"persons", {"person"}},     {"person", {"person"}},
+      {"man", {"person"}},         {"men", {"person"}},         {"woman", {"person"}},
+      {"women", {"person"}},       {"child", {"person"}},       {"children", {"person"}},
+      {"sofa", {"couch", "sofa"}}, {"sofas", {"couch", "sofa"}}, {"couch", {"couch", "sofa"}},
+      {"couches", {"couch", "sofa"}}, {"table", {"dining table", "desk"}}, {"tables", {"dining table", "desk"}},
+      {"tv", {"tv"}},              {"television", {"tv"}},      {"plant", {"potted plant", "plant pot"}},
+      {"plants", {"potted plant", "plant pot"}}, {"bag", {"handbag", "backpack", "suitcase"}},
+      {"bags", {"handbag", "backpack", "suitcase"}}, {"purse", {"handbag"}},
+      {"shirt", {"t-shirt", "sweatshirt"}}, {"tshirt", {"t-shirt"}}, {"t-shirt", {"t-shirt"}},
+      {"jeans", {"jeans"}},        {"trousers", {"jeans"}},     {"pants", {"jeans"}},
+      {"shoes", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
+      {"shoe", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
+      {"coat", {"trench coat", "fur coat", "lab coat"}}, {"jacket", {"suit", "trench coat"}},
+  };
+  auto it = syn.find(w);
+  if (it != syn.end()) return it->second;
+  std::vector<std::string> out{w};
+  if (w.size() > 3 && w.ends_with("s")) out.push_back(w.substr(0, w.size() - 1));
+  return out;
+}
+
+bool refers_to(const SceneObject& o, const std::vector<std::string>& names) {
+  for (const auto& n : names) {
+    if (o.name == n || o.type == n) return true;
+  }
+  return false;
+}
+
+std::string describe(const SceneObject& o) {
+  std::string noun = o.type.empty() ? o.name : o.type;
+  if (o.name == "person") {
+    if (!o.type.empty() && !o.colour.empty()) return "person in " + with_article(o.colour + " " + o.type);
+    if (!o.colour.empty()) return "person wearing " + o.colour;
+    return "person";
+  }
+  return o.colour.empty() ? noun : o.colour + " " + noun;
+}
+
+std::string quote_text(const std::string& text) {
+  std::string first = text.substr(0, text.find('\n'));
+  if (first.size() > 60) first = first.substr(0, 57) + "...";
+  return "'" + first + "'";
+}
+
+}  // namespace
+
+Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const std::string&, const WorkContext&) {
+  Description d;
+  std::vector<const SceneObject*> objs;
+  for (const auto& o : f.objects) objs.push_back(&o);
+  std::stable_sort(objs.begin(), objs.end(), [](auto* a, auto* b) {
+    return a->box.w * a->box.h * a->score > b->box.w * b->box.h * b->score;
+  });
+  // Group by what is said about them so "2 chairs" is one phrase.
+  std::vector<std::pair<std::string, int>> phrases;
+  std::vector<std::string> names;
+  double conf = 0;
+  for (const auto* o : objs) {
+    std::string p = describe(*o);
+    auto it = std::find_if(phrases.begin(), phrases.end(), [&](auto& x) { return x.first == p; });
+    if (it == phrases.end()) {
+      if (phrases.size() == 4) continue;
+      phrases.push_back({p, 1});
+      names.push_back(o->type.empty() ? o->name : o->type);
+    } else {
+      ++it->second;
+    }
+    conf += o->score;
+    d.evidence.push_back("detected " + o->name + (o->type.empty() ? "" : " (" + o->type + ")") +
+                         (o->colour.empty() ? "" : ", " + o->colour) + ", score " +
+                         std::to_string(int(o->score * 100)) + "%");
+  }
+  std::ostringstream s;
+  for (std::size_t i = 0; i < phrases.size(); ++i) {
+    const auto& [p, n] = phrases[i];
+    std::string item = n == 1 ? with_article(p) : std::to_string(n) + " " + plural(p);
+    if (i == 0) s << item;
+    else if (i == 1) s << " with " << item;
+    else s << (i + 1 == phrases.size() ? " and " : ", ") << item;
+  }
+  if (phrases.empty()) {
+    if (!f.image_types.empty()) {
+      s << "a photo of " << with_article(f.image_types[0]);
+      d.evidence.push_back("classified as " + f.image_types[0]);
+      conf = 0.5;
+    } else if (!f.palette.empty()) {
+      s << "an image in mostly " << f.palette[0] << (f.palette.size() > 1 ? " and " + f.palette[1] : "") << " tones";
+      conf = 0.3;
+    } else {
+      s << "an image";
+      conf = 0.1;
+    }
+    if (!f.palette.empty()) d.evidence.push_back("dominant colour " + f.palette[0]);
+  } else {
+    conf /= double(f.objects.size());
+  }
+  if (!f.text.empty()) {
+    s << "; text reads " << quote_text(f.text);
+    d.evidence.push_back("OCR read " + quote_text(f.text));
+  }
+  d.text = s.str();
+  d.confidence = float(std::clamp(conf, 0.0, 1.0));
+  return d;
+}
+
+Result<Description> GroundedSceneDescriber::answer(const std::string& question, const SceneFacts& f,
+                                                   const std::string&, const WorkContext&) {
+  const std::string q = lower(question);
+  std::smatch m;
+  Description d;
+  static const std::regex how_many(R"(how many ([a-z\-]+))");
+  static const std::regex what_colour(R"(what colou?r (?:is|are) (?:the |that |this )?([a-z\-]+))");
+  static const std::regex is_there(R"((?:is|are) there (?:an? |any |some )?([a-z\-]+))");
+  static const std::regex text_q(R"((what does|what do) (?:the |this |that )?(text|sign|label|it|words?)( say| read)|what is written|read the text|what text)");
+
+  if (std::regex_search(q, m, how_many)) {
+    const auto names = referents(m[1]);
+    int n = 0;
+    for (const auto& o : f.objects) {
+      if (refers_to(o, names)) {
+        ++n;
+        d.evidence.push_back("detected " + o.name + " at (" + std::to_string(int(o.box.x)) + "," +
+                             std::to_string(int(o.box.y)) + ") score " + std::to_string(int(o.score * 100)) + "%");
+      }
+    }
+    d.text = std::to_string(n);
+    d.confidence = n > 0 ? 0.8f : 0.5f;
+    if (n == 0) d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) + " detections");
+    return d;
+  }
+  if (std::regex_search(q, m, what_colour)) {
+    const auto names = referents(m[1]);
+    for (const auto& o : f.objects) {
+      if (refers_to(o, names) && !o.colour.empty()) {
+        d.text = o.colour;
+        d.confidence = 0.7f;
+        d.evidence.push_back("dominant colour of the detected " + o.name + " box is " + o.colour);
+        return d;
+      }
+    }
+    if (f.objects.empty() && !f.palette.empty()) {
+      for (const auto& t : f.image_types) {
+        for (const auto& n : names) {
+          if (t == n) {
+            d.text = f.palette[0];
+            d.confidence = 0.5f;
+            d.evidence.push_back("image classified as " + t + "; dominant colour " + f.palette[0]);
+            return d;
+          }
+        }
+      }
+    }
+    d.text = "unknown";
+    d.confidence = 0.05f;
+    d.evidence.push_back("no " + std::string(m[1]) + " was detected to take a colour from");
+    return d;
+  }
+  if (std::regex_search(q, m, is_there)) {
+    const auto names = referents(m[1]);
+    for (const auto& o : f.objects) {
+      if (refers_to(o, names)) {
+        d.text = "yes";
+        d.confidence = std::max(0.5f, o.score);
+        d.evidence.push_back("detected " + o.name + " score " + std::to_string(int(o.score * 100)) + "%");
+        return d;
+      }
+    }
+    for (const auto& t : f.image_types) {
+      for (const auto& n : names) {
+        if (t == n) {
+          d.text = "yes";
+          d.confidence = 0.5f;
+          d.evidence.push_back("image classified as " + t);
+          return d;
+        }
+      }
+    }
+    d.text = "no";
+    d.confidence = 0.5f;
+    d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) + " detections");
+    return d;
+  }
+  if (std::regex_search(q, m, text_q)) {
+    if (f.text.empty()) {
+      d.text = "no readable text";
+      d.confidence = 0.5f;
+      d.evidence.push_back("OCR found no text");
+    } else {
+      d.text = f.text;
+      d.confidence = 0.7f;
+      d.evidence.push_back("OCR read " + quote_text(f.text));
+    }
+    return d;
+  }
+  d.text = "unknown";
+  d.confidence = 0.05f;
+  d.evidence.push_back("the local engine answers only questions it can ground in detections, colours and text");
+  return d;
+}
+
+}  // namespace atelier::engines

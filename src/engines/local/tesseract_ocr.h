@@ -1,0 +1,55 @@
+// OCR with Tesseract 5 (LSTM engine). A TessBaseAPI instance is not
+// thread-safe and costs ~100 ms to initialise, so a small pool of instances
+// is kept; a call borrows one for its duration. Deadlines and cancellation
+// reach Tesseract through its progress monitor.
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "engines/vision.h"
+
+namespace tesseract {
+class TessBaseAPI;
+}
+
+namespace atelier::engines {
+
+struct TesseractOptions {
+  std::string tessdata_dir;  // empty: the library's default
+  std::string language = "eng";
+  std::size_t instances = 2;
+};
+
+class TesseractOcr final : public OcrEngine {
+  struct Key {
+    explicit Key() = default;
+  };
+
+ public:
+  static Result<std::unique_ptr<TesseractOcr>> load(TesseractOptions opt);
+  explicit TesseractOcr(Key) {}
+  ~TesseractOcr() override;
+
+  const std::string& model() const override { return model_; }
+  Result<OcrResult> read(const cv::Mat& bgr, int psm, const WorkContext& work) override;
+
+ private:
+  struct ApiDeleter {
+    void operator()(tesseract::TessBaseAPI* api) const;
+  };
+  using ApiPtr = std::unique_ptr<tesseract::TessBaseAPI, ApiDeleter>;
+  Result<ApiPtr> make_api() const;
+
+  TesseractOptions opt_;
+  std::string model_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<ApiPtr> idle_;  // guarded by mu_
+  std::size_t created_ = 0;   // guarded by mu_
+};
+
+}  // namespace atelier::engines

@@ -1,0 +1,226 @@
+#include "image/image.h"
+
+#include <sodium.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <algorithm>
+#include <cstring>
+
+namespace atelier::image {
+
+std::string_view format_name(Format f) noexcept {
+  switch (f) {
+    case Format::jpeg: return "jpeg";
+    case Format::png: return "png";
+    case Format::webp: return "webp";
+  }
+  return "unknown";
+}
+
+std::string_view format_mime(Format f) noexcept {
+  switch (f) {
+    case Format::jpeg: return "image/jpeg";
+    case Format::png: return "image/png";
+    case Format::webp: return "image/webp";
+  }
+  return "application/octet-stream";
+}
+
+namespace {
+
+using Bytes = std::string_view;
+
+std::uint32_t be16(Bytes b, std::size_t i) {
+  return (std::uint32_t(std::uint8_t(b[i])) << 8) | std::uint8_t(b[i + 1]);
+}
+std::uint32_t be32(Bytes b, std::size_t i) { return (be16(b, i) << 16) | be16(b, i + 2); }
+std::uint32_t le16(Bytes b, std::size_t i) {
+  return std::uint8_t(b[i]) | (std::uint32_t(std::uint8_t(b[i + 1])) << 8);
+}
+std::uint32_t le24(Bytes b, std::size_t i) { return le16(b, i) | (std::uint32_t(std::uint8_t(b[i + 2])) << 16); }
+std::uint32_t le32(Bytes b, std::size_t i) { return le16(b, i) | (le16(b, i + 2) << 16); }
+
+// EXIF orientation from an APP1 payload ("Exif\0\0" + TIFF). Any malformed
+// or out-of-range structure yields 1 (upright): orientation is advisory.
+int exif_orientation(Bytes app1) {
+  if (app1.size() < 14 || app1.substr(0, 6) != std::string_view("Exif\0\0", 6)) return 1;
+  Bytes tiff = app1.substr(6);
+  const bool le = tiff.substr(0, 2) == "II";
+  if (!le && tiff.substr(0, 2) != "MM") return 1;
+  auto u16 = [&](std::size_t i) { return le ? le16(tiff, i) : be16(tiff, i); };
+  auto u32 = [&](std::size_t i) { return le ? le32(tiff, i) : be32(tiff, i); };
+  if (u16(2) != 42) return 1;
+  const std::size_t ifd = u32(4);
+  if (ifd + 2 > tiff.size()) return 1;
+  const std::size_t n = u16(ifd);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t e = ifd + 2 + k * 12;
+    if (e + 12 > tiff.size()) return 1;
+    if (u16(e) == 0x0112) {
+      const int v = static_cast<int>(u16(e + 8));
+      return (v >= 1 && v <= 8) ? v : 1;
+    }
+  }
+  return 1;
+}
+
+Result<HeaderInfo> probe_jpeg(Bytes b) {
+  HeaderInfo h;
+  h.format = Format::jpeg;
+  std::size_t i = 2;
+  bool have_size = false;
+  while (i + 4 <= b.size()) {
+    if (std::uint8_t(b[i]) != 0xFF) return Status::invalid_argument("corrupt JPEG: bad marker");
+    std::uint8_t m = std::uint8_t(b[i + 1]);
+    if (m == 0xFF) { ++i; continue; }  // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
+    const std::size_t len = be16(b, i + 2);
+    if (len < 2 || i + 2 + len > b.size()) return Status::invalid_argument("corrupt or truncated JPEG header");
+    Bytes seg = b.substr(i + 4, len - 2);
+    const bool sof = (m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC;
+    if (sof) {
+      if (seg.size() < 5) return Status::invalid_argument("corrupt JPEG frame header");
+      h.height = static_cast<int>(be16(seg, 1));
+      h.width = static_cast<int>(be16(seg, 3));
+      have_size = true;
+      break;  // EXIF (APP1) precedes the frame header; nothing after it matters here
+    } else if (m == 0xE1 && h.orientation == 1) {
+      h.orientation = exif_orientation(seg);
+    }
+    if (m == 0xDA) break;  // start of scan: headers are over
+    i += 2 + len;
+  }
+  if (!have_size) return Status::invalid_argument("truncated JPEG: no frame header before the image data");
+  return h;
+}
+
+Result<HeaderInfo> probe_png(Bytes b) {
+  if (b.size() < 24 || b.substr(12, 4) != "IHDR") return Status::invalid_argument("corrupt PNG: no IHDR chunk");
+  HeaderInfo h;
+  h.format = Format::png;
+  const std::uint32_t w = be32(b, 16), hh = be32(b, 20);
+  if (w > 0x7fffffff || hh > 0x7fffffff) return Status::invalid_argument("corrupt PNG: impossible dimensions");
+  h.width = static_cast<int>(w);
+  h.height = static_cast<int>(hh);
+  return h;
+}
+
+Result<HeaderInfo> probe_webp(Bytes b) {
+  if (b.size() < 30) return Status::invalid_argument("truncated WebP header");
+  HeaderInfo h;
+  h.format = Format::webp;
+  Bytes chunk = b.substr(12, 4);
+  Bytes d = b.substr(20);
+  if (chunk == "VP8 ") {
+    if (std::uint8_t(d[3]) != 0x9d || std::uint8_t(d[4]) != 0x01 || std::uint8_t(d[5]) != 0x2a) {
+      return Status::invalid_argument("corrupt WebP (VP8) frame header");
+    }
+    h.width = static_cast<int>(le16(d, 6) & 0x3fff);
+    h.height = static_cast<int>(le16(d, 8) & 0x3fff);
+  } else if (chunk == "VP8L") {
+    if (std::uint8_t(d[0]) != 0x2f) return Status::invalid_argument("corrupt WebP (VP8L) header");
+    const std::uint32_t bits = le32(d, 1);
+    h.width = static_cast<int>((bits & 0x3fff) + 1);
+    h.height = static_cast<int>(((bits >> 14) & 0x3fff) + 1);
+  } else if (chunk == "VP8X") {
+    h.width = static_cast<int>(le24(d, 4) + 1);
+    h.height = static_cast<int>(le24(d, 7) + 1);
+  } else {
+    return Status::invalid_argument("corrupt WebP: unknown first chunk");
+  }
+  return h;
+}
+
+// libjpeg decodes a truncated stream with a warning and grey fill; we would
+// rather say so. A complete JPEG ends with EOI (FF D9), possibly followed by
+// padding or vendor trailers, so look for it near the end.
+bool jpeg_has_end(Bytes b) {
+  const std::size_t from = b.size() > 65536 ? b.size() - 65536 : 0;
+  return b.substr(from).rfind("\xFF\xD9") != std::string_view::npos;
+}
+
+}  // namespace
+
+Result<HeaderInfo> probe(std::string_view b) {
+  Result<HeaderInfo> h = Status::unsupported_media("not a JPEG, PNG or WebP image");
+  if (b.size() >= 3 && std::uint8_t(b[0]) == 0xFF && std::uint8_t(b[1]) == 0xD8 && std::uint8_t(b[2]) == 0xFF) {
+    h = probe_jpeg(b);
+  } else if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) {
+    h = probe_png(b);
+  } else if (b.size() >= 12 && b.substr(0, 4) == "RIFF" && b.substr(8, 4) == "WEBP") {
+    h = probe_webp(b);
+  }
+  if (!h.is_ok()) return h;
+  if (h->width <= 0 || h->height <= 0) {
+    return Status::invalid_argument("image declares " + std::to_string(h->width) + "x" + std::to_string(h->height) +
+                                    " pixels");
+  }
+  return h;
+}
+
+void apply_orientation(cv::Mat& m, int o) {
+  // Fresh destinations: OpenCV transposes in place only for square images.
+  cv::Mat out;
+  switch (o) {
+    case 2: cv::flip(m, out, 1); break;
+    case 3: cv::rotate(m, out, cv::ROTATE_180); break;
+    case 4: cv::flip(m, out, 0); break;
+    case 5: cv::transpose(m, out); break;
+    case 6: cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE); break;
+    case 7: cv::transpose(m, out); cv::rotate(out, out, cv::ROTATE_180); break;
+    case 8: cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
+    default: return;
+  }
+  m = std::move(out);
+}
+
+Result<Image> decode(std::string_view bytes, const Limits& limits) {
+  ATELIER_ASSIGN_OR_RETURN(HeaderInfo h, probe(bytes));
+  const std::int64_t pixels = std::int64_t(h.width) * h.height;
+  if (pixels > limits.max_pixels) {
+    return Status::payload_too_large("image is " + std::to_string(h.width) + "x" + std::to_string(h.height) + " (" +
+                                     std::to_string(pixels) + " pixels); the limit is " +
+                                     std::to_string(limits.max_pixels) + " pixels");
+  }
+  if (h.format == Format::jpeg && !jpeg_has_end(bytes)) {
+    return Status::invalid_argument("truncated JPEG: the image data ends before its end marker");
+  }
+  Image img;
+  img.header = h;
+  try {
+    cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+    img.bgr = cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    return Status::invalid_argument(std::string("cannot decode ") + std::string(format_name(h.format)) + ": " + e.what());
+  }
+  if (img.bgr.empty()) {
+    return Status::invalid_argument("cannot decode the " + std::string(format_name(h.format)) +
+                                    " image: corrupt or truncated data");
+  }
+  apply_orientation(img.bgr, h.orientation);
+  img.width = img.bgr.cols;
+  img.height = img.bgr.rows;
+  const int longer = std::max(img.width, img.height);
+  if (limits.max_side > 0 && longer > limits.max_side) {
+    img.scale = double(limits.max_side) / longer;
+    cv::Mat small;
+    cv::resize(img.bgr, small,
+               cv::Size(std::max(1, int(img.width * img.scale + 0.5)), std::max(1, int(img.height * img.scale + 0.5))),
+               0, 0, cv::INTER_AREA);
+    img.bgr = std::move(small);
+    img.scale = double(img.bgr.cols) / img.width;
+  }
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+  static const char* hex = "0123456789abcdef";
+  img.sha256_hex.reserve(64);
+  for (unsigned char c : digest) {
+    img.sha256_hex.push_back(hex[c >> 4]);
+    img.sha256_hex.push_back(hex[c & 15]);
+  }
+  return img;
+}
+
+}  // namespace atelier::image

@@ -1,0 +1,56 @@
+// Image intake shared by every image endpoint (vision, embeddings, wardrobe,
+// design): sniff the format from the bytes, read the dimensions from the
+// header and refuse oversized images *before* decoding (decompression bombs),
+// decode, apply the EXIF orientation, and downscale to the configured maximum.
+//
+// Nothing here knows about HTTP: callers hand over bytes and limits.
+// Thread safety: free functions without shared state.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/status.h"
+
+namespace atelier::image {
+
+enum class Format { jpeg, png, webp };
+std::string_view format_name(Format f) noexcept;
+std::string_view format_mime(Format f) noexcept;
+
+struct HeaderInfo {
+  Format format = Format::jpeg;
+  int width = 0;   // as stored, before EXIF orientation
+  int height = 0;
+  int orientation = 1;  // EXIF orientation 1..8 (JPEG only; 1 elsewhere)
+};
+
+// Format and dimensions from the first bytes; never decodes pixel data.
+// unsupported_media for anything but JPEG, PNG and WebP; invalid_argument for
+// a recognised format whose header is broken or declares 0 pixels.
+Result<HeaderInfo> probe(std::string_view bytes);
+
+struct Limits {
+  std::int64_t max_pixels = 40'000'000;  // refused (413) above this, before decoding
+  int max_side = 1536;                   // longer side downscaled to this after decoding; 0: keep
+};
+
+struct Image {
+  cv::Mat bgr;              // 8-bit BGR, upright, at most max_side on the longer side
+  int width = 0;            // upright size before downscaling: the caller's coordinate space
+  int height = 0;
+  double scale = 1.0;       // bgr.cols / width
+  HeaderInfo header;
+  std::string sha256_hex;   // of the original bytes: the cache key's content part
+};
+
+// probe + decode + orientation + downscale.
+Result<Image> decode(std::string_view bytes, const Limits& limits);
+
+// Rotates/flips `m` in place per EXIF orientation (1..8).
+void apply_orientation(cv::Mat& m, int orientation);
+
+}  // namespace atelier::image

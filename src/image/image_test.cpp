@@ -1,0 +1,91 @@
+#include "image/image.h"
+
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+
+namespace atelier::image {
+namespace {
+
+std::string encode(const cv::Mat& m, const char* ext) {
+  std::vector<unsigned char> buf;
+  cv::imencode(ext, m, buf);
+  return std::string(buf.begin(), buf.end());
+}
+
+// A JPEG with an EXIF APP1 segment carrying `orientation`, little-endian TIFF.
+std::string with_exif_orientation(const std::string& jpeg, int orientation) {
+  std::string tiff("II*\0\x08\0\0\0", 8);
+  tiff += std::string("\x01\0", 2);                                       // one IFD entry
+  tiff += std::string("\x12\x01\x03\0\x01\0\0\0", 8);                     // 0x0112 SHORT count 1
+  tiff += std::string(1, char(orientation)) + std::string("\0\0\0", 3);  // value
+  tiff += std::string("\0\0\0\0", 4);                                     // no next IFD
+  std::string app1 = std::string("Exif\0\0", 6) + tiff;
+  const std::size_t len = app1.size() + 2;
+  std::string seg = "\xFF\xE1";
+  seg += char(len >> 8);
+  seg += char(len & 0xff);
+  return jpeg.substr(0, 2) + seg + app1 + jpeg.substr(2);
+}
+
+TEST(Image, ProbesEachFormatFromHeaderOnly) {
+  cv::Mat m(30, 50, CV_8UC3, cv::Scalar(10, 20, 30));
+  for (const char* ext : {".jpg", ".png", ".webp"}) {
+    std::string bytes = encode(m, ext);
+    // PNG and WebP state their size in the first bytes; JPEG after its APP segments.
+    const std::size_t head = std::string_view(ext) == ".jpg" ? bytes.size() / 2 : 64;
+    auto h = probe(std::string_view(bytes).substr(0, head));
+    ASSERT_TRUE(h.is_ok()) << ext << ": " << h.status().message();
+    EXPECT_EQ(h->width, 50) << ext;
+    EXPECT_EQ(h->height, 30) << ext;
+  }
+  EXPECT_EQ(probe("GIF89a....").status().code(), Code::unsupported_media);
+  EXPECT_EQ(probe("").status().code(), Code::unsupported_media);
+}
+
+TEST(Image, RefusesOversizedBeforeDecoding) {
+  cv::Mat m(100, 100, CV_8UC3, cv::Scalar(0, 0, 0));
+  auto r = decode(encode(m, ".png"), {9999, 0});
+  EXPECT_EQ(r.status().code(), Code::payload_too_large);
+  EXPECT_TRUE(decode(encode(m, ".png"), {10000, 0}).is_ok());
+}
+
+TEST(Image, AppliesExifOrientationAndDownscales) {
+  cv::Mat m(20, 40, CV_8UC3, cv::Scalar(0, 0, 0));
+  m(cv::Rect(0, 0, 10, 20)).setTo(cv::Scalar(255, 255, 255));  // white stripe on the left
+  const std::string jpeg = with_exif_orientation(encode(m, ".jpg"), 6);
+  auto h = probe(jpeg);
+  ASSERT_TRUE(h.is_ok());
+  EXPECT_EQ(h->orientation, 6);
+  auto img = decode(jpeg, {1 << 20, 0});
+  ASSERT_TRUE(img.is_ok()) << img.status().message();
+  EXPECT_EQ(img->bgr.cols, 20);  // rotated 90 degrees clockwise: 40x20 -> 20x40
+  EXPECT_EQ(img->bgr.rows, 40);
+  EXPECT_GT(img->bgr.at<cv::Vec3b>(2, 10)[0], 200);  // the left stripe is now on top
+  EXPECT_LT(img->bgr.at<cv::Vec3b>(38, 10)[0], 50);
+
+  auto small = decode(jpeg, {1 << 20, 10});
+  ASSERT_TRUE(small.is_ok());
+  EXPECT_EQ(small->bgr.rows, 10);
+  EXPECT_EQ(small->width, 20);  // callers keep the upright original size
+  EXPECT_NEAR(small->scale, 0.25, 1e-9);
+  EXPECT_EQ(small->sha256_hex.size(), 64u);
+}
+
+TEST(Image, TruncatedAndCorruptDataAreClearErrors) {
+  cv::Mat m(64, 64, CV_8UC3, cv::Scalar(1, 2, 3));
+  cv::randu(m, 0, 255);
+  std::string jpeg = encode(m, ".jpg");
+  auto t = decode(jpeg.substr(0, jpeg.size() / 2), {1 << 20, 0});
+  EXPECT_EQ(t.status().code(), Code::invalid_argument);
+  EXPECT_NE(t.status().message().find("truncated"), std::string::npos);
+  std::string png = encode(m, ".png");
+  EXPECT_EQ(decode(png.substr(0, png.size() / 2), {1 << 20, 0}).status().code(), Code::invalid_argument);
+  // Header claims 0 pixels.
+  std::string zero = png;
+  for (int i = 16; i < 24; ++i) zero[i] = 0;
+  EXPECT_EQ(probe(zero).status().code(), Code::invalid_argument);
+}
+
+}  // namespace
+}  // namespace atelier::image

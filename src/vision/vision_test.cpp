@@ -1,0 +1,96 @@
+#include <gtest/gtest.h>
+
+#include <opencv2/core.hpp>
+
+#include "engines/local/grounded_scene.h"
+#include "vision/colors.h"
+#include "vision/taxonomy.h"
+
+namespace atelier::vision {
+namespace {
+
+TEST(Colors, Ciede2000MatchesSharmaTestData) {
+  // Pairs 1, 2, 7, 17 and 25 of Sharma, Wu and Dalal (2005), table 1.
+  struct Case {
+    Lab a, b;
+    double de;
+  } cases[] = {
+      {{50, 2.6772, -79.7751}, {50, 0, -82.7485}, 2.0425},
+      {{50, 3.1571, -77.2803}, {50, 0, -82.7485}, 2.8615},
+      {{50, 0, 0}, {50, -1, 2}, 2.3669},
+      {{50, 2.5, 0}, {73, 25, -18}, 27.1492},
+      {{60.2574, -34.0099, 36.2677}, {60.4626, -34.1751, 39.4387}, 1.2644},
+  };
+  for (const auto& c : cases) {
+    EXPECT_NEAR(ciede2000(c.a, c.b), c.de, 1e-4);
+    EXPECT_NEAR(ciede2000(c.b, c.a), c.de, 1e-4);
+  }
+}
+
+TEST(Colors, NamesAndFamilies) {
+  EXPECT_EQ(nearest_color_name(0, 0, 128), "navy");
+  EXPECT_EQ(nearest_color_name(255, 255, 255), "white");
+  EXPECT_EQ(nearest_color_name(250, 128, 114), "salmon");
+  EXPECT_EQ(color_family(srgb_to_lab(0, 0, 128)), "navy");
+  EXPECT_EQ(color_family(srgb_to_lab(0, 0, 255)), "blue");
+  EXPECT_EQ(color_family(srgb_to_lab(220, 20, 60)), "red");
+  EXPECT_EQ(color_family(srgb_to_lab(139, 69, 19)), "brown");
+  EXPECT_EQ(color_family(srgb_to_lab(0, 128, 0)), "green");
+  EXPECT_EQ(color_family(srgb_to_lab(128, 128, 128)), "grey");
+  EXPECT_EQ(color_family(srgb_to_lab(245, 245, 220)), "beige");
+  EXPECT_EQ(color_family(srgb_to_lab(128, 0, 128)), "purple");
+}
+
+TEST(Colors, PaletteSharesAndDeterminism) {
+  cv::Mat m(50, 100, CV_8UC3, cv::Scalar(0, 0, 0));
+  m(cv::Rect(0, 0, 25, 50)).setTo(cv::Scalar(255, 255, 255));  // 25% white (BGR)
+  m(cv::Rect(25, 0, 75, 50)).setTo(cv::Scalar(0, 165, 255));   // 75% orange
+  auto p = dominant_colors(m, cv::Rect(0, 0, 100, 50), 5);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].name, "orange");
+  EXPECT_EQ(p[0].hex, "#ffa500");
+  EXPECT_NEAR(p[0].share, 0.75, 0.01);  // sampled on a grid
+  EXPECT_EQ(p[1].name, "white");
+  auto again = dominant_colors(m, cv::Rect(0, 0, 100, 50), 5);
+  EXPECT_EQ(again[0].hex, p[0].hex);
+  EXPECT_TRUE(dominant_colors(m, cv::Rect(200, 200, 5, 5), 5).empty());  // outside: nothing
+}
+
+TEST(Taxonomy, MapsModelClasses) {
+  EXPECT_EQ(coco_taxon("sofa").type, "couch");
+  EXPECT_EQ(coco_taxon("tvmonitor").category, "electronics");
+  EXPECT_EQ(coco_taxon("giraffe").category, "other");
+  EXPECT_EQ(imagenet_taxon("jean, blue jean, denim").type, "jeans");
+  EXPECT_EQ(imagenet_taxon("studio couch, day bed").category, "furniture");
+  EXPECT_TRUE(imagenet_taxon("tench, Tinca tinca").category.empty());
+  std::vector<std::string> labels = {"background", "jean, blue jean, denim", "miniskirt, mini", "tench"};
+  auto t = types_from_probs({0.1f, 0.5f, 0.3f, 0.1f}, labels, 0.2, 5);
+  ASSERT_EQ(t.size(), 2u);
+  EXPECT_EQ(t[0].type, "jeans");
+  EXPECT_EQ(t[1].type, "miniskirt");
+}
+
+TEST(GroundedScene, CaptionsAndAnswersOnlyFromFacts) {
+  engines::GroundedSceneDescriber g;
+  engines::SceneFacts f;
+  f.objects = {{"person", "", "navy", {10, 10, 50, 100}, 0.9f},
+               {"chair", "", "", {100, 50, 30, 30}, 0.7f},
+               {"chair", "", "", {140, 50, 30, 30}, 0.6f}};
+  f.text = "SALE";
+  WorkContext w;
+  auto c = g.caption(f, "", w);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->text, "a person wearing navy with 2 chairs; text reads 'SALE'");
+  EXPECT_EQ(g.answer("How many chairs?", f, "", w)->text, "2");
+  EXPECT_EQ(g.answer("how many people are there", f, "", w)->text, "1");
+  EXPECT_EQ(g.answer("What colour is the man wearing?", f, "", w)->text, "navy");
+  EXPECT_EQ(g.answer("What color is the person?", f, "", w)->text, "navy");
+  EXPECT_EQ(g.answer("Is there a sofa?", f, "", w)->text, "no");
+  EXPECT_EQ(g.answer("What does the sign say?", f, "", w)->text, "SALE");
+  auto u = g.answer("Why is the sky blue?", f, "", w);
+  EXPECT_EQ(u->text, "unknown");
+  EXPECT_LT(u->confidence, 0.2f);
+}
+
+}  // namespace
+}  // namespace atelier::vision
