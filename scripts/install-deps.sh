@@ -19,6 +19,8 @@ PKGS=(
   libicu-dev libstemmer-dev libhnswlib-dev libopenblas-dev libopenblas0-pthread
   # vision: OpenCV DNN (YOLOX, MobileNetV2), Tesseract OCR
   libopencv-dev libtesseract-dev tesseract-ocr tesseract-ocr-eng
+  # outbound HTTP (hosted engines, image URLs)
+  libcurl4-openssl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

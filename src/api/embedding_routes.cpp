@@ -165,7 +165,7 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, engines::Image
   r.response_schema = response_schema();
   r.errors = {404, 413, 415, 503};
   r.handler = [&d, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
-    ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, kMaxImages));
+    ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
     std::string model = "mobilenet-v2";
     in.option(ctx.req, "model", &model);
     std::string format = "float";

@@ -69,7 +69,25 @@ Result<bool> ImageRequest::flag(const http::Request& req, const std::string& nam
   return Status::invalid_argument("'" + name + "' must be true or false");
 }
 
-Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images) {
+net::UrlPolicy url_policy(const Config& c) {
+  net::UrlPolicy p;
+  std::string item;
+  for (char ch : c.image_url_hosts + ",") {
+    if (ch == ',') {
+      if (!item.empty()) p.allowed_hosts.push_back(item);
+      item.clear();
+    } else if (ch != ' ') {
+      item += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+  }
+  p.allow_private = c.image_url_allow_private;
+  p.timeout = std::chrono::seconds(c.image_url_timeout_s);
+  p.max_bytes = static_cast<std::size_t>(c.max_body_bytes);
+  return p;
+}
+
+Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images, const net::UrlPolicy& urls,
+                                 const WorkContext& work) {
   ImageRequest r;
   std::string_view ct = req.header("Content-Type");
   if (http::is_multipart(req)) {
@@ -106,7 +124,9 @@ Result<ImageRequest> read_images(const http::Request& req, std::size_t max_image
           return Status::invalid_argument("'" + k + "' must be a base64 string or an array of them");
         }
       } else if (k == "image_url") {
-        return Status::invalid_argument("fetching 'image_url' is disabled on this server; send the image bytes");
+        if (!v.is_string()) return Status::invalid_argument("'image_url' must be a string");
+        ATELIER_ASSIGN_OR_RETURN(net::OutboundResponse got, net::fetch_url(v.get<std::string>(), urls, work));
+        r.images.push_back(std::move(got.body));
       } else {
         r.fields[k] = v;
       }

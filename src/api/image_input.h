@@ -12,7 +12,10 @@
 
 #include "core/status.h"
 #include "http/http.h"
+#include "config/config.h"
+#include "core/cancel.h"
 #include "image/image.h"
+#include "net/http_client.h"
 
 namespace atelier::api {
 
@@ -26,8 +29,12 @@ struct ImageRequest {
   Result<bool> flag(const http::Request& req, const std::string& name, bool fallback) const;
 };
 
-// max_images: 1 for single-image endpoints.
-Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images);
+// max_images: 1 for single-image endpoints. A JSON `image_url` is fetched
+// under `urls` (off unless hosts are allowed; see net::fetch_url).
+Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images, const net::UrlPolicy& urls,
+                                 const WorkContext& work);
+
+net::UrlPolicy url_policy(const Config& c);
 
 // Decodes every image under the limits; the index is named in errors.
 Result<std::vector<image::Image>> decode_all(const ImageRequest& r, const image::Limits& limits);

@@ -36,7 +36,7 @@ RouteSpec vision_route(const std::string& path, const std::string& op, const std
 }
 
 Result<image::Image> one_image(const RequestContext& ctx, const Config& c, ImageRequest* out) {
-  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1));
+  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1, url_policy(c), ctx.work));
   ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(*out, limits_of(c)));
   return std::move(imgs[0]);
 }
@@ -118,7 +118,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
                                {{"question", {{"type", "string"}, {"maxLength", 500}}}});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1));
+      ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       std::string q;
       if (!in.option(ctx.req, "question", &q) || q.empty()) return Status::invalid_argument("'question' is required");
       if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");

@@ -19,6 +19,7 @@
 #include "http/openapi.h"
 #include "http/pipeline.h"
 #include "http/server.h"
+#include "net/http_client.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
@@ -148,6 +149,7 @@ void discover_paths(Config& c, const std::string& argv0) {
 }
 
 int serve(const Config& cfg) {
+  net::global_init();  // before any thread: curl_global_init is not thread-safe
   Config c = cfg;
   // Request threads each run their own searches: one OpenBLAS thread apiece.
   openblas_set_num_threads(1);

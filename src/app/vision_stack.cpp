@@ -3,6 +3,7 @@
 #include <opencv2/core.hpp>
 
 #include "app/app.h"
+#include "engines/hosted/openai_vision.h"
 #include "engines/local/grounded_scene.h"
 #include "obs/log.h"
 
@@ -61,7 +62,13 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
       note("tesseract", o.status());
     }
   }
-  v->describer = std::make_unique<engines::GroundedSceneDescriber>();
+  if (c.caption_engine == "openai") {
+    v->describer = std::make_unique<engines::OpenAiVisionDescriber>(engines::OpenAiVisionOptions{
+        c.openai_base_url, c.openai_model, c.openai_api_key, std::chrono::seconds(c.openai_timeout_s), 300});
+    log::info("caption engine", {{"engine", v->describer->model()}, {"base_url", c.openai_base_url}});
+  } else {
+    v->describer = std::make_unique<engines::GroundedSceneDescriber>();
+  }
 
   for (const char* name : {"yolox-nano", "mobilenet-v2", "tesseract"}) {
     const std::string model = name;

@@ -235,6 +235,11 @@ const std::vector<Setting>& settings() {
     t.push_back(string_setting("openai_api_key", &Config::openai_api_key, {}, "bearer key for the OpenAI-compatible API",
                                true));
     t.push_back(int_setting("openai_timeout_seconds", &Config::openai_timeout_s, 1, 600, "hosted call timeout"));
+    t.push_back(string_setting("image_url_hosts", &Config::image_url_hosts, {},
+                               "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));
+    t.push_back(bool_setting("image_url_allow_private", &Config::image_url_allow_private,
+                             "let image_url reach loopback/private addresses (tests only; SSRF risk)"));
+    t.push_back(int_setting("image_url_timeout_seconds", &Config::image_url_timeout_s, 1, 120, "image_url fetch timeout"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
                              "callers without credentials count as tier free by client IP"));
     t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));

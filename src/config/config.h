@@ -79,6 +79,10 @@ struct Config {
   std::string openai_model = "gpt-4o-mini";
   std::string openai_api_key;
   int openai_timeout_s = 30;
+  // image_url fetching: off unless hosts are listed ("cdn.example.com,*.example.org")
+  std::string image_url_hosts;
+  bool image_url_allow_private = false;  // loopback/private targets: tests only
+  int image_url_timeout_s = 10;
 
   // identity
   bool allow_anonymous = true;
