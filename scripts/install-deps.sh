@@ -16,7 +16,7 @@ PKGS=(
   # storage, crypto, identity
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
   # text analysis, vector search
-  libicu-dev libstemmer-dev libhnswlib-dev libopenblas-dev libopenblas0-pthread
+  libicu-dev libstemmer-dev libhnswlib-dev libfaiss-dev libopenblas-dev libopenblas0-pthread
   # vision: OpenCV DNN (YOLOX, MobileNetV2), Tesseract OCR
   libopencv-dev libtesseract-dev tesseract-ocr tesseract-ocr-eng
   # outbound HTTP (hosted engines, image URLs)

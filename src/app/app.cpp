@@ -260,7 +260,9 @@ int serve(const Config& cfg) {
   api::add_embedding_routes(router, deps, embedders, glove_error);
   search::SearchService search_service(*store, embedders, *analyzer,
                                        {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
-                                        static_cast<std::size_t>(c.search_flat_max)});
+                                        static_cast<std::size_t>(c.search_flat_max),
+                                        static_cast<std::size_t>(c.search_ivf_min),
+                                        static_cast<std::size_t>(c.search_ivf_nprobe)});
   api::add_search_routes(router, deps, search_service);
   auto vision_stack = build_vision(c, metrics, health);
   api::add_image_embedding_routes(router, deps, vision_stack->encoder.get(),

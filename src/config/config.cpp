@@ -214,6 +214,9 @@ const std::vector<Setting>& settings() {
     t.push_back(double_setting("search_bm25_weight", &Config::search_bm25_weight, 0, 100, "hybrid search: BM25 weight"));
     t.push_back(int_setting("search_flat_max", &Config::search_flat_max, 0, 1000000000,
                             "collections up to this many vectors are searched exactly; larger ones by HNSW"));
+    t.push_back(int_setting("search_ivf_min", &Config::search_ivf_min, 1, 2000000000,
+                            "collections above this many vectors use FAISS IVF"));
+    t.push_back(int_setting("search_ivf_nprobe", &Config::search_ivf_nprobe, 1, 65536, "IVF lists probed per search"));
     t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
                                "hybrid search: vector weight"));
     t.push_back(int_setting("inference_workers", &Config::inference_workers, 1, 1024,

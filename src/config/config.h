@@ -64,6 +64,8 @@ struct Config {
   double search_bm25_weight = 1.0;
   double search_vector_weight = 0.1;
   int search_flat_max = 20000;  // exact search up to this many vectors, HNSW above
+  int search_ivf_min = 1000000;  // FAISS IVF above this many vectors
+  int search_ivf_nprobe = 32;
 
   // vision and image models
   int inference_workers = 16;     // threads that wait on batched models (mostly idle)

@@ -21,6 +21,10 @@ class HnswIndex final : public VectorIndex {
     std::shared_lock lock(mu_);
     return label_of_.size();
   }
+  std::size_t deleted() const override {
+    std::shared_lock lock(mu_);
+    return deleted_.size();
+  }
   std::size_t memory_bytes() const override {
     std::shared_lock lock(mu_);
     // Level-0 links and vectors dominate: hnswlib's per-element block.

@@ -168,3 +168,52 @@ TEST(Highlight, DensestWindowMarkedAndEscaped) {
 
 }  // namespace
 }  // namespace atelier::search
+
+#include "search/ivf_index.h"
+
+namespace atelier::search {
+namespace {
+
+TEST(IvfIndex, RecallAt10UpsertRemoveAndFilter) {
+  const int n = 20000, dim = 32;
+  auto data = clustered(n, dim, 200, 11);
+  std::vector<float> train;
+  for (const auto& v : data) train.insert(train.end(), v.begin(), v.end());
+  auto made = make_ivf_index(dim, train, {0, 32});
+  ASSERT_TRUE(made.is_ok()) << made.status().message();
+  auto& ivf = made.value();
+  EXPECT_EQ(ivf->kind(), "ivf");
+  FlatIndex flat(dim);
+  for (int i = 0; i < n; ++i) {
+    ASSERT_TRUE(flat.upsert("v" + std::to_string(i), data[std::size_t(i)]).is_ok());
+    ASSERT_TRUE(ivf->upsert("v" + std::to_string(i), data[std::size_t(i)]).is_ok());
+  }
+  EXPECT_EQ(ivf->size(), std::size_t(n));
+  auto queries = clustered(100, dim, 200, 5);
+  double recall = 0;
+  for (const auto& q : queries) {
+    auto exact = flat.search(q, 10, {});
+    auto approx = ivf->search(q, 10, {});
+    std::set<std::string> truth;
+    for (auto& h : exact) truth.insert(h.id);
+    for (auto& h : approx) recall += truth.count(h.id) ? 0.1 : 0;
+  }
+  recall /= double(queries.size());
+  EXPECT_GE(recall, 0.95);
+
+  // Replace moves the point; remove takes it out; filters run inside the scan.
+  ASSERT_TRUE(ivf->upsert("v0", data[1]).is_ok());
+  EXPECT_EQ(ivf->size(), std::size_t(n));
+  auto top = ivf->search(data[1], 2, {});
+  std::set<std::string> ids{top[0].id, top[1].id};
+  EXPECT_TRUE(ids.count("v0") && ids.count("v1"));
+  ivf->remove("v1");
+  EXPECT_EQ(ivf->size(), std::size_t(n - 1));
+  EXPECT_NE(ivf->search(data[1], 1, {})[0].id, "v1");
+  auto only_even = ivf->search(data[3], 10, [](const std::string& id) { return std::stoi(id.substr(1)) % 2 == 0; });
+  ASSERT_FALSE(only_even.empty());
+  for (auto& h : only_even) EXPECT_EQ(std::stoi(h.id.substr(1)) % 2, 0);
+}
+
+}  // namespace
+}  // namespace atelier::search

@@ -7,6 +7,7 @@
 #include "obs/log.h"
 #include "search/fusion.h"
 #include "search/hnsw_index.h"
+#include "search/ivf_index.h"
 
 namespace atelier::search {
 
@@ -114,35 +115,77 @@ Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   ATELIER_ASSIGN_OR_RETURN(Collection c, store_.find_collection(name));
   auto l = std::make_unique<Loaded>();
   l->collection = c;
-  l->index = make_index(c.dimensions, static_cast<std::size_t>(c.documents));
-  Status bad = Status::ok();
-  ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
-    if (!d.vector.empty() && bad.is_ok()) bad = l->index->upsert(d.id, d.vector);
-    auto fields = scalar_fields(d.metadata_json);
-    if (!fields.empty()) l->metadata[d.id] = std::move(fields);
-  }));
-  ATELIER_RETURN_IF_ERROR(bad);
+  ATELIER_ASSIGN_OR_RETURN(auto built, build_index(c, &l->metadata));
+  l->index = std::move(built);
   std::lock_guard lock(mu_);
   auto [it, fresh] = loaded_.emplace(name, std::move(l));
   return it->second.get();
 }
 
-std::unique_ptr<VectorIndex> SearchService::make_index(int dimensions, std::size_t expected) const {
-  if (expected > fusion_.flat_max) return make_hnsw_index(dimensions);
-  return std::make_unique<FlatIndex>(dimensions);
+std::shared_ptr<VectorIndex> SearchService::index_of(Loaded* l) {
+  std::lock_guard lock(mu_);
+  return l->index;
 }
 
-Status SearchService::maybe_upgrade(Loaded* l) {
-  if (l->index->kind() != "flat" || l->index->size() <= fusion_.flat_max) return Status::ok();
-  auto hnsw = make_hnsw_index(l->collection.dimensions);
-  Status bad = Status::ok();
-  ATELIER_RETURN_IF_ERROR(store_.scan_documents(l->collection.id, [&](const DocumentRecord& d) {
-    if (!d.vector.empty() && bad.is_ok()) bad = hnsw->upsert(d.id, d.vector);
+std::string SearchService::kind_for(std::size_t n) const {
+  if (n > fusion_.ivf_min) return "ivf";
+  if (n > fusion_.flat_max) return "hnsw";
+  return "flat";
+}
+
+Result<std::unique_ptr<VectorIndex>> SearchService::build_index(
+    const Collection& c, std::unordered_map<std::string, std::map<std::string, std::string>>* metadata) {
+  std::vector<std::string> ids;
+  std::vector<float> rows;
+  ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
+    if (!d.vector.empty() && static_cast<int>(d.vector.size()) == c.dimensions) {
+      ids.push_back(d.id);
+      rows.insert(rows.end(), d.vector.begin(), d.vector.end());
+    }
+    if (metadata) {
+      auto fields = scalar_fields(d.metadata_json);
+      if (!fields.empty()) (*metadata)[d.id] = std::move(fields);
+    }
   }));
-  ATELIER_RETURN_IF_ERROR(bad);
-  log::info("vector index upgraded", {{"collection", l->collection.name}, {"index", "hnsw"}, {"vectors", hnsw->size()}});
+  const std::string kind = kind_for(ids.size());
+  std::unique_ptr<VectorIndex> index;
+  if (kind == "ivf") {
+    // Train on an evenly spaced sample: enough for the centroids, far cheaper than all.
+    const std::size_t n = ids.size(), dim = static_cast<std::size_t>(c.dimensions);
+    const std::size_t sample = std::min<std::size_t>(n, 131072);
+    std::vector<float> train;
+    train.reserve(sample * dim);
+    for (std::size_t i = 0; i < sample; ++i) {
+      const std::size_t row = i * n / sample;
+      train.insert(train.end(), rows.begin() + long(row * dim), rows.begin() + long((row + 1) * dim));
+    }
+    ATELIER_ASSIGN_OR_RETURN(index, make_ivf_index(c.dimensions, train, {0, fusion_.ivf_nprobe}));
+  } else if (kind == "hnsw") {
+    index = make_hnsw_index(c.dimensions);
+  } else {
+    index = std::make_unique<FlatIndex>(c.dimensions);
+  }
+  std::vector<float> v(static_cast<std::size_t>(c.dimensions));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::copy(rows.begin() + long(i * v.size()), rows.begin() + long((i + 1) * v.size()), v.begin());
+    ATELIER_RETURN_IF_ERROR(index->upsert(ids[i], v));
+  }
+  if (kind != "flat") {
+    log::info("vector index built", {{"collection", c.name}, {"index", kind}, {"vectors", ids.size()}});
+  }
+  return index;
+}
+
+Status SearchService::maybe_rebuild(Loaded* l) {
+  auto index = index_of(l);
+  const std::size_t n = index->size();
+  // IVF stays once built (shrinking back below ivf_min does not warrant a rebuild).
+  const bool outgrown = kind_for(n) != index->kind() && !(index->kind() == "ivf" && n > fusion_.flat_max);
+  const bool tombstones = index->deleted() > std::max<std::size_t>(64, n / 5);
+  if (!outgrown && !tombstones) return Status::ok();
+  ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection, nullptr));
   std::lock_guard lock(mu_);
-  l->index = std::move(hnsw);
+  l->index = std::move(fresh);
   return Status::ok();
 }
 
@@ -153,6 +196,8 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
   Status why;
   const embed::TextEmbedder* e = embedder_for(l->collection, &why);
   if (!e) return why;
+  std::lock_guard writer(l->write_mu);
+  auto index = index_of(l);
   UpsertCounts total;
   constexpr std::size_t kChunk = 512;
   for (std::size_t start = 0; start < docs.size(); start += kChunk) {
@@ -169,7 +214,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
     total.inserted += counts.inserted;
     total.updated += counts.updated;
     for (auto& r : records) {
-      ATELIER_RETURN_IF_ERROR(l->index->upsert(r.id, r.vector));
+      ATELIER_RETURN_IF_ERROR(index->upsert(r.id, r.vector));
       auto fields = scalar_fields(r.metadata_json);
       std::lock_guard lock(mu_);
       if (fields.empty()) {
@@ -182,18 +227,21 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
       log::info("ingest progress", {{"collection", name}, {"done", end}, {"total", docs.size()}});
     }
   }
-  ATELIER_RETURN_IF_ERROR(maybe_upgrade(l));
+  ATELIER_RETURN_IF_ERROR(maybe_rebuild(l));
   return total;
 }
 
 Status SearchService::remove(const std::string& name, const std::string& id, const std::string& caller, bool admin) {
   ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
+  std::lock_guard writer(l->write_mu);
   ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
-  l->index->remove(id);
-  std::lock_guard lock(mu_);
-  l->metadata.erase(id);
-  return Status::ok();
+  index_of(l)->remove(id);
+  {
+    std::lock_guard lock(mu_);
+    l->metadata.erase(id);
+  }
+  return maybe_rebuild(l);
 }
 
 std::string SearchService::text_query(const std::string& text) const {
@@ -258,7 +306,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
         return f != it->second.end() && f->second == req.filter->value;
       };
     }
-    vector_hits = l->index->search(q.vectors[0], candidates, keep);
+    vector_hits = index_of(l)->search(q.vectors[0], candidates, keep);
   }
 
   std::vector<SearchHit> out;

@@ -32,8 +32,11 @@ struct FusionSettings {
   double bm25_weight = 1.0;
   double vector_weight = 1.0;
   int candidates = 100;  // per side, before fusion
-  // Collections up to this many vectors are searched exactly; larger ones by HNSW.
+  // Collections up to this many vectors are searched exactly; larger ones by
+  // HNSW, and above ivf_min by FAISS IVF.
   std::size_t flat_max = 20000;
+  std::size_t ivf_min = 1000000;
+  std::size_t ivf_nprobe = 32;
 };
 
 struct SearchRequest {
@@ -95,14 +98,25 @@ class SearchService {
  private:
   struct Loaded {
     Collection collection;
-    std::unique_ptr<VectorIndex> index;
+    // Replaced whole on a rebuild: readers take a reference under mu_ and
+    // keep the old index alive until their search ends.
+    std::shared_ptr<VectorIndex> index;
+    // Writers to one collection (ingest, remove, rebuild) go one at a time,
+    // so a rebuild's scan of the store cannot miss a concurrent write.
+    std::mutex write_mu;
     // Scalar metadata as text, for filtering vector candidates like the store does.
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
   };
   Result<Loaded*> load(const std::string& name);
-  std::unique_ptr<VectorIndex> make_index(int dimensions, std::size_t expected) const;
-  // Rebuilds a flat index that grew past flat_max as HNSW, from the store.
-  Status maybe_upgrade(Loaded* l);
+  std::string kind_for(std::size_t vectors) const;
+  // Builds the index the collection's size calls for from the stored vectors
+  // (the source of truth); fills `metadata` when given.
+  std::shared_ptr<VectorIndex> index_of(Loaded* l);
+  Result<std::unique_ptr<VectorIndex>> build_index(
+      const Collection& c, std::unordered_map<std::string, std::map<std::string, std::string>>* metadata);
+  // Rebuilds from the store when the collection outgrew its index kind, or
+  // when removed ids hold more than a fifth of an HNSW graph.
+  Status maybe_rebuild(Loaded* l);
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
 
   Store& store_;

@@ -1,6 +1,6 @@
-// The vector-index seam. FlatIndex (exact inner product) now; HNSW (hnswlib)
-// and IVF (FAISS) implementations will sit behind the same interface, chosen
-// by collection size and configuration.
+// The vector-index seam: FlatIndex (exact inner product, OpenBLAS), HNSW
+// (hnswlib, hnsw_index.h) and IVF (FAISS, ivf_index.h) behind one interface,
+// chosen by collection size and configuration (search/service.cpp).
 //
 // Vectors are L2-normalised by the embedders, so inner product = cosine.
 // Thread safety: FlatIndex guards itself with a shared mutex: searches run
@@ -29,6 +29,8 @@ class VectorIndex {
   virtual int dimensions() const = 0;
   virtual std::size_t size() const = 0;
   virtual std::size_t memory_bytes() const = 0;
+  // Points still held for removed ids (HNSW tombstones); a rebuild drops them.
+  virtual std::size_t deleted() const { return 0; }
   // Adds or replaces the vector of `id`.
   virtual Status upsert(const std::string& id, const std::vector<float>& v) = 0;
   virtual void remove(const std::string& id) = 0;

@@ -154,3 +154,38 @@ test('a collection that grows past search_flat_max moves to an HNSW index; searc
     await t.stop();
   }
 });
+
+test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HNSW tombstones trigger a rebuild', async () => {
+  const t = await startServer({ ATELIER_SEARCH_FLAT_MAX: '20', ATELIER_SEARCH_IVF_MIN: '400', ATELIER_SEARCH_IVF_NPROBE: '64', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' });
+  try {
+    const k = createKey(t, 'premium', 'ivf');
+    const call = (method, path, body) => fetch(`${t.url}${path}`, {
+      method, headers: { 'X-API-Key': k, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+    const kind = async (name) => (await json(await call('GET', '/v1/index/stats'))).collections.find((x) => x.name === name);
+    assert.equal((await call('POST', '/v1/collections', { name: 'big' })).status, 201);
+    const colours = ['red', 'blue', 'green', 'black', 'white', 'navy', 'beige', 'olive'];
+    const items = ['dress', 'jeans', 'scarf', 'boots', 'shirt', 'coat', 'skirt', 'sandals', 'blazer', 'hat'];
+    const docs = [];
+    for (let i = 0; i < 500; i++) {
+      docs.push({ id: `d${i}`, text: `${colours[i % 8]} ${items[Math.floor(i / 8) % 10]} style ${i}` });
+    }
+    await call('POST', '/v1/collections/big/documents', docs.slice(0, 300));
+    assert.equal((await kind('big')).index, 'hnsw');
+    // 200 deletes out of 300: each time tombstones pass a fifth of the graph it is rebuilt from the store.
+    for (let i = 0; i < 200; i++) assert.equal((await call('DELETE', `/v1/collections/big/documents/d${i}`)).status, 204);
+    const after = await kind('big');
+    assert.equal(after.vectors, 100);
+    assert.equal(after.index, 'hnsw');
+    const gone = await json(await call('GET', `/v1/collections/big/search?q=${encodeURIComponent('red dress style 0')}&mode=vector&k=100`));
+    assert.ok(gone.hits.every((h) => Number(h.id.slice(1)) >= 200), 'a deleted document came back');
+    await call('POST', '/v1/collections/big/documents', docs);
+    const big = await kind('big');
+    assert.equal(big.index, 'ivf');
+    assert.equal(big.vectors, 500);
+    const r = await json(await call('GET', `/v1/collections/big/search?q=${encodeURIComponent('navy coat style 45')}&mode=vector&k=5`));
+    assert.ok(r.hits.length === 5, JSON.stringify(r));
+    assert.ok(r.hits.some((h) => h.id === 'd45'), JSON.stringify(r.hits.map((h) => h.id)));
+  } finally {
+    await t.stop();
+  }
+});
