@@ -69,7 +69,7 @@ int main() {
   }
   embed::EmbedderRegistry registry;
   registry.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer));
-  search::SearchService svc(*store, registry, analyzer, {5, 1.0, 0.1, 100, 20000});
+  search::SearchService svc(*store, registry, analyzer, {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
   (void)svc.create("scifact", "bench", "glove-sif-100d");
 
   std::vector<search::IngestDocument> docs;

@@ -262,7 +262,8 @@ int serve(const Config& cfg) {
                                        {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
                                         static_cast<std::size_t>(c.search_flat_max),
                                         static_cast<std::size_t>(c.search_ivf_min),
-                                        static_cast<std::size_t>(c.search_ivf_nprobe)});
+                                        static_cast<std::size_t>(c.search_ivf_nprobe),
+                                        (fs::path(c.data_dir) / "indexes").string()});
   api::add_search_routes(router, deps, search_service);
   auto vision_stack = build_vision(c, metrics, health);
   api::add_image_embedding_routes(router, deps, vision_stack->encoder.get(),
@@ -319,6 +320,7 @@ int serve(const Config& cfg) {
 
   pool.shutdown();
   inference_pool.shutdown();
+  search_service.persist();  // index files for the next start
   {
     std::lock_guard lock(flush_mu);
     stopping = true;

@@ -15,6 +15,35 @@ class HnswIndex final : public VectorIndex {
     index_->setEf(p.ef_search);
   }
 
+  // Adopts a graph read from disk; labels are positions in `ids`.
+  HnswIndex(int dim, HnswParams p, const std::string& path, const std::vector<std::string>& ids)
+      : dim_(dim), params_(p), space_(static_cast<std::size_t>(dim)),
+        index_(std::make_unique<hnswlib::HierarchicalNSW<float>>(&space_, path)) {
+    index_->setEf(p.ef_search);
+    ids_ = ids;
+    for (std::size_t label = 0; label < ids_.size(); ++label) {
+      if (ids_[label].empty()) continue;
+      bool deleted = false;
+      try {
+        deleted = index_->isMarkedDeleted(index_->label_lookup_.at(label));
+      } catch (const std::exception&) {
+        continue;
+      }
+      (deleted ? deleted_ : label_of_).emplace(ids_[label], label);
+    }
+  }
+
+  Status save(const std::string& path, std::vector<std::string>* ids) const override {
+    std::unique_lock lock(mu_);  // exclusive: hnswlib's save reads without its own locks
+    try {
+      index_->saveIndex(path);
+    } catch (const std::exception& e) {
+      return Status::unavailable(std::string("cannot save HNSW index: ") + e.what());
+    }
+    *ids = ids_;
+    return Status::ok();
+  }
+
   std::string kind() const override { return "hnsw"; }
   int dimensions() const override { return dim_; }
   std::size_t size() const override {
@@ -110,6 +139,16 @@ class HnswIndex final : public VectorIndex {
 
 std::unique_ptr<VectorIndex> make_hnsw_index(int dimensions, HnswParams params) {
   return std::make_unique<HnswIndex>(dimensions, params);
+}
+
+Result<std::unique_ptr<VectorIndex>> load_hnsw_index(const std::string& path, int dimensions,
+                                                      const std::vector<std::string>& ids, HnswParams params) {
+  try {
+    auto idx = std::make_unique<HnswIndex>(dimensions, params, path, ids);
+    return std::unique_ptr<VectorIndex>(std::move(idx));
+  } catch (const std::exception& e) {
+    return Status::unavailable("cannot read HNSW index " + path + ": " + e.what());
+  }
 }
 
 }  // namespace atelier::search

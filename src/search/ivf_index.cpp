@@ -2,6 +2,7 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
+#include <faiss/index_io.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
@@ -26,13 +27,35 @@ struct KeepSelector final : faiss::IDSelector {
 
 class IvfIndex final : public VectorIndex {
  public:
-  IvfIndex(int dim, std::size_t nlist, std::size_t nprobe)
-      : dim_(dim), quantizer_(dim), index_(&quantizer_, dim, nlist, faiss::METRIC_INNER_PRODUCT), nprobe_(nprobe) {}
+  IvfIndex(int dim, std::size_t nlist, std::size_t nprobe) : dim_(dim), nprobe_(nprobe) {
+    auto q = std::make_unique<faiss::IndexFlatIP>(dim);
+    index_ = std::make_unique<faiss::IndexIVFFlat>(q.get(), dim, nlist, faiss::METRIC_INNER_PRODUCT);
+    index_->own_fields = true;  // the IVF index deletes its quantizer
+    q.release();
+  }
+  // Adopts an index read from disk; labels are positions in `ids`.
+  IvfIndex(int dim, std::size_t nprobe, std::unique_ptr<faiss::IndexIVFFlat> index, std::vector<std::string> ids)
+      : dim_(dim), index_(std::move(index)), nprobe_(nprobe), names_(std::move(ids)) {
+    for (std::size_t i = 0; i < names_.size(); ++i) {
+      if (!names_[i].empty()) label_.emplace(names_[i], static_cast<faiss::Index::idx_t>(i));
+    }
+  }
+
+  Status save(const std::string& path, std::vector<std::string>* ids) const override {
+    std::shared_lock lk(mu_);
+    try {
+      faiss::write_index(index_.get(), path.c_str());
+    } catch (const faiss::FaissException& e) {
+      return Status::unavailable(std::string("cannot save IVF index: ") + e.what());
+    }
+    *ids = names_;
+    return Status::ok();
+  }
 
   Status train(const std::vector<float>& rows) {
     try {
-      index_.train(static_cast<faiss::Index::idx_t>(rows.size() / dim_), rows.data());
-      index_.set_direct_map_type(faiss::DirectMap::Hashtable);
+      index_->train(static_cast<faiss::Index::idx_t>(rows.size() / dim_), rows.data());
+      index_->set_direct_map_type(faiss::DirectMap::Hashtable);
     } catch (const faiss::FaissException& e) {
       return Status::internal(std::string("FAISS training failed: ") + e.what());
     }
@@ -43,12 +66,12 @@ class IvfIndex final : public VectorIndex {
   int dimensions() const override { return dim_; }
   std::size_t size() const override {
     std::shared_lock lk(mu_);
-    return static_cast<std::size_t>(index_.ntotal);
+    return static_cast<std::size_t>(index_->ntotal);
   }
   std::size_t memory_bytes() const override {
     std::shared_lock lk(mu_);
-    return static_cast<std::size_t>(index_.ntotal) * (dim_ * sizeof(float) + sizeof(faiss::Index::idx_t) * 3) +
-           index_.nlist * dim_ * sizeof(float);
+    return static_cast<std::size_t>(index_->ntotal) * (dim_ * sizeof(float) + sizeof(faiss::Index::idx_t) * 3) +
+           index_->nlist * dim_ * sizeof(float);
   }
 
   Status upsert(const std::string& id, const std::vector<float>& v) override {
@@ -63,13 +86,13 @@ class IvfIndex final : public VectorIndex {
       if (it != label_.end()) {
         label = it->second;
         faiss::IDSelectorArray sel(1, &label);
-        index_.remove_ids(sel);
+        index_->remove_ids(sel);
       } else {
         label = static_cast<faiss::Index::idx_t>(names_.size());
         names_.push_back(id);
         label_.emplace(id, label);
       }
-      index_.add_with_ids(1, v.data(), &label);
+      index_->add_with_ids(1, v.data(), &label);
     } catch (const faiss::FaissException& e) {
       return Status::internal(std::string("FAISS add failed: ") + e.what());
     }
@@ -82,7 +105,7 @@ class IvfIndex final : public VectorIndex {
     if (it == label_.end()) return;
     faiss::Index::idx_t label = it->second;
     faiss::IDSelectorArray sel(1, &label);
-    index_.remove_ids(sel);
+    index_->remove_ids(sel);
     names_[label].clear();  // labels are never reused: stale results cannot name a new id
     label_.erase(it);
   }
@@ -92,9 +115,9 @@ class IvfIndex final : public VectorIndex {
     std::vector<VectorHit> out;
     if (static_cast<int>(q.size()) != dim_ || k <= 0) return out;
     std::shared_lock lk(mu_);
-    if (index_.ntotal == 0) return out;
+    if (index_->ntotal == 0) return out;
     faiss::SearchParametersIVF params;
-    params.nprobe = std::min(nprobe_, index_.nlist);
+    params.nprobe = std::min(nprobe_, index_->nlist);
     KeepSelector sel;
     sel.names = &names_;
     sel.keep = &keep;
@@ -102,7 +125,7 @@ class IvfIndex final : public VectorIndex {
     std::vector<float> d(k);
     std::vector<faiss::Index::idx_t> l(k);
     omp_set_num_threads(1);  // this thread's OpenMP team only; request threads are the parallelism
-    index_.search(1, q.data(), k, d.data(), l.data(), &params);
+    index_->search(1, q.data(), k, d.data(), l.data(), &params);
     for (int i = 0; i < k; ++i) {
       if (l[i] < 0) break;
       out.push_back({names_[l[i]], d[i]});
@@ -113,14 +136,28 @@ class IvfIndex final : public VectorIndex {
  private:
   const int dim_;
   mutable std::shared_mutex mu_;
-  faiss::IndexFlatIP quantizer_;
-  faiss::IndexIVFFlat index_;  // guarded by mu_
+  std::unique_ptr<faiss::IndexIVFFlat> index_;  // owns its quantizer; guarded by mu_
   const std::size_t nprobe_;
   std::vector<std::string> names_;  // label -> id ("" once removed); guarded by mu_
   std::unordered_map<std::string, faiss::Index::idx_t> label_;  // guarded by mu_
 };
 
 }  // namespace
+
+Result<std::unique_ptr<VectorIndex>> load_ivf_index(const std::string& path, int dimensions,
+                                                     std::vector<std::string> ids, std::size_t nprobe) {
+  try {
+    std::unique_ptr<faiss::Index> raw(faiss::read_index(path.c_str()));
+    auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(raw.get());
+    if (!ivf || ivf->d != dimensions) return Status::unavailable(path + " is not a " + std::to_string(dimensions) + "-d IVF index");
+    raw.release();
+    std::unique_ptr<faiss::IndexIVFFlat> owned(ivf);
+    if (owned->direct_map.type != faiss::DirectMap::Hashtable) owned->set_direct_map_type(faiss::DirectMap::Hashtable);
+    return std::unique_ptr<VectorIndex>(std::make_unique<IvfIndex>(dimensions, nprobe, std::move(owned), std::move(ids)));
+  } catch (const faiss::FaissException& e) {
+    return Status::unavailable("cannot read IVF index " + path + ": " + e.what());
+  }
+}
 
 Result<std::unique_ptr<VectorIndex>> make_ivf_index(int dimensions, const std::vector<float>& train,
                                                      IvfParams params) {

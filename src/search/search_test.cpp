@@ -213,6 +213,20 @@ TEST(IvfIndex, RecallAt10UpsertRemoveAndFilter) {
   auto only_even = ivf->search(data[3], 10, [](const std::string& id) { return std::stoi(id.substr(1)) % 2 == 0; });
   ASSERT_FALSE(only_even.empty());
   for (auto& h : only_even) EXPECT_EQ(std::stoi(h.id.substr(1)) % 2, 0);
+
+  // Saved and read back: same answers, removed ids stay removed, and it takes upserts.
+  const std::string path = ::testing::TempDir() + "ivf_roundtrip.faiss";
+  std::vector<std::string> ids;
+  ASSERT_TRUE(ivf->save(path, &ids).is_ok());
+  auto back = load_ivf_index(path, dim, ids, 32);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(back.value()->size(), ivf->size());
+  auto a = ivf->search(data[7], 10, {}), b = back.value()->search(data[7], 10, {});
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
+  EXPECT_NE(back.value()->search(data[1], 1, {})[0].id, "v1");
+  ASSERT_TRUE(back.value()->upsert("new", data[9]).is_ok());
+  EXPECT_EQ(back.value()->size(), ivf->size() + 1);
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <set>
 
 #include "obs/log.h"
@@ -115,8 +117,23 @@ Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   ATELIER_ASSIGN_OR_RETURN(Collection c, store_.find_collection(name));
   auto l = std::make_unique<Loaded>();
   l->collection = c;
-  ATELIER_ASSIGN_OR_RETURN(auto built, build_index(c, &l->metadata));
-  l->index = std::move(built);
+  const std::string kind = kind_for(static_cast<std::size_t>(c.documents));
+  auto saved = load_saved(c, kind);
+  if (saved.is_ok()) {
+    l->index = std::move(saved).value();
+    l->saved_version = c.version;
+    ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
+      auto fields = scalar_fields(d.metadata_json);
+      if (!fields.empty()) l->metadata[d.id] = std::move(fields);
+    }));
+    log::info("vector index loaded from file", {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+  } else {
+    ATELIER_ASSIGN_OR_RETURN(auto built, build_index(c, &l->metadata));
+    l->index = std::move(built);
+    // c.version was read before the scan: if a write slipped in between, the
+    // file records an older version than it holds and is merely rebuilt later.
+    if (save(c, *l->index, c.version).is_ok()) l->saved_version = c.version;
+  }
   std::lock_guard lock(mu_);
   auto [it, fresh] = loaded_.emplace(name, std::move(l));
   return it->second.get();
@@ -183,10 +200,81 @@ Status SearchService::maybe_rebuild(Loaded* l) {
   const bool outgrown = kind_for(n) != index->kind() && !(index->kind() == "ivf" && n > fusion_.flat_max);
   const bool tombstones = index->deleted() > std::max<std::size_t>(64, n / 5);
   if (!outgrown && !tombstones) return Status::ok();
+  ATELIER_ASSIGN_OR_RETURN(Collection now, store_.find_collection(l->collection.name));  // writers are held off
   ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection, nullptr));
+  if (save(now, *fresh, now.version).is_ok()) l->saved_version = now.version;
   std::lock_guard lock(mu_);
   l->index = std::move(fresh);
   return Status::ok();
+}
+
+namespace {
+namespace fs = std::filesystem;
+fs::path index_path(const std::string& dir, const Collection& c, const std::string& kind) {
+  return fs::path(dir) / ("collection-" + std::to_string(c.id) + "." + kind);
+}
+}  // namespace
+
+Result<std::unique_ptr<VectorIndex>> SearchService::load_saved(const Collection& c, const std::string& kind) {
+  if (fusion_.index_dir.empty() || kind == "flat") return Status::not_found("not cached");
+  const fs::path file = index_path(fusion_.index_dir, c, kind);
+  std::ifstream in(file.string() + ".meta.json");
+  if (!in) return Status::not_found("no index file");
+  auto meta = nlohmann::json::parse(in, nullptr, false);
+  if (meta.is_discarded() || meta.value("version", std::int64_t(-1)) != c.version || meta.value("kind", "") != kind ||
+      meta.value("dimensions", 0) != c.dimensions || !meta.contains("ids") || !meta["ids"].is_array()) {
+    return Status::not_found("index file is stale");
+  }
+  auto ids = meta["ids"].get<std::vector<std::string>>();
+  Result<std::unique_ptr<VectorIndex>> idx =
+      kind == "hnsw" ? load_hnsw_index(file.string(), c.dimensions, ids)
+                     : load_ivf_index(file.string(), c.dimensions, std::move(ids), fusion_.ivf_nprobe);
+  if (!idx.is_ok()) {
+    log::warn("index file unreadable; rebuilding", {{"collection", c.name}, {"error", idx.status().message()}});
+  }
+  return idx;
+}
+
+Status SearchService::save(const Collection& c, const VectorIndex& index, std::int64_t version) {
+  if (fusion_.index_dir.empty() || index.kind() == "flat") return Status::not_found("not cached");
+  std::error_code ec;
+  fs::create_directories(fusion_.index_dir, ec);
+  const fs::path file = index_path(fusion_.index_dir, c, index.kind());
+  const std::string tmp = file.string() + ".tmp";
+  std::vector<std::string> ids;
+  Status st = index.save(tmp, &ids);
+  if (st.is_ok()) {
+    // Written new, then renamed: a reader sees the old pair or the new one.
+    nlohmann::json meta = {{"version", version}, {"kind", index.kind()}, {"dimensions", c.dimensions}, {"ids", ids}};
+    std::ofstream out(file.string() + ".meta.json.tmp", std::ios::trunc);
+    out << meta.dump();
+    out.close();
+    if (!out) st = Status::unavailable("cannot write " + file.string() + ".meta.json");
+  }
+  if (st.is_ok()) fs::rename(tmp, file, ec);
+  if (st.is_ok() && !ec) fs::rename(file.string() + ".meta.json.tmp", file.string() + ".meta.json", ec);
+  if (!st.is_ok() || ec) {
+    log::warn("index file not saved", {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
+    return st.is_ok() ? Status::unavailable(ec.message()) : st;
+  }
+  log::info("index file saved", {{"collection", c.name}, {"index", index.kind()}, {"version", version}});
+  return Status::ok();
+}
+
+void SearchService::persist() {
+  std::vector<Loaded*> all;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [name, l] : loaded_) all.push_back(l.get());
+  }
+  for (Loaded* l : all) {
+    std::lock_guard writer(l->write_mu);
+    auto index = index_of(l);
+    if (index->kind() == "flat") continue;
+    auto now = store_.find_collection(l->collection.name);
+    if (!now.is_ok() || now->version == l->saved_version) continue;
+    if (save(*now, *index, now->version).is_ok()) l->saved_version = now->version;
+  }
 }
 
 Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,

@@ -37,6 +37,10 @@ struct FusionSettings {
   std::size_t flat_max = 20000;
   std::size_t ivf_min = 1000000;
   std::size_t ivf_nprobe = 32;
+  // Where HNSW/IVF index files are cached ("" : never saved). The database
+  // stays the source of truth; a file is used only when its recorded
+  // collection version equals the database's.
+  std::string index_dir;
 };
 
 struct SearchRequest {
@@ -87,6 +91,9 @@ class SearchService {
   Result<std::vector<CollectionStats>> stats();
   // Vectors held by the loaded indexes (no storage access: cheap for /metrics).
   std::size_t loaded_vectors();
+  // Saves every loaded HNSW/IVF index that changed since it was last saved
+  // (at shutdown; also after each rebuild). Errors are logged, not fatal.
+  void persist();
 
   // The full-text query for `text`: its distinct terms, quoted, OR-ed; stop
   // words dropped unless nothing else is left; at most 32 terms, so the OR
@@ -104,6 +111,7 @@ class SearchService {
     // Writers to one collection (ingest, remove, rebuild) go one at a time,
     // so a rebuild's scan of the store cannot miss a concurrent write.
     std::mutex write_mu;
+    std::int64_t saved_version = -1;  // collection version of its index file; guarded by write_mu
     // Scalar metadata as text, for filtering vector candidates like the store does.
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
   };
@@ -117,6 +125,9 @@ class SearchService {
   // Rebuilds from the store when the collection outgrew its index kind, or
   // when removed ids hold more than a fifth of an HNSW graph.
   Status maybe_rebuild(Loaded* l);
+  // Index file cache (index_dir): load when its version matches, save new ones.
+  Result<std::unique_ptr<VectorIndex>> load_saved(const Collection& c, const std::string& kind);
+  Status save(const Collection& c, const VectorIndex& index, std::int64_t version);
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
 
   Store& store_;

@@ -34,6 +34,14 @@ class VectorIndex {
   // Adds or replaces the vector of `id`.
   virtual Status upsert(const std::string& id, const std::vector<float>& v) = 0;
   virtual void remove(const std::string& id) = 0;
+  // Writes the index to `path` in its own format and its ids to `ids`
+  // (label order, "" for free labels). Flat indexes are not saved: rebuilding
+  // one from the store costs what reading a file would.
+  virtual Status save(const std::string& path, std::vector<std::string>* ids) const {
+    (void)path;
+    (void)ids;
+    return Status::invalid_argument(kind() + " indexes are not saved");
+  }
   // Top k by inner product; `keep` (may be empty) filters candidates by id.
   virtual std::vector<VectorHit> search(const std::vector<float>& q, int k,
                                         const std::function<bool(const std::string&)>& keep) const = 0;

@@ -64,6 +64,7 @@ struct Collection {
   int dimensions = 0;
   std::int64_t created_at = 0;
   std::int64_t documents = 0;
+  std::int64_t version = 0;  // bumped by every document write, in its transaction
 };
 
 struct DocumentRecord {

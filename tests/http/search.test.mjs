@@ -2,7 +2,10 @@
 // through the real server; SciFact retrieval quality through the HTTP API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, json, expectProblem, createKey } from './helpers.mjs';
+import { startServer, json, expectProblem, createKey, sleep } from './helpers.mjs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ingestScifact, ndcgAt10 } from './scifact_eval.mjs';
 
 let s;
@@ -187,5 +190,44 @@ test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HN
     assert.ok(r.hits.some((h) => h.id === 'd45'), JSON.stringify(r.hits.map((h) => h.id)));
   } finally {
     await t.stop();
+  }
+});
+
+test('HNSW index files are saved at shutdown and reused only while their version matches the database', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-index-'));
+  const env = { ATELIER_SEARCH_FLAT_MAX: '5' };
+  const texts = ['red dress', 'blue jeans', 'green scarf', 'black boots', 'white shirt', 'navy coat', 'beige skirt', 'olive hat'];
+  try {
+    let t = await startServer(env, { dataDir: dir });
+    const k = createKey(t, 'premium', 'files');
+    const call = (srv, method, p, body) => fetch(`${srv.url}${p}`, {
+      method, headers: { 'X-API-Key': k, 'Content-Type': 'application/json' }, body: body && JSON.stringify(body) });
+    assert.equal((await call(t, 'POST', '/v1/collections', { name: 'saved' })).status, 201);
+    await call(t, 'POST', '/v1/collections/saved/documents', texts.map((text, i) => ({ id: `p${i}`, text })));
+    const q = `/v1/collections/saved/search?q=${encodeURIComponent('black boots')}&mode=vector&k=3`;
+    const before = await json(await call(t, 'GET', q));
+    await t.stop();
+    const files = readdirSync(path.join(dir, 'indexes'));
+    assert.ok(files.some((f) => f.endsWith('.hnsw')) && files.some((f) => f.endsWith('.hnsw.meta.json')), files.join());
+
+    t = await startServer(env, { dataDir: dir });
+    const again = await json(await call(t, 'GET', q));
+    assert.deepEqual(again.hits.map((h) => h.id), before.hits.map((h) => h.id));
+    await sleep(500);  // the JSON log is flushed every 200 ms
+    assert.match(t.out.stdout, /vector index loaded from file/);
+    // A write the file has not seen, then a crash (no save at shutdown): the stale file is not used.
+    await call(t, 'POST', '/v1/collections/saved/documents', [{ id: 'p99', text: 'black leather boots' }]);
+    t.proc.kill('SIGKILL');
+    await t.exited;
+
+    t = await startServer(env, { dataDir: dir });
+    const fresh = await json(await call(t, 'GET', q));
+    assert.ok(fresh.hits.some((h) => h.id === 'p99'), JSON.stringify(fresh.hits));
+    await sleep(500);
+    assert.doesNotMatch(t.out.stdout, /vector index loaded from file/);
+    assert.match(t.out.stdout, /vector index built/);
+    await t.stop();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -13,7 +13,7 @@ namespace {
 
 #define ATELIER_COLLECTION_SELECT                                                                  \
   "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
-  "d.collection_id = c.id) FROM collections c"
+  "d.collection_id = c.id), c.version FROM collections c"
 #define ATELIER_TEXT_SEARCH                                                                            \
   "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                        \
   "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND "      \
@@ -90,6 +90,12 @@ CREATE TABLE documents (
 CREATE VIRTUAL TABLE documents_fts USING fts5(
   text, content='documents', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2'
 );
+)SQL"},
+    // A change counter per collection, bumped in the same transaction as every
+    // document write: index files in the data dir record the version they
+    // reflect ("last change applied") and are rebuilt when it differs.
+    {3, "collection versions", R"SQL(
+ALTER TABLE collections ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 )SQL"},
 };
 
@@ -446,7 +452,7 @@ class SqliteStore final : public Store {
         sqlite3_bind_text(fts, 2, d.text.c_str(), -1, SQLITE_TRANSIENT);
         if ((rc = sqlite3_step(fts)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
       }
-      return Status::ok();
+      return bump_version(*c, collection_id);
     }();
     if (!st.is_ok()) {
       (void)c->exec("ROLLBACK");
@@ -466,7 +472,7 @@ class SqliteStore final : public Store {
       ATELIER_ASSIGN_OR_RETURN(auto rm, c->prepare("DELETE FROM documents WHERE id=?"));
       sqlite3_bind_int64(rm, 1, row);
       if ((rc = sqlite3_step(rm)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
-      return Status::ok();
+      return bump_version(*c, collection_id);
     }();
     if (!st.is_ok()) {
       (void)c->exec("ROLLBACK");
@@ -588,9 +594,18 @@ class SqliteStore final : public Store {
     out->resize(static_cast<std::size_t>(bytes) / sizeof(float));
     if (bytes > 0) std::memcpy(out->data(), sqlite3_column_blob(st, col), out->size() * sizeof(float));
   }
+  template <class Conn>
+  static Status bump_version(Conn& c, std::int64_t collection_id) {
+    ATELIER_ASSIGN_OR_RETURN(auto up, c.prepare("UPDATE collections SET version = version + 1 WHERE id=?"));
+    sqlite3_bind_int64(up, 1, collection_id);
+    const int rc = sqlite3_step(up);
+    if (rc != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
+    return Status::ok();
+  }
+
   static Collection read_collection(sqlite3_stmt* st) {
     return {sqlite3_column_int64(st, 0), text_at(st, 1), text_at(st, 2), text_at(st, 3), sqlite3_column_int(st, 4),
-            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6)};
+            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7)};
   }
 
   // Borrows a connection for the scope of one call.
