@@ -216,12 +216,13 @@ TEST(IvfIndex, RecallAt10UpsertRemoveAndFilter) {
 
   // Saved and read back: same answers, removed ids stay removed, and it takes upserts.
   const std::string path = ::testing::TempDir() + "ivf_roundtrip.faiss";
-  std::vector<std::string> ids;
-  ASSERT_TRUE(ivf->save(path, &ids).is_ok());
-  auto back = load_ivf_index(path, dim, ids, 32);
+  std::vector<std::string> labels;
+  ASSERT_TRUE(ivf->save(path, &labels).is_ok());
+  auto back = load_ivf_index(path, dim, labels, 32);
   ASSERT_TRUE(back.is_ok()) << back.status().message();
   EXPECT_EQ(back.value()->size(), ivf->size());
-  auto a = ivf->search(data[7], 10, {}), b = back.value()->search(data[7], 10, {});
+  auto a = ivf->search(data[7], 10, {});
+  auto b = back.value()->search(data[7], 10, {});
   ASSERT_EQ(a.size(), b.size());
   for (std::size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].id, b[i].id);
   EXPECT_NE(back.value()->search(data[1], 1, {})[0].id, "v1");
