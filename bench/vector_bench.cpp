@@ -17,6 +17,7 @@
 
 #include "embed/word_vectors.h"
 #include "search/hnsw_index.h"
+#include "search/ivf_index.h"
 #include "search/vector_index.h"
 
 extern "C" void openblas_set_num_threads(int);
@@ -68,24 +69,47 @@ void run(const char* name, const std::vector<std::vector<float>>& data, const st
   const double flat_qps = static_cast<double>(queries.size()) / seconds_since(t);
   std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", "flat", flat_build, flat.memory_bytes() / 1e6, 1.0, flat_qps, 1.0);
 
-  auto hnsw = search::make_hnsw_index(dim);
-  t = Clock::now();
-  for (std::size_t i = 0; i < data.size(); ++i) (void)hnsw->upsert(std::to_string(i), data[i]);
-  const double hnsw_build = seconds_since(t);
-  double recall = 0;
-  t = Clock::now();
-  std::vector<std::vector<search::VectorHit>> results;
-  results.reserve(queries.size());
-  for (const auto& q : queries) results.push_back(hnsw->search(q, 10, {}));
-  const double hnsw_qps = static_cast<double>(queries.size()) / seconds_since(t);
-  for (std::size_t i = 0; i < queries.size(); ++i) {
-    int hit = 0;
-    for (auto& h : results[i]) hit += truth[i].count(h.id) ? 1 : 0;
-    recall += hit / 10.0;
+  auto measure = [&](const char* label, search::VectorIndex& idx, double build_s) {
+    double recall = 0;
+    auto t0 = Clock::now();
+    std::vector<std::vector<search::VectorHit>> results;
+    results.reserve(queries.size());
+    for (const auto& q : queries) results.push_back(idx.search(q, 10, {}));
+    const double qps = static_cast<double>(queries.size()) / seconds_since(t0);
+    for (std::size_t i = 0; i < queries.size(); ++i) {
+      int hit = 0;
+      for (auto& h : results[i]) hit += truth[i].count(h.id) ? 1 : 0;
+      recall += hit / 10.0;
+    }
+    recall /= static_cast<double>(queries.size());
+    std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", label, build_s, idx.memory_bytes() / 1e6, recall, qps,
+                qps / flat_qps);
+    std::fflush(stdout);
+  };
+
+  {
+    auto hnsw = search::make_hnsw_index(dim);
+    t = Clock::now();
+    for (std::size_t i = 0; i < data.size(); ++i) (void)hnsw->upsert(std::to_string(i), data[i]);
+    measure("hnsw", *hnsw, seconds_since(t));
   }
-  recall /= static_cast<double>(queries.size());
-  std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", "hnsw", hnsw_build, hnsw->memory_bytes() / 1e6, recall, hnsw_qps,
-              hnsw_qps / flat_qps);
+  {
+    // IVF: trained on an evenly spaced sample (as the service does), nlist = 2 sqrt(N).
+    t = Clock::now();
+    const std::size_t sample = std::min<std::size_t>(data.size(), 131072);
+    std::vector<float> train;
+    for (std::size_t i = 0; i < sample; ++i) {
+      const auto& v = data[i * data.size() / sample];
+      train.insert(train.end(), v.begin(), v.end());
+    }
+    auto ivf = search::make_ivf_index(dim, train, {0, 32});
+    if (!ivf.is_ok()) {
+      std::printf("ivf: %s\n", ivf.status().message().c_str());
+      return;
+    }
+    for (std::size_t i = 0; i < data.size(); ++i) (void)ivf.value()->upsert(std::to_string(i), data[i]);
+    measure("ivf", *ivf.value(), seconds_since(t));
+  }
 }
 
 }  // namespace
@@ -94,7 +118,8 @@ int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   const std::size_t nq = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1000;
   openblas_set_num_threads(1);  // single-thread figures for both indexes
-  std::printf("bench/vector: flat = exact inner product; hnsw = hnswlib M=16 efC=200 efS=128 (AVX2 build)\n");
+  std::printf("bench/vector: flat = exact inner product; hnsw = hnswlib M=16 efC=200 efS=128 (AVX2 build); "
+              "ivf = FAISS IVFFlat nlist 2*sqrt(N) nprobe 32, one thread\n");
   run("clustered synthetic", clustered(n, 384, 1000, 1), clustered(nq, 384, 1000, 2));
 
   const char* path_env = std::getenv("ATELIER_BENCH_VECTORS");
