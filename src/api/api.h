@@ -49,5 +49,8 @@ void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchServic
 void add_image_embedding_routes(http::Router& router, ApiDeps& deps, engines::ImageEncoder* encoder,
                                 const std::string& unavailable_reason);
 void add_vision_routes(http::Router& router, ApiDeps& deps, vision::VisionService& svc);
+// Image collections (items embedded by `encoder`, searched by image); `encoder` may be null.
+void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc,
+                                 engines::ImageEncoder* encoder, const std::string& unavailable_reason);
 
 }  // namespace atelier::api

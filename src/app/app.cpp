@@ -269,6 +269,9 @@ int serve(const Config& cfg) {
   api::add_image_embedding_routes(router, deps, vision_stack->encoder.get(),
                                   vision_stack->encoder_error);
   api::add_vision_routes(router, deps, *vision_stack->service);
+  if (vision_stack->encoder) embedders.add_image_model(vision_stack->encoder->model(), vision_stack->encoder->dimensions());
+  api::add_image_collection_routes(router, deps, search_service, vision_stack->encoder.get(),
+                                   vision_stack->encoder_error);
   metrics.add_sampled_gauge("atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
                             [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();

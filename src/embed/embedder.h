@@ -39,6 +39,13 @@ class EmbedderRegistry {
     auto it = text_.find(model);
     return it == text_.end() ? nullptr : it->second.get();
   }
+  // Image models are run by the vision engines; search collections only need
+  // their names and dimensions to hold and compare their vectors.
+  void add_image_model(const std::string& model, int dimensions) { image_[model] = dimensions; }
+  int image_dimensions(const std::string& model) const {
+    auto it = image_.find(model);
+    return it == image_.end() ? 0 : it->second;
+  }
   std::vector<std::string> text_models() const {
     std::vector<std::string> out;
     for (auto& [k, v] : text_) out.push_back(k);
@@ -47,6 +54,7 @@ class EmbedderRegistry {
 
  private:
   std::map<std::string, std::unique_ptr<TextEmbedder>> text_;
+  std::map<std::string, int> image_;
 };
 
 }  // namespace atelier::embed

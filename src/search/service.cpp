@@ -96,9 +96,13 @@ const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Stat
 }
 
 Result<Collection> SearchService::create(const std::string& name, const std::string& owner, const std::string& model) {
-  const embed::TextEmbedder* e = embedders_.text(model);
-  if (!e) return Status::invalid_argument("no embedding model '" + model + "'");
-  return store_.create_collection(name, owner, model, e->dimensions());
+  if (const embed::TextEmbedder* e = embedders_.text(model)) {
+    return store_.create_collection(name, owner, model, e->dimensions());
+  }
+  if (int dims = embedders_.image_dimensions(model); dims > 0) {
+    return store_.create_collection(name, owner, model, dims);
+  }
+  return Status::invalid_argument("no embedding model '" + model + "'");
 }
 
 namespace {
@@ -281,9 +285,24 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
                                            const std::string& caller, bool admin, const WorkContext& work) {
   ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
+  bool need_text_vectors = false;
+  for (const auto& d : docs) {
+    if (d.vector.empty()) need_text_vectors = true;
+    else if (static_cast<int>(d.vector.size()) != l->collection.dimensions) {
+      return Status::invalid_argument("document '" + d.id + "' has a " + std::to_string(d.vector.size()) +
+                                      "-d vector; collection '" + name + "' holds " +
+                                      std::to_string(l->collection.dimensions) + "-d " + l->collection.model + " vectors");
+    }
+  }
   Status why;
-  const embed::TextEmbedder* e = embedder_for(l->collection, &why);
-  if (!e) return why;
+  const embed::TextEmbedder* e = need_text_vectors ? embedder_for(l->collection, &why) : nullptr;
+  if (need_text_vectors && !e) {
+    if (embedders_.image_dimensions(l->collection.model) > 0) {
+      return Status::invalid_argument("collection '" + name + "' holds " + l->collection.model +
+                                      " image vectors: add items with images (POST /v1/collections/" + name + "/images)");
+    }
+    return why;
+  }
   std::lock_guard writer(l->write_mu);
   auto index = index_of(l);
   UpsertCounts total;
@@ -292,11 +311,23 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
     ATELIER_RETURN_IF_ERROR(work.check());
     const std::size_t end = std::min(docs.size(), start + kChunk);
     std::vector<std::string> texts;
-    for (std::size_t i = start; i < end; ++i) texts.push_back(docs[i].text);
-    ATELIER_ASSIGN_OR_RETURN(embed::Embeddings emb, e->embed(texts, work));
-    std::vector<DocumentRecord> records;
+    std::vector<std::size_t> to_embed;
     for (std::size_t i = start; i < end; ++i) {
-      records.push_back({docs[i].id, docs[i].text, docs[i].metadata_json, std::move(emb.vectors[i - start])});
+      if (docs[i].vector.empty()) {
+        texts.push_back(docs[i].text);
+        to_embed.push_back(i);
+      }
+    }
+    embed::Embeddings emb;
+    if (!texts.empty()) {
+      ATELIER_ASSIGN_OR_RETURN(emb, e->embed(texts, work));
+    }
+    std::vector<DocumentRecord> records;
+    std::size_t next = 0;
+    for (std::size_t i = start; i < end; ++i) {
+      std::vector<float> v = docs[i].vector;
+      if (v.empty()) v = std::move(emb.vectors[next++]);
+      records.push_back({docs[i].id, docs[i].text, docs[i].metadata_json, std::move(v)});
     }
     ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, store_.upsert_documents(l->collection.id, records));
     total.inserted += counts.inserted;
@@ -378,10 +409,19 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
   }
   ATELIER_RETURN_IF_ERROR(work.check());
   if (req.mode != Mode::bm25) {
-    Status why;
-    const embed::TextEmbedder* e = embedder_for(l->collection, &why);
-    if (!e) return why;
-    ATELIER_ASSIGN_OR_RETURN(embed::Embeddings q, e->embed({req.query}, work));
+    embed::Embeddings q;
+    if (!req.vector.empty()) {
+      if (static_cast<int>(req.vector.size()) != l->collection.dimensions) {
+        return Status::invalid_argument("the query vector does not match collection '" + name + "' (" +
+                                        l->collection.model + ")");
+      }
+      q.vectors.push_back(req.vector);
+    } else {
+      Status why;
+      const embed::TextEmbedder* e = embedder_for(l->collection, &why);
+      if (!e) return why;
+      ATELIER_ASSIGN_OR_RETURN(q, e->embed({req.query}, work));
+    }
     std::function<bool(const std::string&)> keep;
     std::unordered_map<std::string, std::map<std::string, std::string>> snapshot;
     if (req.filter) {

@@ -48,6 +48,9 @@ struct SearchRequest {
   int k = 10;
   Mode mode = Mode::hybrid;
   std::optional<MetadataFilter> filter;
+  // A query vector from the collection's own model (search by image); when
+  // set, the vector side uses it instead of embedding `query`.
+  std::vector<float> vector = {};
 };
 
 struct SearchHit {
@@ -64,6 +67,9 @@ struct IngestDocument {
   std::string id;
   std::string text;
   std::string metadata_json = "{}";
+  // Precomputed by the caller (image collections: the image embedding); the
+  // text is then stored and indexed for BM25 but not embedded.
+  std::vector<float> vector = {};
 };
 
 struct CollectionStats {

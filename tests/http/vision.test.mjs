@@ -231,3 +231,37 @@ test('image embeddings: OpenAI-shaped, unit length, batched, same image same vec
   const unknown = await post('/v1/embeddings/images?model=clip', form(garments[0]));
   assert.equal(unknown.status, 404);
 });
+
+test('image collections: items embedded by MobileNetV2, searched by image; leave-one-out 1-NN on fashion photos', async () => {
+  const rows = readFileSync(path.join(SHARED, 'fashion/labels.csv'), 'utf8').trim().split('\n').slice(1)
+    .map((l) => l.split(',')).filter(([, group]) => group === 'garments' || group === 'products');
+  const items = rows.map(([file, , category], i) => ({ id: `item${i}`, file: path.join(SHARED, 'fashion', file), category }));
+  const jsonPost = (route, body) => post(route, JSON.stringify(body), { 'content-type': 'application/json' });
+  assert.equal((await jsonPost('/v1/collections', { name: 'closet', model: 'mobilenet-v2' })).status, 201);
+  const text = await jsonPost('/v1/collections/closet/documents', [{ id: 'x', text: 'no vectors for text here' }]);
+  assert.equal(text.status, 400);
+  for (let i = 0; i < items.length; i += 32) {
+    const batch = items.slice(i, i + 32).map((it) => ({
+      id: it.id, image: readFileSync(it.file).toString('base64'), text: it.category, metadata: { category: it.category } }));
+    const r = await call('/v1/collections/closet/images', JSON.stringify(batch), { 'content-type': 'application/json' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+  }
+  let correct = 0;
+  const counts = {};
+  for (const it of items) counts[it.category] = (counts[it.category] || 0) + 1;
+  for (const it of items) {
+    const r = await call('/v1/collections/closet/search/image?k=2', readFileSync(it.file), { 'content-type': 'image/jpeg' });
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    assert.equal(r.body.hits[0].id, it.id);  // itself first
+    assert.ok(r.body.hits[0].score > 0.999);
+    const other = items.find((x) => x.id === r.body.hits[1].id);
+    if (other.category === it.category) correct++;
+  }
+  const acc = correct / items.length;
+  const chance = Object.values(counts).reduce((s, n) => s + (n / items.length) * ((n - 1) / (items.length - 1)), 0);
+  console.log(`MobileNetV2 leave-one-out 1-NN category accuracy on ${items.length} fashion photos: ${acc.toFixed(3)} (chance ${chance.toFixed(3)})`);
+  assert.ok(acc >= 2 * chance, `accuracy ${acc} vs chance ${chance}`);
+  // Filters apply to image search too.
+  const bags = await call('/v1/collections/closet/search/image?k=5&filter=category:bag', readFileSync(items[0].file), { 'content-type': 'image/jpeg' });
+  assert.ok(bags.body.hits.length > 0 && bags.body.hits.every((h) => items.find((x) => x.id === h.id).category === 'bag'));
+});

@@ -1,0 +1,157 @@
+// Collections of images: items carry an image (embedded by the image model,
+// MobileNetV2 here) plus optional text and metadata, and are searched by an
+// image. The collection itself is an ordinary search collection created with
+// model "mobilenet-v2"; its text, if any, stays searchable by BM25.
+#include <sodium.h>
+
+#include "api/api.h"
+#include "api/image_input.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+constexpr std::size_t kMaxItems = 64;
+
+Result<std::string> base64_bytes(const std::string& s, const std::string& where) {
+  std::string out(s.size() / 4 * 3 + 3, '\0');
+  std::size_t len = 0;
+  const char* end = nullptr;
+  std::string_view v = s;
+  if (v.starts_with("data:") && v.find(',') != std::string_view::npos) v.remove_prefix(v.find(',') + 1);
+  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n", &len,
+                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+      end != v.data() + v.size()) {
+    return Status::invalid_argument(where + ": 'image' is not valid base64");
+  }
+  out.resize(len);
+  return out;
+}
+
+}  // namespace
+
+void add_image_collection_routes(http::Router& router, ApiDeps& d, search::SearchService& svc,
+                                 engines::ImageEncoder* encoder, const std::string& unavailable_reason) {
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/collections/{name}/images";
+    r.operation_id = "ingest_images";
+    r.summary = "Add or replace image items (base64 image, optional text and metadata) in an image collection";
+    r.tag = "search";
+    r.access = Access::user;
+    r.cost = 2;
+    r.exec = Exec::inference_pool;
+    r.errors = {403, 404, 413, 503};
+    r.request_schema = {{"type", "array"},
+                        {"maxItems", kMaxItems},
+                        {"items", {{"type", "object"},
+                                   {"required", {"id", "image"}},
+                                   {"properties", {{"id", {{"type", "string"}}},
+                                                   {"image", {{"type", "string"}, {"format", "byte"}}},
+                                                   {"text", {{"type", "string"}}},
+                                                   {"metadata", {{"type", "object"}}}}}}}};
+    r.handler = [&d, &svc, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
+      if (!encoder) return Status::unavailable("the image model is not loaded: " + unavailable_reason);
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      if (!body.is_array() || body.empty()) return Status::invalid_argument("expected a JSON array of image items");
+      if (body.size() > kMaxItems) {
+        return Status::invalid_argument("at most " + std::to_string(kMaxItems) + " image items per request");
+      }
+      std::vector<search::IngestDocument> docs;
+      std::vector<cv::Mat> mats;
+      const image::Limits limits{d.config.max_image_pixels, d.config.max_resolution};
+      for (std::size_t i = 0; i < body.size(); ++i) {
+        const auto& item = body[i];
+        const std::string where = "item " + std::to_string(i);
+        if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
+        search::IngestDocument doc;
+        if (!item.contains("id") || !item["id"].is_string() || item["id"].get_ref<const std::string&>().empty()) {
+          return Status::invalid_argument(where + ": 'id' (non-empty string) is required");
+        }
+        doc.id = item["id"];
+        if (!item.contains("image") || !item["image"].is_string()) {
+          return Status::invalid_argument(where + ": 'image' (base64) is required");
+        }
+        ATELIER_ASSIGN_OR_RETURN(std::string bytes, base64_bytes(item["image"], where));
+        auto img = image::decode(bytes, limits);
+        if (!img.is_ok()) return Status(img.status().code(), where + ": " + img.status().message());
+        mats.push_back(img->bgr);
+        if (item.contains("text")) {
+          if (!item["text"].is_string()) return Status::invalid_argument(where + ": 'text' must be a string");
+          doc.text = item["text"];
+        }
+        if (item.contains("metadata") && !item["metadata"].is_null()) {
+          if (!item["metadata"].is_object()) return Status::invalid_argument(where + ": 'metadata' must be an object");
+          doc.metadata_json = item["metadata"].dump();
+        }
+        docs.push_back(std::move(doc));
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
+      for (std::size_t i = 0; i < docs.size(); ++i) docs[i].vector = std::move(feats[i].embedding);
+      const std::string& name = ctx.req.path_params.at("name");
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                               svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
+      nlohmann::ordered_json j;
+      j["collection"] = name;
+      j["inserted"] = counts.inserted;
+      j["updated"] = counts.updated;
+      return Response::json_ordered(200, j);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/collections/{name}/search/image";
+    r.operation_id = "search_by_image";
+    r.summary = "Nearest items of an image collection to an image (multipart, image/* or base64 JSON)";
+    r.tag = "search";
+    r.access = Access::caller;
+    r.cost = 2;
+    r.exec = Exec::inference_pool;
+    r.errors = {404, 413, 415, 503};
+    r.request_body = image_request_body({{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+                                         {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
+                                        false);
+    r.handler = [&d, &svc, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
+      if (!encoder) return Status::unavailable("the image model is not loaded: " + unavailable_reason);
+      ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+      search::SearchRequest sr;
+      sr.mode = search::Mode::vector;
+      ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));
+      sr.k = int(k);
+      std::string filter;
+      if (in.option(ctx.req, "filter", &filter) && !filter.empty()) {
+        auto colon = filter.find(':');
+        if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
+        sr.filter = MetadataFilter{filter.substr(0, colon), filter.substr(colon + 1)};
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({imgs[0].bgr}, ctx.work));
+      sr.vector = std::move(feats[0].embedding);
+      const auto t0 = SteadyClock::now();
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
+      d.metrics.observe_search("vector", std::chrono::duration<double>(SteadyClock::now() - t0).count());
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& h : hits) {
+        arr.push_back({{"id", h.id}, {"score", h.vector_score.value_or(h.score)}, {"rank", h.vector_rank.value_or(0)}});
+      }
+      nlohmann::ordered_json out;
+      out["model"] = encoder->model();
+      out["hits"] = std::move(arr);
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+}
+
+}  // namespace atelier::api
