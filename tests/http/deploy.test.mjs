@@ -20,7 +20,7 @@ test('dashboard queries only metrics the server exports; manifest probes answer'
     const dash = JSON.parse(readFileSync(path.join(SOURCE_DIR, 'deploy/grafana/atelier-dashboard.json'), 'utf8'));
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
     assert.ok(exprs.length >= 10);
-    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status']);
+    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status', 'model', 'cache']);
     for (const e of exprs) {
       const ids = e.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/(?<![0-9.])\b[a-z_][a-z0-9_]*/g) || [];
       for (const id of ids) {
