@@ -154,7 +154,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                     .Register(*registry_);
   batch_ = &prometheus::BuildHistogram()
                 .Name("atelier_inference_batch_size")
-                .Help("Inputs per model forward pass, by model.")
+                .Help("Requests served by one model forward pass, by model.")
                 .Register(*registry_);
   samplers_ = std::make_shared<SampledCollector>();
 }

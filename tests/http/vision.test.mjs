@@ -265,3 +265,27 @@ test('image collections: items embedded by MobileNetV2, searched by image; leave
   const bags = await call('/v1/collections/closet/search/image?k=5&filter=category:bag', readFileSync(items[0].file), { 'content-type': 'image/jpeg' });
   assert.ok(bags.body.hits.length > 0 && bags.body.hits.every((h) => items.find((x) => x.id === h.id).category === 'bag'));
 });
+
+test('a full inference queue answers 503 with Retry-After; the server recovers', async () => {
+  const t = await startServer({ ATELIER_INFERENCE_WORKERS: '1', ATELIER_INFERENCE_QUEUE: '1', ATELIER_CACHE_SIZE: '0',
+    ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' });
+  try {
+    const k = createKey(t, 'admin', 'queue');
+    const photo = readFileSync(LIVING_ROOM);
+    const rs = await Promise.all(Array.from({ length: 8 }, () => fetch(`${t.url}/v1/vision/analyze`, {
+      method: 'POST', body: photo, headers: { authorization: `Bearer ${k}`, 'content-type': 'image/jpeg' } })));
+    const statuses = rs.map((r) => r.status);
+    assert.ok(statuses.includes(200), statuses.join());
+    const refused = rs.filter((r) => r.status === 503);
+    assert.ok(refused.length >= 1, statuses.join());
+    for (const r of refused) {
+      assert.ok(Number(r.headers.get('retry-after')) >= 1);
+      assert.match(r.headers.get('content-type'), /problem\+json/);
+    }
+    const after = await fetch(`${t.url}/v1/vision/detect`, {
+      method: 'POST', body: photo, headers: { authorization: `Bearer ${k}`, 'content-type': 'image/jpeg' } });
+    assert.equal(after.status, 200);
+  } finally {
+    await t.stop();
+  }
+});

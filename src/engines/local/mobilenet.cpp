@@ -64,14 +64,14 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
     return Status::unavailable("cannot load " + opt.model_path + ": " + ex.what());
   }
   Net* net = e->net_.get();
-  auto run = [net](std::vector<cv::Mat>& inputs) {
-    std::vector<Result<ImageFeatures>> outs;
-    cv::Mat blob = cv::dnn::blobFromImages(inputs, 1.0 / 127.5, cv::Size(224, 224),
-                                           cv::Scalar(127.5, 127.5, 127.5), /*swapRB=*/true, false);
+  // One forward over a list of 224x224 crops.
+  auto forward = [net](const std::vector<cv::Mat>& crops, std::vector<ImageFeatures>* out) {
+    cv::Mat blob = cv::dnn::blobFromImages(crops, 1.0 / 127.5, cv::Size(224, 224), cv::Scalar(127.5, 127.5, 127.5),
+                                           /*swapRB=*/true, false);
     net->net.setInput(blob);
     std::vector<cv::Mat> o;
     net->net.forward(o, std::vector<std::string>{"embedding", "output"});
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
+    for (std::size_t i = 0; i < crops.size(); ++i) {
       ImageFeatures f;
       const float* emb = o[0].ptr<float>(int(i));
       f.embedding.assign(emb, emb + o[0].size[1]);
@@ -79,15 +79,32 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
       const float* cls = o[1].ptr<float>(int(i));
       f.probs.assign(cls, cls + o[1].size[1]);
       to_probabilities(f.probs);
-      outs.push_back(std::move(f));
+      out->push_back(std::move(f));
+    }
+  };
+  const std::size_t max_images = std::max<std::size_t>(1, opt.batching.max_batch) * 2;
+  auto run = [forward, max_images](std::vector<std::vector<cv::Mat>>& slots) {
+    std::vector<cv::Mat> all;
+    for (auto& s : slots) all.insert(all.end(), s.begin(), s.end());
+    std::vector<ImageFeatures> feats;
+    for (std::size_t at = 0; at < all.size(); at += max_images) {  // bounded forwards for large calls
+      std::vector<cv::Mat> chunk(all.begin() + long(at), all.begin() + long(std::min(all.size(), at + max_images)));
+      forward(chunk, &feats);
+    }
+    std::vector<Result<std::vector<ImageFeatures>>> outs;
+    std::size_t next = 0;
+    for (auto& s : slots) {
+      std::vector<ImageFeatures> mine(std::make_move_iterator(feats.begin() + long(next)),
+                                      std::make_move_iterator(feats.begin() + long(next + s.size())));
+      next += s.size();
+      outs.push_back(std::move(mine));
     }
     return outs;
   };
   try {
-    std::vector<cv::Mat> warm{cv::Mat(224, 224, CV_8UC3, cv::Scalar(127, 127, 127))};
-    auto w = run(warm);
-    if (w.empty() || !w[0].is_ok() || w[0].value().embedding.size() != 1280 ||
-        w[0].value().probs.size() != e->labels_.size()) {
+    std::vector<ImageFeatures> w;
+    forward({cv::Mat(224, 224, CV_8UC3, cv::Scalar(127, 127, 127))}, &w);
+    if (w.size() != 1 || w[0].embedding.size() != 1280 || w[0].probs.size() != e->labels_.size()) {
       return Status::unavailable(opt.model_path + " does not have MobileNetV2's outputs embedding[1280] and output[" +
                                  std::to_string(e->labels_.size()) + "]");
     }
@@ -96,24 +113,15 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
   }
   BatcherOptions bo = opt.batching;
   bo.name = "mobilenet-v2";
-  e->batcher_ = std::make_unique<Batcher<cv::Mat, ImageFeatures>>(bo, run, opt.observe);
+  e->batcher_ = std::make_unique<ImageBatcher>(bo, run, opt.observe);
   return e;
 }
 
 Result<std::vector<ImageFeatures>> MobileNetEncoder::encode(const std::vector<cv::Mat>& bgr, const WorkContext& work) {
-  std::vector<std::future<Result<ImageFeatures>>> futs;
-  futs.reserve(bgr.size());
-  for (const auto& m : bgr) {
-    ATELIER_ASSIGN_OR_RETURN(auto f, batcher_->submit(center_crop(m), work));
-    futs.push_back(std::move(f));
-  }
-  std::vector<ImageFeatures> out;
-  out.reserve(bgr.size());
-  for (auto& f : futs) {
-    ATELIER_ASSIGN_OR_RETURN(ImageFeatures r, (Batcher<cv::Mat, ImageFeatures>::wait(f, work)));
-    out.push_back(std::move(r));
-  }
-  return out;
+  std::vector<cv::Mat> crops;
+  crops.reserve(bgr.size());
+  for (const auto& m : bgr) crops.push_back(center_crop(m));
+  return batcher_->run(std::move(crops), work);
 }
 
 }  // namespace atelier::engines

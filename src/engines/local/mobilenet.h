@@ -19,7 +19,7 @@ struct MobileNetOptions {
   std::string model_path;   // mobilenet_v2_1.0_224_tf2_fp32.onnx
   std::string labels_path;  // imagenet_labels_1001_coral.txt
   BatcherOptions batching;
-  Batcher<cv::Mat, ImageFeatures>::ObserveFn observe;
+  Batcher<std::vector<cv::Mat>, std::vector<ImageFeatures>>::ObserveFn observe;
 };
 
 class MobileNetEncoder final : public ImageEncoder {
@@ -46,7 +46,10 @@ class MobileNetEncoder final : public ImageEncoder {
   std::string model_ = "mobilenet-v2";
   std::vector<std::string> labels_;
   std::unique_ptr<Net> net_;
-  std::unique_ptr<Batcher<cv::Mat, ImageFeatures>> batcher_;
+  // One queue slot per call (all of its images), so a request's crops never
+  // crowd out other requests; a forward takes whole slots.
+  using ImageBatcher = Batcher<std::vector<cv::Mat>, std::vector<ImageFeatures>>;
+  std::unique_ptr<ImageBatcher> batcher_;
 };
 
 }  // namespace atelier::engines
