@@ -27,7 +27,12 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
     if (!model.is_ok() || !labels.is_ok()) {
       note("yolox-nano", model.is_ok() ? labels.status() : model.status());
     } else {
-      engines::YoloxOptions o{*model, *labels, 416, 0.45f, bo, metrics.model_observer("yolox-nano")};
+      engines::YoloxOptions o;
+      o.model_path = *model;
+      o.labels_path = *labels;
+      o.replicas = c.model_threads;  // 0: one per OpenCV thread
+      o.batching = bo;
+      o.observe = metrics.model_observer("yolox-nano");
       auto d = engines::YoloxDetector::load(o);
       if (d.is_ok()) {
         v->detector = std::move(d).value();

@@ -194,8 +194,21 @@ test('results are cached by content hash and model version; hits show in /metric
 
 test('concurrent detections share forwards (dynamic batching) and metrics say so', async () => {
   const files = listFiles(path.join(COCO, 'images/val2017'), /\.jpg$/).slice(0, 16);
+  // One at a time first (other options, so the cache cannot answer the concurrent calls).
+  const alone = [];
+  for (const f of files) alone.push((await call('/v1/vision/detect', form(f, { min_score: 0.4999 }))).body);
   const rs = await Promise.all(files.map((f) => post('/v1/vision/detect', form(f, { min_score: 0.5 }))));
   assert.ok(rs.every((r) => r.status === 200));
+  // Batched (split across per-core replicas) or not, each image gets the same detections.
+  const together = await Promise.all(rs.map((r) => r.json()));
+  together.forEach((b, i) => {
+    const a = alone[i].detections.filter((d) => d.score >= 0.5);
+    assert.equal(b.detections.length, a.length, files[i]);
+    b.detections.forEach((d, j) => {
+      assert.equal(d.class_id, a[j].class_id);
+      assert.ok(Math.abs(d.box.x - a[j].box.x) < 0.5 && Math.abs(d.box.width - a[j].box.width) < 0.5);
+    });
+  });
   const m = await (await fetch(`${s.url}/metrics`)).text();
   const sum = Number(m.match(/atelier_inference_batch_size_sum\{model="yolox-nano"\} ([0-9.e+]+)/)[1]);
   const count = Number(m.match(/atelier_inference_batch_size_count\{model="yolox-nano"\} ([0-9.e+]+)/)[1]);

@@ -8,8 +8,15 @@
 
 namespace atelier::engines {
 
+// One network per core. The ONNX export fixes batch 1 inside its reshapes: a
+// multi-image blob runs but mixes the images' outputs (verified: no output row
+// of a 2-image forward matches either image's own forward). So a batch is run
+// as batch-1 forwards spread across the replicas, one core each (OpenCV runs
+// nested parallel loops serially): data parallelism, which on CPUs beats
+// intra-op parallelism for a model this small. A lone input runs on replica 0
+// with OpenCV's intra-op threads (lowest latency).
 struct YoloxDetector::Net {
-  cv::dnn::Net net;
+  std::vector<cv::dnn::Net> replicas;
 };
 
 Result<std::vector<std::string>> read_labels(const std::string& path) {
@@ -42,32 +49,56 @@ Result<std::unique_ptr<YoloxDetector>> YoloxDetector::load(YoloxOptions opt) {
   auto d = std::make_unique<YoloxDetector>(Key{});
   ATELIER_ASSIGN_OR_RETURN(d->labels_, read_labels(opt.labels_path));
   d->net_ = std::make_unique<Net>();
+  const int replicas = std::max(1, opt.replicas > 0 ? opt.replicas : cv::getNumThreads());
   try {
-    d->net_->net = cv::dnn::readNetFromONNX(opt.model_path);
-    d->net_->net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
-    d->net_->net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    for (int i = 0; i < replicas; ++i) {
+      cv::dnn::Net n = cv::dnn::readNetFromONNX(opt.model_path);
+      n.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+      n.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+      d->net_->replicas.push_back(std::move(n));
+    }
   } catch (const cv::Exception& e) {
     return Status::unavailable("cannot load " + opt.model_path + ": " + e.what());
   }
   d->opt_ = opt;
   Net* net = d->net_.get();
   const int size = opt.input_size;
-  auto run = [net, size](std::vector<cv::Mat>& inputs) {
-    std::vector<Result<cv::Mat>> outs;
-    cv::Mat blob = cv::dnn::blobFromImages(inputs, 1.0, cv::Size(size, size), cv::Scalar(), false, false);
-    net->net.setInput(blob);
-    cv::Mat out = net->net.forward();  // [1, N*anchors, 85]: the batch is concatenated
-    const int rows = out.size[1], cols = out.size[2];
-    const int per = rows / static_cast<int>(inputs.size());
-    cv::Mat all(rows, cols, CV_32F, out.ptr<float>());
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      outs.push_back(all.rowRange(int(i) * per, int(i + 1) * per).clone());
+  // Batch-1 forwards of `count` inputs from `first` on replica `r`; rows land in outs[first..].
+  auto forward = [net, size](std::vector<cv::Mat>& inputs, std::size_t first, std::size_t count, std::size_t r,
+                             std::vector<cv::Mat>& outs) {
+    cv::dnn::Net& n = net->replicas[r];
+    for (std::size_t i = first; i < first + count; ++i) {
+      n.setInput(cv::dnn::blobFromImage(inputs[i], 1.0, cv::Size(size, size), cv::Scalar(), false, false));
+      cv::Mat out = n.forward();  // [1, anchors, 85]
+      outs[i] = cv::Mat(out.size[1], out.size[2], CV_32F, out.ptr<float>()).clone();
     }
+  };
+  auto run = [net, forward](std::vector<cv::Mat>& inputs) {
+    std::vector<cv::Mat> rows(inputs.size());
+    const std::size_t r = std::min(net->replicas.size(), inputs.size());
+    if (r <= 1) {
+      forward(inputs, 0, inputs.size(), 0, rows);
+    } else {
+      const std::size_t per = (inputs.size() + r - 1) / r;
+      cv::parallel_for_(
+          cv::Range(0, int(r)),
+          [&](const cv::Range& range) {
+            for (int k = range.start; k < range.end; ++k) {
+              const std::size_t first = std::size_t(k) * per;
+              if (first < inputs.size()) forward(inputs, first, std::min(per, inputs.size() - first), std::size_t(k), rows);
+            }
+          },
+          double(r));
+    }
+    std::vector<Result<cv::Mat>> outs;
+    for (auto& m : rows) outs.push_back(std::move(m));
     return outs;
   };
   // A first forward so the first request does not pay the lazy initialisation.
   try {
     std::vector<cv::Mat> warm{cv::Mat(size, size, CV_8UC3, cv::Scalar(114, 114, 114))};
+    std::vector<cv::Mat> sink(1);
+    for (std::size_t r = 1; r < net->replicas.size(); ++r) forward(warm, 0, 1, r, sink);  // lazy init of each
     auto w = run(warm);
     const int expected = (size / 8) * (size / 8) + (size / 16) * (size / 16) + (size / 32) * (size / 32);
     if (w.empty() || !w[0].is_ok() || w[0].value().rows != expected || w[0].value().cols != 5 + int(d->labels_.size())) {

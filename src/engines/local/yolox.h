@@ -21,6 +21,7 @@ struct YoloxOptions {
   std::string labels_path;  // coco_classes.txt
   int input_size = 416;
   float nms_iou = 0.45f;
+  int replicas = 0;  // networks for splitting a batch across cores; 0: OpenCV's thread count
   BatcherOptions batching;
   Batcher<cv::Mat, cv::Mat>::ObserveFn observe;
 };
