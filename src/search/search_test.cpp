@@ -164,6 +164,16 @@ TEST(Highlight, DensestWindowMarkedAndEscaped) {
   auto none = highlight(analyzer, "short text", {"absent"}, 16);
   EXPECT_EQ(none, "short text");
   EXPECT_EQ(highlight(analyzer, "", {"x"}, 16), "");
+
+  // A long document: only the dense region is analysed, with the same result
+  // as the whole-text pass would give there.
+  std::string filler;
+  for (int i = 0; i < 120; ++i) filler += "lorem ipsum dolor ";
+  const std::string longer = filler + "Studies of happiness: happy runners study running daily. " + filler;
+  auto l = highlight(analyzer, longer, {"studi", "happi", "run"}, 8);
+  // (Porter: happiness -> happi, runners -> runner.)
+  EXPECT_EQ(l, "…dolor <b>Studies</b> of <b>happiness</b>: <b>happy</b> runners <b>study</b> <b>running</b>…");
+  EXPECT_EQ(l, highlight(analyzer, longer.substr(filler.size() - 6, 80), {"studi", "happi", "run"}, 8).insert(0, "…"));
 }
 
 }  // namespace

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -35,9 +37,11 @@ void append_escaped(std::string& out, std::string_view s) {
 }
 }  // namespace
 
-std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
-                      std::size_t window) {
-  auto a = analyzer.analyze(text, "english", /*with_sentences=*/false);
+namespace {
+
+std::string highlight_all(const text::Analyzer& analyzer, std::string_view text, const std::set<std::string>& stems,
+                          std::size_t window) {
+  auto a = analyzer.analyze(std::string(text), "english", /*with_sentences=*/false);
   if (!a.is_ok() || a->tokens.empty()) return {};
   const auto& toks = a->tokens;
   auto hit = [&](std::size_t i) { return toks[i].type == text::TokenType::word && stems.count(toks[i].stem) > 0; };
@@ -71,6 +75,48 @@ std::string highlight(const text::Analyzer& analyzer, const std::string& text, c
   }
   if (end < toks.size()) out += "…";
   return out;
+}
+
+bool word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
+
+}  // namespace
+
+std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
+                      std::size_t window) {
+  // Analysing a whole long document costs more than the search that found
+  // it; a byte scan for the stems' first letters finds the dense region, and
+  // only that region is analysed. Short texts are analysed whole.
+  constexpr std::size_t kLong = 1200, kRegion = 480, kSpan = 360;
+  if (text.size() <= kLong || stems.empty()) return highlight_all(analyzer, text, stems, window);
+  std::string lower(text);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::vector<std::size_t> hits;
+  for (const auto& stem : stems) {
+    const std::string probe = stem.substr(0, std::min<std::size_t>(stem.size(), 4));
+    if (probe.empty()) continue;
+    for (std::size_t at = lower.find(probe); at != std::string::npos; at = lower.find(probe, at + 1)) {
+      if (at == 0 || !word_byte(static_cast<unsigned char>(lower[at - 1]))) hits.push_back(at);
+    }
+  }
+  std::size_t start = 0;
+  if (!hits.empty()) {
+    std::sort(hits.begin(), hits.end());
+    std::size_t best = 0, best_count = 0, j = 0;
+    for (std::size_t i = 0; i < hits.size(); ++i) {
+      while (hits[j] + kSpan < hits[i]) ++j;
+      if (i - j + 1 > best_count) best_count = i - j + 1, best = hits[j];
+    }
+    start = best > 60 ? best - 60 : 0;
+    while (start > 0 && text[start - 1] != ' ' && text[start - 1] != '\n') --start;  // whole words, whole UTF-8
+  }
+  std::size_t end = std::min(text.size(), start + kRegion);
+  while (end < text.size() && text[end] != ' ' && text[end] != '\n') ++end;
+  std::string inner = highlight_all(analyzer, std::string_view(text).substr(start, end - start), stems, window);
+  if (inner.empty()) return inner;
+  const std::string ellipsis = "…";
+  if (start > 0 && !inner.starts_with(ellipsis)) inner = ellipsis + inner;
+  if (end < text.size() && !inner.ends_with(ellipsis)) inner += ellipsis;
+  return inner;
 }
 
 std::map<std::string, std::string> scalar_fields(const std::string& metadata_json) {
