@@ -45,6 +45,9 @@ void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& 
 void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason);
 void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
+// Shared by the text and image collection routes.
+Result<MetadataFilter> parse_metadata_filter(const std::string& filter);  // "key:value"
+http::Response ingest_response(const std::string& collection, const UpsertCounts& counts);
 // `encoder` may be null (model not loaded): the route answers 503 with `unavailable_reason`.
 void add_image_embedding_routes(http::Router& router, ApiDeps& deps, engines::ImageEncoder* encoder,
                                 const std::string& unavailable_reason);

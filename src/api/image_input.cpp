@@ -9,16 +9,18 @@ namespace atelier::api {
 
 namespace {
 
-Result<std::string> base64_image(const std::string& s, std::size_t index) {
+}  // namespace
+
+Result<std::string> decode_base64_image(const std::string& s, const std::string& where) {
   std::string_view v = s;
   if (v.starts_with("data:")) {  // data URL: data:image/png;base64,....
     auto comma = v.find(',');
     if (comma == std::string_view::npos || v.substr(0, comma).find(";base64") == std::string_view::npos) {
-      return Status::invalid_argument("image " + std::to_string(index) + ": only base64 data URLs are accepted");
+      return Status::invalid_argument(where + ": only base64 data URLs are accepted");
     }
     v.remove_prefix(comma + 1);
   }
-  if (v.empty()) return Status::invalid_argument("image " + std::to_string(index) + " is empty");
+  if (v.empty()) return Status::invalid_argument(where + " is empty");
   std::string out(v.size() / 4 * 3 + 3, '\0');
   std::size_t len = 0;
   const char* end = nullptr;
@@ -30,13 +32,17 @@ Result<std::string> base64_image(const std::string& s, std::size_t index) {
                           &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 &&
         sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
                           &len, &end, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
-      return Status::invalid_argument("image " + std::to_string(index) + " is not valid base64");
+      return Status::invalid_argument(where + " is not valid base64");
     }
   }
   out.resize(len);
   return out;
 }
 
+namespace {
+Result<std::string> base64_image(const std::string& s, std::size_t index) {
+  return decode_base64_image(s, "image " + std::to_string(index));
+}
 }  // namespace
 
 bool ImageRequest::option(const http::Request& req, const std::string& name, std::string* out) const {

@@ -36,6 +36,10 @@ Result<ImageRequest> read_images(const http::Request& req, std::size_t max_image
 
 net::UrlPolicy url_policy(const Config& c);
 
+// Decodes a base64 image (standard or URL-safe, padded or not, or a base64
+// data URL); `where` names it in the error.
+Result<std::string> decode_base64_image(const std::string& s, const std::string& where);
+
 // Decodes every image under the limits; the index is named in errors.
 Result<std::vector<image::Image>> decode_all(const ImageRequest& r, const image::Limits& limits);
 

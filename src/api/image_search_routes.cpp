@@ -2,8 +2,6 @@
 // MobileNetV2 here) plus optional text and metadata, and are searched by an
 // image. The collection itself is an ordinary search collection created with
 // model "mobilenet-v2"; its text, if any, stays searchable by BM25.
-#include <sodium.h>
-
 #include "api/api.h"
 #include "api/image_input.h"
 #include "http/problem.h"
@@ -20,21 +18,6 @@ using http::RouteSpec;
 namespace {
 
 constexpr std::size_t kMaxItems = 64;
-
-Result<std::string> base64_bytes(const std::string& s, const std::string& where) {
-  std::string out(s.size() / 4 * 3 + 3, '\0');
-  std::size_t len = 0;
-  const char* end = nullptr;
-  std::string_view v = s;
-  if (v.starts_with("data:") && v.find(',') != std::string_view::npos) v.remove_prefix(v.find(',') + 1);
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n", &len,
-                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != v.data() + v.size()) {
-    return Status::invalid_argument(where + ": 'image' is not valid base64");
-  }
-  out.resize(len);
-  return out;
-}
 
 }  // namespace
 
@@ -81,7 +64,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         if (!item.contains("image") || !item["image"].is_string()) {
           return Status::invalid_argument(where + ": 'image' (base64) is required");
         }
-        ATELIER_ASSIGN_OR_RETURN(std::string bytes, base64_bytes(item["image"], where));
+        ATELIER_ASSIGN_OR_RETURN(std::string bytes, decode_base64_image(item["image"], where + ": 'image'"));
         auto img = image::decode(bytes, limits);
         if (!img.is_ok()) return Status(img.status().code(), where + ": " + img.status().message());
         mats.push_back(img->bgr);
@@ -100,11 +83,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       const std::string& name = ctx.req.path_params.at("name");
       ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
                                svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
-      nlohmann::ordered_json j;
-      j["collection"] = name;
-      j["inserted"] = counts.inserted;
-      j["updated"] = counts.updated;
-      return Response::json_ordered(200, j);
+      return ingest_response(name, counts);
     };
     router.add(std::move(r));
   }
@@ -132,9 +111,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       sr.k = int(k);
       std::string filter;
       if (in.option(ctx.req, "filter", &filter) && !filter.empty()) {
-        auto colon = filter.find(':');
-        if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
-        sr.filter = MetadataFilter{filter.substr(0, colon), filter.substr(colon + 1)};
+        ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
       }
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({imgs[0].bgr}, ctx.work));
       sr.vector = std::move(feats[0].embedding);

@@ -80,6 +80,24 @@ Result<int> int_param(const http::Request& req, const char* name, int fallback, 
 
 }  // namespace
 
+Result<MetadataFilter> parse_metadata_filter(const std::string& filter) {
+  auto colon = filter.find(':');
+  if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
+  MetadataFilter f{filter.substr(0, colon), filter.substr(colon + 1)};
+  for (unsigned char c : f.key) {
+    if (!std::isalnum(c) && c != '_') return Status::invalid_argument("filter keys use letters, digits and '_'");
+  }
+  return f;
+}
+
+Response ingest_response(const std::string& collection, const UpsertCounts& counts) {
+  nlohmann::ordered_json j;
+  j["collection"] = collection;
+  j["inserted"] = counts.inserted;
+  j["updated"] = counts.updated;
+  return Response::json_ordered(200, j);
+}
+
 void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
   {
     RouteSpec r;
@@ -173,11 +191,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       if (docs.empty()) return Status::invalid_argument("no documents in the request");
       ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
                                svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
-      nlohmann::ordered_json j;
-      j["collection"] = name;
-      j["inserted"] = counts.inserted;
-      j["updated"] = counts.updated;
-      return Response::json_ordered(200, j);
+      return ingest_response(name, counts);
     };
     router.add(std::move(r));
   }
@@ -230,13 +244,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       }
       std::string filter;
       if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
-        auto colon = filter.find(':');
-        if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
-        MetadataFilter f{filter.substr(0, colon), filter.substr(colon + 1)};
-        for (unsigned char c : f.key) {
-          if (!std::isalnum(c) && c != '_') return Status::invalid_argument("filter keys use letters, digits and '_'");
-        }
-        sr.filter = f;
+        ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
       }
       const auto t0 = SteadyClock::now();
       ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
