@@ -3,6 +3,7 @@
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 
@@ -49,7 +50,9 @@ Result<std::unique_ptr<YoloxDetector>> YoloxDetector::load(YoloxOptions opt) {
   auto d = std::make_unique<YoloxDetector>(Key{});
   ATELIER_ASSIGN_OR_RETURN(d->labels_, read_labels(opt.labels_path));
   d->net_ = std::make_unique<Net>();
-  const int replicas = std::max(1, opt.replicas > 0 ? opt.replicas : cv::getNumThreads());
+  // More replicas than a batch can fill would only hold memory (each keeps its own activations).
+  const int replicas = std::clamp(opt.replicas > 0 ? opt.replicas : cv::getNumThreads(), 1,
+                                  static_cast<int>(std::max<std::size_t>(1, opt.batching.max_batch)));
   try {
     for (int i = 0; i < replicas; ++i) {
       cv::dnn::Net n = cv::dnn::readNetFromONNX(opt.model_path);
