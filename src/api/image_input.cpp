@@ -23,18 +23,20 @@ Result<std::string> decode_base64_image(const std::string& s, const std::string&
   if (v.empty()) return Status::invalid_argument(where + " is empty");
   std::string out(v.size() / 4 * 3 + 3, '\0');
   std::size_t len = 0;
-  const char* end = nullptr;
-  if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t", &len,
-                        &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      end != v.data() + v.size()) {
-    // Accept unpadded and URL-safe base64 too: clients differ.
+  // Standard, URL-safe and unpadded base64 are all accepted (clients differ);
+  // a variant counts only when it consumed every character.
+  bool decoded = false;
+  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
+                      sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
+    const char* end = nullptr;
     if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
-                          &len, &end, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 &&
-        sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
-                          &len, &end, sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0) {
-      return Status::invalid_argument(where + " is not valid base64");
+                          &len, &end, variant) == 0 &&
+        end == v.data() + v.size()) {
+      decoded = true;
+      break;
     }
   }
+  if (!decoded) return Status::invalid_argument(where + " is not valid base64");
   out.resize(len);
   return out;
 }

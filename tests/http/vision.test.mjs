@@ -302,3 +302,32 @@ test('a full inference queue answers 503 with Retry-After; the server recovers',
     await t.stop();
   }
 });
+
+test('image collection and image embedding endpoints refuse bad input with problems; the server stays up', async () => {
+  const jsonPost = (route, body) => post(route, typeof body === 'string' ? body : JSON.stringify(body), { 'content-type': 'application/json' });
+  assert.equal((await jsonPost('/v1/collections', { name: 'pics', model: 'mobilenet-v2' })).status, 201);
+  assert.equal((await jsonPost('/v1/collections', { name: 'words' })).status, 201);
+  const good = readFileSync(LIVING_ROOM).toString('base64');
+  const cases = [
+    ['/v1/collections/pics/images', [{ id: 'a', image: '!!!not base64!!!' }], 400, /base64/],
+    ['/v1/collections/pics/images', [{ image: good }], 400, /'id'/],
+    ['/v1/collections/pics/images', [{ id: 'a' }], 400, /'image'/],
+    ['/v1/collections/pics/images', { id: 'a', image: good }, 400, /array/],
+    ['/v1/collections/pics/images', [{ id: 'a', image: Buffer.from('not an image').toString('base64') }], 415, /JPEG, PNG or WebP/],
+    ['/v1/collections/nope/images', [{ id: 'a', image: good }], 404, /nope/],
+    ['/v1/collections/words/images', [{ id: 'a', image: good }], 400, /dimensions|1280/],
+    ['/v1/embeddings/images', { input: ['%%%'] }, 400, /base64/],
+    ['/v1/embeddings/images', '{"input": [', 400, /JSON/],
+  ];
+  for (const [route, body, status, re] of cases) {
+    const r = await jsonPost(route, body);
+    assert.equal(r.status, status, `${route} ${JSON.stringify(body).slice(0, 60)}`);
+    const p = await expectProblem(assert, r, status);
+    assert.match(p.detail, re, `${route}: ${p.detail}`);
+  }
+  const wrong = await post('/v1/collections/words/search/image', readFileSync(LIVING_ROOM), { 'content-type': 'image/jpeg' });
+  await expectProblem(assert, wrong, 400);
+  const stats = await json(await fetch(`${s.url}/v1/index/stats`));
+  assert.equal(stats.collections.find((c) => c.name === 'pics').vectors, 0);  // nothing half-written
+  assert.equal((await fetch(`${s.url}/health/live`)).status, 200);
+});
