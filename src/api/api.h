@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -48,12 +49,21 @@ void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchServic
 // Shared by the text and image collection routes.
 Result<MetadataFilter> parse_metadata_filter(const std::string& filter);  // "key:value"
 http::Response ingest_response(const std::string& collection, const UpsertCounts& counts);
-// `encoder` may be null (model not loaded): the route answers 503 with `unavailable_reason`.
-void add_image_embedding_routes(http::Router& router, ApiDeps& deps, engines::ImageEncoder* encoder,
-                                const std::string& unavailable_reason);
+// Image models by name (MobileNetV2 from the vision stack, CLIP image towers
+// from the native encoders); models that failed to load keep their reason.
+struct ImageModels {
+  std::map<std::string, engines::ImageEncoder*> encoders;
+  std::map<std::string, std::string> unavailable;
+  // not_found for an unknown name, unavailable (with the reason) for one that did not load.
+  Result<engines::ImageEncoder*> get(const std::string& model) const;
+};
+// `images` must outlive the router.
+void add_image_embedding_routes(http::Router& router, ApiDeps& deps, const ImageModels& images);
 void add_vision_routes(http::Router& router, ApiDeps& deps, vision::VisionService& svc);
-// Image collections (items embedded by `encoder`, searched by image); `encoder` may be null.
+// Image collections: items are embedded by the collection's image model and
+// searched by an image (and, for CLIP collections, by text through the
+// ordinary search route, since CLIP's text tower shares the space).
 void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc,
-                                 engines::ImageEncoder* encoder, const std::string& unavailable_reason);
+                                 const ImageModels& images);
 
 }  // namespace atelier::api

@@ -146,8 +146,16 @@ void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::Embedde
   router.add(std::move(r));
 }
 
-void add_image_embedding_routes(http::Router& router, ApiDeps& d, engines::ImageEncoder* encoder,
-                                const std::string& unavailable_reason) {
+Result<engines::ImageEncoder*> ImageModels::get(const std::string& model) const {
+  if (auto it = encoders.find(model); it != encoders.end() && it->second) return it->second;
+  if (auto it = unavailable.find(model); it != unavailable.end())
+    return Status::unavailable("image model '" + model + "' is not loaded: " + it->second);
+  std::string names;
+  for (auto& [k, v] : encoders) names += (names.empty() ? "" : ", ") + k;
+  return Status::not_found("no image embedding model '" + model + "'; available: " + (names.empty() ? "none" : names));
+}
+
+void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageModels& images) {
   constexpr std::size_t kMaxImages = 32;
   RouteSpec r;
   r.method = Method::post;
@@ -159,12 +167,12 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, engines::Image
   r.cost = 2;
   r.exec = Exec::inference_pool;
   r.request_body = image_request_body(
-      {{"model", {{"type", "string"}, {"description", "default and only local model: mobilenet-v2"}}},
+      {{"model", {{"type", "string"}, {"description", "mobilenet-v2 (default) or a loaded CLIP model"}}},
        {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}}},
       true);
   r.response_schema = response_schema();
   r.errors = {404, 413, 415, 503};
-  r.handler = [&d, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
+  r.handler = [&d, &images](const RequestContext& ctx) -> Result<Response> {
     ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
     std::string model = "mobilenet-v2";
     in.option(ctx.req, "model", &model);
@@ -173,10 +181,7 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, engines::Image
     if (format != "float" && format != "base64") {
       return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
     }
-    if (!encoder) return Status::unavailable("model mobilenet-v2 is not loaded: " + unavailable_reason);
-    if (model != encoder->model()) {
-      return Status::not_found("no image embedding model '" + model + "'; available: " + encoder->model());
-    }
+    ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
     ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
     std::vector<cv::Mat> mats;
     for (auto& i : imgs) mats.push_back(i.bgr);

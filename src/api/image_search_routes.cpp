@@ -1,7 +1,9 @@
-// Collections of images: items carry an image (embedded by the image model,
-// MobileNetV2 here) plus optional text and metadata, and are searched by an
-// image. The collection itself is an ordinary search collection created with
-// model "mobilenet-v2"; its text, if any, stays searchable by BM25.
+// Collections of images: items carry an image (embedded by the collection's
+// image model: MobileNetV2 or a CLIP image tower) plus optional text and
+// metadata, and are searched by an image. The collection itself is an
+// ordinary search collection created with that model; its text stays
+// searchable by BM25, and a CLIP collection also answers text queries
+// through /v1/collections/{name}/search (CLIP's text tower shares the space).
 #include "api/api.h"
 #include "api/image_input.h"
 #include "http/problem.h"
@@ -21,8 +23,20 @@ constexpr std::size_t kMaxItems = 64;
 
 }  // namespace
 
+namespace {
+Result<engines::ImageEncoder*> encoder_for(search::SearchService& svc, const ImageModels& images,
+                                           const std::string& collection) {
+  ATELIER_ASSIGN_OR_RETURN(Collection c, svc.collection(collection));
+  auto e = images.get(c.model);
+  if (!e.is_ok() && e.status().code() == Code::not_found)
+    return Status::invalid_argument("collection '" + collection + "' holds " + c.model +
+                                    " text vectors, not image vectors");
+  return e;
+}
+}  // namespace
+
 void add_image_collection_routes(http::Router& router, ApiDeps& d, search::SearchService& svc,
-                                 engines::ImageEncoder* encoder, const std::string& unavailable_reason) {
+                                 const ImageModels& images) {
   {
     RouteSpec r;
     r.method = Method::post;
@@ -42,8 +56,9 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                                                    {"image", {{"type", "string"}, {"format", "byte"}}},
                                                    {"text", {{"type", "string"}}},
                                                    {"metadata", {{"type", "object"}}}}}}}};
-    r.handler = [&d, &svc, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
-      if (!encoder) return Status::unavailable("the image model is not loaded: " + unavailable_reason);
+    r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
+                               encoder_for(svc, images, ctx.req.path_params.at("name")));
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_array() || body.empty()) return Status::invalid_argument("expected a JSON array of image items");
       if (body.size() > kMaxItems) {
@@ -101,8 +116,9 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
     r.request_body = image_request_body({{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
                                          {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
                                         false);
-    r.handler = [&d, &svc, encoder, &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
-      if (!encoder) return Status::unavailable("the image model is not loaded: " + unavailable_reason);
+    r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
+                               encoder_for(svc, images, ctx.req.path_params.at("name")));
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
       search::SearchRequest sr;

@@ -24,6 +24,7 @@
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "store/sqlite/sqlite_store.h"
+#include "app/native_models.h"
 #include "embed/glove_sif.h"
 #include "search/service.h"
 #include "text/analyzer.h"
@@ -238,6 +239,8 @@ int serve(const Config& cfg) {
   health.add("model:glove-sif-100d", false, [&glove_error, &c] {
     return ComponentHealth{glove_error.empty(), glove_error, {{"models_path", c.models_dir}}};
   });
+  // Native transformer encoders from Hugging Face folders in the models path.
+  auto native_models = load_native_models(c, embedders, metrics, health);
 
   http::Router router;
   http::Pipeline* pipeline_ptr = nullptr;
@@ -266,12 +269,17 @@ int serve(const Config& cfg) {
                                         (fs::path(c.data_dir) / "indexes").string()});
   api::add_search_routes(router, deps, search_service);
   auto vision_stack = build_vision(c, metrics, health);
-  api::add_image_embedding_routes(router, deps, vision_stack->encoder.get(),
-                                  vision_stack->encoder_error);
+  api::ImageModels image_models;
+  if (vision_stack->encoder) {
+    image_models.encoders[vision_stack->encoder->model()] = vision_stack->encoder.get();
+    embedders.add_image_model(vision_stack->encoder->model(), vision_stack->encoder->dimensions());
+  } else {
+    image_models.unavailable["mobilenet-v2"] = vision_stack->encoder_error;
+  }
+  for (auto& [name, enc] : native_models->image) image_models.encoders[name] = enc.get();
+  api::add_image_embedding_routes(router, deps, image_models);
   api::add_vision_routes(router, deps, *vision_stack->service);
-  if (vision_stack->encoder) embedders.add_image_model(vision_stack->encoder->model(), vision_stack->encoder->dimensions());
-  api::add_image_collection_routes(router, deps, search_service, vision_stack->encoder.get(),
-                                   vision_stack->encoder_error);
+  api::add_image_collection_routes(router, deps, search_service, image_models);
   metrics.add_sampled_gauge("atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
                             [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();

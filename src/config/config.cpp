@@ -227,6 +227,13 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("batch_max", &Config::batch_max, 1, 64, "inputs per model forward (1 = no batching)"));
     t.push_back(double_setting("batch_window_ms", &Config::batch_window_ms, 0, 1000,
                                "under load, wait this long for more inputs to batch"));
+    t.push_back(string_setting("native_models", &Config::native_models, {},
+                               "Hugging Face BERT/CLIP folders to serve: auto (all found in the models path), none, "
+                               "or a comma list such as sentence-transformers/all-MiniLM-L6-v2"));
+    t.push_back(int_setting("encoder_threads", &Config::encoder_threads, 0, 256,
+                            "OpenBLAS threads for the native encoders (process-wide; 0 = one per core)"));
+    t.push_back(int_setting("encoder_batch_max", &Config::encoder_batch_max, 1, 256,
+                            "sequences or images per native encoder forward"));
     t.push_back(int_setting("ocr_instances", &Config::ocr_instances, 1, 64, "Tesseract engines kept"));
     t.push_back(string_setting("ocr_language", &Config::ocr_language, {}, "Tesseract language(s), e.g. eng or eng+deu"));
     t.push_back(string_setting("tessdata_dir", &Config::tessdata_dir, {}, "Tesseract data dir (empty: default)"));

@@ -73,6 +73,10 @@ struct Config {
   int model_threads = 0;          // OpenCV DNN threads per forward (0 = cores)
   int batch_max = 8;              // inputs per forward
   double batch_window_ms = 5;     // wait for stragglers while under load
+  // native transformer encoders (Hugging Face folders in the models path)
+  std::string native_models = "auto";  // auto: every BERT/CLIP folder found; none; or a comma list of folder names
+  int encoder_threads = 0;             // OpenBLAS threads (process-wide; 0 = its default, one per core)
+  int encoder_batch_max = 16;          // sequences or images per forward
   int ocr_instances = 2;          // Tesseract engines (one per concurrent OCR call)
   std::string ocr_language = "eng";
   std::string tessdata_dir;       // empty: Tesseract's default

@@ -158,6 +158,11 @@ Status may_write(const Collection& c, const std::string& caller, bool admin) {
 }
 }  // namespace
 
+Result<Collection> SearchService::collection(const std::string& name) {
+  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+  return l->collection;
+}
+
 Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
   {
     std::lock_guard lock(mu_);

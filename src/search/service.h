@@ -90,6 +90,8 @@ class SearchService {
   // get permission_denied on collections they do not own. Reading is open.
   Result<Collection> create(const std::string& name, const std::string& owner, const std::string& model);
   Result<std::vector<Collection>> list() { return store_.list_collections(); }
+  // not_found when there is no such collection.
+  Result<Collection> collection(const std::string& name);
   Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs,
                               const std::string& caller, bool admin, const WorkContext& work);
   Status remove(const std::string& name, const std::string& id, const std::string& caller, bool admin);

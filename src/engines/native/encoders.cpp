@@ -67,7 +67,7 @@ std::unique_ptr<Batcher<std::vector<Item>, Vecs>> make_batcher(
   // forwards are bounded by `ragged`.
   bo.max_batch = std::max<std::size_t>(1, opt.batch_max);
   typename Batcher<std::vector<Item>, Vecs>::ObserveFn observe;
-  if (opt.observe) observe = [name, o = opt.observe](std::size_t b, double s) { o(name, b, s); };
+  if (opt.observer) observe = opt.observer(name);
   return std::make_unique<Batcher<std::vector<Item>, Vecs>>(
       bo, ragged<Item>(opt.batch_max, std::move(fwd)), observe);
 }

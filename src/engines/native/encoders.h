@@ -25,7 +25,8 @@ struct NativeOptions {
   std::size_t batch_max = 16;              // sequences or images per forward
   std::chrono::microseconds window{2000};  // batching window under load
   std::size_t queue_capacity = 256;        // calls waiting; more get 503
-  std::function<void(const std::string& model, std::size_t batch, double seconds)> observe;
+  // Per batcher ("<model>:text", "<model>:image"): called after each forward.
+  std::function<std::function<void(std::size_t batch, double seconds)>(const std::string& batcher)> observer;
 };
 
 struct HfModel {
