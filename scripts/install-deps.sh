@@ -21,6 +21,10 @@ PKGS=(
   libopencv-dev libtesseract-dev tesseract-ocr tesseract-ocr-eng
   # outbound HTTP (hosted engines, image URLs)
   libcurl4-openssl-dev
+  # native encoders: the exactness proof's torch reference (python3-torch, PIL
+  # for CLIP's preprocessing, regex for CLIP's tokenizer pattern) and the
+  # libtorch baseline in bench/encoders
+  python3-torch python3-numpy python3-pil python3-regex libtorch-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

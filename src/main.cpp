@@ -40,6 +40,16 @@ int main(int argc, char** argv) {
   auto* keys_revoke = keys->add_subcommand("revoke", "revoke a key");
   keys_revoke->add_option("id", revoke_id, "key id")->required();
 
+  auto* models = cli.add_subcommand("models", "model folders (Hugging Face layout)");
+  models->require_subcommand(1);
+  std::string model_name, model_revision;
+  auto* models_pull = models->add_subcommand("pull", "download a model folder with SHA-256 checks");
+  models_pull->add_option("name", model_name, "e.g. sentence-transformers/all-MiniLM-L6-v2")->required();
+  models_pull->add_option("--revision", model_revision, "branch, tag or commit (default: the catalogue's)");
+  auto* models_list = models->add_subcommand("list", "the catalogue and the folders installed in the models path");
+  auto* models_verify = models->add_subcommand("verify", "re-hash installed models against their manifests");
+  models_verify->add_option("name", model_name, "only this model");
+
   auto* users = cli.add_subcommand("users", "user accounts");
   users->require_subcommand(1);
   std::string email, password, user_tier = "authenticated";
@@ -77,6 +87,9 @@ int main(int argc, char** argv) {
   if (config_show->parsed()) return atelier::app::config_show(c);
   if (keys_create->parsed()) return atelier::app::keys_create(c, key_name, key_tier, key_user);
   if (keys_list->parsed()) return atelier::app::keys_list(c);
+  if (models_pull->parsed()) return atelier::app::models_pull(c, model_name, model_revision);
+  if (models_list->parsed()) return atelier::app::models_list(c);
+  if (models_verify->parsed()) return atelier::app::models_verify(c, model_name);
   if (keys_revoke->parsed()) return atelier::app::keys_revoke(c, revoke_id);
   if (users_create->parsed()) {
     if (password_stdin) std::getline(std::cin, password);

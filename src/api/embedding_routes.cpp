@@ -30,7 +30,8 @@ std::string base64_floats(const std::vector<float>& v) {
 }
 
 nlohmann::json request_schema() {
-  nlohmann::json input_array = {{"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", kMaxInputs}};
+  nlohmann::json input_array = {
+      {"type", "array"}, {"items", {{"type", "string"}}}, {"maxItems", kMaxInputs}};
   nlohmann::json props;
   props["input"] = {{"oneOf", nlohmann::json::array({{{"type", "string"}}, input_array})}};
   props["model"] = {{"type", "string"}, {"description", "default: the configured embedding_model"}};
@@ -51,7 +52,8 @@ nlohmann::json response_schema() {
 
 }  // namespace
 
-void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::EmbedderRegistry& embedders,
+void add_embedding_routes(http::Router& router, ApiDeps& d,
+                          const embed::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason) {
   RouteSpec r;
   r.method = Method::post;
@@ -76,11 +78,13 @@ void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::Embedde
     } else if (in->is_array()) {
       if (in->empty()) return Status::invalid_argument("'input' must not be an empty array");
       if (in->size() > kMaxInputs) {
-        return Status::invalid_argument("'input' may hold at most " + std::to_string(kMaxInputs) + " items");
+        return Status::invalid_argument("'input' may hold at most " + std::to_string(kMaxInputs) +
+                                        " items");
       }
       for (const auto& item : *in) {
         if (!item.is_string()) {
-          return Status::invalid_argument("'input' must be a string or an array of strings (token arrays are not supported)");
+          return Status::invalid_argument(
+              "'input' must be a string or an array of strings (token arrays are not supported)");
         }
         inputs.push_back(item.get<std::string>());
       }
@@ -89,11 +93,14 @@ void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::Embedde
     }
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       int cps = 0;
-      if (!text::valid_utf8(inputs[i], &cps)) return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
-      if (inputs[i].empty()) return Status::invalid_argument("input " + std::to_string(i) + " is empty");
+      if (!text::valid_utf8(inputs[i], &cps))
+        return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
+      if (inputs[i].empty())
+        return Status::invalid_argument("input " + std::to_string(i) + " is empty");
       if (cps > d.config.max_input_length) {
-        return Status::payload_too_large("input " + std::to_string(i) + " has " + std::to_string(cps) +
-                                         " characters; the limit is " + std::to_string(d.config.max_input_length));
+        return Status::payload_too_large("input " + std::to_string(i) + " has " +
+                                         std::to_string(cps) + " characters; the limit is " +
+                                         std::to_string(d.config.max_input_length));
       }
     }
     std::string model = d.config.embedding_model;
@@ -115,11 +122,13 @@ void add_embedding_routes(http::Router& router, ApiDeps& d, const embed::Embedde
       }
       std::string known;
       for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
-      return Status::not_found("no embedding model '" + model + "'" + (known.empty() ? "" : "; available: " + known));
+      return Status::not_found("no embedding model '" + model + "'" +
+                               (known.empty() ? "" : "; available: " + known));
     }
     if (auto dims = body.find("dimensions"); dims != body.end() && !dims->is_null()) {
       if (!dims->is_number_integer() || dims->get<long long>() != e->dimensions()) {
-        return Status::invalid_argument("model " + model + " has " + std::to_string(e->dimensions()) +
+        return Status::invalid_argument("model " + model + " has " +
+                                        std::to_string(e->dimensions()) +
                                         " dimensions and cannot shorten them");
       }
     }
@@ -152,7 +161,8 @@ Result<engines::ImageEncoder*> ImageModels::get(const std::string& model) const 
     return Status::unavailable("image model '" + model + "' is not loaded: " + it->second);
   std::string names;
   for (auto& [k, v] : encoders) names += (names.empty() ? "" : ", ") + k;
-  return Status::not_found("no image embedding model '" + model + "'; available: " + (names.empty() ? "none" : names));
+  return Status::not_found("no image embedding model '" + model +
+                           "'; available: " + (names.empty() ? "none" : names));
 }
 
 void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageModels& images) {
@@ -167,13 +177,15 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageMod
   r.cost = 2;
   r.exec = Exec::inference_pool;
   r.request_body = image_request_body(
-      {{"model", {{"type", "string"}, {"description", "mobilenet-v2 (default) or a loaded CLIP model"}}},
+      {{"model",
+        {{"type", "string"}, {"description", "mobilenet-v2 (default) or a loaded CLIP model"}}},
        {"encoding_format", {{"type", "string"}, {"enum", {"float", "base64"}}}}},
       true);
   r.response_schema = response_schema();
   r.errors = {404, 413, 415, 503};
   r.handler = [&d, &images](const RequestContext& ctx) -> Result<Response> {
-    ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
+    ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                             read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
     std::string model = "mobilenet-v2";
     in.option(ctx.req, "model", &model);
     std::string format = "float";
@@ -182,7 +194,8 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageMod
       return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
     }
     ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
-    ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+    ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                             decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
     std::vector<cv::Mat> mats;
     for (auto& i : imgs) mats.push_back(i.bgr);
     ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));

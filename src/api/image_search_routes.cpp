@@ -42,7 +42,9 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
     r.method = Method::post;
     r.path = "/v1/collections/{name}/images";
     r.operation_id = "ingest_images";
-    r.summary = "Add or replace image items (base64 image, optional text and metadata) in an image collection";
+    r.summary =
+        "Add or replace image items (base64 image, optional text and metadata) in an image "
+        "collection";
     r.tag = "search";
     r.access = Access::user;
     r.cost = 2;
@@ -50,19 +52,23 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
     r.errors = {403, 404, 413, 503};
     r.request_schema = {{"type", "array"},
                         {"maxItems", kMaxItems},
-                        {"items", {{"type", "object"},
-                                   {"required", {"id", "image"}},
-                                   {"properties", {{"id", {{"type", "string"}}},
-                                                   {"image", {{"type", "string"}, {"format", "byte"}}},
-                                                   {"text", {{"type", "string"}}},
-                                                   {"metadata", {{"type", "object"}}}}}}}};
+                        {"items",
+                         {{"type", "object"},
+                          {"required", {"id", "image"}},
+                          {"properties",
+                           {{"id", {{"type", "string"}}},
+                            {"image", {{"type", "string"}, {"format", "byte"}}},
+                            {"text", {{"type", "string"}}},
+                            {"metadata", {{"type", "object"}}}}}}}};
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
                                encoder_for(svc, images, ctx.req.path_params.at("name")));
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      if (!body.is_array() || body.empty()) return Status::invalid_argument("expected a JSON array of image items");
+      if (!body.is_array() || body.empty())
+        return Status::invalid_argument("expected a JSON array of image items");
       if (body.size() > kMaxItems) {
-        return Status::invalid_argument("at most " + std::to_string(kMaxItems) + " image items per request");
+        return Status::invalid_argument("at most " + std::to_string(kMaxItems) +
+                                        " image items per request");
       }
       std::vector<search::IngestDocument> docs;
       std::vector<cv::Mat> mats;
@@ -72,23 +78,27 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         const std::string where = "item " + std::to_string(i);
         if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
         search::IngestDocument doc;
-        if (!item.contains("id") || !item["id"].is_string() || item["id"].get_ref<const std::string&>().empty()) {
+        if (!item.contains("id") || !item["id"].is_string() ||
+            item["id"].get_ref<const std::string&>().empty()) {
           return Status::invalid_argument(where + ": 'id' (non-empty string) is required");
         }
         doc.id = item["id"];
         if (!item.contains("image") || !item["image"].is_string()) {
           return Status::invalid_argument(where + ": 'image' (base64) is required");
         }
-        ATELIER_ASSIGN_OR_RETURN(std::string bytes, decode_base64_image(item["image"], where + ": 'image'"));
+        ATELIER_ASSIGN_OR_RETURN(std::string bytes,
+                                 decode_base64_image(item["image"], where + ": 'image'"));
         auto img = image::decode(bytes, limits);
         if (!img.is_ok()) return Status(img.status().code(), where + ": " + img.status().message());
         mats.push_back(img->bgr);
         if (item.contains("text")) {
-          if (!item["text"].is_string()) return Status::invalid_argument(where + ": 'text' must be a string");
+          if (!item["text"].is_string())
+            return Status::invalid_argument(where + ": 'text' must be a string");
           doc.text = item["text"];
         }
         if (item.contains("metadata") && !item["metadata"].is_null()) {
-          if (!item["metadata"].is_object()) return Status::invalid_argument(where + ": 'metadata' must be an object");
+          if (!item["metadata"].is_object())
+            return Status::invalid_argument(where + ": 'metadata' must be an object");
           doc.metadata_json = item["metadata"].dump();
         }
         docs.push_back(std::move(doc));
@@ -96,8 +106,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
       for (std::size_t i = 0; i < docs.size(); ++i) docs[i].vector = std::move(feats[i].embedding);
       const std::string& name = ctx.req.path_params.at("name");
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                               svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, ctx.identity.id,
+                                                               ctx.identity.admin(), ctx.work));
       return ingest_response(name, counts);
     };
     router.add(std::move(r));
@@ -107,20 +117,24 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
     r.method = Method::post;
     r.path = "/v1/collections/{name}/search/image";
     r.operation_id = "search_by_image";
-    r.summary = "Nearest items of an image collection to an image (multipart, image/* or base64 JSON)";
+    r.summary =
+        "Nearest items of an image collection to an image (multipart, image/* or base64 JSON)";
     r.tag = "search";
     r.access = Access::caller;
     r.cost = 2;
     r.exec = Exec::inference_pool;
     r.errors = {404, 413, 415, 503};
-    r.request_body = image_request_body({{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
-                                         {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
-                                        false);
+    r.request_body = image_request_body(
+        {{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+         {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
+        false);
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
                                encoder_for(svc, images, ctx.req.path_params.at("name")));
-      ATELIER_ASSIGN_OR_RETURN(ImageRequest in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+      ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                               read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(
+          auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
       search::SearchRequest sr;
       sr.mode = search::Mode::vector;
       ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));
@@ -133,10 +147,13 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       sr.vector = std::move(feats[0].embedding);
       const auto t0 = SteadyClock::now();
       ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
-      d.metrics.observe_search("vector", std::chrono::duration<double>(SteadyClock::now() - t0).count());
+      d.metrics.observe_search("vector",
+                               std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const auto& h : hits) {
-        arr.push_back({{"id", h.id}, {"score", h.vector_score.value_or(h.score)}, {"rank", h.vector_rank.value_or(0)}});
+        arr.push_back({{"id", h.id},
+                       {"score", h.vector_score.value_or(h.score)},
+                       {"rank", h.vector_rank.value_or(0)}});
       }
       nlohmann::ordered_json out;
       out["model"] = encoder->model();

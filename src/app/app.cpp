@@ -143,6 +143,16 @@ void discover_paths(Config& c, const std::string& argv0) {
       }
     }
   }
+  if (c.model_catalog.empty()) {
+    for (const fs::path& p : {exe / "../config/models.json", cwd / "config/models.json",
+                              fs::path("/usr/share/atelier/models.json")}) {
+      std::error_code ec;
+      if (fs::is_regular_file(p, ec)) {
+        c.model_catalog = fs::weakly_canonical(p, ec).string();
+        break;
+      }
+    }
+  }
   if (c.docs_dir.empty()) {
     c.docs_dir = first_existing({exe / "../node_modules/swagger-ui-dist", cwd / "node_modules/swagger-ui-dist",
                                  "/usr/share/atelier/swagger-ui"});

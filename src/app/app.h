@@ -26,6 +26,11 @@ int keys_create(const Config& c, const std::string& name, const std::string& tie
                 const std::string& user_email);
 int keys_list(const Config& c);
 int keys_revoke(const Config& c, long long id);
+// `models pull|list|verify` (app/models_cli.cpp). Exit codes: 0 ok, 1 a
+// check failed or a download broke, 2 bad arguments.
+int models_pull(const Config& c, const std::string& name, const std::string& revision);
+int models_list(const Config& c);
+int models_verify(const Config& c, const std::string& name);
 int users_create(const Config& c, const std::string& email, const std::string& password,
                  const std::string& tier, bool admin);
 

@@ -16,7 +16,8 @@ namespace {
 
 bool is_model_dir(const fs::path& d) {
   std::error_code ec;
-  return fs::is_regular_file(d / "config.json", ec) && fs::is_regular_file(d / "model.safetensors", ec);
+  return fs::is_regular_file(d / "config.json", ec) &&
+         fs::is_regular_file(d / "model.safetensors", ec);
 }
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -42,7 +43,8 @@ std::map<std::string, std::string> find_hf_folders(const std::string& models_pat
     start = end + 1;
     std::error_code ec;
     if (root.empty() || !fs::is_directory(root, ec)) continue;
-    for (auto it = fs::recursive_directory_iterator(root, fs::directory_options::skip_permission_denied, ec);
+    for (auto it = fs::recursive_directory_iterator(
+             root, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (it.depth() > 1) {
@@ -58,7 +60,8 @@ std::map<std::string, std::string> find_hf_folders(const std::string& models_pat
   return out;
 }
 
-std::unique_ptr<NativeModels> load_native_models(const Config& c, embed::EmbedderRegistry& embedders,
+std::unique_ptr<NativeModels> load_native_models(const Config& c,
+                                                 embed::EmbedderRegistry& embedders,
                                                  Metrics& metrics, HealthRegistry& health) {
   auto out = std::make_unique<NativeModels>();
   if (c.native_models == "none" || c.native_models.empty()) return out;
@@ -72,7 +75,8 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c, embed::Embedde
     for (const auto& name : split_list(c.native_models)) {
       auto it = found.find(name);
       if (it == found.end()) {
-        out->errors[name] = "no folder '" + name + "' with config.json and model.safetensors in the models path (" +
+        out->errors[name] = "no folder '" + name +
+                            "' with config.json and model.safetensors in the models path (" +
                             c.models_dir + "); fetch it with `atelier models pull " + name + "`";
       } else {
         wanted.insert(*it);
@@ -90,7 +94,8 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c, embed::Embedde
     if (!m.is_ok()) {
       // Folders of other architectures are not ours to serve; say so once.
       out->errors[name] = m.status().message();
-      log::warn("model not loaded", {{"model", name}, {"path", dir}, {"error", m.status().message()}});
+      log::warn("model not loaded",
+                {{"model", name}, {"path", dir}, {"error", m.status().message()}});
       continue;
     }
     log::info("model loaded", {{"model", name}, {"path", dir}, {"architecture", m->architecture}});
@@ -105,7 +110,9 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c, embed::Embedde
     health.add("model:" + name, false, [why = why] { return ComponentHealth{false, why, {}}; });
   }
   for (const auto& name : out->loaded) {
-    health.add("model:" + name, false, [] { return ComponentHealth{true, "", {{"runtime", "native (OpenBLAS)"}}}; });
+    health.add("model:" + name, false, [] {
+      return ComponentHealth{true, "", {{"runtime", "native (OpenBLAS)"}}};
+    });
   }
   return out;
 }

@@ -19,8 +19,9 @@
 namespace atelier::app {
 
 struct NativeModels {
-  std::map<std::string, std::unique_ptr<engines::ImageEncoder>> image;  // CLIP image towers by model name
-  std::map<std::string, std::string> errors;                            // folder -> why it did not load
+  std::map<std::string, std::unique_ptr<engines::ImageEncoder>>
+      image;                                  // CLIP image towers by model name
+  std::map<std::string, std::string> errors;  // folder -> why it did not load
   std::vector<std::string> loaded;
 };
 
@@ -28,7 +29,8 @@ struct NativeModels {
 // so "owner/name" works) holding config.json and model.safetensors.
 std::map<std::string, std::string> find_hf_folders(const std::string& models_path);
 
-std::unique_ptr<NativeModels> load_native_models(const Config& c, embed::EmbedderRegistry& embedders,
+std::unique_ptr<NativeModels> load_native_models(const Config& c,
+                                                 embed::EmbedderRegistry& embedders,
                                                  Metrics& metrics, HealthRegistry& health);
 
 }  // namespace atelier::app

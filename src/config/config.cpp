@@ -231,7 +231,11 @@ const std::vector<Setting>& settings() {
                                "Hugging Face BERT/CLIP folders to serve: auto (all found in the models path), none, "
                                "or a comma list such as sentence-transformers/all-MiniLM-L6-v2"));
     t.push_back(int_setting("encoder_threads", &Config::encoder_threads, 0, 256,
-                            "OpenBLAS threads for the native encoders (process-wide; 0 = one per core)"));
+                            "OpenBLAS threads (process-wide, shared with exact vector search; 0 = 1)"));
+    t.push_back(string_setting("hf_endpoint", &Config::hf_endpoint, {},
+                               "Hugging Face-compatible hub that `atelier models pull` downloads from"));
+    t.push_back(string_setting("model_catalog", &Config::model_catalog, {},
+                               "models.json listing what `atelier models pull` knows (empty: config/models.json)"));
     t.push_back(int_setting("encoder_batch_max", &Config::encoder_batch_max, 1, 256,
                             "sequences or images per native encoder forward"));
     t.push_back(int_setting("ocr_instances", &Config::ocr_instances, 1, 64, "Tesseract engines kept"));

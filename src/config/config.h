@@ -75,7 +75,9 @@ struct Config {
   double batch_window_ms = 5;     // wait for stragglers while under load
   // native transformer encoders (Hugging Face folders in the models path)
   std::string native_models = "auto";  // auto: every BERT/CLIP folder found; none; or a comma list of folder names
-  int encoder_threads = 0;             // OpenBLAS threads (process-wide; 0 = its default, one per core)
+  int encoder_threads = 0;             // OpenBLAS threads (process-wide; 0 = serve's default of 1, as request threads each search)
+  std::string hf_endpoint = "https://huggingface.co";  // `models pull` source
+  std::string model_catalog;           // models.json for `models pull`; empty: found beside the binary
   int encoder_batch_max = 16;          // sequences or images per forward
   int ocr_instances = 2;          // Tesseract engines (one per concurrent OCR call)
   std::string ocr_language = "eng";
