@@ -323,6 +323,8 @@ def clip_tokenize(text, tables):
     return ids
 
 
+BENCH_BERT_LEN, BENCH_CLIP_LEN = 32, 20
+
 TEXTS = [
     "", "hello world", "A photo of a cat.", "Héllo, Wörld! Crème brûlée façade naïve",
     "She wore a navy blazer & white sneakers; it's 20% off (today only)!!!",
@@ -365,7 +367,8 @@ def main():
     clip = Clip(ccfg).eval()
     randomize(clip, 0.02 if full else 0.15)
 
-    bdir, cdir = os.path.join(out, "bert-tiny"), os.path.join(out, "clip-tiny")
+    bdir = os.path.join(out, "minilm-l6" if full else "bert-tiny")
+    cdir = os.path.join(out, "clip-vit-b32" if full else "clip-tiny")
     for d in (bdir, cdir, os.path.join(bdir, "1_Pooling")):
         os.makedirs(d, exist_ok=True)
     json.dump(bcfg, open(os.path.join(bdir, "config.json"), "w"), indent=1)
@@ -379,20 +382,48 @@ def main():
     json.dump({"max_seq_length": 256, "do_lower_case": False}, open(os.path.join(bdir, "sentence_bert_config.json"), "w"))
     shutil.copy(os.path.join(TOK, "clip_bpe_simple_vocab_16e6.txt.gz"), os.path.join(cdir, "bpe_simple_vocab_16e6.txt.gz"))
     # The same tokenizer in Hugging Face's files (vocab.json + merges.txt).
-    enc, ranks, vocab = tables
+    enc, ranks, vocab = tables  # noqa: F841
     hdir = os.path.join(out, "clip-hf-tokenizer")
     os.makedirs(hdir, exist_ok=True)
     json.dump(vocab, open(os.path.join(hdir, "vocab.json"), "w", encoding="utf-8"), ensure_ascii=False)
     with open(os.path.join(hdir, "merges.txt"), "w", encoding="utf-8") as f:
         f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for (a, b), _ in sorted(ranks.items(), key=lambda kv: kv[1])))
 
-    if full:  # TorchScript twins for bench/encoders
-        ids = torch.tensor([ref["bert_ids"][4]])
-        torch.jit.trace(bert, (ids, torch.ones_like(ids))).save(os.path.join(out, "bert.pt"))
-        cid = torch.tensor([ref["clip_ids"][4]])
-        torch.jit.trace(lambda i, m: clip.text(i, m, 49407), (cid, torch.ones_like(cid))).save(os.path.join(out, "clip_text.pt"))
-        torch.jit.trace(clip.image, torch.randn(1, 3, 224, 224)).save(os.path.join(out, "clip_image.pt"))
-        json.dump(ref, open(os.path.join(out, "reference.json"), "w"))
+    if full:  # TorchScript twins for bench/encoders, same weights, fixed lengths
+        class ClipText(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, ids, mask):
+                return self.m.text(ids, mask, 49407)
+
+        class ClipImage(torch.nn.Module):
+            def __init__(self, m):
+                super().__init__()
+                self.m = m
+
+            def forward(self, pixels):
+                return self.m.image(pixels)
+
+        g = torch.Generator().manual_seed(3)
+        inputs = {}
+        with torch.no_grad():
+            for b in (1, 8):
+                ids = torch.randint(1000, 30000, (b, BENCH_BERT_LEN), generator=g)
+                ids[:, 0], ids[:, -1] = 101, 102
+                cid = torch.randint(1000, 49000, (b, BENCH_CLIP_LEN), generator=g)
+                cid[:, 0], cid[:, -1] = 49406, 49407
+                pix = torch.randn(b, 3, 224, 224, generator=g)
+                torch.jit.trace(bert, (ids, torch.ones_like(ids))).save(os.path.join(out, f"bert_b{b}.pt"))
+                torch.jit.trace(ClipText(clip), (cid, torch.ones_like(cid))).save(os.path.join(out, f"clip_text_b{b}.pt"))
+                torch.jit.trace(ClipImage(clip), pix).save(os.path.join(out, f"clip_image_b{b}.pt"))
+                inputs[f"b{b}"] = {"bert_ids": ids.tolist(), "clip_ids": cid.tolist(), "pixels_seed": 3,
+                                   "bert_out": bert(ids, torch.ones_like(ids))[0, 0, :8].tolist(),
+                                   "clip_text_out": clip.text(cid, torch.ones_like(cid), 49407)[0, :8].tolist(),
+                                   "clip_image_out": clip.image(pix)[0, :8].tolist()}
+                pix.numpy().astype("<f4").tofile(os.path.join(out, f"pixels_b{b}.f32"))
+        json.dump(inputs, open(os.path.join(out, "bench_inputs.json"), "w"))
         return
 
     # Reference outputs on several batch shapes: every text alone, then all

@@ -21,6 +21,8 @@ struct Linear {
   std::vector<float> w;  // [out, in]
   std::vector<float> b;  // [out], or empty for no bias
   void forward(const float* x, std::size_t n, float* y) const;
+  // y[n, out] += x . W^T + b: the residual add folded into the product.
+  void forward_add(const float* x, std::size_t n, float* y) const;
 };
 
 // In place over n rows of width gamma.size().
@@ -28,6 +30,7 @@ struct LayerNorm {
   std::vector<float> gamma, beta;
   float eps = 1e-5f;
   void forward(float* x, std::size_t n) const;
+  void forward(const float* x, std::size_t n, float* y) const;  // out of place
 };
 
 enum class Activation { gelu_erf, gelu_tanh, quick_gelu, relu };

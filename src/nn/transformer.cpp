@@ -35,30 +35,25 @@ void Encoder::forward(std::vector<float>& x, const std::vector<int>& lengths, bo
     }
   };
 
+  const std::size_t I = T * static_cast<std::size_t>(cfg_.intermediate);
   for (const auto& L : layers_) {
     if (cfg_.pre_ln) {
-      std::copy(x.begin(), x.end(), h.begin());
-      L.ln1.forward(h.data(), T);
+      L.ln1.forward(x.data(), T, h.data());
       L.qkv.forward(h.data(), T, qkv.data());
       attend(qkv.data());
-      L.out.forward(a.data(), T, o.data());
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += o[i];
-      std::copy(x.begin(), x.end(), h.begin());
-      L.ln2.forward(h.data(), T);
+      L.out.forward_add(a.data(), T, x.data());
+      L.ln2.forward(x.data(), T, h.data());
       L.fc1.forward(h.data(), T, f.data());
-      activate(cfg_.act, f.data(), f.size());
-      L.fc2.forward(f.data(), T, o.data());
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+      activate(cfg_.act, f.data(), I);
+      L.fc2.forward_add(f.data(), T, x.data());
     } else {
       L.qkv.forward(x.data(), T, qkv.data());
       attend(qkv.data());
-      L.out.forward(a.data(), T, o.data());
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+      L.out.forward_add(a.data(), T, x.data());
       L.ln1.forward(x.data(), T);
       L.fc1.forward(x.data(), T, f.data());
-      activate(cfg_.act, f.data(), f.size());
-      L.fc2.forward(f.data(), T, o.data());
-      for (std::size_t i = 0; i < x.size(); ++i) x[i] += o[i];
+      activate(cfg_.act, f.data(), I);
+      L.fc2.forward_add(f.data(), T, x.data());
       L.ln2.forward(x.data(), T);
     }
   }
