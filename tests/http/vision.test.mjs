@@ -315,7 +315,7 @@ test('image collection and image embedding endpoints refuse bad input with probl
     ['/v1/collections/pics/images', { id: 'a', image: good }, 400, /array/],
     ['/v1/collections/pics/images', [{ id: 'a', image: Buffer.from('not an image').toString('base64') }], 415, /JPEG, PNG or WebP/],
     ['/v1/collections/nope/images', [{ id: 'a', image: good }], 404, /nope/],
-    ['/v1/collections/words/images', [{ id: 'a', image: good }], 400, /dimensions|1280/],
+    ['/v1/collections/words/images', [{ id: 'a', image: good }], 400, /text vectors, not image vectors/],
     ['/v1/embeddings/images', { input: ['%%%'] }, 400, /base64/],
     ['/v1/embeddings/images', '{"input": [', 400, /JSON/],
   ];
