@@ -20,6 +20,21 @@ constexpr Named kNamed[] = {
 #include "vision/named_colors.inc"
 };
 
+}  // namespace
+
+bool named_color_rgb(const std::string& name, int* r, int* g, int* b) {
+  for (const auto& n : kNamed)
+    if (name == n.name) {
+      *r = n.r;
+      *g = n.g;
+      *b = n.b;
+      return true;
+    }
+  return false;
+}
+
+namespace {
+
 double srgb_to_linear(double c) {
   c /= 255.0;
   return c <= 0.04045 ? c / 12.92 : std::pow((c + 0.055) / 1.055, 2.4);

@@ -29,6 +29,8 @@ struct PaletteColor {
 // than a just-noticeable difference are merged.
 std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k = 5);
 
+// The sRGB triple of a CSS named colour; false for an unknown name.
+bool named_color_rgb(const std::string& name, int* r, int* g, int* b);
 // Nearest named colour to an sRGB triple (0..255).
 const std::string& nearest_color_name(int r, int g, int b);
 Lab srgb_to_lab(int r, int g, int b);

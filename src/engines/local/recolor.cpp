@@ -1,0 +1,131 @@
+#include "engines/local/recolor.h"
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/ximgproc.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+namespace atelier::engines {
+
+namespace {
+
+// OpenCV's float Lab: L 0..100, a and b about -127..127.
+cv::Mat to_lab(const cv::Mat& bgr8) {
+  cv::Mat f, lab;
+  bgr8.convertTo(f, CV_32F, 1.0 / 255.0);
+  cv::cvtColor(f, lab, cv::COLOR_BGR2Lab);
+  return lab;
+}
+
+}  // namespace
+
+Result<DesignResult> RecolorEngine::generate(const DesignRequest& req, const WorkContext& work) {
+  if (req.bgr.empty() || req.bgr.type() != CV_8UC3)
+    return Status::invalid_argument("the room image must be 8-bit BGR");
+  if (req.palette.empty()) return Status::invalid_argument("the style has no palette");
+  const double s = std::clamp(req.strength, 0.0, 1.0);
+
+  // Work at a bounded size: regions and their shifts are smooth by design.
+  const double scale =
+      std::min(1.0, static_cast<double>(work_side_) / std::max(req.bgr.cols, req.bgr.rows));
+  cv::Mat small;
+  if (scale < 1.0)
+    cv::resize(req.bgr, small,
+               cv::Size(std::max(1, static_cast<int>(std::lround(req.bgr.cols * scale))),
+                        std::max(1, static_cast<int>(std::lround(req.bgr.rows * scale)))),
+               0, 0, cv::INTER_AREA);
+  else
+    small = req.bgr;
+  const cv::Mat lab_small = to_lab(small);
+  ATELIER_RETURN_IF_ERROR(work.check());
+
+  const int region =
+      std::max(8, static_cast<int>(std::sqrt(static_cast<double>(small.total()) / 300.0)));
+  auto slic = cv::ximgproc::createSuperpixelSLIC(lab_small, cv::ximgproc::SLICO, region, 10.0f);
+  slic->iterate(10);
+  cv::Mat labels;
+  slic->getLabels(labels);
+  const int n = slic->getNumberOfSuperpixels();
+  std::vector<cv::Vec3d> mean(static_cast<std::size_t>(n), cv::Vec3d(0, 0, 0));
+  std::vector<int> count(static_cast<std::size_t>(n), 0);
+  for (int y = 0; y < labels.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    const auto* p = lab_small.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < labels.cols; ++x) {
+      mean[static_cast<std::size_t>(l[x])] += cv::Vec3d(p[x][0], p[x][1], p[x][2]);
+      ++count[static_cast<std::size_t>(l[x])];
+    }
+  }
+  ATELIER_RETURN_IF_ERROR(work.check());
+
+  // Match each region to a palette colour: close in lightness (so light
+  // walls take light colours and dark furniture dark ones) and in hue, with
+  // a seeded jitter. std::mt19937_64's raw output is specified by the
+  // standard, so the same seed gives the same choice on every platform.
+  std::mt19937_64 rng(req.seed);
+  std::vector<cv::Vec3f> shift(static_cast<std::size_t>(n), cv::Vec3f(0, 0, 0));
+  for (int i = 0; i < n; ++i) {
+    if (!count[static_cast<std::size_t>(i)]) continue;
+    const cv::Vec3d m = mean[static_cast<std::size_t>(i)] / count[static_cast<std::size_t>(i)];
+    double best = 1e300;
+    std::size_t pick = 0;
+    for (std::size_t j = 0; j < req.palette.size(); ++j) {
+      const auto& c = req.palette[j];
+      const double dl = m[0] - c.L, da = m[1] - c.a, db = m[2] - c.b;
+      const double jitter = static_cast<double>(rng() >> 11) * (1.0 / 9007199254740992.0) * 12.0;
+      const double cost = std::abs(dl) * 1.0 + std::sqrt(da * da + db * db) * 0.35 + jitter;
+      if (cost < best) {
+        best = cost;
+        pick = j;
+      }
+    }
+    const auto& c = req.palette[pick];
+    shift[static_cast<std::size_t>(i)] =
+        cv::Vec3f(static_cast<float>(0.25 * s * (c.L - m[0])), static_cast<float>(s * (c.a - m[1])),
+                  static_cast<float>(s * (c.b - m[2])));
+  }
+  cv::Mat field(labels.size(), CV_32FC3);
+  for (int y = 0; y < labels.rows; ++y) {
+    const int* l = labels.ptr<int>(y);
+    auto* f = field.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < labels.cols; ++x) f[x] = shift[static_cast<std::size_t>(l[x])];
+  }
+  // Edge-aware smoothing of the shift: no seams inside flat regions.
+  cv::Mat guide, smooth;
+  small.convertTo(guide, CV_32F, 1.0 / 255.0);
+  cv::ximgproc::guidedFilter(guide, field, smooth, region, 1e-3);
+  ATELIER_RETURN_IF_ERROR(work.check());
+
+  cv::Mat lab = to_lab(req.bgr);
+  if (smooth.size() != lab.size()) cv::resize(smooth, smooth, lab.size(), 0, 0, cv::INTER_LINEAR);
+  const float warmth = static_cast<float>(req.warmth), sat = static_cast<float>(req.saturation),
+              contrast = static_cast<float>(req.contrast),
+              bright = static_cast<float>(req.brightness);
+  for (int y = 0; y < lab.rows; ++y) {
+    auto* p = lab.ptr<cv::Vec3f>(y);
+    const auto* d = smooth.ptr<cv::Vec3f>(y);
+    for (int x = 0; x < lab.cols; ++x) {
+      float L = p[x][0] + d[x][0];
+      float a = (p[x][1] + d[x][1]) * sat;
+      float b = (p[x][2] + d[x][2]) * sat;
+      L = 50.f + (L - 50.f) * contrast + bright;
+      b += warmth * std::clamp(L, 0.f, 100.f) / 100.f;  // white balance acts most on light tones
+      p[x] = cv::Vec3f(std::clamp(L, 0.f, 100.f), a, b);
+    }
+  }
+  cv::Mat bgr_f, out;
+  cv::cvtColor(lab, bgr_f, cv::COLOR_Lab2BGR);
+  bgr_f.convertTo(out, CV_8U, 255.0);
+  DesignResult r;
+  std::vector<unsigned char> png;
+  if (!cv::imencode(".png", out, png)) return Status::internal("PNG encoding failed");
+  r.image.assign(png.begin(), png.end());
+  r.content_type = "image/png";
+  r.engine_detail = "slic regions " + std::to_string(n);
+  return r;
+}
+
+}  // namespace atelier::engines
