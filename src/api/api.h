@@ -21,6 +21,10 @@
 #include "text/analyzer.h"
 #include "vision/service.h"
 
+namespace atelier::design {
+class DesignService;
+}
+
 namespace atelier::api {
 
 struct ApiDeps {
@@ -65,5 +69,8 @@ void add_vision_routes(http::Router& router, ApiDeps& deps, vision::VisionServic
 // ordinary search route, since CLIP's text tower shares the space).
 void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc,
                                  const ImageModels& images);
+
+// Interior design studio: rooms, design jobs, presets, spend, export and deletion.
+void add_design_routes(http::Router& router, ApiDeps& deps, design::DesignService& svc);
 
 }  // namespace atelier::api

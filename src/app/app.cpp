@@ -11,11 +11,15 @@
 #include <thread>
 
 #include "api/api.h"
+#include "app/native_models.h"
 #include "app/vision_stack.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
+#include "design/service.h"
+#include "embed/glove_sif.h"
+#include "engines/local/recolor.h"
 #include "http/openapi.h"
 #include "http/pipeline.h"
 #include "http/server.h"
@@ -23,10 +27,9 @@
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
-#include "store/sqlite/sqlite_store.h"
-#include "app/native_models.h"
-#include "embed/glove_sif.h"
 #include "search/service.h"
+#include "store/blobs.h"
+#include "store/sqlite/sqlite_store.h"
 #include "text/analyzer.h"
 
 namespace fs = std::filesystem;
@@ -57,8 +60,9 @@ Result<StorePtr> open_store(const Config& c, bool run_migrations) {
   std::error_code ec;
   fs::create_directories(c.data_dir, ec);
   if (ec) return Status::unavailable("cannot create data dir " + c.data_dir + ": " + ec.message());
-  ATELIER_ASSIGN_OR_RETURN(StorePtr store, open_sqlite_store((fs::path(c.data_dir) / "atelier.db").string(),
-                                                             std::max(2, c.workers + c.io_threads)));
+  ATELIER_ASSIGN_OR_RETURN(StorePtr store,
+                           open_sqlite_store((fs::path(c.data_dir) / "atelier.db").string(),
+                                             std::max(2, c.workers + c.io_threads)));
   if (run_migrations) {
     auto v = store->migrate();
     if (!v.is_ok()) return v.status();
@@ -87,7 +91,8 @@ Result<std::string> jwt_secret(const Config& c) {
 }
 
 PasswordParams password_params(const Config& c) {
-  return {static_cast<unsigned long long>(c.argon2_ops), static_cast<std::size_t>(c.argon2_mem_kib) * 1024};
+  return {static_cast<unsigned long long>(c.argon2_ops),
+          static_cast<std::size_t>(c.argon2_mem_kib) * 1024};
 }
 
 // The first folder of the models search path that holds `relative`.
@@ -125,8 +130,8 @@ void discover_paths(Config& c, const std::string& argv0) {
     // Derived models (written by scripts/install-deps.sh) first, then the
     // shared pretrained ones.
     for (const auto& d : {first_existing({exe / "../models", cwd / "models"}),
-                          first_existing({exe / "../../shared/models", cwd / "../shared/models", cwd / "shared/models",
-                                          "/usr/share/atelier/models"})}) {
+                          first_existing({exe / "../../shared/models", cwd / "../shared/models",
+                                          cwd / "shared/models", "/usr/share/atelier/models"})}) {
       if (d.empty()) continue;
       if (!c.models_dir.empty()) c.models_dir += ":";
       c.models_dir += d;
@@ -154,8 +159,9 @@ void discover_paths(Config& c, const std::string& argv0) {
     }
   }
   if (c.docs_dir.empty()) {
-    c.docs_dir = first_existing({exe / "../node_modules/swagger-ui-dist", cwd / "node_modules/swagger-ui-dist",
-                                 "/usr/share/atelier/swagger-ui"});
+    c.docs_dir =
+        first_existing({exe / "../node_modules/swagger-ui-dist",
+                        cwd / "node_modules/swagger-ui-dist", "/usr/share/atelier/swagger-ui"});
   }
 }
 
@@ -164,7 +170,8 @@ int serve(const Config& cfg) {
   Config c = cfg;
   // Request threads each run their own searches: one OpenBLAS thread apiece.
   openblas_set_num_threads(1);
-  if (c.workers == 0) c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (c.workers == 0)
+    c.workers = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   log::init(c.log_level);
   for (const auto& w : c.warnings) log::warn("configuration", {{"warning", w}});
   if (auto st = init_crypto(); !st.is_ok()) return fail(st);
@@ -181,11 +188,12 @@ int serve(const Config& cfg) {
 
   Authenticator auth(*store, JwtCodec(*secret, c.jwt_issuer, c.jwt_ttl_s), password_params(c),
                      c.allow_anonymous);
-  RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute, c.block_after_violations,
-                     c.block_duration_s};
+  RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute,
+                     c.block_after_violations, c.block_duration_s};
   auto limiter = make_memory_rate_limiter(rl, system_clock_seconds());
   auto ledger = make_memory_quota_ledger(*store, system_clock_seconds());
-  WorkerPool pool("cpu", static_cast<std::size_t>(c.workers), static_cast<std::size_t>(c.queue_capacity));
+  WorkerPool pool("cpu", static_cast<std::size_t>(c.workers),
+                  static_cast<std::size_t>(c.queue_capacity));
   WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
                             static_cast<std::size_t>(c.inference_queue));
   Metrics metrics;
@@ -193,12 +201,14 @@ int serve(const Config& cfg) {
 
   health.add("database", true, [&store] {
     Status st = store->ping();
-    return ComponentHealth{st.is_ok(), st.is_ok() ? "" : st.message(), {{"backend", store->describe()}}};
+    return ComponentHealth{
+        st.is_ok(), st.is_ok() ? "" : st.message(), {{"backend", store->describe()}}};
   });
   health.add("work_queue", true, [&pool] {
     auto s = pool.stats();
     bool ok = s.queued < s.capacity;
-    return ComponentHealth{ok, ok ? "" : "queue saturated",
+    return ComponentHealth{ok,
+                           ok ? "" : "queue saturated",
                            {{"queued", s.queued}, {"capacity", s.capacity}, {"active", s.active}}};
   });
 
@@ -208,10 +218,11 @@ int serve(const Config& cfg) {
                               [p] { return static_cast<double>(p->stats().queued); });
     metrics.add_sampled_gauge("atelier_work_active", "Tasks running on workers.", pool_label,
                               [p] { return static_cast<double>(p->stats().active); });
-    metrics.add_sampled_gauge("atelier_work_queue_capacity", "Queue capacity before 503.", pool_label,
-                              [p] { return static_cast<double>(p->stats().capacity); });
-    metrics.add_sampled_counter("atelier_work_rejected_total", "Tasks refused because the queue was full.",
-                                pool_label, [p] { return static_cast<double>(p->stats().rejected); });
+    metrics.add_sampled_gauge("atelier_work_queue_capacity", "Queue capacity before 503.",
+                              pool_label, [p] { return static_cast<double>(p->stats().capacity); });
+    metrics.add_sampled_counter("atelier_work_rejected_total",
+                                "Tasks refused because the queue was full.", pool_label,
+                                [p] { return static_cast<double>(p->stats().rejected); });
     metrics.add_sampled_counter("atelier_work_cancelled_total",
                                 "Queued tasks dropped because their client went away.", pool_label,
                                 [p] { return static_cast<double>(p->stats().skipped_cancelled); });
@@ -228,7 +239,9 @@ int serve(const Config& cfg) {
   }
   health.add("stopwords", false, [&c, &analyzer] {
     bool ok = analyzer->has_stopwords();
-    return ComponentHealth{ok, ok ? "" : "no stopword lists (set ATELIER_STOPWORDS_FILE)", {{"path", c.stopwords_file}}};
+    return ComponentHealth{ok,
+                           ok ? "" : "no stopword lists (set ATELIER_STOPWORDS_FILE)",
+                           {{"path", c.stopwords_file}}};
   });
 
   // Text embedders: the local GloVe-SIF model when its file is present. A
@@ -237,9 +250,11 @@ int serve(const Config& cfg) {
   std::string glove_error;
   {
     auto path = find_model(c, "glove-sif/wink-sg-100d.bin");
-    auto wv = path.is_ok() ? embed::WordVectors::open(*path) : Result<std::unique_ptr<embed::WordVectors>>(path.status());
+    auto wv = path.is_ok() ? embed::WordVectors::open(*path)
+                           : Result<std::unique_ptr<embed::WordVectors>>(path.status());
     if (wv.is_ok()) {
-      embedders.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), *analyzer));
+      embedders.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d",
+                                                              std::move(wv).value(), *analyzer));
       log::info("model loaded", {{"model", "glove-sif-100d"}, {"path", *path}});
     } else {
       glove_error = wv.status().message();
@@ -254,16 +269,11 @@ int serve(const Config& cfg) {
 
   http::Router router;
   http::Pipeline* pipeline_ptr = nullptr;
-  api::ApiDeps deps{c,
-                    auth,
-                    *limiter,
-                    *ledger,
-                    metrics,
-                    health,
-                    pool,
-                    [&pipeline_ptr] { return pipeline_ptr && pipeline_ptr->draining(); },
-                    kVersion,
-                    SteadyClock::now(),
+  api::ApiDeps deps{c,         auth,
+                    *limiter,  *ledger,
+                    metrics,   health,
+                    pool,      [&pipeline_ptr] { return pipeline_ptr && pipeline_ptr->draining(); },
+                    kVersion,  SteadyClock::now(),
                     c.docs_dir};
   auto openapi = std::make_shared<std::string>();
   api::add_ops_routes(router, deps);
@@ -271,12 +281,11 @@ int serve(const Config& cfg) {
   api::add_account_routes(router, deps);
   api::add_text_routes(router, deps, *analyzer);
   api::add_embedding_routes(router, deps, embedders, glove_error);
-  search::SearchService search_service(*store, embedders, *analyzer,
-                                       {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
-                                        static_cast<std::size_t>(c.search_flat_max),
-                                        static_cast<std::size_t>(c.search_ivf_min),
-                                        static_cast<std::size_t>(c.search_ivf_nprobe),
-                                        (fs::path(c.data_dir) / "indexes").string()});
+  search::SearchService search_service(
+      *store, embedders, *analyzer,
+      {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
+       static_cast<std::size_t>(c.search_flat_max), static_cast<std::size_t>(c.search_ivf_min),
+       static_cast<std::size_t>(c.search_ivf_nprobe), (fs::path(c.data_dir) / "indexes").string()});
   api::add_search_routes(router, deps, search_service);
   auto vision_stack = build_vision(c, metrics, health);
   api::ImageModels image_models;
@@ -290,8 +299,42 @@ int serve(const Config& cfg) {
   api::add_image_embedding_routes(router, deps, image_models);
   api::add_vision_routes(router, deps, *vision_stack->service);
   api::add_image_collection_routes(router, deps, search_service, image_models);
-  metrics.add_sampled_gauge("atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
-                            [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
+  // Interior design studio: blobs under the data dir, the local engine, jobs.
+  auto blobs = open_file_blob_store((fs::path(c.data_dir) / "blobs").string());
+  engines::RecolorEngine recolor_engine;
+  std::map<std::string, engines::DesignEngine*> design_engines{{"local", &recolor_engine}};
+  design::DesignSettings ds;
+  ds.workers = c.design_workers;
+  ds.queue_capacity = static_cast<std::size_t>(c.design_queue);
+  ds.ai_timeout = std::chrono::seconds(c.ai_timeout_s);
+  ds.cost_per_generation = {{"local", c.design_cost_local},
+                            {"replicate", c.design_cost_replicate},
+                            {"hf_inference", c.design_cost_hf}};
+  ds.monthly_budget = c.design_monthly_budget;
+  ds.daily_generations[0] = c.design_daily_free;
+  ds.daily_generations[1] = c.design_daily_authenticated;
+  ds.daily_generations[2] = c.design_daily_premium;
+  ds.daily_generations[3] = c.design_daily_admin;
+  ds.default_engine = design_engines.count(c.ai_engine) ? c.ai_engine : "local";
+  ds.engine_per_request = c.design_engine_per_request;
+  ds.retention_days = c.design_retention_days;
+  ds.deterministic = c.deterministic;
+  std::vector<std::string> engine_names;
+  for (auto& [k, v] : design_engines) engine_names.push_back(k);
+  design::DesignService design_service(*store, *blobs, *ledger, design_engines, ds,
+                                       {metrics.generation_observer(engine_names)},
+                                       c.max_image_pixels);
+  if (auto n = design_service.recover(); n.is_ok() && *n > 0)
+    log::info("design jobs resumed", {{"jobs", *n}});
+  if (auto n = design_service.apply_retention(); n.is_ok() && *n > 0)
+    log::info("designs expired", {{"designs", *n}});
+  api::add_design_routes(router, deps, design_service);
+  metrics.add_sampled_gauge(
+      "atelier_design_queue_depth", "Design jobs waiting for a worker.", {},
+      [&design_service] { return static_cast<double>(design_service.queued()); });
+  metrics.add_sampled_gauge(
+      "atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
+      [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;
@@ -311,7 +354,8 @@ int serve(const Config& cfg) {
     std::unique_lock lock(flush_mu);
     while (!flush_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       lock.unlock();
-      if (Status st = ledger->flush(); !st.is_ok()) log::warn("usage flush failed", {{"error", st.message()}});
+      if (Status st = ledger->flush(); !st.is_ok())
+        log::warn("usage flush failed", {{"error", st.message()}});
       lock.lock();
     }
   });
@@ -348,7 +392,8 @@ int serve(const Config& cfg) {
   }
   flush_cv.notify_all();
   flusher.join();
-  if (Status fst = ledger->flush(); !fst.is_ok()) log::error("final usage flush failed", {{"error", fst.message()}});
+  if (Status fst = ledger->flush(); !fst.is_ok())
+    log::error("final usage flush failed", {{"error", fst.message()}});
   if (!st.is_ok()) {
     log::error("server failed", {{"error", st.message()}});
     log::shutdown();
@@ -384,8 +429,9 @@ Result<CliContext> cli_context(const Config& c) {
   CliContext ctx;
   ATELIER_ASSIGN_OR_RETURN(ctx.store, open_store(c, true));
   ATELIER_ASSIGN_OR_RETURN(auto secret, jwt_secret(c));
-  ctx.auth = std::make_unique<Authenticator>(*ctx.store, JwtCodec(secret, c.jwt_issuer, c.jwt_ttl_s),
-                                             password_params(c), c.allow_anonymous);
+  ctx.auth =
+      std::make_unique<Authenticator>(*ctx.store, JwtCodec(secret, c.jwt_issuer, c.jwt_ttl_s),
+                                      password_params(c), c.allow_anonymous);
   return ctx;
 }
 }  // namespace
@@ -395,7 +441,8 @@ int keys_create(const Config& c, const std::string& name, const std::string& tie
   auto ctx = cli_context(c);
   if (!ctx.is_ok()) return fail(ctx.status());
   Tier tier;
-  if (!parse_tier(tier_text, &tier)) return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
+  if (!parse_tier(tier_text, &tier))
+    return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
   std::optional<std::int64_t> user_id;
   if (!user_email.empty()) {
     auto u = ctx->store->find_user_by_email(user_email);
@@ -404,8 +451,8 @@ int keys_create(const Config& c, const std::string& name, const std::string& tie
   }
   auto nk = ctx->auth->create_key(name, tier, user_id);
   if (!nk.is_ok()) return fail(nk.status());
-  std::cout << "created key id=" << nk->key.id << " name=" << nk->key.name << " tier=" << tier_name(tier)
-            << " prefix=" << nk->key.prefix << "\n"
+  std::cout << "created key id=" << nk->key.id << " name=" << nk->key.name
+            << " tier=" << tier_name(tier) << " prefix=" << nk->key.prefix << "\n"
             << "store it now; it is not shown again:\n"
             << nk->secret << std::endl;
   return 0;
@@ -438,11 +485,14 @@ int users_create(const Config& c, const std::string& email, const std::string& p
   auto ctx = cli_context(c);
   if (!ctx.is_ok()) return fail(ctx.status());
   Tier tier;
-  if (!parse_tier(tier_text, &tier)) return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
+  if (!parse_tier(tier_text, &tier))
+    return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
   if (admin) tier = Tier::admin;
-  auto u = ctx->auth->register_user(email, password, tier, admin || tier == Tier::admin ? Role::admin : Role::user);
+  auto u = ctx->auth->register_user(email, password, tier,
+                                    admin || tier == Tier::admin ? Role::admin : Role::user);
   if (!u.is_ok()) return fail(u.status());
-  std::cout << "created user id=" << u->id << " email=" << u->email << " tier=" << tier_name(u->tier) << "\n";
+  std::cout << "created user id=" << u->id << " email=" << u->email
+            << " tier=" << tier_name(u->tier) << "\n";
   return 0;
 }
 

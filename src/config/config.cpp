@@ -227,6 +227,25 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("batch_max", &Config::batch_max, 1, 64, "inputs per model forward (1 = no batching)"));
     t.push_back(double_setting("batch_window_ms", &Config::batch_window_ms, 0, 1000,
                                "under load, wait this long for more inputs to batch"));
+    t.push_back(int_setting("design_workers", &Config::design_workers, 1, 64, "design jobs run at once"));
+    t.push_back(int_setting("design_queue", &Config::design_queue, 1, 100000, "design jobs waiting before 503"));
+    t.push_back(bool_setting("design_engine_per_request", &Config::design_engine_per_request,
+                             "callers may choose any configured engine"));
+    t.push_back(double_setting("design_cost_local", &Config::design_cost_local, 0, 100, "USD per local generation"));
+    t.push_back(double_setting("design_cost_replicate", &Config::design_cost_replicate, 0, 100,
+                               "USD per Replicate generation"));
+    t.push_back(double_setting("design_cost_hf", &Config::design_cost_hf, 0, 100,
+                               "USD per Hugging Face Inference generation"));
+    t.push_back(double_setting("design_monthly_budget", &Config::design_monthly_budget, 0, 1e9,
+                               "USD per month for all generations (0: no budget)"));
+    t.push_back(int_setting("design_daily_free", &Config::design_daily_free, 0, 1000000, "generations per day, free"));
+    t.push_back(int_setting("design_daily_authenticated", &Config::design_daily_authenticated, 0, 1000000,
+                            "generations per day, authenticated"));
+    t.push_back(int_setting("design_daily_premium", &Config::design_daily_premium, 0, 1000000,
+                            "generations per day, premium"));
+    t.push_back(int_setting("design_daily_admin", &Config::design_daily_admin, 0, 1000000, "generations per day, admin"));
+    t.push_back(int_setting("design_retention_days", &Config::design_retention_days, 0, 36500,
+                            "delete designs older than this many days (0: keep)"));
     t.push_back(string_setting("native_models", &Config::native_models, {},
                                "Hugging Face BERT/CLIP folders to serve: auto (all found in the models path), none, "
                                "or a comma list such as sentence-transformers/all-MiniLM-L6-v2"));

@@ -73,6 +73,17 @@ struct Config {
   int model_threads = 0;          // OpenCV DNN threads per forward (0 = cores)
   int batch_max = 8;              // inputs per forward
   double batch_window_ms = 5;     // wait for stragglers while under load
+  // interior design studio
+  int design_workers = 2;             // jobs run at once
+  int design_queue = 64;              // jobs waiting in memory before 503
+  bool design_engine_per_request = true;
+  double design_cost_local = 0;       // USD per generation
+  double design_cost_replicate = 0.05;
+  double design_cost_hf = 0.02;
+  double design_monthly_budget = 0;   // USD across everyone; 0 = no budget
+  int design_daily_free = 3, design_daily_authenticated = 5, design_daily_premium = 20, design_daily_admin = 100;
+  int design_retention_days = 0;      // delete designs older than this; 0 = keep
+
   // native transformer encoders (Hugging Face folders in the models path)
   std::string native_models = "auto";  // auto: every BERT/CLIP folder found; none; or a comma list of folder names
   int encoder_threads = 0;             // OpenBLAS threads (process-wide; 0 = serve's default of 1, as request threads each search)

@@ -5,8 +5,8 @@
 #include <prometheus/text_serializer.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <dirent.h>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <sstream>
@@ -72,7 +72,8 @@ class ProcessCollector final : public prometheus::Collectable {
           prometheus::MetricType::Gauge);
     gauge("process_virtual_memory_bytes", "Virtual memory size in bytes.", vsize,
           prometheus::MetricType::Gauge);
-    gauge("process_open_fds", "Number of open file descriptors.", fds, prometheus::MetricType::Gauge);
+    gauge("process_open_fds", "Number of open file descriptors.", fds,
+          prometheus::MetricType::Gauge);
     gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.",
           start_, prometheus::MetricType::Gauge);
     return out;
@@ -160,8 +161,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 }
 
 std::function<void(std::size_t, double)> Metrics::model_observer(const std::string& model) {
-  static const prometheus::Histogram::BucketBoundaries kForward = {0.005, 0.01, 0.02, 0.05, 0.1, 0.2,
-                                                                   0.5,   1,    2,    5,    10};
+  static const prometheus::Histogram::BucketBoundaries kForward = {
+      0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10};
   static const prometheus::Histogram::BucketBoundaries kBatch = {1, 2, 3, 4, 6, 8, 12, 16, 32};
   prometheus::Histogram* d = &inference_->Add({{"model", model}}, kForward);
   prometheus::Histogram* b = &batch_->Add({{"model", model}}, kBatch);
@@ -171,7 +172,49 @@ std::function<void(std::size_t, double)> Metrics::model_observer(const std::stri
   };
 }
 
-void Metrics::add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses) {
+std::function<void(const std::string&, const std::string&, double, double)>
+Metrics::generation_observer(const std::vector<std::string>& engines) {
+  auto& count = prometheus::BuildCounter()
+                    .Name("ai_generations_total")
+                    .Help("Design generations by engine and final status.")
+                    .Register(*registry_);
+  auto& duration = prometheus::BuildHistogram()
+                       .Name("ai_generation_duration_seconds")
+                       .Help("Time from a design job's start to its end.")
+                       .Register(*registry_);
+  auto& cost = prometheus::BuildCounter()
+                   .Name("ai_generation_cost_total")
+                   .Help("Cost of succeeded generations in USD, by engine.")
+                   .Register(*registry_);
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {0.05, 0.1, 0.25, 0.5, 1,  2,
+                                                                   5,    10,  30,   60,  120};
+  struct EngineSeries {
+    std::map<std::string, prometheus::Counter*> by_status;
+    prometheus::Histogram* duration;
+    prometheus::Counter* cost;
+  };
+  auto series = std::make_shared<std::map<std::string, EngineSeries>>();
+  for (const auto& e : engines) {
+    EngineSeries es;
+    for (const char* st : {"succeeded", "failed", "cancelled"})
+      es.by_status[st] = &count.Add({{"engine", e}, {"status", st}});
+    es.duration = &duration.Add({{"engine", e}}, kBuckets);
+    es.cost = &cost.Add({{"engine", e}});
+    (*series)[e] = es;
+  }
+  return
+      [series](const std::string& engine, const std::string& status, double seconds, double usd) {
+        auto it = series->find(engine);
+        if (it == series->end()) return;
+        if (auto s = it->second.by_status.find(status); s != it->second.by_status.end())
+          s->second->Increment();
+        if (seconds > 0) it->second.duration->Observe(seconds);
+        if (usd > 0) it->second.cost->Increment(usd);
+      };
+}
+
+void Metrics::add_cache(const std::string& name,
+                        std::function<std::pair<double, double>()> hits_misses) {
   add_sampled_counter("atelier_cache_hits_total", "Result cache hits.", {{"cache", name}},
                       [hits_misses] { return hits_misses().first; });
   add_sampled_counter("atelier_cache_misses_total", "Result cache misses.", {{"cache", name}},
@@ -187,7 +230,8 @@ void Metrics::observe_search(const std::string& mode, double seconds) {
       const std::pair<const void*, std::uint64_t> key{&kModes[i], 0xfeed};
       auto it = series_.find(key);
       if (it == series_.end()) {
-        it = series_.emplace(key, Series{nullptr, &search_->Add({{"mode", mode}}, kLatencyBuckets)}).first;
+        it = series_.emplace(key, Series{nullptr, &search_->Add({{"mode", mode}}, kLatencyBuckets)})
+                 .first;
       }
       it->second.duration->Observe(seconds);
       return;
@@ -233,14 +277,14 @@ void Metrics::rate_limited(std::string_view tier, std::string_view limit) {
 
 void Metrics::add_sampled_gauge(const std::string& name, const std::string& help,
                                 const std::map<std::string, std::string>& labels, Sampler f) {
-  static_cast<SampledCollector&>(*samplers_).add(
-      {name, help, prometheus::MetricType::Gauge, labels, std::move(f)});
+  static_cast<SampledCollector&>(*samplers_)
+      .add({name, help, prometheus::MetricType::Gauge, labels, std::move(f)});
 }
 
 void Metrics::add_sampled_counter(const std::string& name, const std::string& help,
                                   const std::map<std::string, std::string>& labels, Sampler f) {
-  static_cast<SampledCollector&>(*samplers_).add(
-      {name, help, prometheus::MetricType::Counter, labels, std::move(f)});
+  static_cast<SampledCollector&>(*samplers_)
+      .add({name, help, prometheus::MetricType::Counter, labels, std::move(f)});
 }
 
 }  // namespace atelier

@@ -39,6 +39,12 @@ class Metrics {
   // Per-model inference series, made once when the model loads; the returned
   // callable observes one forward (batch size, seconds) without lookups.
   std::function<void(std::size_t batch, double seconds)> model_observer(const std::string& model);
+  // AI generations (design jobs): ai_generations_total{engine,status},
+  // ai_generation_duration_seconds{engine}, ai_generation_cost_total{engine}.
+  // Series for the given engines are made up front; the callable is cheap.
+  std::function<void(const std::string& engine, const std::string& status, double seconds,
+                     double cost)>
+  generation_observer(const std::vector<std::string>& engines);
   // Result cache hits and misses, by cache name.
   void add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses);
 
@@ -70,7 +76,8 @@ class Metrics {
     }
   };
   std::mutex series_mu_;
-  std::unordered_map<std::pair<const void*, std::uint64_t>, Series, SeriesKeyHash> series_;  // guarded
+  std::unordered_map<std::pair<const void*, std::uint64_t>, Series, SeriesKeyHash>
+      series_;  // guarded
 };
 
 }  // namespace atelier

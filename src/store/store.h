@@ -90,6 +90,41 @@ struct MetadataFilter {
   std::string value;
 };
 
+// Interior design studio. Ids are opaque strings ("rm_...", "ds_...");
+// times are unix milliseconds; image bytes live in the blob store, rows hold
+// their content hashes.
+struct Room {
+  std::string id, owner, name, room_type;
+  std::string blob, content_type;
+  int width = 0, height = 0;
+  std::int64_t created_at = 0;
+};
+
+struct Design {
+  std::string id, owner;
+  std::optional<std::string> room_id;
+  std::string input_blob, input_type;
+  std::string style, room_type, extra_prompt, prompt, negative_prompt, preset_version;
+  double strength = 0.75;
+  std::int64_t seed = 0;
+  std::string engine;
+  std::string status;  // queued | running | succeeded | failed | cancelled
+  std::string error;
+  std::optional<std::string> output_blob, output_type, control_blob;
+  double cost = 0;
+  std::string quota_day;  // the UTC day its generation was charged to
+  std::optional<std::string> idempotency_key;
+  int attempts = 0;
+  std::int64_t created_at = 0;
+  std::optional<std::int64_t> started_at, finished_at;
+  std::string engine_detail;
+};
+
+struct DesignPage {
+  std::vector<Design> items;
+  std::optional<std::string> next_cursor;  // pass back to continue (newest first)
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -120,15 +155,50 @@ class Store {
                                                const std::string& model, int dimensions) = 0;
   virtual Result<Collection> find_collection(const std::string& name) = 0;
   virtual Result<std::vector<Collection>> list_collections() = 0;
-  virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id, const std::vector<DocumentRecord>& docs) = 0;
+  virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
+                                                const std::vector<DocumentRecord>& docs) = 0;
   virtual Status delete_document(std::int64_t collection_id, const std::string& id) = 0;
   // `match` is a full-text query in the store's syntax (built by the search module).
-  virtual Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
+  virtual Result<std::vector<TextHit>> search_text(std::int64_t collection_id,
+                                                   const std::string& match, int k,
                                                    const std::optional<MetadataFilter>& filter) = 0;
   // Calls `f` for every document of the collection (id, metadata, vector).
   virtual Status scan_documents(std::int64_t collection_id,
                                 const std::function<void(const DocumentRecord&)>& f) = 0;
-  virtual Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id) = 0;
+  virtual Result<DocumentRecord> get_document(std::int64_t collection_id,
+                                              const std::string& id) = 0;
+
+  // Rooms and designs: rows are scoped by owner; another owner's id reads as not_found.
+  virtual Result<Room> create_room(const Room& r) = 0;
+  virtual Result<Room> find_room(const std::string& owner, const std::string& id) = 0;
+  virtual Result<std::vector<Room>> list_rooms(const std::string& owner) = 0;
+  virtual Status delete_room(const std::string& owner, const std::string& id) = 0;
+  // already_exists when (owner, idempotency_key) is taken.
+  virtual Result<Design> create_design(const Design& d) = 0;
+  virtual Result<Design> find_design(const std::string& owner, const std::string& id) = 0;
+  virtual Result<Design> find_design_by_key(const std::string& owner, const std::string& key) = 0;
+  // Newest first; `cursor` from a previous page.
+  virtual Result<DesignPage> list_designs(const std::string& owner,
+                                          const std::optional<std::string>& room_id, int limit,
+                                          const std::optional<std::string>& cursor) = 0;
+  // Writes the fields a job changes (status, error, times, outputs, cost,
+  // attempts, detail). With `only_if_status`, only when the row still has
+  // that status (a cancel and a finishing worker cannot both win); returns
+  // whether it wrote.
+  virtual Result<bool> update_design(const Design& d,
+                                     const std::optional<std::string>& only_if_status) = 0;
+  virtual Result<std::vector<Design>> designs_with_status(
+      const std::vector<std::string>& statuses) = 0;
+  virtual Status delete_design(const std::string& owner, const std::string& id) = 0;
+  // Ids of designs created before `created_before_ms` (retention).
+  virtual Result<std::vector<std::pair<std::string, std::string>>> designs_before(
+      std::int64_t created_before_ms) = 0;
+  // Cost of succeeded designs since a time, for one owner or (empty) everyone.
+  virtual Result<double> design_spend(const std::string& owner, std::int64_t since_ms) = 0;
+  // Deletes every room and design of `owner`.
+  virtual Status delete_design_data(const std::string& owner) = 0;
+  // Every blob hash any row still references.
+  virtual Result<std::vector<std::string>> referenced_blobs() = 0;
 };
 
 using StorePtr = std::unique_ptr<Store>;

@@ -45,7 +45,7 @@ Result<DesignResult> RecolorEngine::generate(const DesignRequest& req, const Wor
   const int region =
       std::max(8, static_cast<int>(std::sqrt(static_cast<double>(small.total()) / 300.0)));
   auto slic = cv::ximgproc::createSuperpixelSLIC(lab_small, cv::ximgproc::SLICO, region, 10.0f);
-  slic->iterate(10);
+  slic->iterate(5);
   cv::Mat labels;
   slic->getLabels(labels);
   const int n = slic->getNumberOfSuperpixels();
@@ -121,7 +121,9 @@ Result<DesignResult> RecolorEngine::generate(const DesignRequest& req, const Wor
   bgr_f.convertTo(out, CV_8U, 255.0);
   DesignResult r;
   std::vector<unsigned char> png;
-  if (!cv::imencode(".png", out, png)) return Status::internal("PNG encoding failed");
+  // Fast deflate: the PNG is 3x larger at level 9 but costs a tenth of the time.
+  if (!cv::imencode(".png", out, png, {cv::IMWRITE_PNG_COMPRESSION, 1}))
+    return Status::internal("PNG encoding failed");
   r.image.assign(png.begin(), png.end());
   r.content_type = "image/png";
   r.engine_detail = "slic regions " + std::to_string(n);

@@ -23,7 +23,7 @@ namespace atelier::engines {
 
 class RecolorEngine final : public DesignEngine {
  public:
-  explicit RecolorEngine(int work_side = 512) : work_side_(work_side) {}
+  explicit RecolorEngine(int work_side = 384) : work_side_(work_side) {}
   const std::string& name() const override { return name_; }
   Result<DesignResult> generate(const DesignRequest& req, const WorkContext& work) override;
 

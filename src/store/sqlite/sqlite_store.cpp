@@ -3,20 +3,23 @@
 #include <sqlite3.h>
 
 #include <chrono>
-#include <cstring>
 #include <condition_variable>
+#include <cstring>
+#include <limits>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 namespace atelier {
 namespace {
 
-#define ATELIER_COLLECTION_SELECT                                                                  \
-  "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM documents d WHERE " \
+#define ATELIER_COLLECTION_SELECT                                                             \
+  "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM " \
+  "documents d WHERE "                                                                        \
   "d.collection_id = c.id), c.version FROM collections c"
-#define ATELIER_TEXT_SEARCH                                                                            \
-  "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                        \
-  "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND "      \
+#define ATELIER_TEXT_SEARCH                                                                        \
+  "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                    \
+  "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND " \
   "d.collection_id = ?2"
 #define ATELIER_KEY_SELECT \
   "SELECT id, user_id, name, prefix, hash, tier, created_at, revoked_at FROM api_keys"
@@ -97,7 +100,147 @@ CREATE VIRTUAL TABLE documents_fts USING fts5(
     {3, "collection versions", R"SQL(
 ALTER TABLE collections ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 )SQL"},
+    // Interior design studio: rooms (uploaded once, reused) and design jobs.
+    // The designs table is also the job queue: a restart finds queued and
+    // running rows and resumes them.
+    {4, "design studio", R"SQL(
+CREATE TABLE rooms (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  room_type TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX rooms_owner ON rooms(owner, created_at);
+CREATE TABLE designs (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  room_id TEXT,
+  input_blob TEXT NOT NULL,
+  input_type TEXT NOT NULL,
+  style TEXT NOT NULL,
+  room_type TEXT NOT NULL,
+  extra_prompt TEXT NOT NULL,
+  prompt TEXT NOT NULL,
+  negative_prompt TEXT NOT NULL,
+  preset_version TEXT NOT NULL,
+  strength REAL NOT NULL,
+  seed BIGINT NOT NULL,
+  engine TEXT NOT NULL,
+  status TEXT NOT NULL,
+  error TEXT NOT NULL DEFAULT '',
+  output_blob TEXT,
+  output_type TEXT,
+  control_blob TEXT,
+  cost REAL NOT NULL DEFAULT 0,
+  quota_day TEXT NOT NULL,
+  idempotency_key TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  created_at BIGINT NOT NULL,
+  started_at BIGINT,
+  finished_at BIGINT,
+  engine_detail TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX designs_owner_room ON designs(owner, room_id);
+CREATE INDEX designs_created ON designs(created_at);
+CREATE INDEX designs_status ON designs(status);
+CREATE UNIQUE INDEX designs_idempotency ON designs(owner, idempotency_key);
+)SQL"},
 };
+
+std::string text_at(sqlite3_stmt* st, int col) {
+  auto* p = sqlite3_column_text(st, col);
+  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+}
+
+// Binds values to ?1.. in order: text, integers, doubles, optionals (NULL).
+void bind_one(sqlite3_stmt* st, int i, const std::string& v) {
+  sqlite3_bind_text(st, i, v.c_str(), -1, SQLITE_TRANSIENT);
+}
+void bind_one(sqlite3_stmt* st, int i, std::int64_t v) {
+  sqlite3_bind_int64(st, i, v);
+}
+void bind_one(sqlite3_stmt* st, int i, int v) {
+  sqlite3_bind_int(st, i, v);
+}
+void bind_one(sqlite3_stmt* st, int i, double v) {
+  sqlite3_bind_double(st, i, v);
+}
+template <class T>
+void bind_one(sqlite3_stmt* st, int i, const std::optional<T>& v) {
+  if (v)
+    bind_one(st, i, *v);
+  else
+    sqlite3_bind_null(st, i);
+}
+template <class... A>
+void bind_all(sqlite3_stmt* st, const A&... a) {
+  int i = 0;
+  (bind_one(st, ++i, a), ...);
+}
+std::optional<std::string> opt_text(sqlite3_stmt* st, int col) {
+  if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
+  return text_at(st, col);
+}
+std::optional<std::int64_t> opt_int(sqlite3_stmt* st, int col) {
+  if (sqlite3_column_type(st, col) == SQLITE_NULL) return std::nullopt;
+  return sqlite3_column_int64(st, col);
+}
+
+#define ATELIER_DESIGN_COLUMNS                                                           \
+  "id, owner, room_id, input_blob, input_type, style, room_type, extra_prompt, prompt, " \
+  "negative_prompt, "                                                                    \
+  "preset_version, strength, seed, engine, status, error, output_blob, output_type, "    \
+  "control_blob, cost, quota_day, "                                                      \
+  "idempotency_key, attempts, created_at, started_at, finished_at, engine_detail"
+
+Design read_design(sqlite3_stmt* st) {
+  Design d;
+  d.id = text_at(st, 0);
+  d.owner = text_at(st, 1);
+  d.room_id = opt_text(st, 2);
+  d.input_blob = text_at(st, 3);
+  d.input_type = text_at(st, 4);
+  d.style = text_at(st, 5);
+  d.room_type = text_at(st, 6);
+  d.extra_prompt = text_at(st, 7);
+  d.prompt = text_at(st, 8);
+  d.negative_prompt = text_at(st, 9);
+  d.preset_version = text_at(st, 10);
+  d.strength = sqlite3_column_double(st, 11);
+  d.seed = sqlite3_column_int64(st, 12);
+  d.engine = text_at(st, 13);
+  d.status = text_at(st, 14);
+  d.error = text_at(st, 15);
+  d.output_blob = opt_text(st, 16);
+  d.output_type = opt_text(st, 17);
+  d.control_blob = opt_text(st, 18);
+  d.cost = sqlite3_column_double(st, 19);
+  d.quota_day = text_at(st, 20);
+  d.idempotency_key = opt_text(st, 21);
+  d.attempts = sqlite3_column_int(st, 22);
+  d.created_at = sqlite3_column_int64(st, 23);
+  d.started_at = opt_int(st, 24);
+  d.finished_at = opt_int(st, 25);
+  d.engine_detail = text_at(st, 26);
+  return d;
+}
+
+Room read_room(sqlite3_stmt* st) {
+  return {text_at(st, 0),
+          text_at(st, 1),
+          text_at(st, 2),
+          text_at(st, 3),
+          text_at(st, 4),
+          text_at(st, 5),
+          sqlite3_column_int(st, 6),
+          sqlite3_column_int(st, 7),
+          sqlite3_column_int64(st, 8)};
+}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -109,11 +252,6 @@ Tier tier_from(const unsigned char* s) {
   Tier t = Tier::free;
   if (s) parse_tier(reinterpret_cast<const char*>(s), &t);
   return t;
-}
-
-std::string text_at(sqlite3_stmt* st, int col) {
-  auto* p = sqlite3_column_text(st, col);
-  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
 }
 
 class Conn {
@@ -184,7 +322,8 @@ class SqliteStore final : public Store {
       ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
       Status st = c->exec(m.sql);
       if (st.is_ok()) {
-        auto ins = c->prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)");
+        auto ins =
+            c->prepare("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)");
         if (!ins.is_ok()) {
           st = ins.status();
         } else {
@@ -236,7 +375,8 @@ class SqliteStore final : public Store {
     int rc = sqlite3_step(*st);
     if (rc != SQLITE_ROW) {
       Status err = c->error(rc, sqlite3_errmsg(c->db()));
-      if (err.code() == Code::already_exists) return Status::already_exists("email already registered");
+      if (err.code() == Code::already_exists)
+        return Status::already_exists("email already registered");
       return err;
     }
     out.id = sqlite3_column_int64(*st, 0);
@@ -320,7 +460,8 @@ class SqliteStore final : public Store {
     sqlite3_bind_int64(*st, 2, id);
     int rc = sqlite3_step(*st);
     if (rc != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
-    if (sqlite3_changes(c->db()) == 0) return Status::not_found("no active API key with id " + std::to_string(id));
+    if (sqlite3_changes(c->db()) == 0)
+      return Status::not_found("no active API key with id " + std::to_string(id));
     return Status::ok();
   }
 
@@ -370,11 +511,12 @@ class SqliteStore final : public Store {
   }
 
  private:
-  Result<Collection> create_collection(const std::string& name, const std::string& owner, const std::string& model,
-                                       int dimensions) override {
+  Result<Collection> create_collection(const std::string& name, const std::string& owner,
+                                       const std::string& model, int dimensions) override {
     Lease c(*this);
     auto st = c->prepare(
-        "INSERT INTO collections(name, owner, model, dimensions, created_at) VALUES (?,?,?,?,?) RETURNING id");
+        "INSERT INTO collections(name, owner, model, dimensions, created_at) VALUES (?,?,?,?,?) "
+        "RETURNING id");
     if (!st.is_ok()) return st.status();
     Collection col{0, name, owner, model, dimensions, unix_now(), 0};
     sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
@@ -385,7 +527,8 @@ class SqliteStore final : public Store {
     int rc = sqlite3_step(*st);
     if (rc != SQLITE_ROW) {
       Status err = c->error(rc, sqlite3_errmsg(c->db()));
-      if (err.code() == Code::already_exists) return Status::already_exists("collection '" + name + "' exists");
+      if (err.code() == Code::already_exists)
+        return Status::already_exists("collection '" + name + "' exists");
       return err;
     }
     col.id = sqlite3_column_int64(*st, 0);
@@ -417,7 +560,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Result<UpsertCounts> upsert_documents(std::int64_t collection_id, const std::vector<DocumentRecord>& docs) override {
+  Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
+                                        const std::vector<DocumentRecord>& docs) override {
     Lease c(*this);
     ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
     UpsertCounts counts;
@@ -426,7 +570,8 @@ class SqliteStore final : public Store {
         ATELIER_ASSIGN_OR_RETURN(std::int64_t row, unindex_document(*c, collection_id, d.id));
         int rc;
         if (row != 0) {
-          ATELIER_ASSIGN_OR_RETURN(auto upd, c->prepare("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?"));
+          ATELIER_ASSIGN_OR_RETURN(
+              auto upd, c->prepare("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?"));
           bind_doc(upd, d, 1);
           sqlite3_bind_int64(upd, 4, row);
           if ((rc = sqlite3_step(upd)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -434,9 +579,11 @@ class SqliteStore final : public Store {
         } else {
           // Each collection owns the rowid range [id << 40, (id + 1) << 40): FTS5
           // can then restrict a MATCH to one collection by rowid range alone.
-          ATELIER_ASSIGN_OR_RETURN(auto ins, c->prepare(
-              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id, id) VALUES (?,?,?,?,?, "
-              "(SELECT COALESCE(MAX(id), ?6) + 1 FROM documents WHERE id >= ?6 AND id < ?7)) RETURNING id"));
+          ATELIER_ASSIGN_OR_RETURN(auto ins,
+                                   c->prepare("INSERT INTO documents(text, metadata, vector, "
+                                              "collection_id, doc_id, id) VALUES (?,?,?,?,?, "
+                                              "(SELECT COALESCE(MAX(id), ?6) + 1 FROM documents "
+                                              "WHERE id >= ?6 AND id < ?7)) RETURNING id"));
           bind_doc(ins, d, 1);
           sqlite3_bind_int64(ins, 4, collection_id);
           sqlite3_bind_text(ins, 5, d.id.c_str(), -1, SQLITE_TRANSIENT);
@@ -447,7 +594,8 @@ class SqliteStore final : public Store {
           sqlite3_reset(ins);
           ++counts.inserted;
         }
-        ATELIER_ASSIGN_OR_RETURN(auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
         sqlite3_bind_int64(fts, 1, row);
         sqlite3_bind_text(fts, 2, d.text.c_str(), -1, SQLITE_TRANSIENT);
         if ((rc = sqlite3_step(fts)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -481,18 +629,23 @@ class SqliteStore final : public Store {
     return c->exec("COMMIT");
   }
 
-  Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match, int k,
+  Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match,
+                                           int k,
                                            const std::optional<MetadataFilter>& filter) override {
     Lease c(*this);
     // Unfiltered: rank inside the collection's rowid range, then look up only
     // the top k documents. Filtered: the metadata test needs every match's
     // row, so the join comes first.
     auto st = filter ? c->prepare(ATELIER_TEXT_SEARCH
-                                  " AND CAST(json_extract(d.metadata, ?4) AS TEXT) = ?5 ORDER BY bm25(documents_fts) LIMIT ?3")
+                                  " AND CAST(json_extract(d.metadata, ?4) AS TEXT) = ?5 ORDER BY "
+                                  "bm25(documents_fts) LIMIT ?3")
                      : c->prepare(
-                           "SELECT d.doc_id, f.score FROM (SELECT rowid AS rid, -bm25(documents_fts) AS score FROM "
-                           "documents_fts WHERE documents_fts MATCH ?1 AND rowid >= ?6 AND rowid < ?7 ORDER BY "
-                           "bm25(documents_fts) LIMIT ?3) f JOIN documents d ON d.id = f.rid WHERE d.collection_id = ?2 "
+                           "SELECT d.doc_id, f.score FROM (SELECT rowid AS rid, "
+                           "-bm25(documents_fts) AS score FROM "
+                           "documents_fts WHERE documents_fts MATCH ?1 AND rowid >= ?6 AND rowid < "
+                           "?7 ORDER BY "
+                           "bm25(documents_fts) LIMIT ?3) f JOIN documents d ON d.id = f.rid WHERE "
+                           "d.collection_id = ?2 "
                            "ORDER BY f.score DESC");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
@@ -523,7 +676,8 @@ class SqliteStore final : public Store {
     return out;
   }
 
-  Status scan_documents(std::int64_t collection_id, const std::function<void(const DocumentRecord&)>& f) override {
+  Status scan_documents(std::int64_t collection_id,
+                        const std::function<void(const DocumentRecord&)>& f) override {
     Lease c(*this);
     auto st = c->prepare("SELECT doc_id, metadata, vector FROM documents WHERE collection_id=?");
     if (!st.is_ok()) return st.status();
@@ -542,7 +696,8 @@ class SqliteStore final : public Store {
 
   Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id) override {
     Lease c(*this);
-    auto st = c->prepare("SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND doc_id=?");
+    auto st = c->prepare(
+        "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND doc_id=?");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_int64(*st, 1, collection_id);
     sqlite3_bind_text(*st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
@@ -559,8 +714,10 @@ class SqliteStore final : public Store {
   // Removes the stored text of (collection, doc_id) from the full-text index
   // (external-content FTS5 needs the old text) and returns the row id, or 0
   // when there is no such document. Call inside a write transaction.
-  static Result<std::int64_t> unindex_document(Conn& c, std::int64_t collection_id, const std::string& id) {
-    ATELIER_ASSIGN_OR_RETURN(auto find, c.prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
+  static Result<std::int64_t> unindex_document(Conn& c, std::int64_t collection_id,
+                                               const std::string& id) {
+    ATELIER_ASSIGN_OR_RETURN(
+        auto find, c.prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
     sqlite3_bind_int64(find, 1, collection_id);
     sqlite3_bind_text(find, 2, id.c_str(), -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(find);
@@ -572,7 +729,9 @@ class SqliteStore final : public Store {
     const std::int64_t row = sqlite3_column_int64(find, 0);
     const std::string old_text = text_at(find, 1);
     sqlite3_reset(find);
-    ATELIER_ASSIGN_OR_RETURN(auto del, c.prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
+    ATELIER_ASSIGN_OR_RETURN(
+        auto del,
+        c.prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
     sqlite3_bind_int64(del, 1, row);
     sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
     if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
@@ -586,17 +745,225 @@ class SqliteStore final : public Store {
     if (d.vector.empty()) {
       sqlite3_bind_null(st, first + 2);
     } else {
-      sqlite3_bind_blob(st, first + 2, d.vector.data(), static_cast<int>(d.vector.size() * sizeof(float)), SQLITE_TRANSIENT);
+      sqlite3_bind_blob(st, first + 2, d.vector.data(),
+                        static_cast<int>(d.vector.size() * sizeof(float)), SQLITE_TRANSIENT);
     }
   }
   static void read_vector(sqlite3_stmt* st, int col, std::vector<float>* out) {
     const int bytes = sqlite3_column_bytes(st, col);
     out->resize(static_cast<std::size_t>(bytes) / sizeof(float));
-    if (bytes > 0) std::memcpy(out->data(), sqlite3_column_blob(st, col), out->size() * sizeof(float));
+    if (bytes > 0)
+      std::memcpy(out->data(), sqlite3_column_blob(st, col), out->size() * sizeof(float));
   }
+  // ---- design studio ----
+
+  // Runs a prepared statement to completion, collecting rows with `read`.
+  template <class T, class Read>
+  Result<std::vector<T>> rows(Conn& c, sqlite3_stmt* st, Read read) {
+    std::vector<T> out;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) out.push_back(read(st));
+    if (rc != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
+    sqlite3_reset(st);
+    return out;
+  }
+  Status run(Conn& c, sqlite3_stmt* st) {
+    const int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return c.error(rc, sqlite3_errmsg(c.db()));
+    return Status::ok();
+  }
+
+  Result<Room> create_room(const Room& r) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("INSERT INTO rooms(id, owner, name, room_type, blob, content_type, "
+                            "width, height, created_at) VALUES (?,?,?,?,?,?,?,?,?)"));
+    bind_all(st, r.id, r.owner, r.name, r.room_type, r.blob, r.content_type, r.width, r.height,
+             r.created_at);
+    ATELIER_RETURN_IF_ERROR(run(*c, st));
+    return r;
+  }
+  Result<Room> find_room(const std::string& owner, const std::string& id) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("SELECT id, owner, name, room_type, blob, content_type, width, height, "
+                            "created_at FROM rooms WHERE owner=? AND id=?"));
+    bind_all(st, owner, id);
+    ATELIER_ASSIGN_OR_RETURN(auto found, rows<Room>(*c, st, read_room));
+    if (found.empty()) return Status::not_found("no room '" + id + "'");
+    return found[0];
+  }
+  Result<std::vector<Room>> list_rooms(const std::string& owner) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st,
+        c->prepare("SELECT id, owner, name, room_type, blob, content_type, width, height, "
+                   "created_at FROM rooms WHERE owner=? ORDER BY created_at DESC, id DESC"));
+    bind_all(st, owner);
+    return rows<Room>(*c, st, read_room);
+  }
+  Status delete_room(const std::string& owner, const std::string& id) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(auto st, c->prepare("DELETE FROM rooms WHERE owner=? AND id=?"));
+    bind_all(st, owner, id);
+    ATELIER_RETURN_IF_ERROR(run(*c, st));
+    if (sqlite3_changes(c->db()) == 0) return Status::not_found("no room '" + id + "'");
+    return Status::ok();
+  }
+  Result<Design> create_design(const Design& d) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
+                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+    bind_all(st, d.id, d.owner, d.room_id, d.input_blob, d.input_type, d.style, d.room_type,
+             d.extra_prompt, d.prompt, d.negative_prompt, d.preset_version, d.strength, d.seed,
+             d.engine, d.status, d.error, d.output_blob, d.output_type, d.control_blob, d.cost,
+             d.quota_day, d.idempotency_key, d.attempts, d.created_at, d.started_at, d.finished_at,
+             d.engine_detail);
+    Status s = run(*c, st);
+    if (!s.is_ok() && s.code() == Code::already_exists)
+      return Status::already_exists("a design with this Idempotency-Key exists");
+    ATELIER_RETURN_IF_ERROR(s);
+    return d;
+  }
+  Result<Design> find_design(const std::string& owner, const std::string& id) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(auto st, c->prepare("SELECT " ATELIER_DESIGN_COLUMNS
+                                                 " FROM designs WHERE owner=? AND id=?"));
+    bind_all(st, owner, id);
+    ATELIER_ASSIGN_OR_RETURN(auto found, rows<Design>(*c, st, read_design));
+    if (found.empty()) return Status::not_found("no design '" + id + "'");
+    return found[0];
+  }
+  Result<Design> find_design_by_key(const std::string& owner, const std::string& key) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(auto st,
+                             c->prepare("SELECT " ATELIER_DESIGN_COLUMNS
+                                        " FROM designs WHERE owner=? AND idempotency_key=?"));
+    bind_all(st, owner, key);
+    ATELIER_ASSIGN_OR_RETURN(auto found, rows<Design>(*c, st, read_design));
+    if (found.empty()) return Status::not_found("no design for this Idempotency-Key");
+    return found[0];
+  }
+  Result<DesignPage> list_designs(const std::string& owner,
+                                  const std::optional<std::string>& room_id, int limit,
+                                  const std::optional<std::string>& cursor) override {
+    // Keyset pagination on (created_at, id): stable while rows are added.
+    std::int64_t before_ts = std::numeric_limits<std::int64_t>::max();
+    std::string before_id = "\x7f";
+    if (cursor) {
+      const auto dot = cursor->find('.');
+      if (dot == std::string::npos) return Status::invalid_argument("malformed cursor");
+      try {
+        before_ts = std::stoll(cursor->substr(0, dot));
+      } catch (...) {
+        return Status::invalid_argument("malformed cursor");
+      }
+      before_id = cursor->substr(dot + 1);
+    }
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("SELECT " ATELIER_DESIGN_COLUMNS
+                            " FROM designs WHERE owner=?1 AND (?2 IS NULL OR room_id=?2) AND "
+                            "(created_at < ?3 OR (created_at = ?3 AND id < ?4)) "
+                            "ORDER BY created_at DESC, id DESC LIMIT ?5"));
+    bind_all(st, owner, room_id, before_ts, before_id, limit + 1);
+    ATELIER_ASSIGN_OR_RETURN(auto found, rows<Design>(*c, st, read_design));
+    DesignPage page;
+    if (static_cast<int>(found.size()) > limit) {
+      found.resize(static_cast<std::size_t>(limit));
+      page.next_cursor = std::to_string(found.back().created_at) + "." + found.back().id;
+    }
+    page.items = std::move(found);
+    return page;
+  }
+  Result<bool> update_design(const Design& d,
+                             const std::optional<std::string>& only_if_status) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st,
+        c->prepare("UPDATE designs SET status=?1, error=?2, output_blob=?3, output_type=?4, "
+                   "control_blob=?5, cost=?6, attempts=?7, started_at=?8, finished_at=?9, "
+                   "engine_detail=?10 WHERE id=?11 AND (?12 IS NULL OR status=?12)"));
+    bind_all(st, d.status, d.error, d.output_blob, d.output_type, d.control_blob, d.cost,
+             d.attempts, d.started_at, d.finished_at, d.engine_detail, d.id, only_if_status);
+    ATELIER_RETURN_IF_ERROR(run(*c, st));
+    return sqlite3_changes(c->db()) > 0;
+  }
+  Result<std::vector<Design>> designs_with_status(
+      const std::vector<std::string>& statuses) override {
+    std::vector<Design> out;
+    Lease c(*this);
+    for (const auto& s : statuses) {
+      ATELIER_ASSIGN_OR_RETURN(auto st,
+                               c->prepare("SELECT " ATELIER_DESIGN_COLUMNS
+                                          " FROM designs WHERE status=? ORDER BY created_at, id"));
+      bind_all(st, s);
+      ATELIER_ASSIGN_OR_RETURN(auto found, rows<Design>(*c, st, read_design));
+      out.insert(out.end(), found.begin(), found.end());
+    }
+    return out;
+  }
+  Status delete_design(const std::string& owner, const std::string& id) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(auto st, c->prepare("DELETE FROM designs WHERE owner=? AND id=?"));
+    bind_all(st, owner, id);
+    ATELIER_RETURN_IF_ERROR(run(*c, st));
+    if (sqlite3_changes(c->db()) == 0) return Status::not_found("no design '" + id + "'");
+    return Status::ok();
+  }
+  Result<std::vector<std::pair<std::string, std::string>>> designs_before(
+      std::int64_t ms) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("SELECT owner, id FROM designs WHERE created_at < ? AND status NOT IN "
+                            "('queued', 'running')"));
+    bind_all(st, ms);
+    return rows<std::pair<std::string, std::string>>(
+        *c, st, [](sqlite3_stmt* s) { return std::make_pair(text_at(s, 0), text_at(s, 1)); });
+  }
+  Result<double> design_spend(const std::string& owner, std::int64_t since_ms) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("SELECT COALESCE(SUM(cost), 0) FROM designs WHERE status='succeeded' "
+                            "AND created_at >= ?1 AND (?2 = '' OR owner = ?2)"));
+    bind_all(st, since_ms, owner);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto v, rows<double>(*c, st, [](sqlite3_stmt* s) { return sqlite3_column_double(s, 0); }));
+    return v.empty() ? 0.0 : v[0];
+  }
+  Status delete_design_data(const std::string& owner) override {
+    Lease c(*this);
+    ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
+    Status s = [&]() -> Status {
+      ATELIER_ASSIGN_OR_RETURN(auto d, c->prepare("DELETE FROM designs WHERE owner=?"));
+      bind_all(d, owner);
+      ATELIER_RETURN_IF_ERROR(run(*c, d));
+      ATELIER_ASSIGN_OR_RETURN(auto r, c->prepare("DELETE FROM rooms WHERE owner=?"));
+      bind_all(r, owner);
+      return run(*c, r);
+    }();
+    if (!s.is_ok()) {
+      (void)c->exec("ROLLBACK");
+      return s;
+    }
+    return c->exec("COMMIT");
+  }
+  Result<std::vector<std::string>> referenced_blobs() override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st,
+        c->prepare("SELECT blob FROM rooms UNION SELECT input_blob FROM designs UNION SELECT "
+                   "output_blob FROM designs WHERE output_blob IS NOT NULL UNION SELECT "
+                   "control_blob FROM designs WHERE control_blob IS NOT NULL"));
+    return rows<std::string>(*c, st, [](sqlite3_stmt* s) { return text_at(s, 0); });
+  }
+
   template <class Conn>
   static Status bump_version(Conn& c, std::int64_t collection_id) {
-    ATELIER_ASSIGN_OR_RETURN(auto up, c.prepare("UPDATE collections SET version = version + 1 WHERE id=?"));
+    ATELIER_ASSIGN_OR_RETURN(auto up,
+                             c.prepare("UPDATE collections SET version = version + 1 WHERE id=?"));
     sqlite3_bind_int64(up, 1, collection_id);
     const int rc = sqlite3_step(up);
     if (rc != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
@@ -604,8 +971,14 @@ class SqliteStore final : public Store {
   }
 
   static Collection read_collection(sqlite3_stmt* st) {
-    return {sqlite3_column_int64(st, 0), text_at(st, 1), text_at(st, 2), text_at(st, 3), sqlite3_column_int(st, 4),
-            sqlite3_column_int64(st, 5), sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 7)};
+    return {sqlite3_column_int64(st, 0),
+            text_at(st, 1),
+            text_at(st, 2),
+            text_at(st, 3),
+            sqlite3_column_int(st, 4),
+            sqlite3_column_int64(st, 5),
+            sqlite3_column_int64(st, 6),
+            sqlite3_column_int64(st, 7)};
   }
 
   // Borrows a connection for the scope of one call.
@@ -679,8 +1052,9 @@ class SqliteStore final : public Store {
 
 Result<std::unique_ptr<Conn>> open_conn(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   DbHandle db(raw);
   if (rc != SQLITE_OK) {
     return Status::unavailable("cannot open database " + path + ": " +
@@ -688,8 +1062,8 @@ Result<std::unique_ptr<Conn>> open_conn(const std::string& path) {
   }
   auto conn = std::make_unique<Conn>(std::move(db));
   sqlite3_busy_timeout(conn->db(), 5000);
-  ATELIER_RETURN_IF_ERROR(conn->exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  ATELIER_RETURN_IF_ERROR(
+      conn->exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   return conn;
 }
 

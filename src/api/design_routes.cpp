@@ -1,0 +1,469 @@
+// Interior design studio: rooms, design jobs, their images, style presets,
+// spend, and the caller's data export and deletion.
+#include "api/api.h"
+#include "api/image_input.h"
+#include "design/presets.h"
+#include "design/service.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::QueryParam;
+using http::RequestContext;
+using http::Response;
+using http::RouteSpec;
+
+namespace {
+
+nlohmann::ordered_json room_json(const Room& r) {
+  return {{"id", r.id},
+          {"name", r.name},
+          {"room_type", r.room_type},
+          {"width", r.width},
+          {"height", r.height},
+          {"content_type", r.content_type},
+          {"created_at", r.created_at},
+          {"image_url", "/v1/rooms/" + r.id + "/image"}};
+}
+
+nlohmann::ordered_json design_json(const Design& d) {
+  nlohmann::ordered_json j;
+  j["id"] = d.id;
+  j["status"] = d.status;
+  j["room_id"] = d.room_id ? nlohmann::ordered_json(*d.room_id) : nlohmann::ordered_json(nullptr);
+  j["style"] = d.style;
+  j["room_type"] = d.room_type;
+  j["engine"] = d.engine;
+  j["strength"] = d.strength;
+  j["seed"] = d.seed;
+  j["prompt"] = d.prompt;
+  j["negative_prompt"] = d.negative_prompt;
+  j["preset_version"] = d.preset_version;
+  j["cost_usd"] = d.cost;
+  j["error"] = d.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.error);
+  j["attempts"] = d.attempts;
+  nlohmann::ordered_json t;
+  t["created_at"] = d.created_at;
+  t["started_at"] =
+      d.started_at ? nlohmann::ordered_json(*d.started_at) : nlohmann::ordered_json(nullptr);
+  t["finished_at"] =
+      d.finished_at ? nlohmann::ordered_json(*d.finished_at) : nlohmann::ordered_json(nullptr);
+  if (d.started_at) t["queue_ms"] = *d.started_at - d.created_at;
+  if (d.started_at && d.finished_at) t["run_ms"] = *d.finished_at - *d.started_at;
+  j["timings"] = t;
+  j["image_url"] = d.output_blob ? nlohmann::ordered_json("/v1/designs/" + d.id + "/image")
+                                 : nlohmann::ordered_json(nullptr);
+  j["control_url"] = d.control_blob ? nlohmann::ordered_json("/v1/designs/" + d.id + "/control")
+                                    : nlohmann::ordered_json(nullptr);
+  return j;
+}
+
+Response image_response(std::string bytes, const std::string& type) {
+  Response r = Response::text(200, std::move(bytes), type);
+  r.set_header("Cache-Control", "private, max-age=3600");
+  return r;
+}
+
+}  // namespace
+
+void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& svc) {
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/design/styles";
+    r.operation_id = "design_styles";
+    r.summary = "Style presets (prompts, palettes, materials, lighting) and room types";
+    r.tag = "design";
+    r.access = Access::caller;
+    r.handler = [](const RequestContext&) -> Result<Response> {
+      nlohmann::ordered_json styles = nlohmann::ordered_json::array();
+      for (const auto& s : design::styles())
+        styles.push_back({{"id", s.id},
+                          {"name", s.name},
+                          {"prompt", s.prompt},
+                          {"negative_prompt", s.negative},
+                          {"palette", s.palette},
+                          {"materials", s.materials},
+                          {"lighting", s.lighting}});
+      nlohmann::ordered_json rooms = nlohmann::ordered_json::array();
+      for (const auto& t : design::room_types()) rooms.push_back({{"id", t.id}, {"name", t.name}});
+      nlohmann::ordered_json out;
+      out["version"] = design::kPresetVersion;
+      out["styles"] = styles;
+      out["room_types"] = rooms;
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/rooms";
+    r.operation_id = "create_room";
+    r.summary =
+        "Upload a room photo once (multipart, image/* or base64 JSON; name and room_type optional)";
+    r.tag = "design";
+    r.access = Access::user;
+    r.cost = 1;
+    r.exec = Exec::worker_pool;
+    r.success_status = 201;
+    r.errors = {413, 415};
+    r.request_body = image_request_body(
+        {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false);
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                               read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, 64}));
+      std::string name, room_type = "other";
+      in.option(ctx.req, "name", &name);
+      in.option(ctx.req, "room_type", &room_type);
+      ATELIER_ASSIGN_OR_RETURN(Room room,
+                               svc.add_room(ctx.identity.id, name, room_type, in.images[0],
+                                            std::string(image::format_mime(imgs[0].header.format)),
+                                            imgs[0].width, imgs[0].height));
+      return Response::json_ordered(201, room_json(room));
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/rooms";
+    r.operation_id = "list_rooms";
+    r.summary = "The caller's rooms, newest first";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id));
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& x : rooms) arr.push_back(room_json(x));
+      return Response::json_ordered(200, {{"rooms", arr}});
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/rooms/{id}/image";
+    r.operation_id = "room_image";
+    r.summary = "A room's photo as uploaded";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.response_content_type = "image/*";
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(Room room, svc.room(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
+      return image_response(std::move(bytes), room.content_type);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/rooms/{id}";
+    r.operation_id = "delete_room";
+    r.summary = "Delete a room (its designs stay)";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_RETURN_IF_ERROR(svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id")));
+      return Response::text(204, "");
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/designs";
+    r.operation_id = "create_design";
+    r.summary =
+        "Restyle a room: creates a job (202); ?wait=SECONDS blocks until it ends (up to the AI "
+        "timeout)";
+    r.tag = "design";
+    r.access = Access::user;
+    r.cost = 1;
+    r.exec = Exec::inference_pool;
+    r.success_status = 202;
+    r.errors = {404, 409, 413, 415, 429, 503};
+    r.query = {QueryParam{
+        "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}};
+    r.request_schema = {{"type", "object"},
+                        {"required", {"style"}},
+                        {"properties",
+                         {{"room_id", {{"type", "string"}}},
+                          {"image",
+                           {{"type", "string"},
+                            {"format", "byte"},
+                            {"description", "base64 room photo, when no room_id"}}},
+                          {"style", {{"type", "string"}}},
+                          {"room_type", {{"type", "string"}}},
+                          {"prompt", {{"type", "string"}, {"maxLength", 500}}},
+                          {"strength", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+                          {"seed", {{"type", "integer"}}},
+                          {"engine", {{"type", "string"}}}}}};
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+      if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
+      design::CreateDesign c;
+      c.owner = ctx.identity.id;
+      c.tier = static_cast<int>(ctx.identity.tier);
+      auto str = [&](const char* key, std::string* out) -> Status {
+        if (!body.contains(key) || body[key].is_null()) return Status::ok();
+        if (!body[key].is_string())
+          return Status::invalid_argument(std::string("'") + key + "' must be a string");
+        *out = body[key].get<std::string>();
+        return Status::ok();
+      };
+      std::string room_id, image_b64;
+      ATELIER_RETURN_IF_ERROR(str("room_id", &room_id));
+      ATELIER_RETURN_IF_ERROR(str("image", &image_b64));
+      ATELIER_RETURN_IF_ERROR(str("style", &c.style));
+      ATELIER_RETURN_IF_ERROR(str("room_type", &c.room_type));
+      ATELIER_RETURN_IF_ERROR(str("prompt", &c.extra_prompt));
+      ATELIER_RETURN_IF_ERROR(str("engine", &c.engine));
+      if (c.style.empty())
+        return Status::invalid_argument("'style' is required (GET /v1/design/styles lists them)");
+      if (!room_id.empty() && !image_b64.empty())
+        return Status::invalid_argument("give 'room_id' or 'image', not both");
+      if (!room_id.empty()) c.room_id = room_id;
+      if (!image_b64.empty()) {
+        ATELIER_ASSIGN_OR_RETURN(c.image_bytes, decode_base64_image(image_b64, "'image'"));
+        ATELIER_ASSIGN_OR_RETURN(image::HeaderInfo h, image::probe(c.image_bytes));
+        if (static_cast<std::int64_t>(h.width) * h.height > d.config.max_image_pixels)
+          return Status::payload_too_large("the image has more pixels than the limit");
+        c.image_type = std::string(image::format_mime(h.format));
+        // Decode once now so a broken image fails the request, not the job.
+        ATELIER_RETURN_IF_ERROR(
+            image::decode(c.image_bytes, {d.config.max_image_pixels, 64}).status());
+      }
+      if (body.contains("strength") && !body["strength"].is_null()) {
+        if (!body["strength"].is_number())
+          return Status::invalid_argument("'strength' must be a number in [0, 1]");
+        c.strength = body["strength"].get<double>();
+      }
+      if (body.contains("seed") && !body["seed"].is_null()) {
+        if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
+          return Status::invalid_argument("'seed' must be a non-negative integer");
+        c.seed = body["seed"].get<std::int64_t>();
+      }
+      const std::string_view key = ctx.req.header("idempotency-key");
+      if (!key.empty()) c.idempotency_key = std::string(key);
+      double wait_s = 0;
+      std::string w;
+      if (ctx.req.query_param("wait", &w)) {
+        char* end = nullptr;
+        wait_s = std::strtod(w.c_str(), &end);
+        if (w.empty() || *end || !(wait_s >= 0))
+          return Status::invalid_argument("'wait' must be a number of seconds");
+      }
+      ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c));
+      Design out = made.design;
+      if (wait_s > 0) {
+        const auto limit = std::min<std::chrono::milliseconds>(
+            std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
+            svc.settings().ai_timeout);
+        ATELIER_ASSIGN_OR_RETURN(
+            out, svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining())));
+      }
+      const bool done =
+          out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
+      Response resp =
+          Response::json_ordered(made.created ? (done ? 201 : 202) : 200, design_json(out));
+      resp.set_header("Location", "/v1/designs/" + out.id);
+      if (!made.created) resp.set_header("Idempotent-Replayed", "true");
+      return resp;
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/designs";
+    r.operation_id = "list_designs";
+    r.summary = "The caller's designs, newest first (cursor pagination; ?room_id= filters)";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
+               QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
+               QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      std::optional<std::string> room, cursor;
+      std::string v;
+      if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
+      if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+      int limit = 20;
+      if (ctx.req.query_param("limit", &v)) {
+        char* end = nullptr;
+        const long l = std::strtol(v.c_str(), &end, 10);
+        if (v.empty() || *end || l < 1 || l > 100)
+          return Status::invalid_argument("'limit' must be 1 to 100");
+        limit = static_cast<int>(l);
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, room, limit, cursor));
+      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+      for (const auto& x : page.items) arr.push_back(design_json(x));
+      nlohmann::ordered_json out;
+      out["designs"] = arr;
+      out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
+                                            : nlohmann::ordered_json(nullptr);
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/designs/{id}";
+    r.operation_id = "get_design";
+    r.summary = "A design job: status, timings, engine, cost, prompt";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id")));
+      return Response::json_ordered(200, design_json(x));
+    };
+    router.add(std::move(r));
+  }
+  for (const char* what : {"image", "control"}) {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = std::string("/v1/designs/{id}/") + what;
+    r.operation_id = std::string("design_") + what;
+    r.summary = std::string(what) == "image" ? "The restyled image (404 until the job succeeded)"
+                                             : "The Canny edge map used as the layout control";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.response_content_type = "image/*";
+    r.errors = {404};
+    const bool output = std::string(what) == "image";
+    r.handler = [&svc, output](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id")));
+      const auto& blob = output ? x.output_blob : x.control_blob;
+      if (!blob)
+        return Status::not_found("design '" + x.id + "' has no " + (output ? "image" : "control") +
+                                 " yet (" + x.status + ")");
+      ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(*blob));
+      return image_response(std::move(bytes),
+                            output ? x.output_type.value_or("image/png") : "image/png");
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::post;
+    r.path = "/v1/designs/{id}/cancel";
+    r.operation_id = "cancel_design";
+    r.summary = "Cancel a queued or running job (its generation is given back)";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(Design x, svc.cancel(ctx.identity.id, ctx.req.path_params.at("id")));
+      return Response::json_ordered(200, design_json(x));
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/designs/{id}";
+    r.operation_id = "delete_design";
+    r.summary = "Delete a design and its images";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.errors = {404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id")));
+      return Response::text(204, "");
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/design/spend";
+    r.operation_id = "design_spend";
+    r.summary =
+        "The caller's generation spend (USD) today and this month, and generations left today";
+    r.tag = "design";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id));
+      ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
+      const std::int64_t limit =
+          svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];
+      nlohmann::ordered_json out;
+      out["today_usd"] = s.first;
+      out["month_usd"] = s.second;
+      out["generations_today"] = u.units;
+      out["generations_limit"] = limit;
+      out["generations_left"] = std::max<std::int64_t>(0, limit - u.units);
+      return Response::json_ordered(200, out);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/me/export";
+    r.operation_id = "export_me";
+    r.summary =
+        "Everything the caller has in the design studio (rooms and designs, with image links)";
+    r.tag = "account";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      nlohmann::ordered_json out;
+      out["identity"] = ctx.identity.id;
+      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id));
+      auto& ra = out["rooms"] = nlohmann::ordered_json::array();
+      for (const auto& x : rooms) ra.push_back(room_json(x));
+      auto& da = out["designs"] = nlohmann::ordered_json::array();
+      std::optional<std::string> cursor;
+      do {
+        ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, std::nullopt, 100, cursor));
+        for (const auto& x : page.items) da.push_back(design_json(x));
+        cursor = page.next_cursor;
+      } while (cursor);
+      Response resp = Response::json_ordered(200, out);
+      resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
+      return resp;
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/me";
+    r.operation_id = "delete_me";
+    r.summary = "Delete the caller's rooms, designs and their images for good";
+    r.tag = "account";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_RETURN_IF_ERROR(svc.delete_owner(ctx.identity.id));
+      return Response::text(204, "");
+    };
+    router.add(std::move(r));
+  }
+}
+
+}  // namespace atelier::api

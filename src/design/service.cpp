@@ -1,0 +1,451 @@
+#include "design/service.h"
+
+#include <sodium.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <chrono>
+#include <ctime>
+
+#include "design/control.h"
+#include "design/presets.h"
+#include "image/image.h"
+#include "vision/colors.h"
+
+namespace atelier::design {
+
+namespace {
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string random_id(const char* prefix) {
+  unsigned char b[12];
+  randombytes_buf(b, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string s = prefix;
+  for (unsigned char c : b) {
+    s.push_back(hex[c >> 4]);
+    s.push_back(hex[c & 15]);
+  }
+  return s;
+}
+
+bool terminal(const std::string& status) {
+  return status == "succeeded" || status == "failed" || status == "cancelled";
+}
+
+std::string gen_identity(const std::string& owner) {
+  return "gen:" + owner;
+}
+
+// Midnight UTC of today and the first of this month, in unix ms.
+std::pair<std::int64_t, std::int64_t> day_and_month_start() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+  const std::int64_t day = static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  tm.tm_mday = 1;
+  const std::int64_t month = static_cast<std::int64_t>(timegm(&tm)) * 1000;
+  return {day, month};
+}
+
+}  // namespace
+
+DesignService::DesignService(Store& store, BlobStore& blobs, QuotaLedger& ledger,
+                             std::map<std::string, engines::DesignEngine*> engines,
+                             DesignSettings settings, DesignObserver observer,
+                             std::int64_t max_image_pixels)
+    : store_(store),
+      blobs_(blobs),
+      ledger_(ledger),
+      engines_(std::move(engines)),
+      settings_(std::move(settings)),
+      observer_(std::move(observer)),
+      max_image_pixels_(max_image_pixels) {
+  for (int i = 0; i < std::max(1, settings_.workers); ++i)
+    threads_.emplace_back([this] { worker(); });
+}
+
+DesignService::~DesignService() {
+  {
+    std::lock_guard lk(mu_);
+    stopping_ = true;
+    // Running jobs are told to stop; their rows stay `running` and the next
+    // start re-queues them.
+    for (auto& [id, cs] : running_) cs.cancel();
+  }
+  work_cv_.notify_all();
+  for (auto& t : threads_) t.join();
+}
+
+std::vector<std::string> DesignService::engines() const {
+  std::vector<std::string> out;
+  for (auto& [k, v] : engines_) out.push_back(k);
+  return out;
+}
+
+std::size_t DesignService::queued() const {
+  std::lock_guard lk(mu_);
+  return queue_.size();
+}
+
+Result<Room> DesignService::add_room(const std::string& owner, const std::string& name,
+                                     const std::string& room_type, const std::string& bytes,
+                                     const std::string& content_type, int width, int height) {
+  if (!find_room_type(room_type))
+    return Status::invalid_argument("unknown room type '" + room_type + "'");
+  if (name.size() > 200) return Status::invalid_argument("'name' is longer than 200 characters");
+  ATELIER_ASSIGN_OR_RETURN(std::string hash, blobs_.put(bytes));
+  Room r{random_id("rm_"), owner, name, room_type, hash, content_type, width, height, now_ms()};
+  return store_.create_room(r);
+}
+
+Status DesignService::delete_room(const std::string& owner, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(Room r, store_.find_room(owner, id));
+  ATELIER_RETURN_IF_ERROR(store_.delete_room(owner, id));
+  collect_blobs({r.blob});
+  return Status::ok();
+}
+
+bool DesignService::enqueue(const std::string& owner, const std::string& id, bool bounded) {
+  {
+    std::lock_guard lk(mu_);
+    if (stopping_ || (bounded && queue_.size() >= settings_.queue_capacity)) return false;
+    queue_.emplace_back(owner, id);
+  }
+  work_cv_.notify_one();
+  return true;
+}
+
+Result<Created> DesignService::create(const CreateDesign& req) {
+  const std::string engine = req.engine.empty() ? settings_.default_engine : req.engine;
+  if (!engines_.count(engine)) {
+    std::string names;
+    for (auto& [k, v] : engines_) names += (names.empty() ? "" : ", ") + k;
+    return Status::invalid_argument("engine '" + engine + "' is not configured; engines: " + names);
+  }
+  if (!req.engine.empty() && engine != settings_.default_engine && !settings_.engine_per_request)
+    return Status::permission_denied("choosing the engine per request is disabled");
+  if (!(req.strength >= 0.0 && req.strength <= 1.0))
+    return Status::invalid_argument("'strength' must lie in [0, 1]");
+  if (req.idempotency_key) {
+    if (req.idempotency_key->empty() || req.idempotency_key->size() > 200)
+      return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
+    auto existing = store_.find_design_by_key(req.owner, *req.idempotency_key);
+    if (existing.is_ok()) return Created{std::move(existing).value(), false};
+  }
+
+  Design d;
+  d.owner = req.owner;
+  std::string room_type = req.room_type;
+  if (req.room_id) {
+    ATELIER_ASSIGN_OR_RETURN(Room r, store_.find_room(req.owner, *req.room_id));
+    d.room_id = r.id;
+    d.input_blob = r.blob;
+    d.input_type = r.content_type;
+    if (room_type.empty()) room_type = r.room_type;
+  } else if (req.image_bytes.empty()) {
+    return Status::invalid_argument("give a 'room_id' or an 'image'");
+  }
+  if (room_type.empty()) room_type = "other";
+  ATELIER_ASSIGN_OR_RETURN(Prompt p, build_prompt(req.style, room_type, req.extra_prompt));
+
+  const double cost =
+      settings_.cost_per_generation.count(engine) ? settings_.cost_per_generation.at(engine) : 0.0;
+  if (settings_.monthly_budget > 0) {
+    ATELIER_ASSIGN_OR_RETURN(double spent, store_.design_spend("", day_and_month_start().second));
+    if (spent + cost > settings_.monthly_budget + 1e-9)
+      return Status::resource_exhausted("the monthly generation budget is spent");
+  }
+  if (!req.room_id) {
+    ATELIER_ASSIGN_OR_RETURN(d.input_blob, blobs_.put(req.image_bytes));
+    d.input_type = req.image_type;
+  }
+
+  const std::int64_t limit = settings_.daily_generations[std::clamp(req.tier, 0, 3)];
+  Decision q = ledger_.reserve(gen_identity(req.owner), 1, limit);
+  if (!q.allowed)
+    return Status::resource_exhausted("daily generation limit reached (" + std::to_string(limit) +
+                                      " per day for this tier)");
+  const std::string day = utc_day(std::time(nullptr));
+
+  d.id = random_id("ds_");
+  d.style = req.style;
+  d.room_type = room_type;
+  d.extra_prompt = req.extra_prompt;
+  d.prompt = p.positive;
+  d.negative_prompt = p.negative;
+  d.preset_version = p.version;
+  d.strength = req.strength;
+  if (req.seed) {
+    d.seed = *req.seed;
+  } else if (!settings_.deterministic) {
+    d.seed = static_cast<std::int64_t>(randombytes_random() & 0x7fffffff);
+  }
+  d.engine = engine;
+  d.status = "queued";
+  d.quota_day = day;
+  d.idempotency_key = req.idempotency_key;
+  d.created_at = now_ms();
+  auto made = store_.create_design(d);
+  if (!made.is_ok()) {
+    ledger_.refund(gen_identity(req.owner), day, 1);
+    if (made.status().code() == Code::already_exists && req.idempotency_key) {
+      // A concurrent retry with the same key won the insert.
+      ATELIER_ASSIGN_OR_RETURN(Design other,
+                               store_.find_design_by_key(req.owner, *req.idempotency_key));
+      return Created{other, false};
+    }
+    return made.status();
+  }
+  if (!enqueue(d.owner, d.id)) {
+    Design failed = d;
+    failed.status = "failed";
+    failed.error = "the design queue is full";
+    failed.finished_at = now_ms();
+    if (store_.update_design(failed, std::string("queued")).is_ok())
+      ledger_.refund(gen_identity(d.owner), day, 1);
+    return Status::unavailable("the design queue is full; retry shortly");
+  }
+  return Created{d, true};
+}
+
+Result<Design> DesignService::wait(const std::string& owner, const std::string& id,
+                                   std::chrono::milliseconds wait) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    ATELIER_ASSIGN_OR_RETURN(Design d, store_.find_design(owner, id));
+    if (terminal(d.status) || std::chrono::steady_clock::now() >= until) return d;
+    std::unique_lock lk(mu_);
+    done_cv_.wait_until(
+        lk, std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200)));
+  }
+}
+
+Result<Design> DesignService::cancel(const std::string& owner, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(Design d, store_.find_design(owner, id));
+  for (const char* from : {"queued", "running"}) {
+    if (d.status != from) continue;
+    Design c = d;
+    c.status = "cancelled";
+    c.error = "cancelled by the caller";
+    c.finished_at = now_ms();
+    ATELIER_ASSIGN_OR_RETURN(bool wrote, store_.update_design(c, std::string(from)));
+    if (wrote) {
+      ledger_.refund(gen_identity(owner), d.quota_day, 1);
+      {
+        std::lock_guard lk(mu_);
+        if (auto it = running_.find(id); it != running_.end()) it->second.cancel();
+      }
+      done_cv_.notify_all();
+      if (observer_.finished) observer_.finished(d.engine, "cancelled", 0, 0);
+      return c;
+    }
+    // It moved on meanwhile: report where it is now.
+    return store_.find_design(owner, id);
+  }
+  return d;
+}
+
+Status DesignService::remove(const std::string& owner, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(Design d, cancel(owner, id));
+  ATELIER_RETURN_IF_ERROR(store_.delete_design(owner, id));
+  std::vector<std::string> blobs{d.input_blob};
+  if (d.output_blob) blobs.push_back(*d.output_blob);
+  if (d.control_blob) blobs.push_back(*d.control_blob);
+  collect_blobs(blobs);
+  return Status::ok();
+}
+
+void DesignService::collect_blobs(const std::vector<std::string>& candidates) {
+  auto refs = store_.referenced_blobs();
+  if (!refs.is_ok()) return;  // keep the files; a later deletion collects them
+  std::set<std::string> live(refs->begin(), refs->end());
+  for (const auto& h : candidates)
+    if (!live.count(h)) (void)blobs_.remove(h);
+}
+
+Result<std::pair<double, double>> DesignService::spend(const std::string& owner) {
+  const auto [day, month] = day_and_month_start();
+  ATELIER_ASSIGN_OR_RETURN(double d, store_.design_spend(owner, day));
+  ATELIER_ASSIGN_OR_RETURN(double m, store_.design_spend(owner, month));
+  return std::make_pair(d, m);
+}
+
+Status DesignService::delete_owner(const std::string& owner) {
+  std::vector<std::string> blobs;
+  ATELIER_ASSIGN_OR_RETURN(auto rooms, store_.list_rooms(owner));
+  for (auto& r : rooms) blobs.push_back(r.blob);
+  std::optional<std::string> cursor;
+  do {
+    ATELIER_ASSIGN_OR_RETURN(auto page, store_.list_designs(owner, std::nullopt, 500, cursor));
+    for (auto& d : page.items) {
+      if (!terminal(d.status)) (void)cancel(owner, d.id);
+      blobs.push_back(d.input_blob);
+      if (d.output_blob) blobs.push_back(*d.output_blob);
+      if (d.control_blob) blobs.push_back(*d.control_blob);
+    }
+    cursor = page.next_cursor;
+  } while (cursor);
+  ATELIER_RETURN_IF_ERROR(store_.delete_design_data(owner));
+  collect_blobs(blobs);
+  return Status::ok();
+}
+
+Result<int> DesignService::apply_retention() {
+  if (settings_.retention_days <= 0) return 0;
+  ATELIER_ASSIGN_OR_RETURN(auto old,
+                           store_.designs_before(now_ms() - settings_.retention_days * 86'400'000));
+  int n = 0;
+  for (const auto& [owner, id] : old)
+    if (remove(owner, id).is_ok()) ++n;
+  return n;
+}
+
+Result<int> DesignService::recover() {
+  ATELIER_ASSIGN_OR_RETURN(auto pending, store_.designs_with_status({"running", "queued"}));
+  int n = 0;
+  for (auto d : pending) {
+    if (d.status == "running") {
+      if (d.attempts >= 2) {
+        finish(d, "running", "failed", "interrupted by restarts twice; not retried again");
+        continue;
+      }
+      Design q = d;
+      q.status = "queued";
+      q.started_at.reset();
+      ATELIER_ASSIGN_OR_RETURN(bool wrote, store_.update_design(q, std::string("running")));
+      if (!wrote) continue;
+    }
+    enqueue(d.owner, d.id, false);
+    ++n;
+  }
+  return n;
+}
+
+void DesignService::worker() {
+  for (;;) {
+    std::pair<std::string, std::string> job;
+    {
+      std::unique_lock lk(mu_);
+      work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;  // queued rows stay queued in the database
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    run_job(job.first, job.second);
+  }
+}
+
+Result<std::string> DesignService::control_for(const std::string& input_hash, const cv::Mat& bgr) {
+  {
+    std::lock_guard lk(mu_);
+    if (auto it = controls_.find(input_hash); it != controls_.end() && blobs_.exists(it->second))
+      return it->second;
+  }
+  const EdgeMap e = canny(bgr);
+  std::vector<unsigned char> png;
+  if (!cv::imencode(".png", e.edges, png))
+    return Status::internal("cannot encode the control image");
+  ATELIER_ASSIGN_OR_RETURN(std::string h, blobs_.put(std::string(png.begin(), png.end())));
+  std::lock_guard lk(mu_);
+  controls_[input_hash] = h;
+  return h;
+}
+
+void DesignService::finish(Design d, const std::string& from, const std::string& status,
+                           const std::string& error) {
+  d.status = status;
+  d.error = error;
+  d.finished_at = now_ms();
+  if (status != "succeeded") d.cost = 0;
+  auto wrote = store_.update_design(d, from);
+  if (wrote.is_ok() && *wrote) {
+    if (status == "failed" || status == "cancelled")
+      ledger_.refund(gen_identity(d.owner), d.quota_day, 1);
+    const double seconds =
+        d.started_at ? static_cast<double>(*d.finished_at - *d.started_at) / 1000.0 : 0.0;
+    if (observer_.finished) observer_.finished(d.engine, status, seconds, d.cost);
+  }
+  {
+    std::lock_guard lk(mu_);
+    running_.erase(d.id);
+  }
+  done_cv_.notify_all();
+}
+
+void DesignService::run_job(const std::string& owner, const std::string& id) {
+  auto found = store_.find_design(owner, id);
+  if (!found.is_ok() || found->status != "queued") return;
+  Design d = std::move(found).value();
+  CancelSource cs;
+  {
+    std::lock_guard lk(mu_);
+    running_[id] = cs;
+  }
+  d.status = "running";
+  d.started_at = now_ms();
+  d.attempts += 1;
+  auto wrote = store_.update_design(d, std::string("queued"));
+  if (!wrote.is_ok() || !*wrote) {  // cancelled while queued
+    std::lock_guard lk(mu_);
+    running_.erase(id);
+    return;
+  }
+  const WorkContext work{Deadline::after(settings_.ai_timeout), cs.token()};
+  auto fail = [&](const Status& s) {
+    const bool cancelled = cs.cancelled();
+    finish(d, "running", cancelled ? "cancelled" : "failed",
+           cancelled ? "cancelled" : std::string(code_name(s.code())) + ": " + s.message());
+  };
+  auto bytes = blobs_.get(d.input_blob);
+  if (!bytes.is_ok()) return fail(bytes.status());
+  auto img = image::decode(*bytes, {max_image_pixels_, 2048});
+  if (!img.is_ok()) return fail(img.status());
+  auto control = control_for(d.input_blob, img->bgr);
+  if (!control.is_ok()) return fail(control.status());
+  d.control_blob = *control;
+  auto control_png = blobs_.get(*control);
+  engines::DesignRequest er;
+  er.bgr = img->bgr;
+  er.image_bytes = *bytes;
+  er.image_type = d.input_type;
+  if (control_png.is_ok())
+    er.control = cv::imdecode(std::vector<unsigned char>(control_png->begin(), control_png->end()),
+                              cv::IMREAD_GRAYSCALE);
+  er.prompt = d.prompt;
+  er.negative = d.negative_prompt;
+  const StylePreset* style = find_style(d.style);
+  if (style) {
+    for (const auto& name : style->palette) {
+      int r, g, b;
+      if (vision::named_color_rgb(name, &r, &g, &b)) {
+        const auto lab = vision::srgb_to_lab(r, g, b);
+        er.palette.push_back({lab.L, lab.a, lab.b});
+      }
+    }
+    er.warmth = style->tone.warmth;
+    er.saturation = style->tone.saturation;
+    er.contrast = style->tone.contrast;
+    er.brightness = style->tone.brightness;
+  }
+  er.strength = d.strength;
+  er.seed = static_cast<std::uint64_t>(d.seed);
+  auto out = engines_.at(d.engine)->generate(er, work);
+  if (!out.is_ok()) return fail(out.status());
+  auto hash = blobs_.put(out->image);
+  if (!hash.is_ok()) return fail(hash.status());
+  d.output_blob = *hash;
+  d.output_type = out->content_type;
+  d.engine_detail = out->engine_detail;
+  d.cost = settings_.cost_per_generation.count(d.engine)
+               ? settings_.cost_per_generation.at(d.engine)
+               : 0.0;
+  finish(d, "running", "succeeded", "");
+}
+
+}  // namespace atelier::design

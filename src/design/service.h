@@ -1,0 +1,157 @@
+// The interior design studio: rooms (a photo uploaded once), design jobs
+// (restyle a room toward a style through an engine), their queue, quotas,
+// cost and data lifecycle.
+//
+// Jobs: create() charges one generation against the caller's daily
+// generation quota, writes a `queued` row (the persistent queue) and hands
+// the id to a bounded in-process queue that `workers` threads drain. A full
+// queue refuses at once (503) and charges nothing. A worker moves the row to
+// `running`, computes the Canny control (cached by the input's hash), runs
+// the engine under the AI timeout and a per-job cancel token, stores the
+// output and moves the row to `succeeded`. Failed and cancelled jobs give
+// their generation back. Every status change is conditional on the status
+// the writer expects, so a cancel and a finishing worker cannot both win.
+// At start, recover() re-queues `queued` rows and `running` ones from a
+// previous process (their work was lost with it), failing those that had
+// already been tried twice: nothing is lost silently.
+//
+// Idempotency: a create with a key already used by the same owner returns
+// that job (created = false) and charges nothing, also under concurrent
+// retries (the unique index decides; the loser refunds).
+//
+// Thread safety: every public method may be called concurrently.
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "engines/design.h"
+#include "quota/limits.h"
+#include "store/blobs.h"
+#include "store/store.h"
+
+namespace atelier::design {
+
+struct DesignSettings {
+  int workers = 2;
+  std::size_t queue_capacity = 64;
+  std::chrono::milliseconds ai_timeout{60000};
+  std::map<std::string, double> cost_per_generation;  // engine -> USD
+  double monthly_budget = 0;                          // USD for everyone; 0 = none
+  std::int64_t daily_generations[4] = {3, 5, 20,
+                                       100};  // by tier: free, authenticated, premium, admin
+  std::string default_engine = "local";
+  bool engine_per_request = true;   // callers may pick any configured engine
+  std::int64_t retention_days = 0;  // 0 = keep
+  bool deterministic = false;       // fixed seed 0 unless the caller gives one
+};
+
+// What the service reports to metrics (set by the composition root).
+struct DesignObserver {
+  std::function<void(const std::string& engine, const std::string& status, double seconds,
+                     double cost)>
+      finished;
+};
+
+struct CreateDesign {
+  std::string owner;
+  int tier = 0;  // index into daily_generations
+  std::optional<std::string> room_id;
+  std::string image_bytes, image_type;  // when no room
+  std::string style, room_type, extra_prompt, engine;
+  double strength = 0.75;
+  std::optional<std::int64_t> seed;
+  std::optional<std::string> idempotency_key;
+};
+
+struct Created {
+  Design design;
+  bool created = true;  // false: an earlier job with the same Idempotency-Key
+};
+
+class DesignService {
+ public:
+  DesignService(Store& store, BlobStore& blobs, QuotaLedger& ledger,
+                std::map<std::string, engines::DesignEngine*> engines, DesignSettings settings,
+                DesignObserver observer = {}, std::int64_t max_image_pixels = 40'000'000);
+  ~DesignService();  // stops the workers; running jobs finish or are re-queued next start
+  DesignService(const DesignService&) = delete;
+  DesignService& operator=(const DesignService&) = delete;
+
+  Result<Room> add_room(const std::string& owner, const std::string& name,
+                        const std::string& room_type, const std::string& bytes,
+                        const std::string& content_type, int width, int height);
+  Result<std::vector<Room>> rooms(const std::string& owner) { return store_.list_rooms(owner); }
+  Result<Room> room(const std::string& owner, const std::string& id) {
+    return store_.find_room(owner, id);
+  }
+  Status delete_room(const std::string& owner, const std::string& id);
+
+  Result<Created> create(const CreateDesign& req);
+  Result<Design> get(const std::string& owner, const std::string& id) {
+    return store_.find_design(owner, id);
+  }
+  // Blocks until the job ends or `wait` passes; returns its latest state.
+  Result<Design> wait(const std::string& owner, const std::string& id,
+                      std::chrono::milliseconds wait);
+  Result<DesignPage> list(const std::string& owner, const std::optional<std::string>& room_id,
+                          int limit, const std::optional<std::string>& cursor) {
+    return store_.list_designs(owner, room_id, limit, cursor);
+  }
+  Result<Design> cancel(const std::string& owner, const std::string& id);
+  Status remove(const std::string& owner, const std::string& id);
+  Result<std::string> blob(const std::string& hash) { return blobs_.get(hash); }
+
+  // Spend of succeeded designs (USD): today and this month (UTC), for one owner.
+  Result<std::pair<double, double>> spend(const std::string& owner);
+  // Everything the owner has, as JSON-ready rows; and deletion for good.
+  Status delete_owner(const std::string& owner);
+  // Deletes designs older than the retention setting; returns how many.
+  Result<int> apply_retention();
+  // Re-queues unfinished jobs from a previous process (see above).
+  Result<int> recover();
+
+  std::size_t queued() const;
+  const DesignSettings& settings() const { return settings_; }
+  std::vector<std::string> engines() const;
+
+ private:
+  void worker();
+  void run_job(const std::string& owner, const std::string& id);
+  void finish(Design d, const std::string& from, const std::string& status,
+              const std::string& error);
+  void collect_blobs(const std::vector<std::string>& candidates);
+  Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr);
+  bool enqueue(const std::string& owner, const std::string& id, bool bounded = true);
+
+  Store& store_;
+  BlobStore& blobs_;
+  QuotaLedger& ledger_;
+  std::map<std::string, engines::DesignEngine*> engines_;
+  DesignSettings settings_;
+  DesignObserver observer_;
+  std::int64_t max_image_pixels_;
+
+  mutable std::mutex mu_;
+  std::condition_variable work_cv_, done_cv_;
+  std::deque<std::pair<std::string, std::string>> queue_;  // guarded by mu_: (owner, id)
+  std::map<std::string, CancelSource> running_;  // guarded by mu_: cancel tokens of running jobs
+  std::map<std::string, std::string> controls_;  // guarded by mu_: input hash -> control blob
+  bool stopping_ = false;                        // guarded by mu_
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace atelier::design
