@@ -322,7 +322,11 @@ int serve(const Config& cfg) {
   std::vector<std::string> engine_names;
   for (auto& [k, v] : design_engines) engine_names.push_back(k);
   design::DesignService design_service(*store, *blobs, *ledger, design_engines, ds,
-                                       {metrics.generation_observer(engine_names)},
+                                       {metrics.generation_observer(engine_names),
+                                        [&metrics](int tier, const std::string& limit) {
+                                          metrics.rate_limited(tier_name(static_cast<Tier>(tier)),
+                                                               limit);
+                                        }},
                                        c.max_image_pixels);
   if (auto n = design_service.recover(); n.is_ok() && *n > 0)
     log::info("design jobs resumed", {{"jobs", *n}});

@@ -158,8 +158,10 @@ Result<Created> DesignService::create(const CreateDesign& req) {
       settings_.cost_per_generation.count(engine) ? settings_.cost_per_generation.at(engine) : 0.0;
   if (settings_.monthly_budget > 0) {
     ATELIER_ASSIGN_OR_RETURN(double spent, store_.design_spend("", day_and_month_start().second));
-    if (spent + cost > settings_.monthly_budget + 1e-9)
+    if (spent + cost > settings_.monthly_budget + 1e-9) {
+      if (observer_.refused) observer_.refused(req.tier, "monthly_budget");
       return Status::resource_exhausted("the monthly generation budget is spent");
+    }
   }
   if (!req.room_id) {
     ATELIER_ASSIGN_OR_RETURN(d.input_blob, blobs_.put(req.image_bytes));
@@ -168,6 +170,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
 
   const std::int64_t limit = settings_.daily_generations[std::clamp(req.tier, 0, 3)];
   Decision q = ledger_.reserve(gen_identity(req.owner), 1, limit);
+  if (!q.allowed && observer_.refused) observer_.refused(req.tier, "daily_generations");
   if (!q.allowed)
     return Status::resource_exhausted("daily generation limit reached (" + std::to_string(limit) +
                                       " per day for this tier)");

@@ -64,6 +64,8 @@ struct DesignObserver {
   std::function<void(const std::string& engine, const std::string& status, double seconds,
                      double cost)>
       finished;
+  // A generation refused by a limit: "daily_generations" or "monthly_budget".
+  std::function<void(int tier, const std::string& limit)> refused;
 };
 
 struct CreateDesign {

@@ -201,6 +201,7 @@ test('metrics count generations by engine and status, with cost', async () => {
   assert.match(m, /ai_generation_duration_seconds_count\{engine="local"\} \d+/);
   assert.match(m, /ai_generation_cost_total\{engine="local"\} 0/);
   assert.match(m, /atelier_design_queue_depth \d+/);
+  assert.match(m, /rate_limit_exceeded_total\{limit="daily_generations",user_type="free"\} [1-9]/);
 });
 
 test('a crash mid-queue loses no job: the restart resumes them; the monthly budget refuses', async () => {
