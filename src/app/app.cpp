@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include "api/api.h"
@@ -19,6 +20,7 @@
 #include "core/worker_pool.h"
 #include "design/service.h"
 #include "embed/glove_sif.h"
+#include "engines/hosted/design_hosted.h"
 #include "engines/local/recolor.h"
 #include "http/openapi.h"
 #include "http/pipeline.h"
@@ -303,6 +305,45 @@ int serve(const Config& cfg) {
   auto blobs = open_file_blob_store((fs::path(c.data_dir) / "blobs").string());
   engines::RecolorEngine recolor_engine;
   std::map<std::string, engines::DesignEngine*> design_engines{{"local", &recolor_engine}};
+  // Hosted engines are on when configured; each sits behind a circuit breaker.
+  std::vector<std::unique_ptr<engines::BreakerEngine>> hosted_engines;
+  auto add_hosted = [&](std::unique_ptr<engines::DesignEngine> e) {
+    auto b = std::make_unique<engines::BreakerEngine>(std::move(e), c.breaker_threshold,
+                                                      std::chrono::seconds(c.breaker_cooldown_s));
+    const std::map<std::string, std::string> label{{"engine", b->name()}};
+    const engines::BreakerEngine* raw = b.get();
+    metrics.add_sampled_gauge(
+        "ai_engine_circuit_open", "1 while the engine's circuit breaker refuses calls.", label,
+        [raw] { return raw->breaker().state() == CircuitBreaker::State::closed ? 0.0 : 1.0; });
+    metrics.add_sampled_counter("ai_engine_circuit_rejected_total",
+                                "Calls refused by an open circuit.", label,
+                                [raw] { return static_cast<double>(raw->breaker().rejected()); });
+    metrics.add_sampled_counter("ai_engine_circuit_opened_total",
+                                "Times the engine's circuit opened.", label,
+                                [raw] { return static_cast<double>(raw->breaker().opened()); });
+    design_engines[b->name()] = b.get();
+    hosted_engines.push_back(std::move(b));
+  };
+  if (!c.replicate_api_token.empty() && !c.replicate_model_version.empty()) {
+    engines::ReplicateOptions ro;
+    ro.base_url = c.replicate_base_url;
+    ro.token = c.replicate_api_token;
+    ro.version = c.replicate_model_version;
+    ro.output_hosts.clear();
+    std::stringstream hosts(c.replicate_output_hosts);
+    for (std::string h; std::getline(hosts, h, ',');)
+      if (!h.empty()) ro.output_hosts.push_back(h);
+    ro.allow_private = c.hosted_allow_private;
+    ro.poll_interval = std::chrono::milliseconds(c.replicate_poll_ms);
+    add_hosted(std::make_unique<engines::ReplicateEngine>(ro));
+  }
+  if (!c.hf_endpoint_url.empty()) {
+    add_hosted(std::make_unique<engines::HfInferenceEngine>(
+        engines::HfInferenceOptions{c.hf_endpoint_url, c.hf_api_token}));
+  }
+  if (!design_engines.count(c.ai_engine) && c.ai_engine != "openai")
+    log::warn("configuration", {{"warning", "ai_engine '" + c.ai_engine +
+                                                "' is not configured; designs use 'local'"}});
   design::DesignSettings ds;
   ds.workers = c.design_workers;
   ds.queue_capacity = static_cast<std::size_t>(c.design_queue);

@@ -16,10 +16,14 @@ namespace atelier {
 
 std::string_view tier_name(Tier t) noexcept {
   switch (t) {
-    case Tier::free: return "free";
-    case Tier::authenticated: return "authenticated";
-    case Tier::premium: return "premium";
-    case Tier::admin: return "admin";
+    case Tier::free:
+      return "free";
+    case Tier::authenticated:
+      return "authenticated";
+    case Tier::premium:
+      return "premium";
+    case Tier::admin:
+      return "admin";
   }
   return "free";
 }
@@ -64,7 +68,8 @@ Setting int_setting(std::string key, Int Config::*m, long long lo, long long hi,
     long long x = 0;
     auto t = trim(v);
     auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), x);
-    if (ec != std::errc() || p != t.data() + t.size()) return "expected an integer, got '" + v + "'";
+    if (ec != std::errc() || p != t.data() + t.size())
+      return "expected an integer, got '" + v + "'";
     if (x < lo || x > hi) {
       return "must be between " + std::to_string(lo) + " and " + std::to_string(hi) + ", got " + t;
     }
@@ -77,7 +82,8 @@ Setting int_setting(std::string key, Int Config::*m, long long lo, long long hi,
 
 Setting daily_limit_setting(Tier t) {
   std::string key = std::string(tier_name(t)) + "_daily_limit";
-  Setting s{key, "daily quota in cost units for tier " + std::string(tier_name(t)) + " (0 = unlimited)"};
+  Setting s{key,
+            "daily quota in cost units for tier " + std::string(tier_name(t)) + " (0 = unlimited)"};
   const int i = static_cast<int>(t);
   s.set = [i](Config& c, const std::string& v) -> std::string {
     long long x = 0;
@@ -100,7 +106,8 @@ Setting double_setting(std::string key, double Config::*m, double lo, double hi,
     char* end = nullptr;
     double x = std::strtod(t.c_str(), &end);
     if (t.empty() || end != t.c_str() + t.size()) return "expected a number, got '" + v + "'";
-    if (x < lo || x > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
+    if (x < lo || x > hi)
+      return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
     c.*m = x;
     return {};
   };
@@ -149,17 +156,21 @@ Setting string_setting(std::string key, std::string Config::*m, std::vector<std:
 const std::vector<Setting>& settings() {
   static const std::vector<Setting> table = [] {
     std::vector<Setting> t;
-    t.push_back(string_setting("env", &Config::env, {"development", "production", "enterprise", "test"},
-                               "profile name"));
-    t.push_back(string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
-    t.push_back(string_setting("models_dir", &Config::models_dir, {}, "':'-separated folders searched for model files"));
+    t.push_back(string_setting(
+        "env", &Config::env, {"development", "production", "enterprise", "test"}, "profile name"));
+    t.push_back(
+        string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
+    t.push_back(string_setting("models_dir", &Config::models_dir, {},
+                               "':'-separated folders searched for model files"));
     t.push_back(string_setting("docs_dir", &Config::docs_dir, {}, "swagger-ui-dist folder"));
-    t.push_back(string_setting("stopwords_file", &Config::stopwords_file, {}, "stopwords-iso.json"));
+    t.push_back(
+        string_setting("stopwords_file", &Config::stopwords_file, {}, "stopwords-iso.json"));
     t.push_back(string_setting("host", &Config::host, {}, "listen address"));
     t.push_back(int_setting("port", &Config::port, 0, 65535, "listen port"));
     t.push_back(int_setting("io_threads", &Config::io_threads, 1, 64, "network threads"));
-    t.push_back(int_setting("max_connections", &Config::max_connections, 1, 1000000,
-                            "open connections at once; more are refused as soon as they are accepted"));
+    t.push_back(
+        int_setting("max_connections", &Config::max_connections, 1, 1000000,
+                    "open connections at once; more are refused as soon as they are accepted"));
     t.push_back(int_setting("read_timeout_seconds", &Config::read_timeout_s, 1, 3600,
                             "time to read one request"));
     t.push_back(int_setting("request_timeout_seconds", &Config::request_timeout_s, 1, 3600,
@@ -168,8 +179,9 @@ const std::vector<Setting>& settings() {
                             "SIGTERM: how long in-flight requests may finish"));
     t.push_back(int_setting("max_body_bytes", &Config::max_body_bytes, 1024, 1LL << 32,
                             "largest request body; larger ones get 413"));
-    t.push_back(int_setting("max_body_hard_bytes", &Config::max_body_hard_bytes, 0, 1LL << 33,
-                            "transport cap; beyond it the connection is closed unread (0 = 2x max_body_bytes)"));
+    t.push_back(int_setting(
+        "max_body_hard_bytes", &Config::max_body_hard_bytes, 0, 1LL << 33,
+        "transport cap; beyond it the connection is closed unread (0 = 2x max_body_bytes)"));
     t.push_back(bool_setting("trust_forwarded_for", &Config::trust_forwarded_for,
                              "take the client IP from X-Forwarded-For (behind a trusted proxy)"));
     {
@@ -199,85 +211,136 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("queue_capacity", &Config::queue_capacity, 1, 100000,
                             "queued CPU tasks before 503"));
     t.push_back(string_setting("ai_engine", &Config::ai_engine,
-                               {"local", "replicate", "hf_inference", "openai"}, "default AI engine"));
-    t.push_back(bool_setting("deterministic", &Config::deterministic, "fixed seeds, identical output"));
+                               {"local", "replicate", "hf_inference", "openai"},
+                               "default AI engine"));
+    t.push_back(
+        bool_setting("deterministic", &Config::deterministic, "fixed seeds, identical output"));
     t.push_back(int_setting("max_resolution", &Config::max_resolution, 64, 8192,
                             "images are downscaled to this longest side"));
-    t.push_back(int_setting("ai_timeout_seconds", &Config::ai_timeout_s, 1, 3600, "AI call timeout"));
+    t.push_back(
+        int_setting("ai_timeout_seconds", &Config::ai_timeout_s, 1, 3600, "AI call timeout"));
     t.push_back(int_setting("max_image_pixels", &Config::max_image_pixels, 1, 1LL << 34,
                             "images declaring more pixels are refused before decoding"));
     t.push_back(int_setting("max_input_length", &Config::max_input_length, 1, 100000000,
                             "longest text input in characters"));
-    t.push_back(int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
-    t.push_back(string_setting("embedding_model", &Config::embedding_model, {}, "default text embedding model"));
-    t.push_back(double_setting("search_rrf_k", &Config::search_rrf_k, 1, 10000, "reciprocal rank fusion constant"));
-    t.push_back(double_setting("search_bm25_weight", &Config::search_bm25_weight, 0, 100, "hybrid search: BM25 weight"));
-    t.push_back(int_setting("search_flat_max", &Config::search_flat_max, 0, 1000000000,
-                            "collections up to this many vectors are searched exactly; larger ones by HNSW"));
+    t.push_back(
+        int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
+    t.push_back(string_setting("embedding_model", &Config::embedding_model, {},
+                               "default text embedding model"));
+    t.push_back(double_setting("search_rrf_k", &Config::search_rrf_k, 1, 10000,
+                               "reciprocal rank fusion constant"));
+    t.push_back(double_setting("search_bm25_weight", &Config::search_bm25_weight, 0, 100,
+                               "hybrid search: BM25 weight"));
+    t.push_back(int_setting(
+        "search_flat_max", &Config::search_flat_max, 0, 1000000000,
+        "collections up to this many vectors are searched exactly; larger ones by HNSW"));
     t.push_back(int_setting("search_ivf_min", &Config::search_ivf_min, 1, 2000000000,
                             "collections above this many vectors use FAISS IVF"));
-    t.push_back(int_setting("search_ivf_nprobe", &Config::search_ivf_nprobe, 1, 65536, "IVF lists probed per search"));
+    t.push_back(int_setting("search_ivf_nprobe", &Config::search_ivf_nprobe, 1, 65536,
+                            "IVF lists probed per search"));
     t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
                                "hybrid search: vector weight"));
     t.push_back(int_setting("inference_workers", &Config::inference_workers, 1, 1024,
                             "threads that wait on batched models (vision, image embeddings)"));
     t.push_back(int_setting("inference_queue", &Config::inference_queue, 1, 100000,
                             "queued inference requests before 503"));
-    t.push_back(int_setting("model_threads", &Config::model_threads, 0, 256, "threads per model forward (0 = cores)"));
-    t.push_back(int_setting("batch_max", &Config::batch_max, 1, 64, "inputs per model forward (1 = no batching)"));
+    t.push_back(int_setting("model_threads", &Config::model_threads, 0, 256,
+                            "threads per model forward (0 = cores)"));
+    t.push_back(int_setting("batch_max", &Config::batch_max, 1, 64,
+                            "inputs per model forward (1 = no batching)"));
     t.push_back(double_setting("batch_window_ms", &Config::batch_window_ms, 0, 1000,
                                "under load, wait this long for more inputs to batch"));
-    t.push_back(int_setting("design_workers", &Config::design_workers, 1, 64, "design jobs run at once"));
-    t.push_back(int_setting("design_queue", &Config::design_queue, 1, 100000, "design jobs waiting before 503"));
+    t.push_back(
+        int_setting("design_workers", &Config::design_workers, 1, 64, "design jobs run at once"));
+    t.push_back(int_setting("design_queue", &Config::design_queue, 1, 100000,
+                            "design jobs waiting before 503"));
     t.push_back(bool_setting("design_engine_per_request", &Config::design_engine_per_request,
                              "callers may choose any configured engine"));
-    t.push_back(double_setting("design_cost_local", &Config::design_cost_local, 0, 100, "USD per local generation"));
+    t.push_back(double_setting("design_cost_local", &Config::design_cost_local, 0, 100,
+                               "USD per local generation"));
     t.push_back(double_setting("design_cost_replicate", &Config::design_cost_replicate, 0, 100,
                                "USD per Replicate generation"));
     t.push_back(double_setting("design_cost_hf", &Config::design_cost_hf, 0, 100,
                                "USD per Hugging Face Inference generation"));
     t.push_back(double_setting("design_monthly_budget", &Config::design_monthly_budget, 0, 1e9,
                                "USD per month for all generations (0: no budget)"));
-    t.push_back(int_setting("design_daily_free", &Config::design_daily_free, 0, 1000000, "generations per day, free"));
-    t.push_back(int_setting("design_daily_authenticated", &Config::design_daily_authenticated, 0, 1000000,
-                            "generations per day, authenticated"));
+    t.push_back(int_setting("design_daily_free", &Config::design_daily_free, 0, 1000000,
+                            "generations per day, free"));
+    t.push_back(int_setting("design_daily_authenticated", &Config::design_daily_authenticated, 0,
+                            1000000, "generations per day, authenticated"));
     t.push_back(int_setting("design_daily_premium", &Config::design_daily_premium, 0, 1000000,
                             "generations per day, premium"));
-    t.push_back(int_setting("design_daily_admin", &Config::design_daily_admin, 0, 1000000, "generations per day, admin"));
+    t.push_back(int_setting("design_daily_admin", &Config::design_daily_admin, 0, 1000000,
+                            "generations per day, admin"));
     t.push_back(int_setting("design_retention_days", &Config::design_retention_days, 0, 36500,
                             "delete designs older than this many days (0: keep)"));
-    t.push_back(string_setting("native_models", &Config::native_models, {},
-                               "Hugging Face BERT/CLIP folders to serve: auto (all found in the models path), none, "
-                               "or a comma list such as sentence-transformers/all-MiniLM-L6-v2"));
-    t.push_back(int_setting("encoder_threads", &Config::encoder_threads, 0, 256,
-                            "OpenBLAS threads (process-wide, shared with exact vector search; 0 = 1)"));
-    t.push_back(string_setting("hf_endpoint", &Config::hf_endpoint, {},
-                               "Hugging Face-compatible hub that `atelier models pull` downloads from"));
-    t.push_back(string_setting("model_catalog", &Config::model_catalog, {},
-                               "models.json listing what `atelier models pull` knows (empty: config/models.json)"));
+    t.push_back(string_setting("replicate_base_url", &Config::replicate_base_url, {},
+                               "Replicate API base URL"));
+    t.push_back(string_setting("replicate_api_token", &Config::replicate_api_token, {},
+                               "Replicate API token", true));
+    t.push_back(string_setting("replicate_model_version", &Config::replicate_model_version, {},
+                               "Replicate model version (SDXL + ControlNet canny)"));
+    t.push_back(string_setting("replicate_output_hosts", &Config::replicate_output_hosts, {},
+                               "hosts Replicate outputs may be fetched from"));
+    t.push_back(int_setting("replicate_poll_ms", &Config::replicate_poll_ms, 10, 60000,
+                            "prediction polling interval"));
+    t.push_back(string_setting("hf_endpoint_url", &Config::hf_endpoint_url, {},
+                               "Hugging Face Inference Endpoint URL"));
+    t.push_back(
+        string_setting("hf_api_token", &Config::hf_api_token, {}, "Hugging Face token", true));
+    t.push_back(bool_setting("hosted_allow_private", &Config::hosted_allow_private,
+                             "let hosted engines reach loopback/private addresses (tests only)"));
+    t.push_back(int_setting("breaker_threshold", &Config::breaker_threshold, 1, 1000,
+                            "consecutive failures that open a hosted engine's circuit"));
+    t.push_back(int_setting("breaker_cooldown_seconds", &Config::breaker_cooldown_s, 1, 3600,
+                            "how long an open circuit refuses before a trial call"));
+    t.push_back(string_setting(
+        "native_models", &Config::native_models, {},
+        "Hugging Face BERT/CLIP folders to serve: auto (all found in the models path), none, "
+        "or a comma list such as sentence-transformers/all-MiniLM-L6-v2"));
+    t.push_back(
+        int_setting("encoder_threads", &Config::encoder_threads, 0, 256,
+                    "OpenBLAS threads (process-wide, shared with exact vector search; 0 = 1)"));
+    t.push_back(
+        string_setting("hf_endpoint", &Config::hf_endpoint, {},
+                       "Hugging Face-compatible hub that `atelier models pull` downloads from"));
+    t.push_back(string_setting(
+        "model_catalog", &Config::model_catalog, {},
+        "models.json listing what `atelier models pull` knows (empty: config/models.json)"));
     t.push_back(int_setting("encoder_batch_max", &Config::encoder_batch_max, 1, 256,
                             "sequences or images per native encoder forward"));
-    t.push_back(int_setting("ocr_instances", &Config::ocr_instances, 1, 64, "Tesseract engines kept"));
-    t.push_back(string_setting("ocr_language", &Config::ocr_language, {}, "Tesseract language(s), e.g. eng or eng+deu"));
-    t.push_back(string_setting("tessdata_dir", &Config::tessdata_dir, {}, "Tesseract data dir (empty: default)"));
-    t.push_back(string_setting("caption_engine", &Config::caption_engine, {"local", "openai"},
-                               "caption/VQA engine: local (grounded) or openai (OpenAI-compatible server)"));
+    t.push_back(
+        int_setting("ocr_instances", &Config::ocr_instances, 1, 64, "Tesseract engines kept"));
+    t.push_back(string_setting("ocr_language", &Config::ocr_language, {},
+                               "Tesseract language(s), e.g. eng or eng+deu"));
+    t.push_back(string_setting("tessdata_dir", &Config::tessdata_dir, {},
+                               "Tesseract data dir (empty: default)"));
+    t.push_back(string_setting(
+        "caption_engine", &Config::caption_engine, {"local", "openai"},
+        "caption/VQA engine: local (grounded) or openai (OpenAI-compatible server)"));
     t.push_back(string_setting("openai_base_url", &Config::openai_base_url, {},
                                "OpenAI-compatible API base URL, e.g. https://api.openai.com/v1"));
-    t.push_back(string_setting("openai_model", &Config::openai_model, {}, "vision chat model name"));
-    t.push_back(string_setting("openai_api_key", &Config::openai_api_key, {}, "bearer key for the OpenAI-compatible API",
-                               true));
-    t.push_back(int_setting("openai_timeout_seconds", &Config::openai_timeout_s, 1, 600, "hosted call timeout"));
-    t.push_back(string_setting("image_url_hosts", &Config::image_url_hosts, {},
-                               "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));
-    t.push_back(bool_setting("image_url_allow_private", &Config::image_url_allow_private,
-                             "let image_url reach loopback/private addresses (tests only; SSRF risk)"));
-    t.push_back(int_setting("image_url_timeout_seconds", &Config::image_url_timeout_s, 1, 120, "image_url fetch timeout"));
+    t.push_back(
+        string_setting("openai_model", &Config::openai_model, {}, "vision chat model name"));
+    t.push_back(string_setting("openai_api_key", &Config::openai_api_key, {},
+                               "bearer key for the OpenAI-compatible API", true));
+    t.push_back(int_setting("openai_timeout_seconds", &Config::openai_timeout_s, 1, 600,
+                            "hosted call timeout"));
+    t.push_back(string_setting(
+        "image_url_hosts", &Config::image_url_hosts, {},
+        "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));
+    t.push_back(
+        bool_setting("image_url_allow_private", &Config::image_url_allow_private,
+                     "let image_url reach loopback/private addresses (tests only; SSRF risk)"));
+    t.push_back(int_setting("image_url_timeout_seconds", &Config::image_url_timeout_s, 1, 120,
+                            "image_url fetch timeout"));
     t.push_back(bool_setting("allow_anonymous", &Config::allow_anonymous,
                              "callers without credentials count as tier free by client IP"));
-    t.push_back(string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));
+    t.push_back(
+        string_setting("jwt_secret", &Config::jwt_secret, {}, "HS256 key (32+ bytes)", true));
     t.push_back(string_setting("jwt_issuer", &Config::jwt_issuer, {}, "iss claim"));
-    t.push_back(int_setting("jwt_ttl_seconds", &Config::jwt_ttl_s, 60, 30 * 86400, "token lifetime"));
+    t.push_back(
+        int_setting("jwt_ttl_seconds", &Config::jwt_ttl_s, 60, 30 * 86400, "token lifetime"));
     t.push_back(int_setting("argon2_ops", &Config::argon2_ops, 1, 20, "argon2id passes"));
     t.push_back(int_setting("argon2_mem_kib", &Config::argon2_mem_kib, 8, 4 * 1024 * 1024,
                             "argon2id memory"));
@@ -316,7 +379,8 @@ const Setting* find_setting(std::string key) {
 }
 
 // Reads KEY=VALUE lines (ATELIER_ prefix optional, quotes stripped, # comments).
-Status read_env_file(const std::string& path, std::vector<std::pair<std::string, std::string>>* out) {
+Status read_env_file(const std::string& path,
+                     std::vector<std::pair<std::string, std::string>>* out) {
   std::ifstream in(path);
   if (!in) return Status::invalid_argument("cannot read config file " + path);
   std::string line;
@@ -340,7 +404,8 @@ Status read_env_file(const std::string& path, std::vector<std::pair<std::string,
   return Status::ok();
 }
 
-Status read_yaml_file(const std::string& path, std::vector<std::pair<std::string, std::string>>* out) {
+Status read_yaml_file(const std::string& path,
+                      std::vector<std::pair<std::string, std::string>>* out) {
   try {
     YAML::Node root = YAML::LoadFile(path);
     if (!root.IsMap()) return Status::invalid_argument(path + ": expected a mapping of settings");
@@ -355,7 +420,8 @@ Status read_yaml_file(const std::string& path, std::vector<std::pair<std::string
       } else if (it.second.IsNull()) {
         out->emplace_back(key, "");
       } else {
-        return Status::invalid_argument(path + ": setting '" + key + "' must be a scalar or a list");
+        return Status::invalid_argument(path + ": setting '" + key +
+                                        "' must be a scalar or a list");
       }
     }
   } catch (const std::exception& e) {

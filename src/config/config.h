@@ -25,8 +25,8 @@ struct Config {
   std::string env = "development";
   std::string config_file;
   std::string data_dir = "./data";
-  std::string models_dir;  // ':'-separated search path; empty: discovered (app.cpp)
-  std::string docs_dir;    // swagger-ui-dist; empty: discovered
+  std::string models_dir;      // ':'-separated search path; empty: discovered (app.cpp)
+  std::string docs_dir;        // swagger-ui-dist; empty: discovered
   std::string stopwords_file;  // stopwords-iso.json; empty: discovered
 
   // network
@@ -63,38 +63,51 @@ struct Config {
   double search_rrf_k = 5;
   double search_bm25_weight = 1.0;
   double search_vector_weight = 0.1;
-  int search_flat_max = 20000;  // exact search up to this many vectors, HNSW above
+  int search_flat_max = 20000;   // exact search up to this many vectors, HNSW above
   int search_ivf_min = 1000000;  // FAISS IVF above this many vectors
   int search_ivf_nprobe = 32;
 
   // vision and image models
-  int inference_workers = 16;     // threads that wait on batched models (mostly idle)
-  int inference_queue = 64;       // queued inference requests before 503
-  int model_threads = 0;          // OpenCV DNN threads per forward (0 = cores)
-  int batch_max = 8;              // inputs per forward
-  double batch_window_ms = 5;     // wait for stragglers while under load
+  int inference_workers = 16;  // threads that wait on batched models (mostly idle)
+  int inference_queue = 64;    // queued inference requests before 503
+  int model_threads = 0;       // OpenCV DNN threads per forward (0 = cores)
+  int batch_max = 8;           // inputs per forward
+  double batch_window_ms = 5;  // wait for stragglers while under load
   // interior design studio
-  int design_workers = 2;             // jobs run at once
-  int design_queue = 64;              // jobs waiting in memory before 503
+  int design_workers = 2;  // jobs run at once
+  int design_queue = 64;   // jobs waiting in memory before 503
   bool design_engine_per_request = true;
-  double design_cost_local = 0;       // USD per generation
+  double design_cost_local = 0;  // USD per generation
   double design_cost_replicate = 0.05;
   double design_cost_hf = 0.02;
-  double design_monthly_budget = 0;   // USD across everyone; 0 = no budget
-  int design_daily_free = 3, design_daily_authenticated = 5, design_daily_premium = 20, design_daily_admin = 100;
-  int design_retention_days = 0;      // delete designs older than this; 0 = keep
+  double design_monthly_budget = 0;  // USD across everyone; 0 = no budget
+  int design_daily_free = 3, design_daily_authenticated = 5, design_daily_premium = 20,
+      design_daily_admin = 100;
+  int design_retention_days = 0;  // delete designs older than this; 0 = keep
+  std::string replicate_base_url = "https://api.replicate.com/v1";
+  std::string replicate_api_token;      // the engine is on when this and the version are set
+  std::string replicate_model_version;  // an SDXL + ControlNet canny version id
+  std::string replicate_output_hosts = "replicate.delivery,*.replicate.delivery";
+  int replicate_poll_ms = 1000;
+  std::string hf_endpoint_url;  // a Hugging Face Inference Endpoint; on when set
+  std::string hf_api_token;
+  bool hosted_allow_private = false;  // hosted engines on loopback/private addresses: tests only
+  int breaker_threshold = 5;          // consecutive failures that open an engine's circuit
+  int breaker_cooldown_s = 30;
 
   // native transformer encoders (Hugging Face folders in the models path)
-  std::string native_models = "auto";  // auto: every BERT/CLIP folder found; none; or a comma list of folder names
-  int encoder_threads = 0;             // OpenBLAS threads (process-wide; 0 = serve's default of 1, as request threads each search)
+  std::string native_models =
+      "auto";  // auto: every BERT/CLIP folder found; none; or a comma list of folder names
+  int encoder_threads = 0;  // OpenBLAS threads (process-wide; 0 = serve's default of 1, as request
+                            // threads each search)
   std::string hf_endpoint = "https://huggingface.co";  // `models pull` source
-  std::string model_catalog;           // models.json for `models pull`; empty: found beside the binary
-  int encoder_batch_max = 16;          // sequences or images per forward
-  int ocr_instances = 2;          // Tesseract engines (one per concurrent OCR call)
+  std::string model_catalog;   // models.json for `models pull`; empty: found beside the binary
+  int encoder_batch_max = 16;  // sequences or images per forward
+  int ocr_instances = 2;       // Tesseract engines (one per concurrent OCR call)
   std::string ocr_language = "eng";
-  std::string tessdata_dir;       // empty: Tesseract's default
+  std::string tessdata_dir;              // empty: Tesseract's default
   std::string caption_engine = "local";  // local (grounded) | openai (any OpenAI-compatible server)
-  std::string openai_base_url;    // e.g. https://api.openai.com/v1
+  std::string openai_base_url;           // e.g. https://api.openai.com/v1
   std::string openai_model = "gpt-4o-mini";
   std::string openai_api_key;
   int openai_timeout_s = 30;
@@ -130,9 +143,9 @@ struct Config {
 };
 
 struct ConfigSource {
-  std::string file;                           // --config / ATELIER_CONFIG
-  std::map<std::string, std::string> env;     // ATELIER_* environment
-  std::map<std::string, std::string> flags;   // from the command line, keys as in the table
+  std::string file;                          // --config / ATELIER_CONFIG
+  std::map<std::string, std::string> env;    // ATELIER_* environment
+  std::map<std::string, std::string> flags;  // from the command line, keys as in the table
 };
 
 // Reads the process environment's ATELIER_* variables.

@@ -1,0 +1,97 @@
+// A circuit breaker for calls to hosted services: after `threshold`
+// consecutive failures it opens and refuses at once for `cooldown`, then lets
+// one trial call through (half-open): success closes it, failure opens it
+// again. Refusing fast keeps workers and callers from waiting on a service
+// that is down, and gives it room to recover.
+//
+// Only failures that say the service is unwell count (unavailable,
+// deadline_exceeded, internal); a bad request from our side does not.
+//
+// Thread safety: every method may be called concurrently.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+
+#include "core/status.h"
+
+namespace atelier {
+
+class CircuitBreaker {
+ public:
+  enum class State { closed, open, half_open };
+  CircuitBreaker(int threshold, std::chrono::milliseconds cooldown)
+      : threshold_(threshold), cooldown_(cooldown) {}
+
+  // unavailable when open (the caller should not call); OK to go ahead.
+  Status admit() {
+    std::lock_guard lk(mu_);
+    const auto now = std::chrono::steady_clock::now();
+    if (state_ == State::open) {
+      if (now - opened_at_ < cooldown_) {
+        ++rejected_;
+        const auto left =
+            std::chrono::duration_cast<std::chrono::seconds>(cooldown_ - (now - opened_at_))
+                .count() +
+            1;
+        return Status::unavailable("the engine failed " + std::to_string(threshold_) +
+                                   " times in a row; circuit open, retry in " +
+                                   std::to_string(left) + " s");
+      }
+      state_ = State::half_open;
+      trial_ = true;
+      return Status::ok();
+    }
+    if (state_ == State::half_open) {
+      if (trial_) {
+        ++rejected_;
+        return Status::unavailable("the engine is being retried; circuit half-open");
+      }
+      trial_ = true;
+    }
+    return Status::ok();
+  }
+
+  void record(const Status& outcome) {
+    std::lock_guard lk(mu_);
+    const bool bad = outcome.code() == Code::unavailable ||
+                     outcome.code() == Code::deadline_exceeded || outcome.code() == Code::internal;
+    trial_ = false;
+    if (!bad) {
+      failures_ = 0;
+      state_ = State::closed;
+      return;
+    }
+    if (state_ == State::half_open || ++failures_ >= threshold_) {
+      if (state_ != State::open) ++opened_;
+      state_ = State::open;
+      opened_at_ = std::chrono::steady_clock::now();
+    }
+  }
+
+  State state() const {
+    std::lock_guard lk(mu_);
+    return state_;
+  }
+  std::uint64_t rejected() const {
+    std::lock_guard lk(mu_);
+    return rejected_;
+  }
+  std::uint64_t opened() const {
+    std::lock_guard lk(mu_);
+    return opened_;
+  }
+
+ private:
+  const int threshold_;
+  const std::chrono::milliseconds cooldown_;
+  mutable std::mutex mu_;
+  State state_ = State::closed;
+  int failures_ = 0;
+  bool trial_ = false;
+  std::chrono::steady_clock::time_point opened_at_{};
+  std::uint64_t rejected_ = 0, opened_ = 0;
+};
+
+}  // namespace atelier

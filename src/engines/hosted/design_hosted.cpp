@@ -1,0 +1,220 @@
+#include "engines/hosted/design_hosted.h"
+
+#include <sodium.h>
+#include <opencv2/imgcodecs.hpp>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "net/http_client.h"
+
+namespace atelier::engines {
+
+namespace {
+
+std::string base64(const std::string& bytes) {
+  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
+  out.resize(out.size() - 1);
+  return out;
+}
+
+std::string control_png(const DesignRequest& req) {
+  std::vector<unsigned char> png;
+  if (req.control.empty() || !cv::imencode(".png", req.control, png)) return {};
+  return std::string(png.begin(), png.end());
+}
+
+// A hosted answer we cannot use is the service's fault: 503, so the
+// breaker counts it and the job fails with a clear reason.
+Status bad_answer(const std::string& who, const std::string& what) {
+  return Status::unavailable(who + " answered " + what);
+}
+
+Result<nlohmann::json> json_of(const net::OutboundResponse& r, const std::string& who) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return bad_answer(
+        who, "HTTP " + std::to_string(r.status) + " with a body that is not a JSON object");
+  return j;
+}
+
+std::string detail_of(const net::OutboundResponse& r) {
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  if (j.is_object()) {
+    for (const char* k : {"detail", "error", "message"})
+      if (j.contains(k) && j[k].is_string()) return j[k].get<std::string>();
+  }
+  return r.body.substr(0, 200);
+}
+
+}  // namespace
+
+ReplicateEngine::ReplicateEngine(ReplicateOptions opt) : opt_(std::move(opt)) {
+  while (!opt_.base_url.empty() && opt_.base_url.back() == '/') opt_.base_url.pop_back();
+}
+
+Result<DesignResult> ReplicateEngine::generate(const DesignRequest& req, const WorkContext& work) {
+  if (opt_.token.empty() || opt_.version.empty())
+    return Status::unavailable("replicate needs replicate_api_token and replicate_model_version");
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + opt_.token}, {"Content-Type", "application/json"}};
+  nlohmann::json input = {
+      {"image", "data:" + (req.image_type.empty() ? std::string("image/jpeg") : req.image_type) +
+                    ";base64," + base64(req.image_bytes)},
+      {"prompt", req.prompt},
+      {"negative_prompt", req.negative},
+      {"seed", req.seed},
+      {"prompt_strength", req.strength}};
+  if (const auto c = control_png(req); !c.empty())
+    input["control_image"] = "data:image/png;base64," + base64(c);
+  net::OutboundRequest create;
+  create.method = "POST";
+  create.url = opt_.base_url + "/predictions";
+  create.headers = auth;
+  create.body = nlohmann::json{{"version", opt_.version}, {"input", input}}.dump();
+  create.max_response_bytes = 1u << 20;
+  ATELIER_ASSIGN_OR_RETURN(auto created, net::fetch(create, work));
+  if (created.status >= 500)
+    return bad_answer("replicate",
+                      "HTTP " + std::to_string(created.status) + ": " + detail_of(created));
+  if (created.status == 401 || created.status == 403)
+    return Status::unavailable("replicate refused the token (HTTP " +
+                               std::to_string(created.status) + ")");
+  if (created.status == 429)
+    return Status::unavailable("replicate is rate limiting us: " + detail_of(created));
+  if (created.status != 201 && created.status != 200)
+    return Status::invalid_argument("replicate refused the prediction (HTTP " +
+                                    std::to_string(created.status) + "): " + detail_of(created));
+  ATELIER_ASSIGN_OR_RETURN(auto pred, json_of(created, "replicate"));
+  if (!pred.contains("id") || !pred["id"].is_string() || !pred.contains("urls") ||
+      !pred["urls"].is_object() || !pred["urls"].contains("get") ||
+      !pred["urls"]["get"].is_string())
+    return bad_answer("replicate", "a prediction without id or urls.get");
+  const std::string id = pred["id"];
+  const std::string get_url = pred["urls"]["get"];
+  const std::string cancel_url =
+      pred["urls"].value("cancel", opt_.base_url + "/predictions/" + id + "/cancel");
+
+  auto cancel_remote = [&] {
+    net::OutboundRequest c;
+    c.method = "POST";
+    c.url = cancel_url;
+    c.headers = auth;
+    c.timeout = std::chrono::milliseconds(5000);
+    (void)net::fetch(c, WorkContext{});  // best effort, our own deadline is gone
+  };
+  for (;;) {
+    const std::string status = pred.value("status", "");
+    if (status == "succeeded") break;
+    if (status == "failed" || status == "canceled") {
+      const std::string err = pred.contains("error") && pred["error"].is_string()
+                                  ? pred["error"].get<std::string>()
+                                  : status;
+      return Status::unavailable("replicate prediction " + id + " " + status + ": " + err);
+    }
+    if (status != "starting" && status != "processing")
+      return bad_answer("replicate", "status '" + status + "'");
+    // Sleep in small slices so cancellation and the deadline act promptly.
+    const auto wake = SteadyClock::now() + opt_.poll_interval;
+    while (SteadyClock::now() < wake) {
+      if (Status s = work.check(); !s.is_ok()) {
+        cancel_remote();
+        return s.code() == Code::deadline_exceeded
+                   ? Status::deadline_exceeded("replicate prediction " + id +
+                                               " did not finish within the AI timeout")
+                   : s;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    net::OutboundRequest poll;
+    poll.url = get_url;
+    poll.headers = auth;
+    poll.max_response_bytes = 1u << 20;
+    auto got = net::fetch(poll, work);
+    if (!got.is_ok()) {
+      if (got.status().code() == Code::cancelled) cancel_remote();
+      if (got.status().code() == Code::deadline_exceeded) {
+        cancel_remote();
+        return Status::deadline_exceeded("replicate prediction " + id +
+                                         " did not finish within the AI timeout");
+      }
+      return got.status();
+    }
+    if (got->status >= 500)
+      return bad_answer("replicate", "HTTP " + std::to_string(got->status) + " while polling");
+    ATELIER_ASSIGN_OR_RETURN(pred, json_of(*got, "replicate"));
+  }
+  std::string url;
+  const auto& out = pred["output"];
+  if (out.is_string())
+    url = out;
+  else if (out.is_array() && !out.empty() && out.back().is_string())
+    url = out.back();
+  if (url.empty()) return bad_answer("replicate", "a succeeded prediction without an output URL");
+  net::UrlPolicy policy;
+  policy.allowed_hosts = opt_.output_hosts;
+  policy.allow_private = opt_.allow_private;
+  policy.max_bytes = 32u << 20;
+  policy.timeout = std::min<std::chrono::milliseconds>(std::chrono::milliseconds(60000),
+                                                       work.deadline.remaining());
+  auto img = net::fetch_url(url, policy, work);
+  if (!img.is_ok()) {
+    if (img.status().code() == Code::permission_denied ||
+        img.status().code() == Code::invalid_argument)
+      return bad_answer("replicate",
+                        "an output URL outside the configured hosts: " + img.status().message());
+    return img.status();
+  }
+  if (img->status != 200)
+    return bad_answer("replicate", "HTTP " + std::to_string(img->status) + " for the output");
+  cv::Mat check = cv::imdecode(std::vector<unsigned char>(img->body.begin(), img->body.end()),
+                               cv::IMREAD_UNCHANGED);
+  if (check.empty()) return bad_answer("replicate", "an output that is not an image");
+  DesignResult r;
+  r.image = std::move(img->body);
+  r.content_type = img->content_type.rfind("image/", 0) == 0 ? img->content_type : "image/png";
+  r.engine_detail = "replicate prediction " + id;
+  return r;
+}
+
+Result<DesignResult> HfInferenceEngine::generate(const DesignRequest& req,
+                                                 const WorkContext& work) {
+  if (opt_.endpoint.empty()) return Status::unavailable("hf_inference needs hf_endpoint_url");
+  nlohmann::json params = {{"prompt", req.prompt},
+                           {"negative_prompt", req.negative},
+                           {"seed", req.seed},
+                           {"strength", req.strength}};
+  if (const auto c = control_png(req); !c.empty()) params["control_image"] = base64(c);
+  net::OutboundRequest call;
+  call.method = "POST";
+  call.url = opt_.endpoint;
+  call.headers = {{"Content-Type", "application/json"}, {"Accept", "image/png"}};
+  if (!opt_.token.empty()) call.headers.emplace_back("Authorization", "Bearer " + opt_.token);
+  call.body = nlohmann::json{{"inputs", base64(req.image_bytes)}, {"parameters", params}}.dump();
+  call.max_response_bytes = 32u << 20;
+  call.timeout = work.deadline.remaining();
+  ATELIER_ASSIGN_OR_RETURN(auto r, net::fetch(call, work));
+  if (r.status == 503)
+    return Status::unavailable("the Hugging Face endpoint is not ready: " + detail_of(r));
+  if (r.status >= 500)
+    return bad_answer("hf_inference", "HTTP " + std::to_string(r.status) + ": " + detail_of(r));
+  if (r.status == 401 || r.status == 403)
+    return Status::unavailable("the Hugging Face endpoint refused the token (HTTP " +
+                               std::to_string(r.status) + ")");
+  if (r.status != 200)
+    return Status::invalid_argument("the Hugging Face endpoint refused the request (HTTP " +
+                                    std::to_string(r.status) + "): " + detail_of(r));
+  cv::Mat check =
+      cv::imdecode(std::vector<unsigned char>(r.body.begin(), r.body.end()), cv::IMREAD_UNCHANGED);
+  if (check.empty())
+    return bad_answer("hf_inference", "a body that is not an image (" + r.content_type + ")");
+  DesignResult out;
+  out.image = std::move(r.body);
+  out.content_type = r.content_type.rfind("image/", 0) == 0 ? r.content_type : "image/png";
+  out.engine_detail = "hf_inference";
+  return out;
+}
+
+}  // namespace atelier::engines
