@@ -395,12 +395,19 @@ int serve(const Config& cfg) {
   std::mutex flush_mu;
   std::condition_variable flush_cv;
   bool stopping = false;
+  // Design retention runs here too, once an hour.
   std::thread flusher([&] {
     std::unique_lock lock(flush_mu);
+    auto next_retention = SteadyClock::now() + std::chrono::hours(1);
     while (!flush_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
       lock.unlock();
       if (Status st = ledger->flush(); !st.is_ok())
         log::warn("usage flush failed", {{"error", st.message()}});
+      if (SteadyClock::now() >= next_retention) {
+        next_retention = SteadyClock::now() + std::chrono::hours(1);
+        if (auto n = design_service.apply_retention(); n.is_ok() && *n > 0)
+          log::info("designs expired", {{"designs", *n}});
+      }
       lock.lock();
     }
   });

@@ -340,7 +340,14 @@ void DesignService::worker() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    run_job(job.first, job.second);
+    // Engines return Status, but OpenCV and the standard library throw; a
+    // throw must fail the one job, not the process.
+    try {
+      run_job(job.first, job.second);
+    } catch (const std::exception& e) {
+      auto d = store_.find_design(job.first, job.second);
+      if (d.is_ok()) finish(*d, d->status, "failed", std::string("internal: ") + e.what());
+    }
   }
 }
 
@@ -438,7 +445,10 @@ void DesignService::run_job(const std::string& owner, const std::string& id) {
   }
   er.strength = d.strength;
   er.seed = static_cast<std::uint64_t>(d.seed);
-  auto out = engines_.at(d.engine)->generate(er, work);
+  const auto engine = engines_.find(d.engine);
+  if (engine == engines_.end())  // e.g. a job queued before a restart that dropped the engine
+    return fail(Status::unavailable("engine '" + d.engine + "' is no longer configured"));
+  auto out = engine->second->generate(er, work);
   if (!out.is_ok()) return fail(out.status());
   auto hash = blobs_.put(out->image);
   if (!hash.is_ok()) return fail(hash.status());

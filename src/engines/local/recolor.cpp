@@ -23,6 +23,14 @@ cv::Mat to_lab(const cv::Mat& bgr8) {
 }  // namespace
 
 Result<DesignResult> RecolorEngine::generate(const DesignRequest& req, const WorkContext& work) {
+  try {
+    return run(req, work);
+  } catch (const cv::Exception& e) {  // OpenCV reports failures by throwing
+    return Status::internal(std::string("recolour engine: ") + e.what());
+  }
+}
+
+Result<DesignResult> RecolorEngine::run(const DesignRequest& req, const WorkContext& work) {
   if (req.bgr.empty() || req.bgr.type() != CV_8UC3)
     return Status::invalid_argument("the room image must be 8-bit BGR");
   if (req.palette.empty()) return Status::invalid_argument("the style has no palette");

@@ -28,6 +28,7 @@ class RecolorEngine final : public DesignEngine {
   Result<DesignResult> generate(const DesignRequest& req, const WorkContext& work) override;
 
  private:
+  Result<DesignResult> run(const DesignRequest& req, const WorkContext& work);
   std::string name_ = "local";
   int work_side_;
 };
