@@ -1,5 +1,7 @@
 #include "net/download.h"
 
+#include "net/curl_handles.h"
+
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -12,12 +14,6 @@ namespace atelier::net {
 
 namespace {
 
-struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };

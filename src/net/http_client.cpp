@@ -1,5 +1,7 @@
 #include "net/http_client.h"
 
+#include "net/curl_handles.h"
+
 #include <arpa/inet.h>
 #include <curl/curl.h>
 #include <netdb.h>
@@ -11,12 +13,6 @@ namespace atelier::net {
 
 namespace {
 
-struct EasyDeleter {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 struct UrlDeleter {
   void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
@@ -51,7 +47,9 @@ int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
 
 }  // namespace
 
-void global_init() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+void global_init() {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+}
 
 Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& work) {
   std::unique_ptr<CURL, EasyDeleter> c(curl_easy_init());
@@ -60,7 +58,8 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
   t.max = req.max_response_bytes;
   t.work = &work;
   auto timeout = req.timeout;
-  if (work.deadline.at != SteadyClock::time_point::max()) timeout = std::min(timeout, work.deadline.remaining());
+  if (work.deadline.at != SteadyClock::time_point::max())
+    timeout = std::min(timeout, work.deadline.remaining());
   if (timeout.count() <= 0) return Status::deadline_exceeded("no time left for the outbound call");
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
@@ -76,7 +75,8 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(timeout.count(), 10000)));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(timeout.count(), 10000)));
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_data);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
@@ -106,9 +106,12 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
     return s.is_ok() ? Status::cancelled("outbound call aborted") : s;
   }
   if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status::deadline_exceeded("no answer from " + req.url + " within " + std::to_string(timeout.count()) + " ms");
+    return Status::deadline_exceeded("no answer from " + req.url + " within " +
+                                     std::to_string(timeout.count()) + " ms");
   }
-  if (rc != CURLE_OK) return Status::unavailable(std::string("cannot reach ") + req.url + ": " + curl_easy_strerror(rc));
+  if (rc != CURLE_OK)
+    return Status::unavailable(std::string("cannot reach ") + req.url + ": " +
+                               curl_easy_strerror(rc));
   OutboundResponse out;
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
@@ -125,7 +128,9 @@ bool is_non_public_address(const std::string& a) {
   in_addr v4{};
   if (inet_pton(AF_INET, a.c_str(), &v4) == 1) {
     const std::uint32_t ip = ntohl(v4.s_addr);
-    auto in = [ip](std::uint32_t net, int bits) { return (ip >> (32 - bits)) == (net >> (32 - bits)); };
+    auto in = [ip](std::uint32_t net, int bits) {
+      return (ip >> (32 - bits)) == (net >> (32 - bits));
+    };
     return in(0x00000000, 8) || in(0x0a000000, 8) || in(0x7f000000, 8) || in(0xa9fe0000, 16) ||
            in(0xac100000, 12) || in(0xc0a80000, 16) || in(0x64400000, 10) || in(0xc0000000, 24) ||
            in(0xc6120000, 15) || ip >= 0xe0000000;  // multicast, reserved, broadcast
@@ -134,9 +139,9 @@ bool is_non_public_address(const std::string& a) {
     const unsigned char* b = v6.s6_addr;
     static const unsigned char zero[16] = {};
     if (std::memcmp(b, zero, 15) == 0 && (b[15] == 0 || b[15] == 1)) return true;  // :: and ::1
-    if ((b[0] & 0xfe) == 0xfc) return true;                                         // fc00::/7 unique local
-    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;                         // fe80::/10 link-local
-    if (b[0] == 0xff) return true;                                                  // multicast
+    if ((b[0] & 0xfe) == 0xfc) return true;                  // fc00::/7 unique local
+    if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80) return true;  // fe80::/10 link-local
+    if (b[0] == 0xff) return true;                           // multicast
     static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
     if (std::memcmp(b, mapped, 12) == 0) {  // ::ffff:a.b.c.d: judge the IPv4 address
       char buf[INET_ADDRSTRLEN];
@@ -163,9 +168,11 @@ bool host_allowed(const std::string& host, const std::vector<std::string>& allow
 
 }  // namespace
 
-Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& policy, const WorkContext& work) {
+Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& policy,
+                                   const WorkContext& work) {
   if (policy.allowed_hosts.empty()) {
-    return Status::invalid_argument("fetching 'image_url' is disabled on this server; send the image bytes");
+    return Status::invalid_argument(
+        "fetching 'image_url' is disabled on this server; send the image bytes");
   }
   std::unique_ptr<CURLU, UrlDeleter> u(curl_url());
   if (curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
@@ -178,16 +185,20 @@ Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& poli
     return v;
   };
   const std::string scheme = part(CURLUPART_SCHEME);
-  if (scheme != "http" && scheme != "https") return Status::invalid_argument("'image_url' must be http or https");
-  if (!part(CURLUPART_USER).empty()) return Status::invalid_argument("'image_url' must not carry credentials");
+  if (scheme != "http" && scheme != "https")
+    return Status::invalid_argument("'image_url' must be http or https");
+  if (!part(CURLUPART_USER).empty())
+    return Status::invalid_argument("'image_url' must not carry credentials");
   std::string host = part(CURLUPART_HOST);
   for (char& ch : host) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   const std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (!host_allowed(host, policy.allowed_hosts)) {
-    return Status::permission_denied("host '" + host + "' is not on this server's image URL allowlist");
+    return Status::permission_denied("host '" + host +
+                                     "' is not on this server's image URL allowlist");
   }
   std::string lookup = host;
-  if (lookup.size() > 2 && lookup.front() == '[' && lookup.back() == ']') lookup = lookup.substr(1, lookup.size() - 2);
+  if (lookup.size() > 2 && lookup.front() == '[' && lookup.back() == ']')
+    lookup = lookup.substr(1, lookup.size() - 2);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -199,8 +210,10 @@ Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& poli
   std::string chosen;
   for (addrinfo* a = res; a; a = a->ai_next) {
     char buf[INET6_ADDRSTRLEN] = {};
-    const void* src = a->ai_family == AF_INET ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
-                                              : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    const void* src =
+        a->ai_family == AF_INET
+            ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+            : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     if (!inet_ntop(a->ai_family, src, buf, sizeof buf)) continue;
     // Every address the name resolves to must be public: a name that mixes
     // public and private answers is a rebinding attempt.

@@ -44,7 +44,8 @@ void global_init();
 // ---- SSRF-safe URL fetching for user-supplied image URLs ----
 
 struct UrlPolicy {
-  std::vector<std::string> allowed_hosts;  // exact host names or "*.example.com"; empty: nothing allowed
+  std::vector<std::string>
+      allowed_hosts;           // exact host names or "*.example.com"; empty: nothing allowed
   bool allow_private = false;  // loopback, private, link-local, CGNAT, multicast (tests only)
   std::chrono::milliseconds timeout{10000};
   std::size_t max_bytes = 20u << 20;
@@ -53,7 +54,8 @@ struct UrlPolicy {
 // Checks scheme (http/https), host against the allowlist, resolves the host
 // once, refuses non-public addresses unless allowed, and fetches from exactly
 // the address it checked. invalid_argument / permission_denied say why.
-Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& policy, const WorkContext& work);
+Result<OutboundResponse> fetch_url(const std::string& url, const UrlPolicy& policy,
+                                   const WorkContext& work);
 
 // True for addresses a server must not be tricked into calling.
 bool is_non_public_address(const std::string& numeric_address);

@@ -82,6 +82,24 @@ Vecs rows(const std::vector<float>& flat, std::size_t n, std::size_t width, bool
   return out;
 }
 
+// Tokenises every text (counting tokens for usage) and runs the sequences
+// through the model's batcher as one slot.
+template <class Encode>
+Result<embed::Embeddings> embed_with(const std::vector<std::string>& texts,
+                                     Batcher<Seqs, Vecs>& batcher, const WorkContext& work,
+                                     Encode encode) {
+  embed::Embeddings out;
+  if (texts.empty()) return out;
+  Seqs seqs;
+  for (auto& t : texts) {
+    auto e = encode(t);
+    out.tokens += static_cast<std::int64_t>(e.ids.size());
+    seqs.push_back(std::move(e.ids));
+  }
+  ATELIER_ASSIGN_OR_RETURN(out.vectors, batcher.run(std::move(seqs), work));
+  return out;
+}
+
 class BertEmbedder final : public embed::TextEmbedder {
  public:
   BertEmbedder(std::string name, std::unique_ptr<tokenize::WordPiece> tok,
@@ -104,16 +122,8 @@ class BertEmbedder final : public embed::TextEmbedder {
   int dimensions() const override { return model_->config().hidden; }
   Result<embed::Embeddings> embed(const std::vector<std::string>& texts,
                                   const WorkContext& work) const override {
-    embed::Embeddings out;
-    if (texts.empty()) return out;
-    Seqs seqs;
-    for (auto& t : texts) {
-      auto e = tok_->encode(t, max_len_);
-      out.tokens += static_cast<std::int64_t>(e.ids.size());
-      seqs.push_back(std::move(e.ids));
-    }
-    ATELIER_ASSIGN_OR_RETURN(out.vectors, batcher_->run(std::move(seqs), work));
-    return out;
+    return embed_with(texts, *batcher_, work,
+                      [this](const std::string& t) { return tok_->encode(t, max_len_); });
   }
 
  private:
@@ -141,16 +151,9 @@ class ClipTextEmbedder final : public embed::TextEmbedder {
   int dimensions() const override { return model_->config().projection_dim; }
   Result<embed::Embeddings> embed(const std::vector<std::string>& texts,
                                   const WorkContext& work) const override {
-    embed::Embeddings out;
-    if (texts.empty()) return out;
-    Seqs seqs;
-    for (auto& t : texts) {
-      auto e = tok_->encode(t, static_cast<std::size_t>(model_->config().max_positions));
-      out.tokens += static_cast<std::int64_t>(e.ids.size());
-      seqs.push_back(std::move(e.ids));
-    }
-    ATELIER_ASSIGN_OR_RETURN(out.vectors, batcher_->run(std::move(seqs), work));
-    return out;
+    return embed_with(texts, *batcher_, work, [this](const std::string& t) {
+      return tok_->encode(t, static_cast<std::size_t>(model_->config().max_positions));
+    });
   }
 
  private:
