@@ -141,7 +141,8 @@ test('replicate: a prediction that outlives the AI timeout is cancelled there an
   const d = await settled(await design('replicate'));
   assert.equal(d.status, 'failed');
   assert.match(d.error, /deadline_exceeded: replicate prediction p\d+ did not finish within the AI timeout/);
-  assert.ok(Date.now() - t0 < 4000, `took ${Date.now() - t0} ms`);
+  // The fake never finishes: ending at all proves the timeout; the bound leaves room for a loaded CI machine.
+  assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   const id = d.error.match(/prediction (p\d+)/)[1];
   assert.ok(seen.cancels.includes(id), 'the remote prediction was cancelled');
 });
@@ -168,7 +169,8 @@ test('hf_inference: image, prompt and control in; image out; 503, malformed and 
   d = await settled(await design('hf_inference'));
   assert.equal(d.status, 'failed');
   assert.match(d.error, /deadline_exceeded/);
-  assert.ok(Date.now() - t0 < 3900, `took ${Date.now() - t0} ms`);
+  // (The fake answers after 4 s, so a deadline_exceeded failure means our 2 s timeout acted.)
+  assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   mode.hf = 'ok';
 });
 
