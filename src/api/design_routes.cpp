@@ -45,6 +45,7 @@ nlohmann::ordered_json design_json(const Design& d) {
   j["cost_usd"] = d.cost;
   j["error"] = d.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.error);
   j["attempts"] = d.attempts;
+  if (d.canny_low) j["control_thresholds"] = {*d.canny_low, *d.canny_high};
   nlohmann::ordered_json t;
   t["created_at"] = d.created_at;
   t["started_at"] =
@@ -196,20 +197,25 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.errors = {404, 409, 413, 415, 429, 503};
     r.query = {QueryParam{
         "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}};
-    r.request_schema = {{"type", "object"},
-                        {"required", {"style"}},
-                        {"properties",
-                         {{"room_id", {{"type", "string"}}},
-                          {"image",
-                           {{"type", "string"},
-                            {"format", "byte"},
-                            {"description", "base64 room photo, when no room_id"}}},
-                          {"style", {{"type", "string"}}},
-                          {"room_type", {{"type", "string"}}},
-                          {"prompt", {{"type", "string"}, {"maxLength", 500}}},
-                          {"strength", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
-                          {"seed", {{"type", "integer"}}},
-                          {"engine", {{"type", "string"}}}}}};
+    r.request_schema = {
+        {"type", "object"},
+        {"required", {"style"}},
+        {"properties",
+         {{"room_id", {{"type", "string"}}},
+          {"image",
+           {{"type", "string"},
+            {"format", "byte"},
+            {"description", "base64 room photo, when no room_id"}}},
+          {"style", {{"type", "string"}}},
+          {"room_type", {{"type", "string"}}},
+          {"prompt", {{"type", "string"}, {"maxLength", 500}}},
+          {"strength", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+          {"seed", {{"type", "integer"}}},
+          {"engine", {{"type", "string"}}},
+          {"canny_low",
+           {{"type", "integer"},
+            {"description", "control thresholds; default from the image's median"}}},
+          {"canny_high", {{"type", "integer"}}}}}};
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
@@ -254,6 +260,12 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
           return Status::invalid_argument("'seed' must be a non-negative integer");
         c.seed = body["seed"].get<std::int64_t>();
+      }
+      for (const char* k : {"canny_low", "canny_high"}) {
+        if (!body.contains(k) || body[k].is_null()) continue;
+        if (!body[k].is_number_integer())
+          return Status::invalid_argument(std::string("'") + k + "' must be an integer");
+        (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
       }
       const std::string_view key = ctx.req.header("idempotency-key");
       if (!key.empty()) c.idempotency_key = std::string(key);

@@ -132,6 +132,11 @@ Result<Created> DesignService::create(const CreateDesign& req) {
     return Status::permission_denied("choosing the engine per request is disabled");
   if (!(req.strength >= 0.0 && req.strength <= 1.0))
     return Status::invalid_argument("'strength' must lie in [0, 1]");
+  if (req.canny_low.has_value() != req.canny_high.has_value() ||
+      (req.canny_low &&
+       (*req.canny_low < 0 || *req.canny_high > 1000 || *req.canny_low > *req.canny_high)))
+    return Status::invalid_argument(
+        "give both 'canny_low' and 'canny_high', with 0 <= low <= high <= 1000");
   if (req.idempotency_key) {
     if (req.idempotency_key->empty() || req.idempotency_key->size() > 200)
       return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
@@ -193,6 +198,10 @@ Result<Created> DesignService::create(const CreateDesign& req) {
   d.status = "queued";
   d.quota_day = day;
   d.idempotency_key = req.idempotency_key;
+  if (req.canny_low) {
+    d.canny_low = *req.canny_low;
+    d.canny_high = *req.canny_high;
+  }
   d.created_at = now_ms();
   auto made = store_.create_design(d);
   if (!made.is_ok()) {
@@ -351,19 +360,21 @@ void DesignService::worker() {
   }
 }
 
-Result<std::string> DesignService::control_for(const std::string& input_hash, const cv::Mat& bgr) {
+Result<std::string> DesignService::control_for(const std::string& input_hash, const cv::Mat& bgr,
+                                               int low, int high) {
+  const std::string key = input_hash + "/" + std::to_string(low) + "/" + std::to_string(high);
   {
     std::lock_guard lk(mu_);
-    if (auto it = controls_.find(input_hash); it != controls_.end() && blobs_.exists(it->second))
+    if (auto it = controls_.find(key); it != controls_.end() && blobs_.exists(it->second))
       return it->second;
   }
-  const EdgeMap e = canny(bgr);
+  const EdgeMap e = canny(bgr, {low, high});
   std::vector<unsigned char> png;
   if (!cv::imencode(".png", e.edges, png))
     return Status::internal("cannot encode the control image");
   ATELIER_ASSIGN_OR_RETURN(std::string h, blobs_.put(std::string(png.begin(), png.end())));
   std::lock_guard lk(mu_);
-  controls_[input_hash] = h;
+  controls_[key] = h;
   return h;
 }
 
@@ -416,7 +427,9 @@ void DesignService::run_job(const std::string& owner, const std::string& id) {
   if (!bytes.is_ok()) return fail(bytes.status());
   auto img = image::decode(*bytes, {max_image_pixels_, 2048});
   if (!img.is_ok()) return fail(img.status());
-  auto control = control_for(d.input_blob, img->bgr);
+  auto control =
+      control_for(d.input_blob, img->bgr, d.canny_low ? static_cast<int>(*d.canny_low) : -1,
+                  d.canny_high ? static_cast<int>(*d.canny_high) : -1);
   if (!control.is_ok()) return fail(control.status());
   d.control_blob = *control;
   auto control_png = blobs_.get(*control);

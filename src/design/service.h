@@ -77,6 +77,7 @@ struct CreateDesign {
   double strength = 0.75;
   std::optional<std::int64_t> seed;
   std::optional<std::string> idempotency_key;
+  std::optional<int> canny_low, canny_high;  // both or neither; default: from the image's median
 };
 
 struct Created {
@@ -136,7 +137,8 @@ class DesignService {
   void finish(Design d, const std::string& from, const std::string& status,
               const std::string& error);
   void collect_blobs(const std::vector<std::string>& candidates);
-  Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr);
+  Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr, int low,
+                                  int high);
   bool enqueue(const std::string& owner, const std::string& id, bool bounded = true);
 
   Store& store_;

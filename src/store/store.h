@@ -118,6 +118,8 @@ struct Design {
   std::int64_t created_at = 0;
   std::optional<std::int64_t> started_at, finished_at;
   std::string engine_detail;
+  std::optional<std::int64_t> canny_low,
+      canny_high;  // control thresholds when the caller gave them
 };
 
 struct DesignPage {

@@ -79,14 +79,21 @@ test('a room uploaded once is restyled; image, control, prompt, timings; seeded 
   const other = await json(await post(premium, '/v1/designs?wait=30', { room_id: rid, style: 'scandinavian', seed: 12, prompt: 'with a reading nook' }));
   assert.notEqual(sha(Buffer.from(await (await get(premium, other.image_url)).arrayBuffer())), sha(a));
 
+  // Control thresholds may be given; the edge map changes with them.
+  const loose = await json(await post(premium, '/v1/designs?wait=30', { room_id: rid, style: 'scandinavian', seed: 11, canny_low: 5, canny_high: 20 }));
+  assert.deepEqual(loose.control_thresholds, [5, 20]);
+  const looseCtl = Buffer.from(await (await get(premium, loose.control_url)).arrayBuffer());
+  assert.notEqual(sha(looseCtl), sha(ctl));
+  await expectProblem(assert, await post(premium, '/v1/designs', { room_id: rid, style: 'modern', canny_low: 5 }), 400);
+
   // A base64 image works without a room; listing is newest first and pages.
   const inline = await post(premium, '/v1/designs?wait=30', { image: photo(KITCHEN[0]).toString('base64'), style: 'industrial', room_type: 'kitchen' });
   assert.equal((await json(inline)).status, 'succeeded');
   const p1 = await json(await get(premium, `/v1/designs?room_id=${rid}&limit=2`));
   assert.equal(p1.designs.length, 2);
-  assert.equal(p1.designs[0].id, other.id);
+  assert.deepEqual(p1.designs.map((x) => x.id), [loose.id, other.id]);
   const p2 = await json(await get(premium, `/v1/designs?room_id=${rid}&limit=2&cursor=${encodeURIComponent(p1.next_cursor)}`));
-  assert.deepEqual(p2.designs.map((x) => x.id), [d.id]);
+  assert.deepEqual(p2.designs.map((x) => x.id), [again.id, d.id]);
   assert.equal(p2.next_cursor, null);
 });
 

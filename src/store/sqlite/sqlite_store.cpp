@@ -150,6 +150,10 @@ CREATE INDEX designs_created ON designs(created_at);
 CREATE INDEX designs_status ON designs(status);
 CREATE UNIQUE INDEX designs_idempotency ON designs(owner, idempotency_key);
 )SQL"},
+    {5, "design control thresholds", R"SQL(
+ALTER TABLE designs ADD COLUMN canny_low INTEGER;
+ALTER TABLE designs ADD COLUMN canny_high INTEGER;
+)SQL"},
 };
 
 std::string text_at(sqlite3_stmt* st, int col) {
@@ -191,12 +195,13 @@ std::optional<std::int64_t> opt_int(sqlite3_stmt* st, int col) {
   return sqlite3_column_int64(st, col);
 }
 
-#define ATELIER_DESIGN_COLUMNS                                                           \
-  "id, owner, room_id, input_blob, input_type, style, room_type, extra_prompt, prompt, " \
-  "negative_prompt, "                                                                    \
-  "preset_version, strength, seed, engine, status, error, output_blob, output_type, "    \
-  "control_blob, cost, quota_day, "                                                      \
-  "idempotency_key, attempts, created_at, started_at, finished_at, engine_detail"
+#define ATELIER_DESIGN_COLUMNS                                                                 \
+  "id, owner, room_id, input_blob, input_type, style, room_type, extra_prompt, prompt, "       \
+  "negative_prompt, "                                                                          \
+  "preset_version, strength, seed, engine, status, error, output_blob, output_type, "          \
+  "control_blob, cost, quota_day, "                                                            \
+  "idempotency_key, attempts, created_at, started_at, finished_at, engine_detail, canny_low, " \
+  "canny_high"
 
 Design read_design(sqlite3_stmt* st) {
   Design d;
@@ -227,6 +232,8 @@ Design read_design(sqlite3_stmt* st) {
   d.started_at = opt_int(st, 24);
   d.finished_at = opt_int(st, 25);
   d.engine_detail = text_at(st, 26);
+  d.canny_low = opt_int(st, 27);
+  d.canny_high = opt_int(st, 28);
   return d;
 }
 
@@ -814,13 +821,14 @@ class SqliteStore final : public Store {
   Result<Design> create_design(const Design& d) override {
     Lease c(*this);
     ATELIER_ASSIGN_OR_RETURN(
-        auto st, c->prepare("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
-                            ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+        auto st,
+        c->prepare("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     bind_all(st, d.id, d.owner, d.room_id, d.input_blob, d.input_type, d.style, d.room_type,
              d.extra_prompt, d.prompt, d.negative_prompt, d.preset_version, d.strength, d.seed,
              d.engine, d.status, d.error, d.output_blob, d.output_type, d.control_blob, d.cost,
              d.quota_day, d.idempotency_key, d.attempts, d.created_at, d.started_at, d.finished_at,
-             d.engine_detail);
+             d.engine_detail, d.canny_low, d.canny_high);
     Status s = run(*c, st);
     if (!s.is_ok() && s.code() == Code::already_exists)
       return Status::already_exists("a design with this Idempotency-Key exists");
