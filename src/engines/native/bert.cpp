@@ -3,44 +3,34 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engines/native/config_json.h"
 #include "nn/safetensors.h"
 
 namespace atelier::engines::native {
 
-namespace {
-
-template <class T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  if (j.contains(key) && !j[key].is_null()) out = j[key].get<T>();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 Result<BertConfig> BertConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found(path + ": cannot open");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::invalid_argument(path + ": not a JSON object");
+  ATELIER_ASSIGN_OR_RETURN(nlohmann::json j, read_json_object(path));
   BertConfig c;
   try {
-    read(j, "vocab_size", c.vocab_size);
-    read(j, "hidden_size", c.hidden);
-    read(j, "num_hidden_layers", c.layers);
-    read(j, "num_attention_heads", c.heads);
-    read(j, "intermediate_size", c.intermediate);
-    read(j, "max_position_embeddings", c.max_positions);
-    read(j, "type_vocab_size", c.type_vocab_size);
+    read_field(j, "vocab_size", c.vocab_size);
+    read_field(j, "hidden_size", c.hidden);
+    read_field(j, "num_hidden_layers", c.layers);
+    read_field(j, "num_attention_heads", c.heads);
+    read_field(j, "intermediate_size", c.intermediate);
+    read_field(j, "max_position_embeddings", c.max_positions);
+    read_field(j, "type_vocab_size", c.type_vocab_size);
     double eps = c.eps;
-    read(j, "layer_norm_eps", eps);
+    read_field(j, "layer_norm_eps", eps);
     c.eps = static_cast<float>(eps);
     std::string act = "gelu";
-    read(j, "hidden_act", act);
+    read_field(j, "hidden_act", act);
     auto a = nn::activation_from_name(act);
     if (!a.is_ok()) return Status::invalid_argument(path + ": " + a.status().message());
     c.act = *a;
     std::string pos = "absolute";
-    read(j, "position_embedding_type", pos);
+    read_field(j, "position_embedding_type", pos);
     if (pos != "absolute")
       return Status::invalid_argument(path + ": position_embedding_type '" + pos +
                                       "' is not supported");

@@ -6,27 +6,23 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "engines/native/config_json.h"
 #include "nn/safetensors.h"
 
 namespace atelier::engines::native {
 
 namespace {
 
-template <class T>
-void read(const nlohmann::json& j, const char* key, T& out) {
-  if (j.contains(key) && !j[key].is_null()) out = j[key].get<T>();
-}
-
 Status read_tower(const nlohmann::json& j, ClipTowerConfig& t) {
-  read(j, "hidden_size", t.hidden);
-  read(j, "num_attention_heads", t.heads);
-  read(j, "intermediate_size", t.intermediate);
-  read(j, "num_hidden_layers", t.layers);
+  read_field(j, "hidden_size", t.hidden);
+  read_field(j, "num_attention_heads", t.heads);
+  read_field(j, "intermediate_size", t.intermediate);
+  read_field(j, "num_hidden_layers", t.layers);
   double eps = t.eps;
-  read(j, "layer_norm_eps", eps);
+  read_field(j, "layer_norm_eps", eps);
   t.eps = static_cast<float>(eps);
   std::string act = "quick_gelu";
-  read(j, "hidden_act", act);
+  read_field(j, "hidden_act", act);
   auto a = nn::activation_from_name(act);
   if (!a.is_ok()) return a.status();
   t.act = *a;
@@ -58,28 +54,24 @@ nn::Encoder load_tower(nn::WeightReader& w, const std::string& prefix, const Cli
 }  // namespace
 
 Result<ClipConfig> ClipConfig::from_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return Status::not_found(path + ": cannot open");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::invalid_argument(path + ": not a JSON object");
+  ATELIER_ASSIGN_OR_RETURN(nlohmann::json j, read_json_object(path));
   ClipConfig c;
   try {
-    read(j, "projection_dim", c.projection_dim);
+    read_field(j, "projection_dim", c.projection_dim);
     if (j.contains("text_config") && j["text_config"].is_object()) {
       const auto& t = j["text_config"];
       if (Status st = read_tower(t, c.text); !st.is_ok())
         return Status::invalid_argument(path + ": text_config: " + st.message());
-      read(t, "vocab_size", c.vocab_size);
-      read(t, "max_position_embeddings", c.max_positions);
+      read_field(t, "vocab_size", c.vocab_size);
+      read_field(t, "max_position_embeddings", c.max_positions);
     }
     if (j.contains("vision_config") && j["vision_config"].is_object()) {
       const auto& v = j["vision_config"];
       if (Status st = read_tower(v, c.vision); !st.is_ok())
         return Status::invalid_argument(path + ": vision_config: " + st.message());
-      read(v, "image_size", c.image_size);
-      read(v, "patch_size", c.patch_size);
-      read(v, "num_channels", c.channels);
+      read_field(v, "image_size", c.image_size);
+      read_field(v, "patch_size", c.patch_size);
+      read_field(v, "num_channels", c.channels);
     }
   } catch (const nlohmann::json::exception& e) {
     return Status::invalid_argument(path + ": " + e.what());

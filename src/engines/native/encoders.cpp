@@ -6,6 +6,7 @@
 
 #include "engines/native/bert.h"
 #include "engines/native/clip.h"
+#include "engines/native/config_json.h"
 #include "nn/ops.h"
 #include "tokenize/clip_bpe.h"
 #include "tokenize/wordpiece.h"
@@ -201,12 +202,7 @@ class ClipImageEncoder final : public ImageEncoder {
 };
 
 Result<nlohmann::json> read_json(const fs::path& p) {
-  std::ifstream in(p);
-  if (!in) return Status::not_found(p.string() + ": cannot open");
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded() || !j.is_object())
-    return Status::invalid_argument(p.string() + ": not a JSON object");
-  return j;
+  return read_json_object(p.string());
 }
 
 bool is_file(const fs::path& p) {

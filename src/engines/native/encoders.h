@@ -26,7 +26,8 @@ struct NativeOptions {
   std::chrono::microseconds window{2000};  // batching window under load
   std::size_t queue_capacity = 256;        // calls waiting; more get 503
   // Per batcher ("<model>:text", "<model>:image"): called after each forward.
-  std::function<std::function<void(std::size_t batch, double seconds)>(const std::string& batcher)> observer;
+  std::function<std::function<void(std::size_t batch, double seconds)>(const std::string& batcher)>
+      observer;
 };
 
 struct HfModel {
