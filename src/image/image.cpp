@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <mutex>
 
 namespace atelier::image {
 
@@ -221,6 +222,21 @@ Result<Image> decode(std::string_view bytes, const Limits& limits) {
     img.sha256_hex.push_back(hex[c & 15]);
   }
   return img;
+}
+
+void cvt_lab(const cv::Mat& src, cv::Mat& dst, int code) {
+  static std::once_flag tables_built;
+  std::call_once(tables_built, [] {
+    // One pixel each way, float and 8-bit, builds every table cvtColor's Lab
+    // paths use.
+    cv::Mat f(1, 1, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5)), b(1, 1, CV_8UC3, cv::Scalar(128, 128, 128));
+    cv::Mat out, back;
+    cv::cvtColor(f, out, cv::COLOR_BGR2Lab);
+    cv::cvtColor(out, back, cv::COLOR_Lab2BGR);
+    cv::cvtColor(b, out, cv::COLOR_BGR2Lab);
+    cv::cvtColor(out, back, cv::COLOR_Lab2BGR);
+  });
+  cv::cvtColor(src, dst, code);
 }
 
 }  // namespace atelier::image

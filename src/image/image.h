@@ -53,4 +53,11 @@ Result<Image> decode(std::string_view bytes, const Limits& limits);
 // Rotates/flips `m` in place per EXIF orientation (1..8).
 void apply_orientation(cv::Mat& m, int orientation);
 
+// cv::cvtColor between BGR/RGB and CIELAB, safe on any thread. OpenCV 4.6
+// builds its Lab tables lazily behind an unsynchronised flag: two threads that
+// convert first at once both build them, and the loser's tables leak (ASan
+// caught it with two design workers). The first call here builds them once,
+// under std::call_once, before any conversion runs.
+void cvt_lab(const cv::Mat& src, cv::Mat& dst, int code);
+
 }  // namespace atelier::image

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "image/image.h"
+
 namespace atelier::vision {
 
 namespace {
@@ -158,7 +160,7 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
   }
   cv::Mat f32, lab;
   small.convertTo(f32, CV_32F, 1.0 / 255.0);
-  cv::cvtColor(f32, lab, cv::COLOR_BGR2Lab);  // L 0..100, a/b about -127..127
+  image::cvt_lab(f32, lab, cv::COLOR_BGR2Lab);  // L 0..100, a/b about -127..127
   cv::Mat samples = lab.reshape(1, lab.rows * lab.cols);
   const int n = samples.rows;
   const int kk = std::min(k, n);
@@ -202,7 +204,7 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
     if (c.count == 0 || (double(c.count) / n < 0.01 && !out.empty())) continue;  // specks are not a palette
     // Back to sRGB through OpenCV so the hex is what the pixels look like.
     cv::Mat one(1, 1, CV_32FC3, cv::Scalar(c.L, c.a, c.b)), rgb;
-    cv::cvtColor(one, rgb, cv::COLOR_Lab2RGB);
+    image::cvt_lab(one, rgb, cv::COLOR_Lab2RGB);
     const cv::Vec3f v = rgb.at<cv::Vec3f>(0, 0);
     const int r = std::clamp(int(std::lround(v[0] * 255)), 0, 255);
     const int g = std::clamp(int(std::lround(v[1] * 255)), 0, 255);

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <random>
 
+#include "image/image.h"
+
 namespace atelier::engines {
 
 namespace {
@@ -16,7 +18,7 @@ namespace {
 cv::Mat to_lab(const cv::Mat& bgr8) {
   cv::Mat f, lab;
   bgr8.convertTo(f, CV_32F, 1.0 / 255.0);
-  cv::cvtColor(f, lab, cv::COLOR_BGR2Lab);
+  image::cvt_lab(f, lab, cv::COLOR_BGR2Lab);
   return lab;
 }
 
@@ -125,7 +127,7 @@ Result<DesignResult> RecolorEngine::run(const DesignRequest& req, const WorkCont
     }
   }
   cv::Mat bgr_f, out;
-  cv::cvtColor(lab, bgr_f, cv::COLOR_Lab2BGR);
+  image::cvt_lab(lab, bgr_f, cv::COLOR_Lab2BGR);
   bgr_f.convertTo(out, CV_8U, 255.0);
   DesignResult r;
   std::vector<unsigned char> png;
