@@ -1,19 +1,27 @@
 // Dynamic batching for model inference: callers on many threads hand in one
-// input each; a single model thread runs them together as one forward pass.
+// input each; a model thread runs them together as one forward pass.
 //
-// Policy: when the model thread is free it takes everything queued, up to
-// max_batch. Only while the model is under load (the previous batch held more
-// than one input) does it wait up to `window` for stragglers, so a lone
-// request never pays the window (its latency stays the bare forward's).
+// Lanes: `lanes` model threads share the queue, each forming and running its
+// own batches (lane k can own model replica k). No lane waits for another, so
+// a slow forward on one never idles the rest, as a batch split across
+// replicas behind one barrier would.
+//
+// Policy: a free lane takes its share of what is queued (split evenly among
+// the lanes that are free), up to max_batch. Only while it is under load (its
+// previous batch held more than one input) does it wait up to `window` for
+// stragglers, so a lone request never pays the window (its latency stays the
+// bare forward's).
 //
 // Bounded: a full queue refuses at once with `unavailable` (503 +
 // Retry-After). Callers wait at most until their deadline; an input whose
 // caller gave up (deadline, client gone) before its batch formed is dropped.
 //
-// Thread safety: run() from any number of threads; one internal model thread
-// calls the RunFn, so the model object it closes over needs no lock.
+// Thread safety: run() from any number of threads. Each lane's thread calls
+// the RunFn with its lane index and never concurrently with itself: state
+// indexed by lane needs no lock (with one lane, the model needs none at all).
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -35,6 +43,7 @@ struct BatcherOptions {
   std::size_t max_batch = 8;
   std::chrono::microseconds window{5000};
   std::size_t queue_capacity = 64;
+  std::size_t lanes = 1;  // model threads; see above
 };
 
 template <class In, class Out>
@@ -42,13 +51,24 @@ class Batcher {
  public:
   // Returns one result per input, in order. Runs on the model thread.
   using RunFn = std::function<std::vector<Result<Out>>(std::vector<In>& inputs)>;
+  // The same, told which lane (0..lanes-1) runs it.
+  using LaneRunFn =
+      std::function<std::vector<Result<Out>>(std::vector<In>& inputs, std::size_t lane)>;
   // Called after every forward with the batch size and its duration.
   using ObserveFn = std::function<void(std::size_t batch, double seconds)>;
 
   Batcher(BatcherOptions opt, RunFn run, ObserveFn observe = {})
+      : Batcher(
+            std::move(opt),
+            [f = std::move(run)](std::vector<In>& in, std::size_t) { return f(in); },
+            std::move(observe)) {}
+  Batcher(BatcherOptions opt, LaneRunFn run, ObserveFn observe = {})
       : opt_(std::move(opt)), run_(std::move(run)), observe_(std::move(observe)) {
     if (opt_.max_batch == 0) opt_.max_batch = 1;
-    thread_ = std::thread([this] { loop(); });
+    if (opt_.lanes == 0) opt_.lanes = 1;
+    idle_lanes_ = opt_.lanes;
+    busy_.assign(opt_.lanes, false);
+    for (std::size_t k = 0; k < opt_.lanes; ++k) threads_.emplace_back([this, k] { loop(k); });
   }
   ~Batcher() {
     {
@@ -56,7 +76,7 @@ class Batcher {
       stopping_ = true;
     }
     cv_.notify_all();
-    thread_.join();
+    for (auto& t : threads_) t.join();
   }
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
@@ -75,7 +95,12 @@ class Batcher {
       }
       queue_.push_back(std::move(slot));
     }
-    cv_.notify_one();
+    // A lane waiting out its window would swallow a lone wake-up meant for an idle one.
+    if (opt_.lanes > 1) {
+      cv_.notify_all();
+    } else {
+      cv_.notify_one();
+    }
     return fut;
   }
 
@@ -114,19 +139,33 @@ class Batcher {
     std::promise<Result<Out>> done;
   };
 
-  void loop() {
+  bool lower_lanes_busy(std::size_t lane) const {  // mu_ held
+    for (std::size_t k = 0; k < lane; ++k) {
+      if (!busy_[k]) return false;
+    }
+    return true;
+  }
+
+  void loop(std::size_t lane) {
     std::size_t last_batch = 0;
     for (;;) {
       std::vector<std::shared_ptr<Slot>> batch;
+      bool more = false;
       {
         std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
+        // Lower lanes first: a lone request always lands on lane 0, whose
+        // model stays warm in cache, instead of on whichever lane wakes first.
+        cv_.wait(lk, [&] { return stopping_ || (!queue_.empty() && lower_lanes_busy(lane)); });
         if (stopping_ && queue_.empty()) return;
         if (last_batch > 1 && queue_.size() < opt_.max_batch && !stopping_) {
           const auto until = SteadyClock::now() + opt_.window;
           cv_.wait_until(lk, until, [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
         }
-        while (!queue_.empty() && batch.size() < opt_.max_batch) {
+        // An even share for each free lane, so a burst spreads over them.
+        const std::size_t share =
+            (queue_.size() + idle_lanes_ - 1) / std::max<std::size_t>(1, idle_lanes_);
+        const std::size_t take = std::clamp<std::size_t>(share, 1, opt_.max_batch);
+        while (!queue_.empty() && batch.size() < take) {
           auto s = std::move(queue_.front());
           queue_.pop_front();
           Status pre = s->work.check();
@@ -136,9 +175,15 @@ class Batcher {
           }
           batch.push_back(std::move(s));
         }
+        if (!batch.empty()) {
+          --idle_lanes_;
+          busy_[lane] = true;
+        }
+        more = !queue_.empty();
       }
       last_batch = batch.size();
       if (batch.empty()) continue;
+      if (more) cv_.notify_all();  // what is left is another lane's share
       std::vector<In> inputs;
       inputs.reserve(batch.size());
       for (auto& s : batch) inputs.push_back(std::move(s->in));
@@ -146,31 +191,40 @@ class Batcher {
       std::vector<Result<Out>> outs;
       std::string failure;
       try {
-        outs = run_(inputs);
+        outs = run_(inputs, lane);
       } catch (const std::exception& e) {
         outs.clear();
         failure = opt_.name + ": " + e.what();
       }
-      if (observe_) observe_(batch.size(), std::chrono::duration<double>(SteadyClock::now() - t).count());
+      if (observe_)
+        observe_(batch.size(), std::chrono::duration<double>(SteadyClock::now() - t).count());
+      {
+        std::lock_guard lk(mu_);
+        ++idle_lanes_;
+        busy_[lane] = false;
+      }
       for (std::size_t i = 0; i < batch.size(); ++i) {
         if (i < outs.size()) {
           batch[i]->done.set_value(std::move(outs[i]));
         } else {
-          batch[i]->done.set_value(Status::internal(failure.empty() ? opt_.name + ": missing output" : failure));
+          batch[i]->done.set_value(
+              Status::internal(failure.empty() ? opt_.name + ": missing output" : failure));
         }
       }
     }
   }
 
   BatcherOptions opt_;
-  RunFn run_;
+  LaneRunFn run_;
   ObserveFn observe_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Slot>> queue_;  // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::uint64_t rejected_ = 0;               // guarded by mu_
-  std::thread thread_;
+  std::size_t idle_lanes_ = 0;               // guarded by mu_
+  std::vector<bool> busy_;                   // per lane; guarded by mu_
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace atelier

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <thread>
 
@@ -66,6 +67,44 @@ TEST(Batcher, FullQueueRefusesAndExpiredWorkIsSkipped) {
   std::this_thread::sleep_for(std::chrono::milliseconds(20));
   EXPECT_EQ(ran, 1);  // the expired input never reached the model
   EXPECT_EQ(b.rejected(), 1u);
+}
+
+TEST(Batcher, LanesRunAtOnceEachOnItsOwnAndShareABurst) {
+  constexpr std::size_t kLanes = 2;
+  std::array<std::atomic<int>, kLanes> inside{};
+  std::array<std::atomic<int>, kLanes> batches{};
+  std::atomic<int> running{0}, most{0}, overlapped_self{0};
+  Batcher<int, int> b({"t", 8, std::chrono::milliseconds(0), 64, kLanes},
+                      [&](std::vector<int>& in, std::size_t lane) {
+                        if (inside[lane]++ != 0) ++overlapped_self;
+                        const int now = ++running;
+                        for (int m = most; now > m && !most.compare_exchange_weak(m, now);) {
+                        }
+                        ++batches[lane];
+                        std::this_thread::sleep_for(std::chrono::milliseconds(40));
+                        --running;
+                        --inside[lane];
+                        std::vector<Result<int>> out;
+                        for (int x : in) out.push_back(x + 1);
+                        return out;
+                      });
+  WorkContext w;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(b.run(i, w).value(), i + 1);
+  EXPECT_EQ(batches[0], 3);  // lone requests land on lane 0
+  EXPECT_EQ(batches[1], 0);
+  std::vector<std::thread> ts;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 16; ++i) {
+    ts.emplace_back([&, i] {
+      if (b.run(i, w).value() == i + 1) ++ok;
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(ok, 16);
+  EXPECT_EQ(overlapped_self, 0);  // a lane never runs two batches at once
+  EXPECT_EQ(most, 2);             // the lanes did run side by side
+  EXPECT_GT(batches[0], 0);
+  EXPECT_GT(batches[1], 0);
 }
 
 }  // namespace

@@ -199,7 +199,7 @@ test('concurrent detections share forwards (dynamic batching) and metrics say so
   for (const f of files) alone.push((await call('/v1/vision/detect', form(f, { min_score: 0.4999 }))).body);
   const rs = await Promise.all(files.map((f) => post('/v1/vision/detect', form(f, { min_score: 0.5 }))));
   assert.ok(rs.every((r) => r.status === 200));
-  // Batched (split across per-core replicas) or not, each image gets the same detections.
+  // Batched (per-lane batches on per-core replicas) or not, each image gets the same detections.
   const together = await Promise.all(rs.map((r) => r.json()));
   together.forEach((b, i) => {
     const a = alone[i].detections.filter((d) => d.score >= 0.5);

@@ -21,7 +21,7 @@ struct YoloxOptions {
   std::string labels_path;  // coco_classes.txt
   int input_size = 416;
   float nms_iou = 0.45f;
-  int replicas = 0;  // networks for splitting a batch across cores; 0: OpenCV's thread count
+  int replicas = 0;  // networks, one batcher lane each; 0: OpenCV's thread count
   BatcherOptions batching;
   Batcher<cv::Mat, cv::Mat>::ObserveFn observe;
 };
@@ -32,7 +32,8 @@ class YoloxDetector final : public Detector {
   ~YoloxDetector() override;
 
   const std::string& model() const override { return model_; }
-  Result<std::vector<Detection>> detect(const cv::Mat& bgr, float min_score, const WorkContext& work) override;
+  Result<std::vector<Detection>> detect(const cv::Mat& bgr, float min_score,
+                                        const WorkContext& work) override;
   const std::vector<std::string>& labels() const { return labels_; }
   std::size_t queued() const { return batcher_->queued(); }
 
