@@ -20,13 +20,17 @@ namespace atelier::engines {
 // inside the head's reshapes ([1, 85, -1]): a multi-image blob runs but folds
 // the images together. Rewriting those targets to [-1, 85, H*W] makes it exact
 // (checked), but OpenCV re-plans the whole network whenever the batch size
-// changes, which under a varying load cost more than one pass per image.
+// changes, which under a varying load cost more than it saved, and a batch-8
+// forward is no cheaper per image than eight batch-1 passes (single-threaded,
+// OpenCV 4.6: 0.96x-1.02x).
 //
 // A lone input (one-input batch, no other lane busy) uses OpenCV's intra-op
 // threads, so its latency stays the bare forward's. Under load a lane runs
 // its batch inside a one-item cv::parallel_for_: OpenCV runs any parallel loop
-// nested in another serially, so lanes do not oversubscribe the cores (A/B
-// over HTTP against one split batch behind a barrier: +5% to +12%).
+// that starts while another is running serially (a process-wide flag, so the
+// request threads' resizes go serial meanwhile too), and lanes do not
+// oversubscribe the cores (A/B over HTTP against one split batch behind a
+// barrier: +5% to +12%).
 struct YoloxDetector::Net {
   std::vector<cv::dnn::Net> replicas;
   std::atomic<int> busy{0};  // lanes inside run()
