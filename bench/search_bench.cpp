@@ -64,14 +64,15 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs, 
   auto store = std::move(open_sqlite_store(db, 20)).value();
   (void)store->migrate();
   search::SearchService svc(*store, registry, analyzer, {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
-  (void)svc.create("set", "bench", "glove-sif-100d");
+  const search::Caller bench{"bench", true, false};
+  (void)svc.create("set", bench, "glove-sif-100d");
   auto t = Clock::now();
-  auto ing = svc.ingest("set", docs, "bench", true, {});
+  auto ing = svc.ingest("set", docs, bench, {});
   std::printf("\n%s: %zu documents ingested in %.1f s (embedding + FTS5 + index), %zu queries\n", title, docs.size(),
               std::chrono::duration<double>(Clock::now() - t).count(), queries.size());
   if (!ing.is_ok()) return 1;
   // Build the vector index before timing (the first search loads it).
-  (void)svc.search("set", search::SearchRequest{queries[0], 10, search::Mode::vector, std::nullopt}, {});
+  (void)svc.search("set", search::SearchRequest{queries[0], 10, search::Mode::vector, std::nullopt}, bench, {});
 
   // FTS5 directly: one connection per thread, the same MATCH strings, top 100.
   std::vector<sqlite3*> conns(16);
@@ -100,7 +101,7 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs, 
                               std::pair{"hybrid", search::Mode::hybrid}}) {
       auto f = measure(queries, conc, [&](const std::string& q, int) {
         search::SearchRequest r{q, 10, mode, std::nullopt};
-        auto hits = svc.search("set", r, {});
+        auto hits = svc.search("set", r, bench, {});
         if (!hits.is_ok()) std::abort();
       });
       std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", name, conc, f.p50_ms, f.p99_ms, f.qps, f.p99_ms / fts.p99_ms);

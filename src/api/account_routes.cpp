@@ -79,7 +79,89 @@ Result<std::string> key_name(const nlohmann::json& body) {
 
 }  // namespace
 
-void add_account_routes(http::Router& router, ApiDeps& d) {
+void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry& data,
+                        Store& store) {
+  {
+    RouteSpec r;
+    r.method = Method::get;
+    r.path = "/v1/me/export";
+    r.operation_id = "export_me";
+    r.summary = "Everything atelier holds for the caller: account, keys, usage and every "
+                "capability's data";
+    r.tag = "account";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
+      const Identity& id = ctx.identity;
+      nlohmann::ordered_json out;
+      out["identity"] = id.id;
+      if (id.user_id) {
+        ATELIER_ASSIGN_OR_RETURN(User u, store.find_user(*id.user_id));
+        nlohmann::ordered_json acc;
+        acc["id"] = u.id;
+        acc["email"] = u.email;
+        acc["tier"] = tier_name(u.tier);
+        acc["role"] = u.role == Role::admin ? "admin" : "user";
+        acc["created_at"] = u.created_at;
+        out["account"] = acc;
+        auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
+        ATELIER_ASSIGN_OR_RETURN(auto all, store.list_api_keys());
+        for (const auto& k : all) {
+          if (k.user_id != id.user_id) continue;
+          keys.push_back({{"id", k.id}, {"name", k.name}, {"prefix", k.prefix},
+                          {"tier", tier_name(k.tier)}, {"created_at", k.created_at},
+                          {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
+                                                      : nlohmann::ordered_json(nullptr)}});
+        }
+      } else {
+        out["account"] = nullptr;
+      }
+      ATELIER_ASSIGN_OR_RETURN(Usage today, d.ledger.today(id.id));
+      out["usage_today"] = {{"units", today.units}, {"requests", today.requests}};
+      for (const auto& part : data.parts()) {
+        ATELIER_ASSIGN_OR_RETURN(auto j, part.export_all(id.id));
+        // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
+        for (auto& [k, v] : j.items()) out[k] = v;
+      }
+      Response resp = Response::json_ordered(200, out);
+      resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
+      return resp;
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/me";
+    r.operation_id = "delete_me";
+    r.summary = "Delete the caller for good: every capability's data, API keys, usage and the "
+                "account; the caller's tokens and keys stop working at once";
+    r.tag = "account";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.response_content_type = "";
+    r.handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
+      const Identity& id = ctx.identity;
+      // Data first, the account last: a failure part-way leaves an account
+      // that can retry the deletion, never data without an owner.
+      for (const auto& part : data.parts()) {
+        Status st = part.erase_all(id.id);
+        if (!st.is_ok()) return Status(st.code(), "deleting " + part.name + " data: " + st.message());
+      }
+      if (id.user_id) {
+        ATELIER_RETURN_IF_ERROR(store.delete_user(*id.user_id, {id.id, "gen:" + id.id}));
+        d.auth.forget_user(*id.user_id);
+      } else if (id.key_id) {
+        // A key without a user is its own account: deleting it revokes it.
+        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id));
+      }
+      Response resp = Response::text(204, "");
+      resp.content_type.clear();
+      return resp;
+    };
+    router.add(std::move(r));
+  }
   {
     RouteSpec r;
     r.method = Method::post;

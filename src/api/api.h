@@ -9,6 +9,7 @@
 #include <string>
 
 #include "auth/authenticator.h"
+#include "auth/user_data.h"
 #include "config/config.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
@@ -44,7 +45,10 @@ struct ApiDeps {
 void add_ops_routes(http::Router& router, ApiDeps& deps);
 // `openapi` is filled once every route is registered.
 void add_docs_routes(http::Router& router, ApiDeps& deps, std::shared_ptr<const std::string> openapi);
-void add_account_routes(http::Router& router, ApiDeps& deps);
+// `data` lists every capability's part of a user's data (export, deletion);
+// it must outlive the router and be complete before the server starts.
+void add_account_routes(http::Router& router, ApiDeps& deps, const UserDataRegistry& data,
+                        Store& store);
 void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& analyzer);
 // `unavailable_reason`: why the default model is missing ("" when loaded).
 void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
@@ -52,6 +56,7 @@ void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::Embe
 void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
 // Shared by the text and image collection routes.
 Result<MetadataFilter> parse_metadata_filter(const std::string& filter);  // "key:value"
+search::Caller caller_of(const Identity& id);
 http::Response ingest_response(const std::string& collection, const UpsertCounts& counts);
 // Image models by name (MobileNetV2 from the vision stack, CLIP image towers
 // from the native encoders); models that failed to load keep their reason.
@@ -70,7 +75,10 @@ void add_vision_routes(http::Router& router, ApiDeps& deps, vision::VisionServic
 void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc,
                                  const ImageModels& images);
 
-// Interior design studio: rooms, design jobs, presets, spend, export and deletion.
+// Interior design studio: rooms, design jobs, presets, spend.
 void add_design_routes(http::Router& router, ApiDeps& deps, design::DesignService& svc);
+// The parts of a user's data that search and design hold.
+UserDataPart search_user_data(search::SearchService& svc, Store& store);
+UserDataPart design_user_data(design::DesignService& svc);
 
 }  // namespace atelier::api

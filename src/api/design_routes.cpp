@@ -194,7 +194,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.cost = 1;
     r.exec = Exec::inference_pool;
     r.success_status = 202;
-    r.errors = {404, 409, 413, 415, 429, 503};
+    r.errors = {404, 409, 413, 415, 422, 429, 503};
     r.query = {QueryParam{
         "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}};
     r.request_schema = {
@@ -268,7 +268,12 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
       }
       const std::string_view key = ctx.req.header("idempotency-key");
-      if (!key.empty()) c.idempotency_key = std::string(key);
+      if (!key.empty()) {
+        c.idempotency_key = std::string(key);
+        // Over the parsed body (keys sorted), so whitespace and key order
+        // do not make a retry "different".
+        c.request_hash = sha256_hex(body.dump());
+      }
       double wait_s = 0;
       std::string w;
       if (ctx.req.query_param("wait", &w)) {
@@ -431,51 +436,27 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     };
     router.add(std::move(r));
   }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/me/export";
-    r.operation_id = "export_me";
-    r.summary =
-        "Everything the caller has in the design studio (rooms and designs, with image links)";
-    r.tag = "account";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      nlohmann::ordered_json out;
-      out["identity"] = ctx.identity.id;
-      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id));
-      auto& ra = out["rooms"] = nlohmann::ordered_json::array();
-      for (const auto& x : rooms) ra.push_back(room_json(x));
-      auto& da = out["designs"] = nlohmann::ordered_json::array();
-      std::optional<std::string> cursor;
-      do {
-        ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, std::nullopt, 100, cursor));
-        for (const auto& x : page.items) da.push_back(design_json(x));
-        cursor = page.next_cursor;
-      } while (cursor);
-      Response resp = Response::json_ordered(200, out);
-      resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
-      return resp;
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/me";
-    r.operation_id = "delete_me";
-    r.summary = "Delete the caller's rooms, designs and their images for good";
-    r.tag = "account";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.delete_owner(ctx.identity.id));
-      return Response::text(204, "");
-    };
-    router.add(std::move(r));
-  }
+}
+
+UserDataPart design_user_data(design::DesignService& svc) {
+  UserDataPart p;
+  p.name = "design";
+  p.export_all = [&svc](const std::string& owner) -> Result<nlohmann::ordered_json> {
+    nlohmann::ordered_json out;
+    ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(owner));
+    auto& ra = out["rooms"] = nlohmann::ordered_json::array();
+    for (const auto& x : rooms) ra.push_back(room_json(x));
+    auto& da = out["designs"] = nlohmann::ordered_json::array();
+    std::optional<std::string> cursor;
+    do {
+      ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(owner, std::nullopt, 100, cursor));
+      for (const auto& x : page.items) da.push_back(design_json(x));
+      cursor = page.next_cursor;
+    } while (cursor);
+    return out;
+  };
+  p.erase_all = [&svc](const std::string& owner) { return svc.delete_owner(owner); };
+  return p;
 }
 
 }  // namespace atelier::api

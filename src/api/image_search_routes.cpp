@@ -5,6 +5,7 @@
 // searchable by BM25, and a CLIP collection also answers text queries
 // through /v1/collections/{name}/search (CLIP's text tower shares the space).
 #include "api/api.h"
+#include "core/ids.h"
 #include "api/image_input.h"
 #include "http/problem.h"
 
@@ -25,8 +26,8 @@ constexpr std::size_t kMaxItems = 64;
 
 namespace {
 Result<engines::ImageEncoder*> encoder_for(search::SearchService& svc, const ImageModels& images,
-                                           const std::string& collection) {
-  ATELIER_ASSIGN_OR_RETURN(Collection c, svc.collection(collection));
+                                           const std::string& collection, const search::Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(Collection c, svc.collection(collection, caller));
   auto e = images.get(c.model);
   if (!e.is_ok() && e.status().code() == Code::not_found)
     return Status::invalid_argument("collection '" + collection + "' holds " + c.model +
@@ -62,7 +63,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                             {"metadata", {{"type", "object"}}}}}}}};
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
-                               encoder_for(svc, images, ctx.req.path_params.at("name")));
+                               encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_array() || body.empty())
         return Status::invalid_argument("expected a JSON array of image items");
@@ -78,11 +79,12 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         const std::string where = "item " + std::to_string(i);
         if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
         search::IngestDocument doc;
-        if (!item.contains("id") || !item["id"].is_string() ||
-            item["id"].get_ref<const std::string&>().empty()) {
-          return Status::invalid_argument(where + ": 'id' (non-empty string) is required");
+        if (!item.contains("id") || !item["id"].is_string()) {
+          return Status::invalid_argument(where + ": 'id' (string) is required");
         }
         doc.id = item["id"];
+        // Checked before the image is decoded: the same rule as every id.
+        ATELIER_RETURN_IF_ERROR(check_id(doc.id, where + ": 'id'"));
         if (!item.contains("image") || !item["image"].is_string()) {
           return Status::invalid_argument(where + ": 'image' (base64) is required");
         }
@@ -97,8 +99,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
           doc.text = item["text"];
         }
         if (item.contains("metadata") && !item["metadata"].is_null()) {
-          if (!item["metadata"].is_object())
-            return Status::invalid_argument(where + ": 'metadata' must be an object");
+          Status ok = search::check_metadata(item["metadata"]);
+          if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
           doc.metadata_json = item["metadata"].dump();
         }
         docs.push_back(std::move(doc));
@@ -106,8 +108,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
       for (std::size_t i = 0; i < docs.size(); ++i) docs[i].vector = std::move(feats[i].embedding);
       const std::string& name = ctx.req.path_params.at("name");
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, ctx.identity.id,
-                                                               ctx.identity.admin(), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
       return ingest_response(name, counts);
     };
     router.add(std::move(r));
@@ -130,7 +131,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         false);
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
-                               encoder_for(svc, images, ctx.req.path_params.at("name")));
+                               encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(
@@ -146,7 +147,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({imgs[0].bgr}, ctx.work));
       sr.vector = std::move(feats[0].embedding);
       const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
       d.metrics.observe_search("vector",
                                std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();

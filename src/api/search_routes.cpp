@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "api/api.h"
+#include "core/ids.h"
+#include "core/json.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -35,6 +37,7 @@ nlohmann::ordered_json collection_json(const Collection& c) {
   j["dimensions"] = c.dimensions;
   j["documents"] = c.documents;
   j["created_at"] = c.created_at;
+  j["visibility"] = c.visibility;
   return j;
 }
 
@@ -47,7 +50,7 @@ Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::s
     return Status::invalid_argument(where + ": 'id' (string or integer) is required");
   }
   d.id = id->is_string() ? id->get<std::string>() : id->dump();
-  if (d.id.empty() || d.id.size() > 256) return Status::invalid_argument(where + ": 'id' has 1 to 256 characters");
+  ATELIER_RETURN_IF_ERROR(check_id(d.id, where + ": 'id'"));
   auto text = item.find("text");
   if (text == item.end() || !text->is_string() || text->get_ref<const std::string&>().empty()) {
     return Status::invalid_argument(where + ": 'text' (non-empty string) is required");
@@ -60,7 +63,8 @@ Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::s
                                      std::to_string(max_chars));
   }
   if (auto m = item.find("metadata"); m != item.end() && !m->is_null()) {
-    if (!m->is_object()) return Status::invalid_argument(where + ": 'metadata' must be an object");
+    Status ok = search::check_metadata(*m);
+    if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
     d.metadata_json = m->dump();
   }
   return d;
@@ -79,6 +83,10 @@ Result<int> int_param(const http::Request& req, const char* name, int fallback, 
 }
 
 }  // namespace
+
+search::Caller caller_of(const Identity& id) {
+  return search::Caller{id.id, id.admin(), id.anonymous()};
+}
 
 Result<MetadataFilter> parse_metadata_filter(const std::string& filter) {
   auto colon = filter.find(':');
@@ -112,7 +120,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.request_schema = {{"type", "object"},
                         {"required", {"name"}},
                         {"properties", {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
-                                        {"model", {{"type", "string"}}}}}};
+                                        {"model", {{"type", "string"}}},
+                                        {"visibility", {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}};
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
@@ -125,7 +134,12 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         if (!body["model"].is_string()) return Status::invalid_argument("'model' must be a string");
         model = body["model"];
       }
-      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, ctx.identity.id, model));
+      std::string visibility = "private";
+      if (body.contains("visibility") && !body["visibility"].is_null()) {
+        if (!body["visibility"].is_string()) return Status::invalid_argument("'visibility' is private or public");
+        visibility = body["visibility"];
+      }
+      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, caller_of(ctx.identity), model, visibility));
       return Response::json_ordered(201, collection_json(c));
     };
     router.add(std::move(r));
@@ -135,12 +149,12 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.method = Method::get;
     r.path = "/v1/collections";
     r.operation_id = "list_collections";
-    r.summary = "All collections with their document counts";
+    r.summary = "The collections the caller may read (its own and public ones), with document counts";
     r.tag = "search";
     r.access = Access::caller;
     r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext&) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list());
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (auto& c : cols) arr.push_back(collection_json(c));
       nlohmann::ordered_json j;
@@ -170,13 +184,16 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       auto ct = ctx.req.header("Content-Type");
       std::vector<search::IngestDocument> docs;
       if (ct.find("ndjson") != std::string_view::npos || ct.find("jsonl") != std::string_view::npos) {
-        std::istringstream lines(ctx.req.body);
-        std::string line;
-        std::size_t n = 0;
-        while (std::getline(lines, line)) {
-          if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-          auto item = nlohmann::json::parse(line, nullptr, false);
-          if (item.is_discarded()) return Status::invalid_argument("line " + std::to_string(n + 1) + " is not valid JSON");
+        // Every line goes through the same bounded parser as a JSON body.
+        std::string_view rest = ctx.req.body;
+        std::size_t n = 0, line_no = 0;
+        while (!rest.empty()) {
+          const auto nl = rest.find('\n');
+          std::string_view line = rest.substr(0, nl);
+          rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+          ++line_no;
+          if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+          ATELIER_ASSIGN_OR_RETURN(auto item, json::parse(line, {}, "line " + std::to_string(line_no)));
           ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(item, n++, d.config.max_input_length));
           docs.push_back(std::move(doc));
         }
@@ -190,8 +207,28 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       }
       if (docs.empty()) return Status::invalid_argument("no documents in the request");
       ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                               svc.ingest(name, docs, ctx.identity.id, ctx.identity.admin(), ctx.work));
+                               svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
       return ingest_response(name, counts);
+    };
+    router.add(std::move(r));
+  }
+  {
+    RouteSpec r;
+    r.method = Method::del;
+    r.path = "/v1/collections/{name}";
+    r.operation_id = "delete_collection";
+    r.summary = "Delete a collection with its documents and indexes (owner or admin)";
+    r.tag = "search";
+    r.access = Access::user;
+    r.exec = Exec::worker_pool;
+    r.success_status = 204;
+    r.response_content_type = "";
+    r.errors = {403, 404};
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+      Response resp = Response::text(204, "");
+      resp.content_type.clear();
+      return resp;
     };
     router.add(std::move(r));
   }
@@ -209,7 +246,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.errors = {403, 404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id"),
-                                         ctx.identity.id, ctx.identity.admin()));
+                                         caller_of(ctx.identity)));
       Response resp = Response::text(204, "");
       resp.content_type.clear();
       return resp;
@@ -247,7 +284,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
       }
       const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
       d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
                                std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
@@ -280,8 +317,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.tag = "search";
     r.access = Access::caller;
     r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext&) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats());
+    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       std::size_t vectors = 0, memory = 0;
       for (auto& s : stats) {
@@ -302,6 +339,35 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     };
     router.add(std::move(r));
   }
+}
+
+UserDataPart search_user_data(search::SearchService& svc, Store& store) {
+  UserDataPart p;
+  p.name = "search";
+  p.export_all = [&svc, &store](const std::string& owner) -> Result<nlohmann::ordered_json> {
+    nlohmann::ordered_json out;
+    auto& arr = out["collections"] = nlohmann::ordered_json::array();
+    ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(search::Caller{owner, false, false}));
+    for (const auto& c : cols) {
+      if (c.owner != owner) continue;  // public collections of others are not the caller's data
+      auto j = collection_json(c);
+      auto& docs = j["documents_list"] = nlohmann::ordered_json::array();
+      ATELIER_RETURN_IF_ERROR(store.scan_documents(c.id, [&](const DocumentRecord& d) {
+        nlohmann::ordered_json doc;
+        doc["id"] = d.id;
+        auto full = store.get_document(c.id, d.id);
+        doc["text"] = full.is_ok() ? full->text : std::string();
+        auto meta = json::parse(d.metadata_json, {}, "metadata");
+        doc["metadata"] = meta.is_ok() ? nlohmann::ordered_json::parse(meta->dump())
+                                       : nlohmann::ordered_json::object();
+        docs.push_back(std::move(doc));
+      }));
+      arr.push_back(std::move(j));
+    }
+    return out;
+  };
+  p.erase_all = [&svc](const std::string& owner) { return svc.drop_owned_by(owner); };
+  return p;
 }
 
 }  // namespace atelier::api

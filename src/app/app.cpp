@@ -280,7 +280,8 @@ int serve(const Config& cfg) {
   auto openapi = std::make_shared<std::string>();
   api::add_ops_routes(router, deps);
   api::add_docs_routes(router, deps, openapi);
-  api::add_account_routes(router, deps);
+  UserDataRegistry user_data;  // filled below as capabilities are added; read after start
+  api::add_account_routes(router, deps, user_data, *store);
   api::add_text_routes(router, deps, *analyzer);
   api::add_embedding_routes(router, deps, embedders, glove_error);
   search::SearchService search_service(
@@ -289,6 +290,7 @@ int serve(const Config& cfg) {
        static_cast<std::size_t>(c.search_flat_max), static_cast<std::size_t>(c.search_ivf_min),
        static_cast<std::size_t>(c.search_ivf_nprobe), (fs::path(c.data_dir) / "indexes").string()});
   api::add_search_routes(router, deps, search_service);
+  user_data.add(api::search_user_data(search_service, *store));
   auto vision_stack = build_vision(c, metrics, health);
   api::ImageModels image_models;
   if (vision_stack->encoder) {
@@ -374,6 +376,7 @@ int serve(const Config& cfg) {
   if (auto n = design_service.apply_retention(); n.is_ok() && *n > 0)
     log::info("designs expired", {{"designs", *n}});
   api::add_design_routes(router, deps, design_service);
+  user_data.add(api::design_user_data(design_service));
   metrics.add_sampled_gauge(
       "atelier_design_queue_depth", "Design jobs waiting for a worker.", {},
       [&design_service] { return static_cast<double>(design_service.queued()); });

@@ -111,9 +111,48 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   return entry.identity;
 }
 
+Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id) {
+  const auto now = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(mu_);
+    auto it = user_cache_.find(user_id);
+    if (it != user_cache_.end() && it->second.expires > now) return it->second;
+  }
+  CachedUser u;
+  auto found = store_.find_user(user_id);
+  if (found.is_ok()) {
+    u.exists = true;
+    u.disabled = found->disabled;
+    u.not_before = std::max(found->created_at, found->tokens_valid_after);
+  } else if (found.status().code() != Code::not_found) {
+    return found.status();
+  }
+  u.expires = now + kKeyCacheTtl;
+  std::lock_guard lock(mu_);
+  if (user_cache_.size() > 100000) user_cache_.clear();
+  user_cache_[user_id] = u;
+  return u;
+}
+
+void Authenticator::forget_user(std::int64_t user_id) {
+  std::lock_guard lock(mu_);
+  for (auto it = key_cache_.begin(); it != key_cache_.end();) {
+    it = it->second.identity.user_id == user_id ? key_cache_.erase(it) : std::next(it);
+  }
+  // Remembered as gone (not merely uncached) until the TTL passes, so a
+  // token presented right after deletion cannot race a store read.
+  user_cache_[user_id] = CachedUser{false, true, 0, std::chrono::steady_clock::now() + kKeyCacheTtl};
+}
+
 Result<Identity> Authenticator::from_jwt(const std::string& token) {
   auto claims = jwt_.verify(token, unix_now());
   if (!claims.is_ok()) return claims.status();
+  ATELIER_ASSIGN_OR_RETURN(CachedUser user, user_state(claims->user_id));
+  if (!user.exists) return Status::unauthenticated("the token's user does not exist");
+  if (user.disabled) return Status::unauthenticated("the token's user is disabled");
+  if (claims->issued_at < user.not_before) {
+    return Status::unauthenticated("the token was issued before the user's sessions were ended");
+  }
   Identity id;
   id.credential = Credential::jwt;
   id.user_id = claims->user_id;

@@ -8,6 +8,12 @@
 // `kKeyCacheTtl`: a revocation made by another process takes effect within
 // that time, one made through this process at once.
 //
+// JWTs are checked against their user as well as their signature: a token
+// whose user no longer exists, is disabled, or was issued before the user's
+// `tokens_valid_after` (or before the account was created, should an id be
+// reused) is refused. Users are cached like keys; forget_user() drops a user
+// from both caches at once (deletion and disabling through this process).
+//
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
@@ -51,6 +57,9 @@ class Authenticator {
   Result<std::string> issue_token(const User& u);
   Result<NewKey> create_key(const std::string& name, Tier tier, std::optional<std::int64_t> user_id);
   Status revoke_key(std::int64_t id);
+  // Ends every credential of the user in this process now (keys and tokens);
+  // other processes follow within kKeyCacheTtl.
+  void forget_user(std::int64_t user_id);
   Result<std::vector<ApiKey>> list_keys() { return store_.list_api_keys(); }
 
   const JwtCodec& jwt() const { return jwt_; }
@@ -67,12 +76,21 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires;
   };
 
+  struct CachedUser {
+    bool exists = false;
+    bool disabled = false;
+    std::int64_t not_before = 0;  // tokens issued earlier are refused
+    std::chrono::steady_clock::time_point expires;
+  };
+  Result<CachedUser> user_state(std::int64_t user_id);
+
   Store& store_;
   JwtCodec jwt_;
   PasswordParams pw_;
   bool allow_anonymous_;
   std::mutex mu_;
   std::unordered_map<std::string, CachedKey> key_cache_;  // by presented key; guarded by mu_
+  std::unordered_map<std::int64_t, CachedUser> user_cache_;  // guarded by mu_
   std::string dummy_hash_;                                // guarded by mu_
 };
 

@@ -62,6 +62,11 @@ Result<TokenClaims> JwtCodec::verify(const std::string& token, std::int64_t now_
   c.expires_at = exp;
   errno = 0;
   c.issued_at = jwt_get_grant_int(j.get(), "iat");
+  if (errno != 0 || c.issued_at <= 0) return Status::unauthenticated("token has no issue time");
+  // RFC 7519 4.1.5: not to be accepted before nbf (when present).
+  errno = 0;
+  const long nbf = jwt_get_grant_int(j.get(), "nbf");
+  if (errno == 0 && now_s < nbf) return Status::unauthenticated("token not valid yet (nbf)");
   const char* sub = jwt_get_grant(j.get(), "sub");
   if (!sub) return Status::unauthenticated("token has no subject");
   char* end = nullptr;

@@ -70,8 +70,8 @@ TEST_F(JwtTest, RejectsAlgNone) {
 }
 
 TEST_F(JwtTest, RejectsTamperedPayloadAndOtherIssuer) {
-  const std::string good = R"({"sub":"1","iss":"atelier","tier":"free","role":"user","exp":)" +
-                           std::to_string(kNow + 100) + "}";
+  const std::string good = R"({"sub":"1","iss":"atelier","tier":"free","role":"user","iat":)" +
+                           std::to_string(kNow - 10) + R"(,"exp":)" + std::to_string(kNow + 100) + "}";
   auto tok = hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})", good);
   ASSERT_TRUE(codec_.verify(tok, kNow).is_ok());
   // Swap in an admin payload under the old signature.
@@ -103,6 +103,23 @@ TEST(Password, HashesAndVerifies) {
   EXPECT_TRUE(verify_password(*h, "correct horse"));
   EXPECT_FALSE(verify_password(*h, "correct horsf"));
   EXPECT_FALSE(verify_password("garbage", "x"));
+}
+
+// Issue 12: a token without an issue time cannot be checked against the
+// user's "tokens valid after" time, so it is refused; nbf is honoured.
+TEST_F(JwtTest, Issue12RequiresIatAndHonoursNbf) {
+  const auto claims = [](const std::string& extra) {
+    return R"({"sub":"1","iss":"atelier","tier":"free","role":"user","exp":)" +
+           std::to_string(kNow + 100) + extra + "}";
+  };
+  const std::string header = R"({"alg":"HS256","typ":"JWT"})";
+  EXPECT_EQ(codec_.verify(hs256(kSecret, header, claims("")), kNow).status().code(),
+            Code::unauthenticated);
+  const std::string iat = R"(,"iat":)" + std::to_string(kNow - 5);
+  EXPECT_TRUE(codec_.verify(hs256(kSecret, header, claims(iat)), kNow).is_ok());
+  const auto later = hs256(kSecret, header, claims(iat + R"(,"nbf":)" + std::to_string(kNow + 30)));
+  EXPECT_EQ(codec_.verify(later, kNow).status().code(), Code::unauthenticated);
+  EXPECT_TRUE(codec_.verify(later, kNow + 31).is_ok());
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ std::string_view code_name(Code c) noexcept {
   switch (c) {
     case Code::ok: return "ok";
     case Code::invalid_argument: return "invalid_argument";
+    case Code::unprocessable: return "unprocessable";
     case Code::not_found: return "not_found";
     case Code::already_exists: return "already_exists";
     case Code::unauthenticated: return "unauthenticated";

@@ -15,7 +15,8 @@ namespace atelier {
 
 enum class Code {
   ok = 0,
-  invalid_argument,    // 400 / 422: the caller sent something wrong
+  invalid_argument,    // 400: the caller sent something wrong
+  unprocessable,       // 422: well-formed, but conflicts with what the request claims to be
   not_found,           // 404
   already_exists,      // 409
   unauthenticated,     // 401
@@ -38,6 +39,7 @@ class [[nodiscard]] Status {
 
   static Status ok() { return {}; }
   static Status invalid_argument(std::string m) { return {Code::invalid_argument, std::move(m)}; }
+  static Status unprocessable(std::string m) { return {Code::unprocessable, std::move(m)}; }
   static Status not_found(std::string m) { return {Code::not_found, std::move(m)}; }
   static Status already_exists(std::string m) { return {Code::already_exists, std::move(m)}; }
   static Status unauthenticated(std::string m) { return {Code::unauthenticated, std::move(m)}; }

@@ -121,6 +121,20 @@ bool DesignService::enqueue(const std::string& owner, const std::string& id, boo
   return true;
 }
 
+namespace {
+// The IETF Idempotency-Key draft: reusing a key for a different request is
+// a client error (422), not a replay. Jobs stored before digests were kept
+// have none and replay as before.
+Status same_request(const Design& earlier, const CreateDesign& req) {
+  if (earlier.request_hash.empty() || req.request_hash.empty() ||
+      earlier.request_hash == req.request_hash) {
+    return Status::ok();
+  }
+  return Status::unprocessable(
+      "this Idempotency-Key was used for a different request; use a new key for new content");
+}
+}  // namespace
+
 Result<Created> DesignService::create(const CreateDesign& req) {
   const std::string engine = req.engine.empty() ? settings_.default_engine : req.engine;
   if (!engines_.count(engine)) {
@@ -141,7 +155,10 @@ Result<Created> DesignService::create(const CreateDesign& req) {
     if (req.idempotency_key->empty() || req.idempotency_key->size() > 200)
       return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
     auto existing = store_.find_design_by_key(req.owner, *req.idempotency_key);
-    if (existing.is_ok()) return Created{std::move(existing).value(), false};
+    if (existing.is_ok()) {
+      ATELIER_RETURN_IF_ERROR(same_request(*existing, req));
+      return Created{std::move(existing).value(), false};
+    }
   }
 
   Design d;
@@ -198,6 +215,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
   d.status = "queued";
   d.quota_day = day;
   d.idempotency_key = req.idempotency_key;
+  d.request_hash = req.request_hash;
   if (req.canny_low) {
     d.canny_low = *req.canny_low;
     d.canny_high = *req.canny_high;
@@ -210,6 +228,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
       // A concurrent retry with the same key won the insert.
       ATELIER_ASSIGN_OR_RETURN(Design other,
                                store_.find_design_by_key(req.owner, *req.idempotency_key));
+      ATELIER_RETURN_IF_ERROR(same_request(other, req));
       return Created{other, false};
     }
     return made.status();

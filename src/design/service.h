@@ -77,6 +77,9 @@ struct CreateDesign {
   double strength = 0.75;
   std::optional<std::int64_t> seed;
   std::optional<std::string> idempotency_key;
+  // A digest of the request's content: a retry with the same key and a
+  // different digest is refused (unprocessable) instead of replayed.
+  std::string request_hash;
   std::optional<int> canny_low, canny_high;  // both or neither; default: from the image's median
 };
 

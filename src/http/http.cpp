@@ -63,7 +63,10 @@ std::string url_decode(std::string_view s, bool plus_is_space) {
     } else if (c == '%' && i + 2 < s.size() &&
                std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
                std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      auto hex = [](char h) {
+        return h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10;
+      };
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
       i += 2;
     } else {
       out.push_back(c);

@@ -40,7 +40,7 @@ class ConnectionWatch {
 
 struct Request {
   Method method = Method::other;
-  std::string path;    // decoded path without query
+  std::string path;    // path without query, still percent-encoded (the router decodes segments)
   std::string query;   // raw query string, no '?'
   std::vector<Header> headers;
   std::string body;

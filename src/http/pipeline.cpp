@@ -131,12 +131,9 @@ void Pipeline::handle(Request&& req, Done done) {
 
 void Pipeline::dispatch(std::shared_ptr<State> s) {
   const Request& req = s->req;
-  if (draining()) {
-    Response r = problem(503, "server is shutting down", s->request_id);
-    r.set_header("Retry-After", "1");
-    r.close_connection = true;
-    return finish(s, std::move(r));
-  }
+  // While draining, requests that reach here were already arriving on open
+  // connections (the listener is closed): they are served, and their
+  // connections closed after the response (see finish()).
 
   // CORS preflight: answered for any known path, before identity.
   if (req.method == Method::options && req.has_header("Access-Control-Request-Method")) {
@@ -305,6 +302,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   r.headers.push_back({"Server-Timing", std::move(timing)});
   add_cors(s->req, r);
   if (s->req.method == Method::head) r.body.clear();
+  if (draining()) r.close_connection = true;
 
   static const std::string kUnmatched = "unmatched";
   // A reference to the route's own template: Metrics caches series by address.

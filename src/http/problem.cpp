@@ -1,11 +1,14 @@
 #include "http/problem.h"
 
+#include "core/json.h"
+
 namespace atelier::http {
 
 int http_status(Code c) noexcept {
   switch (c) {
     case Code::ok: return 200;
     case Code::invalid_argument: return 400;
+    case Code::unprocessable: return 422;
     case Code::not_found: return 404;
     case Code::already_exists: return 409;
     case Code::unauthenticated: return 401;
@@ -34,13 +37,17 @@ std::string_view reason_phrase(int status) noexcept {
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 499: return "Client Closed Request";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
     default: return "Unknown";
   }
 }
@@ -73,35 +80,6 @@ Response problem(const Status& st, const std::string& request_id, const nlohmann
   return problem(http_status(st.code()), st.message(), request_id, extra);
 }
 
-namespace {
-// Rejects nesting deeper than max_depth with one linear scan, so the
-// recursive parser never sees a hostile document.
-bool nesting_within(std::string_view s, int max_depth) {
-  int depth = 0;
-  bool in_string = false, escaped = false;
-  for (char c : s) {
-    if (in_string) {
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > max_depth) return false;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return true;
-}
-}  // namespace
-
 Result<nlohmann::json> parse_json_body(const Request& req, int max_depth) {
   auto ct = req.header("Content-Type");
   auto semi = ct.find(';');
@@ -112,12 +90,9 @@ Result<nlohmann::json> parse_json_body(const Request& req, int max_depth) {
                                      std::string(ct) + "'");
   }
   if (req.body.empty()) return Status::invalid_argument("request body is empty; expected a JSON document");
-  if (!nesting_within(req.body, max_depth)) {
-    return Status::invalid_argument("JSON nested deeper than " + std::to_string(max_depth) + " levels");
-  }
-  auto j = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return Status::invalid_argument("request body is not valid JSON");
-  return j;
+  json::Limits limits;
+  limits.max_depth = max_depth;
+  return json::parse(req.body, limits, "request body");
 }
 
 }  // namespace atelier::http

@@ -120,5 +120,21 @@ TEST(Request, HeadersAndQuery) {
   EXPECT_FALSE(req.query_param("missing", &v));
 }
 
+// Issue 12, defect 3: the server decoded the path and the router decoded
+// each parameter again, so "x%2541" named "xA" instead of "x%41".
+TEST(Router, Issue12PathParametersAreDecodedOnce) {
+  Router router;
+  router.add(route(Method::del, "/v1/collections/{name}/documents/{id}"));
+  auto m = router.match(Method::del, "/v1/collections/c/documents/x%2541");
+  ASSERT_EQ(m.kind, Match::found);
+  EXPECT_EQ(m.params["id"], "x%41");
+  m = router.match(Method::del, "/v1/collections/c/documents/a%2Fb");
+  ASSERT_EQ(m.kind, Match::found) << "an encoded slash stays inside its segment";
+  EXPECT_EQ(m.params["id"], "a/b");
+  m = router.match(Method::del, "/v1/collections/c/documents/keep%00junk");
+  ASSERT_EQ(m.kind, Match::found);
+  EXPECT_EQ(m.params["id"], std::string("keep\0junk", 9));
+}
+
 }  // namespace
 }  // namespace atelier::http

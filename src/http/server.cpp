@@ -10,9 +10,162 @@
 #include <unordered_map>
 
 #include "http/problem.h"
+#include "http/wire_guard.h"
 #include "obs/log.h"
 
 namespace atelier::http {
+
+// What every connection's WireGuard shares: the limits (set before the
+// server starts, read-only after) and the count of connections part-way
+// through reading a request (a drain waits for them).
+struct WireShared {
+  WireLimits limits;
+  std::atomic<int> reading{0};
+};
+
+// The socket RESTinio reads from. Every byte read goes through the
+// connection's WireGuard first (see wire_guard.h); writes, waits and socket
+// options go straight to the TCP socket. RESTinio moves sockets out of its
+// accept pool and accepts into the moved-from one again, so a moved-from
+// GuardedSocket is a fresh, closed socket.
+class GuardedSocket {
+ public:
+  using inner_t = asio::ip::tcp::socket;
+  using executor_type = inner_t::executor_type;
+  using lowest_layer_type = inner_t::lowest_layer_type;
+  using native_handle_type = inner_t::native_handle_type;
+
+  // Set once by the server before it accepts anything.
+  static inline WireShared* shared = nullptr;
+
+  explicit GuardedSocket(asio::io_context& ioc) : st_(std::make_unique<State>(ioc.get_executor())) {}
+  GuardedSocket(GuardedSocket&& o) noexcept : st_(std::move(o.st_)) {
+    o.st_ = std::make_unique<State>(st_->sock.get_executor());
+  }
+  GuardedSocket& operator=(GuardedSocket&& o) noexcept {
+    std::swap(st_, o.st_);
+    return *this;
+  }
+  ~GuardedSocket() = default;
+
+  executor_type get_executor() { return st_->sock.get_executor(); }
+  lowest_layer_type& lowest_layer() { return st_->sock.lowest_layer(); }
+  const lowest_layer_type& lowest_layer() const { return st_->sock.lowest_layer(); }
+  bool is_open() const { return st_->sock.is_open(); }
+  void close() {
+    release_parked();
+    asio::error_code ec;
+    st_->sock.close(ec);
+  }
+  void close(asio::error_code& ec) {
+    release_parked();
+    st_->sock.close(ec);
+  }
+  void shutdown(asio::socket_base::shutdown_type what, asio::error_code& ec) { st_->sock.shutdown(what, ec); }
+  void cancel(asio::error_code& ec) {
+    release_parked();
+    st_->sock.cancel(ec);
+  }
+  native_handle_type native_handle() { return st_->sock.native_handle(); }
+  bool native_non_blocking() const { return st_->sock.native_non_blocking(); }
+  void native_non_blocking(bool mode, asio::error_code& ec) { st_->sock.native_non_blocking(mode, ec); }
+  template <typename WaitHandler>
+  auto async_wait(asio::socket_base::wait_type w, WaitHandler&& h) {
+    return st_->sock.async_wait(w, std::forward<WaitHandler>(h));
+  }
+  template <typename Buffers, typename Handler>
+  auto async_write_some(const Buffers& b, Handler&& h) {
+    return st_->sock.async_write_some(b, std::forward<Handler>(h));
+  }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    State* st = st_.get();
+    auto ex = asio::get_associated_executor(handler, st->sock.get_executor());
+    if (!st->out.empty()) {
+      asio::post(ex, [st, buffers, h = std::forward<Handler>(handler)]() mutable {
+        const std::size_t k = asio::buffer_copy(buffers, asio::buffer(st->out));
+        st->out.erase(0, k);
+        h(asio::error_code{}, k);
+      });
+      return;
+    }
+    if (st->guard.refused()) {
+      // The verdict went up; read no more. The handler is completed (as
+      // aborted) when RESTinio closes the socket after answering.
+      st->parked_executor = ex;
+      st->parked = [h = std::forward<Handler>(handler)](asio::error_code ec, std::size_t n) mutable { h(ec, n); };
+      return;
+    }
+    read_more(st, buffers, std::forward<Handler>(handler));
+  }
+
+ private:
+  struct State {
+    explicit State(const asio::any_io_executor& ex) : sock(ex) {}
+    ~State() {
+      if (counted && shared) shared->reading.fetch_sub(1);
+    }
+    inner_t sock;
+    WireGuard guard{shared ? shared->limits : WireLimits{}};
+    std::string out;  // released by the guard, not yet handed to RESTinio
+    std::array<char, 16 * 1024> in{};
+    bool counted = false;  // counted in shared->reading
+    std::function<void(asio::error_code, std::size_t)> parked;
+    asio::any_io_executor parked_executor;
+
+    void update_reading() {
+      const bool now = guard.mid_request();
+      if (now == counted || !shared) return;
+      counted = now;
+      shared->reading.fetch_add(now ? 1 : -1);
+    }
+  };
+
+  template <typename Buffers, typename Handler>
+  static void read_more(State* st, const Buffers& buffers, Handler&& handler) {
+    auto ex = asio::get_associated_executor(handler, st->sock.get_executor());
+    st->sock.async_read_some(
+        asio::buffer(st->in),
+        asio::bind_executor(ex, [st, buffers, h = std::forward<Handler>(handler)](
+                                    const asio::error_code& ec, std::size_t n) mutable {
+          if (ec) {
+            h(ec, 0);
+            return;
+          }
+          st->guard.feed(std::string_view(st->in.data(), n), &st->out);
+          st->update_reading();
+          if (st->out.empty()) {
+            // Everything read so far is part of a request head still held back.
+            read_more(st, buffers, std::move(h));
+            return;
+          }
+          const std::size_t k = asio::buffer_copy(buffers, asio::buffer(st->out));
+          st->out.erase(0, k);
+          h(asio::error_code{}, k);
+        }));
+  }
+
+  void release_parked() {
+    if (!st_ || !st_->parked) return;
+    auto h = std::move(st_->parked);
+    st_->parked = nullptr;
+    asio::post(st_->parked_executor, [h = std::move(h)]() mutable { h(asio::error::operation_aborted, 0); });
+  }
+
+  std::unique_ptr<State> st_;
+};
+
+// RESTinio's two customisation points for socket types (found by ADL): no
+// TLS handshake to run before reading, and no TLS socket to report.
+template <typename Connection, typename StartRead, typename Failed>
+void prepare_connection_and_start_read(GuardedSocket&, Connection&, StartRead start_read, Failed) {
+  start_read();
+}
+inline restinio::tls_socket_t* make_tls_socket_pointer_for_state_listener(GuardedSocket&) noexcept {
+  return nullptr;
+}
+
 namespace {
 
 // Cancels the work of requests whose connection closed before they were
@@ -103,12 +256,16 @@ class CapHook {
 // answered from worker threads stays safe either way: RESTinio dispatches
 // every connection operation onto the connection's executor.
 struct MultiThreadTraits
-    : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
+    : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                                restinio::default_request_handler_t,
+                                restinio::default_strand_t, GuardedSocket> {
   using connection_state_listener_t = StateListener;
   using ip_blocker_t = CapHook;
 };
 struct SingleThreadTraits
-    : public restinio::single_thread_traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t> {
+    : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
+                                restinio::default_request_handler_t,
+                                restinio::noop_strand_t, GuardedSocket> {
   using connection_state_listener_t = StateListener;
   using ip_blocker_t = CapHook;
 };
@@ -148,6 +305,11 @@ class Server::Impl {
       : opt_(std::move(opt)), pipeline_(p), cap_(static_cast<std::size_t>(opt_.max_connections)) {}
 
   Status run(const std::function<void()>& on_listening) {
+    wire_.limits.max_url_bytes = opt_.max_url_bytes;
+    wire_.limits.max_header_bytes = opt_.max_header_bytes;
+    wire_.limits.max_header_count = opt_.max_header_count;
+    wire_.limits.max_body_bytes = static_cast<std::uint64_t>(opt_.max_body_hard_bytes);
+    GuardedSocket::shared = &wire_;
     if (opt_.io_threads <= 1) return run_with<SingleThreadTraits>(on_listening);
     return run_with<MultiThreadTraits>(on_listening);
   }
@@ -156,6 +318,7 @@ class Server::Impl {
   template <typename Traits>
   Status run_with(const std::function<void()>& on_listening) {
     asio::io_context ioc;
+    ioc_ = &ioc;
     auto listener = std::make_shared<StateListener>(registry_, cap_);
     restinio::server_settings_t<Traits> settings;
     settings.address(opt_.host)
@@ -166,8 +329,15 @@ class Server::Impl {
         // keeps reading the socket while a request is being handled, so it
         // sees a client hang up and we can cancel that client's work.
         .max_pipelined_requests(4)
-        .incoming_http_msg_limits(restinio::incoming_http_msg_limits_t{}.max_body_size(
-            static_cast<std::uint64_t>(opt_.max_body_hard_bytes)))
+        // The WireGuard enforces the head limits first and answers with a
+        // status line; RESTinio's limits sit above them as a backstop.
+        .incoming_http_msg_limits(
+            restinio::incoming_http_msg_limits_t{}
+                .max_body_size(static_cast<std::uint64_t>(opt_.max_body_hard_bytes))
+                .max_url_size(2 * opt_.max_url_bytes)
+                .max_field_name_size(2 * opt_.max_header_bytes)
+                .max_field_value_size(2 * opt_.max_header_bytes)
+                .max_field_count(2 * opt_.max_header_count))
         .connection_state_listener(listener)
         .ip_blocker(std::make_shared<CapHook>(cap_))
         .request_handler([this](restinio::request_handle_t req) { return on_request(std::move(req)); });
@@ -185,9 +355,12 @@ class Server::Impl {
     SteadyClock::time_point drain_deadline{};
     std::function<void()> poll_drain;
     poll_drain = [&] {
-      if (pipeline_.in_flight() == 0 || SteadyClock::now() >= drain_deadline) {
-        if (pipeline_.in_flight() != 0) {
-          log::warn("drain deadline reached", {{"in_flight", pipeline_.in_flight()}});
+      // Requests still being read (an upload in progress when the signal
+      // came) count as in flight: they are answered within the deadline.
+      const int reading = wire_.reading.load();
+      if ((pipeline_.in_flight() == 0 && reading == 0) || SteadyClock::now() >= drain_deadline) {
+        if (pipeline_.in_flight() != 0 || reading != 0) {
+          log::warn("drain deadline reached", {{"in_flight", pipeline_.in_flight()}, {"reading", reading}});
         }
         // A moment for the last queued writes to reach their sockets.
         drain_timer.expires_after(std::chrono::milliseconds(100));
@@ -230,21 +403,12 @@ class Server::Impl {
     return Status::ok();
   }
 
-  restinio::request_handling_status_t on_request(restinio::request_handle_t req) {
-    Request r;
-    const auto& h = req->header();
-    r.method = parse_method(h.method().c_str());
-    r.path = url_decode(std::string_view(h.path().data(), h.path().size()), false);
-    r.query.assign(h.query().data(), h.query().size());
-    r.headers.reserve(h.fields_count());
-    h.for_each_field([&](const restinio::http_header_field_t& f) {
-      r.headers.push_back({f.name(), f.value()});
-    });
-    r.body = req->body();
-    r.client_ip = client_ip(*req, opt_.trust_forwarded_for);
-    r.connection_id = req->connection_id();
-    r.watch = &registry_;
-    pipeline_.handle(std::move(r), [req](Response&& resp) {
+  // Responses are written from a posted task, never from inside this call:
+  // RESTinio 0.6.16 resumes reading twice when a response to a pipelined
+  // request is appended while its handler is still running, which cut a
+  // pipeline of 8 requests to 3 answers and a closed connection.
+  void respond(restinio::request_handle_t req, Response&& resp) {
+    asio::post(*ioc_, [req = std::move(req), resp = std::move(resp)]() mutable {
       auto rb = req->create_response(restinio::http_status_line_t{
           restinio::http_status_code_t{static_cast<std::uint16_t>(resp.status)},
           std::string(reason_phrase(resp.status))});
@@ -256,11 +420,42 @@ class Server::Impl {
       rb.set_body(std::move(resp.body));
       rb.done();
     });
+  }
+
+  restinio::request_handling_status_t on_request(restinio::request_handle_t req) {
+    const auto& h = req->header();
+    if (auto marker = h.opt_value_of(WireGuard::marker_header())) {
+      // A request the WireGuard refused, standing in for the bytes it dropped.
+      if (auto v = WireGuard::parse_marker(std::string_view(marker->data(), marker->size()))) {
+        log::warn("malformed request refused", {{"status", v->status}, {"detail", v->detail}});
+        Response resp = problem(v->status, v->detail, "wire-" + std::to_string(req->connection_id()));
+        resp.close_connection = true;
+        respond(std::move(req), std::move(resp));
+        return restinio::request_accepted();
+      }
+    }
+    Request r;
+    r.method = parse_method(h.method().c_str());
+    // Kept percent-encoded: the router decodes each segment exactly once, so
+    // "%2541" stays "%41" and "%2F" cannot split a segment.
+    r.path.assign(h.path().data(), h.path().size());
+    r.query.assign(h.query().data(), h.query().size());
+    r.headers.reserve(h.fields_count());
+    h.for_each_field([&](const restinio::http_header_field_t& f) {
+      r.headers.push_back({f.name(), f.value()});
+    });
+    r.body = req->body();
+    r.client_ip = client_ip(*req, opt_.trust_forwarded_for);
+    r.connection_id = req->connection_id();
+    r.watch = &registry_;
+    pipeline_.handle(std::move(r), [this, req](Response&& resp) { respond(req, std::move(resp)); });
     return restinio::request_accepted();
   }
 
   ServerOptions opt_;
   Pipeline& pipeline_;
+  asio::io_context* ioc_ = nullptr;  // set by run_with for its duration
+  WireShared wire_;
   ConnectionRegistry registry_;
   ConnectionCap cap_;
 };

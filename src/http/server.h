@@ -8,8 +8,13 @@
 // between the configured limit and that cap are read and answered 413 by the
 // pipeline.
 //
+// Malformed requests (bad syntax, unknown methods, HTTP/2 prefaces, heads
+// over the limits below) get a status line and a problem body before the
+// connection closes (http/wire_guard.h).
+//
 // Shutdown: SIGTERM or SIGINT stops accepting, flips the pipeline to draining
-// (new requests 503, readiness 503), waits for in-flight requests up to
+// (readiness 503; responses close their connections), waits for in-flight
+// requests and for requests still being read (an upload under way) up to
 // drain_timeout, then returns from run(). A second signal stops at once.
 #pragma once
 
@@ -32,6 +37,10 @@ struct ServerOptions {
   std::chrono::seconds handle_timeout{65};  // safety net beyond the request deadline
   std::chrono::seconds drain_timeout{20};
   std::int64_t max_body_hard_bytes = 40 << 20;
+  // Request heads beyond these are answered 414 / 431 (see wire_guard.h).
+  std::size_t max_url_bytes = 16 * 1024;
+  std::size_t max_header_bytes = 64 * 1024;
+  std::size_t max_header_count = 256;
   bool trust_forwarded_for = false;
 };
 

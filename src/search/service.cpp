@@ -8,6 +8,12 @@
 #include <fstream>
 #include <set>
 
+#include <unistd.h>
+
+#include <atomic>
+
+#include "core/ids.h"
+#include "core/json.h"
 #include "obs/log.h"
 #include "search/fusion.h"
 #include "search/hnsw_index.h"
@@ -121,8 +127,13 @@ std::string highlight(const text::Analyzer& analyzer, const std::string& text, c
 
 std::map<std::string, std::string> scalar_fields(const std::string& metadata_json) {
   std::map<std::string, std::string> out;
-  auto j = nlohmann::json::parse(metadata_json, nullptr, false);
-  if (!j.is_object()) return out;
+  // Stored metadata passed check_metadata; rows written before that check
+  // existed are read under the same bounds.
+  json::Limits limits;
+  limits.max_depth = 64;
+  auto parsed = json::parse(metadata_json, limits, "metadata");
+  if (!parsed.is_ok() || !parsed->is_object()) return out;
+  const nlohmann::json& j = *parsed;
   for (auto& [k, v] : j.items()) {
     if (v.is_string()) {
       out[k] = v.get<std::string>();
@@ -141,57 +152,179 @@ const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Stat
   return e;
 }
 
-Result<Collection> SearchService::create(const std::string& name, const std::string& owner, const std::string& model) {
+Result<Collection> SearchService::create(const std::string& name, const Caller& owner, const std::string& model,
+                                         const std::string& visibility) {
+  if (visibility != "private" && visibility != "public") {
+    return Status::invalid_argument("'visibility' is private or public");
+  }
   if (const embed::TextEmbedder* e = embedders_.text(model)) {
-    return store_.create_collection(name, owner, model, e->dimensions());
+    return store_.create_collection(name, owner.id, model, e->dimensions(), visibility);
   }
   if (int dims = embedders_.image_dimensions(model); dims > 0) {
-    return store_.create_collection(name, owner, model, dims);
+    return store_.create_collection(name, owner.id, model, dims, visibility);
   }
   return Status::invalid_argument("no embedding model '" + model + "'");
 }
 
 namespace {
-Status may_write(const Collection& c, const std::string& caller, bool admin) {
-  if (admin || c.owner == caller) return Status::ok();
+bool may_read(const Collection& c, const Caller& caller) {
+  return caller.admin || c.visibility == "public" || (!caller.anonymous && c.owner == caller.id);
+}
+Status may_write(const Collection& c, const Caller& caller) {
+  if (caller.admin || (!caller.anonymous && c.owner == caller.id)) return Status::ok();
   return Status::permission_denied("collection '" + c.name + "' belongs to another caller");
 }
+Status no_collection(const std::string& name) { return Status::not_found("no collection '" + name + "'"); }
 }  // namespace
 
-Result<Collection> SearchService::collection(const std::string& name) {
-  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+Status check_metadata(const nlohmann::json& metadata, const MetadataLimits& limits) {
+  if (!metadata.is_object()) return Status::invalid_argument("'metadata' must be an object");
+  std::size_t keys = 0;
+  int deepest = 0;
+  std::vector<std::pair<const nlohmann::json*, int>> stack{{&metadata, 1}};
+  while (!stack.empty()) {
+    auto [node, d] = stack.back();
+    stack.pop_back();
+    deepest = std::max(deepest, d);
+    if (deepest > limits.max_depth) {
+      return Status::invalid_argument("'metadata' is nested deeper than " + std::to_string(limits.max_depth) +
+                                      " levels");
+    }
+    if (node->is_object()) keys += node->size();
+    if (keys > limits.max_keys) {
+      return Status::invalid_argument("'metadata' has more than " + std::to_string(limits.max_keys) + " keys");
+    }
+    for (const auto& child : *node) {
+      if (child.is_structured()) stack.push_back({&child, d + 1});
+    }
+  }
+  const std::size_t bytes = metadata.dump().size();
+  if (bytes > limits.max_bytes) {
+    return Status::invalid_argument("'metadata' has " + std::to_string(bytes) + " bytes; the limit is " +
+                                    std::to_string(limits.max_bytes));
+  }
+  return Status::ok();
+}
+
+Result<Collection> SearchService::collection(const std::string& name, const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(auto l, load(name, caller));
   return l->collection;
 }
 
-Result<SearchService::Loaded*> SearchService::load(const std::string& name) {
+Result<std::vector<Collection>> SearchService::list(const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list_collections());
+  std::vector<Collection> out;
+  for (auto& c : all) {
+    if (may_read(c, caller)) out.push_back(std::move(c));
+  }
+  return out;
+}
+
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::string& name, const Caller& caller) {
+  // Names are checked at creation; anything else cannot name a collection.
+  if (name.empty() || name.size() > 64 || !is_utf8(name) ||
+      name.find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos) {
+    return no_collection(name.substr(0, 64));
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto l, load_once(name));
+  if (!may_read(l->collection, caller)) return no_collection(name);
+  return l;
+}
+
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& name) {
+  std::shared_ptr<std::mutex> gate;
   {
     std::lock_guard lock(mu_);
     auto it = loaded_.find(name);
-    if (it != loaded_.end()) return it->second.get();
+    if (it != loaded_.end()) return it->second;
+    auto& g = loading_[name];
+    if (!g) g = std::make_shared<std::mutex>();
+    gate = g;
   }
-  ATELIER_ASSIGN_OR_RETURN(Collection c, store_.find_collection(name));
-  auto l = std::make_unique<Loaded>();
+  // Concurrent first searches after a restart wait here for the one build.
+  std::lock_guard building(*gate);
+  {
+    std::lock_guard lock(mu_);
+    auto it = loaded_.find(name);
+    if (it != loaded_.end()) return it->second;
+  }
+  auto finished = [&] {
+    std::lock_guard lock(mu_);
+    auto it = loading_.find(name);
+    if (it != loading_.end() && it->second == gate) loading_.erase(it);
+  };
+  auto found = store_.find_collection(name);
+  if (!found.is_ok()) {
+    finished();
+    return found.status();
+  }
+  const Collection c = *found;
+  auto l = std::make_shared<Loaded>();
   l->collection = c;
   const std::string kind = kind_for(static_cast<std::size_t>(c.documents));
   auto saved = load_saved(c, kind);
+  Status st;
   if (saved.is_ok()) {
     l->index = std::move(saved).value();
     l->saved_version = c.version;
-    ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
+    st = store_.scan_documents(c.id, [&](const DocumentRecord& d) {
       auto fields = scalar_fields(d.metadata_json);
       if (!fields.empty()) l->metadata[d.id] = std::move(fields);
-    }));
-    log::info("vector index loaded from file", {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+    });
+    if (st.is_ok()) {
+      log::info("vector index loaded from file", {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+    }
   } else {
-    ATELIER_ASSIGN_OR_RETURN(auto built, build_index(c, &l->metadata));
-    l->index = std::move(built);
-    // c.version was read before the scan: if a write slipped in between, the
-    // file records an older version than it holds and is merely rebuilt later.
-    if (save(c, *l->index, c.version).is_ok()) l->saved_version = c.version;
+    auto built = build_index(c, &l->metadata);
+    if (built.is_ok()) {
+      l->index = std::move(built).value();
+      // c.version was read before the scan: if a write slipped in between, the
+      // file records an older version than it holds and is merely rebuilt later.
+      if (save(c, *l->index, c.version).is_ok()) l->saved_version = c.version;
+    } else {
+      st = built.status();
+    }
+  }
+  if (!st.is_ok()) {
+    finished();
+    return st;
   }
   std::lock_guard lock(mu_);
   auto [it, fresh] = loaded_.emplace(name, std::move(l));
-  return it->second.get();
+  auto g = loading_.find(name);
+  if (g != loading_.end() && g->second == gate) loading_.erase(g);
+  return it->second;
+}
+
+Status SearchService::drop(const std::string& name, const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(auto l, load(name, caller));
+  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
+  std::lock_guard writer(l->write_mu);
+  ATELIER_RETURN_IF_ERROR(store_.delete_collection(l->collection.id));
+  {
+    std::lock_guard lock(mu_);
+    auto it = loaded_.find(name);
+    if (it != loaded_.end() && it->second == l) loaded_.erase(it);
+  }
+  if (!fusion_.index_dir.empty()) {
+    std::error_code ec;
+    for (const char* kind : {"hnsw", "ivf"}) {
+      const auto base = std::filesystem::path(fusion_.index_dir) /
+                        ("collection-" + std::to_string(l->collection.id) + "." + kind);
+      std::filesystem::remove(base, ec);
+      std::filesystem::remove(base.string() + ".meta.json", ec);
+    }
+  }
+  log::info("collection deleted", {{"collection", name}});
+  return Status::ok();
+}
+
+Status SearchService::drop_owned_by(const std::string& owner) {
+  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list_collections());
+  for (const auto& c : all) {
+    if (c.owner == owner) ATELIER_RETURN_IF_ERROR(drop(c.name, Caller{owner, false, false}));
+  }
+  return Status::ok();
 }
 
 std::shared_ptr<VectorIndex> SearchService::index_of(Loaded* l) {
@@ -295,20 +428,31 @@ Status SearchService::save(const Collection& c, const VectorIndex& index, std::i
   std::error_code ec;
   fs::create_directories(fusion_.index_dir, ec);
   const fs::path file = index_path(fusion_.index_dir, c, index.kind());
-  const std::string tmp = file.string() + ".tmp";
+  // Unique per save: two saves of one collection (a rebuild and persist at
+  // shutdown) never write the same temporary file.
+  static std::atomic<std::uint64_t> seq{0};
+  const std::string suffix = ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq.fetch_add(1));
+  const std::string tmp = file.string() + suffix;
   std::vector<std::string> ids;
   Status st = index.save(tmp, &ids);
   if (st.is_ok()) {
     // Written new, then renamed: a reader sees the old pair or the new one.
     nlohmann::json meta = {{"version", version}, {"kind", index.kind()}, {"dimensions", c.dimensions}, {"ids", ids}};
-    std::ofstream out(file.string() + ".meta.json.tmp", std::ios::trunc);
+    std::ofstream out(file.string() + ".meta.json" + suffix, std::ios::trunc);
     out << meta.dump();
     out.close();
     if (!out) st = Status::unavailable("cannot write " + file.string() + ".meta.json");
   }
-  if (st.is_ok()) fs::rename(tmp, file, ec);
-  if (st.is_ok() && !ec) fs::rename(file.string() + ".meta.json.tmp", file.string() + ".meta.json", ec);
+  {
+    // The index file and its meta file are renamed as a pair.
+    std::lock_guard pair(save_mu_);
+    if (st.is_ok()) fs::rename(tmp, file, ec);
+    if (st.is_ok() && !ec) fs::rename(file.string() + ".meta.json" + suffix, file.string() + ".meta.json", ec);
+  }
   if (!st.is_ok() || ec) {
+    std::error_code ignored;
+    fs::remove(tmp, ignored);
+    fs::remove(file.string() + ".meta.json" + suffix, ignored);
     log::warn("index file not saved", {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
     return st.is_ok() ? Status::unavailable(ec.message()) : st;
   }
@@ -317,14 +461,14 @@ Status SearchService::save(const Collection& c, const VectorIndex& index, std::i
 }
 
 void SearchService::persist() {
-  std::vector<Loaded*> all;
+  std::vector<std::shared_ptr<Loaded>> all;
   {
     std::lock_guard lock(mu_);
-    for (auto& [name, l] : loaded_) all.push_back(l.get());
+    for (auto& [name, l] : loaded_) all.push_back(l);
   }
-  for (Loaded* l : all) {
+  for (auto& l : all) {
     std::lock_guard writer(l->write_mu);
-    auto index = index_of(l);
+    auto index = index_of(l.get());
     if (index->kind() == "flat") continue;
     auto now = store_.find_collection(l->collection.name);
     if (!now.is_ok() || now->version == l->saved_version) continue;
@@ -333,11 +477,23 @@ void SearchService::persist() {
 }
 
 Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,
-                                           const std::string& caller, bool admin, const WorkContext& work) {
-  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
-  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
+                                           const Caller& caller, const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
+  Loaded* l = loaded.get();
+  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
   bool need_text_vectors = false;
-  for (const auto& d : docs) {
+  for (std::size_t i = 0; i < docs.size(); ++i) {
+    const auto& d = docs[i];
+    ATELIER_RETURN_IF_ERROR(check_id(d.id, "document " + std::to_string(i) + ": 'id'"));
+    if (d.metadata_json != "{}") {
+      json::Limits limits;
+      limits.max_depth = MetadataLimits{}.max_depth;
+      limits.max_bytes = 4 * MetadataLimits{}.max_bytes;
+      auto meta = json::parse(d.metadata_json, limits, "document " + std::to_string(i) + ": 'metadata'");
+      if (!meta.is_ok()) return meta.status();
+      Status ok = check_metadata(*meta);
+      if (!ok.is_ok()) return Status(ok.code(), "document " + std::to_string(i) + ": " + ok.message());
+    }
     if (d.vector.empty()) need_text_vectors = true;
     else if (static_cast<int>(d.vector.size()) != l->collection.dimensions) {
       return Status::invalid_argument("document '" + d.id + "' has a " + std::to_string(d.vector.size()) +
@@ -401,9 +557,11 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
   return total;
 }
 
-Status SearchService::remove(const std::string& name, const std::string& id, const std::string& caller, bool admin) {
-  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
-  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller, admin));
+Status SearchService::remove(const std::string& name, const std::string& id, const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
+  Loaded* l = loaded.get();
+  ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
+  ATELIER_RETURN_IF_ERROR(check_id(id, "document id"));
   std::lock_guard writer(l->write_mu);
   ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
   index_of(l)->remove(id);
@@ -446,8 +604,9 @@ std::set<std::string> SearchService::query_stems(const std::string& text) const 
 }
 
 Result<std::vector<SearchHit>> SearchService::search(const std::string& name, const SearchRequest& req,
-                                                     const WorkContext& work) {
-  ATELIER_ASSIGN_OR_RETURN(Loaded * l, load(name));
+                                                     const Caller& caller, const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
+  Loaded* l = loaded.get();
   const int candidates = std::max(req.k, fusion_.candidates);
   std::vector<TextHit> text_hits;
   std::vector<VectorHit> vector_hits;
@@ -530,8 +689,8 @@ std::size_t SearchService::loaded_vectors() {
   return n;
 }
 
-Result<std::vector<CollectionStats>> SearchService::stats() {
-  ATELIER_ASSIGN_OR_RETURN(auto cols, store_.list_collections());
+Result<std::vector<CollectionStats>> SearchService::stats(const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(auto cols, list(caller));
   std::vector<CollectionStats> out;
   for (auto& c : cols) {
     CollectionStats s;

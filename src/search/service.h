@@ -16,6 +16,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/cancel.h"
 #include "embed/embedder.h"
 #include "search/vector_index.h"
@@ -72,6 +74,24 @@ struct IngestDocument {
   std::vector<float> vector = {};
 };
 
+// Who is asking: readers see their own collections, public ones, and (admins)
+// all; any other collection reads as not_found, as if it did not exist.
+struct Caller {
+  std::string id;  // identity id ("user:7", "key:3", "ip:...")
+  bool admin = false;
+  bool anonymous = false;
+};
+
+// Bounds on a document's metadata, checked at ingest: filters and the
+// store's JSON functions walk it, so a deep or huge object would cost every
+// later search of the collection.
+struct MetadataLimits {
+  std::size_t max_bytes = 16 * 1024;  // serialised
+  int max_depth = 4;                  // the metadata object itself is depth 1
+  std::size_t max_keys = 128;         // keys at every level together
+};
+Status check_metadata(const nlohmann::json& metadata, const MetadataLimits& limits = {});
+
 struct CollectionStats {
   Collection collection;
   std::string index_kind;
@@ -86,17 +106,26 @@ class SearchService {
                 FusionSettings fusion)
       : store_(store), embedders_(embedders), analyzer_(analyzer), fusion_(fusion) {}
 
-  // Writers: `caller` is the identity id; `admin` may write anywhere. Others
-  // get permission_denied on collections they do not own. Reading is open.
-  Result<Collection> create(const std::string& name, const std::string& owner, const std::string& model);
-  Result<std::vector<Collection>> list() { return store_.list_collections(); }
-  // not_found when there is no such collection.
-  Result<Collection> collection(const std::string& name);
+  // Reading: the owner, admins, and anyone for a public collection; for
+  // everyone else a collection reads as not_found. Writing: the owner or an
+  // admin; a reader who may not write gets permission_denied.
+  // `visibility` is "private" or "public".
+  Result<Collection> create(const std::string& name, const Caller& owner, const std::string& model,
+                            const std::string& visibility = "private");
+  // The collections `caller` may read.
+  Result<std::vector<Collection>> list(const Caller& caller);
+  Result<Collection> collection(const std::string& name, const Caller& caller);
+  // Owner or admin: removes the collection, its documents, index and index files.
+  Status drop(const std::string& name, const Caller& caller);
+  // Deletes every collection `owner` owns (account deletion).
+  Status drop_owned_by(const std::string& owner);
+  // Ids are checked with check_id, metadata with check_metadata.
   Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs,
-                              const std::string& caller, bool admin, const WorkContext& work);
-  Status remove(const std::string& name, const std::string& id, const std::string& caller, bool admin);
-  Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req, const WorkContext& work);
-  Result<std::vector<CollectionStats>> stats();
+                              const Caller& caller, const WorkContext& work);
+  Status remove(const std::string& name, const std::string& id, const Caller& caller);
+  Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req,
+                                        const Caller& caller, const WorkContext& work);
+  Result<std::vector<CollectionStats>> stats(const Caller& caller);
   // Vectors held by the loaded indexes (no storage access: cheap for /metrics).
   std::size_t loaded_vectors();
   // Saves every loaded HNSW/IVF index that changed since it was last saved
@@ -123,7 +152,10 @@ class SearchService {
     // Scalar metadata as text, for filtering vector candidates like the store does.
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
   };
-  Result<Loaded*> load(const std::string& name);
+  // Loads (once: concurrent first callers wait for the one load) and checks
+  // that `caller` may read it.
+  Result<std::shared_ptr<Loaded>> load(const std::string& name, const Caller& caller);
+  Result<std::shared_ptr<Loaded>> load_once(const std::string& name);
   std::string kind_for(std::size_t vectors) const;
   // Builds the index the collection's size calls for from the stored vectors
   // (the source of truth); fills `metadata` when given.
@@ -143,7 +175,13 @@ class SearchService {
   const text::Analyzer& analyzer_;
   const FusionSettings fusion_;
   std::mutex mu_;
-  std::map<std::string, std::unique_ptr<Loaded>> loaded_;  // guarded by mu_ (the map, not the indexes)
+  // Guarded by mu_ (the map, not the indexes). shared_ptr: a drop may remove
+  // an entry while a search still holds it.
+  std::map<std::string, std::shared_ptr<Loaded>> loaded_;
+  // One mutex per collection being loaded, so a first load builds its index
+  // once while other collections load in parallel; guarded by mu_.
+  std::map<std::string, std::shared_ptr<std::mutex>> loading_;
+  std::mutex save_mu_;  // renames of an index file and its meta file go as a pair
 };
 
 // A passage of `text` around the densest run of query terms (matched by

@@ -30,6 +30,9 @@ struct User {
   Role role = Role::user;
   std::int64_t created_at = 0;  // unix seconds
   bool disabled = false;
+  // Tokens issued before this time (unix seconds) are refused: set when the
+  // user is disabled, so sessions end at once rather than at token expiry.
+  std::int64_t tokens_valid_after = 0;
 };
 
 struct ApiKey {
@@ -65,6 +68,9 @@ struct Collection {
   std::int64_t created_at = 0;
   std::int64_t documents = 0;
   std::int64_t version = 0;  // bumped by every document write, in its transaction
+  // "private" (the default: only the owner and admins read it; others get
+  // not_found) or "public" (anyone may search it; only the owner writes).
+  std::string visibility = "private";
 };
 
 struct DocumentRecord {
@@ -120,6 +126,10 @@ struct Design {
   std::string engine_detail;
   std::optional<std::int64_t> canny_low,
       canny_high;  // control thresholds when the caller gave them
+  // SHA-256 of the request that created it (with an idempotency key): a
+  // retry with the same key and another body is refused, not answered with
+  // this job.
+  std::string request_hash;
 };
 
 struct DesignPage {
@@ -141,6 +151,10 @@ class Store {
   virtual Result<User> create_user(const User& u) = 0;  // id and created_at are assigned
   virtual Result<User> find_user(std::int64_t id) = 0;
   virtual Result<User> find_user_by_email(const std::string& email) = 0;
+  virtual Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after) = 0;
+  // Deletes the user, their API keys, and the usage rows of `identities`
+  // (the identity ids their requests were counted under), in one transaction.
+  virtual Status delete_user(std::int64_t id, const std::vector<std::string>& identities) = 0;
 
   virtual Result<ApiKey> create_api_key(const ApiKey& k) = 0;
   virtual Result<ApiKey> find_api_key_by_hash(const std::string& hash) = 0;
@@ -154,7 +168,10 @@ class Store {
   // Search collections. Documents and their full-text index change in one
   // transaction, so BM25 never sees a document the table does not hold.
   virtual Result<Collection> create_collection(const std::string& name, const std::string& owner,
-                                               const std::string& model, int dimensions) = 0;
+                                               const std::string& model, int dimensions,
+                                               const std::string& visibility) = 0;
+  // Removes the collection, its documents and their full-text entries.
+  virtual Status delete_collection(std::int64_t id) = 0;
   virtual Result<Collection> find_collection(const std::string& name) = 0;
   virtual Result<std::vector<Collection>> list_collections() = 0;
   virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id,

@@ -111,13 +111,14 @@ test('search and ingest refuse bad input with problems', async () => {
   await expectProblem(assert, await req('POST', '/v1/collections/nope/documents', [{ id: 'x', text: 'hi' }]), 404);
   const anon = await fetch(`${s.url}/v1/collections`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"name":"z"}' });
   await expectProblem(assert, anon, 401);
-  // Only the owner (or an admin) writes; anyone reads.
+  // A private collection (the default) does not exist for anyone but its
+  // owner and admins: reads and writes by others are 404.
   const other = createKey(s, 'premium', 'other');
   const foreign = await fetch(`${s.url}/v1/collections/wardrobe/documents`, {
     method: 'POST', headers: { 'X-API-Key': other, 'Content-Type': 'application/json' }, body: '[{"id":"evil","text":"spam"}]' });
-  await expectProblem(assert, foreign, 403);
-  await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/documents/d2`, { method: 'DELETE', headers: { 'X-API-Key': other } }), 403);
-  assert.equal((await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': other } })).status, 200);
+  await expectProblem(assert, foreign, 404);
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/documents/d2`, { method: 'DELETE', headers: { 'X-API-Key': other } }), 404);
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': other } }), 404);
   const admin = createKey(s, 'admin', 'root');
   const byAdmin = await fetch(`${s.url}/v1/collections/wardrobe/documents`, {
     method: 'POST', headers: { 'X-API-Key': admin, 'Content-Type': 'application/json' }, body: '[{"id":"d9","text":"grey wool scarf"}]' });

@@ -327,7 +327,7 @@ test('image collection and image embedding endpoints refuse bad input with probl
   }
   const wrong = await post('/v1/collections/words/search/image', readFileSync(LIVING_ROOM), { 'content-type': 'image/jpeg' });
   await expectProblem(assert, wrong, 400);
-  const stats = await json(await fetch(`${s.url}/v1/index/stats`));
+  const stats = await json(await fetch(`${s.url}/v1/index/stats`, { headers: { authorization: `Bearer ${key}` } }));
   assert.equal(stats.collections.find((c) => c.name === 'pics').vectors, 0);  // nothing half-written
   assert.equal((await fetch(`${s.url}/health/live`)).status, 200);
 });

@@ -16,7 +16,7 @@ namespace {
 #define ATELIER_COLLECTION_SELECT                                                             \
   "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM " \
   "documents d WHERE "                                                                        \
-  "d.collection_id = c.id), c.version FROM collections c"
+  "d.collection_id = c.id), c.version, c.visibility FROM collections c"
 #define ATELIER_TEXT_SEARCH                                                                        \
   "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                    \
   "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND " \
@@ -154,16 +154,30 @@ CREATE UNIQUE INDEX designs_idempotency ON designs(owner, idempotency_key);
 ALTER TABLE designs ADD COLUMN canny_low INTEGER;
 ALTER TABLE designs ADD COLUMN canny_high INTEGER;
 )SQL"},
+    // Collections are private to their owner unless made public; sessions
+    // end when a user is disabled; idempotent retries must repeat the body.
+    {6, "privacy and idempotency", R"SQL(
+ALTER TABLE collections ADD COLUMN visibility TEXT NOT NULL DEFAULT 'private';
+ALTER TABLE users ADD COLUMN tokens_valid_after BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE designs ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
+)SQL"},
 };
 
+// Text is bound and read with its length: a NUL inside an id or a text is
+// data, and must neither truncate nor match a shorter value.
 std::string text_at(sqlite3_stmt* st, int col) {
   auto* p = sqlite3_column_text(st, col);
-  return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(st, col)))
+           : std::string();
+}
+void bind_str(sqlite3_stmt* st, int i, const std::string& v) {
+  sqlite3_bind_text64(st, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
 }
 
 // Binds values to ?1.. in order: text, integers, doubles, optionals (NULL).
 void bind_one(sqlite3_stmt* st, int i, const std::string& v) {
-  sqlite3_bind_text(st, i, v.c_str(), -1, SQLITE_TRANSIENT);
+  bind_str(st, i, v);
 }
 void bind_one(sqlite3_stmt* st, int i, std::int64_t v) {
   sqlite3_bind_int64(st, i, v);
@@ -201,7 +215,7 @@ std::optional<std::int64_t> opt_int(sqlite3_stmt* st, int col) {
   "preset_version, strength, seed, engine, status, error, output_blob, output_type, "          \
   "control_blob, cost, quota_day, "                                                            \
   "idempotency_key, attempts, created_at, started_at, finished_at, engine_detail, canny_low, " \
-  "canny_high"
+  "canny_high, request_hash"
 
 Design read_design(sqlite3_stmt* st) {
   Design d;
@@ -234,6 +248,7 @@ Design read_design(sqlite3_stmt* st) {
   d.engine_detail = text_at(st, 26);
   d.canny_low = opt_int(st, 27);
   d.canny_high = opt_int(st, 28);
+  d.request_hash = text_at(st, 29);
   return d;
 }
 
@@ -374,9 +389,9 @@ class SqliteStore final : public Store {
     if (!st.is_ok()) return st.status();
     User out = u;
     out.created_at = unix_now();
-    sqlite3_bind_text(*st, 1, u.email.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 2, u.password_hash.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 3, std::string(tier_name(u.tier)).c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, u.email);
+    bind_str(*st, 2, u.password_hash);
+    bind_str(*st, 3, std::string(tier_name(u.tier)));
     sqlite3_bind_text(*st, 4, u.role == Role::admin ? "admin" : "user", -1, SQLITE_STATIC);
     sqlite3_bind_int64(*st, 5, out.created_at);
     int rc = sqlite3_step(*st);
@@ -394,7 +409,8 @@ class SqliteStore final : public Store {
   Result<User> find_user(std::int64_t id) override {
     Lease c(*this);
     auto st = c->prepare(
-        "SELECT id, email, password_hash, tier, role, created_at, disabled FROM users WHERE id=?");
+        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after FROM "
+        "users WHERE id=?");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_int64(*st, 1, id);
     return read_user(*c, *st);
@@ -403,11 +419,40 @@ class SqliteStore final : public Store {
   Result<User> find_user_by_email(const std::string& email) override {
     Lease c(*this);
     auto st = c->prepare(
-        "SELECT id, email, password_hash, tier, role, created_at, disabled FROM users WHERE "
-        "email=?");
+        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after FROM "
+        "users WHERE email=?");
     if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, email.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, email);
     return read_user(*c, *st);
+  }
+
+  Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after) override {
+    Lease c(*this);
+    ATELIER_ASSIGN_OR_RETURN(
+        auto st, c->prepare("UPDATE users SET disabled=?, tokens_valid_after=MAX(tokens_valid_after, ?) "
+                            "WHERE id=?"));
+    bind_all(st, disabled ? 1 : 0, tokens_valid_after, id);
+    ATELIER_RETURN_IF_ERROR(run(*c, st));
+    if (sqlite3_changes(c->db()) == 0) return Status::not_found("no such user");
+    return Status::ok();
+  }
+
+  Status delete_user(std::int64_t id, const std::vector<std::string>& identities) override {
+    Lease c(*this);
+    return in_transaction(*c, [&]() -> Status {
+      ATELIER_ASSIGN_OR_RETURN(auto keys, c->prepare("DELETE FROM api_keys WHERE user_id=?"));
+      bind_all(keys, id);
+      ATELIER_RETURN_IF_ERROR(run(*c, keys));
+      ATELIER_ASSIGN_OR_RETURN(auto usage, c->prepare("DELETE FROM usage_daily WHERE identity=?"));
+      for (const auto& who : identities) {
+        sqlite3_reset(usage);
+        bind_all(usage, who);
+        ATELIER_RETURN_IF_ERROR(run(*c, usage));
+      }
+      ATELIER_ASSIGN_OR_RETURN(auto user, c->prepare("DELETE FROM users WHERE id=?"));
+      bind_all(user, id);
+      return run(*c, user);
+    });
   }
 
   Result<ApiKey> create_api_key(const ApiKey& k) override {
@@ -423,10 +468,10 @@ class SqliteStore final : public Store {
     } else {
       sqlite3_bind_null(*st, 1);
     }
-    sqlite3_bind_text(*st, 2, k.name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 3, k.prefix.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 4, k.hash.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 5, std::string(tier_name(k.tier)).c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 2, k.name);
+    bind_str(*st, 3, k.prefix);
+    bind_str(*st, 4, k.hash);
+    bind_str(*st, 5, std::string(tier_name(k.tier)));
     sqlite3_bind_int64(*st, 6, out.created_at);
     int rc = sqlite3_step(*st);
     if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -439,7 +484,7 @@ class SqliteStore final : public Store {
     Lease c(*this);
     auto st = c->prepare(ATELIER_KEY_SELECT " WHERE hash=?");
     if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, hash.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, hash);
     int rc = sqlite3_step(*st);
     if (rc == SQLITE_DONE) return Status::not_found("no such API key");
     if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -485,8 +530,8 @@ class SqliteStore final : public Store {
         (void)c->exec("ROLLBACK");
         return st.status();
       }
-      sqlite3_bind_text(*st, 1, d.identity.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(*st, 2, d.day.c_str(), -1, SQLITE_TRANSIENT);
+      bind_str(*st, 1, d.identity);
+      bind_str(*st, 2, d.day);
       sqlite3_bind_int64(*st, 3, d.units);
       sqlite3_bind_int64(*st, 4, d.requests);
       int rc = sqlite3_step(*st);
@@ -503,8 +548,8 @@ class SqliteStore final : public Store {
     Lease c(*this);
     auto st = c->prepare("SELECT units, requests FROM usage_daily WHERE identity=? AND day=?");
     if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, identity.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 2, day.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, identity);
+    bind_str(*st, 2, day);
     int rc = sqlite3_step(*st);
     Usage u;
     if (rc == SQLITE_ROW) {
@@ -519,16 +564,18 @@ class SqliteStore final : public Store {
 
  private:
   Result<Collection> create_collection(const std::string& name, const std::string& owner,
-                                       const std::string& model, int dimensions) override {
+                                       const std::string& model, int dimensions,
+                                       const std::string& visibility) override {
     Lease c(*this);
     auto st = c->prepare(
-        "INSERT INTO collections(name, owner, model, dimensions, created_at) VALUES (?,?,?,?,?) "
-        "RETURNING id");
+        "INSERT INTO collections(name, owner, model, dimensions, created_at, visibility) VALUES "
+        "(?,?,?,?,?,?) RETURNING id");
     if (!st.is_ok()) return st.status();
-    Collection col{0, name, owner, model, dimensions, unix_now(), 0};
-    sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 2, owner.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(*st, 3, model.c_str(), -1, SQLITE_TRANSIENT);
+    Collection col{0, name, owner, model, dimensions, unix_now(), 0, 0, visibility};
+    bind_str(*st, 6, visibility);
+    bind_str(*st, 1, name);
+    bind_str(*st, 2, owner);
+    bind_str(*st, 3, model);
     sqlite3_bind_int(*st, 4, dimensions);
     sqlite3_bind_int64(*st, 5, col.created_at);
     int rc = sqlite3_step(*st);
@@ -547,7 +594,7 @@ class SqliteStore final : public Store {
     Lease c(*this);
     auto st = c->prepare(ATELIER_COLLECTION_SELECT " WHERE c.name=?");
     if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, name);
     int rc = sqlite3_step(*st);
     if (rc == SQLITE_DONE) return Status::not_found("no collection '" + name + "'");
     if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -565,6 +612,24 @@ class SqliteStore final : public Store {
     while ((rc = sqlite3_step(*st)) == SQLITE_ROW) out.push_back(read_collection(*st));
     if (rc != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
     return out;
+  }
+
+  Status delete_collection(std::int64_t id) override {
+    Lease c(*this);
+    return in_transaction(*c, [&]() -> Status {
+      // External-content FTS5 forgets a row only when told its old text.
+      ATELIER_ASSIGN_OR_RETURN(
+          auto fts, c->prepare("INSERT INTO documents_fts(documents_fts, rowid, text) SELECT "
+                               "'delete', id, text FROM documents WHERE collection_id=?"));
+      bind_all(fts, id);
+      ATELIER_RETURN_IF_ERROR(run(*c, fts));
+      ATELIER_ASSIGN_OR_RETURN(auto docs, c->prepare("DELETE FROM documents WHERE collection_id=?"));
+      bind_all(docs, id);
+      ATELIER_RETURN_IF_ERROR(run(*c, docs));
+      ATELIER_ASSIGN_OR_RETURN(auto col, c->prepare("DELETE FROM collections WHERE id=?"));
+      bind_all(col, id);
+      return run(*c, col);
+    });
   }
 
   Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
@@ -593,7 +658,7 @@ class SqliteStore final : public Store {
                                               "WHERE id >= ?6 AND id < ?7)) RETURNING id"));
           bind_doc(ins, d, 1);
           sqlite3_bind_int64(ins, 4, collection_id);
-          sqlite3_bind_text(ins, 5, d.id.c_str(), -1, SQLITE_TRANSIENT);
+          bind_str(ins, 5, d.id);
           sqlite3_bind_int64(ins, 6, range_start(collection_id));
           sqlite3_bind_int64(ins, 7, range_start(collection_id + 1));
           if ((rc = sqlite3_step(ins)) != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -604,7 +669,7 @@ class SqliteStore final : public Store {
         ATELIER_ASSIGN_OR_RETURN(
             auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
         sqlite3_bind_int64(fts, 1, row);
-        sqlite3_bind_text(fts, 2, d.text.c_str(), -1, SQLITE_TRANSIENT);
+        bind_str(fts, 2, d.text);
         if ((rc = sqlite3_step(fts)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
       }
       return bump_version(*c, collection_id);
@@ -655,7 +720,7 @@ class SqliteStore final : public Store {
                            "d.collection_id = ?2 "
                            "ORDER BY f.score DESC");
     if (!st.is_ok()) return st.status();
-    sqlite3_bind_text(*st, 1, match.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 1, match);
     sqlite3_bind_int64(*st, 2, collection_id);
     sqlite3_bind_int(*st, 3, k);
     if (!filter) {
@@ -664,8 +729,8 @@ class SqliteStore final : public Store {
     }
     if (filter) {
       const std::string path = "$." + filter->key;
-      sqlite3_bind_text(*st, 4, path.c_str(), -1, SQLITE_TRANSIENT);
-      sqlite3_bind_text(*st, 5, filter->value.c_str(), -1, SQLITE_TRANSIENT);
+      bind_str(*st, 4, path);
+      bind_str(*st, 5, filter->value);
     }
     std::vector<TextHit> out;
     int rc;
@@ -707,7 +772,7 @@ class SqliteStore final : public Store {
         "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND doc_id=?");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_int64(*st, 1, collection_id);
-    sqlite3_bind_text(*st, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(*st, 2, id);
     int rc = sqlite3_step(*st);
     if (rc == SQLITE_DONE) return Status::not_found("no document '" + id + "'");
     if (rc != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -726,7 +791,7 @@ class SqliteStore final : public Store {
     ATELIER_ASSIGN_OR_RETURN(
         auto find, c.prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
     sqlite3_bind_int64(find, 1, collection_id);
-    sqlite3_bind_text(find, 2, id.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(find, 2, id);
     int rc = sqlite3_step(find);
     if (rc == SQLITE_DONE) {
       sqlite3_reset(find);
@@ -740,15 +805,15 @@ class SqliteStore final : public Store {
         auto del,
         c.prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
     sqlite3_bind_int64(del, 1, row);
-    sqlite3_bind_text(del, 2, old_text.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(del, 2, old_text);
     if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
     return row;
   }
 
   static std::int64_t range_start(std::int64_t collection_id) { return collection_id << 40; }
   static void bind_doc(sqlite3_stmt* st, const DocumentRecord& d, int first) {
-    sqlite3_bind_text(st, first, d.text.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, first + 1, d.metadata_json.c_str(), -1, SQLITE_TRANSIENT);
+    bind_str(st, first, d.text);
+    bind_str(st, first + 1, d.metadata_json);
     if (d.vector.empty()) {
       sqlite3_bind_null(st, first + 2);
     } else {
@@ -774,6 +839,17 @@ class SqliteStore final : public Store {
     sqlite3_reset(st);
     return out;
   }
+  // Runs `body` inside BEGIN IMMEDIATE ... COMMIT, rolling back when it fails.
+  static Status in_transaction(Conn& c, const std::function<Status()>& body) {
+    ATELIER_RETURN_IF_ERROR(c.exec("BEGIN IMMEDIATE"));
+    Status s = body();
+    if (!s.is_ok()) {
+      (void)c.exec("ROLLBACK");
+      return s;
+    }
+    return c.exec("COMMIT");
+  }
+
   Status run(Conn& c, sqlite3_stmt* st) {
     const int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -823,12 +899,12 @@ class SqliteStore final : public Store {
     ATELIER_ASSIGN_OR_RETURN(
         auto st,
         c->prepare("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
-                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
+                   ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
     bind_all(st, d.id, d.owner, d.room_id, d.input_blob, d.input_type, d.style, d.room_type,
              d.extra_prompt, d.prompt, d.negative_prompt, d.preset_version, d.strength, d.seed,
              d.engine, d.status, d.error, d.output_blob, d.output_type, d.control_blob, d.cost,
              d.quota_day, d.idempotency_key, d.attempts, d.created_at, d.started_at, d.finished_at,
-             d.engine_detail, d.canny_low, d.canny_high);
+             d.engine_detail, d.canny_low, d.canny_high, d.request_hash);
     Status s = run(*c, st);
     if (!s.is_ok() && s.code() == Code::already_exists)
       return Status::already_exists("a design with this Idempotency-Key exists");
@@ -943,20 +1019,14 @@ class SqliteStore final : public Store {
   }
   Status delete_design_data(const std::string& owner) override {
     Lease c(*this);
-    ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
-    Status s = [&]() -> Status {
+    return in_transaction(*c, [&]() -> Status {
       ATELIER_ASSIGN_OR_RETURN(auto d, c->prepare("DELETE FROM designs WHERE owner=?"));
       bind_all(d, owner);
       ATELIER_RETURN_IF_ERROR(run(*c, d));
       ATELIER_ASSIGN_OR_RETURN(auto r, c->prepare("DELETE FROM rooms WHERE owner=?"));
       bind_all(r, owner);
       return run(*c, r);
-    }();
-    if (!s.is_ok()) {
-      (void)c->exec("ROLLBACK");
-      return s;
-    }
-    return c->exec("COMMIT");
+    });
   }
   Result<std::vector<std::string>> referenced_blobs() override {
     Lease c(*this);
@@ -986,7 +1056,8 @@ class SqliteStore final : public Store {
             sqlite3_column_int(st, 4),
             sqlite3_column_int64(st, 5),
             sqlite3_column_int64(st, 6),
-            sqlite3_column_int64(st, 7)};
+            sqlite3_column_int64(st, 7),
+            text_at(st, 8)};
   }
 
   // Borrows a connection for the scope of one call.
@@ -1035,6 +1106,7 @@ class SqliteStore final : public Store {
     u.role = text_at(st, 4) == "admin" ? Role::admin : Role::user;
     u.created_at = sqlite3_column_int64(st, 5);
     u.disabled = sqlite3_column_int(st, 6) != 0;
+    u.tokens_valid_after = sqlite3_column_int64(st, 7);
     sqlite3_reset(st);
     return u;
   }
