@@ -3,7 +3,8 @@
 // with the same MATCH strings in the same run (the baseline). Target: hybrid
 // p99 <= 1.5x FTS5 alone.
 //
-// Usage: build/bench/bench_search [synthetic documents = 100000]  (models/ and ../shared/data beside the checkout)
+// Usage: build/bench/bench_search [synthetic documents = 100000]  (models/ and ../shared/data
+// beside the checkout)
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -50,14 +51,17 @@ Figures measure(const std::vector<std::string>& queries, int concurrency, F&& on
   for (auto& t : threads) t.join();
   const double total = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(lat.begin(), lat.end());
-  return {lat[lat.size() / 2], lat[std::min(lat.size() - 1, lat.size() * 99 / 100)], queries.size() / total};
+  return {lat[lat.size() / 2], lat[std::min(lat.size() - 1, lat.size() * 99 / 100)],
+          queries.size() / total};
 }
 
 // One data set in its own database: ingest, then every mode at concurrency 1
 // and 16 beside FTS5 queried directly with the same MATCH strings.
-int run_set(const char* title, const std::vector<search::IngestDocument>& docs, const std::vector<std::string>& queries,
-            const text::Analyzer& analyzer, const embed::EmbedderRegistry& registry) {
-  const auto dir = std::filesystem::temp_directory_path() / ("atelier-bench-search-" + std::to_string(::getpid()));
+int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
+            const std::vector<std::string>& queries, const text::Analyzer& analyzer,
+            const embed::EmbedderRegistry& registry) {
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("atelier-bench-search-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "bench.db").string();
@@ -68,26 +72,30 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs, 
   (void)svc.create("set", bench, "glove-sif-100d");
   auto t = Clock::now();
   auto ing = svc.ingest("set", docs, bench, {});
-  std::printf("\n%s: %zu documents ingested in %.1f s (embedding + FTS5 + index), %zu queries\n", title, docs.size(),
-              std::chrono::duration<double>(Clock::now() - t).count(), queries.size());
+  std::printf("\n%s: %zu documents ingested in %.1f s (embedding + FTS5 + index), %zu queries\n",
+              title, docs.size(), std::chrono::duration<double>(Clock::now() - t).count(),
+              queries.size());
   if (!ing.is_ok()) return 1;
   // Build the vector index before timing (the first search loads it).
-  (void)svc.search("set", search::SearchRequest{queries[0], 10, search::Mode::vector, std::nullopt}, bench, {});
+  (void)svc.search("set", search::SearchRequest{queries[0], 10, search::Mode::vector, std::nullopt},
+                   bench, {});
 
   // FTS5 directly: one connection per thread, the same MATCH strings, top 100.
   std::vector<sqlite3*> conns(16);
   std::vector<sqlite3_stmt*> stmts(16);
   for (int i = 0; i < 16; ++i) {
     sqlite3_open_v2(db.c_str(), &conns[i], SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
-    sqlite3_prepare_v2(conns[i],
-                       "SELECT rowid, bm25(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? "
-                       "ORDER BY bm25(documents_fts) LIMIT 100",
-                       -1, &stmts[i], nullptr);
+    sqlite3_prepare_v2(
+        conns[i],
+        "SELECT rowid, bm25(documents_fts) FROM documents_fts WHERE documents_fts MATCH ? "
+        "ORDER BY bm25(documents_fts) LIMIT 100",
+        -1, &stmts[i], nullptr);
   }
   std::vector<std::string> matches;
   for (auto& q : queries) matches.push_back(svc.text_query(q));
 
-  std::printf("%-22s %6s %10s %10s %10s %12s\n", "mode", "conc", "p50 ms", "p99 ms", "QPS", "p99 x FTS5");
+  std::printf("%-22s %6s %10s %10s %10s %12s\n", "mode", "conc", "p50 ms", "p99 ms", "QPS",
+              "p99 x FTS5");
   for (int conc : {1, 16}) {
     auto fts = measure(matches, conc, [&](const std::string& m, int c) {
       sqlite3_stmt* st = stmts[static_cast<std::size_t>(c)];
@@ -96,15 +104,18 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs, 
       }
       sqlite3_reset(st);
     });
-    std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", "FTS5 direct (baseline)", conc, fts.p50_ms, fts.p99_ms, fts.qps, 1.0);
-    for (auto [name, mode] : {std::pair{"bm25", search::Mode::bm25}, std::pair{"vector", search::Mode::vector},
-                              std::pair{"hybrid", search::Mode::hybrid}}) {
+    std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", "FTS5 direct (baseline)", conc,
+                fts.p50_ms, fts.p99_ms, fts.qps, 1.0);
+    for (auto [name, mode] :
+         {std::pair{"bm25", search::Mode::bm25}, std::pair{"vector", search::Mode::vector},
+          std::pair{"hybrid", search::Mode::hybrid}}) {
       auto f = measure(queries, conc, [&](const std::string& q, int) {
         search::SearchRequest r{q, 10, mode, std::nullopt};
         auto hits = svc.search("set", r, bench, {});
         if (!hits.is_ok()) std::abort();
       });
-      std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", name, conc, f.p50_ms, f.p99_ms, f.qps, f.p99_ms / fts.p99_ms);
+      std::printf("%-22s %6d %10.2f %10.2f %10.0f %12.2f\n", name, conc, f.p50_ms, f.p99_ms, f.qps,
+                  f.p99_ms / fts.p99_ms);
     }
     std::fflush(stdout);
   }
@@ -124,17 +135,22 @@ int main(int argc, char** argv) {
   openblas_set_num_threads(1);
   const std::size_t synthetic = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   const std::string data = ATELIER_SOURCE_DIR "/../shared/data/retrieval/scifact";
-  auto analyzer = std::move(text::Analyzer::create(ATELIER_SOURCE_DIR "/node_modules/stopwords-iso/stopwords-iso.json")).value();
+  auto analyzer =
+      std::move(text::Analyzer::create(ATELIER_SOURCE_DIR
+                                       "/node_modules/stopwords-iso/stopwords-iso.json"))
+          .value();
   auto wv = embed::WordVectors::open(ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin");
   if (!wv.is_ok()) {
     std::fprintf(stderr, "%s\n", wv.status().message().c_str());
     return 1;
   }
   embed::EmbedderRegistry registry;
-  registry.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer));
+  registry.add(
+      std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer));
 
   std::vector<search::IngestDocument> docs;
-  std::vector<std::string> words;  // every word of the corpus, with repeats: the unigram distribution
+  std::vector<std::string>
+      words;  // every word of the corpus, with repeats: the unigram distribution
   std::ifstream corpus(data + "/corpus.jsonl");
   for (std::string line; std::getline(corpus, line);) {
     auto d = nlohmann::json::parse(line);
@@ -145,7 +161,8 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> queries;
   std::ifstream qf(data + "/queries.jsonl");
-  for (std::string line; std::getline(qf, line);) queries.push_back(nlohmann::json::parse(line)["text"]);
+  for (std::string line; std::getline(qf, line);)
+    queries.push_back(nlohmann::json::parse(line)["text"]);
   if (int rc = run_set("SciFact", docs, queries, analyzer, registry); rc != 0) return rc;
 
   if (synthetic > 0) {
@@ -161,7 +178,9 @@ int main(int argc, char** argv) {
       for (int n = len(rng); n > 0; --n) text += words[pick(rng)] + " ";
       syn.push_back({"s" + std::to_string(i), std::move(text), "{}"});
     }
-    if (int rc = run_set("Synthetic (SciFact word distribution)", syn, queries, analyzer, registry); rc != 0) return rc;
+    if (int rc = run_set("Synthetic (SciFact word distribution)", syn, queries, analyzer, registry);
+        rc != 0)
+      return rc;
   }
   return 0;
 }

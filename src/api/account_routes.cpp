@@ -23,13 +23,12 @@ const nlohmann::json kCredentialsSchema = {
      {{"email", {{"type", "string"}, {"format", "email"}, {"maxLength", 254}}},
       {"password", {{"type", "string"}, {"minLength", 8}, {"maxLength", 256}}}}}};
 
-const nlohmann::json kTokenSchema = {
-    {"type", "object"},
-    {"properties",
-     {{"access_token", {{"type", "string"}}},
-      {"token_type", {{"type", "string"}}},
-      {"expires_in", {{"type", "integer"}}},
-      {"user", {{"type", "object"}}}}}};
+const nlohmann::json kTokenSchema = {{"type", "object"},
+                                     {"properties",
+                                      {{"access_token", {{"type", "string"}}},
+                                       {"token_type", {{"type", "string"}}},
+                                       {"expires_in", {{"type", "integer"}}},
+                                       {"user", {{"type", "object"}}}}}};
 
 const nlohmann::json kKeySchema = {
     {"type", "object"},
@@ -38,7 +37,8 @@ const nlohmann::json kKeySchema = {
       {"name", {{"type", "string"}}},
       {"prefix", {{"type", "string"}}},
       {"tier", {{"type", "string"}}},
-      {"key", {{"type", "string"}, {"description", "the secret; shown only in the create response"}}}}}};
+      {"key",
+       {{"type", "string"}, {"description", "the secret; shown only in the create response"}}}}}};
 
 Result<std::string> string_field(const nlohmann::json& j, const char* name, bool required = true) {
   if (!j.is_object()) return Status::invalid_argument("request body must be a JSON object");
@@ -47,18 +47,25 @@ Result<std::string> string_field(const nlohmann::json& j, const char* name, bool
     if (!required) return std::string();
     return Status::invalid_argument(std::string("field '") + name + "' is required");
   }
-  if (!it->is_string()) return Status::invalid_argument(std::string("field '") + name + "' must be a string");
+  if (!it->is_string())
+    return Status::invalid_argument(std::string("field '") + name + "' must be a string");
   return it->get<std::string>();
 }
 
 nlohmann::json user_json(const User& u) {
-  return {{"id", u.id}, {"email", u.email}, {"tier", tier_name(u.tier)},
+  return {{"id", u.id},
+          {"email", u.email},
+          {"tier", tier_name(u.tier)},
           {"role", u.role == Role::admin ? "admin" : "user"}};
 }
 
 nlohmann::json key_json(const ApiKey& k) {
-  nlohmann::json j = {{"id", k.id}, {"name", k.name}, {"prefix", k.prefix}, {"tier", tier_name(k.tier)},
-                      {"created_at", k.created_at}, {"revoked", k.revoked_at.has_value()}};
+  nlohmann::json j = {{"id", k.id},
+                      {"name", k.name},
+                      {"prefix", k.prefix},
+                      {"tier", tier_name(k.tier)},
+                      {"created_at", k.created_at},
+                      {"revoked", k.revoked_at.has_value()}};
   j["user_id"] = k.user_id ? nlohmann::json(*k.user_id) : nlohmann::json(nullptr);
   return j;
 }
@@ -86,8 +93,9 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.method = Method::get;
     r.path = "/v1/me/export";
     r.operation_id = "export_me";
-    r.summary = "Everything atelier holds for the caller: account, keys, usage and every "
-                "capability's data";
+    r.summary =
+        "Everything atelier holds for the caller: account, keys, usage and every "
+        "capability's data";
     r.tag = "account";
     r.access = Access::user;
     r.exec = Exec::worker_pool;
@@ -108,8 +116,11 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
         ATELIER_ASSIGN_OR_RETURN(auto all, store.list_api_keys());
         for (const auto& k : all) {
           if (k.user_id != id.user_id) continue;
-          keys.push_back({{"id", k.id}, {"name", k.name}, {"prefix", k.prefix},
-                          {"tier", tier_name(k.tier)}, {"created_at", k.created_at},
+          keys.push_back({{"id", k.id},
+                          {"name", k.name},
+                          {"prefix", k.prefix},
+                          {"tier", tier_name(k.tier)},
+                          {"created_at", k.created_at},
                           {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
                                                       : nlohmann::ordered_json(nullptr)}});
         }
@@ -134,8 +145,9 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.method = Method::del;
     r.path = "/v1/me";
     r.operation_id = "delete_me";
-    r.summary = "Delete the caller for good: every capability's data, API keys, usage and the "
-                "account; the caller's tokens and keys stop working at once";
+    r.summary =
+        "Delete the caller for good: every capability's data, API keys, usage and the "
+        "account; the caller's tokens and keys stop working at once";
     r.tag = "account";
     r.access = Access::user;
     r.exec = Exec::worker_pool;
@@ -147,7 +159,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       // that can retry the deletion, never data without an owner.
       for (const auto& part : data.parts()) {
         Status st = part.erase_all(id.id);
-        if (!st.is_ok()) return Status(st.code(), "deleting " + part.name + " data: " + st.message());
+        if (!st.is_ok())
+          return Status(st.code(), "deleting " + part.name + " data: " + st.message());
       }
       if (id.user_id) {
         ATELIER_RETURN_IF_ERROR(store.delete_user(*id.user_id, {id.id, "gen:" + id.id}));
@@ -169,7 +182,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.operation_id = "register";
     r.summary = "Create an account (tier authenticated) and get a session token";
     r.tag = "auth";
-    r.access = Access::open;  // limited per client IP
+    r.access = Access::open;     // limited per client IP
     r.exec = Exec::worker_pool;  // argon2id is deliberately slow
     r.success_status = 201;
     r.request_schema = kCredentialsSchema;
@@ -179,7 +192,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
       ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-      ATELIER_ASSIGN_OR_RETURN(User u, d.auth.register_user(email, password, Tier::authenticated, Role::user));
+      ATELIER_ASSIGN_OR_RETURN(
+          User u, d.auth.register_user(email, password, Tier::authenticated, Role::user));
       ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
       return Response::json(201, token_json(d, token, u));
     };
@@ -200,7 +214,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
       ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-      if (password.size() > 256) return Status::invalid_argument("password must have at most 256 characters");
+      if (password.size() > 256)
+        return Status::invalid_argument("password must have at most 256 characters");
       User u;
       ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u));
       return Response::json(200, token_json(d, token, u));
@@ -247,7 +262,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.tag = "auth";
     r.access = Access::user;
     r.success_status = 201;
-    r.request_schema = {{"type", "object"}, {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}};
+    r.request_schema = {{"type", "object"},
+                        {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}};
     r.response_schema = kKeySchema;
     r.errors = {403};
     r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
@@ -256,7 +272,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       }
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id));
+      ATELIER_ASSIGN_OR_RETURN(NewKey nk,
+                               d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id));
       auto j = key_json(nk.key);
       j["key"] = nk.secret;
       return Response::json(201, j);
@@ -283,7 +300,9 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
           blocked_for = l.reset_s;
           continue;
         }
-        limits.push_back({{"name", l.name}, {"limit", l.limit}, {"remaining", std::max<std::int64_t>(0, l.remaining)},
+        limits.push_back({{"name", l.name},
+                          {"limit", l.limit},
+                          {"remaining", std::max<std::int64_t>(0, l.remaining)},
                           {"reset_s", l.reset_s}});
       }
       ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
@@ -294,8 +313,9 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
                               {"requests", usage.requests},
                               {"reset_s", seconds_to_utc_midnight(now)},
                               {"day", utc_day(now)}};
-      quota["remaining"] = limit > 0 ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
-                                     : nlohmann::json(nullptr);
+      quota["remaining"] = limit > 0
+                               ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
+                               : nlohmann::json(nullptr);
       return Response::json(200, {{"identity", id.id},
                                   {"tier", tier_name(id.tier)},
                                   {"anonymous", id.anonymous()},
@@ -315,7 +335,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.tag = "admin";
     r.access = Access::admin;
     r.exec = Exec::worker_pool;
-    r.response_schema = {{"type", "object"}, {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}};
+    r.response_schema = {{"type", "object"},
+                         {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}};
     r.handler = [&d](const RequestContext&) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys());
       nlohmann::json arr = nlohmann::json::array();
@@ -333,11 +354,13 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.tag = "admin";
     r.access = Access::admin;
     r.success_status = 201;
-    r.request_schema = {{"type", "object"},
-                        {"required", {"tier"}},
-                        {"properties",
-                         {{"name", {{"type", "string"}}},
-                          {"tier", {{"type", "string"}, {"enum", {"free", "authenticated", "premium", "admin"}}}}}}};
+    r.request_schema = {
+        {"type", "object"},
+        {"required", {"tier"}},
+        {"properties",
+         {{"name", {{"type", "string"}}},
+          {"tier",
+           {{"type", "string"}, {"enum", {"free", "authenticated", "premium", "admin"}}}}}}};
     r.response_schema = kKeySchema;
     r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));

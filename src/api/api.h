@@ -13,11 +13,11 @@
 #include "config/config.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
+#include "embed/embedder.h"
+#include "engines/vision.h"
 #include "http/router.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
-#include "embed/embedder.h"
-#include "engines/vision.h"
 #include "search/service.h"
 #include "text/analyzer.h"
 #include "vision/service.h"
@@ -44,14 +44,16 @@ struct ApiDeps {
 
 void add_ops_routes(http::Router& router, ApiDeps& deps);
 // `openapi` is filled once every route is registered.
-void add_docs_routes(http::Router& router, ApiDeps& deps, std::shared_ptr<const std::string> openapi);
+void add_docs_routes(http::Router& router, ApiDeps& deps,
+                     std::shared_ptr<const std::string> openapi);
 // `data` lists every capability's part of a user's data (export, deletion);
 // it must outlive the router and be complete before the server starts.
 void add_account_routes(http::Router& router, ApiDeps& deps, const UserDataRegistry& data,
                         Store& store);
 void add_text_routes(http::Router& router, ApiDeps& deps, const text::Analyzer& analyzer);
 // `unavailable_reason`: why the default model is missing ("" when loaded).
-void add_embedding_routes(http::Router& router, ApiDeps& deps, const embed::EmbedderRegistry& embedders,
+void add_embedding_routes(http::Router& router, ApiDeps& deps,
+                          const embed::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason);
 void add_search_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
 // Shared by the text and image collection routes.

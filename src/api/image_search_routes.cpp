@@ -5,8 +5,8 @@
 // searchable by BM25, and a CLIP collection also answers text queries
 // through /v1/collections/{name}/search (CLIP's text tower shares the space).
 #include "api/api.h"
-#include "core/ids.h"
 #include "api/image_input.h"
+#include "core/ids.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -26,7 +26,8 @@ constexpr std::size_t kMaxItems = 64;
 
 namespace {
 Result<engines::ImageEncoder*> encoder_for(search::SearchService& svc, const ImageModels& images,
-                                           const std::string& collection, const search::Caller& caller) {
+                                           const std::string& collection,
+                                           const search::Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(Collection c, svc.collection(collection, caller));
   auto e = images.get(c.model);
   if (!e.is_ok() && e.status().code() == Code::not_found)
@@ -62,8 +63,9 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                             {"text", {{"type", "string"}}},
                             {"metadata", {{"type", "object"}}}}}}}};
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
-                               encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+      ATELIER_ASSIGN_OR_RETURN(
+          engines::ImageEncoder * encoder,
+          encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_array() || body.empty())
         return Status::invalid_argument("expected a JSON array of image items");
@@ -108,7 +110,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
       for (std::size_t i = 0; i < docs.size(); ++i) docs[i].vector = std::move(feats[i].embedding);
       const std::string& name = ctx.req.path_params.at("name");
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                               svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
       return ingest_response(name, counts);
     };
     router.add(std::move(r));
@@ -130,8 +133,9 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
          {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
         false);
     r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder,
-                               encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+      ATELIER_ASSIGN_OR_RETURN(
+          engines::ImageEncoder * encoder,
+          encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(
@@ -147,7 +151,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({imgs[0].bgr}, ctx.work));
       sr.vector = std::move(feats[0].embedding);
       const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
+                                                     caller_of(ctx.identity), ctx.work));
       d.metrics.observe_search("vector",
                                std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();

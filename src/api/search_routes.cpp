@@ -20,7 +20,8 @@ using http::RouteSpec;
 namespace {
 
 Status valid_name(const std::string& name) {
-  if (name.empty() || name.size() > 64) return Status::invalid_argument("collection names have 1 to 64 characters");
+  if (name.empty() || name.size() > 64)
+    return Status::invalid_argument("collection names have 1 to 64 characters");
   for (unsigned char c : name) {
     if (!std::isalnum(c) && c != '-' && c != '_') {
       return Status::invalid_argument("collection names use letters, digits, '-' and '_'");
@@ -41,7 +42,8 @@ nlohmann::ordered_json collection_json(const Collection& c) {
   return j;
 }
 
-Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::size_t i, int max_chars) {
+Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::size_t i,
+                                              int max_chars) {
   const std::string where = "document " + std::to_string(i);
   if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
   search::IngestDocument d;
@@ -57,10 +59,11 @@ Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::s
   }
   d.text = text->get<std::string>();
   int cps = 0;
-  if (!text::valid_utf8(d.text, &cps)) return Status::invalid_argument(where + ": text is not valid UTF-8");
+  if (!text::valid_utf8(d.text, &cps))
+    return Status::invalid_argument(where + ": text is not valid UTF-8");
   if (cps > max_chars) {
-    return Status::payload_too_large(where + ": text has " + std::to_string(cps) + " characters; the limit is " +
-                                     std::to_string(max_chars));
+    return Status::payload_too_large(where + ": text has " + std::to_string(cps) +
+                                     " characters; the limit is " + std::to_string(max_chars));
   }
   if (auto m = item.find("metadata"); m != item.end() && !m->is_null()) {
     Status ok = search::check_metadata(*m);
@@ -76,8 +79,8 @@ Result<int> int_param(const http::Request& req, const char* name, int fallback, 
   int x = 0;
   auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
   if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
-    return Status::invalid_argument(std::string("'") + name + "' must be an integer from " + std::to_string(lo) +
-                                    " to " + std::to_string(hi));
+    return Status::invalid_argument(std::string("'") + name + "' must be an integer from " +
+                                    std::to_string(lo) + " to " + std::to_string(hi));
   }
   return x;
 }
@@ -90,10 +93,12 @@ search::Caller caller_of(const Identity& id) {
 
 Result<MetadataFilter> parse_metadata_filter(const std::string& filter) {
   auto colon = filter.find(':');
-  if (colon == std::string::npos || colon == 0) return Status::invalid_argument("'filter' must be key:value");
+  if (colon == std::string::npos || colon == 0)
+    return Status::invalid_argument("'filter' must be key:value");
   MetadataFilter f{filter.substr(0, colon), filter.substr(colon + 1)};
   for (unsigned char c : f.key) {
-    if (!std::isalnum(c) && c != '_') return Status::invalid_argument("filter keys use letters, digits and '_'");
+    if (!std::isalnum(c) && c != '_')
+      return Status::invalid_argument("filter keys use letters, digits and '_'");
   }
   return f;
 }
@@ -117,11 +122,14 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.access = Access::user;
     r.success_status = 201;
     r.errors = {409};
-    r.request_schema = {{"type", "object"},
-                        {"required", {"name"}},
-                        {"properties", {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
-                                        {"model", {{"type", "string"}}},
-                                        {"visibility", {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}};
+    r.request_schema = {
+        {"type", "object"},
+        {"required", {"name"}},
+        {"properties",
+         {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
+          {"model", {{"type", "string"}}},
+          {"visibility",
+           {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}};
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
@@ -136,10 +144,12 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       }
       std::string visibility = "private";
       if (body.contains("visibility") && !body["visibility"].is_null()) {
-        if (!body["visibility"].is_string()) return Status::invalid_argument("'visibility' is private or public");
+        if (!body["visibility"].is_string())
+          return Status::invalid_argument("'visibility' is private or public");
         visibility = body["visibility"];
       }
-      ATELIER_ASSIGN_OR_RETURN(Collection c, svc.create(name, caller_of(ctx.identity), model, visibility));
+      ATELIER_ASSIGN_OR_RETURN(Collection c,
+                               svc.create(name, caller_of(ctx.identity), model, visibility));
       return Response::json_ordered(201, collection_json(c));
     };
     router.add(std::move(r));
@@ -149,7 +159,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.method = Method::get;
     r.path = "/v1/collections";
     r.operation_id = "list_collections";
-    r.summary = "The collections the caller may read (its own and public ones), with document counts";
+    r.summary =
+        "The collections the caller may read (its own and public ones), with document counts";
     r.tag = "search";
     r.access = Access::caller;
     r.exec = Exec::worker_pool;
@@ -175,15 +186,19 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.exec = Exec::worker_pool;
     r.errors = {403, 404, 413};
     r.request_schema = {{"type", "array"},
-                        {"items", {{"type", "object"},
-                                   {"required", {"id", "text"}},
-                                   {"properties", {{"id", {{"type", "string"}}}, {"text", {{"type", "string"}}},
-                                                   {"metadata", {{"type", "object"}}}}}}}};
+                        {"items",
+                         {{"type", "object"},
+                          {"required", {"id", "text"}},
+                          {"properties",
+                           {{"id", {{"type", "string"}}},
+                            {"text", {{"type", "string"}}},
+                            {"metadata", {{"type", "object"}}}}}}}};
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       const std::string& name = ctx.req.path_params.at("name");
       auto ct = ctx.req.header("Content-Type");
       std::vector<search::IngestDocument> docs;
-      if (ct.find("ndjson") != std::string_view::npos || ct.find("jsonl") != std::string_view::npos) {
+      if (ct.find("ndjson") != std::string_view::npos ||
+          ct.find("jsonl") != std::string_view::npos) {
         // Every line goes through the same bounded parser as a JSON body.
         std::string_view rest = ctx.req.body;
         std::size_t n = 0, line_no = 0;
@@ -193,7 +208,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
           rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
           ++line_no;
           if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-          ATELIER_ASSIGN_OR_RETURN(auto item, json::parse(line, {}, "line " + std::to_string(line_no)));
+          ATELIER_ASSIGN_OR_RETURN(auto item,
+                                   json::parse(line, {}, "line " + std::to_string(line_no)));
           ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(item, n++, d.config.max_input_length));
           docs.push_back(std::move(doc));
         }
@@ -245,8 +261,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.response_content_type = "";
     r.errors = {403, 404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id"),
-                                         caller_of(ctx.identity)));
+      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"),
+                                         ctx.req.path_params.at("id"), caller_of(ctx.identity)));
       Response resp = Response::text(204, "");
       resp.content_type.clear();
       return resp;
@@ -266,17 +282,23 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.errors = {400, 404};
     r.query = {QueryParam{"q", "the query", {{"type", "string"}}, true},
                QueryParam{"k", "hits to return (1-100, default 10)", {{"type", "integer"}}},
-               QueryParam{"mode", "bm25, vector or hybrid (default)", {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
+               QueryParam{"mode",
+                          "bm25, vector or hybrid (default)",
+                          {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
                QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}};
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       search::SearchRequest sr;
-      if (!ctx.req.query_param("q", &sr.query) || sr.query.empty()) return Status::invalid_argument("'q' is required");
+      if (!ctx.req.query_param("q", &sr.query) || sr.query.empty())
+        return Status::invalid_argument("'q' is required");
       int cps = 0;
-      if (!text::valid_utf8(sr.query, &cps)) return Status::invalid_argument("'q' is not valid UTF-8");
-      if (cps > d.config.max_input_length) return Status::payload_too_large("'q' is longer than the input limit");
+      if (!text::valid_utf8(sr.query, &cps))
+        return Status::invalid_argument("'q' is not valid UTF-8");
+      if (cps > d.config.max_input_length)
+        return Status::payload_too_large("'q' is longer than the input limit");
       ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
       std::string mode;
-      if (ctx.req.query_param("mode", &mode) && !mode.empty() && !search::parse_mode(mode, &sr.mode)) {
+      if (ctx.req.query_param("mode", &mode) && !mode.empty() &&
+          !search::parse_mode(mode, &sr.mode)) {
         return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
       }
       std::string filter;
@@ -284,7 +306,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
       }
       const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
+      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
+                                                     caller_of(ctx.identity), ctx.work));
       d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
                                std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
@@ -292,11 +315,12 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         nlohmann::ordered_json j;
         j["id"] = h.id;
         j["score"] = h.score;
-        j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank}, {"score", h.bm25_score.value_or(0)}}
+        j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank},
+                                                         {"score", h.bm25_score.value_or(0)}}
                                 : nlohmann::ordered_json(nullptr);
-        j["vector"] = h.vector_rank
-                          ? nlohmann::ordered_json{{"rank", *h.vector_rank}, {"score", h.vector_score.value_or(0)}}
-                          : nlohmann::ordered_json(nullptr);
+        j["vector"] = h.vector_rank ? nlohmann::ordered_json{{"rank", *h.vector_rank},
+                                                             {"score", h.vector_score.value_or(0)}}
+                                    : nlohmann::ordered_json(nullptr);
         j["snippet"] = h.snippet;
         arr.push_back(std::move(j));
       }

@@ -36,14 +36,17 @@ Status validate_email(const std::string& email) {
     return Status::invalid_argument("email must look like name@example.com");
   }
   for (unsigned char c : email) {
-    if (c <= 0x20 || c == 0x7f) return Status::invalid_argument("email must not contain spaces or control characters");
+    if (c <= 0x20 || c == 0x7f)
+      return Status::invalid_argument("email must not contain spaces or control characters");
   }
   return Status::ok();
 }
 
 Status validate_password(const std::string& password) {
-  if (password.size() < 8) return Status::invalid_argument("password must have at least 8 characters");
-  if (password.size() > 256) return Status::invalid_argument("password must have at most 256 characters");
+  if (password.size() < 8)
+    return Status::invalid_argument("password must have at least 8 characters");
+  if (password.size() > 256)
+    return Status::invalid_argument("password must have at most 256 characters");
   return Status::ok();
 }
 
@@ -62,7 +65,8 @@ Result<Identity> Authenticator::authenticate(std::string_view authorization,
     return from_jwt(std::string(credential));
   }
   if (!api_key.empty()) return from_api_key(api_key);
-  if (!allow_anonymous_) return Status::unauthenticated("credentials required: an API key or a bearer token");
+  if (!allow_anonymous_)
+    return Status::unauthenticated("credentials required: an API key or a bearer token");
   Identity id;
   id.id = "ip:" + client_ip;
   id.tier = Tier::free;
@@ -70,7 +74,8 @@ Result<Identity> Authenticator::authenticate(std::string_view authorization,
 }
 
 Result<Identity> Authenticator::from_api_key(std::string_view key) {
-  if (key.size() > 200 || key.rfind("atl_", 0) != 0) return Status::unauthenticated("malformed API key");
+  if (key.size() > 200 || key.rfind("atl_", 0) != 0)
+    return Status::unauthenticated("malformed API key");
   const auto now = std::chrono::steady_clock::now();
   const std::string presented(key);
   {
@@ -141,7 +146,8 @@ void Authenticator::forget_user(std::int64_t user_id) {
   }
   // Remembered as gone (not merely uncached) until the TTL passes, so a
   // token presented right after deletion cannot race a store read.
-  user_cache_[user_id] = CachedUser{false, true, 0, std::chrono::steady_clock::now() + kKeyCacheTtl};
+  user_cache_[user_id] =
+      CachedUser{false, true, 0, std::chrono::steady_clock::now() + kKeyCacheTtl};
 }
 
 Result<Identity> Authenticator::from_jwt(const std::string& token) {

@@ -55,7 +55,8 @@ class Authenticator {
   Result<std::string> login(const std::string& email, const std::string& password,
                             User* user_out = nullptr);
   Result<std::string> issue_token(const User& u);
-  Result<NewKey> create_key(const std::string& name, Tier tier, std::optional<std::int64_t> user_id);
+  Result<NewKey> create_key(const std::string& name, Tier tier,
+                            std::optional<std::int64_t> user_id);
   Status revoke_key(std::int64_t id);
   // Ends every credential of the user in this process now (keys and tokens);
   // other processes follow within kKeyCacheTtl.
@@ -89,9 +90,9 @@ class Authenticator {
   PasswordParams pw_;
   bool allow_anonymous_;
   std::mutex mu_;
-  std::unordered_map<std::string, CachedKey> key_cache_;  // by presented key; guarded by mu_
+  std::unordered_map<std::string, CachedKey> key_cache_;     // by presented key; guarded by mu_
   std::unordered_map<std::int64_t, CachedUser> user_cache_;  // guarded by mu_
-  std::string dummy_hash_;                                // guarded by mu_
+  std::string dummy_hash_;                                   // guarded by mu_
 };
 
 // Validation shared by the CLI and the HTTP API.

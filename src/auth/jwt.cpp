@@ -71,7 +71,8 @@ Result<TokenClaims> JwtCodec::verify(const std::string& token, std::int64_t now_
   if (!sub) return Status::unauthenticated("token has no subject");
   char* end = nullptr;
   c.user_id = std::strtoll(sub, &end, 10);
-  if (!end || *end != '\0' || c.user_id <= 0) return Status::unauthenticated("token subject invalid");
+  if (!end || *end != '\0' || c.user_id <= 0)
+    return Status::unauthenticated("token subject invalid");
   const char* tier = jwt_get_grant(j.get(), "tier");
   if (!tier || !parse_tier(tier, &c.tier)) return Status::unauthenticated("token tier invalid");
   const char* role = jwt_get_grant(j.get(), "role");

@@ -14,9 +14,10 @@ const std::string kSecret(40, 'x');
 constexpr std::int64_t kNow = 1'800'000'000;
 
 std::string b64url(std::string_view s) {
-  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()), s.size(),
-                    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
+                    s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
   out.resize(std::strlen(out.c_str()));
   return out;
 }
@@ -26,7 +27,8 @@ std::string hs256(const std::string& key, const std::string& header, const std::
   unsigned char mac[crypto_auth_hmacsha256_BYTES];
   crypto_auth_hmacsha256_state st;
   crypto_auth_hmacsha256_init(&st, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(signing.data()), signing.size());
+  crypto_auth_hmacsha256_update(&st, reinterpret_cast<const unsigned char*>(signing.data()),
+                                signing.size());
   crypto_auth_hmacsha256_final(&st, mac);
   return signing + "." + b64url(std::string_view(reinterpret_cast<char*>(mac), sizeof mac));
 }
@@ -71,7 +73,8 @@ TEST_F(JwtTest, RejectsAlgNone) {
 
 TEST_F(JwtTest, RejectsTamperedPayloadAndOtherIssuer) {
   const std::string good = R"({"sub":"1","iss":"atelier","tier":"free","role":"user","iat":)" +
-                           std::to_string(kNow - 10) + R"(,"exp":)" + std::to_string(kNow + 100) + "}";
+                           std::to_string(kNow - 10) + R"(,"exp":)" + std::to_string(kNow + 100) +
+                           "}";
   auto tok = hs256(kSecret, R"({"alg":"HS256","typ":"JWT"})", good);
   ASSERT_TRUE(codec_.verify(tok, kNow).is_ok());
   // Swap in an admin payload under the old signature.
@@ -80,10 +83,12 @@ TEST_F(JwtTest, RejectsTamperedPayloadAndOtherIssuer) {
                       std::to_string(kNow + 100) + "}";
   std::string forged = tok.substr(0, dot1 + 1) + b64url(admin) + tok.substr(dot2);
   EXPECT_EQ(codec_.verify(forged, kNow).status().code(), Code::unauthenticated);
-  auto foreign = hs256(kSecret, R"({"alg":"HS256"})",
-                       R"({"sub":"1","iss":"evil","tier":"free","exp":)" + std::to_string(kNow + 100) + "}");
+  auto foreign =
+      hs256(kSecret, R"({"alg":"HS256"})",
+            R"({"sub":"1","iss":"evil","tier":"free","exp":)" + std::to_string(kNow + 100) + "}");
   EXPECT_EQ(codec_.verify(foreign, kNow).status().code(), Code::unauthenticated);
-  auto no_exp = hs256(kSecret, R"({"alg":"HS256"})", R"({"sub":"1","iss":"atelier","tier":"free"})");
+  auto no_exp =
+      hs256(kSecret, R"({"alg":"HS256"})", R"({"sub":"1","iss":"atelier","tier":"free"})");
   EXPECT_EQ(codec_.verify(no_exp, kNow).status().code(), Code::unauthenticated);
 }
 

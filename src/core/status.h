@@ -46,7 +46,9 @@ class [[nodiscard]] Status {
   static Status permission_denied(std::string m) { return {Code::permission_denied, std::move(m)}; }
   static Status payload_too_large(std::string m) { return {Code::payload_too_large, std::move(m)}; }
   static Status unsupported_media(std::string m) { return {Code::unsupported_media, std::move(m)}; }
-  static Status resource_exhausted(std::string m) { return {Code::resource_exhausted, std::move(m)}; }
+  static Status resource_exhausted(std::string m) {
+    return {Code::resource_exhausted, std::move(m)};
+  }
   static Status unavailable(std::string m) { return {Code::unavailable, std::move(m)}; }
   static Status deadline_exceeded(std::string m) { return {Code::deadline_exceeded, std::move(m)}; }
   static Status cancelled(std::string m) { return {Code::cancelled, std::move(m)}; }
@@ -67,7 +69,7 @@ class [[nodiscard]] Status {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     assert(!std::get<Status>(v_).is_ok() && "Result constructed from an OK status");
   }
@@ -92,10 +94,10 @@ class [[nodiscard]] Result {
 }  // namespace atelier
 
 // Propagate a non-OK Status (or a Result's status) to the caller.
-#define ATELIER_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::atelier::Status _st = (expr);            \
-    if (!_st.is_ok()) return _st;              \
+#define ATELIER_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::atelier::Status _st = (expr);   \
+    if (!_st.is_ok()) return _st;     \
   } while (0)
 
 #define ATELIER_CONCAT_INNER(a, b) a##b

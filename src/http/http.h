@@ -40,8 +40,8 @@ class ConnectionWatch {
 
 struct Request {
   Method method = Method::other;
-  std::string path;    // path without query, still percent-encoded (the router decodes segments)
-  std::string query;   // raw query string, no '?'
+  std::string path;   // path without query, still percent-encoded (the router decodes segments)
+  std::string query;  // raw query string, no '?'
   std::vector<Header> headers;
   std::string body;
   std::string client_ip;
@@ -68,7 +68,8 @@ struct Response {
   static Response json(int status, const nlohmann::json& j);
   // Keys in insertion order, and cheaper to build than std::map-backed objects.
   static Response json_ordered(int status, const nlohmann::ordered_json& j);
-  static Response text(int status, std::string body, std::string content_type = "text/plain; charset=utf-8");
+  static Response text(int status, std::string body,
+                       std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);
   bool has_header(std::string_view name) const noexcept;
 };

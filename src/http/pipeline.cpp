@@ -40,7 +40,8 @@ void append_ms(std::string& out, double ms) {
   const auto us = static_cast<unsigned long long>(ms * 1000.0 + 0.5);
   out += std::to_string(us / 1000);
   const auto frac = static_cast<unsigned>(us % 1000);
-  const char digits[4] = {'.', static_cast<char>('0' + frac / 100), static_cast<char>('0' + frac / 10 % 10),
+  const char digits[4] = {'.', static_cast<char>('0' + frac / 100),
+                          static_cast<char>('0' + frac / 10 % 10),
                           static_cast<char>('0' + frac % 10)};
   out.append(digits, 4);
 }
@@ -57,8 +58,10 @@ bool valid_request_id(std::string_view id) {
 void add_rate_headers(Response& r, const Decision& d) {
   if (!d.has_binding) return;
   r.headers.push_back({"RateLimit-Limit", std::to_string(d.binding.limit)});
-  r.headers.push_back({"RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, d.binding.remaining))});
-  r.headers.push_back({"RateLimit-Reset", std::to_string(std::max<std::int64_t>(0, d.binding.reset_s))});
+  r.headers.push_back(
+      {"RateLimit-Remaining", std::to_string(std::max<std::int64_t>(0, d.binding.remaining))});
+  r.headers.push_back(
+      {"RateLimit-Reset", std::to_string(std::max<std::int64_t>(0, d.binding.reset_s))});
 }
 
 // The binding limit across both decisions: the one with fewer units left.
@@ -70,10 +73,14 @@ const Decision& tighter(const Decision& a, const Decision& b) {
 
 std::string describe_limit(const LimitState& l) {
   if (l.name == "blocked") return "caller is blocked after repeated limit violations";
-  if (l.name == "global_minute") return "server-wide limit of " + std::to_string(l.limit) + " requests per minute reached";
-  if (l.name == "global_hour") return "server-wide limit of " + std::to_string(l.limit) + " requests per hour reached";
-  if (l.name == "identity_minute") return "limit of " + std::to_string(l.limit) + " requests per minute reached";
-  if (l.name == "daily_quota") return "daily quota of " + std::to_string(l.limit) + " cost units reached";
+  if (l.name == "global_minute")
+    return "server-wide limit of " + std::to_string(l.limit) + " requests per minute reached";
+  if (l.name == "global_hour")
+    return "server-wide limit of " + std::to_string(l.limit) + " requests per hour reached";
+  if (l.name == "identity_minute")
+    return "limit of " + std::to_string(l.limit) + " requests per minute reached";
+  if (l.name == "daily_quota")
+    return "daily quota of " + std::to_string(l.limit) + " cost units reached";
   return l.name;
 }
 
@@ -124,7 +131,8 @@ void Pipeline::handle(Request&& req, Done done) {
   try {
     dispatch(s);
   } catch (const std::exception& e) {
-    log::error("unhandled exception in request pipeline", {{"request_id", s->request_id}, {"error", e.what()}});
+    log::error("unhandled exception in request pipeline",
+               {{"request_id", s->request_id}, {"error", e.what()}});
     finish(s, Status::internal("unexpected error"));
   }
 }
@@ -156,8 +164,9 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     return finish(s, problem(404, "no route for " + req.path, s->request_id));
   }
   if (m.kind == Match::method_not_allowed) {
-    Response r = problem(405, std::string(method_name(req.method)) + " is not allowed on " + req.path,
-                         s->request_id);
+    Response r =
+        problem(405, std::string(method_name(req.method)) + " is not allowed on " + req.path,
+                s->request_id);
     r.set_header("Allow", m.allow);
     return finish(s, std::move(r));
   }
@@ -175,7 +184,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
   }
 
   if (route.access != Access::open) {
-    auto id = auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
+    auto id =
+        auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
     if (!id.is_ok()) {
       // Failed credentials count against the client IP, so guessing keys or
       // tokens runs into the same limits and block as any other traffic.
@@ -183,8 +193,10 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
       s->rate = limiter_.admit(s->identity.id);
       if (!s->rate.allowed) {
         metrics_.rate_limited(tier_name(Tier::free), s->rate.binding.name);
-        Response r = problem(429, describe_limit(s->rate.binding), s->request_id, {{"limit", s->rate.binding.name}});
-        r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
+        Response r = problem(429, describe_limit(s->rate.binding), s->request_id,
+                             {{"limit", s->rate.binding.name}});
+        r.set_header("Retry-After",
+                     std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
         return finish(s, std::move(r));
       }
       return finish(s, id.status());
@@ -194,7 +206,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
       return finish(s, Status::unauthenticated("this endpoint needs an API key or a bearer token"));
     }
     if (route.access == Access::admin) {
-      if (s->identity.anonymous()) return finish(s, Status::unauthenticated("admin credentials required"));
+      if (s->identity.anonymous())
+        return finish(s, Status::unauthenticated("admin credentials required"));
       if (!s->identity.admin()) return finish(s, Status::permission_denied("admin role required"));
     }
   }
@@ -226,7 +239,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
       metrics_.rate_limited(tier_name(s->identity.tier), "daily_quota");
       Response r = problem(429, describe_limit(s->quota.binding), s->request_id,
                            {{"limit", "daily_quota"}, {"cost", route.cost}});
-      r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->quota.retry_after_s)));
+      r.set_header("Retry-After",
+                   std::to_string(std::max<std::int64_t>(1, s->quota.retry_after_s)));
       return finish(s, std::move(r));
     }
     s->charged_units = route.cost;
@@ -246,22 +260,24 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     s->work.cancel = s->req.watch->watch(s->req.connection_id);
     s->watched = true;
   }
-  WorkerPool& target = (route.exec == Exec::inference_pool && inference_pool_) ? *inference_pool_ : pool_;
-  Status submitted = target.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
-    s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
-    if (!pre.is_ok()) return finish(s, pre);
-    RequestContext ctx{s->req, s->identity, s->work, s->request_id};
-    const auto t = SteadyClock::now();
-    Result<Response> out = Status::internal("handler did not run");
-    try {
-      out = s->route->handler(ctx);
-    } catch (const std::exception& e) {
-      log::error("handler threw", {{"request_id", s->request_id}, {"error", e.what()}});
-      out = Status::internal("unexpected error");
-    }
-    s->compute_ms = ms_since(t);
-    finish(s, std::move(out));
-  });
+  WorkerPool& target =
+      (route.exec == Exec::inference_pool && inference_pool_) ? *inference_pool_ : pool_;
+  Status submitted =
+      target.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
+        s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
+        if (!pre.is_ok()) return finish(s, pre);
+        RequestContext ctx{s->req, s->identity, s->work, s->request_id};
+        const auto t = SteadyClock::now();
+        Result<Response> out = Status::internal("handler did not run");
+        try {
+          out = s->route->handler(ctx);
+        } catch (const std::exception& e) {
+          log::error("handler threw", {{"request_id", s->request_id}, {"error", e.what()}});
+          out = Status::internal("unexpected error");
+        }
+        s->compute_ms = ms_since(t);
+        finish(s, std::move(out));
+      });
   if (!submitted.is_ok()) {
     Response r = problem(submitted, s->request_id);
     r.set_header("Retry-After", "1");
@@ -276,7 +292,8 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   }
   Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
   r.headers.reserve(r.headers.size() + 6);
-  if (!result.is_ok() && result.status().code() == Code::unavailable && !r.has_header("Retry-After")) {
+  if (!result.is_ok() && result.status().code() == Code::unavailable &&
+      !r.has_header("Retry-After")) {
     r.set_header("Retry-After", "1");
   }
   // Only successful work is charged: give the units back otherwise.
@@ -310,8 +327,8 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   const std::string method(method_name(s->req.method));
   metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
   if (opt_.access_log) {
-    log::access({s->request_id, method, route_label, s->identity.id, tier_name(s->identity.tier), r.status,
-                 total_ms, r.body.size()},
+    log::access({s->request_id, method, route_label, s->identity.id, tier_name(s->identity.tier),
+                 r.status, total_ms, r.body.size()},
                 s->route && s->route->quiet_access_log ? log::Level::debug : log::Level::info);
   }
   Done done = std::move(s->done);

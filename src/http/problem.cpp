@@ -6,56 +6,94 @@ namespace atelier::http {
 
 int http_status(Code c) noexcept {
   switch (c) {
-    case Code::ok: return 200;
-    case Code::invalid_argument: return 400;
-    case Code::unprocessable: return 422;
-    case Code::not_found: return 404;
-    case Code::already_exists: return 409;
-    case Code::unauthenticated: return 401;
-    case Code::permission_denied: return 403;
-    case Code::payload_too_large: return 413;
-    case Code::unsupported_media: return 415;
-    case Code::resource_exhausted: return 429;
-    case Code::unavailable: return 503;
-    case Code::deadline_exceeded: return 504;
-    case Code::cancelled: return 499;
-    case Code::internal: return 500;
+    case Code::ok:
+      return 200;
+    case Code::invalid_argument:
+      return 400;
+    case Code::unprocessable:
+      return 422;
+    case Code::not_found:
+      return 404;
+    case Code::already_exists:
+      return 409;
+    case Code::unauthenticated:
+      return 401;
+    case Code::permission_denied:
+      return 403;
+    case Code::payload_too_large:
+      return 413;
+    case Code::unsupported_media:
+      return 415;
+    case Code::resource_exhausted:
+      return 429;
+    case Code::unavailable:
+      return 503;
+    case Code::deadline_exceeded:
+      return 504;
+    case Code::cancelled:
+      return 499;
+    case Code::internal:
+      return 500;
   }
   return 500;
 }
 
 std::string_view reason_phrase(int status) noexcept {
   switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 422: return "Unprocessable Content";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 499: return "Client Closed Request";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 200:
+      return "OK";
+    case 201:
+      return "Created";
+    case 202:
+      return "Accepted";
+    case 204:
+      return "No Content";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 415:
+      return "Unsupported Media Type";
+    case 422:
+      return "Unprocessable Content";
+    case 429:
+      return "Too Many Requests";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 499:
+      return "Client Closed Request";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    case 505:
+      return "HTTP Version Not Supported";
+    default:
+      return "Unknown";
   }
 }
 
 namespace {
 std::string slug(int status) {
   std::string s(reason_phrase(status));
-  for (auto& c : s) c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (auto& c : s)
+    c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
 }  // namespace
@@ -85,11 +123,13 @@ Result<nlohmann::json> parse_json_body(const Request& req, int max_depth) {
   auto semi = ct.find(';');
   auto media = ct.substr(0, semi);
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  if (!iequals(media, "application/json") && !(media.size() > 5 && media.substr(media.size() - 5) == "+json")) {
+  if (!iequals(media, "application/json") &&
+      !(media.size() > 5 && media.substr(media.size() - 5) == "+json")) {
     return Status::unsupported_media("expected Content-Type: application/json, got '" +
                                      std::string(ct) + "'");
   }
-  if (req.body.empty()) return Status::invalid_argument("request body is empty; expected a JSON document");
+  if (req.body.empty())
+    return Status::invalid_argument("request body is empty; expected a JSON document");
   json::Limits limits;
   limits.max_depth = max_depth;
   return json::parse(req.body, limits, "request body");

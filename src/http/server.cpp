@@ -38,7 +38,8 @@ class GuardedSocket {
   // Set once by the server before it accepts anything.
   static inline WireShared* shared = nullptr;
 
-  explicit GuardedSocket(asio::io_context& ioc) : st_(std::make_unique<State>(ioc.get_executor())) {}
+  explicit GuardedSocket(asio::io_context& ioc)
+      : st_(std::make_unique<State>(ioc.get_executor())) {}
   GuardedSocket(GuardedSocket&& o) noexcept : st_(std::move(o.st_)) {
     o.st_ = std::make_unique<State>(st_->sock.get_executor());
   }
@@ -61,14 +62,18 @@ class GuardedSocket {
     release_parked();
     st_->sock.close(ec);
   }
-  void shutdown(asio::socket_base::shutdown_type what, asio::error_code& ec) { st_->sock.shutdown(what, ec); }
+  void shutdown(asio::socket_base::shutdown_type what, asio::error_code& ec) {
+    st_->sock.shutdown(what, ec);
+  }
   void cancel(asio::error_code& ec) {
     release_parked();
     st_->sock.cancel(ec);
   }
   native_handle_type native_handle() { return st_->sock.native_handle(); }
   bool native_non_blocking() const { return st_->sock.native_non_blocking(); }
-  void native_non_blocking(bool mode, asio::error_code& ec) { st_->sock.native_non_blocking(mode, ec); }
+  void native_non_blocking(bool mode, asio::error_code& ec) {
+    st_->sock.native_non_blocking(mode, ec);
+  }
   template <typename WaitHandler>
   auto async_wait(asio::socket_base::wait_type w, WaitHandler&& h) {
     return st_->sock.async_wait(w, std::forward<WaitHandler>(h));
@@ -94,7 +99,8 @@ class GuardedSocket {
       // The verdict went up; read no more. The handler is completed (as
       // aborted) when RESTinio closes the socket after answering.
       st->parked_executor = ex;
-      st->parked = [h = std::forward<Handler>(handler)](asio::error_code ec, std::size_t n) mutable { h(ec, n); };
+      st->parked = [h = std::forward<Handler>(handler)](asio::error_code ec,
+                                                        std::size_t n) mutable { h(ec, n); };
       return;
     }
     read_more(st, buffers, std::forward<Handler>(handler));
@@ -150,7 +156,8 @@ class GuardedSocket {
     if (!st_ || !st_->parked) return;
     auto h = std::move(st_->parked);
     st_->parked = nullptr;
-    asio::post(st_->parked_executor, [h = std::move(h)]() mutable { h(asio::error::operation_aborted, 0); });
+    asio::post(st_->parked_executor,
+               [h = std::move(h)]() mutable { h(asio::error::operation_aborted, 0); });
   }
 
   std::unique_ptr<State> st_;
@@ -207,10 +214,12 @@ class ConnectionRegistry final : public ConnectionWatch {
 class ConnectionCap {
  public:
   explicit ConnectionCap(std::size_t cap) : cap_(cap) {}
-  restinio::ip_blocker::inspection_result_t inspect(const restinio::ip_blocker::incoming_info_t&) noexcept {
+  restinio::ip_blocker::inspection_result_t inspect(
+      const restinio::ip_blocker::incoming_info_t&) noexcept {
     std::size_t n = open_.load(std::memory_order_relaxed);
     while (n < cap_) {
-      if (open_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return restinio::ip_blocker::allow();
+      if (open_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed))
+        return restinio::ip_blocker::allow();
     }
     refused_.fetch_add(1, std::memory_order_relaxed);
     return restinio::ip_blocker::deny();
@@ -243,7 +252,8 @@ class StateListener {
 class CapHook {
  public:
   explicit CapHook(ConnectionCap& cap) : cap_(cap) {}
-  restinio::ip_blocker::inspection_result_t inspect(const restinio::ip_blocker::incoming_info_t& info) noexcept {
+  restinio::ip_blocker::inspection_result_t inspect(
+      const restinio::ip_blocker::incoming_info_t& info) noexcept {
     return cap_.inspect(info);
   }
 
@@ -257,15 +267,15 @@ class CapHook {
 // every connection operation onto the connection's executor.
 struct MultiThreadTraits
     : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
-                                restinio::default_request_handler_t,
-                                restinio::default_strand_t, GuardedSocket> {
+                                restinio::default_request_handler_t, restinio::default_strand_t,
+                                GuardedSocket> {
   using connection_state_listener_t = StateListener;
   using ip_blocker_t = CapHook;
 };
 struct SingleThreadTraits
     : public restinio::traits_t<restinio::asio_timer_manager_t, restinio::null_logger_t,
-                                restinio::default_request_handler_t,
-                                restinio::noop_strand_t, GuardedSocket> {
+                                restinio::default_request_handler_t, restinio::noop_strand_t,
+                                GuardedSocket> {
   using connection_state_listener_t = StateListener;
   using ip_blocker_t = CapHook;
 };
@@ -340,7 +350,8 @@ class Server::Impl {
                 .max_field_count(2 * opt_.max_header_count))
         .connection_state_listener(listener)
         .ip_blocker(std::make_shared<CapHook>(cap_))
-        .request_handler([this](restinio::request_handle_t req) { return on_request(std::move(req)); });
+        .request_handler(
+            [this](restinio::request_handle_t req) { return on_request(std::move(req)); });
 
     restinio::http_server_t<Traits> server{restinio::external_io_context(ioc), std::move(settings)};
     try {
@@ -360,7 +371,8 @@ class Server::Impl {
       const int reading = wire_.reading.load();
       if ((pipeline_.in_flight() == 0 && reading == 0) || SteadyClock::now() >= drain_deadline) {
         if (pipeline_.in_flight() != 0 || reading != 0) {
-          log::warn("drain deadline reached", {{"in_flight", pipeline_.in_flight()}, {"reading", reading}});
+          log::warn("drain deadline reached",
+                    {{"in_flight", pipeline_.in_flight()}, {"reading", reading}});
         }
         // A moment for the last queued writes to reach their sockets.
         drain_timer.expires_after(std::chrono::milliseconds(100));
@@ -380,7 +392,8 @@ class Server::Impl {
         ioc.stop();
         return;
       }
-      log::info("draining", {{"signal", signo}, {"in_flight", pipeline_.in_flight()},
+      log::info("draining", {{"signal", signo},
+                             {"in_flight", pipeline_.in_flight()},
                              {"timeout_s", opt_.drain_timeout.count()}});
       pipeline_.begin_drain();
       try {
@@ -428,7 +441,8 @@ class Server::Impl {
       // A request the WireGuard refused, standing in for the bytes it dropped.
       if (auto v = WireGuard::parse_marker(std::string_view(marker->data(), marker->size()))) {
         log::warn("malformed request refused", {{"status", v->status}, {"detail", v->detail}});
-        Response resp = problem(v->status, v->detail, "wire-" + std::to_string(req->connection_id()));
+        Response resp =
+            problem(v->status, v->detail, "wire-" + std::to_string(req->connection_id()));
         resp.close_connection = true;
         respond(std::move(req), std::move(resp));
         return restinio::request_accepted();
@@ -463,6 +477,8 @@ class Server::Impl {
 Server::Server(ServerOptions opt, Pipeline& pipeline)
     : impl_(std::make_unique<Impl>(std::move(opt), pipeline)) {}
 Server::~Server() = default;
-Status Server::run(const std::function<void()>& on_listening) { return impl_->run(on_listening); }
+Status Server::run(const std::function<void()>& on_listening) {
+  return impl_->run(on_listening);
+}
 
 }  // namespace atelier::http

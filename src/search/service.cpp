@@ -22,10 +22,14 @@
 namespace atelier::search {
 
 bool parse_mode(std::string_view s, Mode* out) {
-  if (s == "bm25") *out = Mode::bm25;
-  else if (s == "vector") *out = Mode::vector;
-  else if (s == "hybrid") *out = Mode::hybrid;
-  else return false;
+  if (s == "bm25")
+    *out = Mode::bm25;
+  else if (s == "vector")
+    *out = Mode::vector;
+  else if (s == "hybrid")
+    *out = Mode::hybrid;
+  else
+    return false;
   return true;
 }
 
@@ -33,11 +37,20 @@ namespace {
 void append_escaped(std::string& out, std::string_view s) {
   for (char c : s) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
 }
@@ -45,12 +58,14 @@ void append_escaped(std::string& out, std::string_view s) {
 
 namespace {
 
-std::string highlight_all(const text::Analyzer& analyzer, std::string_view text, const std::set<std::string>& stems,
-                          std::size_t window) {
+std::string highlight_all(const text::Analyzer& analyzer, std::string_view text,
+                          const std::set<std::string>& stems, std::size_t window) {
   auto a = analyzer.analyze(std::string(text), "english", /*with_sentences=*/false);
   if (!a.is_ok() || a->tokens.empty()) return {};
   const auto& toks = a->tokens;
-  auto hit = [&](std::size_t i) { return toks[i].type == text::TokenType::word && stems.count(toks[i].stem) > 0; };
+  auto hit = [&](std::size_t i) {
+    return toks[i].type == text::TokenType::word && stems.count(toks[i].stem) > 0;
+  };
   // The first window with the most query terms.
   std::size_t best = 0, best_count = 0, count = 0;
   const std::size_t w = std::min(window, toks.size());
@@ -67,9 +82,11 @@ std::string highlight_all(const text::Analyzer& analyzer, std::string_view text,
   if (best > 0) out += "…";
   std::size_t pos = static_cast<std::size_t>(toks[best].byte_start);
   for (std::size_t i = best; i < end; ++i) {
-    append_escaped(out, std::string_view(text).substr(pos, static_cast<std::size_t>(toks[i].byte_start) - pos));
+    append_escaped(out, std::string_view(text).substr(
+                            pos, static_cast<std::size_t>(toks[i].byte_start) - pos));
     const std::string_view word = std::string_view(text).substr(
-        static_cast<std::size_t>(toks[i].byte_start), static_cast<std::size_t>(toks[i].byte_end - toks[i].byte_start));
+        static_cast<std::size_t>(toks[i].byte_start),
+        static_cast<std::size_t>(toks[i].byte_end - toks[i].byte_start));
     if (hit(i)) {
       out += "<b>";
       append_escaped(out, word);
@@ -83,12 +100,14 @@ std::string highlight_all(const text::Analyzer& analyzer, std::string_view text,
   return out;
 }
 
-bool word_byte(unsigned char c) { return std::isalnum(c) || c >= 0x80; }
+bool word_byte(unsigned char c) {
+  return std::isalnum(c) || c >= 0x80;
+}
 
 }  // namespace
 
-std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
-                      std::size_t window) {
+std::string highlight(const text::Analyzer& analyzer, const std::string& text,
+                      const std::set<std::string>& stems, std::size_t window) {
   // Analysing a whole long document costs more than the search that found
   // it; a byte scan for the stems' first letters finds the dense region, and
   // only that region is analysed. Short texts are analysed whole.
@@ -100,7 +119,8 @@ std::string highlight(const text::Analyzer& analyzer, const std::string& text, c
   for (const auto& stem : stems) {
     const std::string probe = stem.substr(0, std::min<std::size_t>(stem.size(), 4));
     if (probe.empty()) continue;
-    for (std::size_t at = lower.find(probe); at != std::string::npos; at = lower.find(probe, at + 1)) {
+    for (std::size_t at = lower.find(probe); at != std::string::npos;
+         at = lower.find(probe, at + 1)) {
       if (at == 0 || !word_byte(static_cast<unsigned char>(lower[at - 1]))) hits.push_back(at);
     }
   }
@@ -113,11 +133,13 @@ std::string highlight(const text::Analyzer& analyzer, const std::string& text, c
       if (i - j + 1 > best_count) best_count = i - j + 1, best = hits[j];
     }
     start = best > 60 ? best - 60 : 0;
-    while (start > 0 && text[start - 1] != ' ' && text[start - 1] != '\n') --start;  // whole words, whole UTF-8
+    while (start > 0 && text[start - 1] != ' ' && text[start - 1] != '\n')
+      --start;  // whole words, whole UTF-8
   }
   std::size_t end = std::min(text.size(), start + kRegion);
   while (end < text.size() && text[end] != ' ' && text[end] != '\n') ++end;
-  std::string inner = highlight_all(analyzer, std::string_view(text).substr(start, end - start), stems, window);
+  std::string inner =
+      highlight_all(analyzer, std::string_view(text).substr(start, end - start), stems, window);
   if (inner.empty()) return inner;
   const std::string ellipsis = "…";
   if (start > 0 && !inner.starts_with(ellipsis)) inner = ellipsis + inner;
@@ -148,12 +170,14 @@ std::map<std::string, std::string> scalar_fields(const std::string& metadata_jso
 
 const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Status* why) const {
   const embed::TextEmbedder* e = embedders_.text(c.model);
-  if (!e) *why = Status::unavailable("embedding model '" + c.model + "' of collection '" + c.name + "' is not loaded");
+  if (!e)
+    *why = Status::unavailable("embedding model '" + c.model + "' of collection '" + c.name +
+                               "' is not loaded");
   return e;
 }
 
-Result<Collection> SearchService::create(const std::string& name, const Caller& owner, const std::string& model,
-                                         const std::string& visibility) {
+Result<Collection> SearchService::create(const std::string& name, const Caller& owner,
+                                         const std::string& model, const std::string& visibility) {
   if (visibility != "private" && visibility != "public") {
     return Status::invalid_argument("'visibility' is private or public");
   }
@@ -174,7 +198,9 @@ Status may_write(const Collection& c, const Caller& caller) {
   if (caller.admin || (!caller.anonymous && c.owner == caller.id)) return Status::ok();
   return Status::permission_denied("collection '" + c.name + "' belongs to another caller");
 }
-Status no_collection(const std::string& name) { return Status::not_found("no collection '" + name + "'"); }
+Status no_collection(const std::string& name) {
+  return Status::not_found("no collection '" + name + "'");
+}
 }  // namespace
 
 Status check_metadata(const nlohmann::json& metadata, const MetadataLimits& limits) {
@@ -187,12 +213,13 @@ Status check_metadata(const nlohmann::json& metadata, const MetadataLimits& limi
     stack.pop_back();
     deepest = std::max(deepest, d);
     if (deepest > limits.max_depth) {
-      return Status::invalid_argument("'metadata' is nested deeper than " + std::to_string(limits.max_depth) +
-                                      " levels");
+      return Status::invalid_argument("'metadata' is nested deeper than " +
+                                      std::to_string(limits.max_depth) + " levels");
     }
     if (node->is_object()) keys += node->size();
     if (keys > limits.max_keys) {
-      return Status::invalid_argument("'metadata' has more than " + std::to_string(limits.max_keys) + " keys");
+      return Status::invalid_argument("'metadata' has more than " +
+                                      std::to_string(limits.max_keys) + " keys");
     }
     for (const auto& child : *node) {
       if (child.is_structured()) stack.push_back({&child, d + 1});
@@ -200,8 +227,8 @@ Status check_metadata(const nlohmann::json& metadata, const MetadataLimits& limi
   }
   const std::size_t bytes = metadata.dump().size();
   if (bytes > limits.max_bytes) {
-    return Status::invalid_argument("'metadata' has " + std::to_string(bytes) + " bytes; the limit is " +
-                                    std::to_string(limits.max_bytes));
+    return Status::invalid_argument("'metadata' has " + std::to_string(bytes) +
+                                    " bytes; the limit is " + std::to_string(limits.max_bytes));
   }
   return Status::ok();
 }
@@ -220,7 +247,8 @@ Result<std::vector<Collection>> SearchService::list(const Caller& caller) {
   return out;
 }
 
-Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::string& name, const Caller& caller) {
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::string& name,
+                                                                   const Caller& caller) {
   // Names are checked at creation; anything else cannot name a collection.
   if (name.empty() || name.size() > 64 || !is_utf8(name) ||
       name.find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos) {
@@ -272,7 +300,8 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
       if (!fields.empty()) l->metadata[d.id] = std::move(fields);
     });
     if (st.is_ok()) {
-      log::info("vector index loaded from file", {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+      log::info("vector index loaded from file",
+                {{"collection", c.name}, {"index", kind}, {"version", c.version}});
     }
   } else {
     auto built = build_index(c, &l->metadata);
@@ -339,7 +368,8 @@ std::string SearchService::kind_for(std::size_t n) const {
 }
 
 Result<std::unique_ptr<VectorIndex>> SearchService::build_index(
-    const Collection& c, std::unordered_map<std::string, std::map<std::string, std::string>>* metadata) {
+    const Collection& c,
+    std::unordered_map<std::string, std::map<std::string, std::string>>* metadata) {
   std::vector<std::string> ids;
   std::vector<float> rows;
   ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
@@ -362,7 +392,8 @@ Result<std::unique_ptr<VectorIndex>> SearchService::build_index(
     train.reserve(sample * dim);
     for (std::size_t i = 0; i < sample; ++i) {
       const std::size_t row = i * n / sample;
-      train.insert(train.end(), rows.begin() + long(row * dim), rows.begin() + long((row + 1) * dim));
+      train.insert(train.end(), rows.begin() + long(row * dim),
+                   rows.begin() + long((row + 1) * dim));
     }
     ATELIER_ASSIGN_OR_RETURN(index, make_ivf_index(c.dimensions, train, {0, fusion_.ivf_nprobe}));
   } else if (kind == "hnsw") {
@@ -372,11 +403,13 @@ Result<std::unique_ptr<VectorIndex>> SearchService::build_index(
   }
   std::vector<float> v(static_cast<std::size_t>(c.dimensions));
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    std::copy(rows.begin() + long(i * v.size()), rows.begin() + long((i + 1) * v.size()), v.begin());
+    std::copy(rows.begin() + long(i * v.size()), rows.begin() + long((i + 1) * v.size()),
+              v.begin());
     ATELIER_RETURN_IF_ERROR(index->upsert(ids[i], v));
   }
   if (kind != "flat") {
-    log::info("vector index built", {{"collection", c.name}, {"index", kind}, {"vectors", ids.size()}});
+    log::info("vector index built",
+              {{"collection", c.name}, {"index", kind}, {"vectors", ids.size()}});
   }
   return index;
 }
@@ -385,10 +418,12 @@ Status SearchService::maybe_rebuild(Loaded* l) {
   auto index = index_of(l);
   const std::size_t n = index->size();
   // IVF stays once built (shrinking back below ivf_min does not warrant a rebuild).
-  const bool outgrown = kind_for(n) != index->kind() && !(index->kind() == "ivf" && n > fusion_.flat_max);
+  const bool outgrown =
+      kind_for(n) != index->kind() && !(index->kind() == "ivf" && n > fusion_.flat_max);
   const bool tombstones = index->deleted() > std::max<std::size_t>(64, n / 5);
   if (!outgrown && !tombstones) return Status::ok();
-  ATELIER_ASSIGN_OR_RETURN(Collection now, store_.find_collection(l->collection.name));  // writers are held off
+  ATELIER_ASSIGN_OR_RETURN(Collection now,
+                           store_.find_collection(l->collection.name));  // writers are held off
   ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection, nullptr));
   if (save(now, *fresh, now.version).is_ok()) l->saved_version = now.version;
   std::lock_guard lock(mu_);
@@ -403,22 +438,26 @@ fs::path index_path(const std::string& dir, const Collection& c, const std::stri
 }
 }  // namespace
 
-Result<std::unique_ptr<VectorIndex>> SearchService::load_saved(const Collection& c, const std::string& kind) {
+Result<std::unique_ptr<VectorIndex>> SearchService::load_saved(const Collection& c,
+                                                               const std::string& kind) {
   if (fusion_.index_dir.empty() || kind == "flat") return Status::not_found("not cached");
   const fs::path file = index_path(fusion_.index_dir, c, kind);
   std::ifstream in(file.string() + ".meta.json");
   if (!in) return Status::not_found("no index file");
   auto meta = nlohmann::json::parse(in, nullptr, false);
-  if (meta.is_discarded() || meta.value("version", std::int64_t(-1)) != c.version || meta.value("kind", "") != kind ||
-      meta.value("dimensions", 0) != c.dimensions || !meta.contains("ids") || !meta["ids"].is_array()) {
+  if (meta.is_discarded() || meta.value("version", std::int64_t(-1)) != c.version ||
+      meta.value("kind", "") != kind || meta.value("dimensions", 0) != c.dimensions ||
+      !meta.contains("ids") || !meta["ids"].is_array()) {
     return Status::not_found("index file is stale");
   }
   auto ids = meta["ids"].get<std::vector<std::string>>();
   Result<std::unique_ptr<VectorIndex>> idx =
-      kind == "hnsw" ? load_hnsw_index(file.string(), c.dimensions, ids)
-                     : load_ivf_index(file.string(), c.dimensions, std::move(ids), fusion_.ivf_nprobe);
+      kind == "hnsw"
+          ? load_hnsw_index(file.string(), c.dimensions, ids)
+          : load_ivf_index(file.string(), c.dimensions, std::move(ids), fusion_.ivf_nprobe);
   if (!idx.is_ok()) {
-    log::warn("index file unreadable; rebuilding", {{"collection", c.name}, {"error", idx.status().message()}});
+    log::warn("index file unreadable; rebuilding",
+              {{"collection", c.name}, {"error", idx.status().message()}});
   }
   return idx;
 }
@@ -431,13 +470,15 @@ Status SearchService::save(const Collection& c, const VectorIndex& index, std::i
   // Unique per save: two saves of one collection (a rebuild and persist at
   // shutdown) never write the same temporary file.
   static std::atomic<std::uint64_t> seq{0};
-  const std::string suffix = ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq.fetch_add(1));
+  const std::string suffix =
+      ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq.fetch_add(1));
   const std::string tmp = file.string() + suffix;
   std::vector<std::string> ids;
   Status st = index.save(tmp, &ids);
   if (st.is_ok()) {
     // Written new, then renamed: a reader sees the old pair or the new one.
-    nlohmann::json meta = {{"version", version}, {"kind", index.kind()}, {"dimensions", c.dimensions}, {"ids", ids}};
+    nlohmann::json meta = {
+        {"version", version}, {"kind", index.kind()}, {"dimensions", c.dimensions}, {"ids", ids}};
     std::ofstream out(file.string() + ".meta.json" + suffix, std::ios::trunc);
     out << meta.dump();
     out.close();
@@ -447,16 +488,19 @@ Status SearchService::save(const Collection& c, const VectorIndex& index, std::i
     // The index file and its meta file are renamed as a pair.
     std::lock_guard pair(save_mu_);
     if (st.is_ok()) fs::rename(tmp, file, ec);
-    if (st.is_ok() && !ec) fs::rename(file.string() + ".meta.json" + suffix, file.string() + ".meta.json", ec);
+    if (st.is_ok() && !ec)
+      fs::rename(file.string() + ".meta.json" + suffix, file.string() + ".meta.json", ec);
   }
   if (!st.is_ok() || ec) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
     fs::remove(file.string() + ".meta.json" + suffix, ignored);
-    log::warn("index file not saved", {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
+    log::warn("index file not saved",
+              {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
     return st.is_ok() ? Status::unavailable(ec.message()) : st;
   }
-  log::info("index file saved", {{"collection", c.name}, {"index", index.kind()}, {"version", version}});
+  log::info("index file saved",
+            {{"collection", c.name}, {"index", index.kind()}, {"version", version}});
   return Status::ok();
 }
 
@@ -476,7 +520,8 @@ void SearchService::persist() {
   }
 }
 
-Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::vector<IngestDocument>& docs,
+Result<UpsertCounts> SearchService::ingest(const std::string& name,
+                                           const std::vector<IngestDocument>& docs,
                                            const Caller& caller, const WorkContext& work) {
   ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
   Loaded* l = loaded.get();
@@ -489,24 +534,29 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
       json::Limits limits;
       limits.max_depth = MetadataLimits{}.max_depth;
       limits.max_bytes = 4 * MetadataLimits{}.max_bytes;
-      auto meta = json::parse(d.metadata_json, limits, "document " + std::to_string(i) + ": 'metadata'");
+      auto meta =
+          json::parse(d.metadata_json, limits, "document " + std::to_string(i) + ": 'metadata'");
       if (!meta.is_ok()) return meta.status();
       Status ok = check_metadata(*meta);
-      if (!ok.is_ok()) return Status(ok.code(), "document " + std::to_string(i) + ": " + ok.message());
+      if (!ok.is_ok())
+        return Status(ok.code(), "document " + std::to_string(i) + ": " + ok.message());
     }
-    if (d.vector.empty()) need_text_vectors = true;
+    if (d.vector.empty())
+      need_text_vectors = true;
     else if (static_cast<int>(d.vector.size()) != l->collection.dimensions) {
-      return Status::invalid_argument("document '" + d.id + "' has a " + std::to_string(d.vector.size()) +
-                                      "-d vector; collection '" + name + "' holds " +
-                                      std::to_string(l->collection.dimensions) + "-d " + l->collection.model + " vectors");
+      return Status::invalid_argument("document '" + d.id + "' has a " +
+                                      std::to_string(d.vector.size()) + "-d vector; collection '" +
+                                      name + "' holds " + std::to_string(l->collection.dimensions) +
+                                      "-d " + l->collection.model + " vectors");
     }
   }
   Status why;
   const embed::TextEmbedder* e = need_text_vectors ? embedder_for(l->collection, &why) : nullptr;
   if (need_text_vectors && !e) {
     if (embedders_.image_dimensions(l->collection.model) > 0) {
-      return Status::invalid_argument("collection '" + name + "' holds " + l->collection.model +
-                                      " image vectors: add items with images (POST /v1/collections/" + name + "/images)");
+      return Status::invalid_argument(
+          "collection '" + name + "' holds " + l->collection.model +
+          " image vectors: add items with images (POST /v1/collections/" + name + "/images)");
     }
     return why;
   }
@@ -536,7 +586,8 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name, const std::v
       if (v.empty()) v = std::move(emb.vectors[next++]);
       records.push_back({docs[i].id, docs[i].text, docs[i].metadata_json, std::move(v)});
     }
-    ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts, store_.upsert_documents(l->collection.id, records));
+    ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                             store_.upsert_documents(l->collection.id, records));
     total.inserted += counts.inserted;
     total.updated += counts.updated;
     for (auto& r : records) {
@@ -603,8 +654,9 @@ std::set<std::string> SearchService::query_stems(const std::string& text) const 
   return out;
 }
 
-Result<std::vector<SearchHit>> SearchService::search(const std::string& name, const SearchRequest& req,
-                                                     const Caller& caller, const WorkContext& work) {
+Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
+                                                     const SearchRequest& req, const Caller& caller,
+                                                     const WorkContext& work) {
   ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
   Loaded* l = loaded.get();
   const int candidates = std::max(req.k, fusion_.candidates);
@@ -614,7 +666,8 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
   if (req.mode != Mode::vector) {
     match = text_query(req.query);
     if (!match.empty()) {
-      ATELIER_ASSIGN_OR_RETURN(text_hits, store_.search_text(l->collection.id, match, candidates, req.filter));
+      ATELIER_ASSIGN_OR_RETURN(text_hits,
+                               store_.search_text(l->collection.id, match, candidates, req.filter));
     }
   }
   ATELIER_RETURN_IF_ERROR(work.check());
@@ -622,8 +675,8 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     embed::Embeddings q;
     if (!req.vector.empty()) {
       if (static_cast<int>(req.vector.size()) != l->collection.dimensions) {
-        return Status::invalid_argument("the query vector does not match collection '" + name + "' (" +
-                                        l->collection.model + ")");
+        return Status::invalid_argument("the query vector does not match collection '" + name +
+                                        "' (" + l->collection.model + ")");
       }
       q.vectors.push_back(req.vector);
     } else {
@@ -671,7 +724,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name, co
     if (req.mode != Mode::vector) h.bm25_rank = f.ranks[side++];
     if (req.mode != Mode::bm25) h.vector_rank = f.ranks[side];
     // Single-side modes report that side's own score; hybrid the fused one.
-    h.score = req.mode == Mode::bm25 ? h.bm25_score.value_or(0)
+    h.score = req.mode == Mode::bm25     ? h.bm25_score.value_or(0)
               : req.mode == Mode::vector ? h.vector_score.value_or(0)
                                          : f.score;
     if (stems.empty()) stems = query_stems(req.query);

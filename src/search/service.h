@@ -102,8 +102,8 @@ struct CollectionStats {
 
 class SearchService {
  public:
-  SearchService(Store& store, const embed::EmbedderRegistry& embedders, const text::Analyzer& analyzer,
-                FusionSettings fusion)
+  SearchService(Store& store, const embed::EmbedderRegistry& embedders,
+                const text::Analyzer& analyzer, FusionSettings fusion)
       : store_(store), embedders_(embedders), analyzer_(analyzer), fusion_(fusion) {}
 
   // Reading: the owner, admins, and anyone for a public collection; for
@@ -161,7 +161,8 @@ class SearchService {
   // (the source of truth); fills `metadata` when given.
   std::shared_ptr<VectorIndex> index_of(Loaded* l);
   Result<std::unique_ptr<VectorIndex>> build_index(
-      const Collection& c, std::unordered_map<std::string, std::map<std::string, std::string>>* metadata);
+      const Collection& c,
+      std::unordered_map<std::string, std::map<std::string, std::string>>* metadata);
   // Rebuilds from the store when the collection outgrew its index kind, or
   // when removed ids hold more than a fifth of an HNSW graph.
   Status maybe_rebuild(Loaded* l);
@@ -187,8 +188,8 @@ class SearchService {
 // A passage of `text` around the densest run of query terms (matched by
 // stem), query terms wrapped in <b>..</b>, everything else HTML-escaped;
 // "…" marks cut ends. `window` is in tokens.
-std::string highlight(const text::Analyzer& analyzer, const std::string& text, const std::set<std::string>& stems,
-                      std::size_t window = 16);
+std::string highlight(const text::Analyzer& analyzer, const std::string& text,
+                      const std::set<std::string>& stems, std::size_t window = 16);
 
 // Scalar fields of a JSON object as text (strings as-is, numbers and bools
 // as JSON prints them), matching how the store compares metadata.

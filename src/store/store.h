@@ -151,7 +151,8 @@ class Store {
   virtual Result<User> create_user(const User& u) = 0;  // id and created_at are assigned
   virtual Result<User> find_user(std::int64_t id) = 0;
   virtual Result<User> find_user_by_email(const std::string& email) = 0;
-  virtual Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after) = 0;
+  virtual Status set_user_disabled(std::int64_t id, bool disabled,
+                                   std::int64_t tokens_valid_after) = 0;
   // Deletes the user, their API keys, and the usage rows of `identities`
   // (the identity ids their requests were counted under), in one transaction.
   virtual Status delete_user(std::int64_t id, const std::vector<std::string>& identities) = 0;

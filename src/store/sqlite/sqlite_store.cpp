@@ -409,7 +409,8 @@ class SqliteStore final : public Store {
   Result<User> find_user(std::int64_t id) override {
     Lease c(*this);
     auto st = c->prepare(
-        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after FROM "
+        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after "
+        "FROM "
         "users WHERE id=?");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_int64(*st, 1, id);
@@ -419,18 +420,21 @@ class SqliteStore final : public Store {
   Result<User> find_user_by_email(const std::string& email) override {
     Lease c(*this);
     auto st = c->prepare(
-        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after FROM "
+        "SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after "
+        "FROM "
         "users WHERE email=?");
     if (!st.is_ok()) return st.status();
     bind_str(*st, 1, email);
     return read_user(*c, *st);
   }
 
-  Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after) override {
+  Status set_user_disabled(std::int64_t id, bool disabled,
+                           std::int64_t tokens_valid_after) override {
     Lease c(*this);
     ATELIER_ASSIGN_OR_RETURN(
-        auto st, c->prepare("UPDATE users SET disabled=?, tokens_valid_after=MAX(tokens_valid_after, ?) "
-                            "WHERE id=?"));
+        auto st,
+        c->prepare("UPDATE users SET disabled=?, tokens_valid_after=MAX(tokens_valid_after, ?) "
+                   "WHERE id=?"));
     bind_all(st, disabled ? 1 : 0, tokens_valid_after, id);
     ATELIER_RETURN_IF_ERROR(run(*c, st));
     if (sqlite3_changes(c->db()) == 0) return Status::not_found("no such user");
@@ -623,7 +627,8 @@ class SqliteStore final : public Store {
                                "'delete', id, text FROM documents WHERE collection_id=?"));
       bind_all(fts, id);
       ATELIER_RETURN_IF_ERROR(run(*c, fts));
-      ATELIER_ASSIGN_OR_RETURN(auto docs, c->prepare("DELETE FROM documents WHERE collection_id=?"));
+      ATELIER_ASSIGN_OR_RETURN(auto docs,
+                               c->prepare("DELETE FROM documents WHERE collection_id=?"));
       bind_all(docs, id);
       ATELIER_RETURN_IF_ERROR(run(*c, docs));
       ATELIER_ASSIGN_OR_RETURN(auto col, c->prepare("DELETE FROM collections WHERE id=?"));
