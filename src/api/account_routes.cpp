@@ -169,9 +169,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
         // A key without a user is its own account: deleting it revokes it.
         ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id));
       }
-      Response resp = Response::text(204, "");
-      resp.content_type.clear();
-      return resp;
+      return Response::no_content();
     };
     router.add(std::move(r));
   }
@@ -396,9 +394,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
         return Status::invalid_argument("key id must be an integer");
       }
       ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id));
-      Response resp = Response::text(204, "");
-      resp.content_type.clear();
-      return resp;
+      return Response::no_content();
     };
     router.add(std::move(r));
   }

@@ -177,7 +177,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_RETURN_IF_ERROR(svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id")));
-      return Response::text(204, "");
+      return Response::no_content();
     };
     router.add(std::move(r));
   }
@@ -407,7 +407,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id")));
-      return Response::text(204, "");
+      return Response::no_content();
     };
     router.add(std::move(r));
   }

@@ -101,6 +101,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
           doc.text = item["text"];
         }
         if (item.contains("metadata") && !item["metadata"].is_null()) {
+          // Also checked by SearchService::ingest; here it fails the item
+          // before its image is decoded and encoded.
           Status ok = search::check_metadata(item["metadata"]);
           if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
           doc.metadata_json = item["metadata"].dump();

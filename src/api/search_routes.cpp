@@ -66,8 +66,8 @@ Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::s
                                      " characters; the limit is " + std::to_string(max_chars));
   }
   if (auto m = item.find("metadata"); m != item.end() && !m->is_null()) {
-    Status ok = search::check_metadata(*m);
-    if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
+    // Its bounds are checked once, by SearchService::ingest.
+    if (!m->is_object()) return Status::invalid_argument(where + ": 'metadata' must be an object");
     d.metadata_json = m->dump();
   }
   return d;
@@ -242,9 +242,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.errors = {403, 404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
-      Response resp = Response::text(204, "");
-      resp.content_type.clear();
-      return resp;
+      return Response::no_content();
     };
     router.add(std::move(r));
   }
@@ -263,9 +261,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"),
                                          ctx.req.path_params.at("id"), caller_of(ctx.identity)));
-      Response resp = Response::text(204, "");
-      resp.content_type.clear();
-      return resp;
+      return Response::no_content();
     };
     router.add(std::move(r));
   }
@@ -376,16 +372,22 @@ UserDataPart search_user_data(search::SearchService& svc, Store& store) {
       if (c.owner != owner) continue;  // public collections of others are not the caller's data
       auto j = collection_json(c);
       auto& docs = j["documents_list"] = nlohmann::ordered_json::array();
-      ATELIER_RETURN_IF_ERROR(store.scan_documents(c.id, [&](const DocumentRecord& d) {
+      // Ids first, then one read per document: a read inside the scan's
+      // callback would hold two pooled connections at once.
+      std::vector<std::string> ids;
+      ATELIER_RETURN_IF_ERROR(
+          store.scan_documents(c.id, [&](const DocumentRecord& d) { ids.push_back(d.id); }));
+      for (const auto& id : ids) {
+        auto d = store.get_document(c.id, id);
+        if (!d.is_ok()) continue;  // deleted since the scan
         nlohmann::ordered_json doc;
-        doc["id"] = d.id;
-        auto full = store.get_document(c.id, d.id);
-        doc["text"] = full.is_ok() ? full->text : std::string();
-        auto meta = json::parse(d.metadata_json, {}, "metadata");
+        doc["id"] = d->id;
+        doc["text"] = d->text;
+        auto meta = json::parse(d->metadata_json, {}, "metadata");
         doc["metadata"] = meta.is_ok() ? nlohmann::ordered_json::parse(meta->dump())
                                        : nlohmann::ordered_json::object();
         docs.push_back(std::move(doc));
-      }));
+      }
       arr.push_back(std::move(j));
     }
     return out;

@@ -121,6 +121,13 @@ Response Response::text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Response Response::no_content() {
+  Response r;
+  r.status = 204;
+  r.content_type.clear();
+  return r;
+}
+
 void Response::set_header(std::string name, std::string value) {
   for (auto& h : headers) {
     if (iequals(h.name, name)) {

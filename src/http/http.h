@@ -68,6 +68,8 @@ struct Response {
   static Response json(int status, const nlohmann::json& j);
   // Keys in insertion order, and cheaper to build than std::map-backed objects.
   static Response json_ordered(int status, const nlohmann::ordered_json& j);
+  // 204 with no body and no Content-Type.
+  static Response no_content();
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);

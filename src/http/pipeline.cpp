@@ -145,8 +145,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
 
   // CORS preflight: answered for any known path, before identity.
   if (req.method == Method::options && req.has_header("Access-Control-Request-Method")) {
-    Response r = Response::text(204, "");
-    r.content_type.clear();
+    Response r = Response::no_content();
     auto origin = req.header("Origin");
     bool allowed = false;
     for (const auto& o : opt_.cors_origins) allowed |= (o == "*" || o == origin);

@@ -533,7 +533,6 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
     if (d.metadata_json != "{}") {
       json::Limits limits;
       limits.max_depth = MetadataLimits{}.max_depth;
-      limits.max_bytes = 4 * MetadataLimits{}.max_bytes;
       auto meta =
           json::parse(d.metadata_json, limits, "document " + std::to_string(i) + ": 'metadata'");
       if (!meta.is_ok()) return meta.status();
