@@ -25,6 +25,8 @@ PKGS=(
   # for CLIP's preprocessing, regex for CLIP's tokenizer pattern) and the
   # libtorch baseline in bench/encoders
   python3-torch python3-numpy python3-pil python3-regex libtorch-dev
+  # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+  clang libclang-rt-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn
