@@ -16,6 +16,7 @@
 #include "embed/embedder.h"
 #include "engines/vision.h"
 #include "http/router.h"
+#include "image/image.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "search/service.h"
@@ -39,8 +40,14 @@ struct ApiDeps {
   std::function<bool()> draining;
   std::string version;
   SteadyClock::time_point started;
-  std::string docs_dir;  // swagger-ui-dist; empty when not installed
+  std::string docs_dir;                          // swagger-ui-dist; empty when not installed
+  image::DecodeBudget* decode_budget = nullptr;  // pixels decoded at once, across requests
 };
+
+// The decoding limits every image route uses: the configured pixel limit, the
+// shared decode budget (waited for until the request's deadline), and the
+// longest side to keep.
+image::Limits image_limits(const ApiDeps& d, int max_side, const WorkContext& work);
 
 void add_ops_routes(http::Router& router, ApiDeps& deps);
 // `openapi` is filled once every route is registered.

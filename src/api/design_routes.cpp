@@ -117,7 +117,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, {d.config.max_image_pixels, 64}));
+      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, image_limits(d, 64, ctx.work)));
       std::string name, room_type = "other";
       in.option(ctx.req, "name", &name);
       in.option(ctx.req, "room_type", &room_type);
@@ -249,7 +249,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         c.image_type = std::string(image::format_mime(h.format));
         // Decode once now so a broken image fails the request, not the job.
         ATELIER_RETURN_IF_ERROR(
-            image::decode(c.image_bytes, {d.config.max_image_pixels, 64}).status());
+            image::decode(c.image_bytes, image_limits(d, 64, ctx.work)).status());
       }
       if (body.contains("strength") && !body["strength"].is_null()) {
         if (!body["strength"].is_number())

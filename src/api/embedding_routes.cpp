@@ -197,7 +197,7 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageMod
     }
     ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
     ATELIER_ASSIGN_OR_RETURN(auto imgs,
-                             decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+                             decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
     std::vector<cv::Mat> mats;
     for (auto& i : imgs) mats.push_back(i.bgr);
     ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));

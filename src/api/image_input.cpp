@@ -1,5 +1,7 @@
 #include "api/image_input.h"
 
+#include "api/api.h"
+
 #include <sodium.h>
 
 #include "http/multipart.h"
@@ -7,15 +9,14 @@
 
 namespace atelier::api {
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Result<std::string> decode_base64_image(const std::string& s, const std::string& where) {
   std::string_view v = s;
   if (v.starts_with("data:")) {  // data URL: data:image/png;base64,....
     auto comma = v.find(',');
-    if (comma == std::string_view::npos || v.substr(0, comma).find(";base64") == std::string_view::npos) {
+    if (comma == std::string_view::npos ||
+        v.substr(0, comma).find(";base64") == std::string_view::npos) {
       return Status::invalid_argument(where + ": only base64 data URLs are accepted");
     }
     v.remove_prefix(comma + 1);
@@ -29,8 +30,8 @@ Result<std::string> decode_base64_image(const std::string& s, const std::string&
   for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
                       sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
     const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(), v.size(), " \r\n\t",
-                          &len, &end, variant) == 0 &&
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(),
+                          v.size(), " \r\n\t", &len, &end, variant) == 0 &&
         end == v.data() + v.size()) {
       decoded = true;
       break;
@@ -47,7 +48,8 @@ Result<std::string> base64_image(const std::string& s, std::size_t index) {
 }
 }  // namespace
 
-bool ImageRequest::option(const http::Request& req, const std::string& name, std::string* out) const {
+bool ImageRequest::option(const http::Request& req, const std::string& name,
+                          std::string* out) const {
   auto it = fields.find(name);
   if (it != fields.end() && !it->is_null()) {
     *out = it->is_string() ? it->get<std::string>() : it->dump();
@@ -56,20 +58,22 @@ bool ImageRequest::option(const http::Request& req, const std::string& name, std
   return req.query_param(name, out);
 }
 
-Result<double> ImageRequest::number(const http::Request& req, const std::string& name, double fallback, double lo,
-                                    double hi) const {
+Result<double> ImageRequest::number(const http::Request& req, const std::string& name,
+                                    double fallback, double lo, double hi) const {
   std::string v;
   if (!option(req, name, &v) || v.empty()) return fallback;
   char* end = nullptr;
   const double d = std::strtod(v.c_str(), &end);
   if (end == v.c_str() || *end != '\0' || !(d >= lo && d <= hi)) {
-    return Status::invalid_argument("'" + name + "' must be a number between " + nlohmann::json(lo).dump() + " and " +
+    return Status::invalid_argument("'" + name + "' must be a number between " +
+                                    nlohmann::json(lo).dump() + " and " +
                                     nlohmann::json(hi).dump());
   }
   return d;
 }
 
-Result<bool> ImageRequest::flag(const http::Request& req, const std::string& name, bool fallback) const {
+Result<bool> ImageRequest::flag(const http::Request& req, const std::string& name,
+                                bool fallback) const {
   std::string v;
   if (!option(req, name, &v) || v.empty()) return fallback;
   if (v == "true" || v == "1" || v == "yes") return true;
@@ -94,8 +98,8 @@ net::UrlPolicy url_policy(const Config& c) {
   return p;
 }
 
-Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images, const net::UrlPolicy& urls,
-                                 const WorkContext& work) {
+Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images,
+                                 const net::UrlPolicy& urls, const WorkContext& work) {
   ImageRequest r;
   std::string_view ct = req.header("Content-Type");
   if (http::is_multipart(req)) {
@@ -110,7 +114,8 @@ Result<ImageRequest> read_images(const http::Request& req, std::size_t max_image
     if (r.images.empty()) return Status::invalid_argument("multipart body has no 'image' part");
   } else if (ct.size() >= 6 && http::iequals(ct.substr(0, 6), "image/")) {
     r.images.push_back(req.body);
-  } else if (ct.empty() || (ct.size() >= 16 && http::iequals(ct.substr(0, 16), "application/json"))) {
+  } else if (ct.empty() ||
+             (ct.size() >= 16 && http::iequals(ct.substr(0, 16), "application/json"))) {
     ATELIER_ASSIGN_OR_RETURN(nlohmann::json body, http::parse_json_body(req));
     if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
     for (auto& [k, v] : body.items()) {
@@ -120,36 +125,56 @@ Result<ImageRequest> read_images(const http::Request& req, std::size_t max_image
           r.images.push_back(std::move(b));
         } else if (v.is_array()) {
           for (const auto& item : v) {
-            if (!item.is_string()) return Status::invalid_argument("'" + k + "' must hold base64 strings");
+            if (!item.is_string())
+              return Status::invalid_argument("'" + k + "' must hold base64 strings");
             if (r.images.size() >= max_images) break;  // counted below
-            ATELIER_ASSIGN_OR_RETURN(auto b, base64_image(item.get<std::string>(), r.images.size()));
+            ATELIER_ASSIGN_OR_RETURN(auto b,
+                                     base64_image(item.get<std::string>(), r.images.size()));
             r.images.push_back(std::move(b));
           }
           if (v.size() > max_images) {
-            return Status::invalid_argument("at most " + std::to_string(max_images) + " images per request");
+            return Status::invalid_argument("at most " + std::to_string(max_images) +
+                                            " images per request");
           }
         } else {
-          return Status::invalid_argument("'" + k + "' must be a base64 string or an array of them");
+          return Status::invalid_argument("'" + k +
+                                          "' must be a base64 string or an array of them");
         }
       } else if (k == "image_url") {
         if (!v.is_string()) return Status::invalid_argument("'image_url' must be a string");
-        ATELIER_ASSIGN_OR_RETURN(net::OutboundResponse got, net::fetch_url(v.get<std::string>(), urls, work));
+        ATELIER_ASSIGN_OR_RETURN(net::OutboundResponse got,
+                                 net::fetch_url(v.get<std::string>(), urls, work));
         r.images.push_back(std::move(got.body));
       } else {
         r.fields[k] = v;
       }
     }
-    if (r.images.empty()) return Status::invalid_argument("no image: send 'image' as base64, multipart, or an image/* body");
+    if (r.images.empty())
+      return Status::invalid_argument(
+          "no image: send 'image' as base64, multipart, or an image/* body");
   } else {
-    return Status::unsupported_media("send the image as multipart/form-data, an image/* body, or JSON with base64");
+    return Status::unsupported_media(
+        "send the image as multipart/form-data, an image/* body, or JSON with base64");
   }
   if (r.images.size() > max_images) {
-    return Status::invalid_argument("at most " + std::to_string(max_images) + " images per request");
+    return Status::invalid_argument("at most " + std::to_string(max_images) +
+                                    " images per request");
   }
   for (std::size_t i = 0; i < r.images.size(); ++i) {
-    if (r.images[i].empty()) return Status::invalid_argument("image " + std::to_string(i) + " is empty");
+    if (r.images[i].empty())
+      return Status::invalid_argument("image " + std::to_string(i) + " is empty");
   }
   return r;
+}
+
+image::Limits image_limits(const ApiDeps& d, int max_side, const WorkContext& work) {
+  image::Limits l;
+  l.max_pixels = d.config.max_image_pixels;
+  l.max_side = max_side;
+  l.budget = d.decode_budget;
+  // Waiting for budget is worth it only while the request can still finish.
+  l.budget_wait = std::max(std::chrono::milliseconds(0), work.deadline.remaining());
+  return l;
 }
 
 Result<std::vector<image::Image>> decode_all(const ImageRequest& r, const image::Limits& limits) {
@@ -171,12 +196,16 @@ nlohmann::json image_request_body(const nlohmann::json& extra_fields, bool many)
   nlohmann::json json_props = extra_fields;
   nlohmann::json form_props = extra_fields;
   if (many) {
-    json_props["input"] = {{"oneOf", {{{"type", "string"}, {"format", "byte"}},
-                                      {{"type", "array"}, {"items", {{"type", "string"}, {"format", "byte"}}}}}},
-                           {"description", "base64 image(s) or data URLs"}};
-    form_props["image"] = {{"type", "array"}, {"items", {{"type", "string"}, {"format", "binary"}}}};
+    json_props["input"] = {
+        {"oneOf",
+         {{{"type", "string"}, {"format", "byte"}},
+          {{"type", "array"}, {"items", {{"type", "string"}, {"format", "byte"}}}}}},
+        {"description", "base64 image(s) or data URLs"}};
+    form_props["image"] = {{"type", "array"},
+                           {"items", {{"type", "string"}, {"format", "binary"}}}};
   } else {
-    json_props["image"] = {{"type", "string"}, {"format", "byte"}, {"description", "base64 image or data URL"}};
+    json_props["image"] = {
+        {"type", "string"}, {"format", "byte"}, {"description", "base64 image or data URL"}};
     form_props["image"] = {{"type", "string"}, {"format", "binary"}};
   }
   return {{"required", true},

@@ -75,7 +75,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       }
       std::vector<search::IngestDocument> docs;
       std::vector<cv::Mat> mats;
-      const image::Limits limits{d.config.max_image_pixels, d.config.max_resolution};
+      const image::Limits limits = image_limits(d, d.config.max_resolution, ctx.work);
       for (std::size_t i = 0; i < body.size(); ++i) {
         const auto& item = body[i];
         const std::string where = "item " + std::to_string(i);
@@ -141,7 +141,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(
-          auto imgs, decode_all(in, {d.config.max_image_pixels, d.config.max_resolution}));
+          auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
       search::SearchRequest sr;
       sr.mode = search::Mode::vector;
       ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));

@@ -17,8 +17,6 @@ using http::RouteSpec;
 
 namespace {
 
-image::Limits limits_of(const Config& c) { return {c.max_image_pixels, c.max_resolution}; }
-
 RouteSpec vision_route(const std::string& path, const std::string& op, const std::string& summary,
                        std::int64_t cost, nlohmann::json fields) {
   RouteSpec r;
@@ -35,31 +33,38 @@ RouteSpec vision_route(const std::string& path, const std::string& op, const std
   return r;
 }
 
-Result<image::Image> one_image(const RequestContext& ctx, const Config& c, ImageRequest* out) {
-  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1, url_policy(c), ctx.work));
-  ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(*out, limits_of(c)));
+Result<image::Image> one_image(const RequestContext& ctx, const ApiDeps& d, ImageRequest* out) {
+  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                           decode_all(*out, image_limits(d, d.config.max_resolution, ctx.work)));
   return std::move(imgs[0]);
 }
 
 }  // namespace
 
 void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& svc) {
-  const nlohmann::json min_score = {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3}};
-  const nlohmann::json psm = {{"type", "integer"}, {"minimum", 0}, {"maximum", 13}, {"default", 3},
-                              {"description", "Tesseract page segmentation mode: 3 auto, 6 block, 7 line, 11 sparse"}};
+  const nlohmann::json min_score = {
+      {"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3}};
+  const nlohmann::json psm = {
+      {"type", "integer"},
+      {"minimum", 0},
+      {"maximum", 13},
+      {"default", 3},
+      {"description", "Tesseract page segmentation mode: 3 auto, 6 block, 7 line, 11 sparse"}};
   {
-    RouteSpec r = vision_route("/v1/vision/analyze", "vision_analyze",
-                               "Detections, garment/furniture types, colours, and optionally OCR and a caption", 5,
-                               {{"min_score", min_score},
-                                {"classify", {{"type", "boolean"}, {"default", true}}},
-                                {"colors", {{"type", "boolean"}, {"default", true}}},
-                                {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
-                                {"ocr", {{"type", "boolean"}, {"default", false}}},
-                                {"caption", {{"type", "boolean"}, {"default", false}}},
-                                {"psm", psm}});
+    RouteSpec r = vision_route(
+        "/v1/vision/analyze", "vision_analyze",
+        "Detections, garment/furniture types, colours, and optionally OCR and a caption", 5,
+        {{"min_score", min_score},
+         {"classify", {{"type", "boolean"}, {"default", true}}},
+         {"colors", {{"type", "boolean"}, {"default", true}}},
+         {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
+         {"ocr", {{"type", "boolean"}, {"default", false}}},
+         {"caption", {{"type", "boolean"}, {"default", false}}},
+         {"psm", psm}});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       vision::AnalyzeOptions o;
       ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
       o.min_score = float(ms);
@@ -77,12 +82,13 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
     router.add(std::move(r));
   }
   {
-    RouteSpec r = vision_route("/v1/vision/detect", "vision_detect",
-                               "Objects (COCO) mapped to atelier's categories, boxes in image pixels", 2,
-                               {{"min_score", min_score}});
+    RouteSpec r =
+        vision_route("/v1/vision/detect", "vision_detect",
+                     "Objects (COCO) mapped to atelier's categories, boxes in image pixels", 2,
+                     {{"min_score", min_score}});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
       ATELIER_ASSIGN_OR_RETURN(auto j, svc.detect(img, float(ms), ctx.work));
       return Response::json_ordered(200, j);
@@ -90,11 +96,11 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
     router.add(std::move(r));
   }
   {
-    RouteSpec r = vision_route("/v1/vision/ocr", "vision_ocr", "Text with lines, words, boxes and confidences", 2,
-                               {{"psm", psm}});
+    RouteSpec r = vision_route("/v1/vision/ocr", "vision_ocr",
+                               "Text with lines, words, boxes and confidences", 2, {{"psm", psm}});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
       ATELIER_ASSIGN_OR_RETURN(auto j, svc.ocr(img, int(p), ctx.work));
       return Response::json_ordered(200, j);
@@ -102,27 +108,31 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
     router.add(std::move(r));
   }
   {
-    RouteSpec r = vision_route("/v1/vision/caption", "vision_caption",
-                               "A caption written from what the engines found (or by a hosted model)", 3, {});
+    RouteSpec r =
+        vision_route("/v1/vision/caption", "vision_caption",
+                     "A caption written from what the engines found (or by a hosted model)", 3, {});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d.config, &in));
+      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(auto j, svc.caption(img, ctx.work));
       return Response::json_ordered(200, j);
     };
     router.add(std::move(r));
   }
   {
-    RouteSpec r = vision_route("/v1/vision/vqa", "vision_vqa",
-                               "Answer a question about the image, with the evidence; 'unknown' when ungrounded", 3,
-                               {{"question", {{"type", "string"}, {"maxLength", 500}}}});
+    RouteSpec r = vision_route(
+        "/v1/vision/vqa", "vision_vqa",
+        "Answer a question about the image, with the evidence; 'unknown' when ungrounded", 3,
+        {{"question", {{"type", "string"}, {"maxLength", 500}}}});
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
       ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       std::string q;
-      if (!in.option(ctx.req, "question", &q) || q.empty()) return Status::invalid_argument("'question' is required");
+      if (!in.option(ctx.req, "question", &q) || q.empty())
+        return Status::invalid_argument("'question' is required");
       if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");
-      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, limits_of(d.config)));
+      ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                               decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
       ATELIER_ASSIGN_OR_RETURN(auto j, svc.vqa(imgs[0], q, ctx.work));
       return Response::json_ordered(200, j);
     };

@@ -221,6 +221,8 @@ const std::vector<Setting>& settings() {
         int_setting("ai_timeout_seconds", &Config::ai_timeout_s, 1, 3600, "AI call timeout"));
     t.push_back(int_setting("max_image_pixels", &Config::max_image_pixels, 1, 1LL << 34,
                             "images declaring more pixels are refused before decoding"));
+    t.push_back(int_setting("decode_pixel_budget", &Config::decode_pixel_budget, 0, 1LL << 36,
+                            "pixels decoded at once across requests (0: twice max_image_pixels)"));
     t.push_back(int_setting("max_input_length", &Config::max_input_length, 1, 100000000,
                             "longest text input in characters"));
     t.push_back(
@@ -490,6 +492,8 @@ Result<Config> load_config(const ConfigSource& src) {
   if (c.max_body_hard_bytes == 0) c.max_body_hard_bytes = 2 * c.max_body_bytes;
   if (c.max_body_hard_bytes < c.max_body_bytes) {
     errors.push_back("max_body_hard_bytes must be at least max_body_bytes");
+    if (c.decode_pixel_budget != 0 && c.decode_pixel_budget < c.max_image_pixels)
+      errors.push_back("decode_pixel_budget must be 0 or at least max_image_pixels");
   }
   const bool strict = c.env == "production" || c.env == "enterprise";
   if (strict && c.jwt_secret.size() < 32) {

@@ -52,6 +52,9 @@ struct Config {
   int max_resolution = 1536;
   int ai_timeout_s = 120;
   std::int64_t max_image_pixels = 40'000'000;
+  // Pixels being decoded at once across all requests (0: twice
+  // max_image_pixels). Decodes beyond it wait briefly, then answer 503.
+  std::int64_t decode_pixel_budget = 0;
   int max_input_length = 20000;
   int cache_size = 1024;
   std::string embedding_model = "glove-sif-100d";  // default for /v1/embeddings

@@ -13,18 +13,24 @@ namespace atelier::image {
 
 std::string_view format_name(Format f) noexcept {
   switch (f) {
-    case Format::jpeg: return "jpeg";
-    case Format::png: return "png";
-    case Format::webp: return "webp";
+    case Format::jpeg:
+      return "jpeg";
+    case Format::png:
+      return "png";
+    case Format::webp:
+      return "webp";
   }
   return "unknown";
 }
 
 std::string_view format_mime(Format f) noexcept {
   switch (f) {
-    case Format::jpeg: return "image/jpeg";
-    case Format::png: return "image/png";
-    case Format::webp: return "image/webp";
+    case Format::jpeg:
+      return "image/jpeg";
+    case Format::png:
+      return "image/png";
+    case Format::webp:
+      return "image/webp";
   }
   return "application/octet-stream";
 }
@@ -36,12 +42,18 @@ using Bytes = std::string_view;
 std::uint32_t be16(Bytes b, std::size_t i) {
   return (std::uint32_t(std::uint8_t(b[i])) << 8) | std::uint8_t(b[i + 1]);
 }
-std::uint32_t be32(Bytes b, std::size_t i) { return (be16(b, i) << 16) | be16(b, i + 2); }
+std::uint32_t be32(Bytes b, std::size_t i) {
+  return (be16(b, i) << 16) | be16(b, i + 2);
+}
 std::uint32_t le16(Bytes b, std::size_t i) {
   return std::uint8_t(b[i]) | (std::uint32_t(std::uint8_t(b[i + 1])) << 8);
 }
-std::uint32_t le24(Bytes b, std::size_t i) { return le16(b, i) | (std::uint32_t(std::uint8_t(b[i + 2])) << 16); }
-std::uint32_t le32(Bytes b, std::size_t i) { return le16(b, i) | (le16(b, i + 2) << 16); }
+std::uint32_t le24(Bytes b, std::size_t i) {
+  return le16(b, i) | (std::uint32_t(std::uint8_t(b[i + 2])) << 16);
+}
+std::uint32_t le32(Bytes b, std::size_t i) {
+  return le16(b, i) | (le16(b, i + 2) << 16);
+}
 
 // EXIF orientation from an APP1 payload ("Exif\0\0" + TIFF). Any malformed
 // or out-of-range structure yields 1 (upright): orientation is advisory.
@@ -75,10 +87,17 @@ Result<HeaderInfo> probe_jpeg(Bytes b) {
   while (i + 4 <= b.size()) {
     if (std::uint8_t(b[i]) != 0xFF) return Status::invalid_argument("corrupt JPEG: bad marker");
     std::uint8_t m = std::uint8_t(b[i + 1]);
-    if (m == 0xFF) { ++i; continue; }  // fill byte
-    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) { i += 2; continue; }
+    if (m == 0xFF) {
+      ++i;
+      continue;
+    }  // fill byte
+    if (m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      i += 2;
+      continue;
+    }
     const std::size_t len = be16(b, i + 2);
-    if (len < 2 || i + 2 + len > b.size()) return Status::invalid_argument("corrupt or truncated JPEG header");
+    if (len < 2 || i + 2 + len > b.size())
+      return Status::invalid_argument("corrupt or truncated JPEG header");
     Bytes seg = b.substr(i + 4, len - 2);
     const bool sof = (m >= 0xC0 && m <= 0xCF) && m != 0xC4 && m != 0xC8 && m != 0xCC;
     if (sof) {
@@ -93,16 +112,19 @@ Result<HeaderInfo> probe_jpeg(Bytes b) {
     if (m == 0xDA) break;  // start of scan: headers are over
     i += 2 + len;
   }
-  if (!have_size) return Status::invalid_argument("truncated JPEG: no frame header before the image data");
+  if (!have_size)
+    return Status::invalid_argument("truncated JPEG: no frame header before the image data");
   return h;
 }
 
 Result<HeaderInfo> probe_png(Bytes b) {
-  if (b.size() < 24 || b.substr(12, 4) != "IHDR") return Status::invalid_argument("corrupt PNG: no IHDR chunk");
+  if (b.size() < 24 || b.substr(12, 4) != "IHDR")
+    return Status::invalid_argument("corrupt PNG: no IHDR chunk");
   HeaderInfo h;
   h.format = Format::png;
   const std::uint32_t w = be32(b, 16), hh = be32(b, 20);
-  if (w > 0x7fffffff || hh > 0x7fffffff) return Status::invalid_argument("corrupt PNG: impossible dimensions");
+  if (w > 0x7fffffff || hh > 0x7fffffff)
+    return Status::invalid_argument("corrupt PNG: impossible dimensions");
   h.width = static_cast<int>(w);
   h.height = static_cast<int>(hh);
   return h;
@@ -146,7 +168,8 @@ bool jpeg_has_end(Bytes b) {
 
 Result<HeaderInfo> probe(std::string_view b) {
   Result<HeaderInfo> h = Status::unsupported_media("not a JPEG, PNG or WebP image");
-  if (b.size() >= 3 && std::uint8_t(b[0]) == 0xFF && std::uint8_t(b[1]) == 0xD8 && std::uint8_t(b[2]) == 0xFF) {
+  if (b.size() >= 3 && std::uint8_t(b[0]) == 0xFF && std::uint8_t(b[1]) == 0xD8 &&
+      std::uint8_t(b[2]) == 0xFF) {
     h = probe_jpeg(b);
   } else if (b.size() >= 8 && b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) {
     h = probe_png(b);
@@ -155,8 +178,8 @@ Result<HeaderInfo> probe(std::string_view b) {
   }
   if (!h.is_ok()) return h;
   if (h->width <= 0 || h->height <= 0) {
-    return Status::invalid_argument("image declares " + std::to_string(h->width) + "x" + std::to_string(h->height) +
-                                    " pixels");
+    return Status::invalid_argument("image declares " + std::to_string(h->width) + "x" +
+                                    std::to_string(h->height) + " pixels");
   }
   return h;
 }
@@ -165,54 +188,126 @@ void apply_orientation(cv::Mat& m, int o) {
   // Fresh destinations: OpenCV transposes in place only for square images.
   cv::Mat out;
   switch (o) {
-    case 2: cv::flip(m, out, 1); break;
-    case 3: cv::rotate(m, out, cv::ROTATE_180); break;
-    case 4: cv::flip(m, out, 0); break;
-    case 5: cv::transpose(m, out); break;
-    case 6: cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE); break;
-    case 7: cv::transpose(m, out); cv::rotate(out, out, cv::ROTATE_180); break;
-    case 8: cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE); break;
-    default: return;
+    case 2:
+      cv::flip(m, out, 1);
+      break;
+    case 3:
+      cv::rotate(m, out, cv::ROTATE_180);
+      break;
+    case 4:
+      cv::flip(m, out, 0);
+      break;
+    case 5:
+      cv::transpose(m, out);
+      break;
+    case 6:
+      cv::rotate(m, out, cv::ROTATE_90_CLOCKWISE);
+      break;
+    case 7:
+      cv::transpose(m, out);
+      cv::rotate(out, out, cv::ROTATE_180);
+      break;
+    case 8:
+      cv::rotate(m, out, cv::ROTATE_90_COUNTERCLOCKWISE);
+      break;
+    default:
+      return;
   }
   m = std::move(out);
+}
+
+Result<DecodeBudget::Lease> DecodeBudget::acquire(std::int64_t pixels,
+                                                  std::chrono::milliseconds wait) {
+  const std::int64_t need = std::min(pixels, capacity_);
+  std::unique_lock lock(mu_);
+  if (!cv_.wait_for(lock, wait, [&] { return used_ + need <= capacity_; })) {
+    ++refused_;
+    return Status::unavailable("too many images are being decoded at once; retry shortly");
+  }
+  used_ += need;
+  return Lease(this, need);
+}
+
+void DecodeBudget::release(std::int64_t pixels) {
+  {
+    std::lock_guard lock(mu_);
+    used_ -= pixels;
+  }
+  cv_.notify_all();
+}
+
+std::int64_t DecodeBudget::in_use() const {
+  std::lock_guard lock(mu_);
+  return used_;
+}
+
+std::uint64_t DecodeBudget::refused() const {
+  std::lock_guard lock(mu_);
+  return refused_;
 }
 
 Result<Image> decode(std::string_view bytes, const Limits& limits) {
   ATELIER_ASSIGN_OR_RETURN(HeaderInfo h, probe(bytes));
   const std::int64_t pixels = std::int64_t(h.width) * h.height;
   if (pixels > limits.max_pixels) {
-    return Status::payload_too_large("image is " + std::to_string(h.width) + "x" + std::to_string(h.height) + " (" +
-                                     std::to_string(pixels) + " pixels); the limit is " +
-                                     std::to_string(limits.max_pixels) + " pixels");
+    return Status::payload_too_large("image is " + std::to_string(h.width) + "x" +
+                                     std::to_string(h.height) + " (" + std::to_string(pixels) +
+                                     " pixels); the limit is " + std::to_string(limits.max_pixels) +
+                                     " pixels");
   }
   if (h.format == Format::jpeg && !jpeg_has_end(bytes)) {
     return Status::invalid_argument("truncated JPEG: the image data ends before its end marker");
   }
   Image img;
   img.header = h;
+  // libjpeg can decode at 1/2, 1/4 or 1/8 scale; take the smallest that
+  // still covers max_side, so the downscale below sees no fewer pixels.
+  int reduce = 1;
+  if (h.format == Format::jpeg && limits.max_side > 0) {
+    const int longer_stored = std::max(h.width, h.height);
+    while (reduce < 8 && (longer_stored + 2 * reduce - 1) / (2 * reduce) >= limits.max_side)
+      reduce *= 2;
+  }
+  const std::int64_t decoded_pixels = (std::int64_t(h.width) + reduce - 1) / reduce *
+                                      ((std::int64_t(h.height) + reduce - 1) / reduce);
+  DecodeBudget::Lease lease;
+  if (limits.budget) {
+    auto got = limits.budget->acquire(decoded_pixels, limits.budget_wait);
+    if (!got.is_ok()) return got.status();
+    lease = std::move(got).value();
+  }
   try {
     cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
-    img.bgr = cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+    const int flags = reduce == 8   ? cv::IMREAD_REDUCED_COLOR_8
+                      : reduce == 4 ? cv::IMREAD_REDUCED_COLOR_4
+                      : reduce == 2 ? cv::IMREAD_REDUCED_COLOR_2
+                                    : cv::IMREAD_COLOR;
+    img.bgr = cv::imdecode(raw, flags | cv::IMREAD_IGNORE_ORIENTATION);
   } catch (const cv::Exception& e) {
-    return Status::invalid_argument(std::string("cannot decode ") + std::string(format_name(h.format)) + ": " + e.what());
+    return Status::invalid_argument(std::string("cannot decode ") +
+                                    std::string(format_name(h.format)) + ": " + e.what());
   }
   if (img.bgr.empty()) {
     return Status::invalid_argument("cannot decode the " + std::string(format_name(h.format)) +
                                     " image: corrupt or truncated data");
   }
   apply_orientation(img.bgr, h.orientation);
-  img.width = img.bgr.cols;
-  img.height = img.bgr.rows;
+  // The caller's coordinates are the full upright size, whatever scale the
+  // decoder produced.
+  const bool swapped = h.orientation >= 5 && h.orientation <= 8;
+  img.width = reduce == 1 ? img.bgr.cols : (swapped ? h.height : h.width);
+  img.height = reduce == 1 ? img.bgr.rows : (swapped ? h.width : h.height);
   const int longer = std::max(img.width, img.height);
   if (limits.max_side > 0 && longer > limits.max_side) {
-    img.scale = double(limits.max_side) / longer;
+    const double target = double(limits.max_side) / longer;
     cv::Mat small;
     cv::resize(img.bgr, small,
-               cv::Size(std::max(1, int(img.width * img.scale + 0.5)), std::max(1, int(img.height * img.scale + 0.5))),
+               cv::Size(std::max(1, int(img.width * target + 0.5)),
+                        std::max(1, int(img.height * target + 0.5))),
                0, 0, cv::INTER_AREA);
     img.bgr = std::move(small);
-    img.scale = double(img.bgr.cols) / img.width;
   }
+  img.scale = double(img.bgr.cols) / img.width;
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
   static const char* hex = "0123456789abcdef";
@@ -229,7 +324,8 @@ void cvt_lab(const cv::Mat& src, cv::Mat& dst, int code) {
   std::call_once(tables_built, [] {
     // One pixel each way, float and 8-bit, builds every table cvtColor's Lab
     // paths use.
-    cv::Mat f(1, 1, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5)), b(1, 1, CV_8UC3, cv::Scalar(128, 128, 128));
+    cv::Mat f(1, 1, CV_32FC3, cv::Scalar(0.5, 0.5, 0.5)),
+        b(1, 1, CV_8UC3, cv::Scalar(128, 128, 128));
     cv::Mat out, back;
     cv::cvtColor(f, out, cv::COLOR_BGR2Lab);
     cv::cvtColor(out, back, cv::COLOR_Lab2BGR);

@@ -16,10 +16,10 @@ std::string encode(const cv::Mat& m, const char* ext) {
 // A JPEG with an EXIF APP1 segment carrying `orientation`, little-endian TIFF.
 std::string with_exif_orientation(const std::string& jpeg, int orientation) {
   std::string tiff("II*\0\x08\0\0\0", 8);
-  tiff += std::string("\x01\0", 2);                                       // one IFD entry
-  tiff += std::string("\x12\x01\x03\0\x01\0\0\0", 8);                     // 0x0112 SHORT count 1
+  tiff += std::string("\x01\0", 2);                                      // one IFD entry
+  tiff += std::string("\x12\x01\x03\0\x01\0\0\0", 8);                    // 0x0112 SHORT count 1
   tiff += std::string(1, char(orientation)) + std::string("\0\0\0", 3);  // value
-  tiff += std::string("\0\0\0\0", 4);                                     // no next IFD
+  tiff += std::string("\0\0\0\0", 4);                                    // no next IFD
   std::string app1 = std::string("Exif\0\0", 6) + tiff;
   const std::size_t len = app1.size() + 2;
   std::string seg = "\xFF\xE1";
@@ -80,11 +80,64 @@ TEST(Image, TruncatedAndCorruptDataAreClearErrors) {
   EXPECT_EQ(t.status().code(), Code::invalid_argument);
   EXPECT_NE(t.status().message().find("truncated"), std::string::npos);
   std::string png = encode(m, ".png");
-  EXPECT_EQ(decode(png.substr(0, png.size() / 2), {1 << 20, 0}).status().code(), Code::invalid_argument);
+  EXPECT_EQ(decode(png.substr(0, png.size() / 2), {1 << 20, 0}).status().code(),
+            Code::invalid_argument);
   // Header claims 0 pixels.
   std::string zero = png;
   for (int i = 16; i < 24; ++i) zero[i] = 0;
   EXPECT_EQ(probe(zero).status().code(), Code::invalid_argument);
+}
+
+// Issue 12, defect 7: large JPEGs are decoded at a reduced scale, never at
+// full size, and the caller's coordinates stay those of the full image.
+TEST(Image, Issue12LargeJpegDecodedReducedInFullSizeCoordinates) {
+  cv::Mat m(3000, 2400, CV_8UC3);
+  cv::randu(m, cv::Scalar::all(0), cv::Scalar::all(255));
+  const std::string bytes = encode(m, ".jpg");
+  DecodeBudget budget(100'000'000);
+  Limits l;
+  l.max_side = 512;
+  l.budget = &budget;
+  auto img = decode(bytes, l);
+  ASSERT_TRUE(img.is_ok()) << img.status().message();
+  EXPECT_EQ(img->width, 2400);
+  EXPECT_EQ(img->height, 3000);
+  EXPECT_EQ(img->bgr.rows, 512);
+  EXPECT_EQ(img->bgr.cols, 410);
+  EXPECT_NEAR(img->scale, 410.0 / 2400, 1e-9);
+  EXPECT_EQ(budget.in_use(), 0) << "the lease ends with the decode";
+  // Rotated by EXIF: the upright size swaps.
+  auto rot = decode(with_exif_orientation(bytes, 6), l);
+  ASSERT_TRUE(rot.is_ok());
+  EXPECT_EQ(rot->width, 3000);
+  EXPECT_EQ(rot->height, 2400);
+  EXPECT_EQ(rot->bgr.cols, 512);
+}
+
+// Issue 12, defect 7: the pixels decoded at once across requests are bounded;
+// a decode that finds no room within its wait answers unavailable.
+TEST(Image, Issue12DecodeBudgetBoundsPixelsInFlight) {
+  DecodeBudget budget(1000);
+  auto a = budget.acquire(600, std::chrono::milliseconds(0));
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(budget.in_use(), 600);
+  auto b = budget.acquire(600, std::chrono::milliseconds(0));
+  ASSERT_FALSE(b.is_ok());
+  EXPECT_EQ(b.status().code(), Code::unavailable);
+  EXPECT_EQ(budget.refused(), 1u);
+  {
+    auto c = budget.acquire(400, std::chrono::milliseconds(0));
+    ASSERT_TRUE(c.is_ok());
+    EXPECT_EQ(budget.in_use(), 1000);
+  }
+  EXPECT_EQ(budget.in_use(), 600);
+  // A request larger than the whole budget waits for it to be empty.
+  auto big = budget.acquire(5000, std::chrono::milliseconds(0));
+  EXPECT_FALSE(big.is_ok());
+  { auto gone = std::move(a).value(); }
+  EXPECT_EQ(budget.in_use(), 0);
+  EXPECT_TRUE(budget.acquire(5000, std::chrono::milliseconds(0)).is_ok());
+  EXPECT_EQ(budget.in_use(), 0);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { createHmac } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
+import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { startServer, json, expectProblem, createKey, rawRequest, readJwtSecret, sleep, SOURCE_DIR } from './helpers.mjs';
 
@@ -256,4 +257,57 @@ test('privacy: a validly signed JWT for a missing user, or before its nbf, is re
   const reg = await json(await call('POST', '/v1/auth/register', { email: 'nbf@example.com', password: 'a long password' }, { k: null }));
   const early = sign(secret, { ...base, sub: String(reg.user.id), nbf: now + 300 });
   await expectProblem(assert, await call('GET', '/v1/me', undefined, { k: null, headers: { Authorization: `Bearer ${early}` } }), 401);
+});
+
+// A PNG of w x h flat pixels: about 120 KB for 6000 x 6000.
+function flatPng(w, h) {
+  const crc32 = (buf) => {
+    let crc = 0xffffffff;
+    for (const b of buf) {
+      crc ^= b;
+      for (let k = 0; k < 8; k++) crc = crc & 1 ? 0xedb88320 ^ (crc >>> 1) : crc >>> 1;
+    }
+    return (crc ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type), data]);
+    const c = Buffer.alloc(4);
+    c.writeUInt32BE(crc32(td));
+    return Buffer.concat([len, td, c]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr[8] = 8;
+  ihdr[9] = 2;
+  const row = Buffer.alloc(1 + 3 * w, 0x80);
+  row[0] = 0;
+  const raw = Buffer.alloc(row.length * h);
+  for (let y = 0; y < h; y++) row.copy(raw, y * row.length);
+  return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw, { level: 9 })), chunk('IEND', Buffer.alloc(0))]);
+}
+
+test('defect 7: sixteen 120 KB PNGs declaring 6000x6000 at once: bounded peak memory, returned after', async () => {
+  const t = await startServer({ ATELIER_ALLOW_ANONYMOUS: 'true' });
+  try {
+    const kib = (field) => Number(readFileSync(`/proc/${t.proc.pid}/status`, 'utf8').match(new RegExp(`${field}:\\s+(\\d+)`))[1]);
+    const img = flatPng(6000, 6000);
+    assert.ok(img.length < 200 * 1024);
+    const before = kib('VmRSS');
+    const rs = await Promise.all(Array.from({ length: 16 }, () =>
+      fetch(`${t.url}/v1/vision/detect`, { method: 'POST', headers: { 'content-type': 'image/png' }, body: img })));
+    assert.deepEqual(rs.map((r) => r.status), Array(16).fill(200), 'all decoded in turn, none refused');
+    const peak = kib('VmHWM'), after = kib('VmRSS');
+    console.log(`RSS before ${before} KiB, peak ${peak} KiB, after ${after} KiB`);
+    // Unbounded, this burst peaked near 2 GB and stayed near 600 MB.
+    assert.ok(peak - before < 700 * 1024, `peak grew by ${peak - before} KiB`);
+    assert.ok(after - before < 150 * 1024, `RSS stayed ${after - before} KiB above its start`);
+    const m = await (await fetch(`${t.url}/metrics`)).text();
+    assert.match(m, /atelier_decode_pixels_in_use 0/);
+  } finally {
+    await t.stop();
+  }
 });
