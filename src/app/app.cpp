@@ -411,8 +411,13 @@ int serve(const Config& cfg) {
   po.cors_origins = c.cors_origins;
   po.access_log = c.access_log;
   for (int i = 0; i < 4; ++i) po.daily_limit[i] = c.daily_limit[i];
+  po.parallelism = std::max(1u, std::thread::hardware_concurrency());
   http::Pipeline pipeline(po, router, auth, *limiter, *ledger, pool, metrics, &inference_pool);
   pipeline_ptr = &pipeline;
+  metrics.add_sampled_counter(
+      "atelier_admission_refused_total",
+      "Requests refused (503) because the queued work would not let them finish by their deadline.",
+      {}, [&pipeline] { return static_cast<double>(pipeline.admission().refused()); });
 
   // Usage counters are written behind, once a second and at shutdown.
   std::mutex flush_mu;

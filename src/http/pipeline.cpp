@@ -25,6 +25,8 @@ struct Pipeline::State {
   double queue_ms = 0;
   double compute_ms = 0;
   bool watched = false;
+  Admission::Ticket ticket;
+  std::atomic<bool> finished{false};  // the first finish() answers; later ones are dropped
 };
 
 namespace {
@@ -97,7 +99,8 @@ Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& aut
       pool_(pool),
       inference_pool_(inference_pool),
       metrics_(metrics),
-      id_prefix_(random_hex(4)) {}
+      id_prefix_(random_hex(4)),
+      admission_(opt_.parallelism) {}
 
 std::string Pipeline::next_request_id(const Request& req) {
   auto given = req.header("X-Request-ID");
@@ -255,16 +258,34 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     return finish(s, std::move(out));
   }
 
+  int retry_after_s = 1;
+  auto ticket = admission_.admit(s->route, SteadyClock::now(), s->work.deadline.at, &retry_after_s);
+  if (!ticket.is_ok()) {
+    Response r = problem(ticket.status(), s->request_id);
+    r.set_header("Retry-After", std::to_string(retry_after_s));
+    return finish(s, std::move(r));
+  }
+  s->ticket = *ticket;
   if (s->req.watch) {
     s->work.cancel = s->req.watch->watch(s->req.connection_id);
     s->watched = true;
+  }
+  if (s->work.deadline.at != SteadyClock::time_point::max()) {
+    timer_.at(s->work.deadline.at, [this, w = std::weak_ptr<State>(s)] {
+      if (auto late = w.lock()) {
+        finish(late, Status::deadline_exceeded("the request did not finish before its deadline"));
+      }
+    });
   }
   WorkerPool& target =
       (route.exec == Exec::inference_pool && inference_pool_) ? *inference_pool_ : pool_;
   Status submitted =
       target.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
         s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
-        if (!pre.is_ok()) return finish(s, pre);
+        if (!pre.is_ok()) {
+          admission_.done(s->ticket, false, 0);
+          return finish(s, pre);
+        }
         RequestContext ctx{s->req, s->identity, s->work, s->request_id};
         const auto t = SteadyClock::now();
         Result<Response> out = Status::internal("handler did not run");
@@ -275,9 +296,11 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
           out = Status::internal("unexpected error");
         }
         s->compute_ms = ms_since(t);
+        admission_.done(s->ticket, true, s->compute_ms);
         finish(s, std::move(out));
       });
   if (!submitted.is_ok()) {
+    admission_.done(s->ticket, false, 0);
     Response r = problem(submitted, s->request_id);
     r.set_header("Retry-After", "1");
     finish(s, std::move(r));
@@ -285,6 +308,9 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
 }
 
 void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) {
+  // Pool work is answered by whichever comes first: its handler, or the
+  // deadline timer (504); the other's answer is dropped.
+  if (s->finished.exchange(true)) return;
   if (s->watched && s->req.watch) {
     s->req.watch->unwatch(s->req.connection_id);
     s->watched = false;

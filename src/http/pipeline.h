@@ -1,9 +1,12 @@
 // The middleware every request passes through, in this order:
 //   request id -> drain check -> CORS -> route -> body limit -> identity ->
-//   rate limits -> daily quota (reserve) -> handler (inline or worker pool)
-//   -> settle (refund on failure) -> headers, metrics, access log.
+//   rate limits -> daily quota (reserve) -> admission (pool routes: refused
+//   with 503 + Retry-After when the queued work would not let the request
+//   finish before its deadline; core/admission.h) -> handler (inline or
+//   worker pool) -> settle (refund on failure) -> headers, metrics, access log.
 // handle() never throws and calls `done` exactly once, possibly from a worker
-// thread. Errors become problem+json here and only here.
+// thread; for pool routes at the latest at the deadline (504), even if the
+// work is still running. Errors become problem+json here and only here.
 //
 // Thread safety: handle() is called concurrently from the network threads.
 #pragma once
@@ -16,6 +19,8 @@
 #include <vector>
 
 #include "auth/authenticator.h"
+#include "core/admission.h"
+#include "core/deadline_timer.h"
 #include "core/worker_pool.h"
 #include "http/router.h"
 #include "obs/metrics.h"
@@ -29,6 +34,8 @@ struct PipelineOptions {
   std::vector<std::string> cors_origins;
   bool access_log = true;
   std::array<std::int64_t, 4> daily_limit{};  // by Tier; 0 = unlimited
+  // Cores the pool work shares: admission predicts queue waits with it.
+  double parallelism = 1;
 };
 
 class Pipeline {
@@ -41,10 +48,12 @@ class Pipeline {
 
   void handle(Request&& req, Done done);
 
-  // SIGTERM: new requests get 503 (readiness already says so); in-flight ones finish.
+  // SIGTERM: readiness says 503; requests already arriving are served and
+  // their connections closed.
   void begin_drain() { draining_.store(true); }
   bool draining() const { return draining_.load(); }
   std::int64_t in_flight() const { return in_flight_.load(); }
+  const Admission& admission() const { return admission_; }
 
  private:
   struct State;
@@ -65,6 +74,8 @@ class Pipeline {
   std::atomic<std::int64_t> in_flight_{0};
   std::atomic<std::uint64_t> seq_{0};
   std::string id_prefix_;
+  Admission admission_;
+  DeadlineTimer timer_;  // answers 504 at the deadline of pool work still running
 };
 
 }  // namespace atelier::http
