@@ -24,10 +24,11 @@ double uptime_s(const ApiDeps& d) {
   return std::chrono::duration<double>(SteadyClock::now() - d.started).count();
 }
 
-const nlohmann::json kHealthSchema = {
-    {"type", "object"},
-    {"properties",
-     {{"status", {{"type", "string"}}}, {"version", {{"type", "string"}}}, {"uptime_s", {{"type", "number"}}}}}};
+const nlohmann::json kHealthSchema = {{"type", "object"},
+                                      {"properties",
+                                       {{"status", {{"type", "string"}}},
+                                        {"version", {{"type", "string"}}},
+                                        {"uptime_s", {{"type", "number"}}}}}};
 
 RouteSpec open_get(std::string path, std::string op, std::string summary, std::string tag) {
   RouteSpec r;
@@ -50,8 +51,9 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
     r.response_schema = kHealthSchema;
     // The cheapest probe there is: formatted directly, no JSON tree.
     r.handler = [&d](const RequestContext&) -> Result<Response> {
-      return Response::text(200, fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})", d.version,
-                                             uptime_s(d)),
+      return Response::text(200,
+                            fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})",
+                                        d.version, uptime_s(d)),
                             "application/json");
     };
     router.add(std::move(r));
@@ -64,9 +66,10 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
     router.add(std::move(r));
   }
   {
-    auto r = open_get("/health/ready", "health_ready",
-                      "Ready to serve: database answers, required models loaded, work queue not saturated",
-                      "operations");
+    auto r = open_get(
+        "/health/ready", "health_ready",
+        "Ready to serve: database answers, required models loaded, work queue not saturated",
+        "operations");
     r.errors = {503};
     r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
       auto report = d.health.check();
@@ -77,8 +80,9 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       if (!report.ready) {
         std::string names;
         for (auto& f : report.failing) names += (names.empty() ? "" : ", ") + f;
-        Response resp = http::problem(503, "not ready: " + names, ctx.request_id,
-                                      {{"components", report.components}, {"failing", report.failing}});
+        Response resp =
+            http::problem(503, "not ready: " + names, ctx.request_id,
+                          {{"components", report.components}, {"failing", report.failing}});
         resp.set_header("Retry-After", "1");
         return resp;
       }
@@ -108,14 +112,16 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
             {"completed", ps.completed},
             {"rejected", ps.rejected},
             {"skipped_cancelled", ps.skipped_cancelled},
-            {"skipped_expired", ps.skipped_expired}}},
+            {"skipped_expired", ps.skipped_expired},
+            {"overran", ps.overran}}},
       };
       return Response::json(200, j);
     };
     router.add(std::move(r));
   }
   if (d.config.metrics_enabled) {
-    auto r = open_get("/metrics", "metrics", "Prometheus metrics (text exposition format)", "operations");
+    auto r = open_get("/metrics", "metrics", "Prometheus metrics (text exposition format)",
+                      "operations");
     r.response_content_type = "text/plain";
     r.response_schema = {{"type", "string"}};
     r.handler = [&d](const RequestContext&) -> Result<Response> {
@@ -140,7 +146,8 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
   auto files = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
   std::string missing;
   if (d.docs_dir.empty()) {
-    missing = "swagger-ui-dist is not installed (run scripts/install-deps.sh or set ATELIER_DOCS_DIR)";
+    missing =
+        "swagger-ui-dist is not installed (run scripts/install-deps.sh or set ATELIER_DOCS_DIR)";
   } else {
     const std::pair<const char*, const char*> wanted[] = {
         {"swagger-ui.css", "text/css; charset=utf-8"},

@@ -239,6 +239,10 @@ int serve(const Config& cfg) {
     metrics.add_sampled_counter("atelier_work_expired_total",
                                 "Queued tasks dropped because their deadline passed.", pool_label,
                                 [p] { return static_cast<double>(p->stats().skipped_expired); });
+    metrics.add_sampled_counter(
+        "atelier_work_overran_total",
+        "Tasks that started in time and finished after their deadline (the client got 504).",
+        pool_label, [p] { return static_cast<double>(p->stats().overran); });
   }
 
   auto analyzer = text::Analyzer::create(c.stopwords_file);

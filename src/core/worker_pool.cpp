@@ -11,7 +11,9 @@ WorkerPool::WorkerPool(std::string name, std::size_t threads, std::size_t queue_
   for (std::size_t i = 0; i < threads; ++i) threads_.emplace_back([this] { run(); });
 }
 
-WorkerPool::~WorkerPool() { shutdown(); }
+WorkerPool::~WorkerPool() {
+  shutdown();
+}
 
 Status WorkerPool::submit(WorkContext ctx, Task task) {
   {
@@ -77,6 +79,7 @@ void WorkerPool::run() {
       --stats_.active;
       if (pre.is_ok()) {
         ++stats_.completed;
+        if (item.ctx.deadline.expired()) ++stats_.overran;
       } else if (pre.code() == Code::cancelled) {
         ++stats_.skipped_cancelled;
       } else {

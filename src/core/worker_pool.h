@@ -37,9 +37,10 @@ class WorkerPool {
     std::size_t queued = 0;
     std::size_t active = 0;
     std::uint64_t completed = 0;
-    std::uint64_t rejected = 0;         // queue full
+    std::uint64_t rejected = 0;           // queue full
     std::uint64_t skipped_cancelled = 0;  // client gone before the task ran
     std::uint64_t skipped_expired = 0;    // deadline passed before the task ran
+    std::uint64_t overran = 0;  // started in time, finished after its deadline (answered 504)
   };
 
   WorkerPool(std::string name, std::size_t threads, std::size_t queue_capacity);

@@ -42,12 +42,14 @@ TEST(WorkerPool, SkipsCancelledAndExpiredWork) {
 
   CancelSource gone;
   std::promise<Status> cancelled_pre, expired_pre;
-  ASSERT_TRUE(pool.submit({Deadline::never(), gone.token()},
-                          [&](const Status& pre, SteadyClock::duration) { cancelled_pre.set_value(pre); })
-                  .is_ok());
-  ASSERT_TRUE(pool.submit({Deadline::after(std::chrono::milliseconds(1)), {}},
-                          [&](const Status& pre, SteadyClock::duration) { expired_pre.set_value(pre); })
-                  .is_ok());
+  ASSERT_TRUE(
+      pool.submit({Deadline::never(), gone.token()},
+                  [&](const Status& pre, SteadyClock::duration) { cancelled_pre.set_value(pre); })
+          .is_ok());
+  ASSERT_TRUE(
+      pool.submit({Deadline::after(std::chrono::milliseconds(1)), {}},
+                  [&](const Status& pre, SteadyClock::duration) { expired_pre.set_value(pre); })
+          .is_ok());
   gone.cancel();
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
   release.set_value();
@@ -58,6 +60,25 @@ TEST(WorkerPool, SkipsCancelledAndExpiredWork) {
   EXPECT_EQ(pool.stats().skipped_expired, 1u);
 }
 
+TEST(WorkerPool, CountsWorkThatStartedInTimeAndFinishedLate) {
+  WorkerPool pool("test", 1, 8);
+  std::promise<void> done;
+  // The task starts before its deadline and returns only once it has passed.
+  ASSERT_TRUE(pool.submit({Deadline::after(std::chrono::milliseconds(20)), {}},
+                          [&](const Status& pre, SteadyClock::duration) {
+                            ASSERT_TRUE(pre.is_ok());
+                            WorkContext self{Deadline::after(std::chrono::milliseconds(20)), {}};
+                            while (!self.deadline.expired()) std::this_thread::yield();
+                            done.set_value();
+                          })
+                  .is_ok());
+  done.get_future().wait();
+  pool.shutdown();
+  EXPECT_EQ(pool.stats().completed, 1u);
+  EXPECT_EQ(pool.stats().overran, 1u);
+  EXPECT_EQ(pool.stats().skipped_expired, 0u);
+}
+
 TEST(WorkerPool, ShutdownAnswersQueuedTasks) {
   WorkerPool pool("test", 1, 8);
   std::promise<void> release;
@@ -65,7 +86,9 @@ TEST(WorkerPool, ShutdownAnswersQueuedTasks) {
   ASSERT_TRUE(pool.submit({}, [&](const Status&, SteadyClock::duration) { gate.wait(); }).is_ok());
   while (pool.stats().active == 0) std::this_thread::yield();
   std::promise<Status> queued;
-  ASSERT_TRUE(pool.submit({}, [&](const Status& pre, SteadyClock::duration) { queued.set_value(pre); }).is_ok());
+  ASSERT_TRUE(
+      pool.submit({}, [&](const Status& pre, SteadyClock::duration) { queued.set_value(pre); })
+          .is_ok());
   std::thread stopper([&] { pool.shutdown(); });
   EXPECT_EQ(queued.get_future().get().code(), Code::unavailable);
   release.set_value();
