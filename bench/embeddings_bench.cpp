@@ -29,13 +29,16 @@ struct Fixture {
   std::vector<std::string> sentences;
 
   Fixture() {
-    auto wv = embed::WordVectors::open(env_or("ATELIER_BENCH_VECTORS", ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin"));
+    auto wv = embed::WordVectors::open(
+        env_or("ATELIER_BENCH_VECTORS", ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin"));
     if (!wv.is_ok()) {
       std::cerr << wv.status().message() << "\n";
       std::exit(1);
     }
-    embedder = std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer);
-    std::ifstream in(env_or("ATELIER_BENCH_CORPUS", ATELIER_SOURCE_DIR "/../shared/data/retrieval/scifact/corpus.jsonl"));
+    embedder = std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(),
+                                                         analyzer);
+    std::ifstream in(env_or("ATELIER_BENCH_CORPUS",
+                            ATELIER_SOURCE_DIR "/../shared/data/retrieval/scifact/corpus.jsonl"));
     std::string line;
     while (std::getline(in, line) && sentences.size() < 4096) {
       auto doc = nlohmann::json::parse(line, nullptr, false);
@@ -65,7 +68,8 @@ void BM_TokenizeOnly(benchmark::State& state) {
       benchmark::DoNotOptimize(a);
     }
   }
-  state.counters["sentences/s"] = benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
+  state.counters["sentences/s"] =
+      benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
 }
 
 void BM_GloveSif(benchmark::State& state) {
@@ -77,7 +81,8 @@ void BM_GloveSif(benchmark::State& state) {
     auto out = f.embedder->embed(batch, {});
     benchmark::DoNotOptimize(out);
   }
-  state.counters["sentences/s"] = benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
+  state.counters["sentences/s"] =
+      benchmark::Counter(double(state.iterations() * state.range(0)), benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_TokenizeOnly)->Arg(1)->Arg(32);

@@ -1,4 +1,5 @@
-// bench/vector: exact (flat, an OpenBLAS sgemv scan) vs HNSW search, each measured in the same run on
+// bench/vector: exact (flat, an OpenBLAS sgemv scan) vs HNSW search, each measured in the same run
+// on
 //  (a) clustered synthetic unit vectors (random-normal ones defeat every
 //      approximate index), N x 384, and
 //  (b) real embeddings: the first N GloVe word vectors (100-d), queried with
@@ -27,21 +28,26 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 void normalise(std::vector<float>& v) {
   double n = 0;
   for (float x : v) n += double(x) * x;
   n = std::sqrt(n);
-  if (n > 0) for (auto& x : v) x = static_cast<float>(x / n);
+  if (n > 0)
+    for (auto& x : v) x = static_cast<float>(x / n);
 }
 
 std::vector<std::vector<float>> clustered(std::size_t n, int dim, int clusters, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> g(0, 1);
   std::mt19937 centre_rng(1234);  // same centres for data and queries
-  std::vector<std::vector<float>> centres(static_cast<std::size_t>(clusters), std::vector<float>(static_cast<std::size_t>(dim)));
-  for (auto& c : centres) for (auto& x : c) x = g(centre_rng);
+  std::vector<std::vector<float>> centres(static_cast<std::size_t>(clusters),
+                                          std::vector<float>(static_cast<std::size_t>(dim)));
+  for (auto& c : centres)
+    for (auto& x : c) x = g(centre_rng);
   std::vector<std::vector<float>> out(n);
   for (std::size_t i = 0; i < n; ++i) {
     out[i] = centres[rng() % static_cast<unsigned>(clusters)];
@@ -51,10 +57,13 @@ std::vector<std::vector<float>> clustered(std::size_t n, int dim, int clusters, 
   return out;
 }
 
-void run(const char* name, const std::vector<std::vector<float>>& data, const std::vector<std::vector<float>>& queries) {
+void run(const char* name, const std::vector<std::vector<float>>& data,
+         const std::vector<std::vector<float>>& queries) {
   const int dim = static_cast<int>(data[0].size());
-  std::printf("\n%s: %zu vectors x %d dims, %zu queries, k = 10\n", name, data.size(), dim, queries.size());
-  std::printf("%-8s %10s %12s %10s %12s %10s\n", "index", "build s", "memory MB", "recall@10", "QPS", "x exact");
+  std::printf("\n%s: %zu vectors x %d dims, %zu queries, k = 10\n", name, data.size(), dim,
+              queries.size());
+  std::printf("%-8s %10s %12s %10s %12s %10s\n", "index", "build s", "memory MB", "recall@10",
+              "QPS", "x exact");
   search::FlatIndex flat(dim);
   auto t = Clock::now();
   for (std::size_t i = 0; i < data.size(); ++i) (void)flat.upsert(std::to_string(i), data[i]);
@@ -67,7 +76,8 @@ void run(const char* name, const std::vector<std::vector<float>>& data, const st
     truth.push_back(std::move(ids));
   }
   const double flat_qps = static_cast<double>(queries.size()) / seconds_since(t);
-  std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", "flat", flat_build, flat.memory_bytes() / 1e6, 1.0, flat_qps, 1.0);
+  std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", "flat", flat_build,
+              flat.memory_bytes() / 1e6, 1.0, flat_qps, 1.0);
 
   auto measure = [&](const char* label, search::VectorIndex& idx, double build_s) {
     double recall = 0;
@@ -82,8 +92,8 @@ void run(const char* name, const std::vector<std::vector<float>>& data, const st
       recall += hit / 10.0;
     }
     recall /= static_cast<double>(queries.size());
-    std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", label, build_s, idx.memory_bytes() / 1e6, recall, qps,
-                qps / flat_qps);
+    std::printf("%-8s %10.2f %12.1f %10.3f %12.0f %10.2f\n", label, build_s,
+                idx.memory_bytes() / 1e6, recall, qps, qps / flat_qps);
     std::fflush(stdout);
   };
 
@@ -107,7 +117,8 @@ void run(const char* name, const std::vector<std::vector<float>>& data, const st
       std::printf("ivf: %s\n", ivf.status().message().c_str());
       return;
     }
-    for (std::size_t i = 0; i < data.size(); ++i) (void)ivf.value()->upsert(std::to_string(i), data[i]);
+    for (std::size_t i = 0; i < data.size(); ++i)
+      (void)ivf.value()->upsert(std::to_string(i), data[i]);
     measure("ivf", *ivf.value(), seconds_since(t));
   }
 }
@@ -118,12 +129,14 @@ int main(int argc, char** argv) {
   const std::size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 100000;
   const std::size_t nq = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 1000;
   openblas_set_num_threads(1);  // single-thread figures for both indexes
-  std::printf("bench/vector: flat = exact inner product; hnsw = hnswlib M=16 efC=200 efS=128 (AVX2 build); "
-              "ivf = FAISS IVFFlat nlist 2*sqrt(N) nprobe 32, one thread\n");
+  std::printf(
+      "bench/vector: flat = exact inner product; hnsw = hnswlib M=16 efC=200 efS=128 (AVX2 build); "
+      "ivf = FAISS IVFFlat nlist 2*sqrt(N) nprobe 32, one thread\n");
   run("clustered synthetic", clustered(n, 384, 1000, 1), clustered(nq, 384, 1000, 2));
 
   const char* path_env = std::getenv("ATELIER_BENCH_VECTORS");
-  const std::string path = path_env ? path_env : ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin";
+  const std::string path =
+      path_env ? path_env : ATELIER_SOURCE_DIR "/models/glove-sif/wink-sg-100d.bin";
   auto wv = embed::WordVectors::open(path);
   if (!wv.is_ok()) {
     std::printf("\n(skipping real embeddings: %s)\n", wv.status().message().c_str());

@@ -9,8 +9,12 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;
-  static const char* kTypes[] = {"multipart/form-data; boundary=XyZ", "multipart/form-data; boundary=\"a b\"",
-                                 "application/json", "image/png", "image/jpeg", "multipart/form-data"};
+  static const char* kTypes[] = {"multipart/form-data; boundary=XyZ",
+                                 "multipart/form-data; boundary=\"a b\"",
+                                 "application/json",
+                                 "image/png",
+                                 "image/jpeg",
+                                 "multipart/form-data"};
   atelier::http::Request req;
   req.method = atelier::http::Method::post;
   req.headers.push_back({"Content-Type", kTypes[data[0] % 6]});

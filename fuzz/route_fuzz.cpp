@@ -8,8 +8,9 @@
 namespace {
 atelier::http::Router make_router() {
   atelier::http::Router r;
-  for (const char* path : {"/v1/collections", "/v1/collections/{name}", "/v1/collections/{name}/documents",
-                           "/v1/collections/{name}/documents/{id}", "/v1/designs/{id}/image", "/health"}) {
+  for (const char* path :
+       {"/v1/collections", "/v1/collections/{name}", "/v1/collections/{name}/documents",
+        "/v1/collections/{name}/documents/{id}", "/v1/designs/{id}/image", "/health"}) {
     atelier::http::RouteSpec s;
     s.method = atelier::http::Method::get;
     s.path = path;

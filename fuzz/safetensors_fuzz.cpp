@@ -9,7 +9,8 @@
 #include "nn/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static const std::string path = "/tmp/atelier-fuzz-" + std::to_string(::getpid()) + ".safetensors";
+  static const std::string path =
+      "/tmp/atelier-fuzz-" + std::to_string(::getpid()) + ".safetensors";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   if (!f) return 0;
   std::fwrite(data, 1, size, f);

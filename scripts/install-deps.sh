@@ -27,6 +27,8 @@ PKGS=(
   python3-torch python3-numpy python3-pil python3-regex libtorch-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-dev
+  # the format check (scripts/format.sh --check)
+  clang-format-14
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn

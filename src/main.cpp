@@ -2,8 +2,8 @@
 // else lives here.
 #include <CLI/CLI.hpp>
 
-#include <iostream>
 #include <unistd.h>
+#include <iostream>
 
 #include "app/app.h"
 #include "config/config.h"
@@ -11,6 +11,9 @@
 int main(int argc, char** argv) {
   CLI::App cli{"atelier: AI for fashion and interior styling"};
   cli.require_subcommand(1);
+  // Common flags work after the subcommand too (`atelier serve --data-dir X`),
+  // as people type them: subcommands created below inherit this.
+  cli.fallthrough();
   atelier::ConfigSource src;
   std::string config_file, data_dir, models_dir, host;
   int port = -1;
@@ -26,13 +29,15 @@ int main(int argc, char** argv) {
 
   auto* config = cli.add_subcommand("config", "configuration");
   config->require_subcommand(1);
-  auto* config_show = config->add_subcommand("show", "print the effective configuration, secrets masked");
+  auto* config_show =
+      config->add_subcommand("show", "print the effective configuration, secrets masked");
 
   auto* keys = cli.add_subcommand("keys", "API keys");
   keys->require_subcommand(1);
   std::string key_name = "default", key_tier = "free", key_user;
   long long revoke_id = 0;
-  auto* keys_create = keys->add_subcommand("create", "create a key; prints it once, alone on the last line");
+  auto* keys_create =
+      keys->add_subcommand("create", "create a key; prints it once, alone on the last line");
   keys_create->add_option("--name", key_name, "label");
   keys_create->add_option("--tier", key_tier, "free, authenticated, premium or admin");
   keys_create->add_option("--user", key_user, "email of the user the key acts for");
@@ -44,10 +49,14 @@ int main(int argc, char** argv) {
   models->require_subcommand(1);
   std::string model_name, model_revision;
   auto* models_pull = models->add_subcommand("pull", "download a model folder with SHA-256 checks");
-  models_pull->add_option("name", model_name, "e.g. sentence-transformers/all-MiniLM-L6-v2")->required();
-  models_pull->add_option("--revision", model_revision, "branch, tag or commit (default: the catalogue's)");
-  auto* models_list = models->add_subcommand("list", "the catalogue and the folders installed in the models path");
-  auto* models_verify = models->add_subcommand("verify", "re-hash installed models against their manifests");
+  models_pull->add_option("name", model_name, "e.g. sentence-transformers/all-MiniLM-L6-v2")
+      ->required();
+  models_pull->add_option("--revision", model_revision,
+                          "branch, tag or commit (default: the catalogue's)");
+  auto* models_list =
+      models->add_subcommand("list", "the catalogue and the folders installed in the models path");
+  auto* models_verify =
+      models->add_subcommand("verify", "re-hash installed models against their manifests");
   models_verify->add_option("name", model_name, "only this model");
 
   auto* users = cli.add_subcommand("users", "user accounts");
@@ -57,7 +66,8 @@ int main(int argc, char** argv) {
   auto* users_create = users->add_subcommand("create", "create a user");
   users_create->add_option("--email", email)->required();
   users_create->add_option("--password", password, "password (or --password-stdin)");
-  users_create->add_flag("--password-stdin", password_stdin, "read the password from standard input");
+  users_create->add_flag("--password-stdin", password_stdin,
+                         "read the password from standard input");
   users_create->add_option("--tier", user_tier, "free, authenticated, premium or admin");
   users_create->add_flag("--admin", admin, "admin role (tier admin)");
 

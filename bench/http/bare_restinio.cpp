@@ -6,13 +6,11 @@
 
 int main(int argc, char** argv) {
   const std::uint16_t port = argc > 1 ? static_cast<std::uint16_t>(std::atoi(argv[1])) : 18090;
-  restinio::run(restinio::on_this_thread()
-                    .port(port)
-                    .address("127.0.0.1")
-                    .request_handler([](auto req) {
-                      return req->create_response()
-                          .append_header(restinio::http_field::content_type, "application/json")
-                          .set_body(R"({"status":"ok"})")
-                          .done();
-                    }));
+  restinio::run(
+      restinio::on_this_thread().port(port).address("127.0.0.1").request_handler([](auto req) {
+        return req->create_response()
+            .append_header(restinio::http_field::content_type, "application/json")
+            .set_body(R"({"status":"ok"})")
+            .done();
+      }));
 }

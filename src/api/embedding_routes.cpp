@@ -35,8 +35,9 @@ nlohmann::json request_schema() {
   nlohmann::json props;
   props["input"] = {{"oneOf", nlohmann::json::array({{{"type", "string"}}, input_array})}};
   props["model"] = {{"type", "string"},
-                    {"description", "default: the configured embedding_model; also any native BERT or CLIP "
-                                    "folder loaded from the models path, by its folder name"}};
+                    {"description",
+                     "default: the configured embedding_model; also any native BERT or CLIP "
+                     "folder loaded from the models path, by its folder name"}};
   props["encoding_format"] = {{"type", "string"}, {"enum", {"float", "base64"}}};
   props["dimensions"] = {{"type", "integer"}};
   props["user"] = {{"type", "string"}};

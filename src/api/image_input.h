@@ -10,29 +10,30 @@
 #include <string>
 #include <vector>
 
-#include "core/status.h"
-#include "http/http.h"
 #include "config/config.h"
 #include "core/cancel.h"
+#include "core/status.h"
+#include "http/http.h"
 #include "image/image.h"
 #include "net/http_client.h"
 
 namespace atelier::api {
 
 struct ImageRequest {
-  std::vector<std::string> images;  // encoded bytes, as received
+  std::vector<std::string> images;                   // encoded bytes, as received
   nlohmann::json fields = nlohmann::json::object();  // string or JSON values of the other fields
 
   // Option lookup: fields first, then the query string. nullopt-free: false when absent.
   bool option(const http::Request& req, const std::string& name, std::string* out) const;
-  Result<double> number(const http::Request& req, const std::string& name, double fallback, double lo, double hi) const;
+  Result<double> number(const http::Request& req, const std::string& name, double fallback,
+                        double lo, double hi) const;
   Result<bool> flag(const http::Request& req, const std::string& name, bool fallback) const;
 };
 
 // max_images: 1 for single-image endpoints. A JSON `image_url` is fetched
 // under `urls` (off unless hosts are allowed; see net::fetch_url).
-Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images, const net::UrlPolicy& urls,
-                                 const WorkContext& work);
+Result<ImageRequest> read_images(const http::Request& req, std::size_t max_images,
+                                 const net::UrlPolicy& urls, const WorkContext& work);
 
 net::UrlPolicy url_policy(const Config& c);
 

@@ -140,8 +140,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
           encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(
-          auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+      ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                               decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
       search::SearchRequest sr;
       sr.mode = search::Mode::vector;
       ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));

@@ -17,8 +17,12 @@ const nlohmann::json kAnalyzeRequest = {
     {"type", "object"},
     {"required", {"text"}},
     {"properties",
-     {{"text", {{"type", "string"}, {"description", "UTF-8 text; at most max_input_length code points"}}},
-      {"language", {{"type", "string"}, {"default", "english"}, {"description", "Snowball name or ISO 639-1 code"}}},
+     {{"text",
+       {{"type", "string"}, {"description", "UTF-8 text; at most max_input_length code points"}}},
+      {"language",
+       {{"type", "string"},
+        {"default", "english"},
+        {"description", "Snowball name or ISO 639-1 code"}}},
       {"tokens", {{"type", "boolean"}, {"default", true}}},
       {"sentences", {{"type", "boolean"}, {"default", true}}}}}};
 
@@ -34,7 +38,8 @@ const nlohmann::json kAnalyzeResponse = {
 Result<bool> bool_field(const nlohmann::json& j, const char* name, bool fallback) {
   auto it = j.find(name);
   if (it == j.end() || it->is_null()) return fallback;
-  if (!it->is_boolean()) return Status::invalid_argument(std::string("field '") + name + "' must be true or false");
+  if (!it->is_boolean())
+    return Status::invalid_argument(std::string("field '") + name + "' must be true or false");
   return it->get<bool>();
 }
 
@@ -70,10 +75,12 @@ void add_text_routes(http::Router& router, ApiDeps& d, const text::Analyzer& ana
       ATELIER_ASSIGN_OR_RETURN(bool want_sentences, bool_field(body, "sentences", true));
       const std::string& text = text_it->get_ref<const std::string&>();
       int code_points = 0;
-      if (!text::valid_utf8(text, &code_points)) return Status::invalid_argument("text is not valid UTF-8");
+      if (!text::valid_utf8(text, &code_points))
+        return Status::invalid_argument("text is not valid UTF-8");
       if (code_points > d.config.max_input_length) {
         return Status::payload_too_large("text has " + std::to_string(code_points) +
-                                         " characters; the limit is " + std::to_string(d.config.max_input_length));
+                                         " characters; the limit is " +
+                                         std::to_string(d.config.max_input_length));
       }
       ATELIER_RETURN_IF_ERROR(ctx.work.check());
       ATELIER_ASSIGN_OR_RETURN(text::Analysis a, analyzer.analyze(text, language));
@@ -121,7 +128,8 @@ void add_text_routes(http::Router& router, ApiDeps& d, const text::Analyzer& ana
     r.method = Method::get;
     r.path = "/v1/text/languages";
     r.operation_id = "text_languages";
-    r.summary = "Languages with a Snowball stemmer, their ISO codes and whether stopwords are known";
+    r.summary =
+        "Languages with a Snowball stemmer, their ISO codes and whether stopwords are known";
     r.tag = "text";
     r.access = Access::caller;
     r.handler = [&analyzer](const RequestContext&) -> Result<Response> {

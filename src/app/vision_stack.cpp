@@ -9,7 +9,8 @@
 
 namespace atelier::app {
 
-std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, HealthRegistry& health) {
+std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
+                                          HealthRegistry& health) {
   auto v = std::make_unique<VisionStack>();
   if (c.model_threads > 0) cv::setNumThreads(c.model_threads);
   BatcherOptions bo;
@@ -59,7 +60,8 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
     }
   }
   {
-    auto o = engines::TesseractOcr::load({c.tessdata_dir, c.ocr_language, static_cast<std::size_t>(c.ocr_instances)});
+    auto o = engines::TesseractOcr::load(
+        {c.tessdata_dir, c.ocr_language, static_cast<std::size_t>(c.ocr_instances)});
     if (o.is_ok()) {
       v->ocr = std::move(o).value();
       log::info("model loaded", {{"model", v->ocr->model()}});
@@ -68,9 +70,11 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
     }
   }
   if (c.caption_engine == "openai") {
-    v->describer = std::make_unique<engines::OpenAiVisionDescriber>(engines::OpenAiVisionOptions{
-        c.openai_base_url, c.openai_model, c.openai_api_key, std::chrono::seconds(c.openai_timeout_s), 300});
-    log::info("caption engine", {{"engine", v->describer->model()}, {"base_url", c.openai_base_url}});
+    v->describer = std::make_unique<engines::OpenAiVisionDescriber>(
+        engines::OpenAiVisionOptions{c.openai_base_url, c.openai_model, c.openai_api_key,
+                                     std::chrono::seconds(c.openai_timeout_s), 300});
+    log::info("caption engine",
+              {{"engine", v->describer->model()}, {"base_url", c.openai_base_url}});
   } else {
     v->describer = std::make_unique<engines::GroundedSceneDescriber>();
   }
@@ -84,21 +88,25 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
       if (model == "yolox-nano" && vs->detector) info["queued"] = vs->detector->queued();
       if (model == "mobilenet-v2" && vs->encoder) info["queued"] = vs->encoder->queued();
       if (model == "tesseract" && vs->ocr) info["engine"] = vs->ocr->model();
-      return ComponentHealth{it == vs->errors.end(), it == vs->errors.end() ? "" : it->second, info};
+      return ComponentHealth{it == vs->errors.end(), it == vs->errors.end() ? "" : it->second,
+                             info};
     });
   }
   if (v->detector) {
     auto* d = v->detector.get();
-    metrics.add_sampled_gauge("atelier_inference_queue_depth", "Inputs waiting for a model forward.",
-                              {{"model", "yolox-nano"}}, [d] { return double(d->queued()); });
+    metrics.add_sampled_gauge("atelier_inference_queue_depth",
+                              "Inputs waiting for a model forward.", {{"model", "yolox-nano"}},
+                              [d] { return double(d->queued()); });
   }
   if (v->encoder) {
     auto* e = v->encoder.get();
-    metrics.add_sampled_gauge("atelier_inference_queue_depth", "Inputs waiting for a model forward.",
-                              {{"model", "mobilenet-v2"}}, [e] { return double(e->queued()); });
+    metrics.add_sampled_gauge("atelier_inference_queue_depth",
+                              "Inputs waiting for a model forward.", {{"model", "mobilenet-v2"}},
+                              [e] { return double(e->queued()); });
   }
 
-  v->cache = std::make_unique<cache::LruCache>(static_cast<std::size_t>(c.cache_size), std::size_t(256) << 20);
+  v->cache = std::make_unique<cache::LruCache>(static_cast<std::size_t>(c.cache_size),
+                                               std::size_t(256) << 20);
   auto* cache = v->cache.get();
   metrics.add_cache("vision", [cache] {
     auto s = cache->stats();
@@ -115,7 +123,8 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, Hea
     return it == v->errors.end() ? std::string() : it->second;
   };
   v->encoder_error = why("mobilenet-v2");
-  e.missing = {{"detector", why("yolox-nano")}, {"encoder", why("mobilenet-v2")}, {"ocr", why("tesseract")}};
+  e.missing = {
+      {"detector", why("yolox-nano")}, {"encoder", why("mobilenet-v2")}, {"ocr", why("tesseract")}};
   v->service = std::make_unique<vision::VisionService>(std::move(e), v->cache.get());
   return v;
 }

@@ -24,11 +24,12 @@ struct VisionStack {
   std::unique_ptr<engines::TesseractOcr> ocr;
   std::unique_ptr<engines::SceneDescriber> describer;
   std::map<std::string, std::string> errors;  // model -> why it is not loaded
-  std::string encoder_error;                  // errors["mobilenet-v2"] or "", for the embeddings route
+  std::string encoder_error;  // errors["mobilenet-v2"] or "", for the embeddings route
   std::unique_ptr<cache::Cache> cache;
   std::unique_ptr<vision::VisionService> service;
 };
 
-std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, HealthRegistry& health);
+std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
+                                          HealthRegistry& health);
 
 }  // namespace atelier::app

@@ -14,14 +14,16 @@ class AuthenticatorTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(init_crypto().is_ok());
     auto dir = std::filesystem::path(::testing::TempDir()) /
-               ("auth_" + std::to_string(::getpid()) + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+               ("auth_" + std::to_string(::getpid()) +
+                ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
     store_ = std::move(open_sqlite_store((dir / "a.db").string(), 2)).value();
     ASSERT_TRUE(store_->migrate().is_ok());
   }
   Authenticator make(bool anonymous) {
-    return Authenticator(*store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20}, anonymous);
+    return Authenticator(*store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20},
+                         anonymous);
   }
   StorePtr store_;
 };
@@ -49,7 +51,8 @@ TEST_F(AuthenticatorTest, ApiKeysViaBearerOrHeaderAndRevocation) {
   EXPECT_EQ(a->id, "key:" + std::to_string(nk->key.id));
   auto b = auth.authenticate("", nk->secret, "ip");
   ASSERT_TRUE(b.is_ok());
-  EXPECT_EQ(auth.authenticate("Bearer atl_nope_nope", "", "ip").status().code(), Code::unauthenticated);
+  EXPECT_EQ(auth.authenticate("Bearer atl_nope_nope", "", "ip").status().code(),
+            Code::unauthenticated);
   ASSERT_TRUE(auth.revoke_key(nk->key.id).is_ok());
   EXPECT_EQ(auth.authenticate("", nk->secret, "ip").status().code(), Code::unauthenticated);
 }
@@ -59,10 +62,13 @@ TEST_F(AuthenticatorTest, RegisterLoginAndTokens) {
   auto u = auth.register_user("Ada@Example.com", "long enough", Tier::authenticated, Role::user);
   ASSERT_TRUE(u.is_ok()) << u.status().message();
   EXPECT_EQ(u->email, "ada@example.com");
-  EXPECT_EQ(auth.register_user("ada@example.com", "long enough", Tier::authenticated, Role::user).status().code(),
+  EXPECT_EQ(auth.register_user("ada@example.com", "long enough", Tier::authenticated, Role::user)
+                .status()
+                .code(),
             Code::already_exists);
-  EXPECT_EQ(auth.register_user("not-an-email", "long enough", Tier::free, Role::user).status().code(),
-            Code::invalid_argument);
+  EXPECT_EQ(
+      auth.register_user("not-an-email", "long enough", Tier::free, Role::user).status().code(),
+      Code::invalid_argument);
   EXPECT_EQ(auth.register_user("b@example.com", "short", Tier::free, Role::user).status().code(),
             Code::invalid_argument);
   auto tok = auth.login("ADA@example.com", "long enough");

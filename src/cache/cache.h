@@ -32,7 +32,8 @@ class Cache {
 // Least-recently-used, bounded by entry count and total bytes.
 class LruCache final : public Cache {
  public:
-  LruCache(std::size_t max_entries, std::size_t max_bytes) : max_entries_(max_entries), max_bytes_(max_bytes) {}
+  LruCache(std::size_t max_entries, std::size_t max_bytes)
+      : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   std::optional<std::string> get(const std::string& key) override {
     std::lock_guard lk(mu_);
@@ -78,10 +79,10 @@ class LruCache final : public Cache {
   using Entry = std::pair<std::string, std::string>;
   const std::size_t max_entries_, max_bytes_;
   mutable std::mutex mu_;
-  std::list<Entry> order_;                                                // guarded; front = newest
-  std::unordered_map<std::string, std::list<Entry>::iterator> map_;       // guarded
-  std::size_t bytes_ = 0;                                                 // guarded
-  Stats stats_;                                                           // guarded
+  std::list<Entry> order_;                                           // guarded; front = newest
+  std::unordered_map<std::string, std::list<Entry>::iterator> map_;  // guarded
+  std::size_t bytes_ = 0;                                            // guarded
+  Stats stats_;                                                      // guarded
 };
 
 }  // namespace atelier::cache

@@ -24,9 +24,10 @@ TEST(Config, DefaultsAreValid) {
 }
 
 TEST(Config, FileThenEnvironmentThenFlags) {
-  auto file = write_temp("atelier_test.env",
-                         "# profile\nATELIER_PORT=9000\nHOST=0.0.0.0\nATELIER_FREE_DAILY_LIMIT=\"7\"\n"
-                         "ATELIER_CORS_ORIGINS=https://a.example, https://b.example\n");
+  auto file =
+      write_temp("atelier_test.env",
+                 "# profile\nATELIER_PORT=9000\nHOST=0.0.0.0\nATELIER_FREE_DAILY_LIMIT=\"7\"\n"
+                 "ATELIER_CORS_ORIGINS=https://a.example, https://b.example\n");
   ConfigSource src;
   src.file = file;
   src.env = {{"ATELIER_PORT", "9100"}, {"ATELIER_LOG_LEVEL", "warn"}};
@@ -42,8 +43,9 @@ TEST(Config, FileThenEnvironmentThenFlags) {
 }
 
 TEST(Config, YamlFile) {
-  auto file = write_temp("atelier_test.yaml",
-                         "port: 8181\nmetrics_enabled: false\ncors_origins:\n  - https://x.example\n");
+  auto file =
+      write_temp("atelier_test.yaml",
+                 "port: 8181\nmetrics_enabled: false\ncors_origins:\n  - https://x.example\n");
   ConfigSource src;
   src.file = file;
   auto c = load_config(src);
@@ -55,9 +57,7 @@ TEST(Config, YamlFile) {
 
 TEST(Config, ReportsEveryBadValueAtOnce) {
   ConfigSource src;
-  src.env = {{"ATELIER_PORT", "eighty"},
-             {"ATELIER_LOG_LEVEL", "loud"},
-             {"ATELIER_WORKERS", "-3"}};
+  src.env = {{"ATELIER_PORT", "eighty"}, {"ATELIER_LOG_LEVEL", "loud"}, {"ATELIER_WORKERS", "-3"}};
   auto c = load_config(src);
   ASSERT_FALSE(c.is_ok());
   const std::string m = c.status().message();
@@ -76,7 +76,8 @@ TEST(Config, UnknownEnvironmentIsAWarningUnknownFileKeyAnError) {
   src.file = write_temp("typo.env", "ATELIER_FREE_DAILY_LIMT=5\n");
   auto bad = load_config(src);
   ASSERT_FALSE(bad.is_ok());
-  EXPECT_NE(bad.status().message().find("unknown setting 'ATELIER_FREE_DAILY_LIMT'"), std::string::npos);
+  EXPECT_NE(bad.status().message().find("unknown setting 'ATELIER_FREE_DAILY_LIMT'"),
+            std::string::npos);
 }
 
 TEST(Config, ProductionNeedsAStrongJwtSecret) {

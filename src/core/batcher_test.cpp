@@ -13,7 +13,7 @@ TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
   std::atomic<int> forwards{0};
   std::vector<std::size_t> sizes;
   std::mutex mu;
-  Batcher<int, int> b({"t", 8, std::chrono::milliseconds(20), 64}, [&](std::vector<int>& in) {
+  auto model = [&](std::vector<int>& in) {
     ++forwards;
     {
       std::lock_guard lk(mu);
@@ -23,13 +23,21 @@ TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
     std::vector<Result<int>> out;
     for (int x : in) out.push_back(x * 2);
     return out;
-  });
+  };
   WorkContext w;
-  auto t0 = SteadyClock::now();
-  EXPECT_EQ(b.run(21, w).value(), 42);
-  // A lone request does not wait for the window.
-  EXPECT_LT(SteadyClock::now() - t0, std::chrono::milliseconds(45));
-
+  {
+    // A lone request does not wait for the window: with a ten-minute window
+    // it would not come back at all. (The wait below only keeps a broken
+    // batcher from hanging the suite; nothing here measures latency.)
+    Batcher<int, int> lone({"t", 8, std::chrono::minutes(10), 64}, model);
+    auto answer = std::async(std::launch::async, [&] { return lone.run(21, w); });
+    ASSERT_EQ(answer.wait_for(std::chrono::minutes(1)), std::future_status::ready);
+    EXPECT_EQ(answer.get().value(), 42);
+    EXPECT_EQ(forwards.load(), 1);
+  }
+  forwards = 0;
+  sizes.clear();
+  Batcher<int, int> b({"t", 8, std::chrono::milliseconds(20), 64}, model);
   std::vector<std::thread> ts;
   std::atomic<int> ok{0};
   for (int i = 0; i < 16; ++i) {
@@ -39,7 +47,7 @@ TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
   }
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, 16);
-  EXPECT_LT(forwards.load(), 1 + 16);  // some inputs shared a forward
+  EXPECT_LT(forwards.load(), 16);  // some inputs shared a forward
   std::lock_guard lk(mu);
   for (auto s : sizes) EXPECT_LE(s, 8u);
 }

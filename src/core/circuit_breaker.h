@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 
 #include "core/status.h"
@@ -21,13 +22,18 @@ namespace atelier {
 class CircuitBreaker {
  public:
   enum class State { closed, open, half_open };
-  CircuitBreaker(int threshold, std::chrono::milliseconds cooldown)
-      : threshold_(threshold), cooldown_(cooldown) {}
+  using TimePoint = std::chrono::steady_clock::time_point;
+  // The time source; tests pass their own and move it by hand.
+  using Now = std::function<TimePoint()>;
+  CircuitBreaker(
+      int threshold, std::chrono::milliseconds cooldown,
+      Now now = [] { return std::chrono::steady_clock::now(); })
+      : threshold_(threshold), cooldown_(cooldown), now_(std::move(now)) {}
 
   // unavailable when open (the caller should not call); OK to go ahead.
   Status admit() {
     std::lock_guard lk(mu_);
-    const auto now = std::chrono::steady_clock::now();
+    const auto now = now_();
     if (state_ == State::open) {
       if (now - opened_at_ < cooldown_) {
         ++rejected_;
@@ -66,7 +72,7 @@ class CircuitBreaker {
     if (state_ == State::half_open || ++failures_ >= threshold_) {
       if (state_ != State::open) ++opened_;
       state_ = State::open;
-      opened_at_ = std::chrono::steady_clock::now();
+      opened_at_ = now_();
     }
   }
 
@@ -86,11 +92,12 @@ class CircuitBreaker {
  private:
   const int threshold_;
   const std::chrono::milliseconds cooldown_;
+  const Now now_;
   mutable std::mutex mu_;
   State state_ = State::closed;
   int failures_ = 0;
   bool trial_ = false;
-  std::chrono::steady_clock::time_point opened_at_{};
+  TimePoint opened_at_{};
   std::uint64_t rejected_ = 0, opened_ = 0;
 };
 

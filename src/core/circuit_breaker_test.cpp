@@ -2,13 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <thread>
-
 namespace atelier {
 namespace {
 
 TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndRecoversThroughOneTrial) {
-  CircuitBreaker b(3, std::chrono::milliseconds(50));
+  // A hand-moved clock: the cooldown passes when the test says so.
+  CircuitBreaker::TimePoint now{};
+  CircuitBreaker b(3, std::chrono::milliseconds(50), [&] { return now; });
   const Status down = Status::unavailable("503");
   for (int i = 0; i < 2; ++i) {
     ASSERT_TRUE(b.admit().is_ok());
@@ -23,12 +23,14 @@ TEST(CircuitBreaker, OpensAfterConsecutiveFailuresAndRecoversThroughOneTrial) {
   EXPECT_EQ(b.state(), CircuitBreaker::State::open);
   EXPECT_EQ(b.admit().code(), Code::unavailable);
   EXPECT_EQ(b.rejected(), 1u);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  now += std::chrono::milliseconds(49);
+  EXPECT_EQ(b.admit().code(), Code::unavailable);  // still cooling down
+  now += std::chrono::milliseconds(1);
   EXPECT_TRUE(b.admit().is_ok());                  // the trial
   EXPECT_EQ(b.admit().code(), Code::unavailable);  // only one at a time
   b.record(down);                                  // a failed trial opens it again at once
   EXPECT_EQ(b.state(), CircuitBreaker::State::open);
-  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  now += std::chrono::milliseconds(50);
   EXPECT_TRUE(b.admit().is_ok());
   b.record(Status::ok());
   EXPECT_EQ(b.state(), CircuitBreaker::State::closed);

@@ -25,7 +25,8 @@ class TextEmbedder {
   virtual ~TextEmbedder() = default;
   virtual const std::string& model() const = 0;
   virtual int dimensions() const = 0;
-  virtual Result<Embeddings> embed(const std::vector<std::string>& texts, const WorkContext& work) const = 0;
+  virtual Result<Embeddings> embed(const std::vector<std::string>& texts,
+                                   const WorkContext& work) const = 0;
 };
 
 class EmbedderRegistry {

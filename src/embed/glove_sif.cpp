@@ -6,7 +6,11 @@ namespace atelier::embed {
 
 GloveSifEmbedder::GloveSifEmbedder(std::string model, std::unique_ptr<WordVectors> vectors,
                                    const text::Analyzer& analyzer, double a)
-    : model_(std::move(model)), vectors_(std::move(vectors)), analyzer_(analyzer), a_(a), harmonic_(0) {
+    : model_(std::move(model)),
+      vectors_(std::move(vectors)),
+      analyzer_(analyzer),
+      a_(a),
+      harmonic_(0) {
   for (std::uint32_t r = 1; r <= vectors_->size(); ++r) harmonic_ += 1.0 / r;
 }
 
@@ -15,7 +19,8 @@ double GloveSifEmbedder::weight(std::uint32_t rank) const {
   return a_ / (a_ + p);
 }
 
-Result<Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts, const WorkContext& work) const {
+Result<Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts,
+                                           const WorkContext& work) const {
   Embeddings out;
   out.vectors.reserve(texts.size());
   const std::size_t dim = vectors_->dim();
@@ -23,7 +28,8 @@ Result<Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts
   for (const auto& t : texts) {
     ATELIER_RETURN_IF_ERROR(work.check());
     // English vectors: the analyzer's English tokenisation and case folding.
-    ATELIER_ASSIGN_OR_RETURN(text::Analysis a, analyzer_.analyze(t, "english", /*with_sentences=*/false));
+    ATELIER_ASSIGN_OR_RETURN(text::Analysis a,
+                             analyzer_.analyze(t, "english", /*with_sentences=*/false));
     std::vector<double> v(dim, 0.0);
     int known = 0;
     for (const auto& tok : a.tokens) {

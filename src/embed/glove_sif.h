@@ -15,11 +15,12 @@ namespace atelier::embed {
 
 class GloveSifEmbedder final : public TextEmbedder {
  public:
-  GloveSifEmbedder(std::string model, std::unique_ptr<WordVectors> vectors, const text::Analyzer& analyzer,
-                   double a = 1e-3);
+  GloveSifEmbedder(std::string model, std::unique_ptr<WordVectors> vectors,
+                   const text::Analyzer& analyzer, double a = 1e-3);
   const std::string& model() const override { return model_; }
   int dimensions() const override { return static_cast<int>(vectors_->dim()); }
-  Result<Embeddings> embed(const std::vector<std::string>& texts, const WorkContext& work) const override;
+  Result<Embeddings> embed(const std::vector<std::string>& texts,
+                           const WorkContext& work) const override;
 
   // The SIF weight of the word at `rank`.
   double weight(std::uint32_t rank) const;

@@ -11,10 +11,12 @@ namespace {
 
 // Writes a word-vector file in the converter's format.
 std::string write_vectors(const std::string& name, const std::vector<std::string>& words,
-                          const std::vector<std::vector<float>>& vecs, const std::vector<float>& common) {
+                          const std::vector<std::vector<float>>& vecs,
+                          const std::vector<float>& common) {
   std::string path = ::testing::TempDir() + name;
   std::ofstream out(path, std::ios::binary);
-  const std::uint32_t n = static_cast<std::uint32_t>(words.size()), dim = static_cast<std::uint32_t>(common.size());
+  const std::uint32_t n = static_cast<std::uint32_t>(words.size()),
+                      dim = static_cast<std::uint32_t>(common.size());
   out.write("ATLWVEC1", 8);
   out.write(reinterpret_cast<const char*>(&n), 4);
   out.write(reinterpret_cast<const char*>(&dim), 4);
@@ -34,7 +36,9 @@ std::string write_vectors(const std::string& name, const std::vector<std::string
   return path;
 }
 
-text::Analyzer analyzer() { return std::move(text::Analyzer::create("")).value(); }
+text::Analyzer analyzer() {
+  return std::move(text::Analyzer::create("")).value();
+}
 
 TEST(GloveSif, WeightedMeanMinusCommonComponentNormalised) {
   auto path = write_vectors("sif.bin", {"the", "red", "dress"}, {{1, 0}, {1, 2}, {3, 1}}, {1, 0});

@@ -11,7 +11,8 @@ namespace atelier::embed {
 
 Result<std::unique_ptr<WordVectors>> WordVectors::open(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::unavailable("cannot open word vectors " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::unavailable("cannot open word vectors " + path + ": " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     ::close(fd);
@@ -26,8 +27,11 @@ Result<std::unique_ptr<WordVectors>> WordVectors::open(const std::string& path) 
   wv->map_size_ = size;
 
   const auto* base = static_cast<const unsigned char*>(map);
-  auto corrupt = [&](const std::string& why) { return Status::invalid_argument(path + ": " + why); };
-  if (size < 16 || std::memcmp(base, "ATLWVEC1", 8) != 0) return corrupt("not an atelier word-vector file");
+  auto corrupt = [&](const std::string& why) {
+    return Status::invalid_argument(path + ": " + why);
+  };
+  if (size < 16 || std::memcmp(base, "ATLWVEC1", 8) != 0)
+    return corrupt("not an atelier word-vector file");
   std::memcpy(&wv->count_, base + 8, 4);
   std::memcpy(&wv->dim_, base + 12, 4);
   if (wv->dim_ == 0 || wv->dim_ > 4096 || wv->count_ == 0) return corrupt("implausible header");

@@ -27,7 +27,9 @@ class WordVectors {
   std::uint32_t dim() const { return dim_; }
   // Frequency rank (0 = most frequent) of `word`, or -1 when unknown.
   std::int64_t rank(std::string_view word) const;
-  std::span<const float> vector(std::uint32_t rank) const { return {vectors_ + std::size_t(rank) * dim_, dim_}; }
+  std::span<const float> vector(std::uint32_t rank) const {
+    return {vectors_ + std::size_t(rank) * dim_, dim_};
+  }
   std::span<const float> common_component() const { return {common_, dim_}; }
 
  private:

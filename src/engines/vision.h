@@ -35,7 +35,8 @@ class Detector {
   virtual ~Detector() = default;
   virtual const std::string& model() const = 0;
   // Detections with score >= min_score after non-maximum suppression, best first.
-  virtual Result<std::vector<Detection>> detect(const cv::Mat& bgr, float min_score, const WorkContext& work) = 0;
+  virtual Result<std::vector<Detection>> detect(const cv::Mat& bgr, float min_score,
+                                                const WorkContext& work) = 0;
 };
 
 struct ImageFeatures {
@@ -51,7 +52,8 @@ class ImageEncoder {
   virtual int dimensions() const = 0;
   virtual const std::vector<std::string>& labels() const = 0;
   // One result per image, in order; the images of one call share batches.
-  virtual Result<std::vector<ImageFeatures>> encode(const std::vector<cv::Mat>& bgr, const WorkContext& work) = 0;
+  virtual Result<std::vector<ImageFeatures>> encode(const std::vector<cv::Mat>& bgr,
+                                                    const WorkContext& work) = 0;
 };
 
 struct OcrWord {
@@ -82,9 +84,9 @@ class OcrEngine {
 // What the other engines found in an image: the evidence a grounded
 // describer may use, and the context a hosted one may be given.
 struct SceneObject {
-  std::string name;     // "person", "handbag", "chair", ...
-  std::string type;     // finer garment/furniture type ("jeans", "sofa"), "" when unknown
-  std::string colour;   // dominant colour name, "" when unknown
+  std::string name;    // "person", "handbag", "chair", ...
+  std::string type;    // finer garment/furniture type ("jeans", "sofa"), "" when unknown
+  std::string colour;  // dominant colour name, "" when unknown
   Box box;
   float score = 0;
 };
@@ -98,7 +100,7 @@ struct SceneFacts {
 
 struct Description {
   std::string text;
-  float confidence = 0;              // 0..1
+  float confidence = 0;               // 0..1
   std::vector<std::string> evidence;  // the facts the answer rests on
 };
 
@@ -108,9 +110,10 @@ class SceneDescriber {
   virtual ~SceneDescriber() = default;
   virtual const std::string& model() const = 0;
   // `jpeg` is the image re-encoded for engines that send it elsewhere.
-  virtual Result<Description> caption(const SceneFacts& facts, const std::string& jpeg, const WorkContext& work) = 0;
-  virtual Result<Description> answer(const std::string& question, const SceneFacts& facts, const std::string& jpeg,
-                                     const WorkContext& work) = 0;
+  virtual Result<Description> caption(const SceneFacts& facts, const std::string& jpeg,
+                                      const WorkContext& work) = 0;
+  virtual Result<Description> answer(const std::string& question, const SceneFacts& facts,
+                                     const std::string& jpeg, const WorkContext& work) = 0;
 };
 
 }  // namespace atelier::engines

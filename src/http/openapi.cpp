@@ -6,9 +6,10 @@ namespace atelier::http {
 namespace {
 
 nlohmann::json problem_response(int status) {
-  return {{"description", std::string(reason_phrase(status))},
-          {"content",
-           {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+  return {
+      {"description", std::string(reason_phrase(status))},
+      {"content",
+       {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
 }
 
 std::string lower_method(Method m) {
@@ -62,13 +63,14 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
     if (r.access != Access::open) {
       errors.insert(errors.end(), {401, 429});
       if (r.access == Access::admin) errors.push_back(403);
-      op["security"] = nlohmann::json::array({{{"bearerAuth", nlohmann::json::array()}},
-                                              {{"apiKeyHeader", nlohmann::json::array()}}});
+      op["security"] = nlohmann::json::array(
+          {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyHeader", nlohmann::json::array()}}});
       if (r.access == Access::caller) op["security"].push_back(nlohmann::json::object());
     } else {
       op["security"] = nlohmann::json::array();
     }
-    if (!r.request_schema.is_null() || !r.request_body.is_null()) errors.insert(errors.end(), {400, 413, 415});
+    if (!r.request_schema.is_null() || !r.request_body.is_null())
+      errors.insert(errors.end(), {400, 413, 415});
     if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
     errors.push_back(500);
     for (int e : errors) responses[std::to_string(e)] = problem_response(e);
@@ -101,7 +103,9 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
        {{"schemas", {{"Problem", problem_schema}}},
         {"securitySchemes",
          {{"bearerAuth",
-           {{"type", "http"}, {"scheme", "bearer"}, {"description", "an API key (atl_...) or a JWT"}}},
+           {{"type", "http"},
+            {"scheme", "bearer"},
+            {"description", "an API key (atl_...) or a JWT"}}},
           {"apiKeyHeader", {{"type", "apiKey"}, {"in", "header"}, {"name", "X-API-Key"}}}}}}},
   };
 }

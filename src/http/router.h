@@ -96,7 +96,7 @@ class Router {
   std::vector<RouteSpec> routes_;
   std::vector<std::vector<std::string>> segments_;  // per route; "{x}" is a parameter
   std::unordered_map<std::string, std::vector<std::size_t>> static_;  // exact path -> routes
-  std::vector<std::size_t> templated_;                                 // routes with {params}
+  std::vector<std::size_t> templated_;                                // routes with {params}
 };
 
 }  // namespace atelier::http

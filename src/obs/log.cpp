@@ -16,24 +16,36 @@ namespace {
 
 spdlog::level::level_enum to_spd(Level l) {
   switch (l) {
-    case Level::trace: return spdlog::level::trace;
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
-    case Level::critical: return spdlog::level::critical;
+    case Level::trace:
+      return spdlog::level::trace;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
+    case Level::critical:
+      return spdlog::level::critical;
   }
   return spdlog::level::info;
 }
 
 const char* level_text(Level l) {
   switch (l) {
-    case Level::trace: return "trace";
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
-    case Level::critical: return "critical";
+    case Level::trace:
+      return "trace";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
+    case Level::critical:
+      return "critical";
   }
   return "info";
 }
@@ -55,8 +67,9 @@ std::string iso_now() {
   }
   const int ms = static_cast<int>(ms_total % 1000);
   std::string out(cached);
-  const char tail[5] = {'.', static_cast<char>('0' + ms / 100), static_cast<char>('0' + ms / 10 % 10),
-                        static_cast<char>('0' + ms % 10), 'Z'};
+  const char tail[5] = {'.', static_cast<char>('0' + ms / 100),
+                        static_cast<char>('0' + ms / 10 % 10), static_cast<char>('0' + ms % 10),
+                        'Z'};
   out.append(tail, 5);
   return out;
 }
@@ -85,17 +98,29 @@ LogState& state() {
   static LogState s;
   return s;
 }
-spdlog::logger* logger() { return state().logger.get(); }
+spdlog::logger* logger() {
+  return state().logger.get();
+}
 
 void append_escaped(fmt::memory_buffer& out, std::string_view s) {
   out.push_back('"');
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out.append(std::string_view("\\\"")); break;
-      case '\\': out.append(std::string_view("\\\\")); break;
-      case '\n': out.append(std::string_view("\\n")); break;
-      case '\r': out.append(std::string_view("\\r")); break;
-      case '\t': out.append(std::string_view("\\t")); break;
+      case '"':
+        out.append(std::string_view("\\\""));
+        break;
+      case '\\':
+        out.append(std::string_view("\\\\"));
+        break;
+      case '\n':
+        out.append(std::string_view("\\n"));
+        break;
+      case '\r':
+        out.append(std::string_view("\\r"));
+        break;
+      case '\t':
+        out.append(std::string_view("\\t"));
+        break;
       default:
         if (c < 0x20) {
           fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
@@ -160,7 +185,9 @@ void access(const AccessRecord& r, Level level) {
   logger()->log(to_spd(level), std::string_view(b.data(), b.size()));
 }
 
-bool enabled(Level l) { return logger() && logger()->should_log(to_spd(l)); }
+bool enabled(Level l) {
+  return logger() && logger()->should_log(to_spd(l));
+}
 
 void write(Level l, const std::string& msg, nlohmann::json fields) {
   if (!enabled(l)) return;

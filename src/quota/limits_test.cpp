@@ -13,7 +13,8 @@ namespace atelier {
 namespace {
 
 StorePtr temp_store(const std::string& name) {
-  auto dir = std::filesystem::path(::testing::TempDir()) / ("limits_" + std::to_string(::getpid()) + name);
+  auto dir =
+      std::filesystem::path(::testing::TempDir()) / ("limits_" + std::to_string(::getpid()) + name);
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   auto s = open_sqlite_store((dir / "t.db").string(), 4);
@@ -60,12 +61,18 @@ TEST(LimitsGolden, AllCases) {
         auto eq = w[i].find('=');
         auto k = w[i].substr(0, eq);
         auto v = std::stoll(w[i].substr(eq + 1));
-        if (k == "identity_per_minute") cfg.identity_per_minute = v;
-        else if (k == "global_per_minute") cfg.global_per_minute = v;
-        else if (k == "global_per_hour") cfg.global_per_hour = v;
-        else if (k == "block_after_violations") cfg.block_after_violations = v;
-        else if (k == "block_duration_s") cfg.block_duration_s = v;
-        else FAIL() << where << ": unknown limit " << k;
+        if (k == "identity_per_minute")
+          cfg.identity_per_minute = v;
+        else if (k == "global_per_minute")
+          cfg.global_per_minute = v;
+        else if (k == "global_per_hour")
+          cfg.global_per_hour = v;
+        else if (k == "block_after_violations")
+          cfg.block_after_violations = v;
+        else if (k == "block_duration_s")
+          cfg.block_duration_s = v;
+        else
+          FAIL() << where << ": unknown limit " << k;
       }
       limiter = make_memory_rate_limiter(cfg, clock);
       continue;

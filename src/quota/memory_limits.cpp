@@ -33,7 +33,9 @@ std::string utc_day(std::int64_t unix_s) {
   return cached;
 }
 
-std::int64_t seconds_to_utc_midnight(std::int64_t unix_s) { return 86400 - (unix_s % 86400); }
+std::int64_t seconds_to_utc_midnight(std::int64_t unix_s) {
+  return 86400 - (unix_s % 86400);
+}
 
 namespace {
 
@@ -117,10 +119,12 @@ class MemoryRateLimiter final : public RateLimiter {
     gh.roll(now, 3600);
     e.minute.roll(now, 60);
     if (cfg_.global_per_minute > 0) {
-      out.push_back({"global_minute", cfg_.global_per_minute, cfg_.global_per_minute - gm.count, gm.start + 60 - now});
+      out.push_back({"global_minute", cfg_.global_per_minute, cfg_.global_per_minute - gm.count,
+                     gm.start + 60 - now});
     }
     if (cfg_.global_per_hour > 0) {
-      out.push_back({"global_hour", cfg_.global_per_hour, cfg_.global_per_hour - gh.count, gh.start + 3600 - now});
+      out.push_back({"global_hour", cfg_.global_per_hour, cfg_.global_per_hour - gh.count,
+                     gh.start + 3600 - now});
     }
     if (cfg_.identity_per_minute > 0) {
       out.push_back({"identity_minute", cfg_.identity_per_minute,
@@ -311,7 +315,8 @@ class MemoryQuotaLedger final : public QuotaLedger {
 
   void prune(const std::string& day) {
     for (auto it = counters_.begin(); it != counters_.end();) {
-      bool drop = it->second.day != day && it->second.pending.units == 0 && it->second.pending.requests == 0;
+      bool drop = it->second.day != day && it->second.pending.units == 0 &&
+                  it->second.pending.requests == 0;
       it = drop ? counters_.erase(it) : std::next(it);
     }
   }
@@ -319,7 +324,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
   Store& store_;
   const Clock clock_;
   std::mutex mu_;
-  std::unordered_map<std::string, Counter> counters_;              // guarded by mu_
+  std::unordered_map<std::string, Counter> counters_;             // guarded by mu_
   std::map<std::pair<std::string, std::string>, Usage> orphans_;  // guarded by mu_
 };
 

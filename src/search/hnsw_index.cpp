@@ -10,14 +10,19 @@ namespace {
 class HnswIndex final : public VectorIndex {
  public:
   HnswIndex(int dim, HnswParams p)
-      : dim_(dim), params_(p), space_(static_cast<std::size_t>(dim)),
-        index_(std::make_unique<hnswlib::HierarchicalNSW<float>>(&space_, kInitialCapacity, p.m, p.ef_construction, p.seed)) {
+      : dim_(dim),
+        params_(p),
+        space_(static_cast<std::size_t>(dim)),
+        index_(std::make_unique<hnswlib::HierarchicalNSW<float>>(&space_, kInitialCapacity, p.m,
+                                                                 p.ef_construction, p.seed)) {
     index_->setEf(p.ef_search);
   }
 
   // Adopts a graph read from disk; labels are positions in `ids`.
   HnswIndex(int dim, HnswParams p, const std::string& path, const std::vector<std::string>& ids)
-      : dim_(dim), params_(p), space_(static_cast<std::size_t>(dim)),
+      : dim_(dim),
+        params_(p),
+        space_(static_cast<std::size_t>(dim)),
         index_(std::make_unique<hnswlib::HierarchicalNSW<float>>(&space_, path)) {
     index_->setEf(p.ef_search);
     ids_ = ids;
@@ -57,11 +62,13 @@ class HnswIndex final : public VectorIndex {
   std::size_t memory_bytes() const override {
     std::shared_lock lock(mu_);
     // Level-0 links and vectors dominate: hnswlib's per-element block.
-    return index_->max_elements_ * (index_->size_data_per_element_ + sizeof(void*)) + ids_.size() * 48;
+    return index_->max_elements_ * (index_->size_data_per_element_ + sizeof(void*)) +
+           ids_.size() * 48;
   }
 
   Status upsert(const std::string& id, const std::vector<float>& v) override {
-    if (static_cast<int>(v.size()) != dim_) return Status::invalid_argument("vector dimensions do not match the index");
+    if (static_cast<int>(v.size()) != dim_)
+      return Status::invalid_argument("vector dimensions do not match the index");
     std::unique_lock lock(mu_);
     std::size_t label;
     if (auto it = label_of_.find(id); it != label_of_.end()) {
@@ -96,8 +103,9 @@ class HnswIndex final : public VectorIndex {
     label_of_.erase(it);
   }
 
-  std::vector<VectorHit> search(const std::vector<float>& q, int k,
-                                const std::function<bool(const std::string&)>& keep) const override {
+  std::vector<VectorHit> search(
+      const std::vector<float>& q, int k,
+      const std::function<bool(const std::string&)>& keep) const override {
     std::shared_lock lock(mu_);
     std::vector<VectorHit> out;
     if (static_cast<int>(q.size()) != dim_ || k <= 0 || label_of_.empty()) return out;
@@ -128,9 +136,10 @@ class HnswIndex final : public VectorIndex {
   const int dim_;
   const HnswParams params_;
   hnswlib::InnerProductSpace space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_;  // guarded by mu_ (hnswlib's own locks aside)
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>>
+      index_;  // guarded by mu_ (hnswlib's own locks aside)
   mutable std::shared_mutex mu_;
-  std::vector<std::string> ids_;                          // label -> id
+  std::vector<std::string> ids_;                           // label -> id
   std::unordered_map<std::string, std::size_t> label_of_;  // live ids
   std::unordered_map<std::string, std::size_t> deleted_;   // marked-deleted ids, reusable labels
 };
@@ -142,7 +151,8 @@ std::unique_ptr<VectorIndex> make_hnsw_index(int dimensions, HnswParams params) 
 }
 
 Result<std::unique_ptr<VectorIndex>> load_hnsw_index(const std::string& path, int dimensions,
-                                                      const std::vector<std::string>& ids, HnswParams params) {
+                                                     const std::vector<std::string>& ids,
+                                                     HnswParams params) {
   try {
     auto idx = std::make_unique<HnswIndex>(dimensions, params, path, ids);
     return std::unique_ptr<VectorIndex>(std::move(idx));

@@ -24,6 +24,7 @@ struct HnswParams {
 std::unique_ptr<VectorIndex> make_hnsw_index(int dimensions, HnswParams params = {});
 // Reads what save() wrote; `ids` as save() returned them (label order).
 Result<std::unique_ptr<VectorIndex>> load_hnsw_index(const std::string& path, int dimensions,
-                                                      const std::vector<std::string>& ids, HnswParams params = {});
+                                                     const std::vector<std::string>& ids,
+                                                     HnswParams params = {});
 
 }  // namespace atelier::search

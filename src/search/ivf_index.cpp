@@ -2,10 +2,10 @@
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
-#include <faiss/index_io.h>
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/FaissException.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/index_io.h>
 #include <omp.h>
 
 #include <cmath>
@@ -21,7 +21,8 @@ struct KeepSelector final : faiss::IDSelector {
   const std::vector<std::string>* names;
   const std::function<bool(const std::string&)>* keep;
   bool is_member(faiss::Index::idx_t id) const override {
-    return id >= 0 && static_cast<std::size_t>(id) < names->size() && !(*names)[id].empty() && (*keep)((*names)[id]);
+    return id >= 0 && static_cast<std::size_t>(id) < names->size() && !(*names)[id].empty() &&
+           (*keep)((*names)[id]);
   }
 };
 
@@ -29,12 +30,14 @@ class IvfIndex final : public VectorIndex {
  public:
   IvfIndex(int dim, std::size_t nlist, std::size_t nprobe) : dim_(dim), nprobe_(nprobe) {
     auto q = std::make_unique<faiss::IndexFlatIP>(dim);
-    index_ = std::make_unique<faiss::IndexIVFFlat>(q.get(), dim, nlist, faiss::METRIC_INNER_PRODUCT);
+    index_ =
+        std::make_unique<faiss::IndexIVFFlat>(q.get(), dim, nlist, faiss::METRIC_INNER_PRODUCT);
     index_->own_fields = true;  // the IVF index deletes its quantizer
     q.release();
   }
   // Adopts an index read from disk; labels are positions in `ids`.
-  IvfIndex(int dim, std::size_t nprobe, std::unique_ptr<faiss::IndexIVFFlat> index, std::vector<std::string> ids)
+  IvfIndex(int dim, std::size_t nprobe, std::unique_ptr<faiss::IndexIVFFlat> index,
+           std::vector<std::string> ids)
       : dim_(dim), index_(std::move(index)), nprobe_(nprobe), names_(std::move(ids)) {
     for (std::size_t i = 0; i < names_.size(); ++i) {
       if (!names_[i].empty()) label_.emplace(names_[i], static_cast<faiss::Index::idx_t>(i));
@@ -70,14 +73,15 @@ class IvfIndex final : public VectorIndex {
   }
   std::size_t memory_bytes() const override {
     std::shared_lock lk(mu_);
-    return static_cast<std::size_t>(index_->ntotal) * (dim_ * sizeof(float) + sizeof(faiss::Index::idx_t) * 3) +
+    return static_cast<std::size_t>(index_->ntotal) *
+               (dim_ * sizeof(float) + sizeof(faiss::Index::idx_t) * 3) +
            index_->nlist * dim_ * sizeof(float);
   }
 
   Status upsert(const std::string& id, const std::vector<float>& v) override {
     if (static_cast<int>(v.size()) != dim_) {
-      return Status::invalid_argument("vector has " + std::to_string(v.size()) + " dimensions, index has " +
-                                      std::to_string(dim_));
+      return Status::invalid_argument("vector has " + std::to_string(v.size()) +
+                                      " dimensions, index has " + std::to_string(dim_));
     }
     std::unique_lock lk(mu_);
     faiss::Index::idx_t label;
@@ -110,8 +114,9 @@ class IvfIndex final : public VectorIndex {
     label_.erase(it);
   }
 
-  std::vector<VectorHit> search(const std::vector<float>& q, int k,
-                                const std::function<bool(const std::string&)>& keep) const override {
+  std::vector<VectorHit> search(
+      const std::vector<float>& q, int k,
+      const std::function<bool(const std::string&)>& keep) const override {
     std::vector<VectorHit> out;
     if (static_cast<int>(q.size()) != dim_ || k <= 0) return out;
     std::shared_lock lk(mu_);
@@ -145,25 +150,31 @@ class IvfIndex final : public VectorIndex {
 }  // namespace
 
 Result<std::unique_ptr<VectorIndex>> load_ivf_index(const std::string& path, int dimensions,
-                                                     std::vector<std::string> ids, std::size_t nprobe) {
+                                                    std::vector<std::string> ids,
+                                                    std::size_t nprobe) {
   try {
     std::unique_ptr<faiss::Index> raw(faiss::read_index(path.c_str()));
     auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(raw.get());
-    if (!ivf || ivf->d != dimensions) return Status::unavailable(path + " is not a " + std::to_string(dimensions) + "-d IVF index");
+    if (!ivf || ivf->d != dimensions)
+      return Status::unavailable(path + " is not a " + std::to_string(dimensions) + "-d IVF index");
     raw.release();
     std::unique_ptr<faiss::IndexIVFFlat> owned(ivf);
-    if (owned->direct_map.type != faiss::DirectMap::Hashtable) owned->set_direct_map_type(faiss::DirectMap::Hashtable);
-    return std::unique_ptr<VectorIndex>(std::make_unique<IvfIndex>(dimensions, nprobe, std::move(owned), std::move(ids)));
+    if (owned->direct_map.type != faiss::DirectMap::Hashtable)
+      owned->set_direct_map_type(faiss::DirectMap::Hashtable);
+    return std::unique_ptr<VectorIndex>(
+        std::make_unique<IvfIndex>(dimensions, nprobe, std::move(owned), std::move(ids)));
   } catch (const faiss::FaissException& e) {
     return Status::unavailable("cannot read IVF index " + path + ": " + e.what());
   }
 }
 
 Result<std::unique_ptr<VectorIndex>> make_ivf_index(int dimensions, const std::vector<float>& train,
-                                                     IvfParams params) {
+                                                    IvfParams params) {
   const std::size_t n = train.size() / static_cast<std::size_t>(dimensions);
-  std::size_t nlist = params.nlist ? params.nlist : static_cast<std::size_t>(2 * std::sqrt(double(n)));
-  nlist = std::max<std::size_t>(1, std::min(nlist, n / 39));  // FAISS wants >= 39 points per centroid
+  std::size_t nlist =
+      params.nlist ? params.nlist : static_cast<std::size_t>(2 * std::sqrt(double(n)));
+  nlist =
+      std::max<std::size_t>(1, std::min(nlist, n / 39));  // FAISS wants >= 39 points per centroid
   if (n == 0) return Status::invalid_argument("IVF needs training vectors");
   auto idx = std::make_unique<IvfIndex>(dimensions, nlist, params.nprobe);
   ATELIER_RETURN_IF_ERROR(idx->train(train));

@@ -25,9 +25,10 @@ struct IvfParams {
 // Trains the coarse quantizer on `train` (rows of `dimensions` floats; a
 // sample of the collection) and returns an empty index ready for upserts.
 Result<std::unique_ptr<VectorIndex>> make_ivf_index(int dimensions, const std::vector<float>& train,
-                                                     IvfParams params = {});
+                                                    IvfParams params = {});
 // Reads what save() wrote; `ids` as save() returned them (label order).
 Result<std::unique_ptr<VectorIndex>> load_ivf_index(const std::string& path, int dimensions,
-                                                     std::vector<std::string> ids, std::size_t nprobe);
+                                                    std::vector<std::string> ids,
+                                                    std::size_t nprobe);
 
 }  // namespace atelier::search

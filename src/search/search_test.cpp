@@ -1,6 +1,6 @@
+#include <gtest/gtest.h>
 #include <cmath>
 #include <set>
-#include <gtest/gtest.h>
 
 #include "search/fusion.h"
 #include "search/service.h"
@@ -83,8 +83,10 @@ namespace {
 std::vector<std::vector<float>> clustered(int n, int dim, int clusters, unsigned seed) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> g(0, 1);
-  std::vector<std::vector<float>> centres(static_cast<std::size_t>(clusters), std::vector<float>(static_cast<std::size_t>(dim)));
-  for (auto& c : centres) for (auto& x : c) x = g(rng);
+  std::vector<std::vector<float>> centres(static_cast<std::size_t>(clusters),
+                                          std::vector<float>(static_cast<std::size_t>(dim)));
+  for (auto& c : centres)
+    for (auto& x : c) x = g(rng);
   std::vector<std::vector<float>> out;
   for (int i = 0; i < n; ++i) {
     std::vector<float> v = centres[static_cast<std::size_t>(i % clusters)];
@@ -141,7 +143,8 @@ TEST(HnswIndex, UpdateDeleteReaddAndFilter) {
   auto f = idx->search({1, 0}, 3, [](const std::string& id) { return id == "north"; });
   ASSERT_EQ(f.size(), 1u);
   EXPECT_EQ(f[0].id, "north");
-  for (int i = 0; i < 3000; ++i) ASSERT_TRUE(idx->upsert("x" + std::to_string(i), {0.1f, 1}).is_ok());  // grows past capacity
+  for (int i = 0; i < 3000; ++i)
+    ASSERT_TRUE(idx->upsert("x" + std::to_string(i), {0.1f, 1}).is_ok());  // grows past capacity
   EXPECT_EQ(idx->size(), 3003u);
 }
 
@@ -154,7 +157,8 @@ namespace {
 TEST(Highlight, DensestWindowMarkedAndEscaped) {
   auto analyzer = std::move(text::Analyzer::create("")).value();
   const std::string text =
-      "Intro words come first here. A <red> dress & a red coat for running runners. Then many unrelated closing words "
+      "Intro words come first here. A <red> dress & a red coat for running runners. Then many "
+      "unrelated closing words "
       "follow on and on until the end.";
   auto s = highlight(analyzer, text, {"red", "run"}, 8);
   // The densest 8-token window starts at the first "red"; text between
@@ -169,11 +173,16 @@ TEST(Highlight, DensestWindowMarkedAndEscaped) {
   // as the whole-text pass would give there.
   std::string filler;
   for (int i = 0; i < 120; ++i) filler += "lorem ipsum dolor ";
-  const std::string longer = filler + "Studies of happiness: happy runners study running daily. " + filler;
+  const std::string longer =
+      filler + "Studies of happiness: happy runners study running daily. " + filler;
   auto l = highlight(analyzer, longer, {"studi", "happi", "run"}, 8);
   // (Porter: happiness -> happi, runners -> runner.)
-  EXPECT_EQ(l, "…dolor <b>Studies</b> of <b>happiness</b>: <b>happy</b> runners <b>study</b> <b>running</b>…");
-  EXPECT_EQ(l, highlight(analyzer, longer.substr(filler.size() - 6, 80), {"studi", "happi", "run"}, 8).insert(0, "…"));
+  EXPECT_EQ(l,
+            "…dolor <b>Studies</b> of <b>happiness</b>: <b>happy</b> runners <b>study</b> "
+            "<b>running</b>…");
+  EXPECT_EQ(l,
+            highlight(analyzer, longer.substr(filler.size() - 6, 80), {"studi", "happi", "run"}, 8)
+                .insert(0, "…"));
 }
 
 }  // namespace
@@ -220,7 +229,8 @@ TEST(IvfIndex, RecallAt10UpsertRemoveAndFilter) {
   ivf->remove("v1");
   EXPECT_EQ(ivf->size(), std::size_t(n - 1));
   EXPECT_NE(ivf->search(data[1], 1, {})[0].id, "v1");
-  auto only_even = ivf->search(data[3], 10, [](const std::string& id) { return std::stoi(id.substr(1)) % 2 == 0; });
+  auto only_even = ivf->search(
+      data[3], 10, [](const std::string& id) { return std::stoi(id.substr(1)) % 2 == 0; });
   ASSERT_FALSE(only_even.empty());
   for (auto& h : only_even) EXPECT_EQ(std::stoi(h.id.substr(1)) % 2, 0);
 

@@ -22,8 +22,8 @@ std::size_t FlatIndex::memory_bytes() const {
 
 Status FlatIndex::upsert(const std::string& id, const std::vector<float>& v) {
   if (static_cast<int>(v.size()) != dim_) {
-    return Status::invalid_argument("vector has " + std::to_string(v.size()) + " dimensions, the index " +
-                                    std::to_string(dim_));
+    return Status::invalid_argument("vector has " + std::to_string(v.size()) +
+                                    " dimensions, the index " + std::to_string(dim_));
   }
   std::unique_lock lock(mu_);
   auto it = row_.find(id);
@@ -58,8 +58,8 @@ void FlatIndex::remove(const std::string& id) {
   data_.resize(ids_.size() * static_cast<std::size_t>(dim_));
 }
 
-std::vector<VectorHit> FlatIndex::search(const std::vector<float>& q, int k,
-                                         const std::function<bool(const std::string&)>& keep) const {
+std::vector<VectorHit> FlatIndex::search(
+    const std::vector<float>& q, int k, const std::function<bool(const std::string&)>& keep) const {
   std::shared_lock lock(mu_);
   if (static_cast<int>(q.size()) != dim_ || k <= 0) return {};
   using Entry = std::pair<float, std::size_t>;
@@ -67,8 +67,8 @@ std::vector<VectorHit> FlatIndex::search(const std::vector<float>& q, int k,
   thread_local std::vector<float> scores;
   scores.resize(ids_.size());
   if (!ids_.empty()) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(ids_.size()), dim_, 1.0f, data_.data(), dim_, q.data(),
-                1, 0.0f, scores.data(), 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, static_cast<blasint>(ids_.size()), dim_, 1.0f,
+                data_.data(), dim_, q.data(), 1, 0.0f, scores.data(), 1);
   }
   // Min-heap of the best k so far.
   std::priority_queue<Entry, std::vector<Entry>, std::greater<Entry>> best;

@@ -43,8 +43,9 @@ class VectorIndex {
     return Status::invalid_argument(kind() + " indexes are not saved");
   }
   // Top k by inner product; `keep` (may be empty) filters candidates by id.
-  virtual std::vector<VectorHit> search(const std::vector<float>& q, int k,
-                                        const std::function<bool(const std::string&)>& keep) const = 0;
+  virtual std::vector<VectorHit> search(
+      const std::vector<float>& q, int k,
+      const std::function<bool(const std::string&)>& keep) const = 0;
 };
 
 class FlatIndex final : public VectorIndex {
@@ -62,8 +63,8 @@ class FlatIndex final : public VectorIndex {
  private:
   const int dim_;
   mutable std::shared_mutex mu_;
-  std::vector<float> data_;                       // rows of dim_ floats; guarded by mu_
-  std::vector<std::string> ids_;                  // row -> id; guarded by mu_
+  std::vector<float> data_;                           // rows of dim_ floats; guarded by mu_
+  std::vector<std::string> ids_;                      // row -> id; guarded by mu_
   std::unordered_map<std::string, std::size_t> row_;  // id -> row; guarded by mu_
 };
 

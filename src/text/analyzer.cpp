@@ -1,7 +1,6 @@
 #include "text/analyzer.h"
 
 #include <libstemmer.h>
-#include <nlohmann/json.hpp>
 #include <unicode/brkiter.h>
 #include <unicode/locid.h>
 #include <unicode/normalizer2.h>
@@ -9,6 +8,7 @@
 #include <unicode/unistr.h>
 #include <unicode/utf16.h>
 #include <unicode/utf8.h>
+#include <nlohmann/json.hpp>
 
 #include <fstream>
 #include <memory>
@@ -25,13 +25,13 @@ using StemmerPtr = std::unique_ptr<sb_stemmer, StemmerFree>;
 // Snowball language -> ISO 639-1 (for stopword lists and ICU locales).
 const std::map<std::string, std::string>& iso_codes() {
   static const std::map<std::string, std::string> m = {
-      {"arabic", "ar"},    {"armenian", "hy"},   {"basque", "eu"},     {"catalan", "ca"},
-      {"danish", "da"},    {"dutch", "nl"},      {"english", "en"},    {"finnish", "fi"},
-      {"french", "fr"},    {"german", "de"},     {"greek", "el"},      {"hindi", "hi"},
-      {"hungarian", "hu"}, {"indonesian", "id"}, {"irish", "ga"},      {"italian", "it"},
-      {"lithuanian", "lt"}, {"nepali", "ne"},    {"norwegian", "no"},  {"portuguese", "pt"},
-      {"romanian", "ro"},  {"russian", "ru"},    {"serbian", "sr"},    {"spanish", "es"},
-      {"swedish", "sv"},   {"tamil", "ta"},      {"turkish", "tr"},    {"yiddish", "yi"}};
+      {"arabic", "ar"},     {"armenian", "hy"},   {"basque", "eu"},    {"catalan", "ca"},
+      {"danish", "da"},     {"dutch", "nl"},      {"english", "en"},   {"finnish", "fi"},
+      {"french", "fr"},     {"german", "de"},     {"greek", "el"},     {"hindi", "hi"},
+      {"hungarian", "hu"},  {"indonesian", "id"}, {"irish", "ga"},     {"italian", "it"},
+      {"lithuanian", "lt"}, {"nepali", "ne"},     {"norwegian", "no"}, {"portuguese", "pt"},
+      {"romanian", "ro"},   {"russian", "ru"},    {"serbian", "sr"},   {"spanish", "es"},
+      {"swedish", "sv"},    {"tamil", "ta"},      {"turkish", "tr"},   {"yiddish", "yi"}};
   return m;
 }
 
@@ -46,8 +46,9 @@ struct ThreadTools {
     if (it != cache.end()) return it->second.get();
     UErrorCode st = U_ZERO_ERROR;
     icu::Locale loc(iso.empty() ? "und" : iso.c_str());
-    std::unique_ptr<icu::BreakIterator> bi(sentence ? icu::BreakIterator::createSentenceInstance(loc, st)
-                                                    : icu::BreakIterator::createWordInstance(loc, st));
+    std::unique_ptr<icu::BreakIterator> bi(sentence
+                                               ? icu::BreakIterator::createSentenceInstance(loc, st)
+                                               : icu::BreakIterator::createWordInstance(loc, st));
     if (U_FAILURE(st)) return nullptr;
     return cache.emplace(iso, std::move(bi)).first->second.get();
   }
@@ -82,10 +83,14 @@ bool is_blank_or_punct(const icu::UnicodeString& s) {
 
 std::string_view token_type_name(TokenType t) noexcept {
   switch (t) {
-    case TokenType::word: return "word";
-    case TokenType::number: return "number";
-    case TokenType::ideographic: return "ideographic";
-    case TokenType::symbol: return "symbol";
+    case TokenType::word:
+      return "word";
+    case TokenType::number:
+      return "number";
+    case TokenType::ideographic:
+      return "ideographic";
+    case TokenType::symbol:
+      return "symbol";
   }
   return "word";
 }
@@ -118,8 +123,8 @@ bool valid_utf8(std::string_view s, int* code_points) {
       cp = (cp << 6) | (cc & 0x3f);
     }
     // Overlong forms, surrogates and values beyond U+10FFFF are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
+    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+        cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
       return false;
     }
     i += len;
@@ -137,7 +142,9 @@ int count_syllables(std::string_view word) {
   }
   if (w.empty()) return 1;
   if (w.size() <= 3) return 1;
-  auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y'; };
+  auto vowel = [](char c) {
+    return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u' || c == 'y';
+  };
   auto ends = [&](std::string_view suf) {
     return w.size() >= suf.size() && std::string_view(w).substr(w.size() - suf.size()) == suf;
   };
@@ -177,7 +184,8 @@ Result<Analyzer> Analyzer::create(const std::string& stopwords_json) {
     std::ifstream in(stopwords_json);
     if (!in) return Status::unavailable("cannot read stopwords file " + stopwords_json);
     auto j = nlohmann::json::parse(in, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return Status::invalid_argument(stopwords_json + " is not a JSON object");
+    if (j.is_discarded() || !j.is_object())
+      return Status::invalid_argument(stopwords_json + " is not a JSON object");
     const icu::Normalizer2* fold = nullptr;
     UErrorCode st = U_ZERO_ERROR;
     fold = icu::Normalizer2::getNFKCCasefoldInstance(st);
@@ -203,7 +211,8 @@ const LanguageInfo* Analyzer::find_language(const std::string& key) const {
   return nullptr;
 }
 
-Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& language, bool with_sentences) const {
+Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& language,
+                                   bool with_sentences) const {
   int code_points = 0;
   if (!valid_utf8(utf8, &code_points)) return Status::invalid_argument("text is not valid UTF-8");
   const LanguageInfo* lang = find_language(language);
@@ -218,9 +227,11 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
   icu::BreakIterator* words = t.iterator(false, lang->iso);
   icu::BreakIterator* sentences = t.iterator(true, lang->iso);
   sb_stemmer* stemmer = t.stemmer(lang->name);
-  if (!words || !sentences || !stemmer) return Status::internal("cannot create ICU iterators or the stemmer");
+  if (!words || !sentences || !stemmer)
+    return Status::internal("cannot create ICU iterators or the stemmer");
 
-  const icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
+  const icu::UnicodeString u = icu::UnicodeString::fromUTF8(
+      icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
   // UTF-16 index -> code point index, for offsets callers can use directly.
   std::vector<int> cp_at(static_cast<std::size_t>(u.length()) + 1, 0);
   std::vector<int> byte_at(static_cast<std::size_t>(u.length()) + 1, 0);
@@ -274,9 +285,11 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     tok.byte_start = byte_at[static_cast<std::size_t>(start)];
     tok.byte_end = byte_at[static_cast<std::size_t>(end)];
     if (tok.type == TokenType::word) {
-      const sb_symbol* s = sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(tok.normalized.data()),
-                                           static_cast<int>(tok.normalized.size()));
-      tok.stem = s ? std::string(reinterpret_cast<const char*>(s), static_cast<std::size_t>(sb_stemmer_length(stemmer)))
+      const sb_symbol* s =
+          sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(tok.normalized.data()),
+                          static_cast<int>(tok.normalized.size()));
+      tok.stem = s ? std::string(reinterpret_cast<const char*>(s),
+                                 static_cast<std::size_t>(sb_stemmer_length(stemmer)))
                    : tok.normalized;
     } else {
       tok.stem = tok.normalized;
@@ -308,7 +321,8 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     sen.end = cp_at[static_cast<std::size_t>(e)];
     while (next_token < a.tokens.size() && a.tokens[next_token].start < sen.end) {
       const auto type = a.tokens[next_token].type;
-      if (a.tokens[next_token].start >= sen.start && (type == TokenType::word || type == TokenType::ideographic)) {
+      if (a.tokens[next_token].start >= sen.start &&
+          (type == TokenType::word || type == TokenType::ideographic)) {
         ++sen.words;
       }
       ++next_token;

@@ -86,7 +86,8 @@ class Analyzer {
   // invalid_argument for invalid UTF-8 or an unknown language.
   // `with_sentences` false skips sentence splitting (and the sentence count of
   // the complexity figures) for callers that need tokens only.
-  Result<Analysis> analyze(std::string_view utf8, const std::string& language, bool with_sentences = true) const;
+  Result<Analysis> analyze(std::string_view utf8, const std::string& language,
+                           bool with_sentences = true) const;
 
   const std::vector<LanguageInfo>& languages() const { return languages_; }
   bool has_stopwords() const { return !stopwords_.empty(); }

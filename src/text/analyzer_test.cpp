@@ -13,7 +13,9 @@ nlohmann::json golden() {
   return nlohmann::json::parse(in);
 }
 
-std::string stopwords_file() { return std::string(ATELIER_SOURCE_DIR) + "/node_modules/stopwords-iso/stopwords-iso.json"; }
+std::string stopwords_file() {
+  return std::string(ATELIER_SOURCE_DIR) + "/node_modules/stopwords-iso/stopwords-iso.json";
+}
 
 Analyzer make() {
   auto a = Analyzer::create(stopwords_file());
@@ -39,7 +41,8 @@ TEST(TextGolden, SnowballStems) {
 
 TEST(TextGolden, Syllables) {
   const auto g = golden();
-  for (auto& [word, n] : g["syllables"].items()) EXPECT_EQ(count_syllables(word), n.get<int>()) << word;
+  for (auto& [word, n] : g["syllables"].items())
+    EXPECT_EQ(count_syllables(word), n.get<int>()) << word;
 }
 
 TEST(TextGolden, Complexity) {
@@ -97,7 +100,9 @@ TEST(Text, OffsetsAreCodePoints) {
   EXPECT_EQ(r->tokens[0].byte_end, 6);
   EXPECT_EQ(r->tokens[1].byte_start, 7);
   EXPECT_EQ(r->tokens[1].byte_end, 11);
-  EXPECT_EQ(std::string("héllo 👗 wörld").substr(r->tokens[2].byte_start, r->tokens[2].byte_end - r->tokens[2].byte_start), "wörld");
+  EXPECT_EQ(std::string("héllo 👗 wörld")
+                .substr(r->tokens[2].byte_start, r->tokens[2].byte_end - r->tokens[2].byte_start),
+            "wörld");
 }
 
 TEST(Text, StopwordsAndSentences) {
@@ -119,8 +124,10 @@ TEST(Text, StopwordsAndSentences) {
 TEST(Text, RefusesBadInput) {
   auto a = make();
   EXPECT_EQ(a.analyze("ok", "klingon").status().code(), Code::invalid_argument);
-  EXPECT_EQ(a.analyze(std::string("bad \xc3\x28 utf8"), "english").status().code(), Code::invalid_argument);
-  EXPECT_EQ(a.analyze(std::string("\xed\xa0\x80"), "english").status().code(), Code::invalid_argument);  // surrogate
+  EXPECT_EQ(a.analyze(std::string("bad \xc3\x28 utf8"), "english").status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(a.analyze(std::string("\xed\xa0\x80"), "english").status().code(),
+            Code::invalid_argument);  // surrogate
   auto empty = a.analyze("", "english");
   ASSERT_TRUE(empty.is_ok());
   EXPECT_TRUE(empty->tokens.empty());

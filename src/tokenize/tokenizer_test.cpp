@@ -32,7 +32,8 @@ TEST(WordPiece, PublishedIdsAndRules) {
   cased.lowercase = false;
   auto c = WordPiece::load(kTok + "bert_uncased_vocab.txt", cased);
   ASSERT_TRUE(c.is_ok());
-  EXPECT_EQ((*c)->tokenize("Hello"), (std::vector<std::string>{"[UNK]"}));  // an uncased vocab has no "Hello"
+  EXPECT_EQ((*c)->tokenize("Hello"),
+            (std::vector<std::string>{"[UNK]"}));  // an uncased vocab has no "Hello"
 }
 
 TEST(ClipBpe, PublishedIdsAndRules) {
@@ -41,7 +42,8 @@ TEST(ClipBpe, PublishedIdsAndRules) {
   EXPECT_EQ((*bpe)->encode("a photo of a cat").ids,
             (std::vector<std::int32_t>{49406, 320, 1125, 539, 320, 2368, 49407}));
   EXPECT_EQ((*bpe)->encode("").ids, (std::vector<std::int32_t>{49406, 49407}));
-  EXPECT_EQ((*bpe)->tokenize("Hello   World"), (std::vector<std::string>{"hello</w>", "world</w>"}));
+  EXPECT_EQ((*bpe)->tokenize("Hello   World"),
+            (std::vector<std::string>{"hello</w>", "world</w>"}));
   EXPECT_EQ((*bpe)->tokenize("don't"), (std::vector<std::string>{"don</w>", "'t</w>"}));
   EXPECT_EQ((*bpe)->tokenize("&amp;"), (std::vector<std::string>{"&</w>"}));
   // Truncation keeps the end token.

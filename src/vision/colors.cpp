@@ -57,8 +57,12 @@ const std::vector<NamedLab>& named_labs() {
 }
 
 constexpr double kPi = 3.14159265358979323846;
-double deg(double rad) { return rad * 180.0 / kPi; }
-double rad(double d) { return d * kPi / 180.0; }
+double deg(double rad) {
+  return rad * 180.0 / kPi;
+}
+double rad(double d) {
+  return d * kPi / 180.0;
+}
 
 }  // namespace
 
@@ -68,7 +72,9 @@ Lab srgb_to_lab(int r, int g, int b) {
   const double X = (0.4124564 * R + 0.3575761 * G + 0.1804375 * B) / 0.95047;
   const double Y = (0.2126729 * R + 0.7151522 * G + 0.0721750 * B) / 1.00000;
   const double Z = (0.0193339 * R + 0.1191920 * G + 0.9503041 * B) / 1.08883;
-  auto f = [](double t) { return t > 216.0 / 24389.0 ? std::cbrt(t) : (24389.0 / 27.0 * t + 16.0) / 116.0; };
+  auto f = [](double t) {
+    return t > 216.0 / 24389.0 ? std::cbrt(t) : (24389.0 / 27.0 * t + 16.0) / 116.0;
+  };
   const double fx = f(X), fy = f(Y), fz = f(Z);
   return {116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)};
 }
@@ -90,15 +96,19 @@ double ciede2000(const Lab& x, const Lab& y) {
   double dh = 0;
   if (c1 * c2 != 0) {
     dh = h2 - h1;
-    if (dh > 180) dh -= 360;
-    else if (dh < -180) dh += 360;
+    if (dh > 180)
+      dh -= 360;
+    else if (dh < -180)
+      dh += 360;
   }
   const double dH = 2.0 * std::sqrt(c1 * c2) * std::sin(rad(dh / 2.0));
   const double Lm = (x.L + y.L) / 2.0, cm = (c1 + c2) / 2.0;
   double hm = h1 + h2;
   if (c1 * c2 != 0) {
-    if (std::abs(h1 - h2) <= 180) hm = (h1 + h2) / 2.0;
-    else hm = (h1 + h2 < 360) ? (h1 + h2 + 360) / 2.0 : (h1 + h2 - 360) / 2.0;
+    if (std::abs(h1 - h2) <= 180)
+      hm = (h1 + h2) / 2.0;
+    else
+      hm = (h1 + h2 < 360) ? (h1 + h2 + 360) / 2.0 : (h1 + h2 - 360) / 2.0;
   }
   const double T = 1 - 0.17 * std::cos(rad(hm - 30)) + 0.24 * std::cos(rad(2 * hm)) +
                    0.32 * std::cos(rad(3 * hm + 6)) - 0.20 * std::cos(rad(4 * hm - 63));
@@ -107,7 +117,8 @@ double ciede2000(const Lab& x, const Lab& y) {
   const double Sl = 1 + 0.015 * std::pow(Lm - 50, 2) / std::sqrt(20 + std::pow(Lm - 50, 2));
   const double Sc = 1 + 0.045 * cm, Sh = 1 + 0.015 * cm * T;
   const double Rt = -std::sin(rad(2 * dTheta)) * Rc;
-  return std::sqrt(std::pow(dL / Sl, 2) + std::pow(dC / Sc, 2) + std::pow(dH / Sh, 2) + Rt * (dC / Sc) * (dH / Sh));
+  return std::sqrt(std::pow(dL / Sl, 2) + std::pow(dC / Sc, 2) + std::pow(dH / Sh, 2) +
+                   Rt * (dC / Sc) * (dH / Sh));
 }
 
 const std::string& nearest_color_name(int r, int g, int b) {
@@ -153,7 +164,8 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
   cv::Mat region = bgr(roi), small;
   const double s = std::min(1.0, std::sqrt(4096.0 / (double(roi.width) * roi.height)));
   if (s < 1.0) {
-    cv::resize(region, small, cv::Size(std::max(1, int(roi.width * s)), std::max(1, int(roi.height * s))), 0, 0,
+    cv::resize(region, small,
+               cv::Size(std::max(1, int(roi.width * s)), std::max(1, int(roi.height * s))), 0, 0,
                cv::INTER_NEAREST);
   } else {
     small = region;
@@ -168,7 +180,8 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
   cv::RNG& rng = cv::theRNG();  // thread-local in OpenCV
   const auto saved = rng.state;
   rng.state = 0x5eed;
-  cv::kmeans(samples, kk, labels, cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 20, 0.5), 2,
+  cv::kmeans(samples, kk, labels,
+             cv::TermCriteria(cv::TermCriteria::EPS + cv::TermCriteria::COUNT, 20, 0.5), 2,
              cv::KMEANS_PP_CENTERS, centers);
   rng.state = saved;
 
@@ -190,18 +203,20 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
         if (cl[i].count == 0 || cl[j].count == 0) continue;
         if (ciede2000({cl[i].L, cl[i].a, cl[i].b}, {cl[j].L, cl[j].a, cl[j].b}) < 5.0) {
           const double w = double(cl[i].count) / (cl[i].count + cl[j].count);
-          cl[i] = {cl[i].L * w + cl[j].L * (1 - w), cl[i].a * w + cl[j].a * (1 - w), cl[i].b * w + cl[j].b * (1 - w),
-                   cl[i].count + cl[j].count};
+          cl[i] = {cl[i].L * w + cl[j].L * (1 - w), cl[i].a * w + cl[j].a * (1 - w),
+                   cl[i].b * w + cl[j].b * (1 - w), cl[i].count + cl[j].count};
           cl.erase(cl.begin() + long(j));
           merged = true;
         }
       }
     }
   }
-  std::sort(cl.begin(), cl.end(), [](const Cluster& x, const Cluster& y) { return x.count > y.count; });
+  std::sort(cl.begin(), cl.end(),
+            [](const Cluster& x, const Cluster& y) { return x.count > y.count; });
   std::vector<PaletteColor> out;
   for (const auto& c : cl) {
-    if (c.count == 0 || (double(c.count) / n < 0.01 && !out.empty())) continue;  // specks are not a palette
+    if (c.count == 0 || (double(c.count) / n < 0.01 && !out.empty()))
+      continue;  // specks are not a palette
     // Back to sRGB through OpenCV so the hex is what the pixels look like.
     cv::Mat one(1, 1, CV_32FC3, cv::Scalar(c.L, c.a, c.b)), rgb;
     image::cvt_lab(one, rgb, cv::COLOR_Lab2RGB);

@@ -18,10 +18,10 @@ struct Lab {
 };
 
 struct PaletteColor {
-  std::string hex;   // "#1f2a44"
-  std::string name;  // nearest CSS named colour, e.g. "midnightblue"
+  std::string hex;     // "#1f2a44"
+  std::string name;    // nearest CSS named colour, e.g. "midnightblue"
   std::string family;  // coarse family for captions: "navy", "red", "beige", ...
-  double share = 0;  // fraction of the region's pixels
+  double share = 0;    // fraction of the region's pixels
   Lab lab;
 };
 

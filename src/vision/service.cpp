@@ -20,18 +20,24 @@ struct VisionService::Scene {
 
 namespace {
 
-double round3(double v) { return std::round(v * 1000.0) / 1000.0; }
+double round3(double v) {
+  return std::round(v * 1000.0) / 1000.0;
+}
 
 ordered_json box_json(const engines::Box& b, double scale) {
   // Engines see the downscaled image; callers get their own coordinates.
   const double s = 1.0 / scale;
-  return {{"x", round3(b.x * s)}, {"y", round3(b.y * s)}, {"width", round3(b.w * s)}, {"height", round3(b.h * s)}};
+  return {{"x", round3(b.x * s)},
+          {"y", round3(b.y * s)},
+          {"width", round3(b.w * s)},
+          {"height", round3(b.h * s)}};
 }
 
 ordered_json colors_json(const std::vector<PaletteColor>& p) {
   ordered_json a = ordered_json::array();
   for (const auto& c : p) {
-    a.push_back({{"hex", c.hex}, {"name", c.name}, {"family", c.family}, {"share", round3(c.share)}});
+    a.push_back(
+        {{"hex", c.hex}, {"name", c.name}, {"family", c.family}, {"share", round3(c.share)}});
   }
   return a;
 }
@@ -39,7 +45,10 @@ ordered_json colors_json(const std::vector<PaletteColor>& p) {
 ordered_json types_json(const std::vector<TypeScore>& t) {
   ordered_json a = ordered_json::array();
   for (const auto& x : t) {
-    a.push_back({{"type", x.type}, {"category", x.category}, {"score", round3(x.score)}, {"imagenet", x.imagenet}});
+    a.push_back({{"type", x.type},
+                 {"category", x.category},
+                 {"score", round3(x.score)},
+                 {"imagenet", x.imagenet}});
   }
   return a;
 }
@@ -49,7 +58,9 @@ ordered_json ocr_json(const engines::OcrResult& r, double scale) {
   for (const auto& l : r.lines) {
     ordered_json words = ordered_json::array();
     for (const auto& w : l.words) {
-      words.push_back({{"text", w.text}, {"confidence", round3(w.confidence)}, {"box", box_json(w.box, scale)}});
+      words.push_back({{"text", w.text},
+                       {"confidence", round3(w.confidence)},
+                       {"box", box_json(w.box, scale)}});
     }
     lines.push_back({{"text", l.text},
                      {"confidence", round3(l.confidence)},
@@ -92,16 +103,22 @@ std::string confident_text(const engines::OcrResult& r) {
 }
 
 ordered_json description_json(const engines::Description& d, const std::string& model) {
-  return {{"text", d.text}, {"confidence", round3(d.confidence)}, {"evidence", d.evidence}, {"engine", model}};
+  return {{"text", d.text},
+          {"confidence", round3(d.confidence)},
+          {"evidence", d.evidence},
+          {"engine", model}};
 }
 
 // Whether a classifier type may refine a detection: garments on a person,
 // furniture on furniture; never a vase renamed a curtain.
 bool compatible(const std::string& det_category, const std::string& type_category) {
-  static const std::vector<std::string> worn = {"top",       "bottom",   "dress",     "outerwear", "footwear",
-                                                "swimwear",  "sleepwear", "underwear", "accessory", "bag"};
-  if (det_category == "person") return std::find(worn.begin(), worn.end(), type_category) != worn.end();
-  if (det_category == "furniture") return type_category == "furniture" || type_category == "textile";
+  static const std::vector<std::string> worn = {"top",       "bottom",   "dress",     "outerwear",
+                                                "footwear",  "swimwear", "sleepwear", "underwear",
+                                                "accessory", "bag"};
+  if (det_category == "person")
+    return std::find(worn.begin(), worn.end(), type_category) != worn.end();
+  if (det_category == "furniture")
+    return type_category == "furniture" || type_category == "textile";
   return det_category == type_category;
 }
 
@@ -118,13 +135,15 @@ Status VisionService::need(const void* engine, const std::string& capability) co
                              (it == e_.missing.end() ? std::string() : ": " + it->second));
 }
 
-std::string VisionService::cache_key(const std::string& op, const std::string& options, const image::Image& img) const {
+std::string VisionService::cache_key(const std::string& op, const std::string& options,
+                                     const image::Image& img) const {
   std::string k = "vision|" + op + "|";
   if (e_.detector) k += e_.detector->model() + ",";
   if (e_.encoder) k += e_.encoder->model() + ",";
   if (e_.ocr) k += e_.ocr->model() + ",";
   if (e_.describer) k += e_.describer->model();
-  k += "|" + options + "|" + std::to_string(img.bgr.cols) + "x" + std::to_string(img.bgr.rows) + "|" + img.sha256_hex;
+  k += "|" + options + "|" + std::to_string(img.bgr.cols) + "x" + std::to_string(img.bgr.rows) +
+       "|" + img.sha256_hex;
   return k;
 }
 
@@ -145,8 +164,9 @@ Result<ordered_json> VisionService::cached(const std::string& key, F&& compute) 
   return r;
 }
 
-Result<VisionService::Scene> VisionService::build_scene(const image::Image& img, const AnalyzeOptions& opt,
-                                                         const WorkContext& work) {
+Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
+                                                        const AnalyzeOptions& opt,
+                                                        const WorkContext& work) {
   Scene sc;
   ordered_json& j = sc.json;
   ordered_json timings = ordered_json::object();
@@ -264,9 +284,11 @@ std::string jpeg_of(const cv::Mat& bgr) {
 
 }  // namespace
 
-Result<ordered_json> VisionService::analyze(const image::Image& img, const AnalyzeOptions& opt, const WorkContext& work) {
-  std::string o = std::to_string(opt.detect) + std::to_string(opt.classify) + std::to_string(opt.colors) +
-                  std::to_string(opt.ocr) + std::to_string(opt.caption) + "," + std::to_string(opt.min_score) + "," +
+Result<ordered_json> VisionService::analyze(const image::Image& img, const AnalyzeOptions& opt,
+                                            const WorkContext& work) {
+  std::string o = std::to_string(opt.detect) + std::to_string(opt.classify) +
+                  std::to_string(opt.colors) + std::to_string(opt.ocr) +
+                  std::to_string(opt.caption) + "," + std::to_string(opt.min_score) + "," +
                   std::to_string(opt.max_colors) + "," + std::to_string(opt.psm);
   return cached(cache_key("analyze", o, img), [&]() -> Result<ordered_json> {
     if (opt.caption) ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
@@ -276,7 +298,8 @@ Result<ordered_json> VisionService::analyze(const image::Image& img, const Analy
     for (auto& [k, v] : sc.json.items()) out[k] = v;
     if (opt.caption) {
       auto t = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(engines::Description d, e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
+      ATELIER_ASSIGN_OR_RETURN(engines::Description d,
+                               e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
       out["caption"] = description_json(d, e_.describer->model());
       out["timings_ms"]["caption"] = ms_since(t);
     }
@@ -284,7 +307,8 @@ Result<ordered_json> VisionService::analyze(const image::Image& img, const Analy
   });
 }
 
-Result<ordered_json> VisionService::detect(const image::Image& img, float min_score, const WorkContext& work) {
+Result<ordered_json> VisionService::detect(const image::Image& img, float min_score,
+                                           const WorkContext& work) {
   AnalyzeOptions opt;
   opt.classify = opt.colors = false;
   opt.min_score = min_score;
@@ -328,7 +352,8 @@ Result<ordered_json> VisionService::caption(const image::Image& img, const WorkC
     ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
     ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, scene_options(e_), work));
     auto t = SteadyClock::now();
-    ATELIER_ASSIGN_OR_RETURN(engines::Description d, e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
+    ATELIER_ASSIGN_OR_RETURN(engines::Description d,
+                             e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
     ordered_json out;
     out["image"] = image_json(img);
     out["caption"] = description_json(d, e_.describer->model());
@@ -338,7 +363,8 @@ Result<ordered_json> VisionService::caption(const image::Image& img, const WorkC
   });
 }
 
-Result<ordered_json> VisionService::vqa(const image::Image& img, const std::string& question, const WorkContext& work) {
+Result<ordered_json> VisionService::vqa(const image::Image& img, const std::string& question,
+                                        const WorkContext& work) {
   return cached(cache_key("vqa", question, img), [&]() -> Result<ordered_json> {
     ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
     ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, scene_options(e_), work));

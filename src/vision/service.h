@@ -44,19 +44,24 @@ class VisionService {
  public:
   VisionService(Engines engines, cache::Cache* cache) : e_(std::move(engines)), cache_(cache) {}
 
-  Result<nlohmann::ordered_json> analyze(const image::Image& img, const AnalyzeOptions& opt, const WorkContext& work);
-  Result<nlohmann::ordered_json> detect(const image::Image& img, float min_score, const WorkContext& work);
+  Result<nlohmann::ordered_json> analyze(const image::Image& img, const AnalyzeOptions& opt,
+                                         const WorkContext& work);
+  Result<nlohmann::ordered_json> detect(const image::Image& img, float min_score,
+                                        const WorkContext& work);
   Result<nlohmann::ordered_json> ocr(const image::Image& img, int psm, const WorkContext& work);
   Result<nlohmann::ordered_json> caption(const image::Image& img, const WorkContext& work);
-  Result<nlohmann::ordered_json> vqa(const image::Image& img, const std::string& question, const WorkContext& work);
+  Result<nlohmann::ordered_json> vqa(const image::Image& img, const std::string& question,
+                                     const WorkContext& work);
 
   const Engines& engines() const { return e_; }
 
  private:
   struct Scene;
-  Result<Scene> build_scene(const image::Image& img, const AnalyzeOptions& opt, const WorkContext& work);
+  Result<Scene> build_scene(const image::Image& img, const AnalyzeOptions& opt,
+                            const WorkContext& work);
   Status need(const void* engine, const std::string& capability) const;
-  std::string cache_key(const std::string& op, const std::string& options, const image::Image& img) const;
+  std::string cache_key(const std::string& op, const std::string& options,
+                        const image::Image& img) const;
   template <class F>
   Result<nlohmann::ordered_json> cached(const std::string& key, F&& compute);
 

@@ -170,8 +170,9 @@ TaxonEntry imagenet_taxon(std::string_view label) {
   return {};
 }
 
-std::vector<TypeScore> types_from_probs(const std::vector<float>& probs, const std::vector<std::string>& labels,
-                                        double min_score, std::size_t top) {
+std::vector<TypeScore> types_from_probs(const std::vector<float>& probs,
+                                        const std::vector<std::string>& labels, double min_score,
+                                        std::size_t top) {
   struct Acc {
     TypeScore ts;
     float best = 0;  // the strongest raw class names the type
@@ -194,7 +195,8 @@ std::vector<TypeScore> types_from_probs(const std::vector<float>& probs, const s
   for (auto& [k, a] : by_type) {
     if (a.ts.score >= min_score) out.push_back(a.ts);
   }
-  std::sort(out.begin(), out.end(), [](const TypeScore& a, const TypeScore& b) { return a.score > b.score; });
+  std::sort(out.begin(), out.end(),
+            [](const TypeScore& a, const TypeScore& b) { return a.score > b.score; });
   if (out.size() > top) out.resize(top);
   return out;
 }

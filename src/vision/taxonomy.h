@@ -35,7 +35,8 @@ struct TypeScore {
 
 // Types from class probabilities: the mapped classes whose probability is at
 // least min_score, summed per type, best first, at most `top`.
-std::vector<TypeScore> types_from_probs(const std::vector<float>& probs, const std::vector<std::string>& labels,
-                                        double min_score, std::size_t top);
+std::vector<TypeScore> types_from_probs(const std::vector<float>& probs,
+                                        const std::vector<std::string>& labels, double min_score,
+                                        std::size_t top);
 
 }  // namespace atelier::vision

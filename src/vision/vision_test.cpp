@@ -63,7 +63,8 @@ TEST(Taxonomy, MapsModelClasses) {
   EXPECT_EQ(imagenet_taxon("jean, blue jean, denim").type, "jeans");
   EXPECT_EQ(imagenet_taxon("studio couch, day bed").category, "furniture");
   EXPECT_TRUE(imagenet_taxon("tench, Tinca tinca").category.empty());
-  std::vector<std::string> labels = {"background", "jean, blue jean, denim", "miniskirt, mini", "tench"};
+  std::vector<std::string> labels = {"background", "jean, blue jean, denim", "miniskirt, mini",
+                                     "tench"};
   auto t = types_from_probs({0.1f, 0.5f, 0.3f, 0.1f}, labels, 0.2, 5);
   ASSERT_EQ(t.size(), 2u);
   EXPECT_EQ(t[0].type, "jeans");

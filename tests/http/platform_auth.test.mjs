@@ -3,7 +3,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
-import { startServer, json, expectProblem, createKey, keyId, readJwtSecret, sleep } from './helpers.mjs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, json, expectProblem, createKey, keyId, readJwtSecret, runCli, sleep } from './helpers.mjs';
 
 let s;
 before(async () => {
@@ -140,5 +143,24 @@ test('production profile: no anonymous callers, detailed health is admin-only', 
     assert.equal(st.limits.find((l) => l.name === 'identity_minute').limit, 60);
   } finally {
     await p.stop();
+  }
+});
+
+test('CLI: common flags work after the subcommand, as people type them', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'atelier-cli-'));
+  try {
+    const env = { ...process.env };
+    delete env.ATELIER_DATA_DIR;
+    const made = runCli(['keys', 'create', '--tier', 'free', '--name', 'late', '--data-dir', dir], env);
+    assert.equal(made.code, 0, made.stderr);
+    assert.ok(existsSync(join(dir, 'atelier.db')), 'the key went to the data dir named after the subcommand');
+    const before = runCli(['--data-dir', dir, 'keys', 'list'], env);
+    assert.equal(before.code, 0, before.stderr);
+    assert.match(before.stdout, /late/);
+    const migrated = runCli(['migrate', '--data-dir', dir], env);
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.notEqual(runCli(['keys', 'create', '--no-such-flag', 'x', '--data-dir', dir], env).code, 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -1,7 +1,7 @@
 #include "engines/hosted/openai_vision.h"
 
-#include <nlohmann/json.hpp>
 #include <sodium.h>
+#include <nlohmann/json.hpp>
 
 #include "net/http_client.h"
 
@@ -16,8 +16,8 @@ namespace {
 
 std::string base64(const std::string& bytes) {
   std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(),
-                    sodium_base64_VARIANT_ORIGINAL);
+  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);
   return out;
 }
@@ -37,19 +37,23 @@ std::string hints(const SceneFacts& f) {
 
 Result<Description> OpenAiVisionDescriber::ask(const std::string& prompt, const SceneFacts& facts,
                                                const std::string& jpeg, const WorkContext& work) {
-  if (opt_.base_url.empty()) return Status::unavailable("caption_engine is openai but openai_base_url is not set");
+  if (opt_.base_url.empty())
+    return Status::unavailable("caption_engine is openai but openai_base_url is not set");
   nlohmann::json body;
   body["model"] = opt_.model;
   body["max_tokens"] = opt_.max_tokens;
   body["temperature"] = 0;
   body["messages"] = nlohmann::json::array(
       {{{"role", "system"},
-        {"content", "You describe photos for a fashion and interior styling app. Answer briefly and only with what "
-                    "is visible; say 'unknown' when the image does not show the answer."}},
+        {"content",
+         "You describe photos for a fashion and interior styling app. Answer briefly and only with "
+         "what "
+         "is visible; say 'unknown' when the image does not show the answer."}},
        {{"role", "user"},
-        {"content", nlohmann::json::array({{{"type", "text"}, {"text", hints(facts) + prompt}},
-                                            {{"type", "image_url"},
-                                             {"image_url", {{"url", "data:image/jpeg;base64," + base64(jpeg)}}}}})}}});
+        {"content", nlohmann::json::array(
+                        {{{"type", "text"}, {"text", hints(facts) + prompt}},
+                         {{"type", "image_url"},
+                          {"image_url", {{"url", "data:image/jpeg;base64," + base64(jpeg)}}}}})}}});
   net::OutboundRequest req;
   req.method = "POST";
   req.url = opt_.base_url + "/chat/completions";
@@ -62,14 +66,15 @@ Result<Description> OpenAiVisionDescriber::ask(const std::string& prompt, const 
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   if (r.status != 200) {
     std::string why = "HTTP " + std::to_string(r.status);
-    if (!j.is_discarded() && j.contains("error") && j["error"].is_object() && j["error"].contains("message") &&
-        j["error"]["message"].is_string()) {
+    if (!j.is_discarded() && j.contains("error") && j["error"].is_object() &&
+        j["error"].contains("message") && j["error"]["message"].is_string()) {
       why += ": " + j["error"]["message"].get<std::string>();
     }
     return Status::unavailable("the hosted vision model answered " + why);
   }
-  if (j.is_discarded() || !j.contains("choices") || !j["choices"].is_array() || j["choices"].empty() ||
-      !j["choices"][0].contains("message") || !j["choices"][0]["message"].contains("content") ||
+  if (j.is_discarded() || !j.contains("choices") || !j["choices"].is_array() ||
+      j["choices"].empty() || !j["choices"][0].contains("message") ||
+      !j["choices"][0]["message"].contains("content") ||
       !j["choices"][0]["message"]["content"].is_string()) {
     return Status::unavailable("the hosted vision model sent a malformed chat completion");
   }
@@ -90,8 +95,9 @@ Result<Description> OpenAiVisionDescriber::caption(const SceneFacts& facts, cons
   return ask("Write one caption sentence for this image.", facts, jpeg, work);
 }
 
-Result<Description> OpenAiVisionDescriber::answer(const std::string& question, const SceneFacts& facts,
-                                                  const std::string& jpeg, const WorkContext& work) {
+Result<Description> OpenAiVisionDescriber::answer(const std::string& question,
+                                                  const SceneFacts& facts, const std::string& jpeg,
+                                                  const WorkContext& work) {
   return ask("Question: " + question, facts, jpeg, work);
 }
 

@@ -15,7 +15,7 @@ namespace atelier::engines {
 struct OpenAiVisionOptions {
   std::string base_url;  // e.g. https://api.openai.com/v1
   std::string model;
-  std::string api_key;   // sent as a bearer token when not empty
+  std::string api_key;  // sent as a bearer token when not empty
   std::chrono::milliseconds timeout{30000};
   int max_tokens = 300;
 };
@@ -24,13 +24,14 @@ class OpenAiVisionDescriber final : public SceneDescriber {
  public:
   explicit OpenAiVisionDescriber(OpenAiVisionOptions opt);
   const std::string& model() const override { return name_; }
-  Result<Description> caption(const SceneFacts& facts, const std::string& jpeg, const WorkContext& work) override;
-  Result<Description> answer(const std::string& question, const SceneFacts& facts, const std::string& jpeg,
-                             const WorkContext& work) override;
+  Result<Description> caption(const SceneFacts& facts, const std::string& jpeg,
+                              const WorkContext& work) override;
+  Result<Description> answer(const std::string& question, const SceneFacts& facts,
+                             const std::string& jpeg, const WorkContext& work) override;
 
  private:
-  Result<Description> ask(const std::string& prompt, const SceneFacts& facts, const std::string& jpeg,
-                          const WorkContext& work);
+  Result<Description> ask(const std::string& prompt, const SceneFacts& facts,
+                          const std::string& jpeg, const WorkContext& work);
   OpenAiVisionOptions opt_;
   std::string name_;
 };

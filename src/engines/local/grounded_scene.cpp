@@ -31,19 +31,38 @@ std::string plural(const std::string& noun) {
 // Query words -> the object names and types they may refer to.
 std::vector<std::string> referents(std::string w) {
   static const std::map<std::string, std::vector<std::string>> syn = {
-      {"people", {"person"}},      {"persons", {"person"}},     {"person", {"person"}},
-      {"man", {"person"}},         {"men", {"person"}},         {"woman", {"person"}},
-      {"women", {"person"}},       {"child", {"person"}},       {"children", {"person"}},
-      {"sofa", {"couch", "sofa"}}, {"sofas", {"couch", "sofa"}}, {"couch", {"couch", "sofa"}},
-      {"couches", {"couch", "sofa"}}, {"table", {"dining table", "desk"}}, {"tables", {"dining table", "desk"}},
-      {"tv", {"tv"}},              {"television", {"tv"}},      {"plant", {"potted plant", "plant pot"}},
-      {"plants", {"potted plant", "plant pot"}}, {"bag", {"handbag", "backpack", "suitcase"}},
-      {"bags", {"handbag", "backpack", "suitcase"}}, {"purse", {"handbag"}},
-      {"shirt", {"t-shirt", "sweatshirt"}}, {"tshirt", {"t-shirt"}}, {"t-shirt", {"t-shirt"}},
-      {"jeans", {"jeans"}},        {"trousers", {"jeans"}},     {"pants", {"jeans"}},
+      {"people", {"person"}},
+      {"persons", {"person"}},
+      {"person", {"person"}},
+      {"man", {"person"}},
+      {"men", {"person"}},
+      {"woman", {"person"}},
+      {"women", {"person"}},
+      {"child", {"person"}},
+      {"children", {"person"}},
+      {"sofa", {"couch", "sofa"}},
+      {"sofas", {"couch", "sofa"}},
+      {"couch", {"couch", "sofa"}},
+      {"couches", {"couch", "sofa"}},
+      {"table", {"dining table", "desk"}},
+      {"tables", {"dining table", "desk"}},
+      {"tv", {"tv"}},
+      {"television", {"tv"}},
+      {"plant", {"potted plant", "plant pot"}},
+      {"plants", {"potted plant", "plant pot"}},
+      {"bag", {"handbag", "backpack", "suitcase"}},
+      {"bags", {"handbag", "backpack", "suitcase"}},
+      {"purse", {"handbag"}},
+      {"shirt", {"t-shirt", "sweatshirt"}},
+      {"tshirt", {"t-shirt"}},
+      {"t-shirt", {"t-shirt"}},
+      {"jeans", {"jeans"}},
+      {"trousers", {"jeans"}},
+      {"pants", {"jeans"}},
       {"shoes", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
       {"shoe", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
-      {"coat", {"trench coat", "fur coat", "lab coat"}}, {"jacket", {"suit", "trench coat"}},
+      {"coat", {"trench coat", "fur coat", "lab coat"}},
+      {"jacket", {"suit", "trench coat"}},
   };
   auto it = syn.find(w);
   if (it != syn.end()) return it->second;
@@ -62,7 +81,8 @@ bool refers_to(const SceneObject& o, const std::vector<std::string>& names) {
 std::string describe(const SceneObject& o) {
   std::string noun = o.type.empty() ? o.name : o.type;
   if (o.name == "person") {
-    if (!o.type.empty() && !o.colour.empty()) return "person in " + with_article(o.colour + " " + o.type);
+    if (!o.type.empty() && !o.colour.empty())
+      return "person in " + with_article(o.colour + " " + o.type);
     if (!o.colour.empty()) return "person wearing " + o.colour;
     return "person";
   }
@@ -77,7 +97,8 @@ std::string quote_text(const std::string& text) {
 
 }  // namespace
 
-Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const std::string&, const WorkContext&) {
+Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const std::string&,
+                                                    const WorkContext&) {
   Description d;
   std::vector<const SceneObject*> objs;
   for (const auto& o : f.objects) objs.push_back(&o);
@@ -107,9 +128,12 @@ Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const s
   for (std::size_t i = 0; i < phrases.size(); ++i) {
     const auto& [p, n] = phrases[i];
     std::string item = n == 1 ? with_article(p) : std::to_string(n) + " " + plural(p);
-    if (i == 0) s << item;
-    else if (i == 1) s << " with " << item;
-    else s << (i + 1 == phrases.size() ? " and " : ", ") << item;
+    if (i == 0)
+      s << item;
+    else if (i == 1)
+      s << " with " << item;
+    else
+      s << (i + 1 == phrases.size() ? " and " : ", ") << item;
   }
   if (phrases.empty()) {
     if (!f.image_types.empty()) {
@@ -117,7 +141,8 @@ Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const s
       d.evidence.push_back("classified as " + f.image_types[0]);
       conf = 0.5;
     } else if (!f.palette.empty()) {
-      s << "an image in mostly " << f.palette[0] << (f.palette.size() > 1 ? " and " + f.palette[1] : "") << " tones";
+      s << "an image in mostly " << f.palette[0]
+        << (f.palette.size() > 1 ? " and " + f.palette[1] : "") << " tones";
       conf = 0.3;
     } else {
       s << "an image";
@@ -144,7 +169,8 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
   static const std::regex how_many(R"(how many ([a-z\-]+))");
   static const std::regex what_colour(R"(what colou?r (?:is|are) (?:the |that |this )?([a-z\-]+))");
   static const std::regex is_there(R"((?:is|are) there (?:an? |any |some )?([a-z\-]+))");
-  static const std::regex text_q(R"((what does|what do) (?:the |this |that )?(text|sign|label|it|words?)( say| read)|what is written|read the text|what text)");
+  static const std::regex text_q(
+      R"((what does|what do) (?:the |this |that )?(text|sign|label|it|words?)( say| read)|what is written|read the text|what text)");
 
   if (std::regex_search(q, m, how_many)) {
     const auto names = referents(m[1]);
@@ -153,12 +179,15 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
       if (refers_to(o, names)) {
         ++n;
         d.evidence.push_back("detected " + o.name + " at (" + std::to_string(int(o.box.x)) + "," +
-                             std::to_string(int(o.box.y)) + ") score " + std::to_string(int(o.score * 100)) + "%");
+                             std::to_string(int(o.box.y)) + ") score " +
+                             std::to_string(int(o.score * 100)) + "%");
       }
     }
     d.text = std::to_string(n);
     d.confidence = n > 0 ? 0.8f : 0.5f;
-    if (n == 0) d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) + " detections");
+    if (n == 0)
+      d.evidence.push_back("no " + std::string(m[1]) + " among " +
+                           std::to_string(f.objects.size()) + " detections");
     return d;
   }
   if (std::regex_search(q, m, what_colour)) {
@@ -194,7 +223,8 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
       if (refers_to(o, names)) {
         d.text = "yes";
         d.confidence = std::max(0.5f, o.score);
-        d.evidence.push_back("detected " + o.name + " score " + std::to_string(int(o.score * 100)) + "%");
+        d.evidence.push_back("detected " + o.name + " score " + std::to_string(int(o.score * 100)) +
+                             "%");
         return d;
       }
     }
@@ -210,7 +240,8 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
     }
     d.text = "no";
     d.confidence = 0.5f;
-    d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) + " detections");
+    d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) +
+                         " detections");
     return d;
   }
   if (std::regex_search(q, m, text_q)) {
@@ -227,7 +258,8 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
   }
   d.text = "unknown";
   d.confidence = 0.05f;
-  d.evidence.push_back("the local engine answers only questions it can ground in detections, colours and text");
+  d.evidence.push_back(
+      "the local engine answers only questions it can ground in detections, colours and text");
   return d;
 }
 

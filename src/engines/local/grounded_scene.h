@@ -13,9 +13,10 @@ namespace atelier::engines {
 class GroundedSceneDescriber final : public SceneDescriber {
  public:
   const std::string& model() const override { return model_; }
-  Result<Description> caption(const SceneFacts& facts, const std::string& jpeg, const WorkContext& work) override;
-  Result<Description> answer(const std::string& question, const SceneFacts& facts, const std::string& jpeg,
-                             const WorkContext& work) override;
+  Result<Description> caption(const SceneFacts& facts, const std::string& jpeg,
+                              const WorkContext& work) override;
+  Result<Description> answer(const std::string& question, const SceneFacts& facts,
+                             const std::string& jpeg, const WorkContext& work) override;
 
  private:
   std::string model_ = "grounded-scene-1";

@@ -14,11 +14,14 @@ struct MobileNetEncoder::Net {
 };
 
 MobileNetEncoder::MobileNetEncoder(Key) {}
-MobileNetEncoder::~MobileNetEncoder() { batcher_.reset(); }
+MobileNetEncoder::~MobileNetEncoder() {
+  batcher_.reset();
+}
 
 cv::Mat MobileNetEncoder::center_crop(const cv::Mat& bgr, int size) {
   const double r = double(size) / std::min(bgr.rows, bgr.cols);
-  const int w = std::max(size, int(std::lround(bgr.cols * r))), h = std::max(size, int(std::lround(bgr.rows * r)));
+  const int w = std::max(size, int(std::lround(bgr.cols * r))),
+            h = std::max(size, int(std::lround(bgr.rows * r)));
   cv::Mat resized;
   cv::resize(bgr, resized, cv::Size(w, h), 0, 0, r < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
   return resized(cv::Rect((w - size) / 2, (h - size) / 2, size, size)).clone();
@@ -66,7 +69,8 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
   Net* net = e->net_.get();
   // One forward over a list of 224x224 crops.
   auto forward = [net](const std::vector<cv::Mat>& crops, std::vector<ImageFeatures>* out) {
-    cv::Mat blob = cv::dnn::blobFromImages(crops, 1.0 / 127.5, cv::Size(224, 224), cv::Scalar(127.5, 127.5, 127.5),
+    cv::Mat blob = cv::dnn::blobFromImages(crops, 1.0 / 127.5, cv::Size(224, 224),
+                                           cv::Scalar(127.5, 127.5, 127.5),
                                            /*swapRB=*/true, false);
     net->net.setInput(blob);
     std::vector<cv::Mat> o;
@@ -87,15 +91,18 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
     std::vector<cv::Mat> all;
     for (auto& s : slots) all.insert(all.end(), s.begin(), s.end());
     std::vector<ImageFeatures> feats;
-    for (std::size_t at = 0; at < all.size(); at += max_images) {  // bounded forwards for large calls
-      std::vector<cv::Mat> chunk(all.begin() + long(at), all.begin() + long(std::min(all.size(), at + max_images)));
+    for (std::size_t at = 0; at < all.size();
+         at += max_images) {  // bounded forwards for large calls
+      std::vector<cv::Mat> chunk(all.begin() + long(at),
+                                 all.begin() + long(std::min(all.size(), at + max_images)));
       forward(chunk, &feats);
     }
     std::vector<Result<std::vector<ImageFeatures>>> outs;
     std::size_t next = 0;
     for (auto& s : slots) {
-      std::vector<ImageFeatures> mine(std::make_move_iterator(feats.begin() + long(next)),
-                                      std::make_move_iterator(feats.begin() + long(next + s.size())));
+      std::vector<ImageFeatures> mine(
+          std::make_move_iterator(feats.begin() + long(next)),
+          std::make_move_iterator(feats.begin() + long(next + s.size())));
       next += s.size();
       outs.push_back(std::move(mine));
     }
@@ -105,8 +112,9 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
     std::vector<ImageFeatures> w;
     forward({cv::Mat(224, 224, CV_8UC3, cv::Scalar(127, 127, 127))}, &w);
     if (w.size() != 1 || w[0].embedding.size() != 1280 || w[0].probs.size() != e->labels_.size()) {
-      return Status::unavailable(opt.model_path + " does not have MobileNetV2's outputs embedding[1280] and output[" +
-                                 std::to_string(e->labels_.size()) + "]");
+      return Status::unavailable(
+          opt.model_path + " does not have MobileNetV2's outputs embedding[1280] and output[" +
+          std::to_string(e->labels_.size()) + "]");
     }
   } catch (const cv::Exception& ex) {
     return Status::unavailable("cannot run " + opt.model_path + ": " + ex.what());
@@ -117,7 +125,8 @@ Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOption
   return e;
 }
 
-Result<std::vector<ImageFeatures>> MobileNetEncoder::encode(const std::vector<cv::Mat>& bgr, const WorkContext& work) {
+Result<std::vector<ImageFeatures>> MobileNetEncoder::encode(const std::vector<cv::Mat>& bgr,
+                                                            const WorkContext& work) {
   std::vector<cv::Mat> crops;
   crops.reserve(bgr.size());
   for (const auto& m : bgr) crops.push_back(center_crop(m));

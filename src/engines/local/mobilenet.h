@@ -35,7 +35,8 @@ class MobileNetEncoder final : public ImageEncoder {
   const std::string& model() const override { return model_; }
   int dimensions() const override { return 1280; }
   const std::vector<std::string>& labels() const override { return labels_; }
-  Result<std::vector<ImageFeatures>> encode(const std::vector<cv::Mat>& bgr, const WorkContext& work) override;
+  Result<std::vector<ImageFeatures>> encode(const std::vector<cv::Mat>& bgr,
+                                            const WorkContext& work) override;
   std::size_t queued() const { return batcher_->queued(); }
 
   // Shorter side to 224, centre crop (BGR kept; the blob swaps to RGB).

@@ -31,7 +31,8 @@ Result<std::unique_ptr<TesseractOcr>> TesseractOcr::load(TesseractOptions opt) {
   o->opt_ = std::move(opt);
   if (o->opt_.instances == 0) o->opt_.instances = 1;
   ATELIER_ASSIGN_OR_RETURN(ApiPtr first, o->make_api());
-  o->model_ = std::string("tesseract-") + tesseract::TessBaseAPI::Version() + "-" + o->opt_.language;
+  o->model_ =
+      std::string("tesseract-") + tesseract::TessBaseAPI::Version() + "-" + o->opt_.language;
   o->idle_.push_back(std::move(first));
   o->created_ = 1;
   return o;
@@ -62,7 +63,8 @@ std::string text_of(tesseract::ResultIterator* it, tesseract::PageIteratorLevel 
 }  // namespace
 
 Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkContext& work) {
-  if (psm < 0 || psm > 13) return Status::invalid_argument("psm must be a Tesseract page segmentation mode 0..13");
+  if (psm < 0 || psm > 13)
+    return Status::invalid_argument("psm must be a Tesseract page segmentation mode 0..13");
   ApiPtr api;
   {
     std::unique_lock lk(mu_);
@@ -111,7 +113,8 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
   desc.cancel = &Monitor::cancel;
   desc.cancel_this = &mon;
   const auto remaining = work.deadline.remaining().count();
-  if (remaining < 1'000'000'000) desc.set_deadline_msecs(static_cast<int32_t>(std::max<long long>(1, remaining)));
+  if (remaining < 1'000'000'000)
+    desc.set_deadline_msecs(static_cast<int32_t>(std::max<long long>(1, remaining)));
   if (api->Recognize(&desc) != 0) {
     ATELIER_RETURN_IF_ERROR(work.check());
     return Status::invalid_argument("OCR failed on this image");
@@ -138,7 +141,8 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
         conf_sum += w.confidence;
         ++conf_n;
         line.words.push_back(std::move(w));
-      } while (!it->IsAtFinalElement(tesseract::RIL_TEXTLINE, tesseract::RIL_WORD) && it->Next(tesseract::RIL_WORD));
+      } while (!it->IsAtFinalElement(tesseract::RIL_TEXTLINE, tesseract::RIL_WORD) &&
+               it->Next(tesseract::RIL_WORD));
       if (line.text.empty()) continue;
       if (!out.text.empty()) out.text += "\n";
       out.text += line.text;

@@ -85,7 +85,9 @@ TEST_F(SqliteStoreTest, ConcurrentUsageAddsUp) {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 50; ++i) {
-        ASSERT_TRUE(store_->add_usage({{"user:1", "2026-01-01", 2, 1}, {"user:2", "2026-01-01", 1, 1}}).is_ok());
+        ASSERT_TRUE(
+            store_->add_usage({{"user:1", "2026-01-01", 2, 1}, {"user:2", "2026-01-01", 1, 1}})
+                .is_ok());
       }
     });
   }
