@@ -290,21 +290,29 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
   auto l = std::make_shared<Loaded>();
   l->collection = c;
   const std::string kind = kind_for(static_cast<std::size_t>(c.documents));
+  // Index files whose version is the database's are used; whatever is
+  // missing is built from one scan of the rows.
   auto saved = load_saved(c, kind);
-  Status st;
-  if (saved.is_ok()) {
+  auto saved_text = load_text(c);
+  std::unique_ptr<Bm25Index> fresh_text;
+  if (!saved_text.is_ok()) fresh_text = std::make_unique<Bm25Index>();
+  Rows rows;
+  Status st = store_.scan_documents(c.id, [&](const DocumentRecord& d) {
+    auto fields = scalar_fields(d.metadata_json);
+    if (!fields.empty()) l->metadata[d.id] = std::move(fields);
+    if (!saved.is_ok() && !d.vector.empty() && static_cast<int>(d.vector.size()) == c.dimensions) {
+      rows.ids.push_back(d.id);
+      rows.data.insert(rows.data.end(), d.vector.begin(), d.vector.end());
+    }
+    if (fresh_text) fresh_text->upsert(d.id, d.text);
+  });
+  if (st.is_ok() && saved.is_ok()) {
     l->index = std::move(saved).value();
     l->saved_version = c.version;
-    st = store_.scan_documents(c.id, [&](const DocumentRecord& d) {
-      auto fields = scalar_fields(d.metadata_json);
-      if (!fields.empty()) l->metadata[d.id] = std::move(fields);
-    });
-    if (st.is_ok()) {
-      log::info("vector index loaded from file",
-                {{"collection", c.name}, {"index", kind}, {"version", c.version}});
-    }
-  } else {
-    auto built = build_index(c, &l->metadata);
+    log::info("vector index loaded from file",
+              {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+  } else if (st.is_ok()) {
+    auto built = make_index(c, std::move(rows));
     if (built.is_ok()) {
       l->index = std::move(built).value();
       // c.version was read before the scan: if a write slipped in between, the
@@ -313,6 +321,13 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
     } else {
       st = built.status();
     }
+  }
+  if (st.is_ok() && saved_text.is_ok()) {
+    l->text = std::move(saved_text).value();
+    l->text_saved_version = c.version;
+  } else if (st.is_ok()) {
+    l->text = std::move(fresh_text);
+    if (save_text(c, *l->text, c.version).is_ok()) l->text_saved_version = c.version;
   }
   if (!st.is_ok()) {
     finished();
@@ -337,7 +352,7 @@ Status SearchService::drop(const std::string& name, const Caller& caller) {
   }
   if (!fusion_.index_dir.empty()) {
     std::error_code ec;
-    for (const char* kind : {"hnsw", "ivf"}) {
+    for (const char* kind : {"hnsw", "ivf", "bm25"}) {
       const auto base = std::filesystem::path(fusion_.index_dir) /
                         ("collection-" + std::to_string(l->collection.id) + "." + kind);
       std::filesystem::remove(base, ec);
@@ -367,21 +382,20 @@ std::string SearchService::kind_for(std::size_t n) const {
   return "flat";
 }
 
-Result<std::unique_ptr<VectorIndex>> SearchService::build_index(
-    const Collection& c,
-    std::unordered_map<std::string, std::map<std::string, std::string>>* metadata) {
-  std::vector<std::string> ids;
-  std::vector<float> rows;
+Result<std::unique_ptr<VectorIndex>> SearchService::build_index(const Collection& c) {
+  Rows rows;
   ATELIER_RETURN_IF_ERROR(store_.scan_documents(c.id, [&](const DocumentRecord& d) {
     if (!d.vector.empty() && static_cast<int>(d.vector.size()) == c.dimensions) {
-      ids.push_back(d.id);
-      rows.insert(rows.end(), d.vector.begin(), d.vector.end());
-    }
-    if (metadata) {
-      auto fields = scalar_fields(d.metadata_json);
-      if (!fields.empty()) (*metadata)[d.id] = std::move(fields);
+      rows.ids.push_back(d.id);
+      rows.data.insert(rows.data.end(), d.vector.begin(), d.vector.end());
     }
   }));
+  return make_index(c, std::move(rows));
+}
+
+Result<std::unique_ptr<VectorIndex>> SearchService::make_index(const Collection& c, Rows r) {
+  const std::vector<std::string>& ids = r.ids;
+  const std::vector<float>& rows = r.data;
   const std::string kind = kind_for(ids.size());
   std::unique_ptr<VectorIndex> index;
   if (kind == "ivf") {
@@ -424,7 +438,7 @@ Status SearchService::maybe_rebuild(Loaded* l) {
   if (!outgrown && !tombstones) return Status::ok();
   ATELIER_ASSIGN_OR_RETURN(Collection now,
                            store_.find_collection(l->collection.name));  // writers are held off
-  ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection, nullptr));
+  ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection));
   if (save(now, *fresh, now.version).is_ok()) l->saved_version = now.version;
   std::lock_guard lock(mu_);
   l->index = std::move(fresh);
@@ -462,46 +476,77 @@ Result<std::unique_ptr<VectorIndex>> SearchService::load_saved(const Collection&
   return idx;
 }
 
-Status SearchService::save(const Collection& c, const VectorIndex& index, std::int64_t version) {
-  if (fusion_.index_dir.empty() || index.kind() == "flat") return Status::not_found("not cached");
+Result<std::unique_ptr<Bm25Index>> SearchService::load_text(const Collection& c) {
+  if (fusion_.index_dir.empty()) return Status::not_found("not cached");
+  auto idx = Bm25Index::load(index_path(fusion_.index_dir, c, "bm25").string(), c.version);
+  if (idx.is_ok()) {
+    log::info("BM25 index loaded from file", {{"collection", c.name}, {"version", c.version}});
+  }
+  return idx;
+}
+
+Status SearchService::write_file(const Collection& c, const std::string& file,
+                                 const std::function<Status(const std::string&)>& write,
+                                 const std::string* meta) {
   std::error_code ec;
   fs::create_directories(fusion_.index_dir, ec);
-  const fs::path file = index_path(fusion_.index_dir, c, index.kind());
   // Unique per save: two saves of one collection (a rebuild and persist at
   // shutdown) never write the same temporary file.
   static std::atomic<std::uint64_t> seq{0};
   const std::string suffix =
       ".tmp." + std::to_string(::getpid()) + "." + std::to_string(seq.fetch_add(1));
-  const std::string tmp = file.string() + suffix;
-  std::vector<std::string> ids;
-  Status st = index.save(tmp, &ids);
-  if (st.is_ok()) {
-    // Written new, then renamed: a reader sees the old pair or the new one.
-    nlohmann::json meta = {
-        {"version", version}, {"kind", index.kind()}, {"dimensions", c.dimensions}, {"ids", ids}};
-    std::ofstream out(file.string() + ".meta.json" + suffix, std::ios::trunc);
-    out << meta.dump();
+  const std::string tmp = file + suffix;
+  const std::string meta_file = file + ".meta.json";
+  Status st = write(tmp);
+  if (st.is_ok() && meta) {
+    std::ofstream out(meta_file + suffix, std::ios::trunc);
+    out << *meta;
     out.close();
-    if (!out) st = Status::unavailable("cannot write " + file.string() + ".meta.json");
+    if (!out) st = Status::unavailable("cannot write " + meta_file);
   }
   {
-    // The index file and its meta file are renamed as a pair.
+    // Written new, then renamed: a reader sees the old pair or the new one.
     std::lock_guard pair(save_mu_);
     if (st.is_ok()) fs::rename(tmp, file, ec);
-    if (st.is_ok() && !ec)
-      fs::rename(file.string() + ".meta.json" + suffix, file.string() + ".meta.json", ec);
+    if (st.is_ok() && !ec && meta) fs::rename(meta_file + suffix, meta_file, ec);
   }
   if (!st.is_ok() || ec) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    fs::remove(file.string() + ".meta.json" + suffix, ignored);
+    if (meta) fs::remove(meta_file + suffix, ignored);
     log::warn("index file not saved",
               {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
     return st.is_ok() ? Status::unavailable(ec.message()) : st;
   }
+  return Status::ok();
+}
+
+Status SearchService::save(const Collection& c, const VectorIndex& index, std::int64_t version) {
+  if (fusion_.index_dir.empty() || index.kind() == "flat") return Status::not_found("not cached");
+  std::vector<std::string> ids;
+  std::string meta;
+  auto write = [&](const std::string& tmp) {
+    Status st = index.save(tmp, &ids);
+    meta = nlohmann::json{
+        {"version", version},
+        {"kind", index.kind()},
+        {"dimensions", c.dimensions},
+        {"ids",
+         ids}}.dump();
+    return st;
+  };
+  ATELIER_RETURN_IF_ERROR(
+      write_file(c, index_path(fusion_.index_dir, c, index.kind()).string(), write, &meta));
   log::info("index file saved",
             {{"collection", c.name}, {"index", index.kind()}, {"version", version}});
   return Status::ok();
+}
+
+Status SearchService::save_text(const Collection& c, const Bm25Index& text, std::int64_t version) {
+  if (fusion_.index_dir.empty()) return Status::not_found("not cached");
+  return write_file(
+      c, index_path(fusion_.index_dir, c, "bm25").string(),
+      [&](const std::string& tmp) { return text.save(tmp, version); }, nullptr);
 }
 
 void SearchService::persist() {
@@ -512,10 +557,12 @@ void SearchService::persist() {
   }
   for (auto& l : all) {
     std::lock_guard writer(l->write_mu);
-    auto index = index_of(l.get());
-    if (index->kind() == "flat") continue;
     auto now = store_.find_collection(l->collection.name);
-    if (!now.is_ok() || now->version == l->saved_version) continue;
+    if (!now.is_ok()) continue;
+    if (now->version != l->text_saved_version && save_text(*now, *l->text, now->version).is_ok())
+      l->text_saved_version = now->version;
+    auto index = index_of(l.get());
+    if (index->kind() == "flat" || now->version == l->saved_version) continue;
     if (save(*now, *index, now->version).is_ok()) l->saved_version = now->version;
   }
 }
@@ -591,6 +638,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
     total.updated += counts.updated;
     for (auto& r : records) {
       ATELIER_RETURN_IF_ERROR(index->upsert(r.id, r.vector));
+      l->text->upsert(r.id, r.text);
       auto fields = scalar_fields(r.metadata_json);
       std::lock_guard lock(mu_);
       if (fields.empty()) {
@@ -615,6 +663,7 @@ Status SearchService::remove(const std::string& name, const std::string& id, con
   std::lock_guard writer(l->write_mu);
   ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
   index_of(l)->remove(id);
+  l->text->remove(id);
   {
     std::lock_guard lock(mu_);
     l->metadata.erase(id);
@@ -622,7 +671,7 @@ Status SearchService::remove(const std::string& name, const std::string& id, con
   return maybe_rebuild(l);
 }
 
-std::string SearchService::text_query(const std::string& text) const {
+std::vector<std::string> SearchService::text_terms(const std::string& text) const {
   auto a = analyzer_.analyze(text, "english");
   if (!a.is_ok()) return {};
   std::vector<std::string> content, stop;
@@ -632,15 +681,12 @@ std::string SearchService::text_query(const std::string& text) const {
     if (!seen.insert(t.normalized).second) continue;
     (t.stopword ? stop : content).push_back(t.normalized);
   }
-  const auto& terms = content.empty() ? stop : content;
-  std::string q;
-  for (std::size_t i = 0; i < terms.size() && i < 32; ++i) {
-    std::string quoted = "\"";
-    for (char c : terms[i]) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-    quoted += "\"";
-    q += (q.empty() ? "" : " OR ") + quoted;
+  const auto& words = content.empty() ? stop : content;
+  std::vector<std::string> terms;
+  for (std::size_t i = 0; i < words.size() && i < 32; ++i) {
+    for (auto& term : bm25_terms(words[i])) terms.push_back(std::move(term));
   }
-  return q;
+  return terms;
 }
 
 std::set<std::string> SearchService::query_stems(const std::string& text) const {
@@ -659,15 +705,24 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
   ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
   Loaded* l = loaded.get();
   const int candidates = std::max(req.k, fusion_.candidates);
-  std::vector<TextHit> text_hits;
+  // A metadata filter applies to both sides, on the scalar fields held in memory.
+  std::function<bool(const std::string&)> keep;
+  std::unordered_map<std::string, std::map<std::string, std::string>> snapshot;
+  if (req.filter) {
+    std::lock_guard lock(mu_);
+    snapshot = l->metadata;
+    keep = [&](const std::string& id) {
+      auto it = snapshot.find(id);
+      if (it == snapshot.end()) return false;
+      auto f = it->second.find(req.filter->key);
+      return f != it->second.end() && f->second == req.filter->value;
+    };
+  }
+  std::vector<Bm25Hit> text_hits;
   std::vector<VectorHit> vector_hits;
-  std::string match;
   if (req.mode != Mode::vector) {
-    match = text_query(req.query);
-    if (!match.empty()) {
-      ATELIER_ASSIGN_OR_RETURN(text_hits,
-                               store_.search_text(l->collection.id, match, candidates, req.filter));
-    }
+    const auto terms = text_terms(req.query);
+    if (!terms.empty()) text_hits = l->text->search(terms, candidates, keep);
   }
   ATELIER_RETURN_IF_ERROR(work.check());
   if (req.mode != Mode::bm25) {
@@ -684,24 +739,12 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
       if (!e) return why;
       ATELIER_ASSIGN_OR_RETURN(q, e->embed({req.query}, work));
     }
-    std::function<bool(const std::string&)> keep;
-    std::unordered_map<std::string, std::map<std::string, std::string>> snapshot;
-    if (req.filter) {
-      std::lock_guard lock(mu_);
-      snapshot = l->metadata;
-      keep = [&](const std::string& id) {
-        auto it = snapshot.find(id);
-        if (it == snapshot.end()) return false;
-        auto f = it->second.find(req.filter->key);
-        return f != it->second.end() && f->second == req.filter->value;
-      };
-    }
     vector_hits = index_of(l)->search(q.vectors[0], candidates, keep);
   }
 
   std::vector<SearchHit> out;
   std::set<std::string> stems;
-  std::unordered_map<std::string, const TextHit*> by_text;
+  std::unordered_map<std::string, const Bm25Hit*> by_text;
   std::unordered_map<std::string, const VectorHit*> by_vector;
   for (const auto& h : text_hits) by_text.emplace(h.id, &h);
   for (const auto& h : vector_hits) by_vector.emplace(h.id, &h);
@@ -753,7 +796,7 @@ Result<std::vector<CollectionStats>> SearchService::stats(const Caller& caller) 
       s.loaded = true;
       s.index_kind = it->second->index->kind();
       s.vectors = it->second->index->size();
-      s.memory_bytes = it->second->index->memory_bytes();
+      s.memory_bytes = it->second->index->memory_bytes() + it->second->text->memory_bytes();
     } else {
       s.index_kind = "flat";
     }

@@ -1,10 +1,10 @@
-// Collections of documents searchable by BM25 (the store's full-text index),
-// by vector (a VectorIndex per collection, built from the stored vectors, the
-// source of truth) or both, fused by reciprocal rank fusion.
+// Collections of documents searchable by BM25 (a Bm25Index per collection),
+// by vector (a VectorIndex per collection) or both, fused by reciprocal rank
+// fusion. The store's rows are the source of truth: both indexes are derived
+// from them, cached as files with the collection version they reflect.
 //
-// Thread safety: all methods may be called concurrently. Ingest into one
-// collection is serialised by the store's write transaction; the in-memory
-// index follows after the commit.
+// Thread safety: all methods may be called concurrently. Writers to one
+// collection go one at a time; the in-memory indexes follow each commit.
 #pragma once
 
 #include <map>
@@ -20,6 +20,7 @@
 
 #include "core/cancel.h"
 #include "embed/embedder.h"
+#include "search/bm25_index.h"
 #include "search/vector_index.h"
 #include "store/store.h"
 #include "text/analyzer.h"
@@ -132,10 +133,10 @@ class SearchService {
   // (at shutdown; also after each rebuild). Errors are logged, not fatal.
   void persist();
 
-  // The full-text query for `text`: its distinct terms, quoted, OR-ed; stop
-  // words dropped unless nothing else is left; at most 32 terms, so the OR
-  // candidate set stays bounded. Empty when the text has no terms.
-  std::string text_query(const std::string& text) const;
+  // The BM25 terms of a query: its distinct words, stop words dropped unless
+  // nothing else is left, at most 32 words (so the OR stays bounded), each
+  // as bm25_terms() gives it. Empty when the text has no words.
+  std::vector<std::string> text_terms(const std::string& text) const;
   // Stems of the query's terms, for highlighting.
   std::set<std::string> query_stems(const std::string& text) const;
 
@@ -145,10 +146,13 @@ class SearchService {
     // Replaced whole on a rebuild: readers take a reference under mu_ and
     // keep the old index alive until their search ends.
     std::shared_ptr<VectorIndex> index;
+    // Synchronised inside; never replaced.
+    std::shared_ptr<Bm25Index> text;
     // Writers to one collection (ingest, remove, rebuild) go one at a time,
     // so a rebuild's scan of the store cannot miss a concurrent write.
     std::mutex write_mu;
     std::int64_t saved_version = -1;  // collection version of its index file; guarded by write_mu
+    std::int64_t text_saved_version = -1;  // the same for its BM25 file; guarded by write_mu
     // Scalar metadata as text, for filtering vector candidates like the store does.
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
   };
@@ -160,15 +164,25 @@ class SearchService {
   // Builds the index the collection's size calls for from the stored vectors
   // (the source of truth); fills `metadata` when given.
   std::shared_ptr<VectorIndex> index_of(Loaded* l);
-  Result<std::unique_ptr<VectorIndex>> build_index(
-      const Collection& c,
-      std::unordered_map<std::string, std::map<std::string, std::string>>* metadata);
+  struct Rows {  // stored vectors, as a scan collects them
+    std::vector<std::string> ids;
+    std::vector<float> data;
+  };
+  Result<std::unique_ptr<VectorIndex>> build_index(const Collection& c);
+  Result<std::unique_ptr<VectorIndex>> make_index(const Collection& c, Rows rows);
   // Rebuilds from the store when the collection outgrew its index kind, or
   // when removed ids hold more than a fifth of an HNSW graph.
   Status maybe_rebuild(Loaded* l);
   // Index file cache (index_dir): load when its version matches, save new ones.
   Result<std::unique_ptr<VectorIndex>> load_saved(const Collection& c, const std::string& kind);
+  Result<std::unique_ptr<Bm25Index>> load_text(const Collection& c);
   Status save(const Collection& c, const VectorIndex& index, std::int64_t version);
+  Status save_text(const Collection& c, const Bm25Index& text, std::int64_t version);
+  // Writes `write(tmp)` to a unique temporary file and renames it (with its
+  // meta file, when `meta` is set) into place.
+  Status write_file(const Collection& c, const std::string& file,
+                    const std::function<Status(const std::string&)>& write,
+                    const std::string* meta);
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
 
   Store& store_;

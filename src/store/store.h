@@ -80,11 +80,6 @@ struct DocumentRecord {
   std::vector<float> vector;
 };
 
-struct TextHit {
-  std::string id;
-  double score = 0;  // BM25, higher is better
-};
-
 struct UpsertCounts {
   std::int64_t inserted = 0;
   std::int64_t updated = 0;
@@ -166,23 +161,19 @@ class Store {
   virtual Status add_usage(const std::vector<UsageDelta>& deltas) = 0;
   virtual Result<Usage> get_usage(const std::string& identity, const std::string& day) = 0;
 
-  // Search collections. Documents and their full-text index change in one
-  // transaction, so BM25 never sees a document the table does not hold.
+  // Search collections: the rows only; the search capability derives its
+  // BM25 and vector indexes from them (the collection version says when).
   virtual Result<Collection> create_collection(const std::string& name, const std::string& owner,
                                                const std::string& model, int dimensions,
                                                const std::string& visibility) = 0;
-  // Removes the collection, its documents and their full-text entries.
+  // Removes the collection and its documents.
   virtual Status delete_collection(std::int64_t id) = 0;
   virtual Result<Collection> find_collection(const std::string& name) = 0;
   virtual Result<std::vector<Collection>> list_collections() = 0;
   virtual Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
                                                 const std::vector<DocumentRecord>& docs) = 0;
   virtual Status delete_document(std::int64_t collection_id, const std::string& id) = 0;
-  // `match` is a full-text query in the store's syntax (built by the search module).
-  virtual Result<std::vector<TextHit>> search_text(std::int64_t collection_id,
-                                                   const std::string& match, int k,
-                                                   const std::optional<MetadataFilter>& filter) = 0;
-  // Calls `f` for every document of the collection (id, metadata, vector).
+  // Calls `f` for every document of the collection (id, text, metadata, vector).
   virtual Status scan_documents(std::int64_t collection_id,
                                 const std::function<void(const DocumentRecord&)>& f) = 0;
   virtual Result<DocumentRecord> get_document(std::int64_t collection_id,

@@ -194,7 +194,7 @@ test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HN
   }
 });
 
-test('HNSW index files are saved at shutdown and reused only while their version matches the database', async () => {
+test('HNSW and BM25 index files are saved at shutdown and reused only while their version matches the database', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-index-'));
   const env = { ATELIER_SEARCH_FLAT_MAX: '5' };
   const texts = ['red dress', 'blue jeans', 'green scarf', 'black boots', 'white shirt', 'navy coat', 'beige skirt', 'olive hat'];
@@ -206,16 +206,22 @@ test('HNSW index files are saved at shutdown and reused only while their version
     assert.equal((await call(t, 'POST', '/v1/collections', { name: 'saved' })).status, 201);
     await call(t, 'POST', '/v1/collections/saved/documents', texts.map((text, i) => ({ id: `p${i}`, text })));
     const q = `/v1/collections/saved/search?q=${encodeURIComponent('black boots')}&mode=vector&k=3`;
+    const qt = `/v1/collections/saved/search?q=${encodeURIComponent('black boots')}&mode=bm25&k=3`;
     const before = await json(await call(t, 'GET', q));
+    const beforeText = await json(await call(t, 'GET', qt));
+    assert.equal(beforeText.hits[0].id, 'p3');
     await t.stop();
     const files = readdirSync(path.join(dir, 'indexes'));
     assert.ok(files.some((f) => f.endsWith('.hnsw')) && files.some((f) => f.endsWith('.hnsw.meta.json')), files.join());
+    assert.ok(files.some((f) => f.endsWith('.bm25')), files.join());
 
     t = await startServer(env, { dataDir: dir });
     const again = await json(await call(t, 'GET', q));
     assert.deepEqual(again.hits.map((h) => h.id), before.hits.map((h) => h.id));
+    assert.deepEqual(await json(await call(t, 'GET', qt)), beforeText);
     await sleep(500);  // the JSON log is flushed every 200 ms
     assert.match(t.out.stdout, /vector index loaded from file/);
+    assert.match(t.out.stdout, /BM25 index loaded from file/);
     // A write the file has not seen, then a crash (no save at shutdown): the stale file is not used.
     await call(t, 'POST', '/v1/collections/saved/documents', [{ id: 'p99', text: 'black leather boots' }]);
     t.proc.kill('SIGKILL');
@@ -224,8 +230,11 @@ test('HNSW index files are saved at shutdown and reused only while their version
     t = await startServer(env, { dataDir: dir });
     const fresh = await json(await call(t, 'GET', q));
     assert.ok(fresh.hits.some((h) => h.id === 'p99'), JSON.stringify(fresh.hits));
+    const freshText = await json(await call(t, 'GET', `/v1/collections/saved/search?q=leather&mode=bm25&k=3`));
+    assert.deepEqual(freshText.hits.map((h) => h.id), ['p99']);
     await sleep(500);
     assert.doesNotMatch(t.out.stdout, /vector index loaded from file/);
+    assert.doesNotMatch(t.out.stdout, /BM25 index loaded from file/);
     assert.match(t.out.stdout, /vector index built/);
     await t.stop();
   } finally {

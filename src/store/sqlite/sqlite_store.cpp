@@ -17,10 +17,6 @@ namespace {
   "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) FROM " \
   "documents d WHERE "                                                                        \
   "d.collection_id = c.id), c.version, c.visibility FROM collections c"
-#define ATELIER_TEXT_SEARCH                                                                        \
-  "SELECT d.doc_id, -bm25(documents_fts) FROM "                                                    \
-  "documents_fts JOIN documents d ON d.id = documents_fts.rowid WHERE documents_fts MATCH ?1 AND " \
-  "d.collection_id = ?2"
 #define ATELIER_KEY_SELECT \
   "SELECT id, user_id, name, prefix, hash, tier, created_at, revoked_at FROM api_keys"
 
@@ -160,6 +156,11 @@ ALTER TABLE designs ADD COLUMN canny_high INTEGER;
 ALTER TABLE collections ADD COLUMN visibility TEXT NOT NULL DEFAULT 'private';
 ALTER TABLE users ADD COLUMN tokens_valid_after BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE designs ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
+)SQL"},
+    // BM25 moved into the search capability (search/bm25_index.h): an index it
+    // derives from the documents table, the same on every database.
+    {7, "full-text index leaves the database", R"SQL(
+DROP TABLE IF EXISTS documents_fts;
 )SQL"},
 };
 
@@ -621,12 +622,6 @@ class SqliteStore final : public Store {
   Status delete_collection(std::int64_t id) override {
     Lease c(*this);
     return in_transaction(*c, [&]() -> Status {
-      // External-content FTS5 forgets a row only when told its old text.
-      ATELIER_ASSIGN_OR_RETURN(
-          auto fts, c->prepare("INSERT INTO documents_fts(documents_fts, rowid, text) SELECT "
-                               "'delete', id, text FROM documents WHERE collection_id=?"));
-      bind_all(fts, id);
-      ATELIER_RETURN_IF_ERROR(run(*c, fts));
       ATELIER_ASSIGN_OR_RETURN(auto docs,
                                c->prepare("DELETE FROM documents WHERE collection_id=?"));
       bind_all(docs, id);
@@ -644,7 +639,7 @@ class SqliteStore final : public Store {
     UpsertCounts counts;
     Status st = [&]() -> Status {
       for (const auto& d : docs) {
-        ATELIER_ASSIGN_OR_RETURN(std::int64_t row, unindex_document(*c, collection_id, d.id));
+        ATELIER_ASSIGN_OR_RETURN(std::int64_t row, document_row(*c, collection_id, d.id));
         int rc;
         if (row != 0) {
           ATELIER_ASSIGN_OR_RETURN(
@@ -654,28 +649,15 @@ class SqliteStore final : public Store {
           if ((rc = sqlite3_step(upd)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
           ++counts.updated;
         } else {
-          // Each collection owns the rowid range [id << 40, (id + 1) << 40): FTS5
-          // can then restrict a MATCH to one collection by rowid range alone.
           ATELIER_ASSIGN_OR_RETURN(auto ins,
                                    c->prepare("INSERT INTO documents(text, metadata, vector, "
-                                              "collection_id, doc_id, id) VALUES (?,?,?,?,?, "
-                                              "(SELECT COALESCE(MAX(id), ?6) + 1 FROM documents "
-                                              "WHERE id >= ?6 AND id < ?7)) RETURNING id"));
+                                              "collection_id, doc_id) VALUES (?,?,?,?,?)"));
           bind_doc(ins, d, 1);
           sqlite3_bind_int64(ins, 4, collection_id);
           bind_str(ins, 5, d.id);
-          sqlite3_bind_int64(ins, 6, range_start(collection_id));
-          sqlite3_bind_int64(ins, 7, range_start(collection_id + 1));
-          if ((rc = sqlite3_step(ins)) != SQLITE_ROW) return c->error(rc, sqlite3_errmsg(c->db()));
-          row = sqlite3_column_int64(ins, 0);
-          sqlite3_reset(ins);
+          if ((rc = sqlite3_step(ins)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
           ++counts.inserted;
         }
-        ATELIER_ASSIGN_OR_RETURN(
-            auto fts, c->prepare("INSERT INTO documents_fts(rowid, text) VALUES (?, ?)"));
-        sqlite3_bind_int64(fts, 1, row);
-        bind_str(fts, 2, d.text);
-        if ((rc = sqlite3_step(fts)) != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
       }
       return bump_version(*c, collection_id);
     }();
@@ -691,7 +673,7 @@ class SqliteStore final : public Store {
     Lease c(*this);
     ATELIER_RETURN_IF_ERROR(c->exec("BEGIN IMMEDIATE"));
     Status st = [&]() -> Status {
-      ATELIER_ASSIGN_OR_RETURN(std::int64_t row, unindex_document(*c, collection_id, id));
+      ATELIER_ASSIGN_OR_RETURN(std::int64_t row, document_row(*c, collection_id, id));
       if (row == 0) return Status::not_found("no document '" + id + "'");
       int rc;
       ATELIER_ASSIGN_OR_RETURN(auto rm, c->prepare("DELETE FROM documents WHERE id=?"));
@@ -706,57 +688,11 @@ class SqliteStore final : public Store {
     return c->exec("COMMIT");
   }
 
-  Result<std::vector<TextHit>> search_text(std::int64_t collection_id, const std::string& match,
-                                           int k,
-                                           const std::optional<MetadataFilter>& filter) override {
-    Lease c(*this);
-    // Unfiltered: rank inside the collection's rowid range, then look up only
-    // the top k documents. Filtered: the metadata test needs every match's
-    // row, so the join comes first.
-    auto st = filter ? c->prepare(ATELIER_TEXT_SEARCH
-                                  " AND CAST(json_extract(d.metadata, ?4) AS TEXT) = ?5 ORDER BY "
-                                  "bm25(documents_fts) LIMIT ?3")
-                     : c->prepare(
-                           "SELECT d.doc_id, f.score FROM (SELECT rowid AS rid, "
-                           "-bm25(documents_fts) AS score FROM "
-                           "documents_fts WHERE documents_fts MATCH ?1 AND rowid >= ?6 AND rowid < "
-                           "?7 ORDER BY "
-                           "bm25(documents_fts) LIMIT ?3) f JOIN documents d ON d.id = f.rid WHERE "
-                           "d.collection_id = ?2 "
-                           "ORDER BY f.score DESC");
-    if (!st.is_ok()) return st.status();
-    bind_str(*st, 1, match);
-    sqlite3_bind_int64(*st, 2, collection_id);
-    sqlite3_bind_int(*st, 3, k);
-    if (!filter) {
-      sqlite3_bind_int64(*st, 6, range_start(collection_id));
-      sqlite3_bind_int64(*st, 7, range_start(collection_id + 1));
-    }
-    if (filter) {
-      const std::string path = "$." + filter->key;
-      bind_str(*st, 4, path);
-      bind_str(*st, 5, filter->value);
-    }
-    std::vector<TextHit> out;
-    int rc;
-    while ((rc = sqlite3_step(*st)) == SQLITE_ROW) {
-      out.push_back({text_at(*st, 0), sqlite3_column_double(*st, 1)});
-    }
-    if (rc != SQLITE_DONE) {
-      Status err = c->error(rc, sqlite3_errmsg(c->db()));
-      sqlite3_reset(*st);
-      if (std::string(sqlite3_errmsg(c->db())).find("fts5") != std::string::npos) {
-        return Status::invalid_argument("query cannot be searched: " + err.message());
-      }
-      return err;
-    }
-    return out;
-  }
-
   Status scan_documents(std::int64_t collection_id,
                         const std::function<void(const DocumentRecord&)>& f) override {
     Lease c(*this);
-    auto st = c->prepare("SELECT doc_id, metadata, vector FROM documents WHERE collection_id=?");
+    auto st =
+        c->prepare("SELECT doc_id, metadata, vector, text FROM documents WHERE collection_id=?");
     if (!st.is_ok()) return st.status();
     sqlite3_bind_int64(*st, 1, collection_id);
     int rc;
@@ -765,6 +701,7 @@ class SqliteStore final : public Store {
       d.id = text_at(*st, 0);
       d.metadata_json = text_at(*st, 1);
       read_vector(*st, 2, &d.vector);
+      d.text = text_at(*st, 3);
       f(d);
     }
     if (rc != SQLITE_DONE) return c->error(rc, sqlite3_errmsg(c->db()));
@@ -788,13 +725,11 @@ class SqliteStore final : public Store {
   }
 
  private:
-  // Removes the stored text of (collection, doc_id) from the full-text index
-  // (external-content FTS5 needs the old text) and returns the row id, or 0
-  // when there is no such document. Call inside a write transaction.
-  static Result<std::int64_t> unindex_document(Conn& c, std::int64_t collection_id,
-                                               const std::string& id) {
+  // The row id of (collection, doc_id), or 0 when there is no such document.
+  static Result<std::int64_t> document_row(Conn& c, std::int64_t collection_id,
+                                           const std::string& id) {
     ATELIER_ASSIGN_OR_RETURN(
-        auto find, c.prepare("SELECT id, text FROM documents WHERE collection_id=? AND doc_id=?"));
+        auto find, c.prepare("SELECT id FROM documents WHERE collection_id=? AND doc_id=?"));
     sqlite3_bind_int64(find, 1, collection_id);
     bind_str(find, 2, id);
     int rc = sqlite3_step(find);
@@ -804,18 +739,10 @@ class SqliteStore final : public Store {
     }
     if (rc != SQLITE_ROW) return c.error(rc, sqlite3_errmsg(c.db()));
     const std::int64_t row = sqlite3_column_int64(find, 0);
-    const std::string old_text = text_at(find, 1);
     sqlite3_reset(find);
-    ATELIER_ASSIGN_OR_RETURN(
-        auto del,
-        c.prepare("INSERT INTO documents_fts(documents_fts, rowid, text) VALUES('delete', ?, ?)"));
-    sqlite3_bind_int64(del, 1, row);
-    bind_str(del, 2, old_text);
-    if ((rc = sqlite3_step(del)) != SQLITE_DONE) return c.error(rc, sqlite3_errmsg(c.db()));
     return row;
   }
 
-  static std::int64_t range_start(std::int64_t collection_id) { return collection_id << 40; }
   static void bind_doc(sqlite3_stmt* st, const DocumentRecord& d, int first) {
     bind_str(st, first, d.text);
     bind_str(st, first + 1, d.metadata_json);
