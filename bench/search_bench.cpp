@@ -23,7 +23,7 @@
 
 #include "embed/glove_sif.h"
 #include "search/service.h"
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 
 extern "C" void openblas_set_num_threads(int);
 

@@ -33,7 +33,7 @@
 #include "quota/limits.h"
 #include "search/service.h"
 #include "store/blobs.h"
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 #include "text/analyzer.h"
 
 namespace fs = std::filesystem;

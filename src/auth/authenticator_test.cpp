@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 
 namespace atelier {
 namespace {

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "engines/local/recolor.h"
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 
 namespace atelier::design {
 namespace {

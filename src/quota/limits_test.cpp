@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 
 namespace atelier {
 namespace {

@@ -1,4 +1,4 @@
-#include "store/sqlite/sqlite_store.h"
+#include "app/sql_store.h"
 
 #include <gtest/gtest.h>
 

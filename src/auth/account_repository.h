@@ -1,0 +1,37 @@
+// Users and API keys over the database seam (SQL written once for SQLite and
+// PostgreSQL). Contract as Store's: not_found / already_exists for the
+// expected misses and conflicts, unavailable when the database is out of
+// reach or its pool is exhausted.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+#include "store/store.h"
+
+namespace atelier {
+
+class AccountRepository {
+ public:
+  explicit AccountRepository(db::Database& db) : db_(db) {}
+
+  Result<User> create_user(const User& u);  // id and created_at are assigned
+  Result<User> find_user(std::int64_t id);
+  Result<User> find_user_by_email(const std::string& email);
+  Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after);
+  // The user, their keys and the usage rows of `identities`, in one transaction.
+  Status delete_user(std::int64_t id, const std::vector<std::string>& identities);
+
+  Result<ApiKey> create_api_key(const ApiKey& k);
+  Result<ApiKey> find_api_key_by_hash(const std::string& hash);
+  Result<std::vector<ApiKey>> list_api_keys();
+  Status revoke_api_key(std::int64_t id);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace atelier

@@ -1,0 +1,26 @@
+// Daily usage counters over the database seam: what the quota ledger
+// flushes and reads back.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+#include "store/store.h"
+
+namespace atelier {
+
+class UsageRepository {
+ public:
+  explicit UsageRepository(db::Database& db) : db_(db) {}
+  // Adds all deltas in one transaction.
+  Status add_usage(const std::vector<UsageDelta>& deltas);
+  Result<Usage> get_usage(const std::string& identity, const std::string& day);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace atelier

@@ -1,0 +1,171 @@
+#include "search/collection_repository.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace atelier {
+namespace {
+
+#define ATELIER_COLLECTION_SELECT                                                        \
+  "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) " \
+  "FROM documents d WHERE d.collection_id = c.id), c.version, c.visibility FROM collections c"
+
+Collection read_collection(const db::Row& r) {
+  return {r.integer(0), r.text(1),    r.text(2),    r.text(3), static_cast<int>(r.integer(4)),
+          r.integer(5), r.integer(6), r.integer(7), r.text(8)};
+}
+
+std::vector<float> read_vector(const db::Row& r, int col) {
+  std::vector<float> v;
+  if (r.null(col)) return v;
+  const std::string bytes = r.blob(col);
+  v.resize(bytes.size() / sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
+
+db::Value vector_value(const std::vector<float>& v) {
+  if (v.empty()) return db::Value(nullptr);
+  return db::Blob{
+      std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float))};
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// First in every document write: the row lock orders writers (PostgreSQL);
+// SQLite's BEGIN IMMEDIATE already has.
+Status bump_version(db::Connection& c, std::int64_t collection_id) {
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n,
+      c.execute("UPDATE collections SET version = version + 1 WHERE id=?", {collection_id}));
+  if (n == 0) return Status::not_found("no such collection");
+  return Status::ok();
+}
+
+Result<std::int64_t> document_row(db::Connection& c, std::int64_t collection_id,
+                                  const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(
+      auto row,
+      db::first<std::int64_t>(c, "SELECT id FROM documents WHERE collection_id=? AND doc_id=?",
+                              {collection_id, id}, [](const db::Row& r) { return r.integer(0); }));
+  return row.value_or(0);
+}
+
+}  // namespace
+
+Result<Collection> CollectionRepository::create(const std::string& name, const std::string& owner,
+                                                const std::string& model, int dimensions,
+                                                const std::string& visibility) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  Collection col{0, name, owner, model, dimensions, unix_now(), 0, 0, visibility};
+  auto id = db::first<std::int64_t>(
+      *c,
+      "INSERT INTO collections(name, owner, model, dimensions, created_at, visibility) VALUES "
+      "(?,?,?,?,?,?) RETURNING id",
+      {name, owner, model, dimensions, col.created_at, visibility},
+      [](const db::Row& r) { return r.integer(0); });
+  if (!id.is_ok()) {
+    if (id.status().code() == Code::already_exists)
+      return Status::already_exists("collection '" + name + "' exists");
+    return id.status();
+  }
+  col.id = id->value_or(0);
+  return col;
+}
+
+Status CollectionRepository::remove(std::int64_t id) {
+  return db_.transaction([&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(
+        c.execute("DELETE FROM documents WHERE collection_id=?", {id}).status());
+    return c.execute("DELETE FROM collections WHERE id=?", {id}).status();
+  });
+}
+
+Result<Collection> CollectionRepository::find(const std::string& name) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(
+      auto col, db::first<Collection>(*c, ATELIER_COLLECTION_SELECT " WHERE c.name=?", {name},
+                                      read_collection));
+  if (!col) return Status::not_found("no collection '" + name + "'");
+  return *col;
+}
+
+Result<std::vector<Collection>> CollectionRepository::list() {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  return db::all<Collection>(*c, ATELIER_COLLECTION_SELECT " ORDER BY c.name", {}, read_collection);
+}
+
+Result<UpsertCounts> CollectionRepository::upsert_documents(
+    std::int64_t collection_id, const std::vector<DocumentRecord>& docs) {
+  UpsertCounts counts;
+  ATELIER_RETURN_IF_ERROR(db_.transaction([&](db::Connection& c) -> Status {
+    counts = {};
+    ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
+    for (const auto& d : docs) {
+      ATELIER_ASSIGN_OR_RETURN(std::int64_t row, document_row(c, collection_id, d.id));
+      if (row != 0) {
+        ATELIER_RETURN_IF_ERROR(
+            c.execute("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?",
+                      {d.text, d.metadata_json, vector_value(d.vector), row})
+                .status());
+        ++counts.updated;
+      } else {
+        ATELIER_RETURN_IF_ERROR(
+            c.execute("INSERT INTO documents(text, metadata, vector, collection_id, doc_id) "
+                      "VALUES (?,?,?,?,?)",
+                      {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id})
+                .status());
+        ++counts.inserted;
+      }
+    }
+    return Status::ok();
+  }));
+  return counts;
+}
+
+Status CollectionRepository::delete_document(std::int64_t collection_id, const std::string& id) {
+  return db_.transaction([&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
+    ATELIER_ASSIGN_OR_RETURN(
+        auto n,
+        c.execute("DELETE FROM documents WHERE collection_id=? AND doc_id=?", {collection_id, id}));
+    // Rolled back: a delete of nothing leaves the version alone.
+    if (n == 0) return Status::not_found("no document '" + id + "'");
+    return Status::ok();
+  });
+}
+
+Status CollectionRepository::scan_documents(std::int64_t collection_id,
+                                            const std::function<void(const DocumentRecord&)>& f) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  DocumentRecord d;
+  return c->each("SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=?",
+                 {collection_id}, [&](const db::Row& r) {
+                   d.id = r.text(0);
+                   d.text = r.text(1);
+                   d.metadata_json = r.text(2);
+                   d.vector = read_vector(r, 3);
+                   f(d);
+                 });
+}
+
+Result<DocumentRecord> CollectionRepository::get_document(std::int64_t collection_id,
+                                                          const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(
+      auto d, db::first<DocumentRecord>(
+                  *c,
+                  "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND "
+                  "doc_id=?",
+                  {collection_id, id}, [](const db::Row& r) {
+                    return DocumentRecord{r.text(0), r.text(1), r.text(2), read_vector(r, 3)};
+                  }));
+  if (!d) return Status::not_found("no document '" + id + "'");
+  return *d;
+}
+
+}  // namespace atelier

@@ -1,0 +1,41 @@
+// Search collections and their documents over the database seam: rows only
+// (text, metadata, vector); the search capability derives its BM25 and
+// vector indexes from them. Every document write bumps the collection's
+// version in the same transaction, first, so that writers to one collection
+// serialise on its row on every backend.
+//
+// Thread safety: every method may be called from any thread.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "store/database.h"
+#include "store/store.h"
+
+namespace atelier {
+
+class CollectionRepository {
+ public:
+  explicit CollectionRepository(db::Database& db) : db_(db) {}
+
+  Result<Collection> create(const std::string& name, const std::string& owner,
+                            const std::string& model, int dimensions,
+                            const std::string& visibility);
+  Status remove(std::int64_t id);  // with its documents
+  Result<Collection> find(const std::string& name);
+  Result<std::vector<Collection>> list();
+  Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
+                                        const std::vector<DocumentRecord>& docs);
+  Status delete_document(std::int64_t collection_id, const std::string& id);
+  // Streams every document of the collection (id, text, metadata, vector).
+  Status scan_documents(std::int64_t collection_id,
+                        const std::function<void(const DocumentRecord&)>& f);
+  Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id);
+
+ private:
+  db::Database& db_;
+};
+
+}  // namespace atelier
