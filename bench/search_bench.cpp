@@ -21,9 +21,9 @@
 #include <sstream>
 #include <thread>
 
+#include "app/sql_store.h"
 #include "embed/glove_sif.h"
 #include "search/service.h"
-#include "app/sql_store.h"
 
 extern "C" void openblas_set_num_threads(int);
 

@@ -15,6 +15,8 @@ PKGS=(
   libspdlog-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev
   # storage, crypto, identity
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
+  # PostgreSQL: libpq for the second backend, the 15 server for its tests
+  libpq-dev postgresql-15 postgresql-client-15
   # text analysis, vector search
   libicu-dev libstemmer-dev libhnswlib-dev libfaiss-dev libopenblas-dev libopenblas0-pthread
   # vision: OpenCV DNN (YOLOX, MobileNetV2), Tesseract OCR

@@ -15,6 +15,7 @@
 
 #include "api/api.h"
 #include "app/native_models.h"
+#include "app/sql_store.h"
 #include "app/vision_stack.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
@@ -33,7 +34,6 @@
 #include "quota/limits.h"
 #include "search/service.h"
 #include "store/blobs.h"
-#include "app/sql_store.h"
 #include "text/analyzer.h"
 
 namespace fs = std::filesystem;
@@ -59,14 +59,19 @@ std::string first_existing(std::initializer_list<fs::path> candidates) {
   return {};
 }
 
-// Opens the database under data_dir, creating the folder, and migrates it.
+// Opens the database (database_url, or SQLite under data_dir, creating the
+// folder) and migrates it. The pool has a connection for every thread that
+// may use the database at once, so a lease waits only on another process.
 Result<StorePtr> open_store(const Config& c, bool run_migrations) {
   std::error_code ec;
   fs::create_directories(c.data_dir, ec);
   if (ec) return Status::unavailable("cannot create data dir " + c.data_dir + ": " + ec.message());
-  ATELIER_ASSIGN_OR_RETURN(StorePtr store,
-                           open_sqlite_store((fs::path(c.data_dir) / "atelier.db").string(),
-                                             std::max(2, c.workers + c.io_threads)));
+  const int threads = c.workers + c.io_threads + c.inference_workers + c.design_workers + 2;
+  const int pool = c.database_pool > 0 ? c.database_pool : std::max(4, threads);
+  const std::string url = c.database_url.empty()
+                              ? "sqlite:" + (fs::path(c.data_dir) / "atelier.db").string()
+                              : c.database_url;
+  ATELIER_ASSIGN_OR_RETURN(StorePtr store, atelier::open_store(url, pool));
   if (run_migrations) {
     auto v = store->migrate();
     if (!v.is_ok()) return v.status();

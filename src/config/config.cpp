@@ -160,6 +160,11 @@ const std::vector<Setting>& settings() {
         "env", &Config::env, {"development", "production", "enterprise", "test"}, "profile name"));
     t.push_back(
         string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
+    t.push_back(string_setting("database_url", &Config::database_url, {},
+                               "postgresql://user:pass@host:port/db (empty: SQLite in data_dir)",
+                               true));
+    t.push_back(int_setting("database_pool", &Config::database_pool, 0, 1024,
+                            "database connections (0: one per thread that may use it)"));
     t.push_back(string_setting("models_dir", &Config::models_dir, {},
                                "':'-separated folders searched for model files"));
     t.push_back(string_setting("docs_dir", &Config::docs_dir, {}, "swagger-ui-dist folder"));

@@ -9,8 +9,8 @@
 
 #include <filesystem>
 
-#include "engines/local/recolor.h"
 #include "app/sql_store.h"
+#include "engines/local/recolor.h"
 
 namespace atelier::design {
 namespace {

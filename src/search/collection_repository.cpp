@@ -25,7 +25,7 @@ std::vector<float> read_vector(const db::Row& r, int col) {
 }
 
 db::Value vector_value(const std::vector<float>& v) {
-  if (v.empty()) return db::Value(nullptr);
+  if (v.empty()) return db::Value::null_of(db::Value::Type::null_blob);
   return db::Blob{
       std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float))};
 }

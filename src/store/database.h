@@ -38,6 +38,9 @@ struct Blob {
 };
 
 // A bound parameter. It views its text: the value must outlive the call.
+// Its type is part of the statement on PostgreSQL: pass the same C++ types at
+// a call site every time (a NULL as the column's type: optional<T>, or
+// null_of(); a bare nullptr is a NULL text).
 class Value {
  public:
   enum class Type { null_text, null_int, null_real, null_blob, integer, real, text, blob };
@@ -55,6 +58,13 @@ class Value {
         s_(v ? std::string_view(*v) : std::string_view()) {}
   Value(const std::optional<std::int64_t>& v)
       : type_(v ? Type::integer : Type::null_int), i_(v.value_or(0)) {}
+  // A typed NULL: PostgreSQL prepares each statement with its parameters'
+  // types, so a column's NULL must carry the column's type.
+  static Value null_of(Type t) {
+    Value v(nullptr);
+    v.type_ = t;
+    return v;
+  }
 
   Type type() const { return type_; }
   bool is_null() const { return type_ <= Type::null_blob; }

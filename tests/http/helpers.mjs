@@ -21,6 +21,26 @@ export async function freePort() {
   });
 }
 
+// The database backend: SQLite in the data dir, or (ATELIER_TEST_BACKEND=
+// postgres) a fresh database per data dir on the PostgreSQL server that
+// ATELIER_TEST_POSTGRES_URL names (the test command starts a throwaway one).
+export const BACKEND = process.env.ATELIER_TEST_BACKEND || 'sqlite';
+const databases = new Map();  // data dir -> database URL
+function databaseFor(dir) {
+  if (BACKEND !== 'postgres') return undefined;
+  const base = process.env.ATELIER_TEST_POSTGRES_URL;
+  if (!base) throw new Error('ATELIER_TEST_BACKEND=postgres needs ATELIER_TEST_POSTGRES_URL');
+  if (!databases.has(dir)) {
+    const name = `t_${process.pid}_${databases.size}_${Math.random().toString(16).slice(2, 8)}`;
+    const r = spawnSync('psql', [base, '-qc', `CREATE DATABASE ${name}`], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cannot create database ${name}: ${r.stderr}`);
+    const u = new URL(base);
+    u.pathname = `/${name}`;
+    databases.set(dir, u.toString());
+  }
+  return databases.get(dir);
+}
+
 // Fast password hashing for tests that register many users; the default
 // (argon2id, 64 MiB) is exercised by the tests that need it.
 const FAST = { ATELIER_ARGON2_OPS: '1', ATELIER_ARGON2_MEM_KIB: '8192' };
@@ -34,6 +54,7 @@ export async function startServer(env = {}, { fast = true, dataDir } = {}) {
     ATELIER_PORT: String(port),
     ATELIER_HOST: '127.0.0.1',
     ATELIER_LOG_LEVEL: 'info',
+    ATELIER_DATABASE_URL: databaseFor(dir),
     ...(fast ? FAST : {}),
     ...env,
   };

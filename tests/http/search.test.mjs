@@ -188,7 +188,10 @@ test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HN
     assert.equal(big.vectors, 500);
     const r = await json(await call('GET', `/v1/collections/big/search?q=${encodeURIComponent('navy coat style 45')}&mode=vector&k=5`));
     assert.ok(r.hits.length === 5, JSON.stringify(r));
-    assert.ok(r.hits.some((h) => h.id === 'd45'), JSON.stringify(r.hits.map((h) => h.id)));
+    // The six navy coats share one vector (the number is not a GloVe word): the
+    // top 5 are five of them, whichever order ties take on a backend.
+    const navyCoats = ['d45', 'd125', 'd205', 'd285', 'd365', 'd445'];
+    assert.ok(r.hits.every((h) => navyCoats.includes(h.id)), JSON.stringify(r.hits.map((h) => h.id)));
   } finally {
     await t.stop();
   }

@@ -113,7 +113,7 @@ class PgConnection final : public Connection {
   Status each(const char* sql, const Params& params,
               const std::function<void(const Row&)>& f) override {
     ATELIER_RETURN_IF_ERROR(storable(params));
-    ATELIER_ASSIGN_OR_RETURN(const Prepared* p, prepare(sql));
+    ATELIER_ASSIGN_OR_RETURN(const Prepared* p, prepare(sql, params));
     Bound b(params);
     if (!PQsendQueryPrepared(c_.get(), p->name.c_str(), b.n(), b.values(), b.lengths(), b.formats(),
                              0)) {
@@ -135,7 +135,7 @@ class PgConnection final : public Connection {
 
   Result<std::int64_t> execute(const char* sql, const Params& params) override {
     ATELIER_RETURN_IF_ERROR(storable(params));
-    ATELIER_ASSIGN_OR_RETURN(const Prepared* p, prepare(sql));
+    ATELIER_ASSIGN_OR_RETURN(const Prepared* p, prepare(sql, params));
     Bound b(params);
     ResultHandle r{
         PQexecPrepared(c_.get(), p->name.c_str(), b.n(), b.values(), b.lengths(), b.formats(), 0)};
@@ -233,7 +233,31 @@ class PgConnection final : public Connection {
     return st;
   }
 
-  Result<const Prepared*> prepare(const char* sql) {
+  // The parameter types, fixed when a statement is first prepared.
+  static std::vector<Oid> types_of(const Params& params) {
+    std::vector<Oid> oids;
+    for (const Value& v : params) {
+      switch (v.type()) {
+        case Value::Type::integer:
+        case Value::Type::null_int:
+          oids.push_back(20);  // int8
+          break;
+        case Value::Type::real:
+        case Value::Type::null_real:
+          oids.push_back(701);  // float8
+          break;
+        case Value::Type::blob:
+        case Value::Type::null_blob:
+          oids.push_back(17);  // bytea
+          break;
+        default:
+          oids.push_back(25);  // text
+      }
+    }
+    return oids;
+  }
+
+  Result<const Prepared*> prepare(const char* sql, const Params& params) {
     if (PQstatus(c_.get()) == CONNECTION_BAD) {
       PQreset(c_.get());
       prepared_.clear();
@@ -242,7 +266,10 @@ class PgConnection final : public Connection {
       if (p.sql == sql) return &p;
     auto [text, n] = dollar_placeholders(sql);
     std::string name = "s" + std::to_string(prepared_.size());
-    ResultHandle r{PQprepare(c_.get(), name.c_str(), text.c_str(), n, nullptr)};
+    std::vector<Oid> oids = types_of(params);
+    oids.resize(static_cast<std::size_t>(std::max<int>(n, static_cast<int>(oids.size()))), 0);
+    ResultHandle r{PQprepare(c_.get(), name.c_str(), text.c_str(), static_cast<int>(oids.size()),
+                             oids.data())};
     if (!r) return lost();
     if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return error_of(c_.get(), r.get());
     prepared_.push_back({sql, std::move(name)});

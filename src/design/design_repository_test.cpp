@@ -1,0 +1,135 @@
+// Conformance: rooms and design jobs, on SQLite and PostgreSQL.
+#include "design/design_repository.h"
+
+#include <gtest/gtest.h>
+
+#include "store/backends_testing.h"
+
+namespace atelier {
+namespace {
+
+using testing_support::BackendTest;
+class DesignRepositoryTest : public BackendTest {};
+
+Design design(const std::string& id, const std::string& owner, std::int64_t created,
+              const std::string& status = "queued") {
+  Design d;
+  d.id = id;
+  d.owner = owner;
+  d.input_blob = "in-" + id;
+  d.input_type = "image/png";
+  d.style = "scandinavian";
+  d.room_type = "living_room";
+  d.prompt = "a room";
+  d.preset_version = "1";
+  d.strength = 0.1;  // not exact in binary: must come back bit-equal
+  d.seed = 4294967297;
+  d.engine = "local";
+  d.status = status;
+  d.cost = 0.003;
+  d.quota_day = "2026-01-01";
+  d.created_at = created;
+  return d;
+}
+
+TEST_P(DesignRepositoryTest, RoomsAreScopedByOwner) {
+  DesignRepository repo(*db_);
+  Room r{"rm_1", "user:1", "Lounge", "living_room", "blob1", "image/jpeg", 640, 480, 10};
+  ASSERT_TRUE(repo.create_room(r).is_ok());
+  EXPECT_EQ(repo.create_room(r).status().code(), Code::already_exists);
+  EXPECT_EQ(repo.find_room("user:1", "rm_1")->width, 640);
+  EXPECT_EQ(repo.find_room("user:2", "rm_1").status().code(), Code::not_found);
+  EXPECT_EQ(repo.delete_room("user:2", "rm_1").code(), Code::not_found);
+  EXPECT_EQ(repo.list_rooms("user:1")->size(), 1u);
+  EXPECT_TRUE(repo.list_rooms("user:2")->empty());
+  ASSERT_TRUE(repo.delete_room("user:1", "rm_1").is_ok());
+}
+
+TEST_P(DesignRepositoryTest, DesignsRoundTripAndIdempotencyKeysAreUniquePerOwner) {
+  DesignRepository repo(*db_);
+  Design d = design("ds_1", "user:1", 100);
+  d.idempotency_key = "k1";
+  d.canny_low = 50;
+  d.request_hash = "abc";
+  ASSERT_TRUE(repo.create_design(d).is_ok());
+  auto got = repo.find_design("user:1", "ds_1");
+  ASSERT_TRUE(got.is_ok());
+  EXPECT_EQ(got->strength, 0.1);
+  EXPECT_EQ(got->cost, 0.003);
+  EXPECT_EQ(got->seed, 4294967297);
+  EXPECT_EQ(got->canny_low, 50);
+  EXPECT_FALSE(got->canny_high.has_value());
+  EXPECT_FALSE(got->room_id.has_value());
+  EXPECT_EQ(got->request_hash, "abc");
+  EXPECT_EQ(repo.find_design("user:2", "ds_1").status().code(), Code::not_found);
+  Design again = design("ds_2", "user:1", 101);
+  again.idempotency_key = "k1";
+  EXPECT_EQ(repo.create_design(again).status().code(), Code::already_exists);
+  again.owner = "user:2";  // another owner may use the same key
+  EXPECT_TRUE(repo.create_design(again).is_ok());
+  EXPECT_EQ(repo.find_design_by_key("user:1", "k1")->id, "ds_1");
+}
+
+TEST_P(DesignRepositoryTest, PagesAreNewestFirstAndStableAcrossEqualTimes) {
+  DesignRepository repo(*db_);
+  // Ids that sort differently bytewise and in a natural-language collation.
+  const std::vector<std::string> ids{"ds_B", "ds_a", "ds_C", "ds_b", "ds_Z", "ds__"};
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    Design d = design(ids[i], "user:1", i < 3 ? 500 : 400);
+    if (i % 2) d.room_id = "rm_1";
+    ASSERT_TRUE(repo.create_design(d).is_ok());
+  }
+  std::vector<std::string> seen;
+  std::optional<std::string> cursor;
+  do {
+    auto page = repo.list_designs("user:1", std::nullopt, 2, cursor);
+    ASSERT_TRUE(page.is_ok()) << page.status().message();
+    for (const auto& d : page->items) seen.push_back(d.id);
+    cursor = page->next_cursor;
+  } while (cursor);
+  // created_at 500 first, then 400; within each, ids descending bytewise.
+  EXPECT_EQ(seen, (std::vector<std::string>{"ds_a", "ds_C", "ds_B", "ds_b", "ds__", "ds_Z"}));
+  auto in_room = repo.list_designs("user:1", std::string("rm_1"), 10, std::nullopt);
+  EXPECT_EQ(in_room->items.size(), 3u);
+  EXPECT_EQ(repo.list_designs("user:1", std::nullopt, 2, std::string("nodot")).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(repo.list_designs("user:1", std::nullopt, 2, std::string("12x.ds_a")).status().code(),
+            Code::invalid_argument);
+}
+
+TEST_P(DesignRepositoryTest, StatusChangesAreConditionalAndSpendCountsSucceededOnly) {
+  DesignRepository repo(*db_);
+  ASSERT_TRUE(repo.create_design(design("ds_1", "user:1", 1000)).is_ok());
+  ASSERT_TRUE(repo.create_design(design("ds_2", "user:2", 1000, "succeeded")).is_ok());
+  Design d = *repo.find_design("user:1", "ds_1");
+  d.status = "running";
+  d.started_at = 1001;
+  EXPECT_TRUE(*repo.update_design(d, std::string("queued")));
+  d.status = "cancelled";
+  EXPECT_FALSE(*repo.update_design(d, std::string("queued")));  // no longer queued
+  d.status = "succeeded";
+  d.output_blob = "out";
+  d.finished_at = 1002;
+  EXPECT_TRUE(*repo.update_design(d, std::nullopt));
+  auto now = repo.find_design("user:1", "ds_1");
+  EXPECT_EQ(now->status, "succeeded");
+  EXPECT_EQ(now->output_blob, "out");
+  EXPECT_EQ(now->started_at, 1001);
+  EXPECT_DOUBLE_EQ(*repo.design_spend("", 0), 0.006);
+  EXPECT_DOUBLE_EQ(*repo.design_spend("user:1", 0), 0.003);
+  EXPECT_DOUBLE_EQ(*repo.design_spend("user:1", 2000), 0.0);
+  EXPECT_EQ(repo.designs_with_status({"queued", "running"})->size(), 0u);
+  auto blobs = repo.referenced_blobs();
+  ASSERT_TRUE(blobs.is_ok());
+  EXPECT_EQ(blobs->size(), 3u);  // in-ds_1, in-ds_2, out
+  EXPECT_EQ(repo.designs_before(5000)->size(), 2u);
+  ASSERT_TRUE(repo.delete_design_data("user:1").is_ok());
+  EXPECT_EQ(repo.find_design("user:1", "ds_1").status().code(), Code::not_found);
+  EXPECT_TRUE(repo.find_design("user:2", "ds_2").is_ok());
+  EXPECT_EQ(repo.delete_design("user:2", "ds_x").code(), Code::not_found);
+}
+
+ATELIER_ON_EVERY_BACKEND(DesignRepositoryTest);
+
+}  // namespace
+}  // namespace atelier

@@ -1,0 +1,106 @@
+// The seam itself on both backends: migrations, binds and reads of every
+// type, transactions, the bounded pool.
+#include "store/database.h"
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "store/backends_testing.h"
+
+namespace atelier {
+namespace {
+
+using testing_support::BackendTest;
+class Database : public BackendTest {};
+
+TEST_P(Database, MigrationsAreVersionedAndIdempotent) {
+  auto v1 = db_->schema_version();
+  ASSERT_TRUE(v1.is_ok());
+  EXPECT_EQ(*v1, schema_migrations().back().version);
+  auto again = db_->migrate(schema_migrations());
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ(*again, *v1);
+  EXPECT_TRUE(db_->ping().is_ok());
+  EXPECT_EQ(db_->dialect(), GetParam() == "postgres" ? db::Dialect::postgres : db::Dialect::sqlite);
+  EXPECT_EQ(db_->describe().find("password"), std::string::npos);
+}
+
+TEST_P(Database, EveryTypeRoundTripsWithNumberedAndRepeatedPlaceholders) {
+  auto c = db_->lease();
+  ASSERT_TRUE(c.is_ok());
+  ASSERT_TRUE((*c)->script("CREATE TABLE t (i BIGINT, d DOUBLE PRECISION, s TEXT, b " +
+                           std::string(GetParam() == "postgres" ? "BYTEA" : "BLOB") + ")")
+                  .is_ok());
+  const std::string bytes("\x00\x01\xff\x7f", 4);
+  const std::string text = "caf\xc3\xa9 'quoted' ?1 \"x\"";
+  ASSERT_EQ(*(*c)->execute("INSERT INTO t VALUES (?, ?, ?, ?)",
+                           {std::int64_t{-9007199254740993}, 0.1, text, db::Blob{bytes}}),
+            1);
+  ASSERT_TRUE((*c)->execute("INSERT INTO t VALUES (?1, ?2, ?3, ?4)",
+                            {std::optional<std::int64_t>(), 2.5, nullptr,
+                             db::Value::null_of(db::Value::Type::null_blob)})
+                  .is_ok());
+  int rows = 0;
+  ASSERT_TRUE((*c)->each("SELECT i, d, s, b FROM t WHERE i = ?1 OR (?1 IS NOT NULL AND i IS NULL) "
+                         "ORDER BY d",
+                         {std::int64_t{-9007199254740993}},
+                         [&](const db::Row& r) {
+                           ++rows;
+                           if (rows == 1) {
+                             EXPECT_EQ(r.integer(0), -9007199254740993);
+                             EXPECT_EQ(r.real(1), 0.1);  // bit-exact
+                             EXPECT_EQ(r.text(2), text);
+                             EXPECT_EQ(r.blob(3), bytes);
+                           } else {
+                             EXPECT_TRUE(r.null(0));
+                             EXPECT_FALSE(r.opt_text(2).has_value());
+                             EXPECT_TRUE(r.null(3));
+                           }
+                         })
+                  .is_ok());
+  EXPECT_EQ(rows, 2);
+  // A bad statement is an error, never a crash; the connection stays usable.
+  EXPECT_FALSE((*c)->each("SELECT nope FROM t", {}, [](const db::Row&) {}).is_ok());
+  EXPECT_TRUE((*c)->each("SELECT 1", {}, [](const db::Row&) {}).is_ok());
+}
+
+TEST_P(Database, TransactionsCommitOrRollBackWhole) {
+  {
+    auto c = db_->lease();
+    ASSERT_TRUE((*c)->script("CREATE TABLE t (k TEXT PRIMARY KEY)").is_ok());
+  }
+  EXPECT_TRUE(db_->transaction([](db::Connection& c) {
+                   return c.execute("INSERT INTO t VALUES ('a')", {}).status();
+                 })
+                  .is_ok());
+  Status failed = db_->transaction([](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(c.execute("INSERT INTO t VALUES ('b')", {}).status());
+    return c.execute("INSERT INTO t VALUES ('a')", {}).status();  // duplicate key
+  });
+  EXPECT_EQ(failed.code(), Code::already_exists);
+  auto c = db_->lease();
+  auto keys = db::all<std::string>(**c, "SELECT k FROM t ORDER BY k", {},
+                                   [](const db::Row& r) { return r.text(0); });
+  ASSERT_TRUE(keys.is_ok());
+  EXPECT_EQ(*keys, std::vector<std::string>{"a"});
+}
+
+TEST_P(Database, AnExhaustedPoolAnswersUnavailableInsteadOfWaitingForever) {
+  std::vector<db::Lease> held;
+  for (int i = 0; i < 8; ++i) {
+    auto l = db_->lease();
+    ASSERT_TRUE(l.is_ok());
+    held.push_back(std::move(l).value());
+  }
+  auto none = db_->lease(std::chrono::milliseconds(1));
+  EXPECT_EQ(none.status().code(), Code::unavailable);
+  EXPECT_NE(none.status().message().find("busy"), std::string::npos);
+  held.pop_back();
+  EXPECT_TRUE(db_->lease(std::chrono::milliseconds(1)).is_ok());
+}
+
+ATELIER_ON_EVERY_BACKEND(Database);
+
+}  // namespace
+}  // namespace atelier
