@@ -71,6 +71,16 @@ int main(int argc, char** argv) {
   users_create->add_option("--tier", user_tier, "free, authenticated, premium or admin");
   users_create->add_flag("--admin", admin, "admin role (tier admin)");
 
+  auto* dbcmd = cli.add_subcommand("db", "the database");
+  dbcmd->require_subcommand(1);
+  std::string copy_from, copy_to;
+  auto* db_copy = dbcmd->add_subcommand(
+      "copy", "copy every row to another database (idempotent, verified by counts)");
+  db_copy->add_option("--from", copy_from,
+                      "sqlite:PATH or postgresql://... (default: the configured database)");
+  db_copy->add_option("--to", copy_to, "sqlite:PATH or postgresql://user:pass@host:port/db")
+      ->required();
+
   CLI11_PARSE(cli, argc, argv);
 
   src.file = config_file;
@@ -94,6 +104,7 @@ int main(int argc, char** argv) {
 
   if (serve->parsed()) return atelier::app::serve(c);
   if (migrate->parsed()) return atelier::app::migrate(c);
+  if (db_copy->parsed()) return atelier::app::db_copy(c, copy_from, copy_to);
   if (config_show->parsed()) return atelier::app::config_show(c);
   if (keys_create->parsed()) return atelier::app::keys_create(c, key_name, key_tier, key_user);
   if (keys_list->parsed()) return atelier::app::keys_list(c);

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "app/db_copy.h"
 #include "app/native_models.h"
 #include "app/sql_store.h"
 #include "app/vision_stack.h"
@@ -490,6 +491,19 @@ int serve(const Config& cfg) {
   }
   log::info("stopped");
   log::shutdown();
+  return 0;
+}
+
+int db_copy(const Config& c, const std::string& from, const std::string& to) {
+  const std::string source = !from.empty() ? from
+                             : c.database_url.empty()
+                                 ? "sqlite:" + (fs::path(c.data_dir) / "atelier.db").string()
+                                 : c.database_url;
+  auto copied = copy_database(source, to, std::cout);
+  if (!copied.is_ok()) {
+    std::cerr << "db copy failed: " << copied.status().message() << "\n";
+    return 1;
+  }
   return 0;
 }
 

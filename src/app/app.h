@@ -21,6 +21,8 @@ Result<std::string> find_model(const Config& c, const std::string& relative);
 
 int serve(const Config& c);
 int migrate(const Config& c);
+// `atelier db copy`: `from` empty means the configured database.
+int db_copy(const Config& c, const std::string& from, const std::string& to);
 int config_show(const Config& c);
 int keys_create(const Config& c, const std::string& name, const std::string& tier,
                 const std::string& user_email);
