@@ -9,6 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/format.sh --check
+scripts/check-layers.sh
 scripts/build.sh
 scripts/fuzz.sh "${ATELIER_FUZZ_SECONDS:-180}"
 # A throwaway PostgreSQL 15 cluster: the repositories' conformance suites and

@@ -112,9 +112,8 @@ db::Params bind_row(const OwnedRow& o, const std::string& types) {
 
 Result<std::int64_t> count(db::Database& d, const char* sql) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, d.lease());
-  ATELIER_ASSIGN_OR_RETURN(auto n, db::first<std::int64_t>(*c, sql, {}, [](const db::Row& r) {
-                             return r.integer(0);
-                           }));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, db::first<std::int64_t>(*c, sql, {}, [](const db::Row& r) { return r.integer(0); }));
   return n.value_or(0);
 }
 
@@ -140,8 +139,7 @@ Result<std::vector<TableCopy>> copy_database(const std::string& from, const std:
     const char* insert = sql.emplace_back(std::string("INSERT INTO ") + t.name + "(" + t.columns +
                                           ") VALUES (" + marks + ") ON CONFLICT DO NOTHING")
                              .c_str();
-    const char* counting =
-        sql.emplace_back(std::string("SELECT COUNT(*) FROM ") + t.name).c_str();
+    const char* counting = sql.emplace_back(std::string("SELECT COUNT(*) FROM ") + t.name).c_str();
     TableCopy tc{t.name};
     std::vector<OwnedRow> batch;
     Status failed;
@@ -186,9 +184,9 @@ Result<std::vector<TableCopy>> copy_database(const std::string& from, const std:
   }
   for (const auto& tc : report) {
     if (tc.source != tc.target) {
-      return Status::internal(
-          "counts differ for " + tc.table + ": " + std::to_string(tc.source) + " in the source, " +
-          std::to_string(tc.target) + " in the target (it held other rows, or some were refused)");
+      return Status::internal("counts differ for " + tc.table + ": " + std::to_string(tc.source) +
+                              " in the source, " + std::to_string(tc.target) +
+                              " in the target (it held other rows, or some were refused)");
     }
   }
   out << "verified: every table holds as many rows in the target as in the source\n";

@@ -1,4 +1,4 @@
-// Small wrappers over libsodium: password hashing (argon2id), SHA-256, random
+// Small wrappers over libsodium: password hashing (argon2id), random
 // tokens and constant-time comparison. sodium_init() must have run once
 // (init_crypto) before any of these are used.
 #pragma once
@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/sha256.h"  // sha256_hex, used with these
 #include "core/status.h"
 
 namespace atelier {
@@ -22,7 +23,6 @@ struct PasswordParams {
 Result<std::string> hash_password(std::string_view password, const PasswordParams& p);
 bool verify_password(const std::string& encoded, std::string_view password);
 
-std::string sha256_hex(std::string_view data);
 // n random bytes, base62-encoded.
 std::string random_token(std::size_t n_bytes);
 std::string random_hex(std::size_t n_bytes);

@@ -13,12 +13,9 @@
 #include <vector>
 
 #include "core/status.h"
+#include "core/tier.h"
 
 namespace atelier {
-
-enum class Tier { free = 0, authenticated = 1, premium = 2, admin = 3 };
-std::string_view tier_name(Tier t) noexcept;
-bool parse_tier(std::string_view s, Tier* out) noexcept;
 
 struct Config {
   // profile and locations

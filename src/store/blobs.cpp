@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "auth/crypto.h"
+#include "core/sha256.h"
 
 namespace atelier {
 

@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "config/config.h"
 #include "core/status.h"
+#include "core/tier.h"
 
 namespace atelier {
 

@@ -1,0 +1,13 @@
+// SHA-256 (libsodium) as lower-case hex: content addresses for blobs and
+// cached results, API key digests, request fingerprints.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace atelier {
+
+// Thread-safe; needs no initialisation.
+std::string sha256_hex(std::string_view data);
+
+}  // namespace atelier
