@@ -1,6 +1,8 @@
 # The FastAPI + uvicorn comparison for bench/http: the same two endpoints the
 # seeds' services expose, doing comparable work (API-key hash lookup and a
-# per-key counter for /v1/me).
+# per-key counter for /v1/me). Deployed as FastAPI users deploy it: `async def`
+# handlers (no threadpool hop) on uvicorn with uvloop and httptools (what
+# uvicorn.workers.UvicornWorker runs), one worker per core.
 import hashlib
 import os
 import time
@@ -15,12 +17,12 @@ COUNTS = {}
 
 
 @app.get("/health")
-def health():
+async def health():
     return {"status": "ok", "version": "bench", "uptime_s": time.time() - START}
 
 
 @app.get("/v1/me")
-def me(x_api_key: str = Header(default="")):
+async def me(x_api_key: str = Header(default="")):
     rec = KEYS.get(hashlib.sha256(x_api_key.encode()).hexdigest())
     if rec is None:
         raise HTTPException(status_code=401, detail="unknown API key")

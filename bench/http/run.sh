@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/http: requests per second with wrk for
 #   atelier GET /health, atelier GET /v1/me (API key, rate limiter, quota),
-#   a bare RESTinio hello-world, FastAPI+uvicorn /health and /v1/me,
+#   a bare RESTinio hello-world, FastAPI (async, uvicorn + uvloop + httptools) /health and /v1/me,
 # each server pinned to CPU 0 and wrk to CPU 1, all measured in this run.
 # The machine's speed drifts from second to second, so the endpoints are
 # measured in interleaved rounds and each figure is the median over rounds.
@@ -42,9 +42,10 @@ KEY=$("$BUILD_DIR/atelier" keys create --tier premium --name bench | tail -1)
 taskset -c 0 "$BUILD_DIR/atelier" serve --port 18091 >/dev/null & PIDS+=($!)
 wait_up http://127.0.0.1:18091/health
 
-# FastAPI + uvicorn, one worker
+# FastAPI at its best on one core: async handlers, uvicorn on uvloop + httptools
+# (Debian python3-uvloop, python3-httptools), one worker, no access log.
 (cd bench/http && BENCH_KEY="$KEY" taskset -c 0 $PY -m uvicorn fastapi_app:app --host 127.0.0.1 --port 18092 \
-  --log-level warning --no-access-log) & PIDS+=($!)
+  --loop uvloop --http httptools --log-level warning --no-access-log) & PIDS+=($!)
 wait_up http://127.0.0.1:18092/health
 
 declare -A R
@@ -69,6 +70,6 @@ printf "%-40s %12s %10s %10s\n" "server / endpoint" "req/s" "x bare" "x FastAPI"
 printf "%-40s %12.0f %10s %10s\n" "bare RESTinio hello-world" "$BARE" "1.00" "-"
 printf "%-40s %12.0f %10s %10s\n" "atelier GET /health" "$A_HEALTH" "$(ratio "$A_HEALTH" "$BARE")" "$(ratio "$A_HEALTH" "$F_HEALTH")"
 printf "%-40s %12.0f %10s %10s\n" "atelier GET /v1/me (key, limits, quota)" "$A_ME" "$(ratio "$A_ME" "$BARE")" "$(ratio "$A_ME" "$F_ME")"
-printf "%-40s %12.0f %10s %10s\n" "FastAPI+uvicorn GET /health" "$F_HEALTH" "$(ratio "$F_HEALTH" "$BARE")" "1.00"
-printf "%-40s %12.0f %10s %10s\n" "FastAPI+uvicorn GET /v1/me" "$F_ME" "$(ratio "$F_ME" "$BARE")" "1.00"
+printf "%-40s %12.0f %10s %10s\n" "FastAPI async, uvloop+httptools /health" "$F_HEALTH" "$(ratio "$F_HEALTH" "$BARE")" "1.00"
+printf "%-40s %12.0f %10s %10s\n" "FastAPI async, uvloop+httptools /v1/me" "$F_ME" "$(ratio "$F_ME" "$BARE")" "1.00"
 echo "targets: /health >= 0.80x bare; /v1/me >= 0.60x bare; both >= 3x FastAPI"
