@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "api/image_input.h"
+#include "http/image_input.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size < 1) return 0;

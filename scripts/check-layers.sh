@@ -4,9 +4,9 @@
 # include paths and compile settings only their own targets get):
 #   - RESTinio only in the HTTP adapter (http/server.cpp, http/multipart.cpp)
 #   - database drivers only in their backends (store/sqlite/, store/postgres/)
-#   - http/ only from http/, api/ (routes) and app/ (composition)
+#   - http/ only from http/, a capability's route files (<capability>/*routes.{h,cpp}) and app/
 #   - app/ from nowhere but main.cpp (tests and benchmarks may compose)
-#   - engines/ never include store/, http/ or api/
+#   - engines/ never include store/ or http/
 #   - store/ never includes a capability (auth, quota, search, design, vision, api, http, app)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,9 +26,9 @@ mapfile -t src < <(git ls-files 'src/*.cpp' 'src/*.h' | grep -vE '_test\.cpp$|_t
 rule "RESTinio outside the HTTP adapter" 'restinio/' 'src/http/server\.cpp|src/http/multipart\.cpp' "${src[@]}"
 rule "SQLite outside store/sqlite" 'sqlite3\.h' 'src/store/sqlite/[^:]*' "${src[@]}"
 rule "libpq outside store/postgres" 'libpq-fe\.h|pqxx' 'src/store/postgres/[^:]*' "${src[@]}"
-rule "http/ outside routes and composition" 'http/' 'src/(http|api|app)/[^:]*|src/main\.cpp' "${src[@]}"
+rule "http/ outside routes and composition" 'http/' 'src/(http|app)/[^:]*|src/[a-z_]+/[a-z_]*routes\.(cpp|h)|src/main\.cpp' "${src[@]}"
 rule "app/ outside main.cpp" 'app/' 'src/app/[^:]*|src/main\.cpp' "${src[@]}"
-rule "an engine includes storage or HTTP" '(store|http|api)/' '' $(printf '%s\n' "${src[@]}" | grep '^src/engines/')
-rule "storage includes a capability" '(auth|quota|search|design|vision|api|http|app)/' '' $(printf '%s\n' "${src[@]}" | grep '^src/store/')
+rule "an engine includes storage or HTTP" '(store|http)/' '' $(printf '%s\n' "${src[@]}" | grep '^src/engines/')
+rule "storage includes a capability" '(auth|quota|search|design|vision|http|app)/' '' $(printf '%s\n' "${src[@]}" | grep '^src/store/')
 if ((bad)); then exit 1; fi
 echo "layers: ${#src[@]} files keep the layering rules"

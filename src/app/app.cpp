@@ -13,29 +13,36 @@
 #include <sstream>
 #include <thread>
 
-#include "api/api.h"
 #include "app/db_copy.h"
 #include "app/native_models.h"
+#include "app/ops_routes.h"
 #include "app/sql_store.h"
 #include "app/vision_stack.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
+#include "auth/routes.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
+#include "design/routes.h"
 #include "design/service.h"
 #include "embed/glove_sif.h"
+#include "embed/routes.h"
 #include "engines/hosted/design_hosted.h"
 #include "engines/local/recolor.h"
 #include "http/openapi.h"
 #include "http/pipeline.h"
+#include "http/route_deps.h"
 #include "http/server.h"
 #include "net/http_client.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
+#include "search/routes.h"
 #include "search/service.h"
 #include "store/blobs.h"
 #include "text/analyzer.h"
+#include "text/routes.h"
+#include "vision/routes.h"
 
 namespace fs = std::filesystem;
 

@@ -2,10 +2,10 @@
 #include <charconv>
 #include <sstream>
 
-#include "api/api.h"
 #include "core/ids.h"
 #include "core/json.h"
 #include "http/problem.h"
+#include "search/routes.h"
 
 namespace atelier::api {
 

@@ -7,7 +7,7 @@
 #include <map>
 #include <sstream>
 
-#include "api/api.h"
+#include "app/ops_routes.h"
 #include "http/problem.h"
 
 namespace atelier::api {

@@ -2,9 +2,10 @@
 // clients work unchanged against atelier.
 #include <sodium.h>
 
-#include "api/api.h"
-#include "api/image_input.h"
+#include "embed/routes.h"
+#include "http/image_input.h"
 #include "http/problem.h"
+#include "text/analyzer.h"
 
 namespace atelier::api {
 

@@ -1,6 +1,6 @@
-#include "api/image_input.h"
+#include "http/image_input.h"
 
-#include "api/api.h"
+#include "http/route_deps.h"
 
 #include <sodium.h>
 

@@ -1,9 +1,9 @@
 // Interior design studio: rooms, design jobs, their images, style presets,
 // spend, and the caller's data export and deletion.
-#include "api/api.h"
-#include "api/image_input.h"
+#include "design/routes.h"
 #include "design/presets.h"
 #include "design/service.h"
+#include "http/image_input.h"
 #include "http/problem.h"
 
 namespace atelier::api {

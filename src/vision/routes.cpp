@@ -2,8 +2,8 @@
 // vqa. Each reads its image through api/image_input, decodes it under the
 // configured limits and hands it to vision::VisionService; inference runs on
 // the inference pool, where requests wait together on the batched models.
-#include "api/api.h"
-#include "api/image_input.h"
+#include "vision/routes.h"
+#include "http/image_input.h"
 #include "http/problem.h"
 
 namespace atelier::api {

@@ -1,5 +1,5 @@
 // POST /v1/text/analyze and GET /v1/text/languages.
-#include "api/api.h"
+#include "text/routes.h"
 #include "http/problem.h"
 
 namespace atelier::api {

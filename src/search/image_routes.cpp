@@ -4,10 +4,10 @@
 // ordinary search collection created with that model; its text stays
 // searchable by BM25, and a CLIP collection also answers text queries
 // through /v1/collections/{name}/search (CLIP's text tower shares the space).
-#include "api/api.h"
-#include "api/image_input.h"
 #include "core/ids.h"
+#include "http/image_input.h"
 #include "http/problem.h"
+#include "search/routes.h"
 
 namespace atelier::api {
 

@@ -1,0 +1,41 @@
+// What every capability's routes receive from the platform: identity,
+// limits, metrics, health, the worker pool, drain state, the decode budget.
+// Route files (`<capability>/routes.cpp`) are the only files of a capability
+// that include http/; they parse, call the capability's service and shape
+// JSON.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "auth/authenticator.h"
+#include "config/config.h"
+#include "core/health.h"
+#include "core/worker_pool.h"
+#include "image/image.h"
+#include "obs/metrics.h"
+#include "quota/limits.h"
+
+namespace atelier::api {
+
+struct ApiDeps {
+  const Config& config;
+  Authenticator& auth;
+  RateLimiter& limiter;
+  QuotaLedger& ledger;
+  Metrics& metrics;
+  HealthRegistry& health;
+  WorkerPool& pool;
+  std::function<bool()> draining;
+  std::string version;
+  SteadyClock::time_point started;
+  std::string docs_dir;                          // swagger-ui-dist; empty when not installed
+  image::DecodeBudget* decode_budget = nullptr;  // pixels decoded at once, across requests
+};
+
+// The decoding limits every image route uses: the configured pixel limit, the
+// shared decode budget (waited for until the request's deadline), and the
+// longest side to keep.
+image::Limits image_limits(const ApiDeps& d, int max_side, const WorkContext& work);
+
+}  // namespace atelier::api
