@@ -14,35 +14,28 @@
 #include <thread>
 
 #include "app/db_copy.h"
-#include "app/native_models.h"
 #include "app/ops_routes.h"
 #include "app/sql_store.h"
-#include "app/vision_stack.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
-#include "auth/routes.h"
+#include "auth/module.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
-#include "design/routes.h"
-#include "design/service.h"
-#include "embed/glove_sif.h"
-#include "embed/routes.h"
-#include "engines/hosted/design_hosted.h"
-#include "engines/local/recolor.h"
+#include "design/module.h"
+#include "embed/module.h"
 #include "http/openapi.h"
 #include "http/pipeline.h"
 #include "http/route_deps.h"
 #include "http/server.h"
+#include "models/paths.h"
 #include "net/http_client.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
+#include "platform/module.h"
 #include "quota/limits.h"
-#include "search/routes.h"
-#include "search/service.h"
-#include "store/blobs.h"
-#include "text/analyzer.h"
-#include "text/routes.h"
-#include "vision/routes.h"
+#include "search/module.h"
+#include "text/module.h"
+#include "vision/module.h"
 
 namespace fs = std::filesystem;
 
@@ -120,25 +113,6 @@ int fail(const Status& st) {
 }
 
 }  // namespace
-
-Result<std::string> find_model(const Config& c, const std::string& relative) {
-  std::string searched;
-  std::size_t start = 0;
-  while (start <= c.models_dir.size()) {
-    auto end = c.models_dir.find(':', start);
-    if (end == std::string::npos) end = c.models_dir.size();
-    const std::string dir = c.models_dir.substr(start, end - start);
-    if (!dir.empty()) {
-      std::error_code ec;
-      auto p = fs::path(dir) / relative;
-      if (fs::is_regular_file(p, ec)) return p.string();
-      searched += (searched.empty() ? "" : ", ") + dir;
-    }
-    start = end + 1;
-  }
-  return Status::unavailable(relative + " not found in the models path (" + searched +
-                             "); scripts/install-deps.sh fetches it");
-}
 
 void discover_paths(Config& c, const std::string& argv0) {
   const fs::path exe = exe_dir(argv0);
@@ -258,42 +232,6 @@ int serve(const Config& cfg) {
         pool_label, [p] { return static_cast<double>(p->stats().overran); });
   }
 
-  auto analyzer = text::Analyzer::create(c.stopwords_file);
-  if (!analyzer.is_ok()) {
-    log::error("text analyzer unavailable", {{"error", analyzer.status().message()}});
-    log::shutdown();
-    return fail(analyzer.status());
-  }
-  health.add("stopwords", false, [&c, &analyzer] {
-    bool ok = analyzer->has_stopwords();
-    return ComponentHealth{ok,
-                           ok ? "" : "no stopword lists (set ATELIER_STOPWORDS_FILE)",
-                           {{"path", c.stopwords_file}}};
-  });
-
-  // Text embedders: the local GloVe-SIF model when its file is present. A
-  // missing file leaves the server up; /v1/embeddings answers 503 saying why.
-  embed::EmbedderRegistry embedders;
-  std::string glove_error;
-  {
-    auto path = find_model(c, "glove-sif/wink-sg-100d.bin");
-    auto wv = path.is_ok() ? embed::WordVectors::open(*path)
-                           : Result<std::unique_ptr<embed::WordVectors>>(path.status());
-    if (wv.is_ok()) {
-      embedders.add(std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d",
-                                                              std::move(wv).value(), *analyzer));
-      log::info("model loaded", {{"model", "glove-sif-100d"}, {"path", *path}});
-    } else {
-      glove_error = wv.status().message();
-      log::warn("model not loaded", {{"model", "glove-sif-100d"}, {"error", glove_error}});
-    }
-  }
-  health.add("model:glove-sif-100d", false, [&glove_error, &c] {
-    return ComponentHealth{glove_error.empty(), glove_error, {{"models_path", c.models_dir}}};
-  });
-  // Native transformer encoders from Hugging Face folders in the models path.
-  auto native_models = load_native_models(c, embedders, metrics, health);
-
   http::Router router;
   http::Pipeline* pipeline_ptr = nullptr;
   api::ApiDeps deps{c,         auth,
@@ -317,109 +255,29 @@ int serve(const Config& cfg) {
   auto openapi = std::make_shared<std::string>();
   api::add_ops_routes(router, deps);
   api::add_docs_routes(router, deps, openapi);
-  UserDataRegistry user_data;  // filled below as capabilities are added; read after start
-  api::add_account_routes(router, deps, user_data, *store);
-  api::add_text_routes(router, deps, *analyzer);
-  api::add_embedding_routes(router, deps, embedders, glove_error);
-  search::SearchService search_service(
-      *store, embedders, *analyzer,
-      {c.search_rrf_k, c.search_bm25_weight, c.search_vector_weight, 100,
-       static_cast<std::size_t>(c.search_flat_max), static_cast<std::size_t>(c.search_ivf_min),
-       static_cast<std::size_t>(c.search_ivf_nprobe), (fs::path(c.data_dir) / "indexes").string()});
-  api::add_search_routes(router, deps, search_service);
-  user_data.add(api::search_user_data(search_service, *store));
-  auto vision_stack = build_vision(c, metrics, health);
-  api::ImageModels image_models;
-  if (vision_stack->encoder) {
-    image_models.encoders[vision_stack->encoder->model()] = vision_stack->encoder.get();
-    embedders.add_image_model(vision_stack->encoder->model(), vision_stack->encoder->dimensions());
-  } else {
-    image_models.unavailable["mobilenet-v2"] = vision_stack->encoder_error;
+  // The capabilities, in order: later ones use what earlier ones share
+  // (the analyzer, the text and image embedders). Adding a capability is one
+  // line here, its folder and its migration.
+  UserDataRegistry user_data;  // each capability's part; read per request, after start
+  // Declared before the modules, which keep references into it.
+  Platform platform{c, *store, *ledger, metrics, health, user_data, router, deps, nullptr, {}, {}};
+  std::vector<ModulePtr> modules;
+  modules.push_back(text::make_module());
+  modules.push_back(embed::make_module());
+  modules.push_back(vision::make_module());
+  modules.push_back(search::make_module());
+  modules.push_back(design::make_module());
+  modules.push_back(accounts::make_module());
+  for (auto& m : modules) {
+    if (Status mst = m->start(platform); !mst.is_ok()) {
+      log::error("capability failed to start", {{"module", m->name()}, {"error", mst.message()}});
+      log::shutdown();
+      return fail(mst);
+    }
   }
-  for (auto& [name, enc] : native_models->image) image_models.encoders[name] = enc.get();
-  api::add_image_embedding_routes(router, deps, image_models);
-  api::add_vision_routes(router, deps, *vision_stack->service);
-  api::add_image_collection_routes(router, deps, search_service, image_models);
-  // Interior design studio: blobs under the data dir, the local engine, jobs.
-  auto blobs = open_file_blob_store((fs::path(c.data_dir) / "blobs").string());
-  engines::RecolorEngine recolor_engine;
-  std::map<std::string, engines::DesignEngine*> design_engines{{"local", &recolor_engine}};
-  // Hosted engines are on when configured; each sits behind a circuit breaker.
-  std::vector<std::unique_ptr<engines::BreakerEngine>> hosted_engines;
-  auto add_hosted = [&](std::unique_ptr<engines::DesignEngine> e) {
-    auto b = std::make_unique<engines::BreakerEngine>(std::move(e), c.breaker_threshold,
-                                                      std::chrono::seconds(c.breaker_cooldown_s));
-    const std::map<std::string, std::string> label{{"engine", b->name()}};
-    const engines::BreakerEngine* raw = b.get();
-    metrics.add_sampled_gauge(
-        "ai_engine_circuit_open", "1 while the engine's circuit breaker refuses calls.", label,
-        [raw] { return raw->breaker().state() == CircuitBreaker::State::closed ? 0.0 : 1.0; });
-    metrics.add_sampled_counter("ai_engine_circuit_rejected_total",
-                                "Calls refused by an open circuit.", label,
-                                [raw] { return static_cast<double>(raw->breaker().rejected()); });
-    metrics.add_sampled_counter("ai_engine_circuit_opened_total",
-                                "Times the engine's circuit opened.", label,
-                                [raw] { return static_cast<double>(raw->breaker().opened()); });
-    design_engines[b->name()] = b.get();
-    hosted_engines.push_back(std::move(b));
-  };
-  if (!c.replicate_api_token.empty() && !c.replicate_model_version.empty()) {
-    engines::ReplicateOptions ro;
-    ro.base_url = c.replicate_base_url;
-    ro.token = c.replicate_api_token;
-    ro.version = c.replicate_model_version;
-    ro.output_hosts.clear();
-    std::stringstream hosts(c.replicate_output_hosts);
-    for (std::string h; std::getline(hosts, h, ',');)
-      if (!h.empty()) ro.output_hosts.push_back(h);
-    ro.allow_private = c.hosted_allow_private;
-    ro.poll_interval = std::chrono::milliseconds(c.replicate_poll_ms);
-    add_hosted(std::make_unique<engines::ReplicateEngine>(ro));
+  for (auto& m : modules) {
+    if (Status mst = m->ready(platform); !mst.is_ok()) return fail(mst);
   }
-  if (!c.hf_endpoint_url.empty()) {
-    add_hosted(std::make_unique<engines::HfInferenceEngine>(
-        engines::HfInferenceOptions{c.hf_endpoint_url, c.hf_api_token}));
-  }
-  if (!design_engines.count(c.ai_engine) && c.ai_engine != "openai")
-    log::warn("configuration", {{"warning", "ai_engine '" + c.ai_engine +
-                                                "' is not configured; designs use 'local'"}});
-  design::DesignSettings ds;
-  ds.workers = c.design_workers;
-  ds.queue_capacity = static_cast<std::size_t>(c.design_queue);
-  ds.ai_timeout = std::chrono::seconds(c.ai_timeout_s);
-  ds.cost_per_generation = {{"local", c.design_cost_local},
-                            {"replicate", c.design_cost_replicate},
-                            {"hf_inference", c.design_cost_hf}};
-  ds.monthly_budget = c.design_monthly_budget;
-  ds.daily_generations[0] = c.design_daily_free;
-  ds.daily_generations[1] = c.design_daily_authenticated;
-  ds.daily_generations[2] = c.design_daily_premium;
-  ds.daily_generations[3] = c.design_daily_admin;
-  ds.default_engine = design_engines.count(c.ai_engine) ? c.ai_engine : "local";
-  ds.engine_per_request = c.design_engine_per_request;
-  ds.retention_days = c.design_retention_days;
-  ds.deterministic = c.deterministic;
-  std::vector<std::string> engine_names;
-  for (auto& [k, v] : design_engines) engine_names.push_back(k);
-  design::DesignService design_service(*store, *blobs, *ledger, design_engines, ds,
-                                       {metrics.generation_observer(engine_names),
-                                        [&metrics](int tier, const std::string& limit) {
-                                          metrics.rate_limited(tier_name(static_cast<Tier>(tier)),
-                                                               limit);
-                                        }},
-                                       c.max_image_pixels);
-  if (auto n = design_service.recover(); n.is_ok() && *n > 0)
-    log::info("design jobs resumed", {{"jobs", *n}});
-  if (auto n = design_service.apply_retention(); n.is_ok() && *n > 0)
-    log::info("designs expired", {{"designs", *n}});
-  api::add_design_routes(router, deps, design_service);
-  user_data.add(api::design_user_data(design_service));
-  metrics.add_sampled_gauge(
-      "atelier_design_queue_depth", "Design jobs waiting for a worker.", {},
-      [&design_service] { return static_cast<double>(design_service.queued()); });
-  metrics.add_sampled_gauge(
-      "atelier_index_vectors", "Vectors held by the loaded search indexes.", {},
-      [&search_service] { return static_cast<double>(search_service.loaded_vectors()); });
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::PipelineOptions po;
@@ -440,7 +298,7 @@ int serve(const Config& cfg) {
   std::mutex flush_mu;
   std::condition_variable flush_cv;
   bool stopping = false;
-  // Design retention runs here too, once an hour.
+  // Module housekeeping (design retention) runs here too, once an hour.
   std::thread flusher([&] {
     std::unique_lock lock(flush_mu);
     auto next_retention = SteadyClock::now() + std::chrono::hours(1);
@@ -450,8 +308,7 @@ int serve(const Config& cfg) {
         log::warn("usage flush failed", {{"error", st.message()}});
       if (SteadyClock::now() >= next_retention) {
         next_retention = SteadyClock::now() + std::chrono::hours(1);
-        if (auto n = design_service.apply_retention(); n.is_ok() && *n > 0)
-          log::info("designs expired", {{"designs", *n}});
+        for (auto& m : modules) m->hourly();
       }
       lock.lock();
     }
@@ -482,7 +339,7 @@ int serve(const Config& cfg) {
 
   pool.shutdown();
   inference_pool.shutdown();
-  search_service.persist();  // index files for the next start
+  for (auto& m : modules) m->stop();  // e.g. index files for the next start
   {
     std::lock_guard lock(flush_mu);
     stopping = true;

@@ -16,9 +16,6 @@ extern const char* const kVersion;
 // Fills models_dir and docs_dir when the configuration leaves them empty.
 void discover_paths(Config& c, const std::string& argv0);
 
-// The first file named `relative` along the ':'-separated models path.
-Result<std::string> find_model(const Config& c, const std::string& relative);
-
 int serve(const Config& c);
 int migrate(const Config& c);
 // `atelier db copy`: `from` empty means the configured database.

@@ -7,7 +7,7 @@
 #include <iostream>
 
 #include "app/app.h"
-#include "app/native_models.h"
+#include "embed/native_models.h"
 #include "models/hub.h"
 #include "net/http_client.h"
 
@@ -126,7 +126,7 @@ int models_pull(const Config& c, const std::string& name, const std::string& rev
 }
 
 int models_list(const Config& c) {
-  auto installed = find_hf_folders(c.models_dir);
+  auto installed = embed::find_hf_folders(c.models_dir);
   std::cout << "name\tstate\tarchitecture\tpath\n";
   if (!c.model_catalog.empty()) {
     auto catalog = models::load_catalog(c.model_catalog);
@@ -155,7 +155,7 @@ int models_verify(const Config& c, const std::string& only) {
       for (const auto& p : r.problems) std::cout << "FAILED\t" << r.name << "\t" << p << "\n";
     }
   };
-  for (const auto& [name, dir] : find_hf_folders(c.models_dir)) {
+  for (const auto& [name, dir] : embed::find_hf_folders(c.models_dir)) {
     auto r = models::verify_folder(dir, name);
     if (r.is_ok())
       report(*r);

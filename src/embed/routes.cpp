@@ -159,16 +159,6 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
   router.add(std::move(r));
 }
 
-Result<engines::ImageEncoder*> ImageModels::get(const std::string& model) const {
-  if (auto it = encoders.find(model); it != encoders.end() && it->second) return it->second;
-  if (auto it = unavailable.find(model); it != unavailable.end())
-    return Status::unavailable("image model '" + model + "' is not loaded: " + it->second);
-  std::string names;
-  for (auto& [k, v] : encoders) names += (names.empty() ? "" : ", ") + k;
-  return Status::not_found("no image embedding model '" + model +
-                           "'; available: " + (names.empty() ? "none" : names));
-}
-
 void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageModels& images) {
   constexpr std::size_t kMaxImages = 32;
   RouteSpec r;

@@ -1,4 +1,4 @@
-#include "app/native_models.h"
+#include "embed/native_models.h"
 
 #include <cblas.h>
 
@@ -8,7 +8,7 @@
 #include "engines/native/encoders.h"
 #include "obs/log.h"
 
-namespace atelier::app {
+namespace atelier::embed {
 
 namespace fs = std::filesystem;
 
@@ -117,4 +117,4 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c,
   return out;
 }
 
-}  // namespace atelier::app
+}  // namespace atelier::embed

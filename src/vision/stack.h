@@ -16,7 +16,7 @@
 #include "obs/metrics.h"
 #include "vision/service.h"
 
-namespace atelier::app {
+namespace atelier::vision {
 
 struct VisionStack {
   std::unique_ptr<engines::YoloxDetector> detector;
@@ -32,4 +32,4 @@ struct VisionStack {
 std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
                                           HealthRegistry& health);
 
-}  // namespace atelier::app
+}  // namespace atelier::vision

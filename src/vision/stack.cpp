@@ -1,13 +1,13 @@
-#include "app/vision_stack.h"
+#include "vision/stack.h"
 
 #include <opencv2/core.hpp>
 
-#include "app/app.h"
 #include "engines/hosted/openai_vision.h"
 #include "engines/local/grounded_scene.h"
+#include "models/paths.h"
 #include "obs/log.h"
 
-namespace atelier::app {
+namespace atelier::vision {
 
 std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
                                           HealthRegistry& health) {
@@ -129,4 +129,4 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
   return v;
 }
 
-}  // namespace atelier::app
+}  // namespace atelier::vision

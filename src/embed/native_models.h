@@ -16,7 +16,7 @@
 #include "engines/vision.h"
 #include "obs/metrics.h"
 
-namespace atelier::app {
+namespace atelier::embed {
 
 struct NativeModels {
   std::map<std::string, std::unique_ptr<engines::ImageEncoder>>
@@ -33,4 +33,4 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c,
                                                  embed::EmbedderRegistry& embedders,
                                                  Metrics& metrics, HealthRegistry& health);
 
-}  // namespace atelier::app
+}  // namespace atelier::embed

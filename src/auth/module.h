@@ -1,0 +1,10 @@
+// The auth capability's module (see platform/module.h).
+#pragma once
+
+#include "platform/module.h"
+
+namespace atelier::accounts {
+
+ModulePtr make_module();
+
+}  // namespace atelier::accounts

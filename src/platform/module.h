@@ -1,0 +1,75 @@
+// The contract between the composition root (app/) and each capability. A
+// capability is one folder: its service, repository, engines' wiring, routes
+// and tests, and a Module that builds the service from the configuration and
+// registers its routes, health components, metrics and part of each user's
+// data. app/ lists the modules in order; adding a capability is its folder,
+// one line in that list, and its migration (store/migrations.cpp).
+//
+// Thread safety: start() and ready() run once, in list order, before the
+// server listens; hourly() on the housekeeping thread; stop() once, after the
+// server has drained. Nothing here is called concurrently.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "auth/user_data.h"
+#include "config/config.h"
+#include "core/health.h"
+#include "core/status.h"
+#include "embed/embedder.h"
+#include "embed/image_models.h"
+#include "obs/metrics.h"
+#include "quota/limits.h"
+#include "store/store.h"
+
+namespace atelier {
+namespace http {
+class Router;
+}
+namespace api {
+struct ApiDeps;
+}
+namespace text {
+class Analyzer;
+}
+
+// What the platform gives every module, and what modules share with the ones
+// after them (filled in list order).
+struct Platform {
+  const Config& config;
+  Store& store;
+  QuotaLedger& ledger;
+  Metrics& metrics;
+  HealthRegistry& health;
+  UserDataRegistry& user_data;  // each capability adds its part of a user's data
+  http::Router& router;
+  api::ApiDeps& deps;  // what routes receive
+
+  // Shared models, one registry each: the text capability's analyzer, text
+  // embedders (GloVe, native BERT/CLIP text towers) and image embedders
+  // (MobileNetV2 from vision, CLIP image towers).
+  const text::Analyzer* analyzer = nullptr;
+  embed::EmbedderRegistry embedders;
+  embed::ImageModels image_models;
+};
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual const char* name() const = 0;
+  // Builds the capability and registers it; an error keeps the server from
+  // starting (a missing model is not an error: its routes answer 503 saying why).
+  virtual Status start(Platform& p) = 0;
+  // After every module has started: registrations that need the shared
+  // registries complete.
+  virtual Status ready(Platform&) { return Status::ok(); }
+  // Housekeeping, about once an hour (retention).
+  virtual void hourly() {}
+  // After the server has drained: persist what the next start reuses.
+  virtual void stop() {}
+};
+using ModulePtr = std::unique_ptr<Module>;
+
+}  // namespace atelier

@@ -1,0 +1,50 @@
+#include "search/module.h"
+
+#include <filesystem>
+
+#include "search/routes.h"
+#include "search/service.h"
+
+namespace atelier::search {
+namespace {
+
+// Collections of documents (text, or images through an image model), BM25,
+// vector and hybrid search; index files under <data dir>/indexes.
+class SearchModule final : public Module {
+ public:
+  const char* name() const override { return "search"; }
+  Status start(Platform& p) override {
+    const Config& c = p.config;
+    FusionSettings f{c.search_rrf_k,
+                     c.search_bm25_weight,
+                     c.search_vector_weight,
+                     100,
+                     static_cast<std::size_t>(c.search_flat_max),
+                     static_cast<std::size_t>(c.search_ivf_min),
+                     static_cast<std::size_t>(c.search_ivf_nprobe),
+                     (std::filesystem::path(c.data_dir) / "indexes").string()};
+    service_ = std::make_unique<SearchService>(p.store, p.embedders, *p.analyzer, f);
+    api::add_search_routes(p.router, p.deps, *service_);
+    p.user_data.add(api::search_user_data(*service_, p.store));
+    SearchService* svc = service_.get();
+    p.metrics.add_sampled_gauge("atelier_index_vectors",
+                                "Vectors held by the loaded search indexes.", {},
+                                [svc] { return static_cast<double>(svc->loaded_vectors()); });
+    return Status::ok();
+  }
+  // Image collections need every image model (embeddings and vision).
+  Status ready(Platform& p) override {
+    api::add_image_collection_routes(p.router, p.deps, *service_, p.image_models);
+    return Status::ok();
+  }
+  void stop() override { service_->persist(); }  // index files for the next start
+
+ private:
+  std::unique_ptr<SearchService> service_;
+};
+
+}  // namespace
+
+ModulePtr make_module() { return std::make_unique<SearchModule>(); }
+
+}  // namespace atelier::search

@@ -1,0 +1,34 @@
+#include "vision/module.h"
+
+#include "vision/routes.h"
+#include "vision/stack.h"
+
+namespace atelier::vision {
+namespace {
+
+// Detection, colours, OCR, captions and VQA on the local models (and a hosted
+// describer when configured); its MobileNetV2 is also an image embedder.
+class VisionModule final : public Module {
+ public:
+  const char* name() const override { return "vision"; }
+  Status start(Platform& p) override {
+    stack_ = build_vision(p.config, p.metrics, p.health);
+    if (stack_->encoder) {
+      p.image_models.encoders[stack_->encoder->model()] = stack_->encoder.get();
+      p.embedders.add_image_model(stack_->encoder->model(), stack_->encoder->dimensions());
+    } else {
+      p.image_models.unavailable["mobilenet-v2"] = stack_->encoder_error;
+    }
+    api::add_vision_routes(p.router, p.deps, *stack_->service);
+    return Status::ok();
+  }
+
+ private:
+  std::unique_ptr<VisionStack> stack_;
+};
+
+}  // namespace
+
+ModulePtr make_module() { return std::make_unique<VisionModule>(); }
+
+}  // namespace atelier::vision
