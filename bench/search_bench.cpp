@@ -92,7 +92,9 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
   const std::string db = (dir / "bench.db").string();
   auto store = std::move(open_sqlite_store(db, 20)).value();
   (void)store->migrate();
-  search::SearchService svc(*store, registry, analyzer, {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
+  const embed::ImageModels no_images;
+  search::SearchService svc(*store, registry, no_images, analyzer,
+                            {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
   const search::Caller bench{"bench", true, false};
   (void)svc.create("set", bench, "glove-sif-100d");
   auto t = Clock::now();

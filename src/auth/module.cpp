@@ -19,6 +19,8 @@ class AccountsModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<AccountsModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<AccountsModule>();
+}
 
 }  // namespace atelier::accounts

@@ -21,8 +21,8 @@ class DesignModule final : public Module {
   const char* name() const override { return "design"; }
   Status start(Platform& p) override {
     const Config& c = p.config;
-      blobs_ = open_file_blob_store((std::filesystem::path(c.data_dir) / "blobs").string());
-      std::map<std::string, engines::DesignEngine*> design_engines{{"local", &recolor_engine_}};
+    blobs_ = open_file_blob_store((std::filesystem::path(c.data_dir) / "blobs").string());
+    std::map<std::string, engines::DesignEngine*> design_engines{{"local", &recolor_engine_}};
     // Hosted engines are on when configured; each sits behind a circuit breaker.
     auto add_hosted = [&](std::unique_ptr<engines::DesignEngine> e) {
       auto b = std::make_unique<engines::BreakerEngine>(std::move(e), c.breaker_threshold,
@@ -32,12 +32,12 @@ class DesignModule final : public Module {
       p.metrics.add_sampled_gauge(
           "ai_engine_circuit_open", "1 while the engine's circuit breaker refuses calls.", label,
           [raw] { return raw->breaker().state() == CircuitBreaker::State::closed ? 0.0 : 1.0; });
-      p.metrics.add_sampled_counter("ai_engine_circuit_rejected_total",
-                                  "Calls refused by an open circuit.", label,
-                                  [raw] { return static_cast<double>(raw->breaker().rejected()); });
+      p.metrics.add_sampled_counter(
+          "ai_engine_circuit_rejected_total", "Calls refused by an open circuit.", label,
+          [raw] { return static_cast<double>(raw->breaker().rejected()); });
       p.metrics.add_sampled_counter("ai_engine_circuit_opened_total",
-                                  "Times the engine's circuit opened.", label,
-                                  [raw] { return static_cast<double>(raw->breaker().opened()); });
+                                    "Times the engine's circuit opened.", label,
+                                    [raw] { return static_cast<double>(raw->breaker().opened()); });
       design_engines[b->name()] = b.get();
       hosted_engines_.push_back(std::move(b));
     };
@@ -111,6 +111,8 @@ class DesignModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<DesignModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<DesignModule>();
+}
 
 }  // namespace atelier::design

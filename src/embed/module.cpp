@@ -21,8 +21,8 @@ class EmbedModule final : public Module {
     auto wv = path.is_ok() ? WordVectors::open(*path)
                            : Result<std::unique_ptr<WordVectors>>(path.status());
     if (wv.is_ok()) {
-      p.embedders.add(std::make_unique<GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(),
-                                                         *p.analyzer));
+      p.embedders.add(
+          std::make_unique<GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), *p.analyzer));
       log::info("model loaded", {{"model", "glove-sif-100d"}, {"path", *path}});
     } else {
       glove_error_ = wv.status().message();
@@ -50,6 +50,8 @@ class EmbedModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<EmbedModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<EmbedModule>();
+}
 
 }  // namespace atelier::embed

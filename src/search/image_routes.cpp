@@ -24,21 +24,7 @@ constexpr std::size_t kMaxItems = 64;
 
 }  // namespace
 
-namespace {
-Result<engines::ImageEncoder*> encoder_for(search::SearchService& svc, const ImageModels& images,
-                                           const std::string& collection,
-                                           const search::Caller& caller) {
-  ATELIER_ASSIGN_OR_RETURN(Collection c, svc.collection(collection, caller));
-  auto e = images.get(c.model);
-  if (!e.is_ok() && e.status().code() == Code::not_found)
-    return Status::invalid_argument("collection '" + collection + "' holds " + c.model +
-                                    " text vectors, not image vectors");
-  return e;
-}
-}  // namespace
-
-void add_image_collection_routes(http::Router& router, ApiDeps& d, search::SearchService& svc,
-                                 const ImageModels& images) {
+void add_image_collection_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
   {
     RouteSpec r;
     r.method = Method::post;
@@ -62,10 +48,10 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                             {"image", {{"type", "string"}, {"format", "byte"}}},
                             {"text", {{"type", "string"}}},
                             {"metadata", {{"type", "object"}}}}}}}};
-    r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(
-          engines::ImageEncoder * encoder,
-          encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      const std::string& name = ctx.req.path_params.at("name");
+      // Known and readable before any image is decoded.
+      ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       if (!body.is_array() || body.empty())
         return Status::invalid_argument("expected a JSON array of image items");
@@ -73,14 +59,13 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         return Status::invalid_argument("at most " + std::to_string(kMaxItems) +
                                         " image items per request");
       }
-      std::vector<search::IngestDocument> docs;
-      std::vector<cv::Mat> mats;
+      std::vector<search::ImageItem> items;
       const image::Limits limits = image_limits(d, d.config.max_resolution, ctx.work);
       for (std::size_t i = 0; i < body.size(); ++i) {
         const auto& item = body[i];
         const std::string where = "item " + std::to_string(i);
         if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
-        search::IngestDocument doc;
+        search::ImageItem doc;
         if (!item.contains("id") || !item["id"].is_string()) {
           return Status::invalid_argument(where + ": 'id' (string) is required");
         }
@@ -94,7 +79,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                                  decode_base64_image(item["image"], where + ": 'image'"));
         auto img = image::decode(bytes, limits);
         if (!img.is_ok()) return Status(img.status().code(), where + ": " + img.status().message());
-        mats.push_back(img->bgr);
+        doc.bgr = img->bgr;
         if (item.contains("text")) {
           if (!item["text"].is_string())
             return Status::invalid_argument(where + ": 'text' must be a string");
@@ -107,13 +92,10 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
           if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
           doc.metadata_json = item["metadata"].dump();
         }
-        docs.push_back(std::move(doc));
+        items.push_back(std::move(doc));
       }
-      ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
-      for (std::size_t i = 0; i < docs.size(); ++i) docs[i].vector = std::move(feats[i].embedding);
-      const std::string& name = ctx.req.path_params.at("name");
       ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                               svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
+                               svc.ingest_images(name, items, caller_of(ctx.identity), ctx.work));
       return ingest_response(name, counts);
     };
     router.add(std::move(r));
@@ -134,27 +116,24 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
         {{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
          {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
         false);
-    r.handler = [&d, &svc, &images](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(
-          engines::ImageEncoder * encoder,
-          encoder_for(svc, images, ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+      const std::string& name = ctx.req.path_params.at("name");
+      ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
       ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
                                read_images(ctx.req, 1, url_policy(d.config), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(auto imgs,
                                decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-      search::SearchRequest sr;
-      sr.mode = search::Mode::vector;
       ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));
-      sr.k = int(k);
+      std::optional<MetadataFilter> mf;
       std::string filter;
       if (in.option(ctx.req, "filter", &filter) && !filter.empty()) {
-        ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
+        ATELIER_ASSIGN_OR_RETURN(mf, parse_metadata_filter(filter));
       }
-      ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({imgs[0].bgr}, ctx.work));
-      sr.vector = std::move(feats[0].embedding);
       const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
-                                                     caller_of(ctx.identity), ctx.work));
+      std::string model;
+      ATELIER_ASSIGN_OR_RETURN(
+          auto hits, svc.search_by_image(name, imgs[0].bgr, int(k), mf, caller_of(ctx.identity),
+                                         ctx.work, &model));
       d.metrics.observe_search("vector",
                                std::chrono::duration<double>(SteadyClock::now() - t0).count());
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
@@ -164,7 +143,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                        {"rank", h.vector_rank.value_or(0)}});
       }
       nlohmann::ordered_json out;
-      out["model"] = encoder->model();
+      out["model"] = model;
       out["hits"] = std::move(arr);
       return Response::json_ordered(200, out);
     };

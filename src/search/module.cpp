@@ -23,18 +23,15 @@ class SearchModule final : public Module {
                      static_cast<std::size_t>(c.search_ivf_min),
                      static_cast<std::size_t>(c.search_ivf_nprobe),
                      (std::filesystem::path(c.data_dir) / "indexes").string()};
-    service_ = std::make_unique<SearchService>(p.store, p.embedders, *p.analyzer, f);
+    service_ =
+        std::make_unique<SearchService>(p.store, p.embedders, p.image_models, *p.analyzer, f);
     api::add_search_routes(p.router, p.deps, *service_);
+    api::add_image_collection_routes(p.router, p.deps, *service_);
     p.user_data.add(api::search_user_data(*service_, p.store));
     SearchService* svc = service_.get();
     p.metrics.add_sampled_gauge("atelier_index_vectors",
                                 "Vectors held by the loaded search indexes.", {},
                                 [svc] { return static_cast<double>(svc->loaded_vectors()); });
-    return Status::ok();
-  }
-  // Image collections need every image model (embeddings and vision).
-  Status ready(Platform& p) override {
-    api::add_image_collection_routes(p.router, p.deps, *service_, p.image_models);
     return Status::ok();
   }
   void stop() override { service_->persist(); }  // index files for the next start
@@ -45,6 +42,8 @@ class SearchModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<SearchModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<SearchModule>();
+}
 
 }  // namespace atelier::search

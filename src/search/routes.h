@@ -18,8 +18,7 @@ http::Response ingest_response(const std::string& collection, const UpsertCounts
 // Image collections: items are embedded by the collection's image model and
 // searched by an image (and, for CLIP collections, by text through the
 // ordinary search route, since CLIP's text tower shares the space).
-void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc,
-                                 const ImageModels& images);
+void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
 // The parts of a user's data that search and design hold.
 UserDataPart search_user_data(search::SearchService& svc, Store& store);
 

@@ -655,6 +655,45 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
   return total;
 }
 
+Result<engines::ImageEncoder*> SearchService::image_encoder_for(const std::string& name,
+                                                                const Caller& caller) {
+  ATELIER_ASSIGN_OR_RETURN(Collection c, collection(name, caller));
+  auto e = images_.get(c.model);
+  if (!e.is_ok() && e.status().code() == Code::not_found)
+    return Status::invalid_argument("collection '" + name + "' holds " + c.model +
+                                    " text vectors, not image vectors");
+  return e;
+}
+
+Result<UpsertCounts> SearchService::ingest_images(const std::string& name,
+                                                  const std::vector<ImageItem>& items,
+                                                  const Caller& caller, const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, image_encoder_for(name, caller));
+  std::vector<cv::Mat> mats;
+  for (const auto& item : items) mats.push_back(item.bgr);
+  ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, work));
+  std::vector<IngestDocument> docs;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    docs.push_back(
+        {items[i].id, items[i].text, items[i].metadata_json, std::move(feats[i].embedding)});
+  }
+  return ingest(name, docs, caller, work);
+}
+
+Result<std::vector<SearchHit>> SearchService::search_by_image(
+    const std::string& name, const cv::Mat& bgr, int k, const std::optional<MetadataFilter>& filter,
+    const Caller& caller, const WorkContext& work, std::string* model) {
+  ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, image_encoder_for(name, caller));
+  ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode({bgr}, work));
+  if (model) *model = encoder->model();
+  SearchRequest r;
+  r.mode = Mode::vector;
+  r.k = k;
+  r.filter = filter;
+  r.vector = std::move(feats[0].embedding);
+  return search(name, r, caller, work);
+}
+
 Status SearchService::remove(const std::string& name, const std::string& id, const Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(auto loaded, load(name, caller));
   Loaded* l = loaded.get();

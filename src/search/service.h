@@ -20,6 +20,7 @@
 
 #include "core/cancel.h"
 #include "embed/embedder.h"
+#include "embed/image_models.h"
 #include "search/bm25_index.h"
 #include "search/vector_index.h"
 #include "store/store.h"
@@ -75,6 +76,15 @@ struct IngestDocument {
   std::vector<float> vector = {};
 };
 
+// An item of an image collection: a decoded image (BGR) embedded by the
+// collection's image model, with optional text (BM25) and metadata.
+struct ImageItem {
+  std::string id;
+  cv::Mat bgr;
+  std::string text;
+  std::string metadata_json = "{}";
+};
+
 // Who is asking: readers see their own collections, public ones, and (admins)
 // all; any other collection reads as not_found, as if it did not exist.
 struct Caller {
@@ -103,9 +113,15 @@ struct CollectionStats {
 
 class SearchService {
  public:
+  // `images`: the image embedding models image collections are encoded with.
   SearchService(Store& store, const embed::EmbedderRegistry& embedders,
-                const text::Analyzer& analyzer, FusionSettings fusion)
-      : store_(store), embedders_(embedders), analyzer_(analyzer), fusion_(fusion) {}
+                const embed::ImageModels& images, const text::Analyzer& analyzer,
+                FusionSettings fusion)
+      : store_(store),
+        embedders_(embedders),
+        images_(images),
+        analyzer_(analyzer),
+        fusion_(fusion) {}
 
   // Reading: the owner, admins, and anyone for a public collection; for
   // everyone else a collection reads as not_found. Writing: the owner or an
@@ -123,6 +139,17 @@ class SearchService {
   // Ids are checked with check_id, metadata with check_metadata.
   Result<UpsertCounts> ingest(const std::string& name, const std::vector<IngestDocument>& docs,
                               const Caller& caller, const WorkContext& work);
+  // Image collections: the items' images are embedded by the collection's
+  // image model (invalid_argument for a collection of text vectors;
+  // unavailable when the model did not load), then ingested as above.
+  Result<UpsertCounts> ingest_images(const std::string& name, const std::vector<ImageItem>& items,
+                                     const Caller& caller, const WorkContext& work);
+  // The nearest items to `bgr` by the collection's image model; `model` is
+  // set to that model's name.
+  Result<std::vector<SearchHit>> search_by_image(const std::string& name, const cv::Mat& bgr, int k,
+                                                 const std::optional<MetadataFilter>& filter,
+                                                 const Caller& caller, const WorkContext& work,
+                                                 std::string* model = nullptr);
   Status remove(const std::string& name, const std::string& id, const Caller& caller);
   Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req,
                                         const Caller& caller, const WorkContext& work);
@@ -184,9 +211,11 @@ class SearchService {
                     const std::function<Status(const std::string&)>& write,
                     const std::string* meta);
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
+  Result<engines::ImageEncoder*> image_encoder_for(const std::string& name, const Caller& caller);
 
   Store& store_;
   const embed::EmbedderRegistry& embedders_;
+  const embed::ImageModels& images_;
   const text::Analyzer& analyzer_;
   const FusionSettings fusion_;
   std::mutex mu_;

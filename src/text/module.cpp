@@ -35,6 +35,8 @@ class TextModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<TextModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<TextModule>();
+}
 
 }  // namespace atelier::text

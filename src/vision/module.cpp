@@ -29,6 +29,8 @@ class VisionModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() { return std::make_unique<VisionModule>(); }
+ModulePtr make_module() {
+  return std::make_unique<VisionModule>();
+}
 
 }  // namespace atelier::vision
