@@ -22,7 +22,7 @@ rule() {  # rule NAME INCLUDE-REGEX ALLOWED-PATH-REGEX [FILES...]
     bad=1
   fi
 }
-mapfile -t src < <(git ls-files 'src/*.cpp' 'src/*.h' | grep -vE '_test\.cpp$|_testing\.h$')
+mapfile -t src < <(git ls-files --cached --others --exclude-standard 'src/*.cpp' 'src/*.h' | grep -vE '_test\.cpp$|_testing\.h$')
 rule "RESTinio outside the HTTP adapter" 'restinio/' 'src/http/server\.cpp|src/http/multipart\.cpp' "${src[@]}"
 rule "SQLite outside store/sqlite" 'sqlite3\.h' 'src/store/sqlite/[^:]*' "${src[@]}"
 rule "libpq outside store/postgres" 'libpq-fe\.h|pqxx' 'src/store/postgres/[^:]*' "${src[@]}"

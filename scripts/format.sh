@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CF=${CLANG_FORMAT:-$(command -v clang-format-14 || command -v clang-format)}
-mapfile -t files < <(git ls-files '*.cpp' '*.h' '*.hpp' '*.cc')
+mapfile -t files < <(git ls-files --cached --others --exclude-standard '*.cpp' '*.h' '*.hpp' '*.cc')
 if [[ "${1:-}" == "--check" ]]; then
   bad=()
   for f in "${files[@]}"; do
