@@ -84,7 +84,7 @@ class Batcher {
   // Enqueues one input; wait() for its result. Several submits followed by
   // their waits let one request's many inputs share a batch.
   Result<std::future<Result<Out>>> submit(In in, const WorkContext& work) {
-    auto slot = std::make_shared<Slot>(Slot{std::move(in), work, {}});
+    auto slot = std::make_shared<Slot>(Slot{std::move(in), work, {}, SteadyClock::now()});
     std::future<Result<Out>> fut = slot->done.get_future();
     {
       std::lock_guard lk(mu_);
@@ -137,6 +137,7 @@ class Batcher {
     In in;
     WorkContext work;
     std::promise<Result<Out>> done;
+    SteadyClock::time_point enqueued;
   };
 
   bool lower_lanes_busy(std::size_t lane) const {  // mu_ held
@@ -196,8 +197,17 @@ class Batcher {
         outs.clear();
         failure = opt_.name + ": " + e.what();
       }
-      if (observe_)
-        observe_(batch.size(), std::chrono::duration<double>(SteadyClock::now() - t).count());
+      const auto finished = SteadyClock::now();
+      if (observe_) observe_(batch.size(), std::chrono::duration<double>(finished - t).count());
+      // Each request's share of the story: how long it waited for a lane, and
+      // the forward pass it rode in.
+      for (auto& s : batch) {
+        if (!s->work.timings) continue;
+        s->work.timings->add("model_wait",
+                             std::chrono::duration<double, std::milli>(t - s->enqueued).count());
+        s->work.timings->add("forward",
+                             std::chrono::duration<double, std::milli>(finished - t).count());
+      }
       {
         std::lock_guard lk(mu_);
         ++idle_lanes_;

@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/status.h"
+#include "core/timings.h"
 
 namespace atelier {
 
@@ -57,6 +58,8 @@ struct Deadline {
 struct WorkContext {
   Deadline deadline;
   CancelToken cancel;
+  // Where this request's phases are reported (Server-Timing); null when not collected.
+  std::shared_ptr<Timings> timings = nullptr;
 
   // OK while the work should continue.
   Status check() const {

@@ -266,6 +266,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     return finish(s, std::move(r));
   }
   s->ticket = *ticket;
+  // Pool work reports its phases (decode, model wait, forward, ...) in Server-Timing.
+  s->work.timings = std::make_shared<Timings>();
   if (s->req.watch) {
     s->work.cancel = s->req.watch->watch(s->req.connection_id);
     s->watched = true;
@@ -341,6 +343,14 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   append_ms(timing, s->compute_ms);
   timing += ", total;dur=";
   append_ms(timing, total_ms);
+  if (s->work.timings) {
+    for (const auto& [name, ms] : s->work.timings->entries()) {
+      timing += ", ";
+      timing += name;
+      timing += ";dur=";
+      append_ms(timing, ms);
+    }
+  }
   r.headers.push_back({"Server-Timing", std::move(timing)});
   add_cors(s->req, r);
   if (s->req.method == Method::head) r.body.clear();

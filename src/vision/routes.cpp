@@ -34,7 +34,11 @@ RouteSpec vision_route(const std::string& path, const std::string& op, const std
 }
 
 Result<image::Image> one_image(const RequestContext& ctx, const ApiDeps& d, ImageRequest* out) {
-  ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  {
+    ScopedTiming t(ctx.work.timings.get(), "read");
+    ATELIER_ASSIGN_OR_RETURN(*out, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  }
+  ScopedTiming t(ctx.work.timings.get(), "decode");
   ATELIER_ASSIGN_OR_RETURN(auto imgs,
                            decode_all(*out, image_limits(d, d.config.max_resolution, ctx.work)));
   return std::move(imgs[0]);
@@ -90,8 +94,14 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       ImageRequest in;
       ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-      ATELIER_ASSIGN_OR_RETURN(auto j, svc.detect(img, float(ms), ctx.work));
-      return Response::json_ordered(200, j);
+      Result<nlohmann::ordered_json> j = Status::internal("not run");
+      {
+        ScopedTiming t(ctx.work.timings.get(), "detect");
+        j = svc.detect(img, float(ms), ctx.work);
+      }
+      if (!j.is_ok()) return j.status();
+      ScopedTiming t(ctx.work.timings.get(), "json");
+      return Response::json_ordered(200, *j);
     };
     router.add(std::move(r));
   }

@@ -331,3 +331,22 @@ test('image collection and image embedding endpoints refuse bad input with probl
   assert.equal(stats.collections.find((c) => c.name === 'pics').vectors, 0);  // nothing half-written
   assert.equal((await fetch(`${s.url}/health/live`)).status, 200);
 });
+
+test('Server-Timing says where a detection spent its time: read, decode, letterbox, model wait, forward, output', async () => {
+  // A min_score no other test uses: the result cache has not seen this request.
+  const res = await post('/v1/vision/detect?min_score=0.42', form(path.join(COCO, 'images/val2017/000000000885.jpg')));
+  assert.equal(res.status, 200);
+  await json(res);
+  const timing = res.headers.get('server-timing');
+  const phases = Object.fromEntries(timing.split(', ').map((p) => {
+    const [name, dur] = p.split(';dur=');
+    return [name, Number(dur)];
+  }));
+  for (const name of ['queue', 'compute', 'total', 'read', 'decode', 'letterbox', 'model_wait', 'forward', 'decode_output', 'detect', 'json']) {
+    assert.ok(Number.isFinite(phases[name]) && phases[name] >= 0, `${name} in ${timing}`);
+  }
+  // The parts sit inside the whole: the phases of detect, and detect inside compute.
+  assert.ok(phases.letterbox + phases.model_wait + phases.forward + phases.decode_output <= phases.detect + 0.5, timing);
+  assert.ok(phases.read + phases.decode + phases.detect + phases.json <= phases.compute + 0.5, timing);
+  assert.ok(phases.forward > 0, timing);
+});

@@ -151,8 +151,13 @@ Result<std::unique_ptr<YoloxDetector>> YoloxDetector::load(YoloxOptions opt) {
 Result<std::vector<Detection>> YoloxDetector::detect(const cv::Mat& bgr, float min_score,
                                                      const WorkContext& work) {
   float ratio = 1;
-  cv::Mat input = letterbox(bgr, opt_.input_size, &ratio);
+  cv::Mat input;
+  {
+    ScopedTiming t(work.timings.get(), "letterbox");
+    input = letterbox(bgr, opt_.input_size, &ratio);
+  }
   ATELIER_ASSIGN_OR_RETURN(cv::Mat raw, batcher_->run(std::move(input), work));
+  ScopedTiming decoding(work.timings.get(), "decode_output");
 
   const int ncls = raw.cols - 5;
   std::vector<cv::Rect2d> boxes;
