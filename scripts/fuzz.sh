@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 BUDGET="${1:-${ATELIER_FUZZ_SECONDS:-180}}"
 OUT="${FUZZ_BUILD_DIR:-build-fuzz}"
 CC=clang CXX=clang++ cmake -S fuzz -B "$OUT" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build "$OUT" -j"$(nproc)" >/dev/null
+cmake --build "$OUT" -j"$(nproc)" >"$OUT/build.log" 2>&1 || { tail -n 40 "$OUT/build.log"; echo "fuzz: build failed" >&2; exit 1; }
 targets=(fuzz/*_fuzz.cpp)
 share=$(( BUDGET / ${#targets[@]} ))
 [ "$share" -lt 5 ] && share=5
