@@ -21,9 +21,11 @@
 #include <sstream>
 #include <thread>
 
-#include "app/sql_store.h"
 #include "embed/glove_sif.h"
+#include "search/collection_repository.h"
 #include "search/service.h"
+#include "store/database.h"
+#include "store/migrations.h"
 
 extern "C" void openblas_set_num_threads(int);
 
@@ -90,10 +92,11 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
   const std::string db = (dir / "bench.db").string();
-  auto store = std::move(open_sqlite_store(db, 20)).value();
-  (void)store->migrate();
+  auto database = std::move(db::open_database("sqlite:" + db, 20)).value();
+  (void)database->migrate(schema_migrations());
+  CollectionRepository store(*database);
   const embed::ImageModels no_images;
-  search::SearchService svc(*store, registry, no_images, analyzer,
+  search::SearchService svc(store, registry, no_images, analyzer,
                             {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
   const search::Caller bench{"bench", true, false};
   (void)svc.create("set", bench, "glove-sif-100d");
@@ -174,7 +177,6 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
     sqlite3_finalize(stmts[i]);
     sqlite3_close(conns[i]);
   }
-  store.reset();
   std::filesystem::remove_all(dir);
   return 0;
 }

@@ -15,7 +15,7 @@
 
 #include "app/db_copy.h"
 #include "app/ops_routes.h"
-#include "app/sql_store.h"
+#include "auth/account_repository.h"
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
 #include "auth/module.h"
@@ -33,7 +33,10 @@
 #include "obs/metrics.h"
 #include "platform/module.h"
 #include "quota/limits.h"
+#include "quota/usage_repository.h"
 #include "search/module.h"
+#include "store/database.h"
+#include "store/migrations.h"
 #include "text/module.h"
 #include "vision/module.h"
 
@@ -63,7 +66,7 @@ std::string first_existing(std::initializer_list<fs::path> candidates) {
 // Opens the database (database_url, or SQLite under data_dir, creating the
 // folder) and migrates it. The pool has a connection for every thread that
 // may use the database at once, so a lease waits only on another process.
-Result<StorePtr> open_store(const Config& c, bool run_migrations) {
+Result<db::DatabasePtr> open_db(const Config& c, bool run_migrations) {
   std::error_code ec;
   fs::create_directories(c.data_dir, ec);
   if (ec) return Status::unavailable("cannot create data dir " + c.data_dir + ": " + ec.message());
@@ -72,12 +75,12 @@ Result<StorePtr> open_store(const Config& c, bool run_migrations) {
   const std::string url = c.database_url.empty()
                               ? "sqlite:" + (fs::path(c.data_dir) / "atelier.db").string()
                               : c.database_url;
-  ATELIER_ASSIGN_OR_RETURN(StorePtr store, atelier::open_store(url, pool));
+  ATELIER_ASSIGN_OR_RETURN(db::DatabasePtr database, db::open_database(url, pool));
   if (run_migrations) {
-    auto v = store->migrate();
+    auto v = database->migrate(schema_migrations());
     if (!v.is_ok()) return v.status();
   }
-  return store;
+  return database;
 }
 
 // The HS256 key: from configuration, or (development) generated once and
@@ -173,22 +176,25 @@ int serve(const Config& cfg) {
   for (const auto& w : c.warnings) log::warn("configuration", {{"warning", w}});
   if (auto st = init_crypto(); !st.is_ok()) return fail(st);
 
-  auto store_r = open_store(c, /*run_migrations=*/true);
-  if (!store_r.is_ok()) {
-    log::error("storage unavailable", {{"error", store_r.status().message()}});
+  auto db_r = open_db(c, /*run_migrations=*/true);
+  if (!db_r.is_ok()) {
+    log::error("storage unavailable", {{"error", db_r.status().message()}});
     log::shutdown();
-    return fail(store_r.status());
+    return fail(db_r.status());
   }
-  StorePtr store = std::move(store_r).value();
+  db::DatabasePtr database = std::move(db_r).value();
+  // Identity and usage are the platform's own: the pipeline needs them.
+  AccountRepository accounts(*database);
+  UsageRepository usage(*database);
   auto secret = jwt_secret(c);
   if (!secret.is_ok()) return fail(secret.status());
 
-  Authenticator auth(*store, JwtCodec(*secret, c.jwt_issuer, c.jwt_ttl_s), password_params(c),
+  Authenticator auth(accounts, JwtCodec(*secret, c.jwt_issuer, c.jwt_ttl_s), password_params(c),
                      c.allow_anonymous);
   RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute,
                      c.block_after_violations, c.block_duration_s};
   auto limiter = make_memory_rate_limiter(rl, system_clock_seconds());
-  auto ledger = make_memory_quota_ledger(*store, system_clock_seconds());
+  auto ledger = make_memory_quota_ledger(usage, system_clock_seconds());
   WorkerPool pool("cpu", static_cast<std::size_t>(c.workers),
                   static_cast<std::size_t>(c.queue_capacity));
   WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
@@ -196,10 +202,10 @@ int serve(const Config& cfg) {
   Metrics metrics;
   HealthRegistry health;
 
-  health.add("database", true, [&store] {
-    Status st = store->ping();
+  health.add("database", true, [&database] {
+    Status st = database->ping();
     return ComponentHealth{
-        st.is_ok(), st.is_ok() ? "" : st.message(), {{"backend", store->describe()}}};
+        st.is_ok(), st.is_ok() ? "" : st.message(), {{"backend", database->describe()}}};
   });
   health.add("work_queue", true, [&pool] {
     auto s = pool.stats();
@@ -260,7 +266,8 @@ int serve(const Config& cfg) {
   // line here, its folder and its migration.
   UserDataRegistry user_data;  // each capability's part; read per request, after start
   // Declared before the modules, which keep references into it.
-  Platform platform{c, *store, *ledger, metrics, health, user_data, router, deps, nullptr, {}, {}};
+  Platform platform{c,         *database, accounts, *ledger, metrics, health,
+                    user_data, router,    deps,     nullptr, {},      {}};
   std::vector<ModulePtr> modules;
   modules.push_back(text::make_module());
   modules.push_back(embed::make_module());
@@ -332,7 +339,7 @@ int serve(const Config& cfg) {
                             {"profile", c.env},
                             {"data_dir", c.data_dir},
                             {"models_dir", c.models_dir},
-                            {"store", store->describe()},
+                            {"store", database->describe()},
                             {"workers", c.workers},
                             {"routes", router.routes().size()}});
   });
@@ -373,9 +380,9 @@ int db_copy(const Config& c, const std::string& from, const std::string& to) {
 
 int migrate(const Config& c) {
   if (auto st = init_crypto(); !st.is_ok()) return fail(st);
-  auto store = open_store(c, false);
-  if (!store.is_ok()) return fail(store.status());
-  auto v = (*store)->migrate();
+  auto database = open_db(c, false);
+  if (!database.is_ok()) return fail(database.status());
+  auto v = (*database)->migrate(schema_migrations());
   if (!v.is_ok()) return fail(v.status());
   std::cout << "schema version " << *v << "\n";
   return 0;
@@ -388,13 +395,15 @@ int config_show(const Config& c) {
 
 namespace {
 struct CliContext {
-  StorePtr store;
+  db::DatabasePtr database;
+  std::unique_ptr<AccountRepository> store;
   std::unique_ptr<Authenticator> auth;
 };
 Result<CliContext> cli_context(const Config& c) {
   ATELIER_RETURN_IF_ERROR(init_crypto());
   CliContext ctx;
-  ATELIER_ASSIGN_OR_RETURN(ctx.store, open_store(c, true));
+  ATELIER_ASSIGN_OR_RETURN(ctx.database, open_db(c, true));
+  ctx.store = std::make_unique<AccountRepository>(*ctx.database);
   ATELIER_ASSIGN_OR_RETURN(auto secret, jwt_secret(c));
   ctx.auth =
       std::make_unique<Authenticator>(*ctx.store, JwtCodec(secret, c.jwt_issuer, c.jwt_ttl_s),

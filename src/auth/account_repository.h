@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "auth/account.h"
 #include "store/database.h"
-#include "store/store.h"
 
 namespace atelier {
 

@@ -22,10 +22,10 @@
 #include <string>
 #include <unordered_map>
 
+#include "auth/account_repository.h"
 #include "auth/crypto.h"
 #include "auth/identity.h"
 #include "auth/jwt.h"
-#include "store/store.h"
 
 namespace atelier {
 
@@ -38,7 +38,7 @@ class Authenticator {
  public:
   static constexpr std::chrono::seconds kKeyCacheTtl{2};
 
-  Authenticator(Store& store, JwtCodec jwt, PasswordParams pw, bool allow_anonymous)
+  Authenticator(AccountRepository& store, JwtCodec jwt, PasswordParams pw, bool allow_anonymous)
       : store_(store), jwt_(std::move(jwt)), pw_(pw), allow_anonymous_(allow_anonymous) {}
 
   // `authorization` and `api_key` are the raw header values (may be empty).
@@ -85,7 +85,7 @@ class Authenticator {
   };
   Result<CachedUser> user_state(std::int64_t user_id);
 
-  Store& store_;
+  AccountRepository& store_;
   JwtCodec jwt_;
   PasswordParams pw_;
   bool allow_anonymous_;

@@ -4,7 +4,7 @@
 
 #include <filesystem>
 
-#include "app/sql_store.h"
+#include "store/temp_database_testing.h"
 
 namespace atelier {
 namespace {
@@ -13,19 +13,13 @@ class AuthenticatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(init_crypto().is_ok());
-    auto dir = std::filesystem::path(::testing::TempDir()) /
-               ("auth_" + std::to_string(::getpid()) +
-                ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir);
-    std::filesystem::create_directories(dir);
-    store_ = std::move(open_sqlite_store((dir / "a.db").string(), 2)).value();
-    ASSERT_TRUE(store_->migrate().is_ok());
+    store_ = std::make_unique<testing_support::TempRepository<AccountRepository>>("auth");
   }
   Authenticator make(bool anonymous) {
-    return Authenticator(*store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20},
+    return Authenticator(**store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20},
                          anonymous);
   }
-  StorePtr store_;
+  std::unique_ptr<testing_support::TempRepository<AccountRepository>> store_;
 };
 
 TEST_F(AuthenticatorTest, AnonymousCallersByIpOnlyWhenAllowed) {

@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
+#include "auth/account.h"
 #include "config/config.h"
-#include "store/store.h"
 
 namespace atelier {
 

@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
+#include "auth/account.h"
 #include "config/config.h"
 #include "core/status.h"
-#include "store/store.h"
 
 namespace atelier {
 

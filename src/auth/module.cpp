@@ -12,7 +12,7 @@ class AccountsModule final : public Module {
  public:
   const char* name() const override { return "accounts"; }
   Status start(Platform& p) override {
-    api::add_account_routes(p.router, p.deps, p.user_data, p.store);
+    api::add_account_routes(p.router, p.deps, p.user_data, p.accounts);
     return Status::ok();
   }
 };

@@ -87,7 +87,7 @@ Result<std::string> key_name(const nlohmann::json& body) {
 }  // namespace
 
 void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry& data,
-                        Store& store) {
+                        AccountRepository& store) {
   {
     RouteSpec r;
     r.method = Method::get;

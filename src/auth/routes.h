@@ -1,16 +1,16 @@
 // Accounts: register, login, tokens, API keys, /v1/me, export and deletion.
 #pragma once
 
+#include "auth/account_repository.h"
 #include "auth/user_data.h"
 #include "http/route_deps.h"
 #include "http/router.h"
-#include "store/store.h"
 
 namespace atelier::api {
 
 // `data` lists every capability's part of a user's data (export, deletion);
 // it must outlive the router and be complete before the server starts.
 void add_account_routes(http::Router& router, ApiDeps& deps, const UserDataRegistry& data,
-                        Store& store);
+                        AccountRepository& accounts);
 
 }  // namespace atelier::api

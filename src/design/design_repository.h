@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "design/records.h"
 #include "store/database.h"
-#include "store/store.h"
 
 namespace atelier {
 

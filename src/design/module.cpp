@@ -84,7 +84,8 @@ class DesignModule final : public Module {
                             [&m](int tier, const std::string& limit) {
                               m.rate_limited(tier_name(static_cast<Tier>(tier)), limit);
                             }};
-    service_ = std::make_unique<DesignService>(p.store, *blobs_, p.ledger, design_engines, ds,
+    repo_ = std::make_unique<DesignRepository>(p.db);
+    service_ = std::make_unique<DesignService>(*repo_, *blobs_, p.ledger, design_engines, ds,
                                                observer, c.max_image_pixels);
     if (auto n = service_->recover(); n.is_ok() && *n > 0)
       log::info("design jobs resumed", {{"jobs", *n}});
@@ -103,6 +104,7 @@ class DesignModule final : public Module {
   }
 
  private:
+  std::unique_ptr<DesignRepository> repo_;
   std::unique_ptr<BlobStore> blobs_;
   engines::RecolorEngine recolor_engine_;
   std::vector<std::unique_ptr<engines::BreakerEngine>> hosted_engines_;

@@ -55,7 +55,7 @@ std::pair<std::int64_t, std::int64_t> day_and_month_start() {
 
 }  // namespace
 
-DesignService::DesignService(Store& store, BlobStore& blobs, QuotaLedger& ledger,
+DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLedger& ledger,
                              std::map<std::string, engines::DesignEngine*> engines,
                              DesignSettings settings, DesignObserver observer,
                              std::int64_t max_image_pixels)

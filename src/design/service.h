@@ -38,10 +38,10 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
+#include "design/design_repository.h"
 #include "engines/design.h"
 #include "quota/limits.h"
 #include "store/blobs.h"
-#include "store/store.h"
 
 namespace atelier::design {
 
@@ -90,7 +90,7 @@ struct Created {
 
 class DesignService {
  public:
-  DesignService(Store& store, BlobStore& blobs, QuotaLedger& ledger,
+  DesignService(DesignRepository& store, BlobStore& blobs, QuotaLedger& ledger,
                 std::map<std::string, engines::DesignEngine*> engines, DesignSettings settings,
                 DesignObserver observer = {}, std::int64_t max_image_pixels = 40'000'000);
   ~DesignService();  // stops the workers; running jobs finish or are re-queued next start
@@ -144,7 +144,7 @@ class DesignService {
                                   int high);
   bool enqueue(const std::string& owner, const std::string& id, bool bounded = true);
 
-  Store& store_;
+  DesignRepository& store_;
   BlobStore& blobs_;
   QuotaLedger& ledger_;
   std::map<std::string, engines::DesignEngine*> engines_;

@@ -9,8 +9,8 @@
 
 #include <filesystem>
 
-#include "app/sql_store.h"
 #include "engines/local/recolor.h"
+#include "store/temp_database_testing.h"
 
 namespace atelier::design {
 namespace {
@@ -21,16 +21,15 @@ struct Fixture {
   fs::path dir =
       fs::temp_directory_path() / ("atelier-design-" + std::to_string(::getpid()) + "-" +
                                    std::to_string(reinterpret_cast<std::uintptr_t>(this)));
-  StorePtr store;
+  testing_support::TempRepository<DesignRepository> store{"design"};
+  UsageRepository usage{*store.db};
   std::unique_ptr<BlobStore> blobs;
   std::unique_ptr<QuotaLedger> ledger;
   engines::RecolorEngine engine;
   Fixture() {
     fs::create_directories(dir);
-    store = std::move(open_sqlite_store((dir / "db").string())).value();
-    EXPECT_TRUE(store->migrate().is_ok());
     blobs = open_file_blob_store((dir / "blobs").string());
-    ledger = make_memory_quota_ledger(*store, system_clock_seconds());
+    ledger = make_memory_quota_ledger(usage, system_clock_seconds());
   }
   ~Fixture() { fs::remove_all(dir); }
   Design row(const std::string& id, const std::string& status, std::int64_t created_at,

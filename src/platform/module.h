@@ -14,6 +14,7 @@
 #include <memory>
 #include <string>
 
+#include "auth/account_repository.h"
 #include "auth/user_data.h"
 #include "config/config.h"
 #include "core/health.h"
@@ -22,7 +23,7 @@
 #include "embed/image_models.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
-#include "store/store.h"
+#include "store/database.h"
 
 namespace atelier {
 namespace http {
@@ -39,7 +40,8 @@ class Analyzer;
 // after them (filled in list order).
 struct Platform {
   const Config& config;
-  Store& store;
+  db::Database& db;             // capabilities build their repositories on it
+  AccountRepository& accounts;  // the platform's own (identity); also the accounts module's
   QuotaLedger& ledger;
   Metrics& metrics;
   HealthRegistry& health;

@@ -26,7 +26,7 @@
 
 #include "config/config.h"
 #include "core/status.h"
-#include "store/store.h"
+#include "quota/usage_repository.h"
 
 namespace atelier {
 
@@ -82,6 +82,6 @@ class QuotaLedger {
 std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock clock);
 // Usage is loaded from and written behind to `store` (flush() every second
 // from the composition root and at shutdown).
-std::unique_ptr<QuotaLedger> make_memory_quota_ledger(Store& store, Clock clock);
+std::unique_ptr<QuotaLedger> make_memory_quota_ledger(UsageRepository& store, Clock clock);
 
 }  // namespace atelier

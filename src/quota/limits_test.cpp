@@ -7,21 +7,14 @@
 #include <sstream>
 #include <thread>
 
-#include "app/sql_store.h"
+#include "store/temp_database_testing.h"
 
 namespace atelier {
 namespace {
 
-StorePtr temp_store(const std::string& name) {
-  auto dir =
-      std::filesystem::path(::testing::TempDir()) / ("limits_" + std::to_string(::getpid()) + name);
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  auto s = open_sqlite_store((dir / "t.db").string(), 4);
-  EXPECT_TRUE(s.is_ok());
-  auto st = std::move(s).value();
-  EXPECT_TRUE(st->migrate().is_ok());
-  return st;
+using TempUsage = testing_support::TempRepository<UsageRepository>;
+std::unique_ptr<TempUsage> temp_store(const std::string& name) {
+  return std::make_unique<TempUsage>("limits" + name);
 }
 
 std::vector<std::string> words(const std::string& line) {
@@ -38,7 +31,7 @@ TEST(LimitsGolden, AllCases) {
   ASSERT_TRUE(in) << "golden file missing";
   std::int64_t now = 0;
   Clock clock = [&now] { return now; };
-  StorePtr store;
+  std::unique_ptr<TempUsage> store;
   std::unique_ptr<RateLimiter> limiter;
   std::unique_ptr<QuotaLedger> ledger;
   std::string case_name, line;
@@ -52,7 +45,7 @@ TEST(LimitsGolden, AllCases) {
       case_name = line.substr(5);
       store = temp_store(std::to_string(lineno));
       limiter = make_memory_rate_limiter({}, clock);
-      ledger = make_memory_quota_ledger(*store, clock);
+      ledger = make_memory_quota_ledger(**store, clock);
       continue;
     }
     if (w[0] == "limits") {
@@ -124,7 +117,7 @@ TEST(LimitsGolden, AllCases) {
 
 TEST(QuotaLedger, ExactUnderConcurrentRace) {
   auto store = temp_store("race");
-  auto ledger = make_memory_quota_ledger(*store, system_clock_seconds());
+  auto ledger = make_memory_quota_ledger(**store, system_clock_seconds());
   constexpr int kLimit = 37;
   std::atomic<int> granted{0};
   std::vector<std::thread> threads;
@@ -142,18 +135,18 @@ TEST(QuotaLedger, FlushPersistsAndReloads) {
   std::int64_t now = 1795392000;
   Clock clock = [&now] { return now; };
   {
-    auto ledger = make_memory_quota_ledger(*store, clock);
+    auto ledger = make_memory_quota_ledger(**store, clock);
     ASSERT_TRUE(ledger->reserve("p", 6, 10).allowed);
     ASSERT_TRUE(ledger->flush().is_ok());
     ASSERT_TRUE(ledger->reserve("p", 1, 10).allowed);
     ASSERT_TRUE(ledger->flush().is_ok());
   }
-  auto stored = store->get_usage("p", utc_day(now));
+  auto stored = (*store)->get_usage("p", utc_day(now));
   ASSERT_TRUE(stored.is_ok());
   EXPECT_EQ(stored->units, 7);
   EXPECT_EQ(stored->requests, 2);
   // A new process (or replica restart) continues from the stored total.
-  auto ledger2 = make_memory_quota_ledger(*store, clock);
+  auto ledger2 = make_memory_quota_ledger(**store, clock);
   EXPECT_TRUE(ledger2->reserve("p", 3, 10).allowed);
   EXPECT_FALSE(ledger2->reserve("p", 1, 10).allowed);
 }

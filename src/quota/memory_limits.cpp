@@ -168,7 +168,8 @@ class MemoryRateLimiter final : public RateLimiter {
 
 class MemoryQuotaLedger final : public QuotaLedger {
  public:
-  MemoryQuotaLedger(Store& store, Clock clock) : store_(store), clock_(std::move(clock)) {}
+  MemoryQuotaLedger(UsageRepository& store, Clock clock)
+      : store_(store), clock_(std::move(clock)) {}
 
   Decision reserve(const std::string& identity, std::int64_t units, std::int64_t limit) override {
     const std::int64_t now = clock_();
@@ -321,7 +322,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
     }
   }
 
-  Store& store_;
+  UsageRepository& store_;
   const Clock clock_;
   std::mutex mu_;
   std::unordered_map<std::string, Counter> counters_;             // guarded by mu_
@@ -334,7 +335,7 @@ std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock
   return std::make_unique<MemoryRateLimiter>(cfg, std::move(clock));
 }
 
-std::unique_ptr<QuotaLedger> make_memory_quota_ledger(Store& store, Clock clock) {
+std::unique_ptr<QuotaLedger> make_memory_quota_ledger(UsageRepository& store, Clock clock) {
   return std::make_unique<MemoryQuotaLedger>(store, std::move(clock));
 }
 

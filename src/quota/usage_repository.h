@@ -7,8 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "quota/usage.h"
 #include "store/database.h"
-#include "store/store.h"
 
 namespace atelier {
 

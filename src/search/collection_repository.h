@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "search/collection.h"
 #include "store/database.h"
-#include "store/store.h"
 
 namespace atelier {
 

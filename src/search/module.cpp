@@ -23,11 +23,11 @@ class SearchModule final : public Module {
                      static_cast<std::size_t>(c.search_ivf_min),
                      static_cast<std::size_t>(c.search_ivf_nprobe),
                      (std::filesystem::path(c.data_dir) / "indexes").string()};
-    service_ =
-        std::make_unique<SearchService>(p.store, p.embedders, p.image_models, *p.analyzer, f);
+    repo_ = std::make_unique<CollectionRepository>(p.db);
+    service_ = std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *p.analyzer, f);
     api::add_search_routes(p.router, p.deps, *service_);
     api::add_image_collection_routes(p.router, p.deps, *service_);
-    p.user_data.add(api::search_user_data(*service_, p.store));
+    p.user_data.add(api::search_user_data(*service_, *repo_));
     SearchService* svc = service_.get();
     p.metrics.add_sampled_gauge("atelier_index_vectors",
                                 "Vectors held by the loaded search indexes.", {},
@@ -37,6 +37,7 @@ class SearchModule final : public Module {
   void stop() override { service_->persist(); }  // index files for the next start
 
  private:
+  std::unique_ptr<CollectionRepository> repo_;
   std::unique_ptr<SearchService> service_;
 };
 

@@ -361,7 +361,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
   }
 }
 
-UserDataPart search_user_data(search::SearchService& svc, Store& store) {
+UserDataPart search_user_data(search::SearchService& svc, CollectionRepository& store) {
   UserDataPart p;
   p.name = "search";
   p.export_all = [&svc, &store](const std::string& owner) -> Result<nlohmann::ordered_json> {

@@ -20,6 +20,6 @@ http::Response ingest_response(const std::string& collection, const UpsertCounts
 // ordinary search route, since CLIP's text tower shares the space).
 void add_image_collection_routes(http::Router& router, ApiDeps& deps, search::SearchService& svc);
 // The parts of a user's data that search and design hold.
-UserDataPart search_user_data(search::SearchService& svc, Store& store);
+UserDataPart search_user_data(search::SearchService& svc, CollectionRepository& store);
 
 }  // namespace atelier::api

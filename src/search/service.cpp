@@ -182,10 +182,10 @@ Result<Collection> SearchService::create(const std::string& name, const Caller& 
     return Status::invalid_argument("'visibility' is private or public");
   }
   if (const embed::TextEmbedder* e = embedders_.text(model)) {
-    return store_.create_collection(name, owner.id, model, e->dimensions(), visibility);
+    return store_.create(name, owner.id, model, e->dimensions(), visibility);
   }
   if (int dims = embedders_.image_dimensions(model); dims > 0) {
-    return store_.create_collection(name, owner.id, model, dims, visibility);
+    return store_.create(name, owner.id, model, dims, visibility);
   }
   return Status::invalid_argument("no embedding model '" + model + "'");
 }
@@ -239,7 +239,7 @@ Result<Collection> SearchService::collection(const std::string& name, const Call
 }
 
 Result<std::vector<Collection>> SearchService::list(const Caller& caller) {
-  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list_collections());
+  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list());
   std::vector<Collection> out;
   for (auto& c : all) {
     if (may_read(c, caller)) out.push_back(std::move(c));
@@ -281,7 +281,7 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
     auto it = loading_.find(name);
     if (it != loading_.end() && it->second == gate) loading_.erase(it);
   };
-  auto found = store_.find_collection(name);
+  auto found = store_.find(name);
   if (!found.is_ok()) {
     finished();
     return found.status();
@@ -344,7 +344,7 @@ Status SearchService::drop(const std::string& name, const Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(auto l, load(name, caller));
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
   std::lock_guard writer(l->write_mu);
-  ATELIER_RETURN_IF_ERROR(store_.delete_collection(l->collection.id));
+  ATELIER_RETURN_IF_ERROR(store_.remove(l->collection.id));
   {
     std::lock_guard lock(mu_);
     auto it = loaded_.find(name);
@@ -364,7 +364,7 @@ Status SearchService::drop(const std::string& name, const Caller& caller) {
 }
 
 Status SearchService::drop_owned_by(const std::string& owner) {
-  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list_collections());
+  ATELIER_ASSIGN_OR_RETURN(auto all, store_.list());
   for (const auto& c : all) {
     if (c.owner == owner) ATELIER_RETURN_IF_ERROR(drop(c.name, Caller{owner, false, false}));
   }
@@ -437,7 +437,7 @@ Status SearchService::maybe_rebuild(Loaded* l) {
   const bool tombstones = index->deleted() > std::max<std::size_t>(64, n / 5);
   if (!outgrown && !tombstones) return Status::ok();
   ATELIER_ASSIGN_OR_RETURN(Collection now,
-                           store_.find_collection(l->collection.name));  // writers are held off
+                           store_.find(l->collection.name));  // writers are held off
   ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection));
   if (save(now, *fresh, now.version).is_ok()) l->saved_version = now.version;
   std::lock_guard lock(mu_);
@@ -557,7 +557,7 @@ void SearchService::persist() {
   }
   for (auto& l : all) {
     std::lock_guard writer(l->write_mu);
-    auto now = store_.find_collection(l->collection.name);
+    auto now = store_.find(l->collection.name);
     if (!now.is_ok()) continue;
     if (now->version != l->text_saved_version && save_text(*now, *l->text, now->version).is_ok())
       l->text_saved_version = now->version;

@@ -22,8 +22,8 @@
 #include "embed/embedder.h"
 #include "embed/image_models.h"
 #include "search/bm25_index.h"
+#include "search/collection_repository.h"
 #include "search/vector_index.h"
-#include "store/store.h"
 #include "text/analyzer.h"
 
 namespace atelier::search {
@@ -114,7 +114,7 @@ struct CollectionStats {
 class SearchService {
  public:
   // `images`: the image embedding models image collections are encoded with.
-  SearchService(Store& store, const embed::EmbedderRegistry& embedders,
+  SearchService(CollectionRepository& store, const embed::EmbedderRegistry& embedders,
                 const embed::ImageModels& images, const text::Analyzer& analyzer,
                 FusionSettings fusion)
       : store_(store),
@@ -213,7 +213,7 @@ class SearchService {
   const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
   Result<engines::ImageEncoder*> image_encoder_for(const std::string& name, const Caller& caller);
 
-  Store& store_;
+  CollectionRepository& store_;
   const embed::EmbedderRegistry& embedders_;
   const embed::ImageModels& images_;
   const text::Analyzer& analyzer_;
