@@ -46,15 +46,6 @@ Status bump_version(db::Connection& c, std::int64_t collection_id) {
   return Status::ok();
 }
 
-Result<std::int64_t> document_row(db::Connection& c, std::int64_t collection_id,
-                                  const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(
-      auto row,
-      db::first<std::int64_t>(c, "SELECT id FROM documents WHERE collection_id=? AND doc_id=?",
-                              {collection_id, id}, [](const db::Row& r) { return r.integer(0); }));
-  return row.value_or(0);
-}
-
 }  // namespace
 
 Result<Collection> CollectionRepository::create(const std::string& name, const std::string& owner,
@@ -105,22 +96,29 @@ Result<UpsertCounts> CollectionRepository::upsert_documents(
   ATELIER_RETURN_IF_ERROR(db_.transaction([&](db::Connection& c) -> Status {
     counts = {};
     ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
+    // New ids (the usual ingest) take one round trip: the insert that does
+    // nothing on a conflict says by its returned row whether it inserted;
+    // only an existing id then needs its update.
     for (const auto& d : docs) {
-      ATELIER_ASSIGN_OR_RETURN(std::int64_t row, document_row(c, collection_id, d.id));
-      if (row != 0) {
-        ATELIER_RETURN_IF_ERROR(
-            c.execute("UPDATE documents SET text=?, metadata=?, vector=? WHERE id=?",
-                      {d.text, d.metadata_json, vector_value(d.vector), row})
-                .status());
-        ++counts.updated;
-      } else {
-        ATELIER_RETURN_IF_ERROR(
-            c.execute("INSERT INTO documents(text, metadata, vector, collection_id, doc_id) "
-                      "VALUES (?,?,?,?,?)",
-                      {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id})
-                .status());
+      ATELIER_ASSIGN_OR_RETURN(
+          auto inserted,
+          db::first<std::int64_t>(
+              c,
+              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id) VALUES "
+              "(?,?,?,?,?) ON CONFLICT (collection_id, doc_id) DO NOTHING RETURNING id",
+              {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id},
+              [](const db::Row& r) { return r.integer(0); }));
+      if (inserted) {
         ++counts.inserted;
+        continue;
       }
+      ATELIER_ASSIGN_OR_RETURN(
+          auto n,
+          c.execute("UPDATE documents SET text=?, metadata=?, vector=? WHERE "
+                    "collection_id=? AND doc_id=?",
+                    {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id}));
+      if (n != 1) return Status::internal("document '" + d.id + "' neither inserted nor updated");
+      ++counts.updated;
     }
     return Status::ok();
   }));
