@@ -2,14 +2,10 @@
 
 #include <chrono>
 
+#include "core/clock.h"
+
 namespace atelier {
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 Tier tier_from(const std::string& s) {
   Tier t = Tier::free;
@@ -54,7 +50,7 @@ ApiKey read_key(const db::Row& r) {
 Result<User> AccountRepository::create_user(const User& u) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
   User out = u;
-  out.created_at = unix_now();
+  out.created_at = unix_seconds();
   auto id = db::first<std::int64_t>(
       *c,
       "INSERT INTO users(email, password_hash, tier, role, created_at, disabled) VALUES "
@@ -114,7 +110,7 @@ Status AccountRepository::delete_user(std::int64_t id, const std::vector<std::st
 Result<ApiKey> AccountRepository::create_api_key(const ApiKey& k) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
   ApiKey out = k;
-  out.created_at = unix_now();
+  out.created_at = unix_seconds();
   ATELIER_ASSIGN_OR_RETURN(
       auto id,
       db::first<std::int64_t>(
@@ -144,7 +140,7 @@ Status AccountRepository::revoke_api_key(std::int64_t id) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
   ATELIER_ASSIGN_OR_RETURN(
       auto changed, c->execute("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
-                               {unix_now(), id}));
+                               {unix_seconds(), id}));
   if (changed == 0) return Status::not_found("no active API key with id " + std::to_string(id));
   return Status::ok();
 }

@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/clock.h"
+
 namespace atelier {
 namespace {
-
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool starts_with_ci(std::string_view s, std::string_view prefix) {
   if (s.size() < prefix.size()) return false;
@@ -151,7 +147,7 @@ void Authenticator::forget_user(std::int64_t user_id) {
 }
 
 Result<Identity> Authenticator::from_jwt(const std::string& token) {
-  auto claims = jwt_.verify(token, unix_now());
+  auto claims = jwt_.verify(token, unix_seconds());
   if (!claims.is_ok()) return claims.status();
   ATELIER_ASSIGN_OR_RETURN(CachedUser user, user_state(claims->user_id));
   if (!user.exists) return Status::unauthenticated("the token's user does not exist");
@@ -216,7 +212,7 @@ Result<std::string> Authenticator::issue_token(const User& u) {
   c.user_id = u.id;
   c.tier = u.tier;
   c.role = u.role;
-  return jwt_.issue(c, unix_now());
+  return jwt_.issue(c, unix_seconds());
 }
 
 Result<NewKey> Authenticator::create_key(const std::string& name, Tier tier,

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.h"
+
 namespace atelier {
 namespace {
 
@@ -30,12 +32,6 @@ db::Value vector_value(const std::vector<float>& v) {
       std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float))};
 }
 
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // First in every document write: the row lock orders writers (PostgreSQL);
 // SQLite's BEGIN IMMEDIATE already has.
 Status bump_version(db::Connection& c, std::int64_t collection_id) {
@@ -52,7 +48,7 @@ Result<Collection> CollectionRepository::create(const std::string& name, const s
                                                 const std::string& model, int dimensions,
                                                 const std::string& visibility) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
-  Collection col{0, name, owner, model, dimensions, unix_now(), 0, 0, visibility};
+  Collection col{0, name, owner, model, dimensions, unix_seconds(), 0, 0, visibility};
   auto id = db::first<std::int64_t>(
       *c,
       "INSERT INTO collections(name, owner, model, dimensions, created_at, visibility) VALUES "

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 
+#include "core/clock.h"
 #include "store/postgres/postgres_database.h"
 #include "store/sqlite/sqlite_database.h"
 
@@ -64,11 +65,6 @@ Status Database::transaction(const std::function<Status(Connection&)>& f,
 }
 
 namespace {
-std::int64_t unix_now() {
-  return std::chrono::duration_cast<std::chrono::seconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 Result<int> version_on(Connection& c) {
   ATELIER_ASSIGN_OR_RETURN(
       auto v, first<std::int64_t>(c, "SELECT COALESCE(MAX(version), 0) FROM schema_migrations", {},
@@ -110,7 +106,7 @@ Result<int> Database::migrate(const std::vector<Migration>& migrations) {
       ATELIER_RETURN_IF_ERROR(c.script(sql));
       ATELIER_RETURN_IF_ERROR(
           c.execute("INSERT INTO schema_migrations(version, name, applied_at) VALUES (?,?,?)",
-                    {m.version, m.name, unix_now()})
+                    {m.version, m.name, unix_seconds()})
               .status());
       applied = true;
       return Status::ok();

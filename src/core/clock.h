@@ -1,0 +1,17 @@
+// Wall-clock time as unix seconds, for rows' timestamps. Code whose logic
+// depends on time takes an injected clock instead (quota's Clock, the
+// circuit breaker's Now), so tests never wait for it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+
+namespace atelier {
+
+inline std::int64_t unix_seconds() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace atelier
