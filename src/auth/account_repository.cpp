@@ -48,7 +48,7 @@ ApiKey read_key(const db::Row& r) {
 }  // namespace
 
 Result<User> AccountRepository::create_user(const User& u) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   User out = u;
   out.created_at = unix_seconds();
   auto id = db::first<std::int64_t>(
@@ -68,7 +68,7 @@ Result<User> AccountRepository::create_user(const User& u) {
 }
 
 Result<User> AccountRepository::find_user(std::int64_t id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(auto u,
                            db::first<User>(*c, ATELIER_USER_SELECT " WHERE id=?", {id}, read_user));
   if (!u) return Status::not_found("no such user");
@@ -76,7 +76,7 @@ Result<User> AccountRepository::find_user(std::int64_t id) {
 }
 
 Result<User> AccountRepository::find_user_by_email(const std::string& email) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto u, db::first<User>(*c, ATELIER_USER_SELECT " WHERE email=?", {email}, read_user));
   if (!u) return Status::not_found("no such user");
@@ -85,7 +85,7 @@ Result<User> AccountRepository::find_user_by_email(const std::string& email) {
 
 Status AccountRepository::set_user_disabled(std::int64_t id, bool disabled,
                                             std::int64_t tokens_valid_after) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   // tokens_valid_after only moves forward.
   ATELIER_ASSIGN_OR_RETURN(
       auto changed,
@@ -97,7 +97,7 @@ Status AccountRepository::set_user_disabled(std::int64_t id, bool disabled,
 }
 
 Status AccountRepository::delete_user(std::int64_t id, const std::vector<std::string>& identities) {
-  return db_.transaction([&](db::Connection& c) -> Status {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(c.execute("DELETE FROM api_keys WHERE user_id=?", {id}).status());
     for (const auto& who : identities) {
       ATELIER_RETURN_IF_ERROR(
@@ -108,7 +108,7 @@ Status AccountRepository::delete_user(std::int64_t id, const std::vector<std::st
 }
 
 Result<ApiKey> AccountRepository::create_api_key(const ApiKey& k) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ApiKey out = k;
   out.created_at = unix_seconds();
   ATELIER_ASSIGN_OR_RETURN(
@@ -124,7 +124,7 @@ Result<ApiKey> AccountRepository::create_api_key(const ApiKey& k) {
 }
 
 Result<ApiKey> AccountRepository::find_api_key_by_hash(const std::string& hash) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto k, db::first<ApiKey>(*c, ATELIER_KEY_SELECT " WHERE hash=?", {hash}, read_key));
   if (!k) return Status::not_found("no such API key");
@@ -132,12 +132,12 @@ Result<ApiKey> AccountRepository::find_api_key_by_hash(const std::string& hash) 
 }
 
 Result<std::vector<ApiKey>> AccountRepository::list_api_keys() {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<ApiKey>(*c, ATELIER_KEY_SELECT " ORDER BY id", {}, read_key);
 }
 
 Status AccountRepository::revoke_api_key(std::int64_t id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto changed, c->execute("UPDATE api_keys SET revoked_at=? WHERE id=? AND revoked_at IS NULL",
                                {unix_seconds(), id}));

@@ -17,6 +17,13 @@ namespace atelier {
 class AccountRepository {
  public:
   explicit AccountRepository(db::Database& db) : db_(db) {}
+  // This repository for one request: its leases honour the request's
+  // deadline and cancellation (db::Database::lease). Cheap to make per call.
+  AccountRepository in(const WorkContext& work) const {
+    AccountRepository r(db_);
+    r.work_ = work;
+    return r;
+  }
 
   Result<User> create_user(const User& u);  // id and created_at are assigned
   Result<User> find_user(std::int64_t id);
@@ -32,6 +39,7 @@ class AccountRepository {
 
  private:
   db::Database& db_;
+  WorkContext work_;  // none: background work, bounded only by the pool wait
 };
 
 }  // namespace atelier

@@ -165,7 +165,7 @@ Result<Identity> Authenticator::from_jwt(const std::string& token) {
 }
 
 Result<User> Authenticator::register_user(const std::string& email, const std::string& password,
-                                          Tier tier, Role role) {
+                                          Tier tier, Role role, const WorkContext& work) {
   ATELIER_RETURN_IF_ERROR(validate_email(email));
   ATELIER_RETURN_IF_ERROR(validate_password(password));
   User u;
@@ -175,15 +175,15 @@ Result<User> Authenticator::register_user(const std::string& email, const std::s
   ATELIER_ASSIGN_OR_RETURN(u.password_hash, hash_password(password, pw_));
   u.tier = tier;
   u.role = role;
-  return store_.create_user(u);
+  return store_.in(work).create_user(u);
 }
 
 Result<std::string> Authenticator::login(const std::string& email, const std::string& password,
-                                         User* user_out) {
+                                         User* user_out, const WorkContext& work) {
   std::string norm = email;
   std::transform(norm.begin(), norm.end(), norm.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  auto user = store_.find_user_by_email(norm);
+  auto user = store_.in(work).find_user_by_email(norm);
   if (!user.is_ok()) {
     if (user.status().code() != Code::not_found) return user.status();
     // Spend the same time as a real check so response timing does not tell
@@ -216,7 +216,8 @@ Result<std::string> Authenticator::issue_token(const User& u) {
 }
 
 Result<NewKey> Authenticator::create_key(const std::string& name, Tier tier,
-                                         std::optional<std::int64_t> user_id) {
+                                         std::optional<std::int64_t> user_id,
+                                         const WorkContext& work) {
   NewKey nk;
   nk.key.prefix = random_token(6).substr(0, 8);
   nk.secret = "atl_" + nk.key.prefix + "_" + random_token(24);
@@ -224,12 +225,12 @@ Result<NewKey> Authenticator::create_key(const std::string& name, Tier tier,
   nk.key.name = name;
   nk.key.tier = tier;
   nk.key.user_id = user_id;
-  ATELIER_ASSIGN_OR_RETURN(nk.key, store_.create_api_key(nk.key));
+  ATELIER_ASSIGN_OR_RETURN(nk.key, store_.in(work).create_api_key(nk.key));
   return nk;
 }
 
-Status Authenticator::revoke_key(std::int64_t id) {
-  ATELIER_RETURN_IF_ERROR(store_.revoke_api_key(id));
+Status Authenticator::revoke_key(std::int64_t id, const WorkContext& work) {
+  ATELIER_RETURN_IF_ERROR(store_.in(work).revoke_api_key(id));
   std::lock_guard lock(mu_);
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);

@@ -48,20 +48,23 @@ class Authenticator {
                                 const std::string& client_ip);
 
   // Account operations. register_user/login hash or verify a password:
-  // call them from the worker pool.
+  // call them from the worker pool. `work`: the request's, so database leases
+  // end with its deadline or cancellation (none from the CLI).
   Result<User> register_user(const std::string& email, const std::string& password, Tier tier,
-                             Role role);
+                             Role role, const WorkContext& work = {});
   // On success returns a signed token for the user.
   Result<std::string> login(const std::string& email, const std::string& password,
-                            User* user_out = nullptr);
+                            User* user_out = nullptr, const WorkContext& work = {});
   Result<std::string> issue_token(const User& u);
-  Result<NewKey> create_key(const std::string& name, Tier tier,
-                            std::optional<std::int64_t> user_id);
-  Status revoke_key(std::int64_t id);
+  Result<NewKey> create_key(const std::string& name, Tier tier, std::optional<std::int64_t> user_id,
+                            const WorkContext& work = {});
+  Status revoke_key(std::int64_t id, const WorkContext& work = {});
   // Ends every credential of the user in this process now (keys and tokens);
   // other processes follow within kKeyCacheTtl.
   void forget_user(std::int64_t user_id);
-  Result<std::vector<ApiKey>> list_keys() { return store_.list_api_keys(); }
+  Result<std::vector<ApiKey>> list_keys(const WorkContext& work = {}) {
+    return store_.in(work).list_api_keys();
+  }
 
   const JwtCodec& jwt() const { return jwt_; }
   bool allow_anonymous() const { return allow_anonymous_; }

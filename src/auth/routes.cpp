@@ -104,7 +104,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       nlohmann::ordered_json out;
       out["identity"] = id.id;
       if (id.user_id) {
-        ATELIER_ASSIGN_OR_RETURN(User u, store.find_user(*id.user_id));
+        ATELIER_ASSIGN_OR_RETURN(User u, store.in(ctx.work).find_user(*id.user_id));
         nlohmann::ordered_json acc;
         acc["id"] = u.id;
         acc["email"] = u.email;
@@ -113,7 +113,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
         acc["created_at"] = u.created_at;
         out["account"] = acc;
         auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
-        ATELIER_ASSIGN_OR_RETURN(auto all, store.list_api_keys());
+        ATELIER_ASSIGN_OR_RETURN(auto all, store.in(ctx.work).list_api_keys());
         for (const auto& k : all) {
           if (k.user_id != id.user_id) continue;
           keys.push_back({{"id", k.id},
@@ -163,11 +163,12 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
           return Status(st.code(), "deleting " + part.name + " data: " + st.message());
       }
       if (id.user_id) {
-        ATELIER_RETURN_IF_ERROR(store.delete_user(*id.user_id, {id.id, "gen:" + id.id}));
+        ATELIER_RETURN_IF_ERROR(
+            store.in(ctx.work).delete_user(*id.user_id, {id.id, "gen:" + id.id}));
         d.auth.forget_user(*id.user_id);
       } else if (id.key_id) {
         // A key without a user is its own account: deleting it revokes it.
-        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id));
+        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
       }
       return Response::no_content();
     };
@@ -191,7 +192,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
       ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
       ATELIER_ASSIGN_OR_RETURN(
-          User u, d.auth.register_user(email, password, Tier::authenticated, Role::user));
+          User u, d.auth.register_user(email, password, Tier::authenticated, Role::user, ctx.work));
       ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
       return Response::json(201, token_json(d, token, u));
     };
@@ -215,7 +216,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       if (password.size() > 256)
         return Status::invalid_argument("password must have at most 256 characters");
       User u;
-      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u));
+      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u, ctx.work));
       return Response::json(200, token_json(d, token, u));
     };
     router.add(std::move(r));
@@ -270,8 +271,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       }
       ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
       ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-      ATELIER_ASSIGN_OR_RETURN(NewKey nk,
-                               d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id));
+      ATELIER_ASSIGN_OR_RETURN(
+          NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
       auto j = key_json(nk.key);
       j["key"] = nk.secret;
       return Response::json(201, j);
@@ -335,8 +336,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
     r.exec = Exec::worker_pool;
     r.response_schema = {{"type", "object"},
                          {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}};
-    r.handler = [&d](const RequestContext&) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys());
+    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
+      ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
       nlohmann::json arr = nlohmann::json::array();
       for (auto& k : keys) arr.push_back(key_json(k));
       return Response::json(200, {{"keys", arr}});
@@ -368,7 +369,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       if (!parse_tier(tier_text, &tier)) {
         return Status::invalid_argument("tier must be one of free, authenticated, premium, admin");
       }
-      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt));
+      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
       auto j = key_json(nk.key);
       j["key"] = nk.secret;
       return Response::json(201, j);
@@ -393,7 +394,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       if (ec != std::errc() || p != text.data() + text.size()) {
         return Status::invalid_argument("key id must be an integer");
       }
-      ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id));
+      ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id, ctx.work));
       return Response::no_content();
     };
     router.add(std::move(r));

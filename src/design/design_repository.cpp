@@ -61,7 +61,7 @@ Room read_room(const db::Row& r) {
 }  // namespace
 
 Result<Room> DesignRepository::create_room(const Room& r) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_RETURN_IF_ERROR(c->execute("INSERT INTO rooms(" ATELIER_ROOM_COLUMNS
                                      ") VALUES (?,?,?,?,?,?,?,?,?)",
                                      {r.id, r.owner, r.name, r.room_type, r.blob, r.content_type,
@@ -71,7 +71,7 @@ Result<Room> DesignRepository::create_room(const Room& r) {
 }
 
 Result<Room> DesignRepository::find_room(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto room,
       db::first<Room>(*c, "SELECT " ATELIER_ROOM_COLUMNS " FROM rooms WHERE owner=? AND id=?",
@@ -81,7 +81,7 @@ Result<Room> DesignRepository::find_room(const std::string& owner, const std::st
 }
 
 Result<std::vector<Room>> DesignRepository::list_rooms(const std::string& owner) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<Room>(*c,
                        "SELECT " ATELIER_ROOM_COLUMNS
                        " FROM rooms WHERE owner=? ORDER BY created_at DESC, id DESC",
@@ -89,7 +89,7 @@ Result<std::vector<Room>> DesignRepository::list_rooms(const std::string& owner)
 }
 
 Status DesignRepository::delete_room(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(auto n,
                            c->execute("DELETE FROM rooms WHERE owner=? AND id=?", {owner, id}));
   if (n == 0) return Status::not_found("no room '" + id + "'");
@@ -97,7 +97,7 @@ Status DesignRepository::delete_room(const std::string& owner, const std::string
 }
 
 Result<Design> DesignRepository::create_design(const Design& d) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   auto st = c->execute("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
                        ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                        {d.id,          d.owner,           d.room_id,        d.input_blob,
@@ -117,7 +117,7 @@ Result<Design> DesignRepository::create_design(const Design& d) {
 }
 
 Result<Design> DesignRepository::find_design(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto d,
       db::first<Design>(*c, "SELECT " ATELIER_DESIGN_COLUMNS " FROM designs WHERE owner=? AND id=?",
@@ -128,7 +128,7 @@ Result<Design> DesignRepository::find_design(const std::string& owner, const std
 
 Result<Design> DesignRepository::find_design_by_key(const std::string& owner,
                                                     const std::string& key) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(auto d,
                            db::first<Design>(*c,
                                              "SELECT " ATELIER_DESIGN_COLUMNS
@@ -156,7 +156,7 @@ Result<DesignPage> DesignRepository::list_designs(const std::string& owner,
     }
     before_id = cursor->substr(dot + 1);
   }
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   // Ids compare bytewise on both backends (PostgreSQL: COLLATE "C" columns).
   ATELIER_ASSIGN_OR_RETURN(
       auto found,
@@ -177,7 +177,7 @@ Result<DesignPage> DesignRepository::list_designs(const std::string& owner,
 
 Result<bool> DesignRepository::update_design(const Design& d,
                                              const std::optional<std::string>& only_if_status) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto n,
       c->execute("UPDATE designs SET status=?1, error=?2, output_blob=?3, output_type=?4, "
@@ -190,7 +190,7 @@ Result<bool> DesignRepository::update_design(const Design& d,
 
 Result<std::vector<Design>> DesignRepository::designs_with_status(
     const std::vector<std::string>& statuses) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   std::vector<Design> out;
   for (const auto& s : statuses) {
     ATELIER_ASSIGN_OR_RETURN(auto found, db::all<Design>(*c,
@@ -204,7 +204,7 @@ Result<std::vector<Design>> DesignRepository::designs_with_status(
 }
 
 Status DesignRepository::delete_design(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(auto n,
                            c->execute("DELETE FROM designs WHERE owner=? AND id=?", {owner, id}));
   if (n == 0) return Status::not_found("no design '" + id + "'");
@@ -213,7 +213,7 @@ Status DesignRepository::delete_design(const std::string& owner, const std::stri
 
 Result<std::vector<std::pair<std::string, std::string>>> DesignRepository::designs_before(
     std::int64_t ms) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<std::pair<std::string, std::string>>(
       *c,
       "SELECT owner, id FROM designs WHERE created_at < ? AND status NOT IN ('queued', "
@@ -222,7 +222,7 @@ Result<std::vector<std::pair<std::string, std::string>>> DesignRepository::desig
 }
 
 Result<double> DesignRepository::design_spend(const std::string& owner, std::int64_t since_ms) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto v, db::first<double>(*c,
                                 "SELECT COALESCE(SUM(cost), 0) FROM designs WHERE "
@@ -233,14 +233,14 @@ Result<double> DesignRepository::design_spend(const std::string& owner, std::int
 }
 
 Status DesignRepository::delete_design_data(const std::string& owner) {
-  return db_.transaction([&](db::Connection& c) -> Status {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(c.execute("DELETE FROM designs WHERE owner=?", {owner}).status());
     return c.execute("DELETE FROM rooms WHERE owner=?", {owner}).status();
   });
 }
 
 Result<std::vector<std::string>> DesignRepository::referenced_blobs() {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<std::string>(
       *c,
       "SELECT blob FROM rooms UNION SELECT input_blob FROM designs UNION SELECT output_blob FROM "

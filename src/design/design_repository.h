@@ -19,6 +19,13 @@ namespace atelier {
 class DesignRepository {
  public:
   explicit DesignRepository(db::Database& db) : db_(db) {}
+  // This repository for one request: its leases honour the request's
+  // deadline and cancellation (db::Database::lease). Cheap to make per call.
+  DesignRepository in(const WorkContext& work) const {
+    DesignRepository r(db_);
+    r.work_ = work;
+    return r;
+  }
 
   Result<Room> create_room(const Room& r);
   Result<Room> find_room(const std::string& owner, const std::string& id);
@@ -44,6 +51,7 @@ class DesignRepository {
 
  private:
   db::Database& db_;
+  WorkContext work_;  // none: background work, bounded only by the pool wait
 };
 
 }  // namespace atelier

@@ -124,7 +124,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       ATELIER_ASSIGN_OR_RETURN(Room room,
                                svc.add_room(ctx.identity.id, name, room_type, in.images[0],
                                             std::string(image::format_mime(imgs[0].header.format)),
-                                            imgs[0].width, imgs[0].height));
+                                            imgs[0].width, imgs[0].height, ctx.work));
       return Response::json_ordered(201, room_json(room));
     };
     router.add(std::move(r));
@@ -139,7 +139,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.access = Access::user;
     r.exec = Exec::worker_pool;
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id));
+      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const auto& x : rooms) arr.push_back(room_json(x));
       return Response::json_ordered(200, {{"rooms", arr}});
@@ -158,7 +158,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.response_content_type = "image/*";
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Room room, svc.room(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_ASSIGN_OR_RETURN(Room room,
+                               svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
       return image_response(std::move(bytes), room.content_type);
     };
@@ -176,7 +177,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.success_status = 204;
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_RETURN_IF_ERROR(
+          svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       return Response::no_content();
     };
     router.add(std::move(r));
@@ -282,14 +284,15 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         if (w.empty() || *end || !(wait_s >= 0))
           return Status::invalid_argument("'wait' must be a number of seconds");
       }
-      ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c));
+      ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
       Design out = made.design;
       if (wait_s > 0) {
         const auto limit = std::min<std::chrono::milliseconds>(
             std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
             svc.settings().ai_timeout);
         ATELIER_ASSIGN_OR_RETURN(
-            out, svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining())));
+            out,
+            svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining()), ctx.work));
       }
       const bool done =
           out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
@@ -326,7 +329,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
           return Status::invalid_argument("'limit' must be 1 to 100");
         limit = static_cast<int>(l);
       }
-      ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, room, limit, cursor));
+      ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, room, limit, cursor, ctx.work));
       nlohmann::ordered_json arr = nlohmann::ordered_json::array();
       for (const auto& x : page.items) arr.push_back(design_json(x));
       nlohmann::ordered_json out;
@@ -348,7 +351,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.exec = Exec::worker_pool;
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_ASSIGN_OR_RETURN(Design x,
+                               svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       return Response::json_ordered(200, design_json(x));
     };
     router.add(std::move(r));
@@ -367,7 +371,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.errors = {404};
     const bool output = std::string(what) == "image";
     r.handler = [&svc, output](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_ASSIGN_OR_RETURN(Design x,
+                               svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       const auto& blob = output ? x.output_blob : x.control_blob;
       if (!blob)
         return Status::not_found("design '" + x.id + "' has no " + (output ? "image" : "control") +
@@ -389,7 +394,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.exec = Exec::worker_pool;
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x, svc.cancel(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_ASSIGN_OR_RETURN(Design x,
+                               svc.cancel(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       return Response::json_ordered(200, design_json(x));
     };
     router.add(std::move(r));
@@ -406,7 +412,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.success_status = 204;
     r.errors = {404};
     r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id")));
+      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
       return Response::no_content();
     };
     router.add(std::move(r));
@@ -422,7 +428,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
     r.access = Access::user;
     r.exec = Exec::worker_pool;
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id));
+      ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id, ctx.work));
       ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
       const std::int64_t limit =
           svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];

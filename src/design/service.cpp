@@ -95,18 +95,21 @@ std::size_t DesignService::queued() const {
 
 Result<Room> DesignService::add_room(const std::string& owner, const std::string& name,
                                      const std::string& room_type, const std::string& bytes,
-                                     const std::string& content_type, int width, int height) {
+                                     const std::string& content_type, int width, int height,
+                                     const WorkContext& work) {
   if (!find_room_type(room_type))
     return Status::invalid_argument("unknown room type '" + room_type + "'");
   if (name.size() > 200) return Status::invalid_argument("'name' is longer than 200 characters");
   ATELIER_ASSIGN_OR_RETURN(std::string hash, blobs_.put(bytes));
   Room r{random_id("rm_"), owner, name, room_type, hash, content_type, width, height, now_ms()};
-  return store_.create_room(r);
+  return store_.in(work).create_room(r);
 }
 
-Status DesignService::delete_room(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(Room r, store_.find_room(owner, id));
-  ATELIER_RETURN_IF_ERROR(store_.delete_room(owner, id));
+Status DesignService::delete_room(const std::string& owner, const std::string& id,
+                                  const WorkContext& work) {
+  DesignRepository store = store_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(Room r, store.find_room(owner, id));
+  ATELIER_RETURN_IF_ERROR(store.delete_room(owner, id));
   collect_blobs({r.blob});
   return Status::ok();
 }
@@ -135,7 +138,10 @@ Status same_request(const Design& earlier, const CreateDesign& req) {
 }
 }  // namespace
 
-Result<Created> DesignService::create(const CreateDesign& req) {
+Result<Created> DesignService::create(const CreateDesign& req, const WorkContext& work) {
+  // Reads and the insert honour the request; once the design row exists the
+  // bookkeeping after it (a refund, a failed queue) runs to the end.
+  DesignRepository store = store_.in(work);
   const std::string engine = req.engine.empty() ? settings_.default_engine : req.engine;
   if (!engines_.count(engine)) {
     std::string names;
@@ -154,7 +160,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
   if (req.idempotency_key) {
     if (req.idempotency_key->empty() || req.idempotency_key->size() > 200)
       return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
-    auto existing = store_.find_design_by_key(req.owner, *req.idempotency_key);
+    auto existing = store.find_design_by_key(req.owner, *req.idempotency_key);
     if (existing.is_ok()) {
       ATELIER_RETURN_IF_ERROR(same_request(*existing, req));
       return Created{std::move(existing).value(), false};
@@ -165,7 +171,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
   d.owner = req.owner;
   std::string room_type = req.room_type;
   if (req.room_id) {
-    ATELIER_ASSIGN_OR_RETURN(Room r, store_.find_room(req.owner, *req.room_id));
+    ATELIER_ASSIGN_OR_RETURN(Room r, store.find_room(req.owner, *req.room_id));
     d.room_id = r.id;
     d.input_blob = r.blob;
     d.input_type = r.content_type;
@@ -179,7 +185,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
   const double cost =
       settings_.cost_per_generation.count(engine) ? settings_.cost_per_generation.at(engine) : 0.0;
   if (settings_.monthly_budget > 0) {
-    ATELIER_ASSIGN_OR_RETURN(double spent, store_.design_spend("", day_and_month_start().second));
+    ATELIER_ASSIGN_OR_RETURN(double spent, store.design_spend("", day_and_month_start().second));
     if (spent + cost > settings_.monthly_budget + 1e-9) {
       if (observer_.refused) observer_.refused(req.tier, "monthly_budget");
       return Status::resource_exhausted("the monthly generation budget is spent");
@@ -221,7 +227,7 @@ Result<Created> DesignService::create(const CreateDesign& req) {
     d.canny_high = *req.canny_high;
   }
   d.created_at = now_ms();
-  auto made = store_.create_design(d);
+  auto made = store.create_design(d);
   if (!made.is_ok()) {
     ledger_.refund(gen_identity(req.owner), day, 1);
     if (made.status().code() == Code::already_exists && req.idempotency_key) {
@@ -246,10 +252,10 @@ Result<Created> DesignService::create(const CreateDesign& req) {
 }
 
 Result<Design> DesignService::wait(const std::string& owner, const std::string& id,
-                                   std::chrono::milliseconds wait) {
+                                   std::chrono::milliseconds wait, const WorkContext& work) {
   const auto until = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    ATELIER_ASSIGN_OR_RETURN(Design d, store_.find_design(owner, id));
+    ATELIER_ASSIGN_OR_RETURN(Design d, store_.in(work).find_design(owner, id));
     if (terminal(d.status) || std::chrono::steady_clock::now() >= until) return d;
     std::unique_lock lk(mu_);
     done_cv_.wait_until(
@@ -257,8 +263,9 @@ Result<Design> DesignService::wait(const std::string& owner, const std::string& 
   }
 }
 
-Result<Design> DesignService::cancel(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(Design d, store_.find_design(owner, id));
+Result<Design> DesignService::cancel(const std::string& owner, const std::string& id,
+                                     const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(Design d, store_.in(work).find_design(owner, id));
   for (const char* from : {"queued", "running"}) {
     if (d.status != from) continue;
     Design c = d;
@@ -282,9 +289,10 @@ Result<Design> DesignService::cancel(const std::string& owner, const std::string
   return d;
 }
 
-Status DesignService::remove(const std::string& owner, const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(Design d, cancel(owner, id));
-  ATELIER_RETURN_IF_ERROR(store_.delete_design(owner, id));
+Status DesignService::remove(const std::string& owner, const std::string& id,
+                             const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(Design d, cancel(owner, id, work));
+  ATELIER_RETURN_IF_ERROR(store_.in(work).delete_design(owner, id));
   std::vector<std::string> blobs{d.input_blob};
   if (d.output_blob) blobs.push_back(*d.output_blob);
   if (d.control_blob) blobs.push_back(*d.control_blob);
@@ -300,10 +308,12 @@ void DesignService::collect_blobs(const std::vector<std::string>& candidates) {
     if (!live.count(h)) (void)blobs_.remove(h);
 }
 
-Result<std::pair<double, double>> DesignService::spend(const std::string& owner) {
+Result<std::pair<double, double>> DesignService::spend(const std::string& owner,
+                                                       const WorkContext& work) {
   const auto [day, month] = day_and_month_start();
-  ATELIER_ASSIGN_OR_RETURN(double d, store_.design_spend(owner, day));
-  ATELIER_ASSIGN_OR_RETURN(double m, store_.design_spend(owner, month));
+  DesignRepository store = store_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(double d, store.design_spend(owner, day));
+  ATELIER_ASSIGN_OR_RETURN(double m, store.design_spend(owner, month));
   return std::make_pair(d, m);
 }
 

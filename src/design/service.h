@@ -99,30 +99,38 @@ class DesignService {
 
   Result<Room> add_room(const std::string& owner, const std::string& name,
                         const std::string& room_type, const std::string& bytes,
-                        const std::string& content_type, int width, int height);
-  Result<std::vector<Room>> rooms(const std::string& owner) { return store_.list_rooms(owner); }
-  Result<Room> room(const std::string& owner, const std::string& id) {
-    return store_.find_room(owner, id);
+                        const std::string& content_type, int width, int height,
+                        const WorkContext& work = {});
+  // Request methods take the request's WorkContext: their database leases
+  // end with its deadline or cancellation. Background callers omit it.
+  Result<std::vector<Room>> rooms(const std::string& owner, const WorkContext& work = {}) {
+    return store_.in(work).list_rooms(owner);
   }
-  Status delete_room(const std::string& owner, const std::string& id);
+  Result<Room> room(const std::string& owner, const std::string& id, const WorkContext& work = {}) {
+    return store_.in(work).find_room(owner, id);
+  }
+  Status delete_room(const std::string& owner, const std::string& id, const WorkContext& work = {});
 
-  Result<Created> create(const CreateDesign& req);
-  Result<Design> get(const std::string& owner, const std::string& id) {
-    return store_.find_design(owner, id);
+  Result<Created> create(const CreateDesign& req, const WorkContext& work = {});
+  Result<Design> get(const std::string& owner, const std::string& id,
+                     const WorkContext& work = {}) {
+    return store_.in(work).find_design(owner, id);
   }
   // Blocks until the job ends or `wait` passes; returns its latest state.
   Result<Design> wait(const std::string& owner, const std::string& id,
-                      std::chrono::milliseconds wait);
+                      std::chrono::milliseconds wait, const WorkContext& work = {});
   Result<DesignPage> list(const std::string& owner, const std::optional<std::string>& room_id,
-                          int limit, const std::optional<std::string>& cursor) {
-    return store_.list_designs(owner, room_id, limit, cursor);
+                          int limit, const std::optional<std::string>& cursor,
+                          const WorkContext& work = {}) {
+    return store_.in(work).list_designs(owner, room_id, limit, cursor);
   }
-  Result<Design> cancel(const std::string& owner, const std::string& id);
-  Status remove(const std::string& owner, const std::string& id);
+  Result<Design> cancel(const std::string& owner, const std::string& id,
+                        const WorkContext& work = {});
+  Status remove(const std::string& owner, const std::string& id, const WorkContext& work = {});
   Result<std::string> blob(const std::string& hash) { return blobs_.get(hash); }
 
   // Spend of succeeded designs (USD): today and this month (UTC), for one owner.
-  Result<std::pair<double, double>> spend(const std::string& owner);
+  Result<std::pair<double, double>> spend(const std::string& owner, const WorkContext& work = {});
   // Everything the owner has, as JSON-ready rows; and deletion for good.
   Status delete_owner(const std::string& owner);
   // Deletes designs older than the retention setting; returns how many.

@@ -4,7 +4,7 @@ namespace atelier {
 
 Status UsageRepository::add_usage(const std::vector<UsageDelta>& deltas) {
   if (deltas.empty()) return Status::ok();
-  return db_.transaction([&](db::Connection& c) -> Status {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
     for (const auto& d : deltas) {
       ATELIER_RETURN_IF_ERROR(
           c.execute("INSERT INTO usage_daily(identity, day, units, requests) VALUES (?,?,?,?) "
@@ -18,7 +18,7 @@ Status UsageRepository::add_usage(const std::vector<UsageDelta>& deltas) {
 }
 
 Result<Usage> UsageRepository::get_usage(const std::string& identity, const std::string& day) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto u,
       db::first<Usage>(*c, "SELECT units, requests FROM usage_daily WHERE identity=? AND day=?",

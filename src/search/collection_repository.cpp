@@ -47,7 +47,7 @@ Status bump_version(db::Connection& c, std::int64_t collection_id) {
 Result<Collection> CollectionRepository::create(const std::string& name, const std::string& owner,
                                                 const std::string& model, int dimensions,
                                                 const std::string& visibility) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   Collection col{0, name, owner, model, dimensions, unix_seconds(), 0, 0, visibility};
   auto id = db::first<std::int64_t>(
       *c,
@@ -65,7 +65,7 @@ Result<Collection> CollectionRepository::create(const std::string& name, const s
 }
 
 Status CollectionRepository::remove(std::int64_t id) {
-  return db_.transaction([&](db::Connection& c) -> Status {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(
         c.execute("DELETE FROM documents WHERE collection_id=?", {id}).status());
     return c.execute("DELETE FROM collections WHERE id=?", {id}).status();
@@ -73,7 +73,7 @@ Status CollectionRepository::remove(std::int64_t id) {
 }
 
 Result<Collection> CollectionRepository::find(const std::string& name) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto col, db::first<Collection>(*c, ATELIER_COLLECTION_SELECT " WHERE c.name=?", {name},
                                       read_collection));
@@ -82,14 +82,14 @@ Result<Collection> CollectionRepository::find(const std::string& name) {
 }
 
 Result<std::vector<Collection>> CollectionRepository::list() {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<Collection>(*c, ATELIER_COLLECTION_SELECT " ORDER BY c.name", {}, read_collection);
 }
 
 Result<UpsertCounts> CollectionRepository::upsert_documents(
     std::int64_t collection_id, const std::vector<DocumentRecord>& docs) {
   UpsertCounts counts;
-  ATELIER_RETURN_IF_ERROR(db_.transaction([&](db::Connection& c) -> Status {
+  ATELIER_RETURN_IF_ERROR(db_.transaction(work_, [&](db::Connection& c) -> Status {
     counts = {};
     ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
     // New ids (the usual ingest) take one round trip: the insert that does
@@ -122,7 +122,7 @@ Result<UpsertCounts> CollectionRepository::upsert_documents(
 }
 
 Status CollectionRepository::delete_document(std::int64_t collection_id, const std::string& id) {
-  return db_.transaction([&](db::Connection& c) -> Status {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
     ATELIER_ASSIGN_OR_RETURN(
         auto n,
@@ -135,7 +135,7 @@ Status CollectionRepository::delete_document(std::int64_t collection_id, const s
 
 Status CollectionRepository::scan_documents(std::int64_t collection_id,
                                             const std::function<void(const DocumentRecord&)>& f) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   DocumentRecord d;
   return c->each("SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=?",
                  {collection_id}, [&](const db::Row& r) {
@@ -149,7 +149,7 @@ Status CollectionRepository::scan_documents(std::int64_t collection_id,
 
 Result<DocumentRecord> CollectionRepository::get_document(std::int64_t collection_id,
                                                           const std::string& id) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease());
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto d, db::first<DocumentRecord>(
                   *c,

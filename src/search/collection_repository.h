@@ -19,6 +19,13 @@ namespace atelier {
 class CollectionRepository {
  public:
   explicit CollectionRepository(db::Database& db) : db_(db) {}
+  // This repository for one request: its leases honour the request's
+  // deadline and cancellation (db::Database::lease). Cheap to make per call.
+  CollectionRepository in(const WorkContext& work) const {
+    CollectionRepository r(db_);
+    r.work_ = work;
+    return r;
+  }
 
   Result<Collection> create(const std::string& name, const std::string& owner,
                             const std::string& model, int dimensions,
@@ -36,6 +43,7 @@ class CollectionRepository {
 
  private:
   db::Database& db_;
+  WorkContext work_;  // none: background work, bounded only by the pool wait
 };
 
 }  // namespace atelier

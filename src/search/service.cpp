@@ -633,7 +633,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
       records.push_back({docs[i].id, docs[i].text, docs[i].metadata_json, std::move(v)});
     }
     ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                             store_.upsert_documents(l->collection.id, records));
+                             store_.in(work).upsert_documents(l->collection.id, records));
     total.inserted += counts.inserted;
     total.updated += counts.updated;
     for (auto& r : records) {
@@ -809,7 +809,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
               : req.mode == Mode::vector ? h.vector_score.value_or(0)
                                          : f.score;
     if (stems.empty()) stems = query_stems(req.query);
-    auto doc = store_.get_document(l->collection.id, f.id);
+    auto doc = store_.in(work).get_document(l->collection.id, f.id);
     if (doc.is_ok()) h.snippet = highlight(analyzer_, doc->text, stems);
     out.push_back(std::move(h));
   }

@@ -39,20 +39,30 @@ void Database::give_back(std::unique_ptr<Connection> c) {
   pool_->cv.notify_one();
 }
 
-Result<Lease> Database::lease(std::chrono::milliseconds wait) {
+Result<Lease> Database::lease(const WorkContext& work, std::chrono::milliseconds max_wait) {
+  ATELIER_RETURN_IF_ERROR(work.check());
+  const auto give_up = std::min(SteadyClock::now() + max_wait, work.deadline.at);
+  // Cancellation has no way to wake the condition variable, so a waiter
+  // looks at it every few milliseconds; the pool's own hand-backs wake it.
+  constexpr auto kPoll = std::chrono::milliseconds(20);
   std::unique_lock lock(pool_->mu);
-  if (!pool_->cv.wait_for(lock, wait, [&] { return !pool_->free.empty(); })) {
-    return Status::unavailable("all " + std::to_string(pool_->size) +
-                               " database connections are busy");
+  while (pool_->free.empty()) {
+    const auto now = SteadyClock::now();
+    if (now >= give_up) {
+      ATELIER_RETURN_IF_ERROR(work.check());
+      return Status::unavailable("all " + std::to_string(pool_->size) +
+                                 " database connections are busy");
+    }
+    pool_->cv.wait_until(lock, std::min(give_up, now + kPoll));
+    if (work.cancel.cancelled()) return Status::cancelled("the client went away");
   }
   auto c = std::move(pool_->free.back());
   pool_->free.pop_back();
   return Lease(this, std::move(c));
 }
 
-Status Database::transaction(const std::function<Status(Connection&)>& f,
-                             std::chrono::milliseconds wait) {
-  ATELIER_ASSIGN_OR_RETURN(Lease c, lease(wait));
+Status Database::transaction(const WorkContext& work, const std::function<Status(Connection&)>& f) {
+  ATELIER_ASSIGN_OR_RETURN(Lease c, lease(work));
   ATELIER_RETURN_IF_ERROR(c->script(begin_sql()));
   Status st = f(*c);
   if (!st.is_ok()) {

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cancel.h"
 #include "core/status.h"
 
 namespace atelier::db {
@@ -159,13 +160,20 @@ class Database {
   // "sqlite:PATH" or "postgresql://user@host:port/db" (no password).
   virtual std::string describe() const = 0;
 
-  // A free connection, waiting at most `wait` (then unavailable: the pool is
-  // exhausted, never a hang).
-  Result<Lease> lease(std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
+  // A free connection for work on behalf of `work`. It waits while the pool
+  // is exhausted, never past `max_wait` (unavailable: 503 + Retry-After),
+  // never past the request's deadline (deadline_exceeded) and not once the
+  // request is cancelled (cancelled): a request that has already lost its
+  // caller does not queue for a connection.
+  Result<Lease> lease(const WorkContext& work = WorkContext{},
+                      std::chrono::milliseconds max_wait = kMaxLeaseWait);
   // Runs `f` in a transaction (writers to the same rows serialise): commits
-  // when it returns OK, rolls back otherwise.
-  Status transaction(const std::function<Status(Connection&)>& f,
-                     std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
+  // when it returns OK, rolls back otherwise. The lease is taken as above.
+  Status transaction(const WorkContext& work, const std::function<Status(Connection&)>& f);
+  Status transaction(const std::function<Status(Connection&)>& f) {
+    return transaction(WorkContext{}, f);
+  }
+  static constexpr std::chrono::milliseconds kMaxLeaseWait{5000};
   // Applies the migrations newer than the schema version, each in its own
   // transaction; returns the version reached.
   Result<int> migrate(const std::vector<Migration>& migrations);

@@ -93,11 +93,45 @@ TEST_P(Database, AnExhaustedPoolAnswersUnavailableInsteadOfWaitingForever) {
     ASSERT_TRUE(l.is_ok());
     held.push_back(std::move(l).value());
   }
-  auto none = db_->lease(std::chrono::milliseconds(1));
+  auto none = db_->lease({}, std::chrono::milliseconds(1));
   EXPECT_EQ(none.status().code(), Code::unavailable);
   EXPECT_NE(none.status().message().find("busy"), std::string::npos);
   held.pop_back();
-  EXPECT_TRUE(db_->lease(std::chrono::milliseconds(1)).is_ok());
+  EXPECT_TRUE(db_->lease({}, std::chrono::milliseconds(1)).is_ok());
+}
+
+// A request waits for a connection no longer than its own deadline, stops
+// waiting when its caller goes away, and is woken by a connection handed back.
+// The pool's own bound is a minute here, so only the request can end a wait.
+TEST_P(Database, ALeaseWaitEndsWithTheRequestsDeadlineOrCancellation) {
+  std::vector<db::Lease> held;
+  for (int i = 0; i < 8; ++i) held.push_back(std::move(db_->lease()).value());
+  const auto minute = std::chrono::milliseconds(60'000);
+
+  WorkContext late;
+  late.deadline = Deadline::after(std::chrono::milliseconds(30));
+  EXPECT_EQ(db_->lease(late, minute).status().code(), Code::deadline_exceeded);
+
+  CancelSource gone;
+  WorkContext cancelled;
+  cancelled.cancel = gone.token();
+  std::thread canceller([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    gone.cancel();
+  });
+  EXPECT_EQ(db_->lease(cancelled, minute).status().code(), Code::cancelled);
+  canceller.join();
+
+  std::thread returner([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    held.pop_back();
+  });
+  EXPECT_TRUE(db_->lease({}, minute).is_ok());
+  returner.join();
+
+  // A request already cancelled does not take a free connection either.
+  EXPECT_EQ(db_->transaction(cancelled, [](db::Connection&) { return Status::ok(); }).code(),
+            Code::cancelled);
 }
 
 ATELIER_ON_EVERY_BACKEND(Database);
