@@ -6,6 +6,8 @@
 #include "http/image_input.h"
 #include "http/problem.h"
 
+#include <cmath>
+
 namespace atelier::api {
 
 using http::Access;
@@ -16,6 +18,107 @@ using http::Response;
 using http::RouteSpec;
 
 namespace {
+
+using nlohmann::ordered_json;
+
+double round3(double v) {
+  return std::round(v * 1000.0) / 1000.0;
+}
+
+ordered_json box_json(const engines::Box& b) {
+  return {{"x", round3(b.x)}, {"y", round3(b.y)}, {"width", round3(b.w)}, {"height", round3(b.h)}};
+}
+
+ordered_json colors_json(const std::vector<vision::PaletteColor>& p) {
+  ordered_json a = ordered_json::array();
+  for (const auto& c : p) {
+    a.push_back(
+        {{"hex", c.hex}, {"name", c.name}, {"family", c.family}, {"share", round3(c.share)}});
+  }
+  return a;
+}
+
+ordered_json types_json(const std::vector<vision::TypeScore>& t) {
+  ordered_json a = ordered_json::array();
+  for (const auto& x : t) {
+    a.push_back({{"type", x.type},
+                 {"category", x.category},
+                 {"score", round3(x.score)},
+                 {"imagenet", x.imagenet}});
+  }
+  return a;
+}
+
+ordered_json ocr_json(const engines::OcrResult& r) {
+  ordered_json lines = ordered_json::array();
+  for (const auto& l : r.lines) {
+    ordered_json words = ordered_json::array();
+    for (const auto& w : l.words) {
+      words.push_back(
+          {{"text", w.text}, {"confidence", round3(w.confidence)}, {"box", box_json(w.box)}});
+    }
+    lines.push_back({{"text", l.text},
+                     {"confidence", round3(l.confidence)},
+                     {"box", box_json(l.box)},
+                     {"words", std::move(words)}});
+  }
+  return {{"text", r.text}, {"confidence", round3(r.confidence)}, {"lines", std::move(lines)}};
+}
+
+ordered_json described_json(const vision::Described& d) {
+  return {{"text", d.description.text},
+          {"confidence", round3(d.description.confidence)},
+          {"evidence", d.description.evidence},
+          {"engine", d.engine}};
+}
+
+// The wire shape of every vision answer: the parts the call produced, in a
+// fixed order. `flat_ocr`: the OCR route answers with the text's fields at
+// the top level.
+ordered_json analysis_json(const vision::Analysis& a, bool flat_ocr = false) {
+  ordered_json j;
+  j["image"] = {{"width", a.image.width},
+                {"height", a.image.height},
+                {"format", a.image.format},
+                {"sha256", a.image.sha256}};
+  if (a.answer) j["question"] = a.question;
+  if (a.types) j["types"] = types_json(*a.types);
+  if (a.colors) j["colors"] = colors_json(*a.colors);
+  if (a.detections) {
+    ordered_json arr = ordered_json::array();
+    for (const auto& d : *a.detections) {
+      ordered_json item;
+      item["class"] = d.type;
+      item["category"] = d.category;
+      item["raw_class"] = d.raw_class;
+      item["class_id"] = d.class_id;
+      item["score"] = round3(d.score);
+      item["box"] = box_json(d.box);
+      if (a.colors) item["colors"] = colors_json(d.colors);  // colours were asked
+      if (d.types) item["types"] = types_json(*d.types);
+      arr.push_back(std::move(item));
+    }
+    j["detections"] = std::move(arr);
+  }
+  if (a.ocr) {
+    if (flat_ocr) {
+      ordered_json text = ocr_json(*a.ocr);  // named: items() must not outlive it
+      for (auto& [k, v] : text.items()) j[k] = std::move(v);
+    } else {
+      j["ocr"] = ocr_json(*a.ocr);
+    }
+  }
+  if (a.caption) j["caption"] = described_json(*a.caption);
+  if (a.answer) j["answer"] = described_json(*a.answer);
+  ordered_json models = ordered_json::object();
+  for (const auto& [role, model] : a.models) models[role] = model;
+  j["models"] = std::move(models);
+  ordered_json timings = ordered_json::object();
+  for (const auto& [phase, ms] : a.timings_ms) timings[phase] = round3(ms);
+  j["timings_ms"] = std::move(timings);
+  j["cached"] = a.cached;
+  return j;
+}
 
 RouteSpec vision_route(const std::string& path, const std::string& op, const std::string& summary,
                        std::int64_t cost, nlohmann::json fields) {
@@ -80,8 +183,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       o.max_colors = int(mc);
       ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
       o.psm = int(p);
-      ATELIER_ASSIGN_OR_RETURN(auto j, svc.analyze(img, o, ctx.work));
-      return Response::json_ordered(200, j);
+      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.analyze(img, o, ctx.work));
+      return Response::json_ordered(200, analysis_json(a));
     };
     router.add(std::move(r));
   }
@@ -94,14 +197,14 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       ImageRequest in;
       ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-      Result<nlohmann::ordered_json> j = Status::internal("not run");
+      Result<vision::Analysis> a = Status::internal("not run");
       {
         ScopedTiming t(ctx.work.timings.get(), "detect");
-        j = svc.detect(img, float(ms), ctx.work);
+        a = svc.detect(img, float(ms), ctx.work);
       }
-      if (!j.is_ok()) return j.status();
+      if (!a.is_ok()) return a.status();
       ScopedTiming t(ctx.work.timings.get(), "json");
-      return Response::json_ordered(200, *j);
+      return Response::json_ordered(200, analysis_json(*a));
     };
     router.add(std::move(r));
   }
@@ -112,8 +215,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       ImageRequest in;
       ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
       ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
-      ATELIER_ASSIGN_OR_RETURN(auto j, svc.ocr(img, int(p), ctx.work));
-      return Response::json_ordered(200, j);
+      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.ocr(img, int(p), ctx.work));
+      return Response::json_ordered(200, analysis_json(a, true));
     };
     router.add(std::move(r));
   }
@@ -124,8 +227,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
     r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
       ImageRequest in;
       ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-      ATELIER_ASSIGN_OR_RETURN(auto j, svc.caption(img, ctx.work));
-      return Response::json_ordered(200, j);
+      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.caption(img, ctx.work));
+      return Response::json_ordered(200, analysis_json(a));
     };
     router.add(std::move(r));
   }
@@ -143,8 +246,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");
       ATELIER_ASSIGN_OR_RETURN(auto imgs,
                                decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-      ATELIER_ASSIGN_OR_RETURN(auto j, svc.vqa(imgs[0], q, ctx.work));
-      return Response::json_ordered(200, j);
+      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.vqa(imgs[0], q, ctx.work));
+      return Response::json_ordered(200, analysis_json(a));
     };
     router.add(std::move(r));
   }

@@ -1,73 +1,104 @@
 #include "vision/service.h"
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <chrono>
 
-#include "vision/colors.h"
-#include "vision/taxonomy.h"
+namespace atelier::engines {
+// The result cache's encoding of engine results (not the wire format: routes
+// shape that). Unknown or missing fields fail the parse and the entry is
+// recomputed, so a cache written by an older build is never misread.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Box, x, y, w, h)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OcrWord, text, box, confidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OcrLine, text, box, confidence, words)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(OcrResult, text, lines, confidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Description, text, confidence, evidence)
+}  // namespace atelier::engines
 
 namespace atelier::vision {
 
-using nlohmann::ordered_json;
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Lab, L, a, b)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PaletteColor, hex, name, family, share, lab)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TypeScore, type, category, imagenet, score)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageInfo, width, height, format, sha256)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Described, description, engine)
+
+namespace {
+
+template <class T>
+void put(nlohmann::json& j, const char* k, const std::optional<T>& v) {
+  if (v) j[k] = *v;
+}
+template <class T>
+void take(const nlohmann::json& j, const char* k, std::optional<T>& v) {
+  if (auto it = j.find(k); it != j.end()) v = it->template get<T>();
+}
+
+}  // namespace
+
+void to_json(nlohmann::json& j, const DetectedObject& d) {
+  j = {{"type", d.type},         {"category", d.category}, {"raw_class", d.raw_class},
+       {"class_id", d.class_id}, {"score", d.score},       {"box", d.box},
+       {"colors", d.colors}};
+  put(j, "types", d.types);
+}
+void from_json(const nlohmann::json& j, DetectedObject& d) {
+  j.at("type").get_to(d.type);
+  j.at("category").get_to(d.category);
+  j.at("raw_class").get_to(d.raw_class);
+  j.at("class_id").get_to(d.class_id);
+  j.at("score").get_to(d.score);
+  j.at("box").get_to(d.box);
+  j.at("colors").get_to(d.colors);
+  take(j, "types", d.types);
+}
+void to_json(nlohmann::json& j, const Analysis& a) {
+  j = {{"image", a.image},
+       {"question", a.question},
+       {"models", a.models},
+       {"timings_ms", a.timings_ms}};
+  put(j, "types", a.types);
+  put(j, "colors", a.colors);
+  put(j, "detections", a.detections);
+  put(j, "ocr", a.ocr);
+  put(j, "caption", a.caption);
+  put(j, "answer", a.answer);
+}
+void from_json(const nlohmann::json& j, Analysis& a) {
+  j.at("image").get_to(a.image);
+  j.at("question").get_to(a.question);
+  j.at("models").get_to(a.models);
+  j.at("timings_ms").get_to(a.timings_ms);
+  take(j, "types", a.types);
+  take(j, "colors", a.colors);
+  take(j, "detections", a.detections);
+  take(j, "ocr", a.ocr);
+  take(j, "caption", a.caption);
+  take(j, "answer", a.answer);
+}
 
 struct VisionService::Scene {
-  ordered_json json;
+  Analysis analysis;
   engines::SceneFacts facts;
 };
 
 namespace {
 
-double round3(double v) {
-  return std::round(v * 1000.0) / 1000.0;
-}
-
-ordered_json box_json(const engines::Box& b, double scale) {
-  // Engines see the downscaled image; callers get their own coordinates.
+// Engines see the downscaled image; callers get their own coordinates.
+engines::Box unscaled(const engines::Box& b, double scale) {
   const double s = 1.0 / scale;
-  return {{"x", round3(b.x * s)},
-          {"y", round3(b.y * s)},
-          {"width", round3(b.w * s)},
-          {"height", round3(b.h * s)}};
+  return {float(b.x * s), float(b.y * s), float(b.w * s), float(b.h * s)};
 }
 
-ordered_json colors_json(const std::vector<PaletteColor>& p) {
-  ordered_json a = ordered_json::array();
-  for (const auto& c : p) {
-    a.push_back(
-        {{"hex", c.hex}, {"name", c.name}, {"family", c.family}, {"share", round3(c.share)}});
+engines::OcrResult unscaled(engines::OcrResult r, double scale) {
+  for (auto& l : r.lines) {
+    l.box = unscaled(l.box, scale);
+    for (auto& w : l.words) w.box = unscaled(w.box, scale);
   }
-  return a;
-}
-
-ordered_json types_json(const std::vector<TypeScore>& t) {
-  ordered_json a = ordered_json::array();
-  for (const auto& x : t) {
-    a.push_back({{"type", x.type},
-                 {"category", x.category},
-                 {"score", round3(x.score)},
-                 {"imagenet", x.imagenet}});
-  }
-  return a;
-}
-
-ordered_json ocr_json(const engines::OcrResult& r, double scale) {
-  ordered_json lines = ordered_json::array();
-  for (const auto& l : r.lines) {
-    ordered_json words = ordered_json::array();
-    for (const auto& w : l.words) {
-      words.push_back({{"text", w.text},
-                       {"confidence", round3(w.confidence)},
-                       {"box", box_json(w.box, scale)}});
-    }
-    lines.push_back({{"text", l.text},
-                     {"confidence", round3(l.confidence)},
-                     {"box", box_json(l.box, scale)},
-                     {"words", std::move(words)}});
-  }
-  return {{"text", r.text}, {"confidence", round3(r.confidence)}, {"lines", std::move(lines)}};
+  return r;
 }
 
 // The region whose colour names a detected thing: for a person, the torso
@@ -102,13 +133,6 @@ std::string confident_text(const engines::OcrResult& r) {
   return out;
 }
 
-ordered_json description_json(const engines::Description& d, const std::string& model) {
-  return {{"text", d.text},
-          {"confidence", round3(d.confidence)},
-          {"evidence", d.evidence},
-          {"engine", model}};
-}
-
 // Whether a classifier type may refine a detection: garments on a person,
 // furniture on furniture; never a vase renamed a curtain.
 bool compatible(const std::string& det_category, const std::string& type_category) {
@@ -123,7 +147,7 @@ bool compatible(const std::string& det_category, const std::string& type_categor
 }
 
 double ms_since(SteadyClock::time_point t) {
-  return round3(std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count());
+  return std::chrono::duration<double, std::milli>(SteadyClock::now() - t).count();
 }
 
 }  // namespace
@@ -148,19 +172,23 @@ std::string VisionService::cache_key(const std::string& op, const std::string& o
 }
 
 template <class F>
-Result<ordered_json> VisionService::cached(const std::string& key, F&& compute) {
+Result<Analysis> VisionService::cached(const std::string& key, F&& compute) {
   if (cache_) {
     if (auto hit = cache_->get(key)) {
-      ordered_json j = ordered_json::parse(*hit, nullptr, false);
+      nlohmann::json j = nlohmann::json::parse(*hit, nullptr, false);
       if (!j.is_discarded()) {
-        j["cached"] = true;
-        return j;
+        try {
+          Analysis a = j.get<Analysis>();
+          a.cached = true;
+          return a;
+        } catch (const nlohmann::json::exception&) {
+          // An entry of another shape: recompute and overwrite it.
+        }
       }
     }
   }
-  Result<ordered_json> r = compute();
-  if (r.is_ok() && cache_) cache_->put(key, r.value().dump());
-  if (r.is_ok()) r.value()["cached"] = false;
+  Result<Analysis> r = compute();
+  if (r.is_ok() && cache_) cache_->put(key, nlohmann::json(r.value()).dump());
   return r;
 }
 
@@ -168,9 +196,9 @@ Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
                                                         const AnalyzeOptions& opt,
                                                         const WorkContext& work) {
   Scene sc;
-  ordered_json& j = sc.json;
-  ordered_json timings = ordered_json::object();
-  ordered_json models = ordered_json::object();
+  Analysis& a = sc.analysis;
+  a.image = {img.width, img.height, std::string(image::format_name(img.header.format)),
+             img.sha256_hex};
   const double s = img.scale;
   sc.facts.width = img.width;
   sc.facts.height = img.height;
@@ -180,8 +208,8 @@ Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
     ATELIER_RETURN_IF_ERROR(need(e_.detector, "detector"));
     auto t = SteadyClock::now();
     ATELIER_ASSIGN_OR_RETURN(dets, e_.detector->detect(img.bgr, opt.min_score, work));
-    timings["detect"] = ms_since(t);
-    models["detector"] = e_.detector->model();
+    a.timings_ms.emplace_back("detect", ms_since(t));
+    a.models.emplace_back("detector", e_.detector->model());
   }
 
   // One encoder pass for the whole image and the largest boxes together.
@@ -201,80 +229,61 @@ Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
     }
     auto t = SteadyClock::now();
     ATELIER_ASSIGN_OR_RETURN(feats, e_.encoder->encode(crops, work));
-    timings["classify"] = ms_since(t);
-    models["classifier"] = e_.encoder->model();
+    a.timings_ms.emplace_back("classify", ms_since(t));
+    a.models.emplace_back("classifier", e_.encoder->model());
   }
   ATELIER_RETURN_IF_ERROR(work.check());
 
   const auto* labels = e_.encoder ? &e_.encoder->labels() : nullptr;
   if (opt.classify) {
-    auto types = types_from_probs(feats[0].probs, *labels, 0.1, 5);
-    for (const auto& t : types) sc.facts.image_types.push_back(t.type);
-    j["types"] = types_json(types);
+    a.types = types_from_probs(feats[0].probs, *labels, 0.1, 5);
+    for (const auto& t : *a.types) sc.facts.image_types.push_back(t.type);
   }
   if (opt.colors) {
     auto t = SteadyClock::now();
-    auto pal = dominant_colors(img.bgr, cv::Rect(0, 0, img.bgr.cols, img.bgr.rows), opt.max_colors);
-    for (const auto& c : pal) sc.facts.palette.push_back(c.family);
-    j["colors"] = colors_json(pal);
-    timings["colors"] = ms_since(t);
+    a.colors = dominant_colors(img.bgr, cv::Rect(0, 0, img.bgr.cols, img.bgr.rows), opt.max_colors);
+    for (const auto& c : *a.colors) sc.facts.palette.push_back(c.family);
+    a.timings_ms.emplace_back("colors", ms_since(t));
   }
   if (opt.detect) {
-    ordered_json arr = ordered_json::array();
+    a.detections.emplace();
     for (std::size_t i = 0; i < dets.size(); ++i) {
       const auto& d = dets[i];
       TaxonEntry tx = coco_taxon(d.label);
-      ordered_json item;
-      item["class"] = tx.type;
-      item["category"] = tx.category;
-      item["raw_class"] = d.label;
-      item["class_id"] = d.class_id;
-      item["score"] = round3(d.score);
-      item["box"] = box_json(d.box, s);
+      DetectedObject item{tx.type, tx.category,        d.label, d.class_id,
+                          d.score, unscaled(d.box, s), {},      std::nullopt};
       engines::SceneObject obj{tx.type, "", "", d.box, d.score};
       if (opt.colors) {
-        auto pal = dominant_colors(img.bgr, colour_region(d), 3);
-        if (!pal.empty()) obj.colour = pal[0].family;
-        item["colors"] = colors_json(pal);
+        item.colors = dominant_colors(img.bgr, colour_region(d), 3);
+        if (!item.colors.empty()) obj.colour = item.colors[0].family;
       }
       auto k = std::find(classified.begin(), classified.end(), i);
       if (k != classified.end()) {
-        auto types = types_from_probs(feats[1 + (k - classified.begin())].probs, *labels, 0.1, 3);
-        for (const auto& t : types) {
+        item.types = types_from_probs(feats[1 + (k - classified.begin())].probs, *labels, 0.1, 3);
+        for (const auto& t : *item.types) {
           if (t.score >= 0.25 && compatible(tx.category, t.category)) {
             obj.type = t.type;
             break;
           }
         }
-        item["types"] = types_json(types);
       }
       sc.facts.objects.push_back(std::move(obj));
-      arr.push_back(std::move(item));
+      a.detections->push_back(std::move(item));
     }
-    j["detections"] = std::move(arr);
   }
   if (opt.ocr) {
     ATELIER_RETURN_IF_ERROR(need(e_.ocr, "ocr"));
     auto t = SteadyClock::now();
     ATELIER_ASSIGN_OR_RETURN(engines::OcrResult r, e_.ocr->read(img.bgr, opt.psm, work));
-    timings["ocr"] = ms_since(t);
-    models["ocr"] = e_.ocr->model();
+    a.timings_ms.emplace_back("ocr", ms_since(t));
+    a.models.emplace_back("ocr", e_.ocr->model());
     sc.facts.text = confident_text(r);
-    j["ocr"] = ocr_json(r, s);
+    a.ocr = unscaled(std::move(r), s);
   }
-  j["models"] = std::move(models);
-  j["timings_ms"] = std::move(timings);
   return sc;
 }
 
 namespace {
-
-ordered_json image_json(const image::Image& img) {
-  return {{"width", img.width},
-          {"height", img.height},
-          {"format", std::string(image::format_name(img.header.format))},
-          {"sha256", img.sha256_hex}};
-}
 
 std::string jpeg_of(const cv::Mat& bgr) {
   std::vector<unsigned char> buf;
@@ -282,62 +291,6 @@ std::string jpeg_of(const cv::Mat& bgr) {
   return std::string(buf.begin(), buf.end());
 }
 
-}  // namespace
-
-Result<ordered_json> VisionService::analyze(const image::Image& img, const AnalyzeOptions& opt,
-                                            const WorkContext& work) {
-  std::string o = std::to_string(opt.detect) + std::to_string(opt.classify) +
-                  std::to_string(opt.colors) + std::to_string(opt.ocr) +
-                  std::to_string(opt.caption) + "," + std::to_string(opt.min_score) + "," +
-                  std::to_string(opt.max_colors) + "," + std::to_string(opt.psm);
-  return cached(cache_key("analyze", o, img), [&]() -> Result<ordered_json> {
-    if (opt.caption) ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
-    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
-    ordered_json out;
-    out["image"] = image_json(img);
-    for (auto& [k, v] : sc.json.items()) out[k] = v;
-    if (opt.caption) {
-      auto t = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(engines::Description d,
-                               e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
-      out["caption"] = description_json(d, e_.describer->model());
-      out["timings_ms"]["caption"] = ms_since(t);
-    }
-    return out;
-  });
-}
-
-Result<ordered_json> VisionService::detect(const image::Image& img, float min_score,
-                                           const WorkContext& work) {
-  AnalyzeOptions opt;
-  opt.classify = opt.colors = false;
-  opt.min_score = min_score;
-  return cached(cache_key("detect", std::to_string(min_score), img), [&]() -> Result<ordered_json> {
-    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
-    ordered_json out;
-    out["image"] = image_json(img);
-    for (auto& [k, v] : sc.json.items()) out[k] = v;
-    return out;
-  });
-}
-
-Result<ordered_json> VisionService::ocr(const image::Image& img, int psm, const WorkContext& work) {
-  AnalyzeOptions opt;
-  opt.detect = opt.classify = opt.colors = false;
-  opt.ocr = true;
-  opt.psm = psm;
-  return cached(cache_key("ocr", std::to_string(psm), img), [&]() -> Result<ordered_json> {
-    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
-    ordered_json out;
-    out["image"] = image_json(img);
-    for (auto& [k, v] : sc.json["ocr"].items()) out[k] = v;
-    out["models"] = sc.json["models"];
-    out["timings_ms"] = sc.json["timings_ms"];
-    return out;
-  });
-}
-
-namespace {
 // What a caption or an answer rests on: everything the local engines see.
 AnalyzeOptions scene_options(const Engines& e) {
   AnalyzeOptions opt;
@@ -345,39 +298,76 @@ AnalyzeOptions scene_options(const Engines& e) {
   opt.psm = 11;  // sparse text: signs and labels in photos
   return opt;
 }
+
 }  // namespace
 
-Result<ordered_json> VisionService::caption(const image::Image& img, const WorkContext& work) {
-  return cached(cache_key("caption", "", img), [&]() -> Result<ordered_json> {
+Result<Analysis> VisionService::analyze(const image::Image& img, const AnalyzeOptions& opt,
+                                        const WorkContext& work) {
+  std::string o = std::to_string(opt.detect) + std::to_string(opt.classify) +
+                  std::to_string(opt.colors) + std::to_string(opt.ocr) +
+                  std::to_string(opt.caption) + "," + std::to_string(opt.min_score) + "," +
+                  std::to_string(opt.max_colors) + "," + std::to_string(opt.psm);
+  return cached(cache_key("analyze", o, img), [&]() -> Result<Analysis> {
+    if (opt.caption) ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
+    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
+    if (opt.caption) {
+      auto t = SteadyClock::now();
+      ATELIER_ASSIGN_OR_RETURN(engines::Description d,
+                               e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
+      sc.analysis.caption = Described{std::move(d), e_.describer->model()};
+      sc.analysis.timings_ms.emplace_back("caption", ms_since(t));
+    }
+    return std::move(sc.analysis);
+  });
+}
+
+Result<Analysis> VisionService::detect(const image::Image& img, float min_score,
+                                       const WorkContext& work) {
+  AnalyzeOptions opt;
+  opt.classify = opt.colors = false;
+  opt.min_score = min_score;
+  return cached(cache_key("detect", std::to_string(min_score), img), [&]() -> Result<Analysis> {
+    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
+    return std::move(sc.analysis);
+  });
+}
+
+Result<Analysis> VisionService::ocr(const image::Image& img, int psm, const WorkContext& work) {
+  AnalyzeOptions opt;
+  opt.detect = opt.classify = opt.colors = false;
+  opt.ocr = true;
+  opt.psm = psm;
+  return cached(cache_key("ocr", std::to_string(psm), img), [&]() -> Result<Analysis> {
+    ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, opt, work));
+    return std::move(sc.analysis);
+  });
+}
+
+Result<Analysis> VisionService::caption(const image::Image& img, const WorkContext& work) {
+  return cached(cache_key("caption", "", img), [&]() -> Result<Analysis> {
     ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
     ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, scene_options(e_), work));
     auto t = SteadyClock::now();
     ATELIER_ASSIGN_OR_RETURN(engines::Description d,
                              e_.describer->caption(sc.facts, jpeg_of(img.bgr), work));
-    ordered_json out;
-    out["image"] = image_json(img);
-    out["caption"] = description_json(d, e_.describer->model());
-    sc.json["timings_ms"]["caption"] = ms_since(t);
-    out["timings_ms"] = sc.json["timings_ms"];
-    return out;
+    sc.analysis.caption = Described{std::move(d), e_.describer->model()};
+    sc.analysis.timings_ms.emplace_back("caption", ms_since(t));
+    return std::move(sc.analysis);
   });
 }
 
-Result<ordered_json> VisionService::vqa(const image::Image& img, const std::string& question,
-                                        const WorkContext& work) {
-  return cached(cache_key("vqa", question, img), [&]() -> Result<ordered_json> {
+Result<Analysis> VisionService::vqa(const image::Image& img, const std::string& question,
+                                    const WorkContext& work) {
+  return cached(cache_key("vqa", question, img), [&]() -> Result<Analysis> {
     ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
     ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, scene_options(e_), work));
     auto t = SteadyClock::now();
     ATELIER_ASSIGN_OR_RETURN(engines::Description d,
                              e_.describer->answer(question, sc.facts, jpeg_of(img.bgr), work));
-    ordered_json out;
-    out["image"] = image_json(img);
-    out["question"] = question;
-    out["answer"] = description_json(d, e_.describer->model());
-    sc.json["timings_ms"]["answer"] = ms_since(t);
-    out["timings_ms"] = sc.json["timings_ms"];
-    return out;
+    sc.analysis.question = question;
+    sc.analysis.answer = Described{std::move(d), e_.describer->model()};
+    sc.analysis.timings_ms.emplace_back("answer", ms_since(t));
+    return std::move(sc.analysis);
   });
 }
 

@@ -188,6 +188,13 @@ test('results are cached by content hash and model version; hits show in /metric
   assert.equal(a.body.cached, false);
   assert.equal(b.body.cached, true);
   assert.deepEqual(b.body.colors, a.body.colors);
+  // A hit answers exactly what the computation did: every part survives the cache.
+  const fields = { ocr: true, caption: true, max_colors: 4 };
+  const first = await call('/v1/vision/analyze', form(LIVING_ROOM, fields));
+  const again = await call('/v1/vision/analyze', form(LIVING_ROOM, fields));
+  assert.equal(first.body.cached, false);
+  assert.ok(first.body.detections.length > 0 && first.body.ocr && first.body.caption);
+  assert.deepEqual({ ...again.body, cached: false }, first.body);
   const m = await (await fetch(`${s.url}/metrics`)).text();
   assert.match(m, /atelier_cache_hits_total\{cache="vision"\} [1-9]/);
 });
