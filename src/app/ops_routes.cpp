@@ -30,116 +30,137 @@ const nlohmann::json kHealthSchema = {{"type", "object"},
                                         {"version", {{"type", "string"}}},
                                         {"uptime_s", {{"type", "number"}}}}}};
 
-RouteSpec open_get(std::string path, std::string op, std::string summary, std::string tag) {
-  RouteSpec r;
-  r.method = Method::get;
-  r.path = std::move(path);
-  r.operation_id = std::move(op);
-  r.summary = std::move(summary);
-  r.tag = std::move(tag);
-  r.access = Access::open;
-  r.rate_limited = false;
-  r.quiet_access_log = true;
-  return r;
-}
-
 }  // namespace
 
 void add_ops_routes(http::Router& router, ApiDeps& d) {
-  {
-    auto r = open_get("/health", "health", "Liveness with version and uptime; cheap", "operations");
-    r.response_schema = kHealthSchema;
-    // The cheapest probe there is: formatted directly, no JSON tree.
-    r.handler = [&d](const RequestContext&) -> Result<Response> {
-      return Response::text(200,
-                            fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})",
-                                        d.version, uptime_s(d)),
-                            "application/json");
-    };
-    router.add(std::move(r));
-  }
-  {
-    auto r = open_get("/health/live", "health_live", "Process is alive", "operations");
-    r.handler = [](const RequestContext&) -> Result<Response> {
-      return Response::json(200, {{"status", "alive"}});
-    };
-    router.add(std::move(r));
-  }
-  {
-    auto r = open_get(
-        "/health/ready", "health_ready",
-        "Ready to serve: database answers, required models loaded, work queue not saturated",
-        "operations");
-    r.errors = {503};
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      auto report = d.health.check();
-      if (d.draining()) {
-        report.ready = false;
-        report.failing.insert(report.failing.begin(), "server (draining)");
-      }
-      if (!report.ready) {
-        std::string names;
-        for (auto& f : report.failing) names += (names.empty() ? "" : ", ") + f;
-        Response resp =
-            http::problem(503, "not ready: " + names, ctx.request_id,
-                          {{"components", report.components}, {"failing", report.failing}});
-        resp.set_header("Retry-After", "1");
-        return resp;
-      }
-      return Response::json(200, {{"status", "ready"}, {"components", report.components}});
-    };
-    router.add(std::move(r));
-  }
-  {
-    auto r = open_get("/health/detailed", "health_detailed",
-                      "Components, versions, pool, cache and queue figures", "operations");
-    if (d.config.detailed_health_admin_only) r.access = Access::admin;
-    r.handler = [&d](const RequestContext&) -> Result<Response> {
-      auto report = d.health.check();
-      auto ps = d.pool.stats();
-      nlohmann::json j = {
-          {"status", report.ready && !d.draining() ? "ready" : "not_ready"},
-          {"version", d.version},
-          {"uptime_s", uptime_s(d)},
-          {"draining", d.draining()},
-          {"profile", d.config.env},
-          {"components", report.components},
-          {"work_pool",
-           {{"threads", ps.threads},
-            {"queue_capacity", ps.capacity},
-            {"queued", ps.queued},
-            {"active", ps.active},
-            {"completed", ps.completed},
-            {"rejected", ps.rejected},
-            {"skipped_cancelled", ps.skipped_cancelled},
-            {"skipped_expired", ps.skipped_expired},
-            {"overran", ps.overran}}},
-      };
-      return Response::json(200, j);
-    };
-    router.add(std::move(r));
-  }
+  router.add({
+      .method = Method::get,
+      .path = "/health",
+      .operation_id = "health",
+      .summary = "Liveness with version and uptime; cheap",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .response_schema = kHealthSchema,
+      .quiet_access_log = true,
+      // The cheapest probe there is: formatted directly, no JSON tree.
+      .handler = [&d](const RequestContext&) -> Result<Response> {
+        return Response::text(200,
+                              fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})",
+                                          d.version, uptime_s(d)),
+                              "application/json");
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/health/live",
+      .operation_id = "health_live",
+      .summary = "Process is alive",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .quiet_access_log = true,
+      .handler = [](const RequestContext&) -> Result<Response> {
+        return Response::json(200, {{"status", "alive"}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/health/ready",
+      .operation_id = "health_ready",
+      .summary =
+          "Ready to serve: database answers, required models loaded, work queue not saturated",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .errors = {503},
+      .quiet_access_log = true,
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        auto report = d.health.check();
+        if (d.draining()) {
+          report.ready = false;
+          report.failing.insert(report.failing.begin(), "server (draining)");
+        }
+        if (!report.ready) {
+          std::string names;
+          for (auto& f : report.failing) names += (names.empty() ? "" : ", ") + f;
+          Response resp =
+              http::problem(503, "not ready: " + names, ctx.request_id,
+                            {{"components", report.components}, {"failing", report.failing}});
+          resp.set_header("Retry-After", "1");
+          return resp;
+        }
+        return Response::json(200, {{"status", "ready"}, {"components", report.components}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/health/detailed",
+      .operation_id = "health_detailed",
+      .summary = "Components, versions, pool, cache and queue figures",
+      .tag = "operations",
+      .access = d.config.detailed_health_admin_only ? Access::admin : Access::open,
+      .rate_limited = false,
+      .quiet_access_log = true,
+      .handler = [&d](const RequestContext&) -> Result<Response> {
+        auto report = d.health.check();
+        auto ps = d.pool.stats();
+        nlohmann::json j = {
+            {"status", report.ready && !d.draining() ? "ready" : "not_ready"},
+            {"version", d.version},
+            {"uptime_s", uptime_s(d)},
+            {"draining", d.draining()},
+            {"profile", d.config.env},
+            {"components", report.components},
+            {"work_pool",
+             {{"threads", ps.threads},
+              {"queue_capacity", ps.capacity},
+              {"queued", ps.queued},
+              {"active", ps.active},
+              {"completed", ps.completed},
+              {"rejected", ps.rejected},
+              {"skipped_cancelled", ps.skipped_cancelled},
+              {"skipped_expired", ps.skipped_expired},
+              {"overran", ps.overran}}},
+        };
+        return Response::json(200, j);
+      },
+  });
   if (d.config.metrics_enabled) {
-    auto r = open_get("/metrics", "metrics", "Prometheus metrics (text exposition format)",
-                      "operations");
-    r.response_content_type = "text/plain";
-    r.response_schema = {{"type", "string"}};
-    r.handler = [&d](const RequestContext&) -> Result<Response> {
-      return Response::text(200, d.metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8");
-    };
-    router.add(std::move(r));
+    router.add({
+        .method = Method::get,
+        .path = "/metrics",
+        .operation_id = "metrics",
+        .summary = "Prometheus metrics (text exposition format)",
+        .tag = "operations",
+        .access = Access::open,
+        .rate_limited = false,
+        .response_schema = {{"type", "string"}},
+        .response_content_type = "text/plain",
+        .quiet_access_log = true,
+        .handler = [&d](const RequestContext&) -> Result<Response> {
+          return Response::text(200, d.metrics.serialize(),
+                                "text/plain; version=0.0.4; charset=utf-8");
+        },
+    });
   }
 }
 
 void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std::string> openapi) {
-  {
-    auto r = open_get("/openapi.json", "openapi", "This OpenAPI 3.1 document", "operations");
-    r.handler = [openapi](const RequestContext&) -> Result<Response> {
-      Response resp = Response::text(200, *openapi, "application/json");
-      return resp;
-    };
-    router.add(std::move(r));
-  }
+  router.add({
+      .method = Method::get,
+      .path = "/openapi.json",
+      .operation_id = "openapi",
+      .summary = "This OpenAPI 3.1 document",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .quiet_access_log = true,
+      .handler = [openapi](const RequestContext&) -> Result<Response> {
+        Response resp = Response::text(200, *openapi, "application/json");
+        return resp;
+      },
+  });
 
   // Swagger UI assets are read once at start; a missing folder leaves /docs
   // answering 503 with the reason rather than a broken page.
@@ -166,14 +187,21 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
       (*files)[name] = {ss.str(), type};
     }
   }
-  {
-    auto r = open_get("/docs", "docs", "Swagger UI for this API", "operations");
-    r.response_content_type = "text/html";
-    r.response_schema = {{"type", "string"}};
-    r.errors = {503};
-    r.handler = [missing](const RequestContext& ctx) -> Result<Response> {
-      if (!missing.empty()) return Status::unavailable(missing);
-      static const char* kPage = R"HTML(<!doctype html>
+  router.add({
+      .method = Method::get,
+      .path = "/docs",
+      .operation_id = "docs",
+      .summary = "Swagger UI for this API",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .response_schema = {{"type", "string"}},
+      .response_content_type = "text/html",
+      .errors = {503},
+      .quiet_access_log = true,
+      .handler = [missing](const RequestContext& ctx) -> Result<Response> {
+        if (!missing.empty()) return Status::unavailable(missing);
+        static const char* kPage = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>atelier API</title>
 <link rel="stylesheet" href="/docs/swagger-ui.css"><link rel="icon" href="/docs/favicon-32x32.png"></head>
 <body><div id="swagger-ui"></div>
@@ -182,25 +210,30 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
 <script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
 presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});</script>
 </body></html>)HTML";
-      (void)ctx;
-      return Response::text(200, kPage, "text/html; charset=utf-8");
-    };
-    router.add(std::move(r));
-  }
-  {
-    auto r = open_get("/docs/{file}", "docs_asset", "Swagger UI assets", "operations");
-    r.response_content_type = "application/octet-stream";
-    r.response_schema = {{"type", "string"}};
-    r.errors = {404};
-    r.handler = [files](const RequestContext& ctx) -> Result<Response> {
-      auto it = files->find(ctx.req.path_params.at("file"));
-      if (it == files->end()) return Status::not_found("no such documentation asset");
-      Response resp = Response::text(200, it->second.first, it->second.second);
-      resp.set_header("Cache-Control", "public, max-age=86400");
-      return resp;
-    };
-    router.add(std::move(r));
-  }
+        (void)ctx;
+        return Response::text(200, kPage, "text/html; charset=utf-8");
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/docs/{file}",
+      .operation_id = "docs_asset",
+      .summary = "Swagger UI assets",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .response_schema = {{"type", "string"}},
+      .response_content_type = "application/octet-stream",
+      .errors = {404},
+      .quiet_access_log = true,
+      .handler = [files](const RequestContext& ctx) -> Result<Response> {
+        auto it = files->find(ctx.req.path_params.at("file"));
+        if (it == files->end()) return Status::not_found("no such documentation asset");
+        Response resp = Response::text(200, it->second.first, it->second.second);
+        resp.set_header("Cache-Control", "public, max-age=86400");
+        return resp;
+      },
+  });
 }
 
 }  // namespace atelier::api

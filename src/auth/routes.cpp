@@ -88,317 +88,298 @@ Result<std::string> key_name(const nlohmann::json& body) {
 
 void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry& data,
                         AccountRepository& store) {
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/me/export";
-    r.operation_id = "export_me";
-    r.summary =
-        "Everything atelier holds for the caller: account, keys, usage and every "
-        "capability's data";
-    r.tag = "account";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
-      const Identity& id = ctx.identity;
-      nlohmann::ordered_json out;
-      out["identity"] = id.id;
-      if (id.user_id) {
-        ATELIER_ASSIGN_OR_RETURN(User u, store.in(ctx.work).find_user(*id.user_id));
-        nlohmann::ordered_json acc;
-        acc["id"] = u.id;
-        acc["email"] = u.email;
-        acc["tier"] = tier_name(u.tier);
-        acc["role"] = u.role == Role::admin ? "admin" : "user";
-        acc["created_at"] = u.created_at;
-        out["account"] = acc;
-        auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
-        ATELIER_ASSIGN_OR_RETURN(auto all, store.in(ctx.work).list_api_keys());
-        for (const auto& k : all) {
-          if (k.user_id != id.user_id) continue;
-          keys.push_back({{"id", k.id},
-                          {"name", k.name},
-                          {"prefix", k.prefix},
-                          {"tier", tier_name(k.tier)},
-                          {"created_at", k.created_at},
-                          {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
-                                                      : nlohmann::ordered_json(nullptr)}});
+  router.add({
+      .method = Method::get,
+      .path = "/v1/me/export",
+      .operation_id = "export_me",
+      .summary = "Everything atelier holds for the caller: account, keys, usage and every "
+                 "capability's data",
+      .tag = "account",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
+        const Identity& id = ctx.identity;
+        nlohmann::ordered_json out;
+        out["identity"] = id.id;
+        if (id.user_id) {
+          ATELIER_ASSIGN_OR_RETURN(User u, store.in(ctx.work).find_user(*id.user_id));
+          nlohmann::ordered_json acc;
+          acc["id"] = u.id;
+          acc["email"] = u.email;
+          acc["tier"] = tier_name(u.tier);
+          acc["role"] = u.role == Role::admin ? "admin" : "user";
+          acc["created_at"] = u.created_at;
+          out["account"] = acc;
+          auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
+          ATELIER_ASSIGN_OR_RETURN(auto all, store.in(ctx.work).list_api_keys());
+          for (const auto& k : all) {
+            if (k.user_id != id.user_id) continue;
+            keys.push_back({{"id", k.id},
+                            {"name", k.name},
+                            {"prefix", k.prefix},
+                            {"tier", tier_name(k.tier)},
+                            {"created_at", k.created_at},
+                            {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
+                                                        : nlohmann::ordered_json(nullptr)}});
+          }
+        } else {
+          out["account"] = nullptr;
         }
-      } else {
-        out["account"] = nullptr;
-      }
-      ATELIER_ASSIGN_OR_RETURN(Usage today, d.ledger.today(id.id));
-      out["usage_today"] = {{"units", today.units}, {"requests", today.requests}};
-      for (const auto& part : data.parts()) {
-        ATELIER_ASSIGN_OR_RETURN(auto j, part.export_all(id.id));
-        // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
-        for (auto& [k, v] : j.items()) out[k] = v;
-      }
-      Response resp = Response::json_ordered(200, out);
-      resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
-      return resp;
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/me";
-    r.operation_id = "delete_me";
-    r.summary =
-        "Delete the caller for good: every capability's data, API keys, usage and the "
-        "account; the caller's tokens and keys stop working at once";
-    r.tag = "account";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.response_content_type = "";
-    r.handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
-      const Identity& id = ctx.identity;
-      // Data first, the account last: a failure part-way leaves an account
-      // that can retry the deletion, never data without an owner.
-      for (const auto& part : data.parts()) {
-        Status st = part.erase_all(id.id);
-        if (!st.is_ok())
-          return Status(st.code(), "deleting " + part.name + " data: " + st.message());
-      }
-      if (id.user_id) {
-        ATELIER_RETURN_IF_ERROR(
-            store.in(ctx.work).delete_user(*id.user_id, {id.id, "gen:" + id.id}));
-        d.auth.forget_user(*id.user_id);
-      } else if (id.key_id) {
-        // A key without a user is its own account: deleting it revokes it.
-        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
-      }
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/auth/register";
-    r.operation_id = "register";
-    r.summary = "Create an account (tier authenticated) and get a session token";
-    r.tag = "auth";
-    r.access = Access::open;     // limited per client IP
-    r.exec = Exec::worker_pool;  // argon2id is deliberately slow
-    r.success_status = 201;
-    r.request_schema = kCredentialsSchema;
-    r.response_schema = kTokenSchema;
-    r.errors = {409};
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
-      ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-      ATELIER_ASSIGN_OR_RETURN(
-          User u, d.auth.register_user(email, password, Tier::authenticated, Role::user, ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
-      return Response::json(201, token_json(d, token, u));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/auth/login";
-    r.operation_id = "login";
-    r.summary = "Exchange email and password for a session token (JWT, HS256)";
-    r.tag = "auth";
-    r.access = Access::open;
-    r.exec = Exec::worker_pool;
-    r.request_schema = kCredentialsSchema;
-    r.response_schema = kTokenSchema;
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
-      ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-      if (password.size() > 256)
-        return Status::invalid_argument("password must have at most 256 characters");
-      User u;
-      ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u, ctx.work));
-      return Response::json(200, token_json(d, token, u));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/me";
-    r.operation_id = "me";
-    r.summary = "The caller's identity, tier and usage today";
-    r.tag = "auth";
-    r.access = Access::user;
-    r.cost = 1;
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      const Identity& id = ctx.identity;
-      ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
-      const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
-      nlohmann::ordered_json j;
-      j["identity"] = id.id;
-      j["tier"] = tier_name(id.tier);
-      j["role"] = id.role == Role::admin ? "admin" : "user";
-      j["credential"] = id.credential == Credential::jwt ? "jwt" : "api_key";
-      if (id.user_id) {
-        j["user_id"] = *id.user_id;
-      } else {
-        j["user_id"] = nullptr;
-      }
-      auto& u = j["usage_today"];
-      u["units"] = usage.units;
-      u["requests"] = usage.requests;
-      u["limit"] = limit;
-      return Response::json_ordered(200, j);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/keys";
-    r.operation_id = "create_own_key";
-    r.summary = "Create an API key for the signed-in user (same tier); the secret is shown once";
-    r.tag = "auth";
-    r.access = Access::user;
-    r.success_status = 201;
-    r.request_schema = {{"type", "object"},
-                        {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}};
-    r.response_schema = kKeySchema;
-    r.errors = {403};
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      if (!ctx.identity.user_id) {
-        return Status::permission_denied("only a user account can create its own keys");
-      }
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-      ATELIER_ASSIGN_OR_RETURN(
-          NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
-      auto j = key_json(nk.key);
-      j["key"] = nk.secret;
-      return Response::json(201, j);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/rate-limit/status";
-    r.operation_id = "rate_limit_status";
-    r.summary = "The caller's rate-limit windows, block and daily quota (does not count)";
-    r.tag = "auth";
-    r.access = Access::caller;
-    r.rate_limited = false;
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      const Identity& id = ctx.identity;
-      nlohmann::json limits = nlohmann::json::array();
-      bool blocked = false;
-      std::int64_t blocked_for = 0;
-      for (const auto& l : d.limiter.state(id.id)) {
-        if (l.name == "blocked") {
-          blocked = true;
-          blocked_for = l.reset_s;
-          continue;
+        ATELIER_ASSIGN_OR_RETURN(Usage today, d.ledger.today(id.id));
+        out["usage_today"] = {{"units", today.units}, {"requests", today.requests}};
+        for (const auto& part : data.parts()) {
+          ATELIER_ASSIGN_OR_RETURN(auto j, part.export_all(id.id));
+          // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
+          for (auto& [k, v] : j.items()) out[k] = v;
         }
-        limits.push_back({{"name", l.name},
-                          {"limit", l.limit},
-                          {"remaining", std::max<std::int64_t>(0, l.remaining)},
-                          {"reset_s", l.reset_s}});
-      }
-      ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
-      const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
-      const auto now = system_clock_seconds()();
-      nlohmann::json quota = {{"limit", limit},
-                              {"used", usage.units},
-                              {"requests", usage.requests},
-                              {"reset_s", seconds_to_utc_midnight(now)},
-                              {"day", utc_day(now)}};
-      quota["remaining"] = limit > 0
-                               ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
-                               : nlohmann::json(nullptr);
-      return Response::json(200, {{"identity", id.id},
-                                  {"tier", tier_name(id.tier)},
-                                  {"anonymous", id.anonymous()},
-                                  {"blocked", blocked},
-                                  {"blocked_for_s", blocked_for},
-                                  {"limits", limits},
-                                  {"daily_quota", quota}});
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/admin/keys";
-    r.operation_id = "admin_list_keys";
-    r.summary = "All API keys (never their secrets)";
-    r.tag = "admin";
-    r.access = Access::admin;
-    r.exec = Exec::worker_pool;
-    r.response_schema = {{"type", "object"},
-                         {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}};
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
-      nlohmann::json arr = nlohmann::json::array();
-      for (auto& k : keys) arr.push_back(key_json(k));
-      return Response::json(200, {{"keys", arr}});
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/admin/keys";
-    r.operation_id = "admin_create_key";
-    r.summary = "Create an API key with a tier; the secret is shown once";
-    r.tag = "admin";
-    r.access = Access::admin;
-    r.success_status = 201;
-    r.request_schema = {
-        {"type", "object"},
-        {"required", {"tier"}},
-        {"properties",
-         {{"name", {{"type", "string"}}},
-          {"tier",
-           {{"type", "string"}, {"enum", {"free", "authenticated", "premium", "admin"}}}}}}};
-    r.response_schema = kKeySchema;
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-      ATELIER_ASSIGN_OR_RETURN(auto tier_text, string_field(body, "tier"));
-      Tier tier;
-      if (!parse_tier(tier_text, &tier)) {
-        return Status::invalid_argument("tier must be one of free, authenticated, premium, admin");
-      }
-      ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
-      auto j = key_json(nk.key);
-      j["key"] = nk.secret;
-      return Response::json(201, j);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/admin/keys/{id}";
-    r.operation_id = "admin_revoke_key";
-    r.summary = "Revoke an API key; it stops working at once on this replica";
-    r.tag = "admin";
-    r.access = Access::admin;
-    r.success_status = 204;
-    r.response_content_type = "";
-    r.errors = {400, 404};
-    r.handler = [&d](const RequestContext& ctx) -> Result<Response> {
-      const auto& text = ctx.req.path_params.at("id");
-      std::int64_t id = 0;
-      auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-      if (ec != std::errc() || p != text.data() + text.size()) {
-        return Status::invalid_argument("key id must be an integer");
-      }
-      ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id, ctx.work));
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
+        Response resp = Response::json_ordered(200, out);
+        resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
+        return resp;
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/me",
+      .operation_id = "delete_me",
+      .summary = "Delete the caller for good: every capability's data, API keys, usage and the "
+                 "account; the caller's tokens and keys stop working at once",
+      .tag = "account",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
+        const Identity& id = ctx.identity;
+        // Data first, the account last: a failure part-way leaves an account
+        // that can retry the deletion, never data without an owner.
+        for (const auto& part : data.parts()) {
+          Status st = part.erase_all(id.id);
+          if (!st.is_ok())
+            return Status(st.code(), "deleting " + part.name + " data: " + st.message());
+        }
+        if (id.user_id) {
+          ATELIER_RETURN_IF_ERROR(
+              store.in(ctx.work).delete_user(*id.user_id, {id.id, "gen:" + id.id}));
+          d.auth.forget_user(*id.user_id);
+        } else if (id.key_id) {
+          // A key without a user is its own account: deleting it revokes it.
+          ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
+        }
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/auth/register",
+      .operation_id = "register",
+      .summary = "Create an account (tier authenticated) and get a session token",
+      .tag = "auth",
+      .access = Access::open,
+      // limited per client IP
+      .exec = Exec::worker_pool,
+      .request_schema = kCredentialsSchema,
+      .response_schema = kTokenSchema,
+      // argon2id is deliberately slow
+      .success_status = 201,
+      .errors = {409},
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+        ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+        ATELIER_ASSIGN_OR_RETURN(User u, d.auth.register_user(email, password, Tier::authenticated,
+                                                              Role::user, ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
+        return Response::json(201, token_json(d, token, u));
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/auth/login",
+      .operation_id = "login",
+      .summary = "Exchange email and password for a session token (JWT, HS256)",
+      .tag = "auth",
+      .access = Access::open,
+      .exec = Exec::worker_pool,
+      .request_schema = kCredentialsSchema,
+      .response_schema = kTokenSchema,
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+        ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+        if (password.size() > 256)
+          return Status::invalid_argument("password must have at most 256 characters");
+        User u;
+        ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u, ctx.work));
+        return Response::json(200, token_json(d, token, u));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/me",
+      .operation_id = "me",
+      .summary = "The caller's identity, tier and usage today",
+      .tag = "auth",
+      .access = Access::user,
+      .cost = 1,
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        const Identity& id = ctx.identity;
+        ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+        const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+        nlohmann::ordered_json j;
+        j["identity"] = id.id;
+        j["tier"] = tier_name(id.tier);
+        j["role"] = id.role == Role::admin ? "admin" : "user";
+        j["credential"] = id.credential == Credential::jwt ? "jwt" : "api_key";
+        if (id.user_id) {
+          j["user_id"] = *id.user_id;
+        } else {
+          j["user_id"] = nullptr;
+        }
+        auto& u = j["usage_today"];
+        u["units"] = usage.units;
+        u["requests"] = usage.requests;
+        u["limit"] = limit;
+        return Response::json_ordered(200, j);
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/keys",
+      .operation_id = "create_own_key",
+      .summary = "Create an API key for the signed-in user (same tier); the secret is shown once",
+      .tag = "auth",
+      .access = Access::user,
+      .request_schema = {{"type", "object"},
+                         {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}},
+      .response_schema = kKeySchema,
+      .success_status = 201,
+      .errors = {403},
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        if (!ctx.identity.user_id) {
+          return Status::permission_denied("only a user account can create its own keys");
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+        ATELIER_ASSIGN_OR_RETURN(
+            NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
+        auto j = key_json(nk.key);
+        j["key"] = nk.secret;
+        return Response::json(201, j);
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/rate-limit/status",
+      .operation_id = "rate_limit_status",
+      .summary = "The caller's rate-limit windows, block and daily quota (does not count)",
+      .tag = "auth",
+      .access = Access::caller,
+      .rate_limited = false,
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        const Identity& id = ctx.identity;
+        nlohmann::json limits = nlohmann::json::array();
+        bool blocked = false;
+        std::int64_t blocked_for = 0;
+        for (const auto& l : d.limiter.state(id.id)) {
+          if (l.name == "blocked") {
+            blocked = true;
+            blocked_for = l.reset_s;
+            continue;
+          }
+          limits.push_back({{"name", l.name},
+                            {"limit", l.limit},
+                            {"remaining", std::max<std::int64_t>(0, l.remaining)},
+                            {"reset_s", l.reset_s}});
+        }
+        ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+        const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+        const auto now = system_clock_seconds()();
+        nlohmann::json quota = {{"limit", limit},
+                                {"used", usage.units},
+                                {"requests", usage.requests},
+                                {"reset_s", seconds_to_utc_midnight(now)},
+                                {"day", utc_day(now)}};
+        quota["remaining"] = limit > 0
+                                 ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
+                                 : nlohmann::json(nullptr);
+        return Response::json(200, {{"identity", id.id},
+                                    {"tier", tier_name(id.tier)},
+                                    {"anonymous", id.anonymous()},
+                                    {"blocked", blocked},
+                                    {"blocked_for_s", blocked_for},
+                                    {"limits", limits},
+                                    {"daily_quota", quota}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/admin/keys",
+      .operation_id = "admin_list_keys",
+      .summary = "All API keys (never their secrets)",
+      .tag = "admin",
+      .access = Access::admin,
+      .exec = Exec::worker_pool,
+      .response_schema = {{"type", "object"},
+                          {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}},
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
+        nlohmann::json arr = nlohmann::json::array();
+        for (auto& k : keys) arr.push_back(key_json(k));
+        return Response::json(200, {{"keys", arr}});
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/admin/keys",
+      .operation_id = "admin_create_key",
+      .summary = "Create an API key with a tier; the secret is shown once",
+      .tag = "admin",
+      .access = Access::admin,
+      .request_schema = {{"type", "object"},
+                         {"required", {"tier"}},
+                         {"properties",
+                          {{"name", {{"type", "string"}}},
+                           {"tier",
+                            {{"type", "string"},
+                             {"enum", {"free", "authenticated", "premium", "admin"}}}}}}},
+      .response_schema = kKeySchema,
+      .success_status = 201,
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+        ATELIER_ASSIGN_OR_RETURN(auto tier_text, string_field(body, "tier"));
+        Tier tier;
+        if (!parse_tier(tier_text, &tier)) {
+          return Status::invalid_argument(
+              "tier must be one of free, authenticated, premium, admin");
+        }
+        ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
+        auto j = key_json(nk.key);
+        j["key"] = nk.secret;
+        return Response::json(201, j);
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/admin/keys/{id}",
+      .operation_id = "admin_revoke_key",
+      .summary = "Revoke an API key; it stops working at once on this replica",
+      .tag = "admin",
+      .access = Access::admin,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {400, 404},
+      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
+        const auto& text = ctx.req.path_params.at("id");
+        std::int64_t id = 0;
+        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+        if (ec != std::errc() || p != text.data() + text.size()) {
+          return Status::invalid_argument("key id must be an integer");
+        }
+        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id, ctx.work));
+        return Response::no_content();
+      },
+  });
 }
 
 }  // namespace atelier::api

@@ -71,377 +71,358 @@ Response image_response(std::string bytes, const std::string& type) {
 }  // namespace
 
 void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& svc) {
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/design/styles";
-    r.operation_id = "design_styles";
-    r.summary = "Style presets (prompts, palettes, materials, lighting) and room types";
-    r.tag = "design";
-    r.access = Access::caller;
-    r.handler = [](const RequestContext&) -> Result<Response> {
-      nlohmann::ordered_json styles = nlohmann::ordered_json::array();
-      for (const auto& s : design::styles())
-        styles.push_back({{"id", s.id},
-                          {"name", s.name},
-                          {"prompt", s.prompt},
-                          {"negative_prompt", s.negative},
-                          {"palette", s.palette},
-                          {"materials", s.materials},
-                          {"lighting", s.lighting}});
-      nlohmann::ordered_json rooms = nlohmann::ordered_json::array();
-      for (const auto& t : design::room_types()) rooms.push_back({{"id", t.id}, {"name", t.name}});
-      nlohmann::ordered_json out;
-      out["version"] = design::kPresetVersion;
-      out["styles"] = styles;
-      out["room_types"] = rooms;
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/rooms";
-    r.operation_id = "create_room";
-    r.summary =
-        "Upload a room photo once (multipart, image/* or base64 JSON; name and room_type optional)";
-    r.tag = "design";
-    r.access = Access::user;
-    r.cost = 1;
-    r.exec = Exec::worker_pool;
-    r.success_status = 201;
-    r.errors = {413, 415};
-    r.request_body = image_request_body(
-        {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false);
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
-                               read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, image_limits(d, 64, ctx.work)));
-      std::string name, room_type = "other";
-      in.option(ctx.req, "name", &name);
-      in.option(ctx.req, "room_type", &room_type);
-      ATELIER_ASSIGN_OR_RETURN(Room room,
-                               svc.add_room(ctx.identity.id, name, room_type, in.images[0],
-                                            std::string(image::format_mime(imgs[0].header.format)),
-                                            imgs[0].width, imgs[0].height, ctx.work));
-      return Response::json_ordered(201, room_json(room));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/rooms";
-    r.operation_id = "list_rooms";
-    r.summary = "The caller's rooms, newest first";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const auto& x : rooms) arr.push_back(room_json(x));
-      return Response::json_ordered(200, {{"rooms", arr}});
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/rooms/{id}/image";
-    r.operation_id = "room_image";
-    r.summary = "A room's photo as uploaded";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.response_content_type = "image/*";
-    r.errors = {404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Room room,
-                               svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
-      return image_response(std::move(bytes), room.content_type);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/rooms/{id}";
-    r.operation_id = "delete_room";
-    r.summary = "Delete a room (its designs stay)";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.errors = {404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(
-          svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/designs";
-    r.operation_id = "create_design";
-    r.summary =
-        "Restyle a room: creates a job (202); ?wait=SECONDS blocks until it ends (up to the AI "
-        "timeout)";
-    r.tag = "design";
-    r.access = Access::user;
-    r.cost = 1;
-    r.exec = Exec::inference_pool;
-    r.success_status = 202;
-    r.errors = {404, 409, 413, 415, 422, 429, 503};
-    r.query = {QueryParam{
-        "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}};
-    r.request_schema = {
-        {"type", "object"},
-        {"required", {"style"}},
-        {"properties",
-         {{"room_id", {{"type", "string"}}},
-          {"image",
-           {{"type", "string"},
-            {"format", "byte"},
-            {"description", "base64 room photo, when no room_id"}}},
-          {"style", {{"type", "string"}}},
-          {"room_type", {{"type", "string"}}},
-          {"prompt", {{"type", "string"}, {"maxLength", 500}}},
-          {"strength", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
-          {"seed", {{"type", "integer"}}},
-          {"engine", {{"type", "string"}}},
-          {"canny_low",
-           {{"type", "integer"},
-            {"description", "control thresholds; default from the image's median"}}},
-          {"canny_high", {{"type", "integer"}}}}}};
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
-      design::CreateDesign c;
-      c.owner = ctx.identity.id;
-      c.tier = static_cast<int>(ctx.identity.tier);
-      auto str = [&](const char* key, std::string* out) -> Status {
-        if (!body.contains(key) || body[key].is_null()) return Status::ok();
-        if (!body[key].is_string())
-          return Status::invalid_argument(std::string("'") + key + "' must be a string");
-        *out = body[key].get<std::string>();
-        return Status::ok();
-      };
-      std::string room_id, image_b64;
-      ATELIER_RETURN_IF_ERROR(str("room_id", &room_id));
-      ATELIER_RETURN_IF_ERROR(str("image", &image_b64));
-      ATELIER_RETURN_IF_ERROR(str("style", &c.style));
-      ATELIER_RETURN_IF_ERROR(str("room_type", &c.room_type));
-      ATELIER_RETURN_IF_ERROR(str("prompt", &c.extra_prompt));
-      ATELIER_RETURN_IF_ERROR(str("engine", &c.engine));
-      if (c.style.empty())
-        return Status::invalid_argument("'style' is required (GET /v1/design/styles lists them)");
-      if (!room_id.empty() && !image_b64.empty())
-        return Status::invalid_argument("give 'room_id' or 'image', not both");
-      if (!room_id.empty()) c.room_id = room_id;
-      if (!image_b64.empty()) {
-        ATELIER_ASSIGN_OR_RETURN(c.image_bytes, decode_base64_image(image_b64, "'image'"));
-        ATELIER_ASSIGN_OR_RETURN(image::HeaderInfo h, image::probe(c.image_bytes));
-        if (static_cast<std::int64_t>(h.width) * h.height > d.config.max_image_pixels)
-          return Status::payload_too_large("the image has more pixels than the limit");
-        c.image_type = std::string(image::format_mime(h.format));
-        // Decode once now so a broken image fails the request, not the job.
-        ATELIER_RETURN_IF_ERROR(
-            image::decode(c.image_bytes, image_limits(d, 64, ctx.work)).status());
-      }
-      if (body.contains("strength") && !body["strength"].is_null()) {
-        if (!body["strength"].is_number())
-          return Status::invalid_argument("'strength' must be a number in [0, 1]");
-        c.strength = body["strength"].get<double>();
-      }
-      if (body.contains("seed") && !body["seed"].is_null()) {
-        if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
-          return Status::invalid_argument("'seed' must be a non-negative integer");
-        c.seed = body["seed"].get<std::int64_t>();
-      }
-      for (const char* k : {"canny_low", "canny_high"}) {
-        if (!body.contains(k) || body[k].is_null()) continue;
-        if (!body[k].is_number_integer())
-          return Status::invalid_argument(std::string("'") + k + "' must be an integer");
-        (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
-      }
-      const std::string_view key = ctx.req.header("idempotency-key");
-      if (!key.empty()) {
-        c.idempotency_key = std::string(key);
-        // Over the parsed body (keys sorted), so whitespace and key order
-        // do not make a retry "different".
-        c.request_hash = sha256_hex(body.dump());
-      }
-      double wait_s = 0;
-      std::string w;
-      if (ctx.req.query_param("wait", &w)) {
-        char* end = nullptr;
-        wait_s = std::strtod(w.c_str(), &end);
-        if (w.empty() || *end || !(wait_s >= 0))
-          return Status::invalid_argument("'wait' must be a number of seconds");
-      }
-      ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
-      Design out = made.design;
-      if (wait_s > 0) {
-        const auto limit = std::min<std::chrono::milliseconds>(
-            std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
-            svc.settings().ai_timeout);
+  router.add({
+      .method = Method::get,
+      .path = "/v1/design/styles",
+      .operation_id = "design_styles",
+      .summary = "Style presets (prompts, palettes, materials, lighting) and room types",
+      .tag = "design",
+      .access = Access::caller,
+      .handler = [](const RequestContext&) -> Result<Response> {
+        nlohmann::ordered_json styles = nlohmann::ordered_json::array();
+        for (const auto& s : design::styles())
+          styles.push_back({{"id", s.id},
+                            {"name", s.name},
+                            {"prompt", s.prompt},
+                            {"negative_prompt", s.negative},
+                            {"palette", s.palette},
+                            {"materials", s.materials},
+                            {"lighting", s.lighting}});
+        nlohmann::ordered_json rooms = nlohmann::ordered_json::array();
+        for (const auto& t : design::room_types())
+          rooms.push_back({{"id", t.id}, {"name", t.name}});
+        nlohmann::ordered_json out;
+        out["version"] = design::kPresetVersion;
+        out["styles"] = styles;
+        out["room_types"] = rooms;
+        return Response::json_ordered(200, out);
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/rooms",
+      .operation_id = "create_room",
+      .summary = "Upload a room photo once (multipart, image/* or base64 JSON; name and room_type "
+                 "optional)",
+      .tag = "design",
+      .access = Access::user,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .request_body = image_request_body(
+          {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false),
+      .success_status = 201,
+      .errors = {413, 415},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                                 read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, image_limits(d, 64, ctx.work)));
+        std::string name, room_type = "other";
+        in.option(ctx.req, "name", &name);
+        in.option(ctx.req, "room_type", &room_type);
         ATELIER_ASSIGN_OR_RETURN(
-            out,
-            svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining()), ctx.work));
-      }
-      const bool done =
-          out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
-      Response resp =
-          Response::json_ordered(made.created ? (done ? 201 : 202) : 200, design_json(out));
-      resp.set_header("Location", "/v1/designs/" + out.id);
-      if (!made.created) resp.set_header("Idempotent-Replayed", "true");
-      return resp;
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/designs";
-    r.operation_id = "list_designs";
-    r.summary = "The caller's designs, newest first (cursor pagination; ?room_id= filters)";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
-               QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
-               QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      std::optional<std::string> room, cursor;
-      std::string v;
-      if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
-      if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
-      int limit = 20;
-      if (ctx.req.query_param("limit", &v)) {
-        char* end = nullptr;
-        const long l = std::strtol(v.c_str(), &end, 10);
-        if (v.empty() || *end || l < 1 || l > 100)
-          return Status::invalid_argument("'limit' must be 1 to 100");
-        limit = static_cast<int>(l);
-      }
-      ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, room, limit, cursor, ctx.work));
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const auto& x : page.items) arr.push_back(design_json(x));
-      nlohmann::ordered_json out;
-      out["designs"] = arr;
-      out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
-                                            : nlohmann::ordered_json(nullptr);
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/designs/{id}";
-    r.operation_id = "get_design";
-    r.summary = "A design job: status, timings, engine, cost, prompt";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.errors = {404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x,
-                               svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      return Response::json_ordered(200, design_json(x));
-    };
-    router.add(std::move(r));
-  }
+            Room room, svc.add_room(ctx.identity.id, name, room_type, in.images[0],
+                                    std::string(image::format_mime(imgs[0].header.format)),
+                                    imgs[0].width, imgs[0].height, ctx.work));
+        return Response::json_ordered(201, room_json(room));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/rooms",
+      .operation_id = "list_rooms",
+      .summary = "The caller's rooms, newest first",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& x : rooms) arr.push_back(room_json(x));
+        return Response::json_ordered(200, {{"rooms", arr}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/rooms/{id}/image",
+      .operation_id = "room_image",
+      .summary = "A room's photo as uploaded",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "image/*",
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(Room room,
+                                 svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
+        return image_response(std::move(bytes), room.content_type);
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/rooms/{id}",
+      .operation_id = "delete_room",
+      .summary = "Delete a room (its designs stay)",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .success_status = 204,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(
+            svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/designs",
+      .operation_id = "create_design",
+      .summary =
+          "Restyle a room: creates a job (202); ?wait=SECONDS blocks until it ends (up to the AI "
+          "timeout)",
+      .tag = "design",
+      .access = Access::user,
+      .cost = 1,
+      .exec = Exec::inference_pool,
+      .request_schema = {{"type", "object"},
+                         {"required", {"style"}},
+                         {"properties",
+                          {{"room_id", {{"type", "string"}}},
+                           {"image",
+                            {{"type", "string"},
+                             {"format", "byte"},
+                             {"description", "base64 room photo, when no room_id"}}},
+                           {"style", {{"type", "string"}}},
+                           {"room_type", {{"type", "string"}}},
+                           {"prompt", {{"type", "string"}, {"maxLength", 500}}},
+                           {"strength", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+                           {"seed", {{"type", "integer"}}},
+                           {"engine", {{"type", "string"}}},
+                           {"canny_low",
+                            {{"type", "integer"},
+                             {"description",
+                              "control thresholds; default from the image's median"}}},
+                           {"canny_high", {{"type", "integer"}}}}}},
+      .success_status = 202,
+      .errors = {404, 409, 413, 415, 422, 429, 503},
+      .query = {QueryParam{
+          "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
+        design::CreateDesign c;
+        c.owner = ctx.identity.id;
+        c.tier = static_cast<int>(ctx.identity.tier);
+        auto str = [&](const char* key, std::string* out) -> Status {
+          if (!body.contains(key) || body[key].is_null()) return Status::ok();
+          if (!body[key].is_string())
+            return Status::invalid_argument(std::string("'") + key + "' must be a string");
+          *out = body[key].get<std::string>();
+          return Status::ok();
+        };
+        std::string room_id, image_b64;
+        ATELIER_RETURN_IF_ERROR(str("room_id", &room_id));
+        ATELIER_RETURN_IF_ERROR(str("image", &image_b64));
+        ATELIER_RETURN_IF_ERROR(str("style", &c.style));
+        ATELIER_RETURN_IF_ERROR(str("room_type", &c.room_type));
+        ATELIER_RETURN_IF_ERROR(str("prompt", &c.extra_prompt));
+        ATELIER_RETURN_IF_ERROR(str("engine", &c.engine));
+        if (c.style.empty())
+          return Status::invalid_argument("'style' is required (GET /v1/design/styles lists them)");
+        if (!room_id.empty() && !image_b64.empty())
+          return Status::invalid_argument("give 'room_id' or 'image', not both");
+        if (!room_id.empty()) c.room_id = room_id;
+        if (!image_b64.empty()) {
+          ATELIER_ASSIGN_OR_RETURN(c.image_bytes, decode_base64_image(image_b64, "'image'"));
+          ATELIER_ASSIGN_OR_RETURN(image::HeaderInfo h, image::probe(c.image_bytes));
+          if (static_cast<std::int64_t>(h.width) * h.height > d.config.max_image_pixels)
+            return Status::payload_too_large("the image has more pixels than the limit");
+          c.image_type = std::string(image::format_mime(h.format));
+          // Decode once now so a broken image fails the request, not the job.
+          ATELIER_RETURN_IF_ERROR(
+              image::decode(c.image_bytes, image_limits(d, 64, ctx.work)).status());
+        }
+        if (body.contains("strength") && !body["strength"].is_null()) {
+          if (!body["strength"].is_number())
+            return Status::invalid_argument("'strength' must be a number in [0, 1]");
+          c.strength = body["strength"].get<double>();
+        }
+        if (body.contains("seed") && !body["seed"].is_null()) {
+          if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
+            return Status::invalid_argument("'seed' must be a non-negative integer");
+          c.seed = body["seed"].get<std::int64_t>();
+        }
+        for (const char* k : {"canny_low", "canny_high"}) {
+          if (!body.contains(k) || body[k].is_null()) continue;
+          if (!body[k].is_number_integer())
+            return Status::invalid_argument(std::string("'") + k + "' must be an integer");
+          (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
+        }
+        const std::string_view key = ctx.req.header("idempotency-key");
+        if (!key.empty()) {
+          c.idempotency_key = std::string(key);
+          // Over the parsed body (keys sorted), so whitespace and key order
+          // do not make a retry "different".
+          c.request_hash = sha256_hex(body.dump());
+        }
+        double wait_s = 0;
+        std::string w;
+        if (ctx.req.query_param("wait", &w)) {
+          char* end = nullptr;
+          wait_s = std::strtod(w.c_str(), &end);
+          if (w.empty() || *end || !(wait_s >= 0))
+            return Status::invalid_argument("'wait' must be a number of seconds");
+        }
+        ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
+        Design out = made.design;
+        if (wait_s > 0) {
+          const auto limit = std::min<std::chrono::milliseconds>(
+              std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
+              svc.settings().ai_timeout);
+          ATELIER_ASSIGN_OR_RETURN(
+              out,
+              svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining()), ctx.work));
+        }
+        const bool done =
+            out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
+        Response resp =
+            Response::json_ordered(made.created ? (done ? 201 : 202) : 200, design_json(out));
+        resp.set_header("Location", "/v1/designs/" + out.id);
+        if (!made.created) resp.set_header("Idempotent-Replayed", "true");
+        return resp;
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/designs",
+      .operation_id = "list_designs",
+      .summary = "The caller's designs, newest first (cursor pagination; ?room_id= filters)",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
+                QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
+                QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        std::optional<std::string> room, cursor;
+        std::string v;
+        if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
+        if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+        int limit = 20;
+        if (ctx.req.query_param("limit", &v)) {
+          char* end = nullptr;
+          const long l = std::strtol(v.c_str(), &end, 10);
+          if (v.empty() || *end || l < 1 || l > 100)
+            return Status::invalid_argument("'limit' must be 1 to 100");
+          limit = static_cast<int>(l);
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto page,
+                                 svc.list(ctx.identity.id, room, limit, cursor, ctx.work));
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& x : page.items) arr.push_back(design_json(x));
+        nlohmann::ordered_json out;
+        out["designs"] = arr;
+        out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
+                                              : nlohmann::ordered_json(nullptr);
+        return Response::json_ordered(200, out);
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/designs/{id}",
+      .operation_id = "get_design",
+      .summary = "A design job: status, timings, engine, cost, prompt",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(Design x,
+                                 svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::json_ordered(200, design_json(x));
+      },
+  });
   for (const char* what : {"image", "control"}) {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = std::string("/v1/designs/{id}/") + what;
-    r.operation_id = std::string("design_") + what;
-    r.summary = std::string(what) == "image" ? "The restyled image (404 until the job succeeded)"
-                                             : "The Canny edge map used as the layout control";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.response_content_type = "image/*";
-    r.errors = {404};
     const bool output = std::string(what) == "image";
-    r.handler = [&svc, output](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x,
-                               svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      const auto& blob = output ? x.output_blob : x.control_blob;
-      if (!blob)
-        return Status::not_found("design '" + x.id + "' has no " + (output ? "image" : "control") +
-                                 " yet (" + x.status + ")");
-      ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(*blob));
-      return image_response(std::move(bytes),
-                            output ? x.output_type.value_or("image/png") : "image/png");
-    };
-    router.add(std::move(r));
+    router.add({
+        .method = Method::get,
+        .path = std::string("/v1/designs/{id}/") + what,
+        .operation_id = std::string("design_") + what,
+        .summary = output ? "The restyled image (404 until the job succeeded)"
+                          : "The Canny edge map used as the layout control",
+        .tag = "design",
+        .access = Access::user,
+        .exec = Exec::worker_pool,
+        .response_content_type = "image/*",
+        .errors = {404},
+        .handler = [&svc, output](const RequestContext& ctx) -> Result<Response> {
+          ATELIER_ASSIGN_OR_RETURN(
+              Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+          const auto& blob = output ? x.output_blob : x.control_blob;
+          if (!blob)
+            return Status::not_found("design '" + x.id + "' has no " +
+                                     (output ? "image" : "control") + " yet (" + x.status + ")");
+          ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(*blob));
+          return image_response(std::move(bytes),
+                                output ? x.output_type.value_or("image/png") : "image/png");
+        },
+    });
   }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/designs/{id}/cancel";
-    r.operation_id = "cancel_design";
-    r.summary = "Cancel a queued or running job (its generation is given back)";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.errors = {404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(Design x,
-                               svc.cancel(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      return Response::json_ordered(200, design_json(x));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/designs/{id}";
-    r.operation_id = "delete_design";
-    r.summary = "Delete a design and its images";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.errors = {404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/design/spend";
-    r.operation_id = "design_spend";
-    r.summary =
-        "The caller's generation spend (USD) today and this month, and generations left today";
-    r.tag = "design";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id, ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
-      const std::int64_t limit =
-          svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];
-      nlohmann::ordered_json out;
-      out["today_usd"] = s.first;
-      out["month_usd"] = s.second;
-      out["generations_today"] = u.units;
-      out["generations_limit"] = limit;
-      out["generations_left"] = std::max<std::int64_t>(0, limit - u.units);
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
+  router.add({
+      .method = Method::post,
+      .path = "/v1/designs/{id}/cancel",
+      .operation_id = "cancel_design",
+      .summary = "Cancel a queued or running job (its generation is given back)",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(
+            Design x, svc.cancel(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::json_ordered(200, design_json(x));
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/designs/{id}",
+      .operation_id = "delete_design",
+      .summary = "Delete a design and its images",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .success_status = 204,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(
+            svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/design/spend",
+      .operation_id = "design_spend",
+      .summary =
+          "The caller's generation spend (USD) today and this month, and generations left today",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id, ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
+        const std::int64_t limit =
+            svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];
+        nlohmann::ordered_json out;
+        out["today_usd"] = s.first;
+        out["month_usd"] = s.second;
+        out["generations_today"] = u.units;
+        out["generations_limit"] = limit;
+        out["generations_left"] = std::max<std::int64_t>(0, limit - u.units);
+        return Response::json_ordered(200, out);
+      },
+  });
 }
 
 UserDataPart design_user_data(design::DesignService& svc) {

@@ -52,29 +52,32 @@ struct QueryParam {
   bool required = false;
 };
 
+// Declared as a table with designated initialisers, naming only what differs
+// from the defaults: router.add({.method = Method::post, .path = "/v1/x", ...,
+// .handler = ...}). Every member has a default so any subset may be named.
 struct RouteSpec {
   Method method = Method::get;
-  std::string path;  // template, e.g. /v1/keys/{id}
-  std::string operation_id;
-  std::string summary;
-  std::string tag;
+  std::string path{};  // template, e.g. /v1/keys/{id}
+  std::string operation_id{};
+  std::string summary{};
+  std::string tag{};
   Access access = Access::caller;
   bool rate_limited = true;
   std::int64_t cost = 0;  // quota units charged on success
   Exec exec = Exec::inline_on_network_thread;
-  nlohmann::json request_schema;  // null: no body
+  nlohmann::json request_schema{};  // null: no body
   // A whole OpenAPI requestBody object for bodies that are not only JSON
   // (images: multipart, image/*, JSON with base64); overrides request_schema.
-  nlohmann::json request_body;
+  nlohmann::json request_body{};
   nlohmann::json response_schema = {{"type", "object"}};
   std::string response_content_type = "application/json";
   int success_status = 200;
-  std::vector<int> errors;  // problem statuses this route can answer besides the common ones
-  std::vector<QueryParam> query;
+  std::vector<int> errors{};  // problem statuses this route can answer besides the common ones
+  std::vector<QueryParam> query{};
   // Probes are polled every few seconds by orchestrators: their access-log
   // lines go out at debug level so they do not drown the real traffic.
   bool quiet_access_log = false;
-  Handler handler;
+  Handler handler{};
 };
 
 struct Match {

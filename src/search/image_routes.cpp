@@ -25,130 +25,127 @@ constexpr std::size_t kMaxItems = 64;
 }  // namespace
 
 void add_image_collection_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/collections/{name}/images";
-    r.operation_id = "ingest_images";
-    r.summary =
-        "Add or replace image items (base64 image, optional text and metadata) in an image "
-        "collection";
-    r.tag = "search";
-    r.access = Access::user;
-    r.cost = 2;
-    r.exec = Exec::inference_pool;
-    r.errors = {403, 404, 413, 503};
-    r.request_schema = {{"type", "array"},
-                        {"maxItems", kMaxItems},
-                        {"items",
-                         {{"type", "object"},
-                          {"required", {"id", "image"}},
-                          {"properties",
-                           {{"id", {{"type", "string"}}},
-                            {"image", {{"type", "string"}, {"format", "byte"}}},
-                            {"text", {{"type", "string"}}},
-                            {"metadata", {{"type", "object"}}}}}}}};
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      const std::string& name = ctx.req.path_params.at("name");
-      // Known and readable before any image is decoded.
-      ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      if (!body.is_array() || body.empty())
-        return Status::invalid_argument("expected a JSON array of image items");
-      if (body.size() > kMaxItems) {
-        return Status::invalid_argument("at most " + std::to_string(kMaxItems) +
-                                        " image items per request");
-      }
-      std::vector<search::ImageItem> items;
-      const image::Limits limits = image_limits(d, d.config.max_resolution, ctx.work);
-      for (std::size_t i = 0; i < body.size(); ++i) {
-        const auto& item = body[i];
-        const std::string where = "item " + std::to_string(i);
-        if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
-        search::ImageItem doc;
-        if (!item.contains("id") || !item["id"].is_string()) {
-          return Status::invalid_argument(where + ": 'id' (string) is required");
+  router.add({
+      .method = Method::post,
+      .path = "/v1/collections/{name}/images",
+      .operation_id = "ingest_images",
+      .summary =
+          "Add or replace image items (base64 image, optional text and metadata) in an image "
+          "collection",
+      .tag = "search",
+      .access = Access::user,
+      .cost = 2,
+      .exec = Exec::inference_pool,
+      .request_schema = {{"type", "array"},
+                         {"maxItems", kMaxItems},
+                         {"items",
+                          {{"type", "object"},
+                           {"required", {"id", "image"}},
+                           {"properties",
+                            {{"id", {{"type", "string"}}},
+                             {"image", {{"type", "string"}, {"format", "byte"}}},
+                             {"text", {{"type", "string"}}},
+                             {"metadata", {{"type", "object"}}}}}}}},
+      .errors = {403, 404, 413, 503},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        const std::string& name = ctx.req.path_params.at("name");
+        // Known and readable before any image is decoded.
+        ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_array() || body.empty())
+          return Status::invalid_argument("expected a JSON array of image items");
+        if (body.size() > kMaxItems) {
+          return Status::invalid_argument("at most " + std::to_string(kMaxItems) +
+                                          " image items per request");
         }
-        doc.id = item["id"];
-        // Checked before the image is decoded: the same rule as every id.
-        ATELIER_RETURN_IF_ERROR(check_id(doc.id, where + ": 'id'"));
-        if (!item.contains("image") || !item["image"].is_string()) {
-          return Status::invalid_argument(where + ": 'image' (base64) is required");
+        std::vector<search::ImageItem> items;
+        const image::Limits limits = image_limits(d, d.config.max_resolution, ctx.work);
+        for (std::size_t i = 0; i < body.size(); ++i) {
+          const auto& item = body[i];
+          const std::string where = "item " + std::to_string(i);
+          if (!item.is_object()) return Status::invalid_argument(where + " must be an object");
+          search::ImageItem doc;
+          if (!item.contains("id") || !item["id"].is_string()) {
+            return Status::invalid_argument(where + ": 'id' (string) is required");
+          }
+          doc.id = item["id"];
+          // Checked before the image is decoded: the same rule as every id.
+          ATELIER_RETURN_IF_ERROR(check_id(doc.id, where + ": 'id'"));
+          if (!item.contains("image") || !item["image"].is_string()) {
+            return Status::invalid_argument(where + ": 'image' (base64) is required");
+          }
+          ATELIER_ASSIGN_OR_RETURN(std::string bytes,
+                                   decode_base64_image(item["image"], where + ": 'image'"));
+          auto img = image::decode(bytes, limits);
+          if (!img.is_ok())
+            return Status(img.status().code(), where + ": " + img.status().message());
+          doc.bgr = img->bgr;
+          if (item.contains("text")) {
+            if (!item["text"].is_string())
+              return Status::invalid_argument(where + ": 'text' must be a string");
+            doc.text = item["text"];
+          }
+          if (item.contains("metadata") && !item["metadata"].is_null()) {
+            // Also checked by SearchService::ingest; here it fails the item
+            // before its image is decoded and encoded.
+            Status ok = search::check_metadata(item["metadata"]);
+            if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
+            doc.metadata_json = item["metadata"].dump();
+          }
+          items.push_back(std::move(doc));
         }
-        ATELIER_ASSIGN_OR_RETURN(std::string bytes,
-                                 decode_base64_image(item["image"], where + ": 'image'"));
-        auto img = image::decode(bytes, limits);
-        if (!img.is_ok()) return Status(img.status().code(), where + ": " + img.status().message());
-        doc.bgr = img->bgr;
-        if (item.contains("text")) {
-          if (!item["text"].is_string())
-            return Status::invalid_argument(where + ": 'text' must be a string");
-          doc.text = item["text"];
+        ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                                 svc.ingest_images(name, items, caller_of(ctx.identity), ctx.work));
+        return ingest_response(name, counts);
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/collections/{name}/search/image",
+      .operation_id = "search_by_image",
+      .summary =
+          "Nearest items of an image collection to an image (multipart, image/* or base64 JSON)",
+      .tag = "search",
+      .access = Access::caller,
+      .cost = 2,
+      .exec = Exec::inference_pool,
+      .request_body = image_request_body(
+          {{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
+           {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
+          false),
+      .errors = {404, 413, 415, 503},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        const std::string& name = ctx.req.path_params.at("name");
+        ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
+        ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                                 read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+        ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));
+        std::optional<MetadataFilter> mf;
+        std::string filter;
+        if (in.option(ctx.req, "filter", &filter) && !filter.empty()) {
+          ATELIER_ASSIGN_OR_RETURN(mf, parse_metadata_filter(filter));
         }
-        if (item.contains("metadata") && !item["metadata"].is_null()) {
-          // Also checked by SearchService::ingest; here it fails the item
-          // before its image is decoded and encoded.
-          Status ok = search::check_metadata(item["metadata"]);
-          if (!ok.is_ok()) return Status(ok.code(), where + ": " + ok.message());
-          doc.metadata_json = item["metadata"].dump();
+        const auto t0 = SteadyClock::now();
+        std::string model;
+        ATELIER_ASSIGN_OR_RETURN(
+            auto hits, svc.search_by_image(name, imgs[0].bgr, int(k), mf, caller_of(ctx.identity),
+                                           ctx.work, &model));
+        d.metrics.observe_search("vector",
+                                 std::chrono::duration<double>(SteadyClock::now() - t0).count());
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& h : hits) {
+          arr.push_back({{"id", h.id},
+                         {"score", h.vector_score.value_or(h.score)},
+                         {"rank", h.vector_rank.value_or(0)}});
         }
-        items.push_back(std::move(doc));
-      }
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                               svc.ingest_images(name, items, caller_of(ctx.identity), ctx.work));
-      return ingest_response(name, counts);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/collections/{name}/search/image";
-    r.operation_id = "search_by_image";
-    r.summary =
-        "Nearest items of an image collection to an image (multipart, image/* or base64 JSON)";
-    r.tag = "search";
-    r.access = Access::caller;
-    r.cost = 2;
-    r.exec = Exec::inference_pool;
-    r.errors = {404, 413, 415, 503};
-    r.request_body = image_request_body(
-        {{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
-         {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
-        false);
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      const std::string& name = ctx.req.path_params.at("name");
-      ATELIER_RETURN_IF_ERROR(svc.collection(name, caller_of(ctx.identity)).status());
-      ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
-                               read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      ATELIER_ASSIGN_OR_RETURN(auto imgs,
-                               decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-      ATELIER_ASSIGN_OR_RETURN(double k, in.number(ctx.req, "k", 10, 1, 100));
-      std::optional<MetadataFilter> mf;
-      std::string filter;
-      if (in.option(ctx.req, "filter", &filter) && !filter.empty()) {
-        ATELIER_ASSIGN_OR_RETURN(mf, parse_metadata_filter(filter));
-      }
-      const auto t0 = SteadyClock::now();
-      std::string model;
-      ATELIER_ASSIGN_OR_RETURN(
-          auto hits, svc.search_by_image(name, imgs[0].bgr, int(k), mf, caller_of(ctx.identity),
-                                         ctx.work, &model));
-      d.metrics.observe_search("vector",
-                               std::chrono::duration<double>(SteadyClock::now() - t0).count());
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const auto& h : hits) {
-        arr.push_back({{"id", h.id},
-                       {"score", h.vector_score.value_or(h.score)},
-                       {"rank", h.vector_rank.value_or(0)}});
-      }
-      nlohmann::ordered_json out;
-      out["model"] = model;
-      out["hits"] = std::move(arr);
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
+        nlohmann::ordered_json out;
+        out["model"] = model;
+        out["hits"] = std::move(arr);
+        return Response::json_ordered(200, out);
+      },
+  });
 }
 
 }  // namespace atelier::api

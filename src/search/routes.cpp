@@ -112,253 +112,244 @@ Response ingest_response(const std::string& collection, const UpsertCounts& coun
 }
 
 void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/collections";
-    r.operation_id = "create_collection";
-    r.summary = "Create a search collection whose vectors come from an embedding model";
-    r.tag = "search";
-    r.access = Access::user;
-    r.success_status = 201;
-    r.errors = {409};
-    r.request_schema = {
-        {"type", "object"},
-        {"required", {"name"}},
-        {"properties",
-         {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
-          {"model", {{"type", "string"}}},
-          {"visibility",
-           {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}};
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-      if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
-        return Status::invalid_argument("'name' (string) is required");
-      }
-      const std::string name = body["name"];
-      ATELIER_RETURN_IF_ERROR(valid_name(name));
-      std::string model = d.config.embedding_model;
-      if (body.contains("model") && !body["model"].is_null()) {
-        if (!body["model"].is_string()) return Status::invalid_argument("'model' must be a string");
-        model = body["model"];
-      }
-      std::string visibility = "private";
-      if (body.contains("visibility") && !body["visibility"].is_null()) {
-        if (!body["visibility"].is_string())
-          return Status::invalid_argument("'visibility' is private or public");
-        visibility = body["visibility"];
-      }
-      ATELIER_ASSIGN_OR_RETURN(Collection c,
-                               svc.create(name, caller_of(ctx.identity), model, visibility));
-      return Response::json_ordered(201, collection_json(c));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/collections";
-    r.operation_id = "list_collections";
-    r.summary =
-        "The collections the caller may read (its own and public ones), with document counts";
-    r.tag = "search";
-    r.access = Access::caller;
-    r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (auto& c : cols) arr.push_back(collection_json(c));
-      nlohmann::ordered_json j;
-      j["collections"] = arr;
-      return Response::json_ordered(200, j);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::post;
-    r.path = "/v1/collections/{name}/documents";
-    r.operation_id = "ingest_documents";
-    r.summary = "Add or replace documents: a JSON array, or JSON lines (application/x-ndjson)";
-    r.tag = "search";
-    r.access = Access::user;
-    r.cost = 1;
-    r.exec = Exec::worker_pool;
-    r.errors = {403, 404, 413};
-    r.request_schema = {{"type", "array"},
-                        {"items",
-                         {{"type", "object"},
-                          {"required", {"id", "text"}},
-                          {"properties",
-                           {{"id", {{"type", "string"}}},
-                            {"text", {{"type", "string"}}},
-                            {"metadata", {{"type", "object"}}}}}}}};
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      const std::string& name = ctx.req.path_params.at("name");
-      auto ct = ctx.req.header("Content-Type");
-      std::vector<search::IngestDocument> docs;
-      if (ct.find("ndjson") != std::string_view::npos ||
-          ct.find("jsonl") != std::string_view::npos) {
-        // Every line goes through the same bounded parser as a JSON body.
-        std::string_view rest = ctx.req.body;
-        std::size_t n = 0, line_no = 0;
-        while (!rest.empty()) {
-          const auto nl = rest.find('\n');
-          std::string_view line = rest.substr(0, nl);
-          rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-          ++line_no;
-          if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-          ATELIER_ASSIGN_OR_RETURN(auto item,
-                                   json::parse(line, {}, "line " + std::to_string(line_no)));
-          ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(item, n++, d.config.max_input_length));
-          docs.push_back(std::move(doc));
-        }
-      } else {
+  router.add({
+      .method = Method::post,
+      .path = "/v1/collections",
+      .operation_id = "create_collection",
+      .summary = "Create a search collection whose vectors come from an embedding model",
+      .tag = "search",
+      .access = Access::user,
+      .request_schema =
+          {{"type", "object"},
+           {"required", {"name"}},
+           {"properties",
+            {{"name", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]{1,64}$"}}},
+             {"model", {{"type", "string"}}},
+             {"visibility",
+              {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
+      .success_status = 201,
+      .errors = {409},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_array()) return Status::invalid_argument("expected a JSON array of documents");
-        for (std::size_t i = 0; i < body.size(); ++i) {
-          ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(body[i], i, d.config.max_input_length));
-          docs.push_back(std::move(doc));
+        if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+          return Status::invalid_argument("'name' (string) is required");
         }
-      }
-      if (docs.empty()) return Status::invalid_argument("no documents in the request");
-      ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                               svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
-      return ingest_response(name, counts);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/collections/{name}";
-    r.operation_id = "delete_collection";
-    r.summary = "Delete a collection with its documents and indexes (owner or admin)";
-    r.tag = "search";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.response_content_type = "";
-    r.errors = {403, 404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::del;
-    r.path = "/v1/collections/{name}/documents/{id}";
-    r.operation_id = "delete_document";
-    r.summary = "Delete a document from the table, the full-text index and the vector index";
-    r.tag = "search";
-    r.access = Access::user;
-    r.exec = Exec::worker_pool;
-    r.success_status = 204;
-    r.response_content_type = "";
-    r.errors = {403, 404};
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"),
-                                         ctx.req.path_params.at("id"), caller_of(ctx.identity)));
-      return Response::no_content();
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/collections/{name}/search";
-    r.operation_id = "search";
-    r.summary = "BM25, vector or hybrid (reciprocal rank fusion) search";
-    r.tag = "search";
-    r.access = Access::caller;
-    r.cost = 1;
-    r.exec = Exec::worker_pool;
-    r.errors = {400, 404};
-    r.query = {QueryParam{"q", "the query", {{"type", "string"}}, true},
-               QueryParam{"k", "hits to return (1-100, default 10)", {{"type", "integer"}}},
-               QueryParam{"mode",
-                          "bm25, vector or hybrid (default)",
-                          {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
-               QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}};
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      search::SearchRequest sr;
-      if (!ctx.req.query_param("q", &sr.query) || sr.query.empty())
-        return Status::invalid_argument("'q' is required");
-      int cps = 0;
-      if (!text::valid_utf8(sr.query, &cps))
-        return Status::invalid_argument("'q' is not valid UTF-8");
-      if (cps > d.config.max_input_length)
-        return Status::payload_too_large("'q' is longer than the input limit");
-      ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
-      std::string mode;
-      if (ctx.req.query_param("mode", &mode) && !mode.empty() &&
-          !search::parse_mode(mode, &sr.mode)) {
-        return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
-      }
-      std::string filter;
-      if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
-        ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
-      }
-      const auto t0 = SteadyClock::now();
-      ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
-                                                     caller_of(ctx.identity), ctx.work));
-      d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
-                               std::chrono::duration<double>(SteadyClock::now() - t0).count());
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      for (const auto& h : hits) {
+        const std::string name = body["name"];
+        ATELIER_RETURN_IF_ERROR(valid_name(name));
+        std::string model = d.config.embedding_model;
+        if (body.contains("model") && !body["model"].is_null()) {
+          if (!body["model"].is_string())
+            return Status::invalid_argument("'model' must be a string");
+          model = body["model"];
+        }
+        std::string visibility = "private";
+        if (body.contains("visibility") && !body["visibility"].is_null()) {
+          if (!body["visibility"].is_string())
+            return Status::invalid_argument("'visibility' is private or public");
+          visibility = body["visibility"];
+        }
+        ATELIER_ASSIGN_OR_RETURN(Collection c,
+                                 svc.create(name, caller_of(ctx.identity), model, visibility));
+        return Response::json_ordered(201, collection_json(c));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/collections",
+      .operation_id = "list_collections",
+      .summary =
+          "The collections the caller may read (its own and public ones), with document counts",
+      .tag = "search",
+      .access = Access::caller,
+      .exec = Exec::worker_pool,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (auto& c : cols) arr.push_back(collection_json(c));
         nlohmann::ordered_json j;
-        j["id"] = h.id;
-        j["score"] = h.score;
-        j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank},
-                                                         {"score", h.bm25_score.value_or(0)}}
-                                : nlohmann::ordered_json(nullptr);
-        j["vector"] = h.vector_rank ? nlohmann::ordered_json{{"rank", *h.vector_rank},
-                                                             {"score", h.vector_score.value_or(0)}}
-                                    : nlohmann::ordered_json(nullptr);
-        j["snippet"] = h.snippet;
-        arr.push_back(std::move(j));
-      }
-      nlohmann::ordered_json out;
-      out["query"] = sr.query;
-      out["mode"] = mode.empty() ? "hybrid" : mode;
-      out["hits"] = arr;
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r;
-    r.method = Method::get;
-    r.path = "/v1/index/stats";
-    r.operation_id = "index_stats";
-    r.summary = "Collections, vector counts, dimensions, index type and memory";
-    r.tag = "search";
-    r.access = Access::caller;
-    r.exec = Exec::worker_pool;
-    r.handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-      ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
-      nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-      std::size_t vectors = 0, memory = 0;
-      for (auto& s : stats) {
-        auto j = collection_json(s.collection);
-        j["index"] = s.index_kind;
-        j["loaded"] = s.loaded;
-        j["vectors"] = s.vectors;
-        j["memory_bytes"] = s.memory_bytes;
-        vectors += s.vectors;
-        memory += s.memory_bytes;
-        arr.push_back(std::move(j));
-      }
-      nlohmann::ordered_json out;
-      out["collections"] = arr;
-      out["total_vectors"] = vectors;
-      out["total_memory_bytes"] = memory;
-      return Response::json_ordered(200, out);
-    };
-    router.add(std::move(r));
-  }
+        j["collections"] = arr;
+        return Response::json_ordered(200, j);
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/collections/{name}/documents",
+      .operation_id = "ingest_documents",
+      .summary = "Add or replace documents: a JSON array, or JSON lines (application/x-ndjson)",
+      .tag = "search",
+      .access = Access::user,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .request_schema = {{"type", "array"},
+                         {"items",
+                          {{"type", "object"},
+                           {"required", {"id", "text"}},
+                           {"properties",
+                            {{"id", {{"type", "string"}}},
+                             {"text", {{"type", "string"}}},
+                             {"metadata", {{"type", "object"}}}}}}}},
+      .errors = {403, 404, 413},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        const std::string& name = ctx.req.path_params.at("name");
+        auto ct = ctx.req.header("Content-Type");
+        std::vector<search::IngestDocument> docs;
+        if (ct.find("ndjson") != std::string_view::npos ||
+            ct.find("jsonl") != std::string_view::npos) {
+          // Every line goes through the same bounded parser as a JSON body.
+          std::string_view rest = ctx.req.body;
+          std::size_t n = 0, line_no = 0;
+          while (!rest.empty()) {
+            const auto nl = rest.find('\n');
+            std::string_view line = rest.substr(0, nl);
+            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+            ++line_no;
+            if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+            ATELIER_ASSIGN_OR_RETURN(auto item,
+                                     json::parse(line, {}, "line " + std::to_string(line_no)));
+            ATELIER_ASSIGN_OR_RETURN(auto doc,
+                                     parse_document(item, n++, d.config.max_input_length));
+            docs.push_back(std::move(doc));
+          }
+        } else {
+          ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+          if (!body.is_array())
+            return Status::invalid_argument("expected a JSON array of documents");
+          for (std::size_t i = 0; i < body.size(); ++i) {
+            ATELIER_ASSIGN_OR_RETURN(auto doc,
+                                     parse_document(body[i], i, d.config.max_input_length));
+            docs.push_back(std::move(doc));
+          }
+        }
+        if (docs.empty()) return Status::invalid_argument("no documents in the request");
+        ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                                 svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
+        return ingest_response(name, counts);
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/collections/{name}",
+      .operation_id = "delete_collection",
+      .summary = "Delete a collection with its documents and indexes (owner or admin)",
+      .tag = "search",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {403, 404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/collections/{name}/documents/{id}",
+      .operation_id = "delete_document",
+      .summary = "Delete a document from the table, the full-text index and the vector index",
+      .tag = "search",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {403, 404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"),
+                                           ctx.req.path_params.at("id"), caller_of(ctx.identity)));
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/collections/{name}/search",
+      .operation_id = "search",
+      .summary = "BM25, vector or hybrid (reciprocal rank fusion) search",
+      .tag = "search",
+      .access = Access::caller,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .errors = {400, 404},
+      .query = {QueryParam{"q", "the query", {{"type", "string"}}, true},
+                QueryParam{"k", "hits to return (1-100, default 10)", {{"type", "integer"}}},
+                QueryParam{"mode",
+                           "bm25, vector or hybrid (default)",
+                           {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
+                QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        search::SearchRequest sr;
+        if (!ctx.req.query_param("q", &sr.query) || sr.query.empty())
+          return Status::invalid_argument("'q' is required");
+        int cps = 0;
+        if (!text::valid_utf8(sr.query, &cps))
+          return Status::invalid_argument("'q' is not valid UTF-8");
+        if (cps > d.config.max_input_length)
+          return Status::payload_too_large("'q' is longer than the input limit");
+        ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
+        std::string mode;
+        if (ctx.req.query_param("mode", &mode) && !mode.empty() &&
+            !search::parse_mode(mode, &sr.mode)) {
+          return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
+        }
+        std::string filter;
+        if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
+          ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
+        }
+        const auto t0 = SteadyClock::now();
+        ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
+                                                       caller_of(ctx.identity), ctx.work));
+        d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
+                                 std::chrono::duration<double>(SteadyClock::now() - t0).count());
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        for (const auto& h : hits) {
+          nlohmann::ordered_json j;
+          j["id"] = h.id;
+          j["score"] = h.score;
+          j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank},
+                                                           {"score", h.bm25_score.value_or(0)}}
+                                  : nlohmann::ordered_json(nullptr);
+          j["vector"] = h.vector_rank
+                            ? nlohmann::ordered_json{{"rank", *h.vector_rank},
+                                                     {"score", h.vector_score.value_or(0)}}
+                            : nlohmann::ordered_json(nullptr);
+          j["snippet"] = h.snippet;
+          arr.push_back(std::move(j));
+        }
+        nlohmann::ordered_json out;
+        out["query"] = sr.query;
+        out["mode"] = mode.empty() ? "hybrid" : mode;
+        out["hits"] = arr;
+        return Response::json_ordered(200, out);
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/index/stats",
+      .operation_id = "index_stats",
+      .summary = "Collections, vector counts, dimensions, index type and memory",
+      .tag = "search",
+      .access = Access::caller,
+      .exec = Exec::worker_pool,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
+        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+        std::size_t vectors = 0, memory = 0;
+        for (auto& s : stats) {
+          auto j = collection_json(s.collection);
+          j["index"] = s.index_kind;
+          j["loaded"] = s.loaded;
+          j["vectors"] = s.vectors;
+          j["memory_bytes"] = s.memory_bytes;
+          vectors += s.vectors;
+          memory += s.memory_bytes;
+          arr.push_back(std::move(j));
+        }
+        nlohmann::ordered_json out;
+        out["collections"] = arr;
+        out["total_vectors"] = vectors;
+        out["total_memory_bytes"] = memory;
+        return Response::json_ordered(200, out);
+      },
+  });
 }
 
 UserDataPart search_user_data(search::SearchService& svc, CollectionRepository& store) {

@@ -120,16 +120,13 @@ ordered_json analysis_json(const vision::Analysis& a, bool flat_ocr = false) {
   return j;
 }
 
-RouteSpec vision_route(const std::string& path, const std::string& op, const std::string& summary,
-                       std::int64_t cost, nlohmann::json fields) {
-  RouteSpec r;
+// A vision route: `r` names what differs (path, operation, summary, cost,
+// handler); every vision route takes one image with the given option fields
+// and runs on the inference pool.
+RouteSpec vision_route(RouteSpec r, const nlohmann::json& fields) {
   r.method = Method::post;
-  r.path = path;
-  r.operation_id = op;
-  r.summary = summary;
   r.tag = "vision";
   r.access = Access::caller;
-  r.cost = cost;
   r.exec = Exec::inference_pool;
   r.request_body = image_request_body(fields, false);
   r.errors = {413, 415, 503, 504};
@@ -158,99 +155,110 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       {"maximum", 13},
       {"default", 3},
       {"description", "Tesseract page segmentation mode: 3 auto, 6 block, 7 line, 11 sparse"}};
-  {
-    RouteSpec r = vision_route(
-        "/v1/vision/analyze", "vision_analyze",
-        "Detections, garment/furniture types, colours, and optionally OCR and a caption", 5,
-        {{"min_score", min_score},
-         {"classify", {{"type", "boolean"}, {"default", true}}},
-         {"colors", {{"type", "boolean"}, {"default", true}}},
-         {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
-         {"ocr", {{"type", "boolean"}, {"default", false}}},
-         {"caption", {{"type", "boolean"}, {"default", false}}},
-         {"psm", psm}});
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-      vision::AnalyzeOptions o;
-      ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-      o.min_score = float(ms);
-      ATELIER_ASSIGN_OR_RETURN(o.classify, in.flag(ctx.req, "classify", true));
-      ATELIER_ASSIGN_OR_RETURN(o.colors, in.flag(ctx.req, "colors", true));
-      ATELIER_ASSIGN_OR_RETURN(o.ocr, in.flag(ctx.req, "ocr", false));
-      ATELIER_ASSIGN_OR_RETURN(o.caption, in.flag(ctx.req, "caption", false));
-      ATELIER_ASSIGN_OR_RETURN(double mc, in.number(ctx.req, "max_colors", 5, 1, 12));
-      o.max_colors = int(mc);
-      ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
-      o.psm = int(p);
-      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.analyze(img, o, ctx.work));
-      return Response::json_ordered(200, analysis_json(a));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r =
-        vision_route("/v1/vision/detect", "vision_detect",
-                     "Objects (COCO) mapped to atelier's categories, boxes in image pixels", 2,
-                     {{"min_score", min_score}});
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-      ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-      Result<vision::Analysis> a = Status::internal("not run");
+  router.add(vision_route(
       {
-        ScopedTiming t(ctx.work.timings.get(), "detect");
-        a = svc.detect(img, float(ms), ctx.work);
-      }
-      if (!a.is_ok()) return a.status();
-      ScopedTiming t(ctx.work.timings.get(), "json");
-      return Response::json_ordered(200, analysis_json(*a));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r = vision_route("/v1/vision/ocr", "vision_ocr",
-                               "Text with lines, words, boxes and confidences", 2, {{"psm", psm}});
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-      ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
-      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.ocr(img, int(p), ctx.work));
-      return Response::json_ordered(200, analysis_json(a, true));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r =
-        vision_route("/v1/vision/caption", "vision_caption",
-                     "A caption written from what the engines found (or by a hosted model)", 3, {});
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.caption(img, ctx.work));
-      return Response::json_ordered(200, analysis_json(a));
-    };
-    router.add(std::move(r));
-  }
-  {
-    RouteSpec r = vision_route(
-        "/v1/vision/vqa", "vision_vqa",
-        "Answer a question about the image, with the evidence; 'unknown' when ungrounded", 3,
-        {{"question", {{"type", "string"}, {"maxLength", 500}}}});
-    r.handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-      ImageRequest in;
-      ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-      std::string q;
-      if (!in.option(ctx.req, "question", &q) || q.empty())
-        return Status::invalid_argument("'question' is required");
-      if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");
-      ATELIER_ASSIGN_OR_RETURN(auto imgs,
-                               decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-      ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.vqa(imgs[0], q, ctx.work));
-      return Response::json_ordered(200, analysis_json(a));
-    };
-    router.add(std::move(r));
-  }
+          .path = "/v1/vision/analyze",
+          .operation_id = "vision_analyze",
+          .summary =
+              "Detections, garment/furniture types, colours, and optionally OCR and a caption",
+          .cost = 5,
+          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+            ImageRequest in;
+            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+            vision::AnalyzeOptions o;
+            ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+            o.min_score = float(ms);
+            ATELIER_ASSIGN_OR_RETURN(o.classify, in.flag(ctx.req, "classify", true));
+            ATELIER_ASSIGN_OR_RETURN(o.colors, in.flag(ctx.req, "colors", true));
+            ATELIER_ASSIGN_OR_RETURN(o.ocr, in.flag(ctx.req, "ocr", false));
+            ATELIER_ASSIGN_OR_RETURN(o.caption, in.flag(ctx.req, "caption", false));
+            ATELIER_ASSIGN_OR_RETURN(double mc, in.number(ctx.req, "max_colors", 5, 1, 12));
+            o.max_colors = int(mc);
+            ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+            o.psm = int(p);
+            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.analyze(img, o, ctx.work));
+            return Response::json_ordered(200, analysis_json(a));
+          },
+      },
+      {{"min_score", min_score},
+       {"classify", {{"type", "boolean"}, {"default", true}}},
+       {"colors", {{"type", "boolean"}, {"default", true}}},
+       {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
+       {"ocr", {{"type", "boolean"}, {"default", false}}},
+       {"caption", {{"type", "boolean"}, {"default", false}}},
+       {"psm", psm}}));
+  router.add(vision_route(
+      {
+          .path = "/v1/vision/detect",
+          .operation_id = "vision_detect",
+          .summary = "Objects (COCO) mapped to atelier's categories, boxes in image pixels",
+          .cost = 2,
+          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+            ImageRequest in;
+            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+            ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+            Result<vision::Analysis> a = Status::internal("not run");
+            {
+              ScopedTiming t(ctx.work.timings.get(), "detect");
+              a = svc.detect(img, float(ms), ctx.work);
+            }
+            if (!a.is_ok()) return a.status();
+            ScopedTiming t(ctx.work.timings.get(), "json");
+            return Response::json_ordered(200, analysis_json(*a));
+          },
+      },
+      {{"min_score", min_score}}));
+  router.add(vision_route(
+      {
+          .path = "/v1/vision/ocr",
+          .operation_id = "vision_ocr",
+          .summary = "Text with lines, words, boxes and confidences",
+          .cost = 2,
+          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+            ImageRequest in;
+            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+            ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.ocr(img, int(p), ctx.work));
+            return Response::json_ordered(200, analysis_json(a, true));
+          },
+      },
+      {{"psm", psm}}));
+  router.add(vision_route(
+      {
+          .path = "/v1/vision/caption",
+          .operation_id = "vision_caption",
+          .summary = "A caption written from what the engines found (or by a hosted model)",
+          .cost = 3,
+          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+            ImageRequest in;
+            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.caption(img, ctx.work));
+            return Response::json_ordered(200, analysis_json(a));
+          },
+      },
+      {}));
+  router.add(vision_route(
+      {
+          .path = "/v1/vision/vqa",
+          .operation_id = "vision_vqa",
+          .summary =
+              "Answer a question about the image, with the evidence; 'unknown' when ungrounded",
+          .cost = 3,
+          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+            ImageRequest in;
+            ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+            std::string q;
+            if (!in.option(ctx.req, "question", &q) || q.empty())
+              return Status::invalid_argument("'question' is required");
+            if (q.size() > 500)
+              return Status::payload_too_large("'question' is longer than 500 bytes");
+            ATELIER_ASSIGN_OR_RETURN(
+                auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.vqa(imgs[0], q, ctx.work));
+            return Response::json_ordered(200, analysis_json(a));
+          },
+      },
+      {{"question", {{"type", "string"}, {"maxLength", 500}}}}));
 }
 
 }  // namespace atelier::api
