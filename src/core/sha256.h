@@ -1,4 +1,4 @@
-// SHA-256 (libsodium) as lower-case hex: content addresses for blobs and
+// SHA-256 (OpenSSL) as lower-case hex: content addresses for blobs and
 // cached results, API key digests, request fingerprints.
 #pragma once
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
 
 namespace atelier::image {
 namespace {
@@ -86,6 +87,40 @@ TEST(Image, TruncatedAndCorruptDataAreClearErrors) {
   std::string zero = png;
   for (int i = 16; i < 24; ++i) zero[i] = 0;
   EXPECT_EQ(probe(zero).status().code(), Code::invalid_argument);
+}
+
+// JPEGs are decoded by libjpeg straight to BGR; the pixels are OpenCV's to
+// the bit (same library, same IDCT), colour and grey, full and reduced scale.
+// Corrupt data in the middle of a stream decodes around it, as OpenCV would.
+TEST(Image, JpegDecodesToTheSamePixelsAsOpenCv) {
+  cv::Mat colour(301, 457, CV_8UC3), grey(120, 88, CV_8UC1);
+  cv::randu(colour, cv::Scalar::all(0), cv::Scalar::all(255));
+  cv::GaussianBlur(colour, colour, cv::Size(9, 9), 3);  // photo-like, not noise
+  cv::randu(grey, 0, 255);
+  for (const cv::Mat& m : {colour, grey}) {
+    const std::string bytes = encode(m, ".jpg");
+    cv::Mat raw(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+    auto full = decode(bytes, {1 << 24, 0});
+    ASSERT_TRUE(full.is_ok()) << full.status().message();
+    cv::Mat want = cv::imdecode(raw, cv::IMREAD_COLOR);
+    ASSERT_EQ(full->bgr.type(), CV_8UC3);
+    EXPECT_EQ(cv::norm(full->bgr, want, cv::NORM_INF), 0);
+  }
+  const std::string bytes = encode(colour, ".jpg");
+  cv::Mat raw(1, int(bytes.size()), CV_8U, const_cast<char*>(bytes.data()));
+  auto half = decode(bytes, {1 << 24, 150});  // 457 px: decoded at 1/2, then resized
+  ASSERT_TRUE(half.is_ok());
+  EXPECT_EQ(half->width, 457);
+  EXPECT_EQ(half->bgr.cols, 150);
+  std::string corrupt = bytes;
+  for (std::size_t i = corrupt.size() / 2; i < corrupt.size() / 2 + 40; ++i) corrupt[i] = '\x55';
+  auto damaged = decode(corrupt, {1 << 24, 0});
+  cv::Mat raw2(1, int(corrupt.size()), CV_8U, corrupt.data());
+  cv::Mat cv_damaged = cv::imdecode(raw2, cv::IMREAD_COLOR);
+  ASSERT_EQ(damaged.is_ok(), !cv_damaged.empty());
+  if (damaged.is_ok()) {
+    EXPECT_EQ(cv::norm(damaged->bgr, cv_damaged, cv::NORM_INF), 0);
+  }
 }
 
 // Issue 12, defect 7: large JPEGs are decoded at a reduced scale, never at
