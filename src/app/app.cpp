@@ -39,6 +39,7 @@
 #include "store/migrations.h"
 #include "text/module.h"
 #include "vision/module.h"
+#include "wardrobe/module.h"
 
 namespace fs = std::filesystem;
 
@@ -279,6 +280,7 @@ int serve(const Config& cfg) {
   modules.push_back(vision::make_module());
   modules.push_back(search::make_module());
   modules.push_back(design::make_module());
+  modules.push_back(wardrobe::make_module());
   modules.push_back(accounts::make_module());
   for (auto& m : modules) {
     if (Status mst = m->start(platform); !mst.is_ok()) {

@@ -14,4 +14,10 @@ inline std::int64_t unix_seconds() {
       .count();
 }
 
+inline std::int64_t unix_millis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace atelier

@@ -1,6 +1,20 @@
 #include "core/ids.h"
 
+#include <sodium.h>
+
 namespace atelier {
+
+std::string random_id(std::string_view prefix) {
+  unsigned char b[12];
+  randombytes_buf(b, sizeof b);
+  static const char* hex = "0123456789abcdef";
+  std::string s(prefix);
+  for (unsigned char c : b) {
+    s.push_back(hex[c >> 4]);
+    s.push_back(hex[c & 15]);
+  }
+  return s;
+}
 
 bool is_utf8(std::string_view s) noexcept {
   std::size_t i = 0;

@@ -19,6 +19,9 @@ inline constexpr std::size_t kMaxIdBytes = 256;
 // invalid_argument naming `what` ("document 3: 'id'") and the rule broken.
 Status check_id(std::string_view id, std::string_view what);
 
+// A fresh server-made id: `prefix` and 24 random hex digits (96 bits).
+std::string random_id(std::string_view prefix);
+
 // Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points
 // above U+10FFFF).
 bool is_utf8(std::string_view s) noexcept;

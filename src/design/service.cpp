@@ -6,6 +6,8 @@
 #include <chrono>
 #include <ctime>
 
+#include "core/clock.h"
+#include "core/ids.h"
 #include "design/control.h"
 #include "design/presets.h"
 #include "image/image.h"
@@ -16,21 +18,7 @@ namespace atelier::design {
 namespace {
 
 std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-std::string random_id(const char* prefix) {
-  unsigned char b[12];
-  randombytes_buf(b, sizeof b);
-  static const char* hex = "0123456789abcdef";
-  std::string s = prefix;
-  for (unsigned char c : b) {
-    s.push_back(hex[c >> 4]);
-    s.push_back(hex[c & 15]);
-  }
-  return s;
+  return unix_millis();
 }
 
 bool terminal(const std::string& status) {

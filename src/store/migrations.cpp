@@ -216,6 +216,56 @@ ALTER TABLE designs ADD COLUMN request_hash TEXT NOT NULL DEFAULT '';
 DROP TABLE IF EXISTS documents_fts;
 )SQL",
        nullptr},
+      {8, "wardrobe", R"SQL(
+CREATE TABLE wardrobe_items (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  brand TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  type TEXT NOT NULL,
+  color_family TEXT NOT NULL,
+  season TEXT NOT NULL,
+  auto_tags TEXT NOT NULL,
+  user_tags TEXT NOT NULL,
+  embedding BLOB,
+  embedding_model TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX wardrobe_items_owner ON wardrobe_items(owner, created_at);
+CREATE INDEX wardrobe_items_blob ON wardrobe_items(blob);
+)SQL",
+       R"SQL(
+CREATE TABLE wardrobe_items (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  owner TEXT NOT NULL,
+  name TEXT NOT NULL,
+  brand TEXT NOT NULL,
+  notes TEXT NOT NULL,
+  blob TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  height INTEGER NOT NULL,
+  category TEXT NOT NULL,
+  type TEXT NOT NULL,
+  color_family TEXT NOT NULL,
+  season TEXT NOT NULL,
+  auto_tags TEXT NOT NULL,
+  user_tags TEXT NOT NULL,
+  embedding BYTEA,
+  embedding_model TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX wardrobe_items_owner ON wardrobe_items(owner, created_at);
+CREATE INDEX wardrobe_items_blob ON wardrobe_items(blob);
+)SQL"},
   };
   return kAll;
 }

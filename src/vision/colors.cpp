@@ -155,25 +155,35 @@ std::string color_family(const Lab& lab) {
   return lab.L > 65 ? "pink" : "purple";
 }
 
-std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k) {
+std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k,
+                                          const cv::Mat& mask) {
   roi &= cv::Rect(0, 0, bgr.cols, bgr.rows);
   if (roi.empty() || k <= 0) return {};
   // Work on at most ~4096 pixels: the palette does not need more. Nearest
   // sampling keeps colours that are really there (area averaging would
   // invent blends along every edge).
-  cv::Mat region = bgr(roi), small;
+  cv::Mat region = bgr(roi), small, small_mask;
   const double s = std::min(1.0, std::sqrt(4096.0 / (double(roi.width) * roi.height)));
+  const cv::Size to(std::max(1, int(roi.width * s)), std::max(1, int(roi.height * s)));
   if (s < 1.0) {
-    cv::resize(region, small,
-               cv::Size(std::max(1, int(roi.width * s)), std::max(1, int(roi.height * s))), 0, 0,
-               cv::INTER_NEAREST);
+    cv::resize(region, small, to, 0, 0, cv::INTER_NEAREST);
+    if (!mask.empty()) cv::resize(mask(roi), small_mask, to, 0, 0, cv::INTER_NEAREST);
   } else {
     small = region;
+    if (!mask.empty()) small_mask = mask(roi).clone();  // continuous, for reshape
   }
   cv::Mat f32, lab;
   small.convertTo(f32, CV_32F, 1.0 / 255.0);
   image::cvt_lab(f32, lab, cv::COLOR_BGR2Lab);  // L 0..100, a/b about -127..127
   cv::Mat samples = lab.reshape(1, lab.rows * lab.cols);
+  if (!small_mask.empty()) {  // only the masked pixels
+    cv::Mat kept;
+    const cv::Mat m = small_mask.reshape(1, small_mask.rows * small_mask.cols);
+    for (int i = 0; i < samples.rows; ++i)
+      if (m.at<std::uint8_t>(i)) kept.push_back(samples.row(i));
+    if (kept.empty()) return {};
+    samples = kept;
+  }
   const int n = samples.rows;
   const int kk = std::min(k, n);
   cv::Mat labels, centers;

@@ -26,8 +26,11 @@ struct PaletteColor {
 };
 
 // Up to k colours of `roi` within `bgr`, largest share first. Clusters closer
-// than a just-noticeable difference are merged.
-std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k = 5);
+// than a just-noticeable difference are merged. With `mask` (8-bit, the size
+// of `bgr`), only its non-zero pixels count: a product's colours without the
+// studio background around it.
+std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k = 5,
+                                          const cv::Mat& mask = cv::Mat());
 
 // The sRGB triple of a CSS named colour; false for an unknown name.
 bool named_color_rgb(const std::string& name, int* r, int* g, int* b);

@@ -1,0 +1,266 @@
+#include "wardrobe/item_repository.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+
+namespace atelier::wardrobe {
+
+// The stored encoding of tags (not the wire format: routes shape that).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Scored, value, confidence)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ItemColour, hex, name, family, share)
+
+namespace {
+
+using nlohmann::json;
+
+template <class T>
+void put(json& j, const char* k, const std::optional<T>& v) {
+  if (v) j[k] = *v;
+}
+template <class T>
+void take(const json& j, const char* k, std::optional<T>& v) {
+  if (auto it = j.find(k); it != j.end() && !it->is_null()) v = it->template get<T>();
+}
+
+std::string encode(const AutoTags& t) {
+  json j = {{"category", t.category},
+            {"category_scores", t.category_scores},
+            {"colors", t.colors},
+            {"color_family", t.color_family},
+            {"season", t.season},
+            {"season_confidence", t.season_confidence},
+            {"plain_background", t.plain_background}};
+  put(j, "type", t.type);
+  put(j, "pattern", t.pattern);
+  put(j, "formality", t.formality);
+  put(j, "warmth", t.warmth);
+  return j.dump();
+}
+
+AutoTags decode_auto(const std::string& s) {
+  AutoTags t;
+  const json j = json::parse(s, nullptr, false);
+  if (!j.is_object()) return t;
+  j.at("category").get_to(t.category);
+  j.at("category_scores").get_to(t.category_scores);
+  j.at("colors").get_to(t.colors);
+  j.at("color_family").get_to(t.color_family);
+  j.at("season").get_to(t.season);
+  j.at("season_confidence").get_to(t.season_confidence);
+  j.at("plain_background").get_to(t.plain_background);
+  take(j, "type", t.type);
+  take(j, "pattern", t.pattern);
+  take(j, "formality", t.formality);
+  take(j, "warmth", t.warmth);
+  return t;
+}
+
+std::string encode(const UserTags& t) {
+  json j = json::object();
+  put(j, "category", t.category);
+  put(j, "type", t.type);
+  put(j, "color_family", t.color_family);
+  put(j, "pattern", t.pattern);
+  put(j, "formality", t.formality);
+  put(j, "warmth", t.warmth);
+  put(j, "season", t.season);
+  return j.dump();
+}
+
+UserTags decode_user(const std::string& s) {
+  UserTags t;
+  const json j = json::parse(s, nullptr, false);
+  if (!j.is_object()) return t;
+  take(j, "category", t.category);
+  take(j, "type", t.type);
+  take(j, "color_family", t.color_family);
+  take(j, "pattern", t.pattern);
+  take(j, "formality", t.formality);
+  take(j, "warmth", t.warmth);
+  take(j, "season", t.season);
+  return t;
+}
+
+// ",spring,summer," so one season filters with LIKE '%,summer,%'.
+std::string season_column(const std::vector<std::string>& s) {
+  std::string out = ",";
+  for (const auto& x : s) out += x + ",";
+  return out;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// A LIKE pattern matching `text` anywhere, its wildcards escaped.
+std::string contains_pattern(const std::string& text) {
+  std::string p = "%";
+  for (char c : lower(text)) {
+    if (c == '%' || c == '_' || c == '\\') p += '\\';
+    p += c;
+  }
+  return p + "%";
+}
+
+db::Value embedding_value(const std::vector<float>& v) {
+  if (v.empty()) return db::Value::null_of(db::Value::Type::null_blob);
+  return db::Blob{
+      std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float))};
+}
+
+#define ATELIER_ITEM_COLUMNS                                                                 \
+  "id, owner, name, brand, notes, blob, content_type, width, height, auto_tags, user_tags, " \
+  "embedding, embedding_model, created_at, updated_at"
+
+Item read_item(const db::Row& r) {
+  Item it;
+  it.id = r.text(0);
+  it.owner = r.text(1);
+  it.name = r.text(2);
+  it.brand = r.text(3);
+  it.notes = r.text(4);
+  it.blob = r.text(5);
+  it.content_type = r.text(6);
+  it.width = static_cast<int>(r.integer(7));
+  it.height = static_cast<int>(r.integer(8));
+  it.auto_tags = decode_auto(r.text(9));
+  it.user_tags = decode_user(r.text(10));
+  if (!r.null(11)) {
+    const std::string bytes = r.blob(11);
+    it.embedding.resize(bytes.size() / sizeof(float));
+    if (!it.embedding.empty())
+      std::memcpy(it.embedding.data(), bytes.data(), it.embedding.size() * sizeof(float));
+  }
+  it.embedding_model = r.text(12);
+  it.created_at = r.integer(13);
+  it.updated_at = r.integer(14);
+  return it;
+}
+
+Result<std::optional<std::pair<std::int64_t, std::string>>> parse_cursor(
+    const std::optional<std::string>& cursor) {
+  if (!cursor) return std::optional<std::pair<std::int64_t, std::string>>();
+  const auto dot = cursor->find('.');
+  if (dot == std::string::npos || dot == 0) return Status::invalid_argument("malformed cursor");
+  std::int64_t ts = 0;
+  for (std::size_t i = 0; i < dot; ++i) {
+    const char c = (*cursor)[i];
+    if (c < '0' || c > '9' || i > 18) return Status::invalid_argument("malformed cursor");
+    ts = ts * 10 + (c - '0');
+  }
+  return std::optional(std::make_pair(ts, cursor->substr(dot + 1)));
+}
+
+}  // namespace
+
+Status ItemRepository::create(const Item& it) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return c
+      ->execute("INSERT INTO wardrobe_items(" ATELIER_ITEM_COLUMNS
+                ", category, type, color_family, season) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                {it.id, it.owner, it.name, it.brand, it.notes, it.blob, it.content_type, it.width,
+                 it.height, encode(it.auto_tags), encode(it.user_tags),
+                 embedding_value(it.embedding), it.embedding_model, it.created_at, it.updated_at,
+                 it.category(), it.type(), it.color_family(), season_column(it.season())})
+      .status();
+}
+
+Result<Item> ItemRepository::find(const std::string& owner, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto found,
+      db::first<Item>(*c,
+                      "SELECT " ATELIER_ITEM_COLUMNS " FROM wardrobe_items WHERE owner=? AND id=?",
+                      {owner, id}, read_item));
+  if (!found) return Status::not_found("no wardrobe item '" + id + "'");
+  return std::move(*found);
+}
+
+Result<ItemPage> ItemRepository::list(const std::string& owner, const ItemFilter& f, int limit,
+                                      const std::optional<std::string>& cursor) {
+  ATELIER_ASSIGN_OR_RETURN(auto after, parse_cursor(cursor));
+  std::optional<std::int64_t> before_ts;
+  std::string before_id;
+  if (after) std::tie(before_ts, before_id) = *after;
+  const std::optional<std::string> season =
+      f.season ? std::optional("%," + *f.season + ",%") : std::nullopt;
+  const std::optional<std::string> text =
+      f.text ? std::optional(contains_pattern(*f.text)) : std::nullopt;
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  // Ids compare bytewise on both backends (PostgreSQL: a COLLATE "C" column).
+  ATELIER_ASSIGN_OR_RETURN(
+      auto found,
+      db::all<Item>(
+          *c,
+          "SELECT " ATELIER_ITEM_COLUMNS
+          " FROM wardrobe_items WHERE owner=?1 AND (?2 IS NULL OR category=?2) AND "
+          "(?3 IS NULL OR type=?3) AND (?4 IS NULL OR color_family=?4) AND "
+          "(?5 IS NULL OR season LIKE ?5) AND "
+          "(?6 IS NULL OR LOWER(name || ' ' || brand || ' ' || notes || ' ' || type) LIKE ?6 "
+          "ESCAPE '\\') AND "
+          "(?7 IS NULL OR created_at < ?7 OR (created_at = ?7 AND id < ?8)) "
+          "ORDER BY created_at DESC, id DESC LIMIT ?9",
+          {owner, f.category, f.type, f.color_family, season, text, before_ts, before_id,
+           limit + 1},
+          read_item));
+  ItemPage page;
+  if (static_cast<int>(found.size()) > limit) {
+    found.resize(static_cast<std::size_t>(limit));
+    page.next_cursor = std::to_string(found.back().created_at) + "." + found.back().id;
+  }
+  page.items = std::move(found);
+  return page;
+}
+
+Result<std::vector<Item>> ItemRepository::all(const std::string& owner) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return db::all<Item>(*c,
+                       "SELECT " ATELIER_ITEM_COLUMNS
+                       " FROM wardrobe_items WHERE owner=? ORDER BY created_at DESC, id DESC",
+                       {owner}, read_item);
+}
+
+Status ItemRepository::update(const Item& it) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n,
+      c->execute("UPDATE wardrobe_items SET name=?, brand=?, notes=?, user_tags=?, "
+                 "category=?, type=?, color_family=?, season=?, updated_at=? "
+                 "WHERE owner=? AND id=?",
+                 {it.name, it.brand, it.notes, encode(it.user_tags), it.category(), it.type(),
+                  it.color_family(), season_column(it.season()), it.updated_at, it.owner, it.id}));
+  if (n == 0) return Status::not_found("no wardrobe item '" + it.id + "'");
+  return Status::ok();
+}
+
+Status ItemRepository::remove(const std::string& owner, const std::string& id) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, c->execute("DELETE FROM wardrobe_items WHERE owner=? AND id=?", {owner, id}));
+  if (n == 0) return Status::not_found("no wardrobe item '" + id + "'");
+  return Status::ok();
+}
+
+Result<std::vector<std::string>> ItemRepository::remove_owner(const std::string& owner) {
+  std::vector<std::string> blobs;
+  ATELIER_RETURN_IF_ERROR(db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_ASSIGN_OR_RETURN(
+        blobs, db::all<std::string>(c, "SELECT DISTINCT blob FROM wardrobe_items WHERE owner=?",
+                                    {owner}, [](const db::Row& r) { return r.text(0); }));
+    return c.execute("DELETE FROM wardrobe_items WHERE owner=?", {owner}).status();
+  }));
+  return blobs;
+}
+
+Result<bool> ItemRepository::blob_in_use(const std::string& blob) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto one, db::first<std::int64_t>(*c, "SELECT 1 FROM wardrobe_items WHERE blob=? LIMIT 1",
+                                        {blob}, [](const db::Row& r) { return r.integer(0); }));
+  return one.has_value();
+}
+
+}  // namespace atelier::wardrobe

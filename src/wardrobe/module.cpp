@@ -1,0 +1,44 @@
+#include "wardrobe/module.h"
+
+#include <filesystem>
+
+#include "store/blobs.h"
+#include "wardrobe/routes.h"
+#include "wardrobe/service.h"
+
+namespace atelier::wardrobe {
+namespace {
+
+// Wardrobe items on the vision capability's MobileNetV2 (tags and
+// embeddings); photos in their own blob folder (<data dir>/wardrobe-blobs), so
+// deleting a room never takes an item's photo or the other way round.
+class WardrobeModule final : public Module {
+ public:
+  const char* name() const override { return "wardrobe"; }
+  Status start(Platform& p) override {
+    blobs_ = open_file_blob_store(
+        (std::filesystem::path(p.config.data_dir) / "wardrobe-blobs").string());
+    auto encoder = p.image_models.get("mobilenet-v2");
+    tagger_ =
+        std::make_unique<Tagger>(encoder.is_ok() ? *encoder : nullptr, TaggerWeights::defaults());
+    repo_ = std::make_unique<ItemRepository>(p.db);
+    service_ = std::make_unique<WardrobeService>(*repo_, *blobs_, *tagger_);
+    api::add_wardrobe_routes(p.router, p.deps, *service_);
+    p.user_data.add(api::wardrobe_user_data(*service_));
+    return Status::ok();
+  }
+
+ private:
+  std::unique_ptr<BlobStore> blobs_;
+  std::unique_ptr<Tagger> tagger_;
+  std::unique_ptr<ItemRepository> repo_;
+  std::unique_ptr<WardrobeService> service_;
+};
+
+}  // namespace
+
+ModulePtr make_module() {
+  return std::make_unique<WardrobeModule>();
+}
+
+}  // namespace atelier::wardrobe

@@ -1,0 +1,401 @@
+// /v1/wardrobe/items: upload (auto-tagged and embedded), list with filters,
+// read, correct (PATCH), delete, the photo, and similar items.
+#include "wardrobe/routes.h"
+
+#include <cmath>
+
+#include "core/ids.h"
+#include "http/image_input.h"
+#include "http/problem.h"
+
+namespace atelier::api {
+
+using http::Access;
+using http::Exec;
+using http::Method;
+using http::QueryParam;
+using http::RequestContext;
+using http::Response;
+using nlohmann::ordered_json;
+using wardrobe::Item;
+
+namespace {
+
+double round3(double v) {
+  return std::round(v * 1000.0) / 1000.0;
+}
+
+ordered_json scored_json(const std::optional<wardrobe::Scored>& s) {
+  if (!s) return nullptr;
+  return {{"value", s->value}, {"confidence", round3(s->confidence)}};
+}
+
+ordered_json opt_json(const std::optional<std::string>& s) {
+  return s ? ordered_json(*s) : ordered_json(nullptr);
+}
+
+ordered_json item_json(const Item& it) {
+  ordered_json j;
+  j["id"] = it.id;
+  j["name"] = it.name;
+  j["brand"] = it.brand;
+  j["notes"] = it.notes;
+  // The effective tags: the owner's corrections over the tagger's.
+  j["category"] = it.category();
+  j["type"] = it.type().empty() ? ordered_json(nullptr) : ordered_json(it.type());
+  j["color_family"] = it.color_family();
+  ordered_json colors = ordered_json::array();
+  for (const auto& c : it.auto_tags.colors) {
+    colors.push_back(
+        {{"hex", c.hex}, {"name", c.name}, {"family", c.family}, {"share", round3(c.share)}});
+  }
+  j["colors"] = colors;
+  j["pattern"] = opt_json(it.pattern());
+  j["formality"] = opt_json(it.formality());
+  j["warmth"] = opt_json(it.warmth());
+  j["season"] = it.season();
+  const auto& a = it.auto_tags;
+  ordered_json scores = ordered_json::object();
+  for (const auto& [c, p] : a.category_scores) scores[c] = round3(p);
+  ordered_json auto_tags;
+  auto_tags["category"] = {{"value", a.category.value},
+                           {"confidence", round3(a.category.confidence)},
+                           {"scores", scores}};
+  auto_tags["type"] = scored_json(a.type);
+  auto_tags["color_family"] = a.color_family;
+  auto_tags["pattern"] = scored_json(a.pattern);
+  auto_tags["formality"] = scored_json(a.formality);
+  auto_tags["warmth"] = scored_json(a.warmth);
+  auto_tags["season"] =
+      a.season.empty()
+          ? ordered_json(nullptr)
+          : ordered_json{{"value", a.season}, {"confidence", round3(a.season_confidence)}};
+  auto_tags["plain_background"] = a.plain_background;
+  const auto& u = it.user_tags;
+  ordered_json user = ordered_json::object();
+  if (u.category) user["category"] = *u.category;
+  if (u.type) user["type"] = *u.type;
+  if (u.color_family) user["color_family"] = *u.color_family;
+  if (u.pattern) user["pattern"] = *u.pattern;
+  if (u.formality) user["formality"] = *u.formality;
+  if (u.warmth) user["warmth"] = *u.warmth;
+  if (u.season) user["season"] = *u.season;
+  j["tags"] = {{"auto", auto_tags}, {"user", user}};
+  j["image"] = {{"url", "/v1/wardrobe/items/" + it.id + "/image"},
+                {"content_type", it.content_type},
+                {"width", it.width},
+                {"height", it.height}};
+  j["embedding_model"] = it.embedding_model;
+  j["created_at"] = it.created_at;
+  j["updated_at"] = it.updated_at;
+  return j;
+}
+
+const nlohmann::json kTagFields = {
+    {"category", {{"type", "string"}, {"enum", wardrobe::categories()}}},
+    {"type", {{"type", "string"}, {"maxLength", 64}}},
+    {"color_family", {{"type", "string"}, {"enum", wardrobe::color_families()}}},
+    {"pattern", {{"type", "string"}, {"enum", wardrobe::patterns()}}},
+    {"formality", {{"type", "string"}, {"enum", wardrobe::formalities()}}},
+    {"warmth", {{"type", "string"}, {"enum", wardrobe::warmths()}}},
+    {"season",
+     {{"type", "array"}, {"items", {{"type", "string"}, {"enum", wardrobe::seasons()}}}}}};
+
+// A text field of at most `max` bytes of UTF-8.
+Result<std::optional<std::string>> text_field(const nlohmann::json& v, const char* name,
+                                              std::size_t max) {
+  if (v.is_null()) return std::optional<std::string>();
+  if (!v.is_string()) return Status::invalid_argument(std::string("'") + name + "' must be text");
+  const std::string s = v.get<std::string>();
+  if (s.size() > max || !is_utf8(s)) {
+    return Status::invalid_argument(std::string("'") + name + "' must be at most " +
+                                    std::to_string(max) + " bytes of UTF-8");
+  }
+  return std::optional(s);
+}
+
+// Tags given as JSON values (a JSON body, or form fields parsed as JSON where
+// they can be). A season may be one string or a list; "a,b" splits.
+Result<wardrobe::UserTags> tags_from(const nlohmann::json& fields) {
+  wardrobe::UserTags t;
+  for (auto [name, slot] :
+       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+           {"category", &t.category},
+           {"type", &t.type},
+           {"color_family", &t.color_family},
+           {"pattern", &t.pattern},
+           {"formality", &t.formality},
+           {"warmth", &t.warmth}}) {
+    auto it = fields.find(name);
+    if (it == fields.end() || it->is_null()) continue;
+    ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*it, name, 64));
+  }
+  if (auto it = fields.find("season"); it != fields.end() && !it->is_null()) {
+    std::vector<std::string> s;
+    if (it->is_string()) {
+      std::string all = it->get<std::string>(), part;
+      for (char c : all + ",") {
+        if (c == ',') {
+          if (!part.empty()) s.push_back(part);
+          part.clear();
+        } else if (c != ' ') {
+          part += c;
+        }
+      }
+    } else if (it->is_array()) {
+      for (const auto& x : *it) {
+        if (!x.is_string()) return Status::invalid_argument("'season' must hold strings");
+        s.push_back(x.get<std::string>());
+      }
+    } else {
+      return Status::invalid_argument("'season' must be a string or a list of strings");
+    }
+    t.season = s;
+  }
+  return t;
+}
+
+Result<int> int_query(const http::Request& req, const char* name, int fallback, int lo, int hi) {
+  std::string v;
+  if (!req.query_param(name, &v)) return fallback;
+  char* end = nullptr;
+  const long l = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end || l < lo || l > hi) {
+    return Status::invalid_argument(std::string("'") + name + "' must be " + std::to_string(lo) +
+                                    " to " + std::to_string(hi));
+  }
+  return static_cast<int>(l);
+}
+
+const nlohmann::json kItemSchema = {
+    {"type", "object"},
+    {"properties",
+     {{"id", {{"type", "string"}}},
+      {"category", {{"type", "string"}}},
+      {"type", {{"type", nlohmann::json::array({"string", "null"})}}},
+      {"color_family", {{"type", "string"}}},
+      {"colors", {{"type", "array"}}},
+      {"tags", {{"type", "object"}}}}}};
+
+}  // namespace
+
+void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeService& svc) {
+  nlohmann::json upload_fields = kTagFields;
+  upload_fields["name"] = {{"type", "string"}, {"maxLength", 200}};
+  upload_fields["brand"] = {{"type", "string"}, {"maxLength", 200}};
+  upload_fields["notes"] = {{"type", "string"}, {"maxLength", 2000}};
+  router.add({
+      .method = Method::post,
+      .path = "/v1/wardrobe/items",
+      .operation_id = "create_wardrobe_item",
+      .summary = "Add an item from its photo (multipart, image/* or base64 JSON): auto-tagged "
+                 "(category, type, colours, pattern, formality, warmth, season) and embedded; "
+                 "tags given here are kept as the owner's",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .cost = 2,
+      .exec = Exec::inference_pool,
+      .request_body = image_request_body(upload_fields, false),
+      .response_schema = kItemSchema,
+      .success_status = 201,
+      .errors = {413, 415, 503},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(api::ImageRequest in,
+                                 read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+        // Options may come as query parameters too.
+        nlohmann::json fields = in.fields;
+        for (const char* k : {"name", "brand", "notes", "category", "type", "color_family",
+                              "pattern", "formality", "warmth", "season"}) {
+          std::string v;
+          if (!fields.contains(k) && in.option(ctx.req, k, &v)) fields[k] = v;
+        }
+        wardrobe::NewItem n;
+        n.owner = ctx.identity.id;
+        ATELIER_ASSIGN_OR_RETURN(n.user_tags, tags_from(fields));
+        for (auto [name, slot, max] :
+             std::initializer_list<std::tuple<const char*, std::string*, std::size_t>>{
+                 {"name", &n.name, 200}, {"brand", &n.brand, 200}, {"notes", &n.notes, 2000}}) {
+          auto it = fields.find(name);
+          if (it == fields.end()) continue;
+          ATELIER_ASSIGN_OR_RETURN(auto v, text_field(*it, name, max));
+          *slot = v.value_or("");
+        }
+        n.bytes = std::move(in.images[0]);
+        n.content_type = std::string(image::format_mime(imgs[0].header.format));
+        ATELIER_ASSIGN_OR_RETURN(Item it, svc.add(n, imgs[0], ctx.work));
+        return Response::json_ordered(201, item_json(it));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/wardrobe/items",
+      .operation_id = "list_wardrobe_items",
+      .summary = "The caller's items, newest first, filtered by category, type, colour family, "
+                 "season or text (cursor pagination)",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .query = {QueryParam{"category", "one of the categories", {{"type", "string"}}},
+                QueryParam{"type", "exact type, e.g. jeans", {{"type", "string"}}},
+                QueryParam{"color_family", "dominant colour family", {{"type", "string"}}},
+                QueryParam{"season", "spring, summer, autumn or winter", {{"type", "string"}}},
+                QueryParam{"q", "text in name, brand, notes or type", {{"type", "string"}}},
+                QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
+                QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        wardrobe::ItemFilter f;
+        std::string v;
+        for (auto [name, slot] :
+             std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+                 {"category", &f.category},
+                 {"type", &f.type},
+                 {"color_family", &f.color_family},
+                 {"season", &f.season},
+                 {"q", &f.text}}) {
+          if (ctx.req.query_param(name, &v) && !v.empty()) {
+            if (v.size() > 200 || !is_utf8(v))
+              return Status::invalid_argument(std::string("'") + name + "' is too long");
+            *slot = v;
+          }
+        }
+        std::optional<std::string> cursor;
+        if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+        ATELIER_ASSIGN_OR_RETURN(int limit, int_query(ctx.req, "limit", 20, 1, 100));
+        ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, f, limit, cursor, ctx.work));
+        ordered_json arr = ordered_json::array();
+        for (const auto& x : page.items) arr.push_back(item_json(x));
+        ordered_json out;
+        out["items"] = arr;
+        out["next_cursor"] = opt_json(page.next_cursor);
+        return Response::json_ordered(200, out);
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/wardrobe/items/{id}",
+      .operation_id = "get_wardrobe_item",
+      .summary = "One item: effective tags, auto tags with confidences, the owner's corrections",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_schema = kItemSchema,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(Item it,
+                                 svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::json_ordered(200, item_json(it));
+      },
+  });
+  nlohmann::json patch_props = kTagFields;
+  patch_props["name"] = {{"type", "string"}, {"maxLength", 200}};
+  patch_props["brand"] = {{"type", "string"}, {"maxLength", 200}};
+  patch_props["notes"] = {{"type", "string"}, {"maxLength", 2000}};
+  router.add({
+      .method = Method::patch,
+      .path = "/v1/wardrobe/items/{id}",
+      .operation_id = "update_wardrobe_item",
+      .summary = "Correct tags or rename: a value sets the owner's tag (it wins over the auto tag "
+                 "from now on), null drops it so the auto tag shows again",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .request_schema = {{"type", "object"}, {"properties", patch_props}},
+      .response_schema = kItemSchema,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+        wardrobe::ItemPatch p;
+        for (auto& [k, v] : body.items()) {
+          if (k == "name" || k == "brand" || k == "notes") {
+            ATELIER_ASSIGN_OR_RETURN(auto s, text_field(v, k.c_str(), k == "notes" ? 2000 : 200));
+            (k == "name" ? p.name : k == "brand" ? p.brand : p.notes) = s.value_or("");
+          } else if (kTagFields.contains(k)) {
+            if (v.is_null()) p.reset.push_back(k);
+          } else {
+            return Status::invalid_argument("unknown field '" + k + "'");
+          }
+        }
+        ATELIER_ASSIGN_OR_RETURN(p.set, tags_from(body));
+        ATELIER_ASSIGN_OR_RETURN(
+            Item it, svc.update(ctx.identity.id, ctx.req.path_params.at("id"), p, ctx.work));
+        return Response::json_ordered(200, item_json(it));
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/wardrobe/items/{id}",
+      .operation_id = "delete_wardrobe_item",
+      .summary = "Delete an item and, unless another item uses it, its photo",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(
+            svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        return Response::no_content();
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/wardrobe/items/{id}/image",
+      .operation_id = "get_wardrobe_item_image",
+      .summary = "The item's photo as uploaded",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "image/*",
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(
+            auto img, svc.image(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+        Response r = Response::text(200, std::move(img.first), img.second);
+        r.set_header("Cache-Control", "private, max-age=3600");
+        return r;
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/wardrobe/items/{id}/similar",
+      .operation_id = "similar_wardrobe_items",
+      .summary = "The caller's items that look most like this one (cosine of image embeddings)",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .query = {QueryParam{"k", "1-100, default 10", {{"type", "integer"}}}},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto found, svc.similar(ctx.identity.id, ctx.req.path_params.at("id"), k, ctx.work));
+        ordered_json arr = ordered_json::array();
+        for (const auto& s : found) {
+          ordered_json j = item_json(s.item);
+          j["score"] = round3(s.score);
+          arr.push_back(std::move(j));
+        }
+        return Response::json_ordered(200, {{"items", arr}});
+      },
+  });
+}
+
+UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc) {
+  UserDataPart p;
+  p.name = "wardrobe";
+  p.export_all = [&svc](const std::string& owner) -> Result<ordered_json> {
+    ATELIER_ASSIGN_OR_RETURN(auto items, svc.all(owner));
+    ordered_json arr = ordered_json::array();
+    for (const auto& it : items) arr.push_back(item_json(it));
+    return ordered_json{{"wardrobe_items", arr}};
+  };
+  p.erase_all = [&svc](const std::string& owner) { return svc.delete_owner(owner); };
+  return p;
+}
+
+}  // namespace atelier::api

@@ -1,0 +1,14 @@
+// Wardrobe routes: items (upload, list, read, correct, delete, photo, similar).
+#pragma once
+
+#include "auth/user_data.h"
+#include "http/route_deps.h"
+#include "http/router.h"
+#include "wardrobe/service.h"
+
+namespace atelier::api {
+
+void add_wardrobe_routes(http::Router& router, ApiDeps& deps, wardrobe::WardrobeService& svc);
+UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc);
+
+}  // namespace atelier::api

@@ -1,0 +1,191 @@
+#include "wardrobe/service.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "core/ids.h"
+
+namespace atelier::wardrobe {
+
+namespace {
+
+bool one_of(const std::string& v, const std::vector<std::string>& set) {
+  return std::find(set.begin(), set.end(), v) != set.end();
+}
+
+std::string joined(const std::vector<std::string>& set) {
+  std::string s;
+  for (const auto& x : set) s += (s.empty() ? "" : ", ") + x;
+  return s;
+}
+
+Status check(const std::optional<std::string>& v, const char* field,
+             const std::vector<std::string>& set) {
+  if (v && !one_of(*v, set))
+    return Status::invalid_argument(std::string("'") + field + "' must be one of: " + joined(set));
+  return Status::ok();
+}
+
+}  // namespace
+
+const std::vector<std::string>& color_families() {
+  static const std::vector<std::string> k = {"beige", "black", "blue",  "brown",  "cyan", "green",
+                                             "grey",  "navy",  "olive", "orange", "pink", "purple",
+                                             "red",   "teal",  "white", "yellow"};
+  return k;
+}
+
+Status validate(const UserTags& t) {
+  ATELIER_RETURN_IF_ERROR(check(t.category, "category", categories()));
+  ATELIER_RETURN_IF_ERROR(check(t.pattern, "pattern", patterns()));
+  ATELIER_RETURN_IF_ERROR(check(t.formality, "formality", formalities()));
+  ATELIER_RETURN_IF_ERROR(check(t.warmth, "warmth", warmths()));
+  ATELIER_RETURN_IF_ERROR(check(t.color_family, "color_family", color_families()));
+  if (t.season) {
+    for (const auto& s : *t.season) ATELIER_RETURN_IF_ERROR(check(s, "season", seasons()));
+  }
+  if (t.type) {
+    if (t.type->empty() || t.type->size() > 64 || !is_utf8(*t.type))
+      return Status::invalid_argument("'type' must be 1 to 64 bytes of text");
+    for (unsigned char c : *t.type)
+      if (c < 0x20 || c == 0x7f) return Status::invalid_argument("'type' has control characters");
+  }
+  return Status::ok();
+}
+
+Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
+                                  const WorkContext& work) {
+  ATELIER_RETURN_IF_ERROR(validate(n.user_tags));
+  ATELIER_ASSIGN_OR_RETURN(Tagged tagged, tagger_.tag(decoded.bgr, work));
+  ATELIER_RETURN_IF_ERROR(work.check());
+  Item it;
+  it.id = random_id("wi_");
+  it.owner = n.owner;
+  it.name = n.name;
+  it.brand = n.brand;
+  it.notes = n.notes;
+  it.content_type = n.content_type;
+  it.width = decoded.width;
+  it.height = decoded.height;
+  it.auto_tags = std::move(tagged.tags);
+  it.user_tags = n.user_tags;
+  it.embedding = std::move(tagged.embedding);
+  it.embedding_model = tagger_.model();
+  it.created_at = it.updated_at = unix_millis();
+  ATELIER_ASSIGN_OR_RETURN(it.blob, blobs_.put(n.bytes));
+  Status st = repo_.in(work).create(it);
+  if (!st.is_ok()) {
+    collect_blob(it.blob);
+    return st;
+  }
+  return it;
+}
+
+Result<Item> WardrobeService::get(const std::string& owner, const std::string& id,
+                                  const WorkContext& work) {
+  return repo_.in(work).find(owner, id);
+}
+
+Result<ItemPage> WardrobeService::list(const std::string& owner, const ItemFilter& filter,
+                                       int limit, const std::optional<std::string>& cursor,
+                                       const WorkContext& work) {
+  if (filter.category) ATELIER_RETURN_IF_ERROR(check(filter.category, "category", categories()));
+  if (filter.season) ATELIER_RETURN_IF_ERROR(check(filter.season, "season", seasons()));
+  if (filter.color_family)
+    ATELIER_RETURN_IF_ERROR(check(filter.color_family, "color_family", color_families()));
+  return repo_.in(work).list(owner, filter, limit, cursor);
+}
+
+Result<Item> WardrobeService::update(const std::string& owner, const std::string& id,
+                                     const ItemPatch& p, const WorkContext& work) {
+  ATELIER_RETURN_IF_ERROR(validate(p.set));
+  ItemRepository repo = repo_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(Item it, repo.find(owner, id));
+  if (p.name) it.name = *p.name;
+  if (p.brand) it.brand = *p.brand;
+  if (p.notes) it.notes = *p.notes;
+  UserTags& u = it.user_tags;
+  for (const auto& field : p.reset) {
+    if (field == "category")
+      u.category.reset();
+    else if (field == "type")
+      u.type.reset();
+    else if (field == "color_family")
+      u.color_family.reset();
+    else if (field == "pattern")
+      u.pattern.reset();
+    else if (field == "formality")
+      u.formality.reset();
+    else if (field == "warmth")
+      u.warmth.reset();
+    else if (field == "season")
+      u.season.reset();
+    else
+      return Status::invalid_argument("'" + field + "' is not a tag");
+  }
+  if (p.set.category) u.category = p.set.category;
+  if (p.set.type) u.type = p.set.type;
+  if (p.set.color_family) u.color_family = p.set.color_family;
+  if (p.set.pattern) u.pattern = p.set.pattern;
+  if (p.set.formality) u.formality = p.set.formality;
+  if (p.set.warmth) u.warmth = p.set.warmth;
+  if (p.set.season) u.season = p.set.season;
+  it.updated_at = unix_millis();
+  ATELIER_RETURN_IF_ERROR(repo.update(it));
+  return it;
+}
+
+Status WardrobeService::remove(const std::string& owner, const std::string& id,
+                               const WorkContext& work) {
+  ItemRepository repo = repo_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(Item it, repo.find(owner, id));
+  ATELIER_RETURN_IF_ERROR(repo.remove(owner, id));
+  collect_blob(it.blob);
+  return Status::ok();
+}
+
+Result<std::pair<std::string, std::string>> WardrobeService::image(const std::string& owner,
+                                                                   const std::string& id,
+                                                                   const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(Item it, repo_.in(work).find(owner, id));
+  ATELIER_ASSIGN_OR_RETURN(std::string bytes, blobs_.get(it.blob));
+  return std::make_pair(std::move(bytes), it.content_type);
+}
+
+Result<std::vector<SimilarItem>> WardrobeService::similar(const std::string& owner,
+                                                          const std::string& id, int k,
+                                                          const WorkContext& work) {
+  if (k < 1 || k > 100) return Status::invalid_argument("'k' must lie in [1, 100]");
+  ItemRepository repo = repo_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(Item anchor, repo.find(owner, id));
+  ATELIER_ASSIGN_OR_RETURN(std::vector<Item> all, repo.all(owner));
+  std::vector<SimilarItem> out;
+  for (auto& other : all) {
+    if (other.id == anchor.id || other.embedding.size() != anchor.embedding.size()) continue;
+    double dot = 0;
+    for (std::size_t i = 0; i < anchor.embedding.size(); ++i)
+      dot += double(anchor.embedding[i]) * other.embedding[i];
+    out.push_back({std::move(other), dot});
+  }
+  const std::size_t keep = std::min<std::size_t>(out.size(), static_cast<std::size_t>(k));
+  std::partial_sort(out.begin(), out.begin() + long(keep), out.end(),
+                    [](const SimilarItem& a, const SimilarItem& b) {
+                      return a.score != b.score ? a.score > b.score : a.item.id < b.item.id;
+                    });
+  out.resize(keep);
+  return out;
+}
+
+Status WardrobeService::delete_owner(const std::string& owner) {
+  ATELIER_ASSIGN_OR_RETURN(auto blobs, repo_.remove_owner(owner));
+  for (const auto& b : blobs) collect_blob(b);
+  return Status::ok();
+}
+
+void WardrobeService::collect_blob(const std::string& blob) {
+  // Content-addressed: another item (of anyone) may hold the same photo.
+  auto used = repo_.blob_in_use(blob);
+  if (used.is_ok() && !*used) (void)blobs_.remove(blob);
+}
+
+}  // namespace atelier::wardrobe

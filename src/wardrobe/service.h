@@ -1,0 +1,84 @@
+// The wardrobe: a person's items, auto-tagged and embedded on upload,
+// corrected by their owner, listed, searched by similarity. Every call names
+// the owner; another owner's item reads as not_found.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "image/image.h"
+#include "store/blobs.h"
+#include "wardrobe/item_repository.h"
+#include "wardrobe/tagger.h"
+
+namespace atelier::wardrobe {
+
+struct NewItem {
+  std::string owner;
+  std::string name, brand, notes;
+  std::string bytes;  // the photo as sent
+  std::string content_type;
+  UserTags user_tags;  // what the owner already knows
+};
+
+// A PATCH: set fields take the new value; `reset` names user tags to drop,
+// so the auto tag shows again.
+struct ItemPatch {
+  std::optional<std::string> name, brand, notes;
+  UserTags set;
+  std::vector<std::string> reset;
+};
+
+struct SimilarItem {
+  Item item;
+  double score = 0;  // cosine similarity of the image embeddings
+};
+
+class WardrobeService {
+ public:
+  WardrobeService(ItemRepository& repo, BlobStore& blobs, const Tagger& tagger)
+      : repo_(repo), blobs_(blobs), tagger_(tagger) {}
+
+  // invalid_argument for a user tag outside its set (see validate()).
+  Result<Item> add(const NewItem& item, const image::Image& decoded, const WorkContext& work);
+  Result<Item> get(const std::string& owner, const std::string& id, const WorkContext& work);
+  Result<ItemPage> list(const std::string& owner, const ItemFilter& filter, int limit,
+                        const std::optional<std::string>& cursor, const WorkContext& work);
+  Result<Item> update(const std::string& owner, const std::string& id, const ItemPatch& patch,
+                      const WorkContext& work);
+  Status remove(const std::string& owner, const std::string& id, const WorkContext& work);
+  // The photo as uploaded and its content type.
+  Result<std::pair<std::string, std::string>> image(const std::string& owner, const std::string& id,
+                                                    const WorkContext& work);
+  // The owner's k items whose photos look most like this one's.
+  Result<std::vector<SimilarItem>> similar(const std::string& owner, const std::string& id, int k,
+                                           const WorkContext& work);
+
+  // Account export and deletion.
+  Result<std::vector<Item>> all(const std::string& owner) { return repo_.all(owner); }
+  Status delete_owner(const std::string& owner);
+
+  bool tagger_loaded() const { return tagger_.loaded(); }
+
+ private:
+  void collect_blob(const std::string& blob);
+
+  ItemRepository& repo_;
+  BlobStore& blobs_;
+  const Tagger& tagger_;
+};
+
+// invalid_argument when a user tag lies outside its closed set (category,
+// pattern, formality, warmth, season, colour family) or a type is not short
+// plain text.
+Status validate(const UserTags& t);
+
+// The plain colour families (vision::color_family's words).
+const std::vector<std::string>& color_families();
+
+}  // namespace atelier::wardrobe

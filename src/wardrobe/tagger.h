@@ -1,0 +1,98 @@
+// Auto-tagging of a wardrobe item's photo: where the item is (a product shot's
+// plain background is found and left out), its category and type, its colour
+// palette, pattern, formality, warmth and seasons, and its image embedding.
+//
+// Category: MobileNetV2's ImageNet probabilities summed per wardrobe category
+// (ImageNet names garments, shoes, bags and jewellery parts), plus the shape
+// of the item (aspect, fill, size in the frame), combined by a small linear
+// layer (TaggerWeights: 7 x 11 numbers, fitted by bench/wardrobe/fit_tagger on
+// the MANGO outfits fixture, which is never shipped). Type, formality, warmth
+// and season follow from what named it; absent when nothing did.
+//
+// Thread safety: tag() may be called concurrently (the encoder batches).
+#pragma once
+
+#include <opencv2/core.hpp>
+
+#include <array>
+#include <string>
+#include <vector>
+
+#include "core/cancel.h"
+#include "core/status.h"
+#include "engines/vision.h"
+#include "image/image.h"
+#include "wardrobe/item.h"
+
+namespace atelier::wardrobe {
+
+inline constexpr int kCategoryCount = 7;  // categories()
+// Per item: log of each category's ImageNet mass, then log aspect (height /
+// width of the item), fill (item pixels / its box), log size (box / frame)
+// and whether the background is plain.
+inline constexpr int kFeatureCount = kCategoryCount + 4;
+
+struct TaggerWeights {
+  std::array<double, kCategoryCount> bias{};
+  std::array<std::array<double, kFeatureCount>, kCategoryCount> w{};
+  // The fitted defaults (see the header comment).
+  static TaggerWeights defaults();
+  // Each category's own ImageNet mass alone (the starting point of a fit).
+  static TaggerWeights identity();
+};
+
+// Where the item is in the photo.
+struct Foreground {
+  cv::Mat mask;  // 8-bit, the photo's size; 255 on the item
+  cv::Rect box;  // the item's bounding box
+  bool plain_background = false;
+};
+
+// A product shot's item against its plain background (the border's colour);
+// for any other photo the whole frame.
+Foreground find_foreground(const cv::Mat& bgr);
+
+// The item cropped with a margin and padded square with the background colour,
+// so the classifier sees all of it, as large as the frame allows.
+cv::Mat square_crop(const cv::Mat& bgr, const Foreground& fg);
+
+struct Tagged {
+  AutoTags tags;
+  std::vector<float> embedding;  // L2-normalised
+  std::array<double, kFeatureCount> features{};
+};
+
+class Tagger {
+ public:
+  Tagger(engines::ImageEncoder* encoder, TaggerWeights weights);
+  // unavailable when the encoder is not loaded.
+  Result<Tagged> tag(const cv::Mat& bgr, const WorkContext& work) const;
+  const std::string& model() const;
+  bool loaded() const { return encoder_ != nullptr; }
+
+ private:
+  engines::ImageEncoder* encoder_;  // null: not loaded
+  TaggerWeights weights_;
+  // Per ImageNet label of the encoder: the wardrobe category it is evidence
+  // for (-1: none) and the type it names.
+  std::vector<int> class_category_;
+  std::vector<std::string> class_type_;
+};
+
+// Formality, warmth and seasons a type implies, if it is one atelier knows
+// ("t-shirt", "jeans", "sandals", ...); confidences are the traits' own.
+struct TypeTraits {
+  std::string formality;
+  std::string warmth;
+  std::vector<std::string> seasons;
+};
+const TypeTraits* type_traits(const std::string& type);
+
+// The category a known type belongs to ("jeans" -> "bottom"), or "".
+std::string category_of_type(const std::string& type);
+
+// Pattern of the item's pixels (solid, striped, checked, dotted, printed),
+// with a confidence; absent when too little of the item is visible.
+std::optional<Scored> detect_pattern(const cv::Mat& bgr, const Foreground& fg);
+
+}  // namespace atelier::wardrobe
