@@ -2,7 +2,9 @@
 // read, correct (PATCH), delete, the photo, and similar items.
 #include "wardrobe/routes.h"
 
+#include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "core/ids.h"
 #include "http/image_input.h"
@@ -177,7 +179,226 @@ const nlohmann::json kItemSchema = {
       {"colors", {{"type", "array"}}},
       {"tags", {{"type", "object"}}}}}};
 
+ordered_json evaluation_json(const wardrobe::Evaluation& e) {
+  ordered_json j;
+  j["score"] = round3(e.score);
+  j["verdict"] = e.verdict;
+  j["aspects"] = {{"color_harmony", round3(e.aspects.color)},
+                  {"formality", round3(e.aspects.formality)},
+                  {"structure", round3(e.aspects.structure)},
+                  {"visual", round3(e.aspects.visual)}};
+  j["explanation"] = e.explanation;
+  return j;
+}
+
+Result<std::vector<std::string>> id_list(const nlohmann::json& body, const char* name) {
+  std::vector<std::string> out;
+  auto it = body.find(name);
+  if (it == body.end() || it->is_null()) return out;
+  if (!it->is_array())
+    return Status::invalid_argument(std::string("'") + name + "' must be a list");
+  if (it->size() > 100) return Status::invalid_argument(std::string("'") + name + "' is too long");
+  for (const auto& x : *it) {
+    if (!x.is_string() || x.get_ref<const std::string&>().size() > 64)
+      return Status::invalid_argument(std::string("'") + name + "' must hold item ids");
+    out.push_back(x.get<std::string>());
+  }
+  return out;
+}
+
+Result<std::optional<double>> number_field(const nlohmann::json& obj, const char* name) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return std::optional<double>();
+  if (!it->is_number())
+    return Status::invalid_argument(std::string("'") + name + "' must be a number");
+  return std::optional(it->get<double>());
+}
+
 }  // namespace
+
+void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService& svc) {
+  router.add({
+      .method = Method::post,
+      .path = "/v1/outfits/evaluate",
+      .operation_id = "evaluate_outfit",
+      .summary = "How well 2 to 9 items go together: the caller's items by id, or photos sent "
+                 "inline (base64, with any tags known); score, verdict, aspect scores and an "
+                 "explanation",
+      .tag = "outfits",
+      .access = Access::user,
+      .cost = 2,
+      .exec = Exec::inference_pool,
+      .request_schema =
+          {{"type", "object"},
+           {"properties",
+            {{"item_ids",
+              {{"type", "array"},
+               {"items", {{"type", "string"}}},
+               {"minItems", 2},
+               {"maxItems", 9}}},
+             {"items",
+              {{"type", "array"},
+               {"minItems", 2},
+               {"maxItems", 9},
+               {"items",
+                {{"type", "object"},
+                 {"required", {"image"}},
+                 {"properties", {{"image", {{"type", "string"}, {"format", "byte"}}}}}}}}}}}},
+      .errors = {404, 413, 415},
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+        const bool by_id = body.contains("item_ids"), inline_items = body.contains("items");
+        if (by_id == inline_items)
+          return Status::invalid_argument("give either 'item_ids' or 'items'");
+        wardrobe::Evaluation e;
+        if (by_id) {
+          ATELIER_ASSIGN_OR_RETURN(auto ids, id_list(body, "item_ids"));
+          ATELIER_ASSIGN_OR_RETURN(e, svc.evaluate_items(ctx.identity.id, ids, ctx.work));
+        } else {
+          const auto& arr = body["items"];
+          if (!arr.is_array() || arr.size() < wardrobe::kMinOutfitItems ||
+              arr.size() > wardrobe::kMaxOutfitItems)
+            return Status::invalid_argument("'items' must hold 2 to 9 items");
+          std::vector<wardrobe::InlineItem> items;
+          for (std::size_t i = 0; i < arr.size(); ++i) {
+            const auto& x = arr[i];
+            const std::string where = "items[" + std::to_string(i) + "]";
+            if (!x.is_object() || !x.contains("image") || !x["image"].is_string())
+              return Status::invalid_argument(where + " needs an 'image' (base64)");
+            ATELIER_ASSIGN_OR_RETURN(std::string bytes,
+                                     api::decode_base64_image(x["image"], where + ".image"));
+            ATELIER_ASSIGN_OR_RETURN(
+                image::Image img,
+                image::decode(bytes, image_limits(d, d.config.max_resolution, ctx.work)));
+            wardrobe::InlineItem item;
+            item.bgr = std::move(img.bgr);
+            ATELIER_ASSIGN_OR_RETURN(item.tags, tags_from(x));
+            ATELIER_RETURN_IF_ERROR(wardrobe::validate(item.tags));
+            if (x.contains("name")) {
+              ATELIER_ASSIGN_OR_RETURN(auto n, text_field(x["name"], "name", 200));
+              item.name = n.value_or("");
+            }
+            items.push_back(std::move(item));
+          }
+          ATELIER_ASSIGN_OR_RETURN(e, svc.evaluate_inline(items, ctx.work));
+        }
+        return Response::json_ordered(200, evaluation_json(e));
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/outfits/recommend",
+      .operation_id = "recommend_outfits",
+      .summary = "Outfits from the caller's wardrobe (anchors, occasion, season, weather, count, "
+                 "exclusions, seed), or with 'fill' the caller's items of a category ranked by "
+                 "how well each completes the anchors",
+      .tag = "outfits",
+      .access = Access::user,
+      .cost = 3,
+      .exec = Exec::worker_pool,
+      .request_schema =
+          {{"type", "object"},
+           {"properties",
+            {{"anchor_item_ids", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+             {"exclude_item_ids", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+             {"occasion",
+              {{"type", "string"}, {"enum", {"casual", "work", "formal", "party", "sport"}}}},
+             {"season", {{"type", "string"}, {"enum", wardrobe::seasons()}}},
+             {"weather",
+              {{"type", "object"},
+               {"properties",
+                {{"temperature_c", {{"type", "number"}}},
+                 {"precipitation", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}}}}}},
+             {"count", {{"type", "integer"}, {"minimum", 1}, {"maximum", 20}, {"default", 5}}},
+             {"seed", {{"type", "integer"}, {"minimum", 0}}},
+             {"fill",
+              {{"type", "object"},
+               {"required", {"category"}},
+               {"properties",
+                {{"category", {{"type", "string"}, {"enum", wardrobe::categories()}}},
+                 {"type", {{"type", "string"}}}}}}},
+             {"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}, {"default", 10}}}}}},
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+        static const std::set<std::string> known = {"anchor_item_ids",
+                                                    "exclude_item_ids",
+                                                    "occasion",
+                                                    "season",
+                                                    "weather",
+                                                    "count",
+                                                    "seed",
+                                                    "fill",
+                                                    "k"};
+        for (auto& [k, v] : body.items())
+          if (!known.count(k)) return Status::invalid_argument("unknown field '" + k + "'");
+        ATELIER_ASSIGN_OR_RETURN(auto anchors, id_list(body, "anchor_item_ids"));
+        if (body.contains("fill")) {
+          const auto& f = body["fill"];
+          if (!f.is_object() || !f.contains("category") || !f["category"].is_string())
+            return Status::invalid_argument("'fill' needs a 'category'");
+          wardrobe::FillRequest fr;
+          fr.anchor_item_ids = anchors;
+          fr.category = f["category"];
+          if (f.contains("type") && !f["type"].is_null()) {
+            ATELIER_ASSIGN_OR_RETURN(fr.type, text_field(f["type"], "fill.type", 64));
+          }
+          ATELIER_ASSIGN_OR_RETURN(auto k, number_field(body, "k"));
+          if (k) {
+            if (*k != std::floor(*k)) return Status::invalid_argument("'k' must be an integer");
+            fr.k = static_cast<int>(std::clamp(*k, -1.0, 1000.0));
+          }
+          ATELIER_ASSIGN_OR_RETURN(auto ranked, svc.fill(ctx.identity.id, fr, ctx.work));
+          ordered_json arr = ordered_json::array();
+          for (const auto& x : ranked)
+            arr.push_back(
+                {{"id", x.item_id}, {"score", round3(x.score)}, {"explanation", x.explanation}});
+          return Response::json_ordered(200, {{"items", arr}});
+        }
+        wardrobe::RecommendRequest rr;
+        rr.anchor_item_ids = anchors;
+        ATELIER_ASSIGN_OR_RETURN(rr.exclude_item_ids, id_list(body, "exclude_item_ids"));
+        for (auto [name, slot] :
+             std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+                 {"occasion", &rr.occasion}, {"season", &rr.season}}) {
+          auto it = body.find(name);
+          if (it == body.end() || it->is_null()) continue;
+          ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*it, name, 32));
+        }
+        if (auto w = body.find("weather"); w != body.end() && !w->is_null()) {
+          if (!w->is_object()) return Status::invalid_argument("'weather' must be an object");
+          ATELIER_ASSIGN_OR_RETURN(rr.weather.temperature_c, number_field(*w, "temperature_c"));
+          ATELIER_ASSIGN_OR_RETURN(rr.weather.precipitation, number_field(*w, "precipitation"));
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto count, number_field(body, "count"));
+        if (count) {
+          if (*count != std::floor(*count))
+            return Status::invalid_argument("'count' must be an integer");
+          rr.count = static_cast<int>(std::clamp(*count, -1.0, 1000.0));
+        }
+        if (auto sd = body.find("seed"); sd != body.end() && !sd->is_null()) {
+          if (!sd->is_number_unsigned())
+            return Status::invalid_argument("'seed' must be a non-negative integer");
+          rr.seed = sd->get<std::uint64_t>();
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto rec, svc.recommend(ctx.identity.id, rr, ctx.work));
+        ordered_json arr = ordered_json::array();
+        for (const auto& o : rec.outfits) {
+          ordered_json j;
+          j["item_ids"] = o.item_ids;
+          ordered_json e = evaluation_json(o.evaluation);  // named: items() must not outlive it
+          for (auto& [k, v] : e.items()) j[k] = std::move(v);
+          arr.push_back(std::move(j));
+        }
+        ordered_json out;
+        out["outfits"] = arr;
+        out["note"] = rec.note.empty() ? ordered_json(nullptr) : ordered_json(rec.note);
+        return Response::json_ordered(200, out);
+      },
+  });
+}
 
 void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeService& svc) {
   nlohmann::json upload_fields = kTagFields;

@@ -4,11 +4,14 @@
 #include "auth/user_data.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "wardrobe/outfits.h"
 #include "wardrobe/service.h"
 
 namespace atelier::api {
 
 void add_wardrobe_routes(http::Router& router, ApiDeps& deps, wardrobe::WardrobeService& svc);
+// Outfits: evaluate, recommend and fill.
+void add_outfit_routes(http::Router& router, ApiDeps& deps, wardrobe::OutfitService& svc);
 UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc);
 
 }  // namespace atelier::api

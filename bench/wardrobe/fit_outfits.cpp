@@ -1,0 +1,261 @@
+// Fits and measures outfit compatibility (wardrobe::CompatWeights: a bias and
+// 7 weights) on the MANGO outfits fixture (../shared/data/outfits, internal
+// use: read here, never copied; only the fitted numbers are pasted into
+// wardrobe/compatibility.cpp), with the fixture README's protocols:
+// - AUC: each real outfit against 3 outfits whose every item is swapped for
+//   another of its family (MANGO's aggregated_family), drawn by how often
+//   items occur, from the same catalogue year;
+// - FITB: one item blanked, the real one among 4 candidates drawn the same
+//   way; the highest score must be the real one;
+// - fill recall@10: one item blanked, every item of its family in the
+//   fixture (a ~1,100-item wardrobe) ranked by the completed outfit's score.
+// Outfits split by id: fitted on two thirds, measured on the other third.
+// Usage: bench_fit_outfits [OUTFITS_DIR] [MODELS_DIR]
+#include <nlohmann/json.hpp>
+#include <opencv2/imgcodecs.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engines/local/mobilenet.h"
+#include "wardrobe/compatibility.h"
+#include "wardrobe/tagger.h"
+
+namespace {
+
+using namespace atelier::wardrobe;
+
+struct Pool {
+  std::map<std::string, OutfitItem> items;
+  std::map<std::string, std::string> family, year;
+  std::map<std::string, int> occurs;
+  // family|year -> candidates, each repeated by occurrence (draws follow popularity).
+  std::map<std::string, std::vector<std::string>> weighted;
+  std::map<std::string, std::vector<std::string>> by_family;
+};
+
+struct Outfit {
+  std::string id;
+  std::vector<std::string> items;
+};
+
+std::string draw(const Pool& p, const std::string& id, std::mt19937& rng) {
+  const auto& c = p.weighted.at(p.family.at(id) + "|" + p.year.at(id));
+  for (int tries = 0; tries < 50; ++tries) {
+    const std::string& pick = c[std::uniform_int_distribution<std::size_t>(0, c.size() - 1)(rng)];
+    if (pick != id) return pick;
+  }
+  return id;
+}
+
+std::vector<OutfitItem> resolve(const Pool& p, const std::vector<std::string>& ids) {
+  std::vector<OutfitItem> out;
+  for (const auto& id : ids) out.push_back(p.items.at(id));
+  return out;
+}
+
+double auc(const std::vector<double>& pos, const std::vector<double>& neg) {
+  double wins = 0;
+  for (double a : pos)
+    for (double b : neg) wins += a > b ? 1.0 : a == b ? 0.5 : 0.0;
+  return wins / (double(pos.size()) * neg.size());
+}
+
+struct Task {
+  std::vector<Features> pos, neg;
+  // FITB: per question, the features of each candidate's outfit; [0] is real.
+  std::vector<std::vector<Features>> fitb;
+  // Fill: per question, the features of each family member's outfit, and the real one's index.
+  std::vector<std::pair<std::vector<Features>, std::size_t>> fill;
+};
+
+Task build(const Pool& p, const std::vector<Outfit>& outfits, std::mt19937& rng, bool with_fill) {
+  Task t;
+  for (const auto& o : outfits) {
+    t.pos.push_back(features(resolve(p, o.items)));
+    for (int k = 0; k < 3; ++k) {
+      std::vector<std::string> swapped;
+      for (const auto& id : o.items) swapped.push_back(draw(p, id, rng));
+      t.neg.push_back(features(resolve(p, swapped)));
+    }
+    const std::size_t blank =
+        std::uniform_int_distribution<std::size_t>(0, o.items.size() - 1)(rng);
+    std::vector<Features> q;
+    std::vector<std::string> ids = o.items;
+    q.push_back(features(resolve(p, ids)));
+    for (int k = 0; k < 3; ++k) {
+      ids[blank] = draw(p, o.items[blank], rng);
+      q.push_back(features(resolve(p, ids)));
+    }
+    t.fitb.push_back(std::move(q));
+    if (with_fill) {
+      const auto& fam = p.by_family.at(p.family.at(o.items[blank]));
+      std::vector<Features> all;
+      std::size_t real = 0;
+      for (const auto& cand : fam) {
+        ids = o.items;
+        ids[blank] = cand;
+        if (cand == o.items[blank]) real = all.size();
+        all.push_back(features(resolve(p, ids)));
+      }
+      t.fill.emplace_back(std::move(all), real);
+    }
+  }
+  return t;
+}
+
+struct Scores {
+  double auc, fitb, fill;
+};
+
+Scores measure(const Task& t, const std::function<double(const Features&)>& s) {
+  std::vector<double> pos, neg;
+  for (const auto& f : t.pos) pos.push_back(s(f));
+  for (const auto& f : t.neg) neg.push_back(s(f));
+  int right = 0;
+  for (const auto& q : t.fitb) {
+    const double real = s(q[0]);
+    bool best = true;
+    for (std::size_t k = 1; k < q.size(); ++k) best = best && real > s(q[k]);
+    right += best;
+  }
+  int hit = 0;
+  for (const auto& [all, real] : t.fill) {
+    const double r = s(all[real]);
+    int above = 0;
+    for (std::size_t k = 0; k < all.size(); ++k) above += k != real && s(all[k]) >= r;
+    hit += above < 10;
+  }
+  return {auc(pos, neg), double(right) / std::max<std::size_t>(1, t.fitb.size()),
+          t.fill.empty() ? 0.0 : double(hit) / t.fill.size()};
+}
+
+// One-item swaps: the real outfit's features against the same outfit with one
+// item replaced by another of its family, as FITB and fill ask.
+std::vector<std::pair<Features, Features>> swap_pairs(const Pool& p,
+                                                      const std::vector<Outfit>& outfits,
+                                                      std::mt19937& rng) {
+  std::vector<std::pair<Features, Features>> out;
+  for (const auto& o : outfits) {
+    const Features real = features(resolve(p, o.items));
+    for (std::size_t i = 0; i < o.items.size(); ++i) {
+      for (int k = 0; k < 3; ++k) {
+        std::vector<std::string> ids = o.items;
+        ids[i] = draw(p, o.items[i], rng);
+        out.emplace_back(real, features(resolve(p, ids)));
+      }
+    }
+  }
+  return out;
+}
+
+// Pairwise logistic loss on the swaps fits the weights (a ranking: the real
+// outfit above its swaps); then the bias alone, on real outfits against full
+// swaps, makes the score a probability-like number around 0.5.
+CompatWeights fit(const std::vector<std::pair<Features, Features>>& pairs, const Task& t) {
+  CompatWeights w;
+  w.bias = 0;
+  w.w.fill(0);
+  const double lr = 1.0, l2 = 1e-3;
+  for (int epoch = 0; epoch < 3000; ++epoch) {
+    std::array<double, Features::kCount> g{};
+    for (const auto& [a, b] : pairs) {
+      const auto va = a.values(), vb = b.values();
+      double z = 0;
+      for (int k = 0; k < Features::kCount; ++k) z += w.w[k] * (va[k] - vb[k]);
+      const double e = 1.0 / (1.0 + std::exp(z));  // d/dz of log(1 + e^-z), negated
+      for (int k = 0; k < Features::kCount; ++k) g[k] -= e * (va[k] - vb[k]);
+    }
+    // Each feature is built so that more is better: weights stay >= 0.
+    for (int k = 0; k < Features::kCount; ++k)
+      w.w[k] = std::max(0.0, w.w[k] - lr * (g[k] / double(pairs.size()) + l2 * w.w[k]));
+  }
+  for (int epoch = 0; epoch < 2000; ++epoch) {
+    double gb = 0;
+    for (const auto& f : t.pos) gb += 1.5 * (score(f, w) - 1);
+    for (const auto& f : t.neg) gb += 0.5 * score(f, w);
+    w.bias -= 1.0 * gb / double(t.pos.size() + t.neg.size());
+  }
+  return w;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string dir = argc > 1 ? argv[1] : "../shared/data/outfits";
+  const std::string models = argc > 2 ? argv[2] : "../shared/models";
+  atelier::engines::MobileNetOptions mo;
+  mo.model_path = models + "/mobilenet-v2/mobilenet_v2_1.0_224_tf2_fp32.onnx";
+  mo.labels_path = models + "/mobilenet-v2/imagenet_labels_1001_coral.txt";
+  mo.batching.name = "fit";
+  auto enc = atelier::engines::MobileNetEncoder::load(mo);
+  if (!enc.is_ok()) {
+    std::fprintf(stderr, "%s\n", enc.status().message().c_str());
+    return 1;
+  }
+  Tagger tagger(enc->get(), TaggerWeights::defaults());
+  std::ifstream in(dir + "/outfits.json");
+  const auto json = nlohmann::json::parse(in);
+  Pool p;
+  std::vector<Outfit> train, test;
+  for (const auto& o : json) {
+    Outfit out{o["id"], {}};
+    for (const auto& it : o["items"]) {
+      const std::string id = it["item_id"];
+      out.items.push_back(id);
+      ++p.occurs[id];
+      if (p.items.count(id)) continue;
+      cv::Mat bgr = cv::imread(dir + "/" + it["image"].get<std::string>());
+      auto t = tagger.tag(bgr, atelier::WorkContext{});
+      if (!t.is_ok()) return 1;
+      Item item;
+      item.id = id;
+      item.auto_tags = t->tags;
+      item.embedding = t->embedding;
+      p.items[id] = outfit_item(item);
+      p.family[id] = it["aggregated_family"];
+      const std::string src = it["source_image_path"];
+      const auto slash = src.rfind('/');
+      p.year[id] = src.substr(slash + 1, 4);
+    }
+    (std::hash<std::string>{}(out.id) % 3 == 0 ? test : train).push_back(out);
+  }
+  for (const auto& [id, n] : p.occurs) {
+    for (int k = 0; k < n; ++k) p.weighted[p.family[id] + "|" + p.year[id]].push_back(id);
+    p.by_family[p.family[id]].push_back(id);
+  }
+  std::mt19937 rng(20261126);
+  const Task tr = build(p, train, rng, true);
+  const Task te = build(p, test, rng, true);
+  std::printf("outfits: %zu train, %zu held out; items %zu\n", train.size(), test.size(),
+              p.items.size());
+  const char* names[] = {"palette", "hues",      "accents", "formality",
+                         "season",  "structure", "visual"};
+  for (int k = 0; k < Features::kCount; ++k) {
+    const auto s = measure(te, [k](const Features& f) { return f.values()[k]; });
+    std::printf("  %-10s alone: AUC %.3f  FITB %.3f  fill@10 %.3f\n", names[k], s.auc, s.fitb,
+                s.fill);
+  }
+  const CompatWeights d = CompatWeights::defaults();
+  const auto sd = measure(te, [&](const Features& f) { return score(f, d); });
+  std::printf("defaults in the code (held out): AUC %.3f  FITB %.3f  fill@10 %.3f\n", sd.auc,
+              sd.fitb, sd.fill);
+  const CompatWeights w = fit(swap_pairs(p, train, rng), tr);
+  const auto sw = measure(te, [&](const Features& f) { return score(f, w); });
+  const auto st = measure(tr, [&](const Features& f) { return score(f, w); });
+  std::printf(
+      "fitted on train: train AUC %.3f FITB %.3f fill@10 %.3f | held out AUC %.3f  FITB %.3f  "
+      "fill@10 %.3f\n",
+      st.auc, st.fitb, st.fill, sw.auc, sw.fitb, sw.fill);
+  std::printf("  w.bias = %.4f;\n  w.w = {", w.bias);
+  for (int k = 0; k < Features::kCount; ++k) std::printf("%s%.4f", k ? ", " : "", w.w[k]);
+  std::printf("};\n");
+  return 0;
+}

@@ -1,0 +1,84 @@
+// How well items go together: an outfit's score in [0, 1] from aspect scores
+// that each say something a person can check (colour harmony, formality
+// agreement, structure: is this a wearable outfit, visual compatibility of
+// the photos), combined by a few weights fitted on the MANGO outfits fixture
+// (bench_fit_outfits; the fixture itself is never shipped). Explanations name
+// the items and say why, and every claim in them is true of the items' tags.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "vision/colors.h"
+#include "wardrobe/item.h"
+
+namespace atelier::wardrobe {
+
+// What compatibility reads of an item.
+struct OutfitItem {
+  std::string id;     // the wardrobe item's id, or "item 1".. for photos sent inline
+  std::string label;  // how explanations name it ("the navy jeans")
+  std::string category;
+  std::string type;  // "" when unknown
+  std::string color_family;
+  std::vector<std::pair<vision::Lab, double>> palette;  // colours and their shares
+  std::vector<float> embedding;                         // L2-normalised; may be empty
+  std::optional<std::string> formality, pattern;
+  std::vector<std::string> season;
+};
+
+// From a stored item (its effective tags).
+OutfitItem outfit_item(const Item& item);
+
+// The features an outfit is scored on, each in [0, 1] (higher = goes better
+// together). The aspects callers see are made of them.
+struct Features {
+  double palette = 0;    // the items share colours (CIELAB overlap of their palettes)
+  double hues = 0;       // the chromatic colours are analogous or complementary
+  double accents = 0;    // few accent colours (1 with none or one)
+  double formality = 0;  // formality levels agree (0.75 when fewer than two are known)
+  double season = 0;     // a season common to all (0.75 when fewer than two are known)
+  double structure = 0;  // a wearable outfit: top+bottom or a dress, no two of a kind
+  double visual = 0;     // how alike the photos look (mean cosine of embeddings)
+  static constexpr int kCount = 7;
+  std::array<double, kCount> values() const {
+    return {palette, hues, accents, formality, season, structure, visual};
+  }
+};
+Features features(const std::vector<OutfitItem>& items);
+// The same over items held elsewhere (ranking many candidates without copies).
+Features features(const std::vector<const OutfitItem*>& items);
+
+// The aspects shown to callers.
+struct Aspects {
+  double color = 0;
+  double formality = 0;
+  double structure = 0;
+  double visual = 0;
+};
+Aspects aspects_of(const Features& f);
+
+struct CompatWeights {
+  double bias = 0;
+  std::array<double, Features::kCount> w{};
+  static CompatWeights defaults();
+};
+
+// The logistic score alone (what ranking needs).
+double score(const Features& f, const CompatWeights& w);
+
+struct Evaluation {
+  double score = 0;
+  std::string verdict;  // "goes well together", "works", "clashes"
+  Aspects aspects;
+  std::vector<std::string> explanation;
+};
+
+// 2 to 9 items (the caller checks the count).
+Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w);
+
+}  // namespace atelier::wardrobe

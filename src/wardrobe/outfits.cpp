@@ -1,0 +1,323 @@
+#include "wardrobe/outfits.h"
+
+#include <algorithm>
+#include <map>
+#include <random>
+#include <set>
+#include <unordered_map>
+
+namespace atelier::wardrobe {
+
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::vector<OutfitItem> as_outfit(const std::vector<const Item*>& items) {
+  std::vector<OutfitItem> out;
+  out.reserve(items.size());
+  for (const Item* it : items) out.push_back(outfit_item(*it));
+  return out;
+}
+
+bool contains_item(const std::vector<const Item*>& v, const Item* x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Each item's compatibility view, made once per request: ranking scores
+// thousands of combinations of the same items.
+class Views {
+ public:
+  explicit Views(const std::vector<Item>& all) {
+    for (const auto& it : all) views_.emplace(&it, outfit_item(it));
+  }
+  void add(const Item& it) { views_.emplace(&it, outfit_item(it)); }
+  Features features_of(const std::vector<const Item*>& items) const {
+    std::vector<const OutfitItem*> p;
+    p.reserve(items.size());
+    for (const Item* it : items) p.push_back(&views_.at(it));
+    return features(p);
+  }
+
+ private:
+  std::unordered_map<const Item*, OutfitItem> views_;
+};
+
+// Labels must tell items apart in explanations: "the black top (2)".
+void distinct_labels(std::vector<OutfitItem>& items) {
+  std::map<std::string, int> seen, total;
+  for (const auto& it : items) ++total[it.label];
+  for (auto& it : items)
+    if (total[it.label] > 1) it.label += " (" + std::to_string(++seen[it.label]) + ")";
+}
+
+struct Candidate {
+  std::vector<const Item*> items;
+  double rank = 0;  // score plus the seed's small jitter
+  double score = 0;
+};
+
+}  // namespace
+
+Result<std::vector<std::string>> occasion_formalities(const std::string& o) {
+  if (o == "casual") return std::vector<std::string>{"casual", "smart casual"};
+  if (o == "work") return std::vector<std::string>{"smart casual", "business"};
+  if (o == "formal") return std::vector<std::string>{"business", "formal"};
+  if (o == "party") return std::vector<std::string>{"smart casual", "business", "formal"};
+  if (o == "sport") return std::vector<std::string>{"casual"};
+  return Status::invalid_argument("'occasion' must be one of: casual, work, formal, party, sport");
+}
+
+Result<std::vector<Item>> OutfitService::owned(const std::string& owner,
+                                               const std::vector<std::string>& ids,
+                                               const std::vector<Item>& all) {
+  (void)owner;  // `all` holds the owner's items only
+  std::vector<Item> out;
+  std::set<std::string> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second)
+      return Status::invalid_argument("item '" + id + "' is given twice");
+    auto it = std::find_if(all.begin(), all.end(), [&](const Item& x) { return x.id == id; });
+    if (it == all.end()) return Status::not_found("no wardrobe item '" + id + "'");
+    out.push_back(*it);
+  }
+  return out;
+}
+
+Result<Evaluation> OutfitService::evaluate_items(const std::string& owner,
+                                                 const std::vector<std::string>& ids,
+                                                 const WorkContext& work) {
+  if (ids.size() < kMinOutfitItems || ids.size() > kMaxOutfitItems)
+    return Status::invalid_argument("an outfit has 2 to 9 items");
+  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
+  ATELIER_ASSIGN_OR_RETURN(auto items, owned(owner, ids, all));
+  std::vector<OutfitItem> o;
+  for (const auto& it : items) o.push_back(outfit_item(it));
+  distinct_labels(o);
+  return evaluate(o, weights_);
+}
+
+Result<Evaluation> OutfitService::evaluate_inline(const std::vector<InlineItem>& items,
+                                                  const WorkContext& work) {
+  if (items.size() < kMinOutfitItems || items.size() > kMaxOutfitItems)
+    return Status::invalid_argument("an outfit has 2 to 9 items");
+  std::vector<OutfitItem> o;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    ATELIER_ASSIGN_OR_RETURN(Tagged t, tagger_.tag(items[i].bgr, work));
+    Item it;
+    it.id = "item " + std::to_string(i + 1);
+    it.name = items[i].name;
+    it.auto_tags = std::move(t.tags);
+    it.user_tags = items[i].tags;
+    it.embedding = std::move(t.embedding);
+    o.push_back(outfit_item(it));
+  }
+  distinct_labels(o);
+  return evaluate(o, weights_);
+}
+
+Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const FillRequest& r,
+                                                const WorkContext& work) {
+  if (!contains(categories(), r.category))
+    return Status::invalid_argument("'fill.category' must be one of the categories");
+  if (r.k < 1 || r.k > 100) return Status::invalid_argument("'k' must lie in [1, 100]");
+  if (r.anchor_item_ids.empty() || r.anchor_item_ids.size() >= kMaxOutfitItems)
+    return Status::invalid_argument("give 1 to 8 'anchor_item_ids'");
+  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
+  ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
+  Views views(all);
+  std::vector<const Item*> base;
+  for (const auto& a : anchors) {
+    views.add(a);
+    base.push_back(&a);
+  }
+  std::vector<std::pair<double, const Item*>> scored;
+  for (const auto& it : all) {
+    if (it.category() != r.category || contains(r.anchor_item_ids, it.id)) continue;
+    if (r.type && it.type() != *r.type) continue;
+    auto items = base;
+    items.push_back(&it);
+    scored.emplace_back(score(views.features_of(items), weights_), &it);
+    if (scored.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
+  }
+  std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first > b.first : a.second->id < b.second->id;
+  });
+  if (scored.size() > static_cast<std::size_t>(r.k)) scored.resize(static_cast<std::size_t>(r.k));
+  std::vector<Ranked> out;
+  for (const auto& [s, it] : scored) {
+    auto items = base;
+    items.push_back(it);
+    auto o = as_outfit(items);
+    distinct_labels(o);
+    out.push_back({it->id, s, evaluate(o, weights_).explanation});
+  }
+  return out;
+}
+
+Result<Recommendation> OutfitService::recommend(const std::string& owner, const RecommendRequest& r,
+                                                const WorkContext& work) {
+  if (r.count < 1 || r.count > 20) return Status::invalid_argument("'count' must lie in [1, 20]");
+  std::optional<std::vector<std::string>> allowed;
+  if (r.occasion) {
+    ATELIER_ASSIGN_OR_RETURN(allowed, occasion_formalities(*r.occasion));
+  }
+  if (r.season && !contains(seasons(), *r.season))
+    return Status::invalid_argument("'season' must be one of: spring, summer, autumn, winter");
+  for (const auto& id : r.anchor_item_ids)
+    if (contains(r.exclude_item_ids, id))
+      return Status::invalid_argument("item '" + id + "' is both an anchor and excluded");
+  const auto& w = r.weather;
+  if (w.precipitation && !(*w.precipitation >= 0 && *w.precipitation <= 1))
+    return Status::invalid_argument("'weather.precipitation' is a chance in [0, 1]");
+  if (w.temperature_c && !(*w.temperature_c >= -60 && *w.temperature_c <= 60))
+    return Status::invalid_argument("'weather.temperature_c' must lie in [-60, 60]");
+  if (r.season && w.temperature_c &&
+      ((*r.season == "summer" && *w.temperature_c < 5) ||
+       (*r.season == "winter" && *w.temperature_c > 25)))
+    return Status::invalid_argument("'season' and 'weather.temperature_c' contradict each other");
+
+  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
+  ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
+  Recommendation out;
+  if (all.empty()) {
+    out.note = "the wardrobe is empty: add items first";
+    return out;
+  }
+  const bool cold = w.temperature_c && *w.temperature_c < 15;
+  const bool hot = w.temperature_c && *w.temperature_c >= 24;
+  const bool wet = w.precipitation && *w.precipitation >= 0.5;
+
+  // The pool: the owner's items that fit the occasion, season and weather.
+  std::map<std::string, std::vector<const Item*>> pool;
+  for (const auto& it : all) {
+    if (contains(r.exclude_item_ids, it.id) || contains(r.anchor_item_ids, it.id)) continue;
+    const auto f = it.formality();
+    if (allowed && f && !contains(*allowed, *f)) continue;
+    const auto s = it.season();
+    if (r.season && !s.empty() && !contains(s, *r.season)) continue;
+    if (hot && it.warmth() == "warm") continue;
+    pool[it.category()].push_back(&it);
+  }
+  std::map<std::string, const Item*> fixed;  // anchored slots
+  std::vector<const Item*> extra_anchors;    // anchors beyond one per slot (accessories)
+  for (const auto& a : anchors) {
+    const std::string c = a.category();
+    if (c == "accessory" || fixed.count(c)) {
+      extra_anchors.push_back(&a);
+    } else {
+      fixed[c] = &a;
+    }
+  }
+  auto choices = [&](const std::string& c) {
+    return fixed.count(c) ? std::vector<const Item*>{fixed[c]} : pool[c];
+  };
+
+  // Cores: a top and a bottom, or a dress.
+  std::vector<std::vector<const Item*>> cores;
+  if (!fixed.count("dress")) {
+    for (const Item* t : choices("top"))
+      for (const Item* b : choices("bottom")) cores.push_back({t, b});
+  }
+  if (!fixed.count("top") && !fixed.count("bottom")) {
+    for (const Item* d : choices("dress")) cores.push_back({d});
+  }
+  if (cores.empty()) {
+    out.note = "the wardrobe has no top and bottom and no dress that fit the request";
+    return out;
+  }
+  Views views(all);
+  for (const auto& a : anchors) views.add(a);
+  std::mt19937_64 rng(r.seed);
+  std::uniform_real_distribution<double> jitter(0.0, 0.02);
+  auto with = [&](std::vector<const Item*> v, const Item* x) {
+    if (x) v.push_back(x);
+    return v;
+  };
+  std::vector<Candidate> ranked;
+  for (auto& core : cores) {
+    auto items = core;
+    for (const Item* a : extra_anchors) items.push_back(a);
+    for (const char* c : {"footwear", "outerwear", "bag"})
+      if (fixed.count(c)) items.push_back(fixed[c]);
+    const double s = score(views.features_of(items), weights_);
+    ranked.push_back({items, s + jitter(rng), s});
+    if (ranked.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Candidate& a, const Candidate& b) { return a.rank > b.rank; });
+  if (ranked.size() > 60) ranked.resize(60);
+
+  // Complete each core: footwear when there is any, outerwear when the
+  // weather calls for it, a bag and one accessory when they add to the score.
+  auto best_addition = [&](const std::vector<const Item*>& base, const std::string& category,
+                           double floor) -> std::pair<const Item*, double> {
+    const Item* best = nullptr;
+    double best_score = floor;
+    for (const Item* x : pool[category]) {
+      const double s = score(views.features_of(with(base, x)), weights_);
+      if (s > best_score) {
+        best = x;
+        best_score = s;
+      }
+    }
+    return {best, best_score};
+  };
+  for (auto& cand : ranked) {
+    ATELIER_RETURN_IF_ERROR(work.check());
+    if (!fixed.count("footwear") && !pool["footwear"].empty()) {
+      auto [x, s] = best_addition(cand.items, "footwear", -1);
+      cand.items.push_back(x);
+      cand.score = s;
+    }
+    if ((cold || wet) && !fixed.count("outerwear") && !pool["outerwear"].empty()) {
+      auto [x, s] = best_addition(cand.items, "outerwear", -1);
+      cand.items.push_back(x);
+      cand.score = s;
+    }
+    for (const char* optional : {"bag", "accessory"}) {
+      if (std::string(optional) == "bag" && fixed.count("bag")) continue;
+      auto [x, s] = best_addition(cand.items, optional, cand.score);
+      if (x) {
+        cand.items.push_back(x);
+        cand.score = s;
+      }
+    }
+    cand.rank = cand.score + jitter(rng);
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const Candidate& a, const Candidate& b) { return a.rank > b.rank; });
+  // Diverse: two outfits share at most half the items of the smaller one.
+  std::vector<const Candidate*> chosen;
+  for (const auto& cand : ranked) {
+    if (static_cast<int>(chosen.size()) >= r.count) break;
+    bool diverse = true;
+    for (const Candidate* c : chosen) {
+      std::size_t shared = 0;
+      for (const Item* x : cand.items) shared += contains_item(c->items, x);
+      if (2 * shared > std::min(c->items.size(), cand.items.size())) diverse = false;
+    }
+    if (diverse) chosen.push_back(&cand);
+  }
+  for (const Candidate* c : chosen) {
+    Outfit o;
+    for (const Item* x : c->items) o.item_ids.push_back(x->id);
+    auto items = as_outfit(c->items);
+    distinct_labels(items);
+    o.evaluation = evaluate(items, weights_);
+    out.outfits.push_back(std::move(o));
+  }
+  std::vector<std::string> notes;
+  if (pool["footwear"].empty() && !fixed.count("footwear"))
+    notes.push_back("no footwear fits the request, so the outfits have none");
+  if ((cold || wet) && pool["outerwear"].empty() && !fixed.count("outerwear"))
+    notes.push_back("the weather calls for outerwear but none fits the request");
+  if (static_cast<int>(out.outfits.size()) < r.count)
+    notes.push_back("only " + std::to_string(out.outfits.size()) +
+                    " outfits differ enough from each other");
+  for (const auto& n : notes) out.note += (out.note.empty() ? "" : "; ") + n;
+  return out;
+}
+
+}  // namespace atelier::wardrobe
