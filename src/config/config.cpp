@@ -257,6 +257,8 @@ const std::vector<Setting>& settings() {
                             "generations per day, admin"));
     t.push_back(int_setting("design_retention_days", &Config::design_retention_days, 0, 36500,
                             "delete designs older than this many days (0: keep)"));
+    t.push_back(int_setting("wardrobe_worn_days", &Config::wardrobe_worn_days, 0, 365,
+                            "recommendations leave out items worn in the last N days"));
     t.push_back(string_setting("replicate_base_url", &Config::replicate_base_url, {},
                                "Replicate API base URL"));
     t.push_back(string_setting("replicate_api_token", &Config::replicate_api_token, {},

@@ -88,6 +88,7 @@ struct Config {
   int design_daily_free = 3, design_daily_authenticated = 5, design_daily_premium = 20,
       design_daily_admin = 100;
   int design_retention_days = 0;  // delete designs older than this; 0 = keep
+  int wardrobe_worn_days = 7;     // recommendations leave out items worn this recently
   std::string replicate_base_url = "https://api.replicate.com/v1";
   std::string replicate_api_token;      // the engine is on when this and the version are set
   std::string replicate_model_version;  // an SDXL + ControlNet canny version id

@@ -266,6 +266,28 @@ CREATE TABLE wardrobe_items (
 CREATE INDEX wardrobe_items_owner ON wardrobe_items(owner, created_at);
 CREATE INDEX wardrobe_items_blob ON wardrobe_items(blob);
 )SQL"},
+      {9, "wardrobe feedback", R"SQL(
+CREATE TABLE wardrobe_feedback (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  event TEXT NOT NULL,
+  item_ids TEXT NOT NULL,
+  context TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX wardrobe_feedback_owner ON wardrobe_feedback(owner, created_at);
+)SQL",
+       R"SQL(
+CREATE TABLE wardrobe_feedback (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  owner TEXT NOT NULL,
+  event TEXT NOT NULL,
+  item_ids TEXT NOT NULL,
+  context TEXT NOT NULL,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX wardrobe_feedback_owner ON wardrobe_feedback(owner, created_at);
+)SQL"},
   };
   return kAll;
 }

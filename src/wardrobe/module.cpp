@@ -23,10 +23,14 @@ class WardrobeModule final : public Module {
         std::make_unique<Tagger>(encoder.is_ok() ? *encoder : nullptr, TaggerWeights::defaults());
     repo_ = std::make_unique<ItemRepository>(p.db);
     service_ = std::make_unique<WardrobeService>(*repo_, *blobs_, *tagger_);
-    outfits_ = std::make_unique<OutfitService>(*repo_, *tagger_, CompatWeights::defaults());
+    feedback_ = std::make_unique<FeedbackRepository>(p.db);
+    OutfitSettings os;
+    os.worn_days = p.config.wardrobe_worn_days;
+    outfits_ = std::make_unique<OutfitService>(*repo_, *feedback_, *tagger_, os);
     api::add_wardrobe_routes(p.router, p.deps, *service_);
     api::add_outfit_routes(p.router, p.deps, *outfits_);
-    p.user_data.add(api::wardrobe_user_data(*service_));
+    api::add_feedback_routes(p.router, *outfits_);
+    p.user_data.add(api::wardrobe_user_data(*service_, *outfits_));
     return Status::ok();
   }
 
@@ -35,6 +39,7 @@ class WardrobeModule final : public Module {
   std::unique_ptr<Tagger> tagger_;
   std::unique_ptr<ItemRepository> repo_;
   std::unique_ptr<WardrobeService> service_;
+  std::unique_ptr<FeedbackRepository> feedback_;
   std::unique_ptr<OutfitService> outfits_;
 };
 

@@ -1,10 +1,13 @@
 #include "wardrobe/outfits.h"
 
 #include <algorithm>
+
 #include <map>
 #include <random>
 #include <set>
 #include <unordered_map>
+#include "core/clock.h"
+#include "core/ids.h"
 
 namespace atelier::wardrobe {
 
@@ -59,6 +62,37 @@ struct Candidate {
 };
 
 }  // namespace
+
+OutfitService::OutfitService(ItemRepository& repo, FeedbackRepository& feedback,
+                             const Tagger& tagger, OutfitSettings settings)
+    : repo_(repo), feedback_(feedback), tagger_(tagger), settings_(std::move(settings)) {
+  if (!settings_.now_ms) settings_.now_ms = [] { return unix_millis(); };
+}
+
+Result<Feedback> OutfitService::add_feedback(const std::string& owner, const std::string& event,
+                                             const std::vector<std::string>& item_ids,
+                                             const FeedbackContext& context,
+                                             const WorkContext& work) {
+  if (!contains(feedback_events(), event))
+    return Status::invalid_argument("'event' must be one of: like, dislike, wore, skip");
+  if (item_ids.empty() || item_ids.size() > kMaxOutfitItems)
+    return Status::invalid_argument("give 'item_id' or 1 to 9 'item_ids'");
+  if (context.occasion) ATELIER_RETURN_IF_ERROR(occasion_formalities(*context.occasion).status());
+  if (context.season && !contains(seasons(), *context.season))
+    return Status::invalid_argument("'context.season' must be one of the seasons");
+  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
+  ATELIER_RETURN_IF_ERROR(owned(owner, item_ids, all).status());
+  Feedback f{random_id("fb_"), owner, event, item_ids, context, settings_.now_ms()};
+  ATELIER_RETURN_IF_ERROR(feedback_.in(work).add(f));
+  return f;
+}
+
+Result<Preferences> OutfitService::preferences(const std::string& owner, const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
+  ATELIER_ASSIGN_OR_RETURN(auto events,
+                           feedback_.in(work).recent(owner, settings_.feedback_window));
+  return Preferences::learn(events, all, weights_);
+}
 
 Result<std::vector<std::string>> occasion_formalities(const std::string& o) {
   if (o == "casual") return std::vector<std::string>{"casual", "smart casual"};
@@ -126,19 +160,26 @@ Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const 
     return Status::invalid_argument("give 1 to 8 'anchor_item_ids'");
   ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
   ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
+  ATELIER_ASSIGN_OR_RETURN(auto events,
+                           feedback_.in(work).recent(owner, settings_.feedback_window));
+  const Preferences prefs = Preferences::learn(events, all, weights_);
   Views views(all);
   std::vector<const Item*> base;
   for (const auto& a : anchors) {
     views.add(a);
     base.push_back(&a);
   }
+  auto rank = [&](const std::vector<const Item*>& items) {
+    const Features f = views.features_of(items);
+    return prefs.empty() ? score(f, weights_) : prefs.score(items, f);
+  };
   std::vector<std::pair<double, const Item*>> scored;
   for (const auto& it : all) {
     if (it.category() != r.category || contains(r.anchor_item_ids, it.id)) continue;
     if (r.type && it.type() != *r.type) continue;
     auto items = base;
     items.push_back(&it);
-    scored.emplace_back(score(views.features_of(items), weights_), &it);
+    scored.emplace_back(rank(items), &it);
     if (scored.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
   }
   std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
@@ -151,7 +192,9 @@ Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const 
     items.push_back(it);
     auto o = as_outfit(items);
     distinct_labels(o);
-    out.push_back({it->id, s, evaluate(o, weights_).explanation});
+    Ranked ranked{it->id, s, evaluate(o, weights_).explanation};
+    if (!prefs.empty()) (void)prefs.score(items, views.features_of(items), &ranked.explanation);
+    out.push_back(std::move(ranked));
   }
   return out;
 }
@@ -180,6 +223,11 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
 
   ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
   ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
+  ATELIER_ASSIGN_OR_RETURN(auto events,
+                           feedback_.in(work).recent(owner, settings_.feedback_window));
+  const Preferences prefs = Preferences::learn(events, all, weights_);
+  const std::int64_t worn_since =
+      settings_.now_ms() - std::int64_t(settings_.worn_days) * 86'400'000;
   Recommendation out;
   if (all.empty()) {
     out.note = "the wardrobe is empty: add items first";
@@ -198,6 +246,8 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     const auto s = it.season();
     if (r.season && !s.empty() && !contains(s, *r.season)) continue;
     if (hot && it.warmth() == "warm") continue;
+    if (auto w = prefs.last_worn.find(it.id); w != prefs.last_worn.end() && w->second >= worn_since)
+      continue;  // worn recently
     pool[it.category()].push_back(&it);
   }
   std::map<std::string, const Item*> fixed;  // anchored slots
@@ -229,6 +279,10 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
   }
   Views views(all);
   for (const auto& a : anchors) views.add(a);
+  auto rank = [&](const std::vector<const Item*>& items) {
+    const Features f = views.features_of(items);
+    return prefs.empty() ? score(f, weights_) : prefs.score(items, f);
+  };
   std::mt19937_64 rng(r.seed);
   std::uniform_real_distribution<double> jitter(0.0, 0.02);
   auto with = [&](std::vector<const Item*> v, const Item* x) {
@@ -241,7 +295,7 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     for (const Item* a : extra_anchors) items.push_back(a);
     for (const char* c : {"footwear", "outerwear", "bag"})
       if (fixed.count(c)) items.push_back(fixed[c]);
-    const double s = score(views.features_of(items), weights_);
+    const double s = rank(items);
     ranked.push_back({items, s + jitter(rng), s});
     if (ranked.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
   }
@@ -256,7 +310,7 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     const Item* best = nullptr;
     double best_score = floor;
     for (const Item* x : pool[category]) {
-      const double s = score(views.features_of(with(base, x)), weights_);
+      const double s = rank(with(base, x));
       if (s > best_score) {
         best = x;
         best_score = s;
@@ -292,6 +346,9 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
   std::vector<const Candidate*> chosen;
   for (const auto& cand : ranked) {
     if (static_cast<int>(chosen.size()) >= r.count) break;
+    std::vector<std::string> ids;
+    for (const Item* x : cand.items) ids.push_back(x->id);
+    if (prefs.disliked_outfit(ids)) continue;  // not proposed again
     bool diverse = true;
     for (const Candidate* c : chosen) {
       std::size_t shared = 0;
@@ -306,6 +363,10 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     auto items = as_outfit(c->items);
     distinct_labels(items);
     o.evaluation = evaluate(items, weights_);
+    if (!prefs.empty()) {
+      o.evaluation.score = c->score;  // the personal score it was ranked by
+      (void)prefs.score(c->items, views.features_of(c->items), &o.evaluation.explanation);
+    }
     out.outfits.push_back(std::move(o));
   }
   std::vector<std::string> notes;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/cancel.h"
 #include "core/status.h"
 #include "wardrobe/compatibility.h"
+#include "wardrobe/feedback.h"
 #include "wardrobe/item_repository.h"
 #include "wardrobe/tagger.h"
 
@@ -66,10 +68,17 @@ struct Ranked {
   std::vector<std::string> explanation;
 };
 
+struct OutfitSettings {
+  CompatWeights weights = CompatWeights::defaults();
+  int worn_days = 7;                     // items worn this recently are left out of recommendations
+  int feedback_window = 1000;            // the latest events a preference model learns from
+  std::function<std::int64_t()> now_ms;  // wall clock (ms); injectable for tests
+};
+
 class OutfitService {
  public:
-  OutfitService(ItemRepository& repo, const Tagger& tagger, CompatWeights weights)
-      : repo_(repo), tagger_(tagger), weights_(weights) {}
+  OutfitService(ItemRepository& repo, FeedbackRepository& feedback, const Tagger& tagger,
+                OutfitSettings settings);
 
   // The caller's items by id (not_found for any that is not theirs).
   Result<Evaluation> evaluate_items(const std::string& owner, const std::vector<std::string>& ids,
@@ -81,15 +90,29 @@ class OutfitService {
   Result<std::vector<Ranked>> fill(const std::string& owner, const FillRequest& r,
                                    const WorkContext& work);
 
-  const CompatWeights& weights() const { return weights_; }
+  // Records a like, dislike, wore or skip of one item or an outfit (1 to 9 of
+  // the owner's items); not_found for an item that is not theirs.
+  Result<Feedback> add_feedback(const std::string& owner, const std::string& event,
+                                const std::vector<std::string>& item_ids,
+                                const FeedbackContext& context, const WorkContext& work);
+  Result<Preferences> preferences(const std::string& owner, const WorkContext& work);
+  // Account export and deletion.
+  Result<std::vector<Feedback>> feedback_of(const std::string& owner) {
+    return feedback_.recent(owner, 1'000'000);
+  }
+  Status delete_owner(const std::string& owner) { return feedback_.remove_owner(owner); }
+
+  const CompatWeights& weights() const { return settings_.weights; }
 
  private:
   Result<std::vector<Item>> owned(const std::string& owner, const std::vector<std::string>& ids,
                                   const std::vector<Item>& all);
 
   ItemRepository& repo_;
+  FeedbackRepository& feedback_;
   const Tagger& tagger_;
-  CompatWeights weights_;
+  OutfitSettings settings_;
+  const CompatWeights& weights_ = settings_.weights;
 };
 
 // The formality levels an occasion accepts.

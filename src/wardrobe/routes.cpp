@@ -606,16 +606,141 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
   });
 }
 
-UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc) {
+namespace {
+
+ordered_json feedback_json(const wardrobe::Feedback& f) {
+  ordered_json ctx = ordered_json::object();
+  if (f.context.occasion) ctx["occasion"] = *f.context.occasion;
+  if (f.context.season) ctx["season"] = *f.context.season;
+  if (f.context.source) ctx["source"] = *f.context.source;
+  return {{"id", f.id},
+          {"event", f.event},
+          {"item_ids", f.item_ids},
+          {"context", ctx},
+          {"created_at", f.created_at}};
+}
+
+}  // namespace
+
+void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
+  router.add({
+      .method = Method::post,
+      .path = "/v1/feedback",
+      .operation_id = "add_feedback",
+      .summary = "like, dislike, wore or skip an item ('item_id') or an outfit ('item_ids'), with "
+                 "the context it was shown in; recommendations and fill learn from it",
+      .tag = "outfits",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .request_schema = {{"type", "object"},
+                         {"required", {"event"}},
+                         {"properties",
+                          {{"event", {{"type", "string"}, {"enum", wardrobe::feedback_events()}}},
+                           {"item_id", {{"type", "string"}}},
+                           {"item_ids",
+                            {{"type", "array"},
+                             {"items", {{"type", "string"}}},
+                             {"minItems", 1},
+                             {"maxItems", 9}}},
+                           {"context",
+                            {{"type", "object"},
+                             {"properties",
+                              {{"occasion", {{"type", "string"}}},
+                               {"season", {{"type", "string"}}},
+                               {"source", {{"type", "string"}}}}}}}}}},
+      .success_status = 201,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+        if (!body.contains("event") || !body["event"].is_string())
+          return Status::invalid_argument("'event' is required");
+        std::vector<std::string> ids;
+        if (body.contains("item_id") == body.contains("item_ids"))
+          return Status::invalid_argument("give either 'item_id' or 'item_ids'");
+        if (body.contains("item_id")) {
+          ATELIER_ASSIGN_OR_RETURN(auto one, text_field(body["item_id"], "item_id", 64));
+          if (!one) return Status::invalid_argument("'item_id' must be an item id");
+          ids.push_back(*one);
+        } else {
+          ATELIER_ASSIGN_OR_RETURN(ids, id_list(body, "item_ids"));
+        }
+        wardrobe::FeedbackContext c;
+        if (auto it = body.find("context"); it != body.end() && !it->is_null()) {
+          if (!it->is_object()) return Status::invalid_argument("'context' must be an object");
+          for (auto [name, slot] :
+               std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+                   {"occasion", &c.occasion}, {"season", &c.season}, {"source", &c.source}}) {
+            auto v = it->find(name);
+            if (v == it->end() || v->is_null()) continue;
+            ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*v, name, 32));
+          }
+        }
+        ATELIER_ASSIGN_OR_RETURN(
+            auto f, svc.add_feedback(ctx.identity.id, body["event"], ids, c, ctx.work));
+        return Response::json_ordered(201, feedback_json(f));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/me/preferences",
+      .operation_id = "get_preferences",
+      .summary = "What atelier learned from the caller's feedback: counts, colour-family "
+                 "leanings, personal weights, item pairs liked together, the items closest to "
+                 "their taste",
+      .tag = "outfits",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto p, svc.preferences(ctx.identity.id, ctx.work));
+        ordered_json j;
+        j["events"] = {
+            {"like", p.likes}, {"dislike", p.dislikes}, {"wore", p.wore}, {"skip", p.skips}};
+        ordered_json fam = ordered_json::object();
+        for (const auto& [f, v] : p.color_families) fam[f] = round3(v);
+        j["color_families"] = fam;
+        static const char* names[] = {"palette", "hues",      "accents", "formality",
+                                      "season",  "structure", "visual"};
+        ordered_json w;
+        w["bias"] = round3(p.weights.bias);
+        for (int k = 0; k < wardrobe::Features::kCount; ++k) w[names[k]] = round3(p.weights.w[k]);
+        ordered_json g;
+        g["bias"] = round3(svc.weights().bias);
+        for (int k = 0; k < wardrobe::Features::kCount; ++k)
+          g[names[k]] = round3(svc.weights().w[k]);
+        j["weights"] = {{"personal", w}, {"global", g}};
+        ordered_json pairs = ordered_json::array();
+        for (const auto& [k, v] : p.pair_affinity) {
+          const auto bar = k.find('|');
+          pairs.push_back(
+              {{"item_ids", {k.substr(0, bar), k.substr(bar + 1)}}, {"affinity", round3(v)}});
+        }
+        j["pairs"] = pairs;
+        j["has_taste"] = !p.taste.empty();
+        ordered_json worn = ordered_json::object();
+        for (const auto& [id, ms] : p.last_worn) worn[id] = ms;
+        j["last_worn"] = worn;
+        return Response::json_ordered(200, j);
+      },
+  });
+}
+
+UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc, wardrobe::OutfitService& outfits) {
   UserDataPart p;
   p.name = "wardrobe";
-  p.export_all = [&svc](const std::string& owner) -> Result<ordered_json> {
+  p.export_all = [&svc, &outfits](const std::string& owner) -> Result<ordered_json> {
     ATELIER_ASSIGN_OR_RETURN(auto items, svc.all(owner));
     ordered_json arr = ordered_json::array();
     for (const auto& it : items) arr.push_back(item_json(it));
-    return ordered_json{{"wardrobe_items", arr}};
+    ATELIER_ASSIGN_OR_RETURN(auto events, outfits.feedback_of(owner));
+    ordered_json fb = ordered_json::array();
+    for (const auto& f : events) fb.push_back(feedback_json(f));
+    return ordered_json{{"wardrobe_items", arr}, {"feedback", fb}};
   };
-  p.erase_all = [&svc](const std::string& owner) { return svc.delete_owner(owner); };
+  p.erase_all = [&svc, &outfits](const std::string& owner) {
+    ATELIER_RETURN_IF_ERROR(outfits.delete_owner(owner));
+    return svc.delete_owner(owner);
+  };
   return p;
 }
 

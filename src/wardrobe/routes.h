@@ -12,6 +12,8 @@ namespace atelier::api {
 void add_wardrobe_routes(http::Router& router, ApiDeps& deps, wardrobe::WardrobeService& svc);
 // Outfits: evaluate, recommend and fill.
 void add_outfit_routes(http::Router& router, ApiDeps& deps, wardrobe::OutfitService& svc);
-UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc);
+// Feedback and what was learned from it.
+void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc);
+UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc, wardrobe::OutfitService& outfits);
 
 }  // namespace atelier::api

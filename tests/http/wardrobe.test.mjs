@@ -454,3 +454,64 @@ test('compatibility AUC, FITB and fill recall@10 on the MANGO outfits', { skip: 
   assert.ok(fitb / outfits.length >= 0.38, `FITB ${fitb / outfits.length}`);
   assert.ok(fill / outfits.length >= 0.15, `fill recall@10 ${fill / outfits.length}`);
 });
+
+test('feedback personalises recommendations: a liked colour family rises, a disliked outfit and worn items stay out', async () => {
+  const key = createKey(s, 'admin', 'taste');
+  const items = [];
+  const take = (cats, n) => mangoItems.filter((i) => cats.includes(i.semantic_category)).slice(0, n);
+  for (const i of [...take(['T-shirt', 'Tops', 'Shirt', 'Sweater'], 20), ...take(['Trousers', 'Jeans', 'Skirts'], 16), ...take(['Footwear'], 6)]) {
+    items.push(await json(await upload(key, path.join(OUTFITS, i.image))));
+  }
+  const byId = Object.fromEntries(items.map((x) => [x.id, x]));
+  const garments = items.filter((x) => ['top', 'bottom'].includes(x.category));
+  const count = {};
+  for (const x of garments) count[x.color_family] = (count[x.color_family] || 0) + 1;
+  // The family to like: present among tops and bottoms, but a minority.
+  const family = Object.keys(count)
+    .filter((f) => count[f] <= garments.length * 0.35 &&
+      garments.some((x) => x.color_family === f && x.category === 'top') &&
+      garments.some((x) => x.color_family === f && x.category === 'bottom'))
+    .sort((a, b) => count[b] - count[a])[0];
+  assert.ok(family, `a family to like among ${JSON.stringify(count)}`);
+  const rec = async () => json(await post(key, '/v1/outfits/recommend', { count: 10, seed: 3 }));
+  const share = (r) => {
+    const ids = r.outfits.flatMap((o) => o.item_ids).filter((id) => ['top', 'bottom'].includes(byId[id].category));
+    return ids.filter((id) => byId[id].color_family === family).length / ids.length;
+  };
+  const before = await rec();
+  const disliked = before.outfits.find((o) => !o.item_ids.some((id) => byId[id].color_family === family));
+  const fb = (body) => post(key, '/v1/feedback', body);
+  for (const x of garments.filter((g) => g.color_family === family)) {
+    assert.equal((await fb({ event: 'like', item_id: x.id, context: { source: 'browse' } })).status, 201);
+  }
+  if (disliked) {
+    assert.equal((await fb({ event: 'dislike', item_ids: disliked.item_ids, context: { source: 'recommend' } })).status, 201);
+  }
+  const worn = garments.find((g) => g.color_family !== family && g.category === 'top');
+  assert.equal((await fb({ event: 'wore', item_id: worn.id })).status, 201);
+  const after = await rec();
+  console.log(`liked family '${family}': its share of the tops and bottoms in 10 recommended outfits ` +
+    `${share(before).toFixed(2)} before, ${share(after).toFixed(2)} after (the wardrobe: ${(count[family] / garments.length).toFixed(2)})`);
+  assert.ok(share(after) >= share(before) + 0.15, `${share(before)} -> ${share(after)}`);
+  if (disliked) {
+    const key2 = [...disliked.item_ids].sort().join();
+    assert.ok(!after.outfits.some((o) => [...o.item_ids].sort().join() === key2), 'a disliked outfit is not proposed again');
+  }
+  assert.ok(!after.outfits.some((o) => o.item_ids.includes(worn.id)), 'an item worn today is left out');
+  assert.ok(after.outfits.some((o) => o.explanation.some((e) => e.startsWith(`You liked ${family}`))));
+  const prefs = await json(await call(key, 'GET', '/v1/me/preferences'));
+  assert.ok(prefs.events.like >= 2 && prefs.events.wore === 1);
+  assert.ok(prefs.color_families[family] > 0);
+  assert.equal(prefs.has_taste, true);
+  assert.ok(prefs.last_worn[worn.id] > 0);
+  // Bad feedback.
+  await expectProblem(assert, await fb({ event: 'love', item_id: worn.id }), 400);
+  await expectProblem(assert, await fb({ event: 'like' }), 400);
+  await expectProblem(assert, await fb({ event: 'like', item_id: 'wi_nope' }), 404);
+  const theirs = (await json(await call(alice, 'GET', '/v1/wardrobe/items'))).items[0];
+  await expectProblem(assert, await fb({ event: 'like', item_id: theirs.id }), 404);
+  await expectProblem(assert, await fb({ event: 'like', item_ids: Array(10).fill(worn.id) }), 400);
+  // Export carries the feedback.
+  const exported = await json(await call(key, 'GET', '/v1/me/export'));
+  assert.ok(exported.feedback.length >= 3);
+});
