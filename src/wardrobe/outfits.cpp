@@ -124,10 +124,16 @@ Result<Evaluation> OutfitService::evaluate_items(const std::string& owner,
                                                  const WorkContext& work) {
   if (ids.size() < kMinOutfitItems || ids.size() > kMaxOutfitItems)
     return Status::invalid_argument("an outfit has 2 to 9 items");
-  ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
-  ATELIER_ASSIGN_OR_RETURN(auto items, owned(owner, ids, all));
+  // The named items only: an evaluation does not read the whole wardrobe.
+  ItemRepository repo = repo_.in(work);
   std::vector<OutfitItem> o;
-  for (const auto& it : items) o.push_back(outfit_item(it));
+  std::set<std::string> seen;
+  for (const auto& id : ids) {
+    if (!seen.insert(id).second)
+      return Status::invalid_argument("item '" + id + "' is given twice");
+    ATELIER_ASSIGN_OR_RETURN(Item it, repo.find(owner, id));
+    o.push_back(outfit_item(it));
+  }
   distinct_labels(o);
   return evaluate(o, weights_);
 }
