@@ -89,6 +89,7 @@ struct SceneObject {
   std::string colour;  // dominant colour name, "" when unknown
   Box box;
   float score = 0;
+  float type_score = 0;  // the classifier's confidence in `type`
 };
 struct SceneFacts {
   int width = 0, height = 0;

@@ -263,6 +263,7 @@ Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
         for (const auto& t : *item.types) {
           if (t.score >= 0.25 && compatible(tx.category, t.category)) {
             obj.type = t.type;
+            obj.type_score = float(t.score);
             break;
           }
         }

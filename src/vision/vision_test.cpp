@@ -93,5 +93,37 @@ TEST(GroundedScene, CaptionsAndAnswersOnlyFromFacts) {
   EXPECT_LT(u->confidence, 0.2f);
 }
 
+// People and their clothes: plurals and counts read right, a garment type the
+// classifier is unsure of is left out, and "what is X wearing" is answered
+// from the same facts ("unknown" when nothing can be read).
+TEST(GroundedScene, SpeaksAboutWhatPeopleWear) {
+  engines::GroundedSceneDescriber g;
+  WorkContext w;
+  engines::SceneFacts f;
+  f.objects = {{"person", "", "grey", {0, 0, 50, 100}, 0.9f},
+               {"person", "", "grey", {60, 0, 50, 100}, 0.8f},
+               {"person", "t-shirt", "red", {120, 0, 50, 100}, 0.8f, 0.7f},
+               {"person", "bra", "cyan", {180, 0, 50, 100}, 0.7f, 0.3f}};  // unsure: no "bra"
+  auto c = g.caption(f, "", w);
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_EQ(c->text,
+            "2 people wearing grey with a person in a red t-shirt and a person wearing cyan");
+  auto a = g.answer("What is the person wearing?", f, "", w);
+  EXPECT_EQ(a->text, "grey clothes; a red t-shirt; cyan clothes");
+  EXPECT_EQ(a->evidence.size(), 4u);
+  EXPECT_EQ(g.answer("Is it casual or formal?", f, "", w)->text, "casual");
+  EXPECT_EQ(g.answer("What colour is the top?", f, "", w)->text, "red");
+
+  engines::SceneFacts two_jeans;
+  two_jeans.objects = {{"person", "jeans", "blue", {0, 0, 50, 100}, 0.9f, 0.8f},
+                       {"person", "jeans", "blue", {60, 0, 50, 100}, 0.9f, 0.8f}};
+  EXPECT_EQ(g.caption(two_jeans, "", w)->text, "2 people in blue jeans");
+  EXPECT_EQ(g.answer("what are they wearing", two_jeans, "", w)->text, "blue jeans");
+
+  engines::SceneFacts empty;
+  EXPECT_EQ(g.answer("What is the man wearing?", empty, "", w)->text, "unknown");
+  EXPECT_EQ(g.answer("Is this outfit formal?", empty, "", w)->text, "unknown");
+}
+
 }  // namespace
 }  // namespace atelier::vision

@@ -62,6 +62,9 @@ std::vector<std::string> referents(std::string w) {
       {"shoes", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
       {"shoe", {"sneakers", "sandals", "loafers", "clogs", "boots"}},
       {"coat", {"trench coat", "fur coat", "lab coat"}},
+      {"top", {"t-shirt", "sweatshirt", "cardigan"}},
+      {"dress", {"gown", "abaya", "kimono", "dress"}},
+      {"skirt", {"miniskirt", "skirt"}},
       {"jacket", {"suit", "trench coat"}},
   };
   auto it = syn.find(w);
@@ -78,15 +81,59 @@ bool refers_to(const SceneObject& o, const std::vector<std::string>& names) {
   return false;
 }
 
-std::string describe(const SceneObject& o) {
-  std::string noun = o.type.empty() ? o.name : o.type;
+// A garment or furniture type is named only when the classifier was fairly
+// sure of it; otherwise the caption says what was detected and its colour.
+constexpr float kSureType = 0.45f;
+
+bool sure_type(const SceneObject& o) {
+  return !o.type.empty() && o.type_score >= kSureType;
+}
+
+// Plural nouns that are already plural ("jeans") or take "pairs of".
+bool plural_only(const std::string& noun) {
+  return noun == "jeans" || noun == "trousers" || noun == "shorts" || noun == "sandals" ||
+         noun == "sneakers" || noun == "boots" || noun == "loafers" || noun == "clogs" ||
+         noun == "socks" || noun == "sunglasses" || noun == "pajamas" || noun == "mittens";
+}
+
+// "a red t-shirt" / "red jeans": what a person wears, with its article.
+std::string garment(const SceneObject& o) {
+  const std::string phrase = o.colour.empty() ? o.type : o.colour + " " + o.type;
+  return plural_only(o.type) ? phrase : with_article(phrase);
+}
+
+// The phrase for `n` objects described alike ("a red chair", "2 red chairs",
+// "a person in a red t-shirt", "2 people wearing grey").
+std::string describe(const SceneObject& o, int n = 1) {
+  const std::string count = n == 1 ? "" : std::to_string(n) + " ";
   if (o.name == "person") {
-    if (!o.type.empty() && !o.colour.empty())
-      return "person in " + with_article(o.colour + " " + o.type);
-    if (!o.colour.empty()) return "person wearing " + o.colour;
-    return "person";
+    const std::string who = n == 1 ? "a person" : count + "people";
+    if (sure_type(o)) {
+      if (n == 1 || plural_only(o.type)) return who + " in " + garment(o);
+      return who + " in " + (o.colour.empty() ? "" : o.colour + " ") + plural(o.type);
+    }
+    if (!o.colour.empty()) return who + " wearing " + o.colour;
+    return who;
   }
-  return o.colour.empty() ? noun : o.colour + " " + noun;
+  const std::string noun = sure_type(o) ? o.type : o.name;
+  const std::string phrase = o.colour.empty() ? noun : o.colour + " " + noun;
+  if (n == 1) return plural_only(noun) ? phrase : with_article(phrase);
+  return count +
+         (plural_only(noun) ? phrase : (o.colour.empty() ? "" : o.colour + " ") + plural(noun));
+}
+
+// Formality a worn type implies, for "is it casual or formal?"; "" when the
+// type says nothing.
+std::string formality_of(const std::string& type) {
+  static const std::map<std::string, std::string> m = {
+      {"t-shirt", "casual"},        {"sweatshirt", "casual"},    {"jeans", "casual"},
+      {"sneakers", "casual"},       {"sandals", "casual"},       {"miniskirt", "casual"},
+      {"pajamas", "casual"},        {"swimsuit", "casual"},      {"bikini", "casual"},
+      {"cardigan", "smart casual"}, {"loafers", "smart casual"}, {"trench coat", "smart casual"},
+      {"suit", "formal"},           {"gown", "formal"},          {"tie", "formal"},
+      {"bow tie", "formal"},        {"uniform", "formal"}};
+  auto it = m.find(type);
+  return it == m.end() ? std::string() : it->second;
 }
 
 std::string quote_text(const std::string& text) {
@@ -106,18 +153,21 @@ Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const s
     return a->box.w * a->box.h * a->score > b->box.w * b->box.h * b->score;
   });
   // Group by what is said about them so "2 chairs" is one phrase.
-  std::vector<std::pair<std::string, int>> phrases;
-  std::vector<std::string> names;
+  struct Group {
+    std::string key;  // the singular phrase: objects alike share it
+    const SceneObject* first;
+    int n;
+  };
+  std::vector<Group> phrases;
   double conf = 0;
   for (const auto* o : objs) {
     std::string p = describe(*o);
-    auto it = std::find_if(phrases.begin(), phrases.end(), [&](auto& x) { return x.first == p; });
+    auto it = std::find_if(phrases.begin(), phrases.end(), [&](auto& x) { return x.key == p; });
     if (it == phrases.end()) {
       if (phrases.size() == 4) continue;
-      phrases.push_back({p, 1});
-      names.push_back(o->type.empty() ? o->name : o->type);
+      phrases.push_back({p, o, 1});
     } else {
-      ++it->second;
+      ++it->n;
     }
     conf += o->score;
     d.evidence.push_back("detected " + o->name + (o->type.empty() ? "" : " (" + o->type + ")") +
@@ -126,8 +176,7 @@ Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const s
   }
   std::ostringstream s;
   for (std::size_t i = 0; i < phrases.size(); ++i) {
-    const auto& [p, n] = phrases[i];
-    std::string item = n == 1 ? with_article(p) : std::to_string(n) + " " + plural(p);
+    const std::string item = describe(*phrases[i].first, phrases[i].n);
     if (i == 0)
       s << item;
     else if (i == 1)
@@ -188,6 +237,62 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
     if (n == 0)
       d.evidence.push_back("no " + std::string(m[1]) + " among " +
                            std::to_string(f.objects.size()) + " detections");
+    return d;
+  }
+  static const std::regex wearing(
+      R"(what (?:is|are) (?:the |that |this |these |those )?(?:person|people|man|men|woman|women|girl|boy|child|children|he|she|they|someone|model) wearing)");
+  static const std::regex casual_formal(R"((casual|formal|dressy))");
+  std::vector<const SceneObject*> people;
+  for (const auto& o : f.objects)
+    if (o.name == "person") people.push_back(&o);
+  if (std::regex_search(q, m, wearing)) {
+    std::vector<std::string> said;
+    for (const auto* p : people) {
+      std::string what;
+      if (sure_type(*p)) {
+        what = garment(*p);
+      } else if (!p->colour.empty()) {
+        what = p->colour + " clothes";
+      } else {
+        continue;
+      }
+      if (std::find(said.begin(), said.end(), what) == said.end()) said.push_back(what);
+      d.evidence.push_back("detected person score " + std::to_string(int(p->score * 100)) + "%" +
+                           (sure_type(*p) ? ", classified " + p->type + " " +
+                                                std::to_string(int(p->type_score * 100)) + "%"
+                                          : std::string()) +
+                           (p->colour.empty() ? "" : ", dominant colour " + p->colour));
+    }
+    if (said.empty()) {
+      d.text = "unknown";
+      d.confidence = 0.05f;
+      d.evidence.push_back(people.empty() ? "no person was detected"
+                                          : "no garment or colour could be read on the people");
+      return d;
+    }
+    for (std::size_t i = 0; i < said.size(); ++i) d.text += (i ? "; " : "") + said[i];
+    d.confidence = 0.6f;
+    return d;
+  }
+  if (std::regex_search(q, casual_formal) && !people.empty()) {
+    std::map<std::string, int> votes;
+    for (const auto* p : people) {
+      if (!sure_type(*p)) continue;
+      const std::string level = formality_of(p->type);
+      if (level.empty()) continue;
+      ++votes[level];
+      d.evidence.push_back("a person in " + garment(*p) + " (" + level + ")");
+    }
+    if (votes.empty()) {
+      d.text = "unknown";
+      d.confidence = 0.05f;
+      d.evidence.push_back("no garment whose formality is known was recognised");
+      return d;
+    }
+    auto best = std::max_element(votes.begin(), votes.end(),
+                                 [](auto& a, auto& b) { return a.second < b.second; });
+    d.text = best->first;
+    d.confidence = 0.55f;
     return d;
   }
   if (std::regex_search(q, m, what_colour)) {
