@@ -5,10 +5,14 @@
 // JSON.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "auth/authenticator.h"
+#include "auth/identity.h"
 #include "config/config.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
@@ -17,6 +21,22 @@
 #include "quota/limits.h"
 
 namespace atelier::api {
+
+// Vector indexes beyond the search collections (the wardrobe's), reported by
+// GET /v1/index/stats: each part answers for one caller.
+// Thread safety: add() before the server starts; parts() concurrently after.
+struct IndexStatsPart {
+  std::string name;  // its key in the answer ("wardrobe")
+  std::function<Result<nlohmann::ordered_json>(const Identity&, const WorkContext&)> stats;
+};
+class IndexStatsRegistry {
+ public:
+  void add(IndexStatsPart part) { parts_.push_back(std::move(part)); }
+  const std::vector<IndexStatsPart>& parts() const { return parts_; }
+
+ private:
+  std::vector<IndexStatsPart> parts_;
+};
 
 struct ApiDeps {
   const Config& config;
@@ -31,6 +51,7 @@ struct ApiDeps {
   SteadyClock::time_point started;
   std::string docs_dir;                          // swagger-ui-dist; empty when not installed
   image::DecodeBudget* decode_budget = nullptr;  // pixels decoded at once, across requests
+  IndexStatsRegistry index_stats{};              // filled by modules at start
 };
 
 // The decoding limits every image route uses: the configured pixel limit, the

@@ -325,11 +325,12 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .method = Method::get,
       .path = "/v1/index/stats",
       .operation_id = "index_stats",
-      .summary = "Collections, vector counts, dimensions, index type and memory",
+      .summary = "Collections, vector counts, dimensions, index type and memory; the caller's "
+                 "wardrobe vectors",
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
         nlohmann::ordered_json arr = nlohmann::ordered_json::array();
         std::size_t vectors = 0, memory = 0;
@@ -347,6 +348,9 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
         out["collections"] = arr;
         out["total_vectors"] = vectors;
         out["total_memory_bytes"] = memory;
+        for (const auto& part : d.index_stats.parts()) {
+          ATELIER_ASSIGN_OR_RETURN(out[part.name], part.stats(ctx.identity, ctx.work));
+        }
         return Response::json_ordered(200, out);
       },
   });

@@ -30,6 +30,13 @@ class WardrobeModule final : public Module {
     api::add_wardrobe_routes(p.router, p.deps, *service_);
     api::add_outfit_routes(p.router, p.deps, *outfits_);
     api::add_feedback_routes(p.router, *outfits_);
+    OutfitService* outfits = outfits_.get();
+    for (const auto& e : feedback_events()) {
+      p.metrics.add_sampled_counter("atelier_wardrobe_feedback_total",
+                                    "Wardrobe feedback events recorded.", {{"event", e}},
+                                    [outfits, e] { return double(outfits->feedback_count(e)); });
+    }
+
     p.user_data.add(api::wardrobe_user_data(*service_, *outfits_));
     return Status::ok();
   }

@@ -84,7 +84,15 @@ Result<Feedback> OutfitService::add_feedback(const std::string& owner, const std
   ATELIER_RETURN_IF_ERROR(owned(owner, item_ids, all).status());
   Feedback f{random_id("fb_"), owner, event, item_ids, context, settings_.now_ms()};
   ATELIER_RETURN_IF_ERROR(feedback_.in(work).add(f));
+  const auto& events = feedback_events();
+  feedback_counts_[std::find(events.begin(), events.end(), event) - events.begin()]++;
   return f;
+}
+
+std::uint64_t OutfitService::feedback_count(const std::string& event) const {
+  const auto& events = feedback_events();
+  const auto i = std::find(events.begin(), events.end(), event) - events.begin();
+  return i < long(feedback_counts_.size()) ? feedback_counts_[i].load() : 0;
 }
 
 Result<Preferences> OutfitService::preferences(const std::string& owner, const WorkContext& work) {

@@ -5,6 +5,8 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -103,6 +105,8 @@ class OutfitService {
   Status delete_owner(const std::string& owner) { return feedback_.remove_owner(owner); }
 
   const CompatWeights& weights() const { return settings_.weights; }
+  // Feedback events recorded by this process, by event (for /metrics).
+  std::uint64_t feedback_count(const std::string& event) const;
 
  private:
   Result<std::vector<Item>> owned(const std::string& owner, const std::vector<std::string>& ids,
@@ -113,6 +117,7 @@ class OutfitService {
   const Tagger& tagger_;
   OutfitSettings settings_;
   const CompatWeights& weights_ = settings_.weights;
+  std::array<std::atomic<std::uint64_t>, 4> feedback_counts_{};  // feedback_events() order
 };
 
 // The formality levels an occasion accepts.

@@ -400,7 +400,13 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
   });
 }
 
+Result<ordered_json> wardrobe_index_stats(wardrobe::WardrobeService& svc, const Identity& id,
+                                          const WorkContext& work);
+
 void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeService& svc) {
+  d.index_stats.add({"wardrobe", [&svc](const Identity& id, const WorkContext& work) {
+                       return wardrobe_index_stats(svc, id, work);
+                     }});
   nlohmann::json upload_fields = kTagFields;
   upload_fields["name"] = {{"type", "string"}, {"maxLength", 200}};
   upload_fields["brand"] = {{"type", "string"}, {"maxLength", 200}};
@@ -723,6 +729,31 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         return Response::json_ordered(200, j);
       },
   });
+}
+
+// Declared above add_wardrobe_routes, which registers it.
+Result<ordered_json> wardrobe_index_stats(wardrobe::WardrobeService& svc, const Identity& id,
+                                          const WorkContext& work) {
+  ordered_json j;
+  std::size_t items = 0, vectors = 0, dims = 0;
+  std::string model;
+  if (!id.anonymous()) {
+    ATELIER_ASSIGN_OR_RETURN(auto all, svc.all(id.id, work));
+    items = all.size();
+    for (const auto& it : all) {
+      if (it.embedding.empty()) continue;
+      ++vectors;
+      dims = it.embedding.size();
+      model = it.embedding_model;
+    }
+  }
+  j["index"] = "exact";  // searched by brute force per request, from the rows
+  j["items"] = items;
+  j["vectors"] = vectors;
+  j["dimensions"] = dims;
+  j["model"] = model.empty() ? ordered_json(nullptr) : ordered_json(model);
+  j["memory_bytes"] = vectors * dims * sizeof(float);
+  return j;
 }
 
 UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc, wardrobe::OutfitService& outfits) {

@@ -9,6 +9,7 @@
 
 namespace atelier::api {
 
+// Items; also adds the caller's wardrobe vectors to GET /v1/index/stats.
 void add_wardrobe_routes(http::Router& router, ApiDeps& deps, wardrobe::WardrobeService& svc);
 // Outfits: evaluate, recommend and fill.
 void add_outfit_routes(http::Router& router, ApiDeps& deps, wardrobe::OutfitService& svc);

@@ -60,7 +60,9 @@ class WardrobeService {
                                            const WorkContext& work);
 
   // Account export and deletion.
-  Result<std::vector<Item>> all(const std::string& owner) { return repo_.all(owner); }
+  Result<std::vector<Item>> all(const std::string& owner, const WorkContext& work = {}) {
+    return repo_.in(work).all(owner);
+  }
   Status delete_owner(const std::string& owner);
 
   bool tagger_loaded() const { return tagger_.loaded(); }

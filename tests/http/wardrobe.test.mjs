@@ -514,4 +514,13 @@ test('feedback personalises recommendations: a liked colour family rises, a disl
   // Export carries the feedback.
   const exported = await json(await call(key, 'GET', '/v1/me/export'));
   assert.ok(exported.feedback.length >= 3);
+  // Index health covers the wardrobe; metrics count the feedback.
+  const stats = await json(await call(key, 'GET', '/v1/index/stats'));
+  assert.equal(stats.wardrobe.items, items.length);
+  assert.equal(stats.wardrobe.vectors, items.length);
+  assert.equal(stats.wardrobe.dimensions, 1280);
+  assert.equal(stats.wardrobe.memory_bytes, items.length * 1280 * 4);
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /atelier_wardrobe_feedback_total\{event="like"\} [1-9]/);
+  assert.match(metrics, /http_request_duration_seconds_count\{[^}]*route="\/v1\/outfits\/recommend"/);
 });
