@@ -89,7 +89,46 @@ Features features(const std::vector<OutfitItem>& items) {
   return features(p);
 }
 
-Features features(const std::vector<const OutfitItem*>& items) {
+PairTerms pair_terms(const OutfitItem& first, const OutfitItem& second) {
+  // Summed in one order whichever item comes first, so a pair's terms are the
+  // same bits both ways (the ranking cache relies on it).
+  auto key = [](const OutfitItem& o) {
+    std::vector<double> k;
+    for (const auto& [c, share] : o.palette) k.insert(k.end(), {c.L, c.a, c.b, share});
+    return k;
+  };
+  const bool swap = key(second) < key(first);
+  const OutfitItem& a = swap ? second : first;
+  const OutfitItem& b = swap ? first : second;
+  PairTerms t;
+  for (const auto& [x, sx] : a.palette)
+    for (const auto& [y, sy] : b.palette) {
+      const double d = delta_e76(x, y) / 20.0;
+      t.overlap += sx * sy * std::exp(-d * d);
+    }
+  if (chromatic(a) && chromatic(b)) {
+    t.chromatic = true;
+    const std::string rel = hue_relation(hue_distance(a.palette[0].first, b.palette[0].first));
+    t.hue = rel == "analogous" ? 1.0 : rel == "complementary" ? 0.8 : rel == "triadic" ? 0.6 : 0.3;
+  }
+  if (!a.embedding.empty() && a.embedding.size() == b.embedding.size()) {
+    t.embedded = true;
+    double dot = 0;
+    for (std::size_t k = 0; k < a.embedding.size(); ++k)
+      dot += double(a.embedding[k]) * b.embedding[k];
+    t.cosine = dot;
+  }
+  return t;
+}
+
+const PairTerms& PairCache::get(const OutfitItem* a, const OutfitItem* b) {
+  const auto key = a < b ? std::make_pair(a, b) : std::make_pair(b, a);
+  auto it = terms_.find(key);
+  if (it == terms_.end()) it = terms_.emplace(key, pair_terms(*key.first, *key.second)).first;
+  return it->second;
+}
+
+Features features(const std::vector<const OutfitItem*>& items, PairCache* cache) {
   Features f;
   const std::size_t n = items.size();
   double palette = 0, visual = 0;
@@ -97,29 +136,17 @@ Features features(const std::vector<const OutfitItem*>& items) {
   double hues = 0;
   for (std::size_t i = 0; i < n; ++i) {
     for (std::size_t j = i + 1; j < n; ++j) {
+      PairTerms fresh;
+      if (!cache) fresh = pair_terms(*items[i], *items[j]);
+      const PairTerms& t = cache ? cache->get(items[i], items[j]) : fresh;
       ++pairs;
-      double overlap = 0;
-      for (const auto& [a, sa] : items[i]->palette)
-        for (const auto& [b, sb] : items[j]->palette) {
-          const double d = delta_e76(a, b) / 20.0;
-          overlap += sa * sb * std::exp(-d * d);
-        }
-      palette += overlap;
-      if (chromatic(*items[i]) && chromatic(*items[j])) {
+      palette += t.overlap;
+      if (t.chromatic) {
         ++hue_pairs;
-        const double dh = hue_distance(items[i]->palette[0].first, items[j]->palette[0].first);
-        const std::string rel = hue_relation(dh);
-        hues += rel == "analogous"       ? 1.0
-                : rel == "complementary" ? 0.8
-                : rel == "triadic"       ? 0.6
-                                         : 0.3;
+        hues += t.hue;
       }
-      const auto& ei = items[i]->embedding;
-      const auto& ej = items[j]->embedding;
-      if (!ei.empty() && ei.size() == ej.size()) {
-        double dot = 0;
-        for (std::size_t k = 0; k < ei.size(); ++k) dot += double(ei[k]) * ej[k];
-        visual += dot;
+      if (t.embedded) {
+        visual += t.cosine;
         ++visual_pairs;
       }
     }

@@ -11,6 +11,8 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "vision/colors.h"
@@ -50,8 +52,36 @@ struct Features {
   }
 };
 Features features(const std::vector<OutfitItem>& items);
-// The same over items held elsewhere (ranking many candidates without copies).
-Features features(const std::vector<const OutfitItem*>& items);
+
+// What one pair of items contributes to an outfit's features.
+struct PairTerms {
+  double overlap = 0;      // palette overlap
+  bool chromatic = false;  // both have an accent colour: `hue` counts
+  double hue = 0;          // hue relation score
+  bool embedded = false;   // both have embeddings of one size: `cosine` counts
+  double cosine = 0;
+};
+PairTerms pair_terms(const OutfitItem& a, const OutfitItem& b);
+
+// Pair terms remembered across the many outfits a ranking scores, which
+// share most of their pairs. Keyed by the items' addresses: they must not
+// move while the cache is used. Not thread-safe (one per request).
+class PairCache {
+ public:
+  const PairTerms& get(const OutfitItem* a, const OutfitItem* b);
+
+ private:
+  struct Hash {
+    std::size_t operator()(const std::pair<const OutfitItem*, const OutfitItem*>& p) const {
+      return std::hash<const void*>()(p.first) * 31 + std::hash<const void*>()(p.second);
+    }
+  };
+  std::unordered_map<std::pair<const OutfitItem*, const OutfitItem*>, PairTerms, Hash> terms_;
+};
+
+// The same over items held elsewhere (ranking many candidates without
+// copies), with pair terms from `cache` when given: the result is identical.
+Features features(const std::vector<const OutfitItem*>& items, PairCache* cache = nullptr);
 
 // The aspects shown to callers.
 struct Aspects {

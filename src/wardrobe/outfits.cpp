@@ -36,15 +36,17 @@ class Views {
     for (const auto& it : all) views_.emplace(&it, outfit_item(it));
   }
   void add(const Item& it) { views_.emplace(&it, outfit_item(it)); }
-  Features features_of(const std::vector<const Item*>& items) const {
+  Features features_of(const std::vector<const Item*>& items) {
     std::vector<const OutfitItem*> p;
     p.reserve(items.size());
     for (const Item* it : items) p.push_back(&views_.at(it));
-    return features(p);
+    return features(p, &pairs_);
   }
 
  private:
+  // unordered_map never moves its elements: the cache may key on their addresses.
   std::unordered_map<const Item*, OutfitItem> views_;
+  PairCache pairs_;
 };
 
 // Labels must tell items apart in explanations: "the black top (2)".
