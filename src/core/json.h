@@ -9,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstddef>
+#include <optional>
 #include <string_view>
 
 #include "core/status.h"
@@ -32,5 +34,22 @@ Result<nlohmann::json> parse(std::string_view text, const Limits& limits = {},
 // The deepest nesting of a parsed value (a scalar is 0, [] is 1), without
 // recursion.
 int depth(const nlohmann::json& v);
+
+// Optional members of a stored encoding: written when set, read when present
+// and not null (an absent member leaves `v` unset).
+template <class T>
+void put_optional(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+template <class T>
+void get_optional(const nlohmann::json& j, const char* key, std::optional<T>& v) {
+  if (auto it = j.find(key); it != j.end() && !it->is_null()) v = it->template get<T>();
+}
+
+// Scores, shares and coordinates on the wire: three decimals are enough and
+// keep answers readable.
+inline double round3(double v) {
+  return std::round(v * 1000.0) / 1000.0;
+}
 
 }  // namespace atelier::json

@@ -3,6 +3,7 @@
 // configured limits and hands it to vision::VisionService; inference runs on
 // the inference pool, where requests wait together on the batched models.
 #include "vision/routes.h"
+#include "core/json.h"
 #include "http/image_input.h"
 #include "http/problem.h"
 
@@ -21,9 +22,7 @@ namespace {
 
 using nlohmann::ordered_json;
 
-double round3(double v) {
-  return std::round(v * 1000.0) / 1000.0;
-}
+using json::round3;
 
 ordered_json box_json(const engines::Box& b) {
   return {{"x", round3(b.x)}, {"y", round3(b.y)}, {"width", round3(b.w)}, {"height", round3(b.h)}};

@@ -7,6 +7,8 @@
 #include <cctype>
 #include <chrono>
 
+#include "core/json.h"
+
 namespace atelier::engines {
 // The result cache's encoding of engine results (not the wire format: routes
 // shape that). Unknown or missing fields fail the parse and the entry is
@@ -26,24 +28,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TypeScore, type, category, imagenet, score)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageInfo, width, height, format, sha256)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Described, description, engine)
 
-namespace {
-
-template <class T>
-void put(nlohmann::json& j, const char* k, const std::optional<T>& v) {
-  if (v) j[k] = *v;
-}
-template <class T>
-void take(const nlohmann::json& j, const char* k, std::optional<T>& v) {
-  if (auto it = j.find(k); it != j.end()) v = it->template get<T>();
-}
-
-}  // namespace
+using json::get_optional;
+using json::put_optional;
 
 void to_json(nlohmann::json& j, const DetectedObject& d) {
   j = {{"type", d.type},         {"category", d.category}, {"raw_class", d.raw_class},
        {"class_id", d.class_id}, {"score", d.score},       {"box", d.box},
        {"colors", d.colors}};
-  put(j, "types", d.types);
+  put_optional(j, "types", d.types);
 }
 void from_json(const nlohmann::json& j, DetectedObject& d) {
   j.at("type").get_to(d.type);
@@ -53,31 +45,31 @@ void from_json(const nlohmann::json& j, DetectedObject& d) {
   j.at("score").get_to(d.score);
   j.at("box").get_to(d.box);
   j.at("colors").get_to(d.colors);
-  take(j, "types", d.types);
+  get_optional(j, "types", d.types);
 }
 void to_json(nlohmann::json& j, const Analysis& a) {
   j = {{"image", a.image},
        {"question", a.question},
        {"models", a.models},
        {"timings_ms", a.timings_ms}};
-  put(j, "types", a.types);
-  put(j, "colors", a.colors);
-  put(j, "detections", a.detections);
-  put(j, "ocr", a.ocr);
-  put(j, "caption", a.caption);
-  put(j, "answer", a.answer);
+  put_optional(j, "types", a.types);
+  put_optional(j, "colors", a.colors);
+  put_optional(j, "detections", a.detections);
+  put_optional(j, "ocr", a.ocr);
+  put_optional(j, "caption", a.caption);
+  put_optional(j, "answer", a.answer);
 }
 void from_json(const nlohmann::json& j, Analysis& a) {
   j.at("image").get_to(a.image);
   j.at("question").get_to(a.question);
   j.at("models").get_to(a.models);
   j.at("timings_ms").get_to(a.timings_ms);
-  take(j, "types", a.types);
-  take(j, "colors", a.colors);
-  take(j, "detections", a.detections);
-  take(j, "ocr", a.ocr);
-  take(j, "caption", a.caption);
-  take(j, "answer", a.answer);
+  get_optional(j, "types", a.types);
+  get_optional(j, "colors", a.colors);
+  get_optional(j, "detections", a.detections);
+  get_optional(j, "ocr", a.ocr);
+  get_optional(j, "caption", a.caption);
+  get_optional(j, "answer", a.answer);
 }
 
 struct VisionService::Scene {

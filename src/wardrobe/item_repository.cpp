@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/json.h"
+
 namespace atelier::wardrobe {
 
 // The stored encoding of tags (not the wire format: routes shape that).
@@ -14,14 +16,8 @@ namespace {
 
 using nlohmann::json;
 
-template <class T>
-void put(json& j, const char* k, const std::optional<T>& v) {
-  if (v) j[k] = *v;
-}
-template <class T>
-void take(const json& j, const char* k, std::optional<T>& v) {
-  if (auto it = j.find(k); it != j.end() && !it->is_null()) v = it->template get<T>();
-}
+using atelier::json::get_optional;
+using atelier::json::put_optional;
 
 std::string encode(const AutoTags& t) {
   json j = {{"category", t.category},
@@ -31,10 +27,10 @@ std::string encode(const AutoTags& t) {
             {"season", t.season},
             {"season_confidence", t.season_confidence},
             {"plain_background", t.plain_background}};
-  put(j, "type", t.type);
-  put(j, "pattern", t.pattern);
-  put(j, "formality", t.formality);
-  put(j, "warmth", t.warmth);
+  put_optional(j, "type", t.type);
+  put_optional(j, "pattern", t.pattern);
+  put_optional(j, "formality", t.formality);
+  put_optional(j, "warmth", t.warmth);
   return j.dump();
 }
 
@@ -49,22 +45,22 @@ AutoTags decode_auto(const std::string& s) {
   j.at("season").get_to(t.season);
   j.at("season_confidence").get_to(t.season_confidence);
   j.at("plain_background").get_to(t.plain_background);
-  take(j, "type", t.type);
-  take(j, "pattern", t.pattern);
-  take(j, "formality", t.formality);
-  take(j, "warmth", t.warmth);
+  get_optional(j, "type", t.type);
+  get_optional(j, "pattern", t.pattern);
+  get_optional(j, "formality", t.formality);
+  get_optional(j, "warmth", t.warmth);
   return t;
 }
 
 std::string encode(const UserTags& t) {
   json j = json::object();
-  put(j, "category", t.category);
-  put(j, "type", t.type);
-  put(j, "color_family", t.color_family);
-  put(j, "pattern", t.pattern);
-  put(j, "formality", t.formality);
-  put(j, "warmth", t.warmth);
-  put(j, "season", t.season);
+  put_optional(j, "category", t.category);
+  put_optional(j, "type", t.type);
+  put_optional(j, "color_family", t.color_family);
+  put_optional(j, "pattern", t.pattern);
+  put_optional(j, "formality", t.formality);
+  put_optional(j, "warmth", t.warmth);
+  put_optional(j, "season", t.season);
   return j.dump();
 }
 
@@ -72,13 +68,13 @@ UserTags decode_user(const std::string& s) {
   UserTags t;
   const json j = json::parse(s, nullptr, false);
   if (!j.is_object()) return t;
-  take(j, "category", t.category);
-  take(j, "type", t.type);
-  take(j, "color_family", t.color_family);
-  take(j, "pattern", t.pattern);
-  take(j, "formality", t.formality);
-  take(j, "warmth", t.warmth);
-  take(j, "season", t.season);
+  get_optional(j, "category", t.category);
+  get_optional(j, "type", t.type);
+  get_optional(j, "color_family", t.color_family);
+  get_optional(j, "pattern", t.pattern);
+  get_optional(j, "formality", t.formality);
+  get_optional(j, "warmth", t.warmth);
+  get_optional(j, "season", t.season);
   return t;
 }
 

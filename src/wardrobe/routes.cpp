@@ -7,6 +7,7 @@
 #include <set>
 
 #include "core/ids.h"
+#include "core/json.h"
 #include "http/image_input.h"
 #include "http/problem.h"
 
@@ -23,9 +24,7 @@ using wardrobe::Item;
 
 namespace {
 
-double round3(double v) {
-  return std::round(v * 1000.0) / 1000.0;
-}
+using json::round3;
 
 ordered_json scored_json(const std::optional<wardrobe::Scored>& s) {
   if (!s) return nullptr;
