@@ -9,18 +9,28 @@
 //   way; the highest score must be the real one;
 // - fill recall@10: one item blanked, every item of its family in the
 //   fixture (a ~1,100-item wardrobe) ranked by the completed outfit's score.
-// Outfits split by id: fitted on two thirds, measured on the other third.
+// - fill recall@10 again over the items of the blank's tagged category, as
+//   POST /v1/outfits/recommend with `fill` ranks them.
+// The fixture is one wardrobe: its items' style space (style.h) is built over
+// all of them. Outfits split by id: fitted on two thirds, measured on the
+// other third.
 // Usage: bench_fit_outfits [OUTFITS_DIR] [MODELS_DIR]
+// Environment: FIT_OUTFITS_NO_STYLE=1 leaves the style space out;
+// FIT_OUTFITS_TRY="w0 .. w7" also measures hand-set weights;
+// FIT_OUTFITS_DUMP=FILE writes each item's tags, embedding and pair terms as
+// JSON for offline experiments (derived from the fixture: never commit it).
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -72,8 +82,9 @@ struct Task {
   std::vector<Features> pos, neg;
   // FITB: per question, the features of each candidate's outfit; [0] is real.
   std::vector<std::vector<Features>> fitb;
-  // Fill: per question, the features of each family member's outfit, and the real one's index.
-  std::vector<std::pair<std::vector<Features>, std::size_t>> fill;
+  // Fill: per question, the features of each family member's outfit, and the real one's index;
+  // fill_tagged ranks the items of the real one's tagged category instead (as the HTTP route does).
+  std::vector<std::pair<std::vector<Features>, std::size_t>> fill, fill_tagged;
 };
 
 Task build(const Pool& p, const std::vector<Outfit>& outfits, std::mt19937& rng, bool with_fill) {
@@ -106,13 +117,26 @@ Task build(const Pool& p, const std::vector<Outfit>& outfits, std::mt19937& rng,
         all.push_back(features(resolve(p, ids)));
       }
       t.fill.emplace_back(std::move(all), real);
+      all.clear();
+      const std::string want = p.items.at(o.items[blank]).category;
+      for (const auto& [cand, view] : p.items) {
+        if (view.category != want) continue;
+        if (cand != o.items[blank] &&
+            std::find(o.items.begin(), o.items.end(), cand) != o.items.end())
+          continue;
+        ids = o.items;
+        ids[blank] = cand;
+        if (cand == o.items[blank]) real = all.size();
+        all.push_back(features(resolve(p, ids)));
+      }
+      t.fill_tagged.emplace_back(std::move(all), real);
     }
   }
   return t;
 }
 
 struct Scores {
-  double auc, fitb, fill;
+  double auc, fitb, fill, fill_tagged;
 };
 
 Scores measure(const Task& t, const std::function<double(const Features&)>& s) {
@@ -126,15 +150,18 @@ Scores measure(const Task& t, const std::function<double(const Features&)>& s) {
     for (std::size_t k = 1; k < q.size(); ++k) best = best && real > s(q[k]);
     right += best;
   }
-  int hit = 0;
-  for (const auto& [all, real] : t.fill) {
-    const double r = s(all[real]);
-    int above = 0;
-    for (std::size_t k = 0; k < all.size(); ++k) above += k != real && s(all[k]) >= r;
-    hit += above < 10;
-  }
-  return {auc(pos, neg), double(right) / std::max<std::size_t>(1, t.fitb.size()),
-          t.fill.empty() ? 0.0 : double(hit) / t.fill.size()};
+  auto recall = [&](const std::vector<std::pair<std::vector<Features>, std::size_t>>& qs) {
+    int hit = 0;
+    for (const auto& [all, real] : qs) {
+      const double r = s(all[real]);
+      int above = 0;
+      for (std::size_t k = 0; k < all.size(); ++k) above += k != real && s(all[k]) >= r;
+      hit += above < 10;
+    }
+    return qs.empty() ? 0.0 : double(hit) / double(qs.size());
+  };
+  return {auc(pos, neg), double(right) / std::max<std::size_t>(1, t.fitb.size()), recall(t.fill),
+          recall(t.fill_tagged)};
 }
 
 // One-item swaps: the real outfit's features against the same outfit with one
@@ -146,9 +173,14 @@ std::vector<std::pair<Features, Features>> swap_pairs(const Pool& p,
   for (const auto& o : outfits) {
     const Features real = features(resolve(p, o.items));
     for (std::size_t i = 0; i < o.items.size(); ++i) {
-      for (int k = 0; k < 3; ++k) {
+      // Three drawn as FITB draws (by occurrence, same year), three as fill
+      // ranks (any item of the family).
+      const auto& fam = p.by_family.at(p.family.at(o.items[i]));
+      for (int k = 0; k < 6; ++k) {
         std::vector<std::string> ids = o.items;
-        ids[i] = draw(p, o.items[i], rng);
+        ids[i] = k < 3 ? draw(p, o.items[i], rng)
+                       : fam[std::uniform_int_distribution<std::size_t>(0, fam.size() - 1)(rng)];
+        if (ids[i] == o.items[i]) continue;
         out.emplace_back(real, features(resolve(p, ids)));
       }
     }
@@ -163,20 +195,35 @@ CompatWeights fit(const std::vector<std::pair<Features, Features>>& pairs, const
   CompatWeights w;
   w.bias = 0;
   w.w.fill(0);
-  const double lr = 1.0, l2 = 1e-3;
+  // Gradient descent on standardised differences (features differ in spread
+  // by an order of magnitude; plain steps would leave the narrow ones unfitted).
+  std::vector<std::array<double, Features::kCount>> diff;
+  std::array<double, Features::kCount> sd{};
+  for (const auto& [a, b] : pairs) {
+    const auto va = a.values(), vb = b.values();
+    std::array<double, Features::kCount> d{};
+    for (int k = 0; k < Features::kCount; ++k) {
+      d[k] = va[k] - vb[k];
+      sd[k] += d[k] * d[k];
+    }
+    diff.push_back(d);
+  }
+  for (auto& x : sd) x = std::sqrt(x / double(pairs.size())) + 1e-9;
+  std::array<double, Features::kCount> u{};
+  const double lr = 0.5, l2 = 1e-3;
   for (int epoch = 0; epoch < 3000; ++epoch) {
     std::array<double, Features::kCount> g{};
-    for (const auto& [a, b] : pairs) {
-      const auto va = a.values(), vb = b.values();
+    for (const auto& d : diff) {
       double z = 0;
-      for (int k = 0; k < Features::kCount; ++k) z += w.w[k] * (va[k] - vb[k]);
+      for (int k = 0; k < Features::kCount; ++k) z += u[k] * d[k] / sd[k];
       const double e = 1.0 / (1.0 + std::exp(z));  // d/dz of log(1 + e^-z), negated
-      for (int k = 0; k < Features::kCount; ++k) g[k] -= e * (va[k] - vb[k]);
+      for (int k = 0; k < Features::kCount; ++k) g[k] -= e * d[k] / sd[k];
     }
     // Each feature is built so that more is better: weights stay >= 0.
     for (int k = 0; k < Features::kCount; ++k)
-      w.w[k] = std::max(0.0, w.w[k] - lr * (g[k] / double(pairs.size()) + l2 * w.w[k]));
+      u[k] = std::max(0.0, u[k] - lr * (g[k] / double(diff.size()) + l2 * u[k]));
   }
+  for (int k = 0; k < Features::kCount; ++k) w.w[k] = u[k] / sd[k];
   for (int epoch = 0; epoch < 2000; ++epoch) {
     double gb = 0;
     for (const auto& f : t.pos) gb += 1.5 * (score(f, w) - 1);
@@ -204,6 +251,7 @@ int main(int argc, char** argv) {
   std::ifstream in(dir + "/outfits.json");
   const auto json = nlohmann::json::parse(in);
   Pool p;
+  std::vector<Item> raw;
   std::vector<Outfit> train, test;
   for (const auto& o : json) {
     Outfit out{o["id"], {}};
@@ -211,7 +259,7 @@ int main(int argc, char** argv) {
       const std::string id = it["item_id"];
       out.items.push_back(id);
       ++p.occurs[id];
-      if (p.items.count(id)) continue;
+      if (p.family.count(id)) continue;
       cv::Mat bgr = cv::imread(dir + "/" + it["image"].get<std::string>());
       auto t = tagger.tag(bgr, atelier::WorkContext{});
       if (!t.is_ok()) return 1;
@@ -219,7 +267,7 @@ int main(int argc, char** argv) {
       item.id = id;
       item.auto_tags = t->tags;
       item.embedding = t->embedding;
-      p.items[id] = outfit_item(item);
+      raw.push_back(item);
       p.family[id] = it["aggregated_family"];
       const std::string src = it["source_image_path"];
       const auto slash = src.rfind('/');
@@ -227,33 +275,90 @@ int main(int argc, char** argv) {
     }
     (std::hash<std::string>{}(out.id) % 3 == 0 ? test : train).push_back(out);
   }
+  // The fixture is one wardrobe: its style space is built over all its items.
+  const bool styled = std::getenv("FIT_OUTFITS_NO_STYLE") == nullptr;
+  const auto space = styled ? StyleSpace::build(raw) : nullptr;
+  if (space)
+    std::printf("style space: %zu points, built in %.1f ms\n", space->size(), space->build_ms());
+  for (const auto& item : raw) p.items[item.id] = outfit_item(item, space);
   for (const auto& [id, n] : p.occurs) {
     for (int k = 0; k < n; ++k) p.weighted[p.family[id] + "|" + p.year[id]].push_back(id);
     p.by_family[p.family[id]].push_back(id);
+  }
+  if (const char* dump = std::getenv("FIT_OUTFITS_DUMP")) {
+    // Pair terms and tags for offline experiments (never committed output).
+    nlohmann::json d;
+    std::vector<std::string> ids;
+    for (const auto& [id, it] : p.items) ids.push_back(id);
+    for (const auto& id : ids) {
+      const auto& it = p.items.at(id);
+      d["items"].push_back({{"id", id},
+                            {"family", p.family[id]},
+                            {"year", p.year[id]},
+                            {"occurs", p.occurs[id]},
+                            {"category", it.category},
+                            {"type", it.type},
+                            {"color_family", it.color_family},
+                            {"formality", it.formality.value_or("")},
+                            {"season", it.season},
+                            {"palette", [&] {
+                               nlohmann::json pal = nlohmann::json::array();
+                               for (const auto& [c, share] : it.palette)
+                                 pal.push_back({c.L, c.a, c.b, share});
+                               return pal;
+                             }()}});
+    }
+    std::vector<std::vector<float>> cosm(ids.size()), ovm(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      for (std::size_t j = 0; j < ids.size(); ++j) {
+        const auto t = pair_terms(p.items.at(ids[i]), p.items.at(ids[j]));
+        cosm[i].push_back(float(t.cosine));
+        ovm[i].push_back(float(t.overlap));
+      }
+    d["cos"] = cosm;
+    for (const auto& id : ids) d["embedding"].push_back(p.items.at(id).embedding);
+    d["overlap"] = ovm;
+    for (const auto& o : train) d["train"].push_back(o.items);
+    for (const auto& o : test) d["test"].push_back(o.items);
+    std::ofstream(dump) << d;
   }
   std::mt19937 rng(20261126);
   const Task tr = build(p, train, rng, true);
   const Task te = build(p, test, rng, true);
   std::printf("outfits: %zu train, %zu held out; items %zu\n", train.size(), test.size(),
               p.items.size());
-  const char* names[] = {"palette", "hues",      "accents", "formality",
-                         "season",  "structure", "visual"};
+  const auto& names = Features::names();
+  auto show = [](const char* what, const Scores& s) {
+    std::printf("%s: AUC %.3f  FITB %.3f  fill@10 %.3f (family), %.3f (tagged category)\n", what,
+                s.auc, s.fitb, s.fill, s.fill_tagged);
+  };
   for (int k = 0; k < Features::kCount; ++k) {
     const auto s = measure(te, [k](const Features& f) { return f.values()[k]; });
-    std::printf("  %-10s alone: AUC %.3f  FITB %.3f  fill@10 %.3f\n", names[k], s.auc, s.fitb,
-                s.fill);
+    show((std::string("  ") + names[k] + " alone").c_str(), s);
   }
+  double style_sum = 0;
+  for (const auto* set : {&tr.pos, &tr.neg})
+    for (const auto& f : *set) style_sum += f.style;
+  std::printf("mean style feature over the training outfits, real and swapped: %.3f\n",
+              style_sum / double(tr.pos.size() + tr.neg.size()));
   const CompatWeights d = CompatWeights::defaults();
-  const auto sd = measure(te, [&](const Features& f) { return score(f, d); });
-  std::printf("defaults in the code (held out): AUC %.3f  FITB %.3f  fill@10 %.3f\n", sd.auc,
-              sd.fitb, sd.fill);
+  show("defaults in the code (held out)",
+       measure(te, [&](const Features& f) { return score(f, d); }));
   const CompatWeights w = fit(swap_pairs(p, train, rng), tr);
-  const auto sw = measure(te, [&](const Features& f) { return score(f, w); });
-  const auto st = measure(tr, [&](const Features& f) { return score(f, w); });
-  std::printf(
-      "fitted on train: train AUC %.3f FITB %.3f fill@10 %.3f | held out AUC %.3f  FITB %.3f  "
-      "fill@10 %.3f\n",
-      st.auc, st.fitb, st.fill, sw.auc, sw.fitb, sw.fill);
+  if (const char* try_w = std::getenv("FIT_OUTFITS_TRY")) {
+    // Weights to compare by hand: "w0 w1 ... w7" (the bias does not rank).
+    CompatWeights h = w;
+    std::istringstream in(try_w);
+    for (auto& x : h.w) in >> x;
+    show("tried, on the training two thirds",
+         measure(tr, [&](const Features& f) { return score(f, h); }));
+    show("tried, on the held-out third",
+         measure(te, [&](const Features& f) { return score(f, h); }));
+  }
+  show("fitted, on the training two thirds",
+       measure(tr, [&](const Features& f) { return score(f, w); }));
+  show("fitted, on the held-out third",
+       measure(te, [&](const Features& f) { return score(f, w); }));
   std::printf("  w.bias = %.4f;\n  w.w = {", w.bias);
   for (int k = 0; k < Features::kCount; ++k) std::printf("%s%.4f", k ? ", " : "", w.w[k]);
   std::printf("};\n");

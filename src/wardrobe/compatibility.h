@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -17,6 +18,7 @@
 
 #include "vision/colors.h"
 #include "wardrobe/item.h"
+#include "wardrobe/style.h"
 
 namespace atelier::wardrobe {
 
@@ -31,10 +33,13 @@ struct OutfitItem {
   std::vector<float> embedding;                         // L2-normalised; may be empty
   std::optional<std::string> formality, pattern;
   std::vector<std::string> season;
+  // Its place in the owner's style space (style.h); null when unknown.
+  std::shared_ptr<const StylePoint> style;
 };
 
-// From a stored item (its effective tags).
-OutfitItem outfit_item(const Item& item);
+// From a stored item (its effective tags), placed in `space` when given (an
+// item of the space by id, any other by its embedding).
+OutfitItem outfit_item(const Item& item, const std::shared_ptr<const StyleSpace>& space = nullptr);
 
 // The features an outfit is scored on, each in [0, 1] (higher = goes better
 // together). The aspects callers see are made of them.
@@ -46,10 +51,16 @@ struct Features {
   double season = 0;     // a season common to all (0.75 when fewer than two are known)
   double structure = 0;  // a wearable outfit: top+bottom or a dress, no two of a kind
   double visual = 0;     // how alike the photos look (mean cosine of embeddings)
-  static constexpr int kCount = 7;
+  // How alike their looks are within the owner's wardrobe (style.h), mapped
+  // to [0, 1]; kStyleUnknown when no pair has style points.
+  double style = 0;
+  bool styled = false;  // some pair had style points
+  static constexpr int kCount = 8;
   std::array<double, kCount> values() const {
-    return {palette, hues, accents, formality, season, structure, visual};
+    return {palette, hues, accents, formality, season, structure, visual, style};
   }
+  // Names of values(), in order (weights in JSON).
+  static const std::array<const char*, kCount>& names();
 };
 Features features(const std::vector<OutfitItem>& items);
 
@@ -60,6 +71,8 @@ struct PairTerms {
   double hue = 0;          // hue relation score
   bool embedded = false;   // both have embeddings of one size: `cosine` counts
   double cosine = 0;
+  bool styled = false;  // both have style points: `style` counts
+  double style = 0;     // style_similarity()
 };
 PairTerms pair_terms(const OutfitItem& a, const OutfitItem& b);
 

@@ -24,8 +24,19 @@ OutfitItem random_item(std::mt19937& rng, const std::string& category) {
 TEST(Compatibility, CachedPairTermsGiveIdenticalFeatures) {
   std::mt19937 rng(7);
   std::vector<OutfitItem> pool;
-  for (int i = 0; i < 12; ++i)
+  std::vector<Item> stored;
+  for (int i = 0; i < 24; ++i) {
     pool.push_back(random_item(rng, categories()[static_cast<std::size_t>(i) % 7]));
+    Item it;
+    it.id = "wi_" + std::to_string(i);
+    it.auto_tags.category = {pool.back().category, 1.0};
+    it.embedding = pool.back().embedding;
+    stored.push_back(it);
+  }
+  // Style points too (every category has 3 or 4 items).
+  const auto space = StyleSpace::build(stored);
+  for (std::size_t i = 0; i < pool.size(); ++i) pool[i].style = outfit_item(stored[i], space).style;
+  ASSERT_TRUE(pool[0].style);
   PairCache cache;
   for (int trial = 0; trial < 200; ++trial) {
     std::vector<const OutfitItem*> outfit;
@@ -34,6 +45,7 @@ TEST(Compatibility, CachedPairTermsGiveIdenticalFeatures) {
     const auto fresh = features(outfit).values();
     const auto cached = features(outfit, &cache).values();
     EXPECT_EQ(fresh, cached);
+    EXPECT_TRUE(features(outfit).styled);
   }
 }
 

@@ -81,7 +81,8 @@ Status FeedbackRepository::remove_owner(const std::string& owner) {
 }
 
 Preferences Preferences::learn(const std::vector<Feedback>& events, const std::vector<Item>& items,
-                               const CompatWeights& global) {
+                               const CompatWeights& global,
+                               const std::shared_ptr<const StyleSpace>& space) {
   Preferences p;
   p.weights = global;
   std::unordered_map<std::string, const Item*> by_id;
@@ -121,7 +122,7 @@ Preferences Preferences::learn(const std::vector<Feedback>& events, const std::v
       if (e.event == "like" || e.event == "dislike") {
         // Online logistic step from the current personal weights.
         std::vector<OutfitItem> o;
-        for (const Item* it : its) o.push_back(outfit_item(*it));
+        for (const Item* it : its) o.push_back(outfit_item(*it, space));
         const Features f = features(o);
         const double y = e.event == "like" ? 1.0 : 0.0;
         const double err = y - wardrobe::score(f, p.weights);

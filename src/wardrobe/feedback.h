@@ -73,9 +73,11 @@ struct Preferences {
   std::map<std::string, std::int64_t> last_worn;   // item id -> ms
   std::vector<std::vector<std::string>> disliked;  // outfits (sorted ids) disliked
 
-  // Learns from `events` (oldest first) over the owner's items.
+  // Learns from `events` (oldest first) over the owner's items (placed in
+  // their style space when given).
   static Preferences learn(const std::vector<Feedback>& events, const std::vector<Item>& items,
-                           const CompatWeights& global);
+                           const CompatWeights& global,
+                           const std::shared_ptr<const StyleSpace>& space = nullptr);
   // A personal score for an outfit: the personal weights over its features,
   // plus taste, colour and pair terms. `why` (optional) gets the sentences
   // that say which preference moved it.

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace atelier::wardrobe {
@@ -15,6 +16,14 @@ inline const std::vector<std::string>& categories() {
   static const std::vector<std::string> k = {"top",      "bottom", "dress",    "outerwear",
                                              "footwear", "bag",    "accessory"};
   return k;
+}
+inline constexpr int kCategoryCount = 7;  // categories().size()
+// The category's place in categories(), or -1.
+inline int category_index(std::string_view c) {
+  const auto& all = categories();
+  for (std::size_t i = 0; i < all.size(); ++i)
+    if (all[i] == c) return static_cast<int>(i);
+  return -1;
 }
 inline const std::vector<std::string>& patterns() {
   static const std::vector<std::string> k = {"solid",  "striped", "checked",

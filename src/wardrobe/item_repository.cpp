@@ -259,4 +259,17 @@ Result<bool> ItemRepository::blob_in_use(const std::string& blob) {
   return one.has_value();
 }
 
+Result<WardrobeVersion> ItemRepository::version(const std::string& owner) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto v,
+      db::first<WardrobeVersion>(*c,
+                                 "SELECT count(*), CAST(coalesce(sum(updated_at), 0) AS BIGINT) "
+                                 "FROM wardrobe_items WHERE owner=?",
+                                 {owner}, [](const db::Row& r) {
+                                   return WardrobeVersion{r.integer(0), r.integer(1)};
+                                 }));
+  return v.value_or(WardrobeVersion{});
+}
+
 }  // namespace atelier::wardrobe

@@ -12,6 +12,7 @@
 
 #include "store/database.h"
 #include "wardrobe/item.h"
+#include "wardrobe/style.h"
 
 namespace atelier::wardrobe {
 
@@ -40,6 +41,9 @@ class ItemRepository {
   Result<std::vector<std::string>> remove_owner(const std::string& owner);
   // Whether any item (of anyone) still uses the blob.
   Result<bool> blob_in_use(const std::string& blob);
+  // The owner's wardrobe version (item count, sum of update times): equal to
+  // version_of(all(owner)), read without the rows.
+  Result<WardrobeVersion> version(const std::string& owner);
 
  private:
   db::Database& db_;

@@ -122,6 +122,28 @@ TEST_P(ItemRepositoryTest, DeletingAnOwnerReturnsTheirBlobsAndKeepsOthers) {
   EXPECT_FALSE(*repo.blob_in_use("same"));
 }
 
+TEST_P(ItemRepositoryTest, VersionChangesWithEveryWriteAndMatchesTheRows) {
+  ItemRepository repo(*db_);
+  auto version = [&] { return *repo.version("u"); };
+  EXPECT_EQ(version(), WardrobeVersion{});
+  // Times near today's milliseconds: the sum must not overflow or round.
+  const std::int64_t t0 = 1'795'000'000'000;
+  ASSERT_TRUE(repo.create(item("wi_1", "u", t0)).is_ok());
+  ASSERT_TRUE(repo.create(item("wi_2", "u", t0 + 1)).is_ok());
+  ASSERT_TRUE(repo.create(item("wi_3", "v", t0 + 2)).is_ok());
+  const WardrobeVersion two = version();
+  EXPECT_EQ(two, (WardrobeVersion{2, 2 * t0 + 1}));
+  EXPECT_EQ(two, version_of(*repo.all("u")));
+  Item edited = *repo.find("u", "wi_1");
+  edited.user_tags.category = "bottom";
+  edited.updated_at = t0 + 5;
+  ASSERT_TRUE(repo.update(edited).is_ok());
+  EXPECT_NE(version(), two) << "an edit (a category may have changed) is a new version";
+  EXPECT_EQ(version(), version_of(*repo.all("u")));
+  ASSERT_TRUE(repo.remove("u", "wi_2").is_ok());
+  EXPECT_EQ(version(), (WardrobeVersion{1, t0 + 5}));
+}
+
 ATELIER_ON_EVERY_BACKEND(ItemRepositoryTest);
 
 }  // namespace

@@ -30,6 +30,7 @@ class WardrobeModule final : public Module {
     api::add_wardrobe_routes(p.router, p.deps, *service_);
     api::add_outfit_routes(p.router, p.deps, *outfits_);
     api::add_feedback_routes(p.router, *outfits_);
+    api::add_wardrobe_index_stats(p.deps, *service_, *outfits_);
     OutfitService* outfits = outfits_.get();
     for (const auto& e : feedback_events()) {
       p.metrics.add_sampled_counter("atelier_wardrobe_feedback_total",

@@ -17,10 +17,11 @@ bool contains(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-std::vector<OutfitItem> as_outfit(const std::vector<const Item*>& items) {
+std::vector<OutfitItem> as_outfit(const std::vector<const Item*>& items,
+                                  const std::shared_ptr<const StyleSpace>& space) {
   std::vector<OutfitItem> out;
   out.reserve(items.size());
-  for (const Item* it : items) out.push_back(outfit_item(*it));
+  for (const Item* it : items) out.push_back(outfit_item(*it, space));
   return out;
 }
 
@@ -32,10 +33,11 @@ bool contains_item(const std::vector<const Item*>& v, const Item* x) {
 // thousands of combinations of the same items.
 class Views {
  public:
-  explicit Views(const std::vector<Item>& all) {
-    for (const auto& it : all) views_.emplace(&it, outfit_item(it));
+  Views(const std::vector<Item>& all, std::shared_ptr<const StyleSpace> space)
+      : space_(std::move(space)) {
+    for (const auto& it : all) views_.emplace(&it, outfit_item(it, space_));
   }
-  void add(const Item& it) { views_.emplace(&it, outfit_item(it)); }
+  void add(const Item& it) { views_.emplace(&it, outfit_item(it, space_)); }
   Features features_of(const std::vector<const Item*>& items) {
     std::vector<const OutfitItem*> p;
     p.reserve(items.size());
@@ -44,6 +46,7 @@ class Views {
   }
 
  private:
+  std::shared_ptr<const StyleSpace> space_;
   // unordered_map never moves its elements: the cache may key on their addresses.
   std::unordered_map<const Item*, OutfitItem> views_;
   PairCache pairs_;
@@ -101,7 +104,14 @@ Result<Preferences> OutfitService::preferences(const std::string& owner, const W
   ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
   ATELIER_ASSIGN_OR_RETURN(auto events,
                            feedback_.in(work).recent(owner, settings_.feedback_window));
-  return Preferences::learn(events, all, weights_);
+  return Preferences::learn(events, all, weights_, styles_.get(owner, all));
+}
+
+Result<std::shared_ptr<const StyleSpace>> OutfitService::style_space(const std::string& owner,
+                                                                     const WorkContext& work) {
+  ItemRepository repo = repo_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(WardrobeVersion v, repo.version(owner));
+  return styles_.get(owner, v, [&] { return repo.all(owner); });
 }
 
 Result<std::vector<std::string>> occasion_formalities(const std::string& o) {
@@ -134,24 +144,33 @@ Result<Evaluation> OutfitService::evaluate_items(const std::string& owner,
                                                  const WorkContext& work) {
   if (ids.size() < kMinOutfitItems || ids.size() > kMaxOutfitItems)
     return Status::invalid_argument("an outfit has 2 to 9 items");
-  // The named items only: an evaluation does not read the whole wardrobe.
+  // The named items, placed in the owner's style space (read whole only when
+  // the wardrobe changed since the space was built).
   ItemRepository repo = repo_.in(work);
-  std::vector<OutfitItem> o;
+  std::vector<Item> named;
   std::set<std::string> seen;
   for (const auto& id : ids) {
     if (!seen.insert(id).second)
       return Status::invalid_argument("item '" + id + "' is given twice");
     ATELIER_ASSIGN_OR_RETURN(Item it, repo.find(owner, id));
-    o.push_back(outfit_item(it));
+    named.push_back(std::move(it));
   }
+  ATELIER_ASSIGN_OR_RETURN(auto space, style_space(owner, work));
+  std::vector<OutfitItem> o;
+  for (const auto& it : named) o.push_back(outfit_item(it, space));
   distinct_labels(o);
   return evaluate(o, weights_);
 }
 
-Result<Evaluation> OutfitService::evaluate_inline(const std::vector<InlineItem>& items,
+Result<Evaluation> OutfitService::evaluate_inline(const std::string& owner,
+                                                  const std::vector<InlineItem>& items,
                                                   const WorkContext& work) {
   if (items.size() < kMinOutfitItems || items.size() > kMaxOutfitItems)
     return Status::invalid_argument("an outfit has 2 to 9 items");
+  std::shared_ptr<const StyleSpace> space;
+  if (!owner.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(space, style_space(owner, work));
+  }
   std::vector<OutfitItem> o;
   for (std::size_t i = 0; i < items.size(); ++i) {
     ATELIER_ASSIGN_OR_RETURN(Tagged t, tagger_.tag(items[i].bgr, work));
@@ -161,7 +180,7 @@ Result<Evaluation> OutfitService::evaluate_inline(const std::vector<InlineItem>&
     it.auto_tags = std::move(t.tags);
     it.user_tags = items[i].tags;
     it.embedding = std::move(t.embedding);
-    o.push_back(outfit_item(it));
+    o.push_back(outfit_item(it, space));
   }
   distinct_labels(o);
   return evaluate(o, weights_);
@@ -178,8 +197,9 @@ Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const 
   ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
   ATELIER_ASSIGN_OR_RETURN(auto events,
                            feedback_.in(work).recent(owner, settings_.feedback_window));
-  const Preferences prefs = Preferences::learn(events, all, weights_);
-  Views views(all);
+  const auto space = styles_.get(owner, all);
+  const Preferences prefs = Preferences::learn(events, all, weights_, space);
+  Views views(all, space);
   std::vector<const Item*> base;
   for (const auto& a : anchors) {
     views.add(a);
@@ -206,7 +226,7 @@ Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const 
   for (const auto& [s, it] : scored) {
     auto items = base;
     items.push_back(it);
-    auto o = as_outfit(items);
+    auto o = as_outfit(items, space);
     distinct_labels(o);
     Ranked ranked{it->id, s, evaluate(o, weights_).explanation};
     if (!prefs.empty()) (void)prefs.score(items, views.features_of(items), &ranked.explanation);
@@ -241,7 +261,8 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
   ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
   ATELIER_ASSIGN_OR_RETURN(auto events,
                            feedback_.in(work).recent(owner, settings_.feedback_window));
-  const Preferences prefs = Preferences::learn(events, all, weights_);
+  const auto space = styles_.get(owner, all);
+  const Preferences prefs = Preferences::learn(events, all, weights_, space);
   const std::int64_t worn_since =
       settings_.now_ms() - std::int64_t(settings_.worn_days) * 86'400'000;
   Recommendation out;
@@ -293,7 +314,7 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     out.note = "the wardrobe has no top and bottom and no dress that fit the request";
     return out;
   }
-  Views views(all);
+  Views views(all, space);
   for (const auto& a : anchors) views.add(a);
   auto rank = [&](const std::vector<const Item*>& items) {
     const Features f = views.features_of(items);
@@ -376,7 +397,7 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
   for (const Candidate* c : chosen) {
     Outfit o;
     for (const Item* x : c->items) o.item_ids.push_back(x->id);
-    auto items = as_outfit(c->items);
+    auto items = as_outfit(c->items, space);
     distinct_labels(items);
     o.evaluation = evaluate(items, weights_);
     if (!prefs.empty()) {

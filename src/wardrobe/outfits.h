@@ -85,8 +85,10 @@ class OutfitService {
   // The caller's items by id (not_found for any that is not theirs).
   Result<Evaluation> evaluate_items(const std::string& owner, const std::vector<std::string>& ids,
                                     const WorkContext& work);
-  // Photos sent inline: tagged like uploads, not stored.
-  Result<Evaluation> evaluate_inline(const std::vector<InlineItem>& items, const WorkContext& work);
+  // Photos sent inline: tagged like uploads, not stored; their looks are
+  // placed in the owner's wardrobe (empty owner: none).
+  Result<Evaluation> evaluate_inline(const std::string& owner, const std::vector<InlineItem>& items,
+                                     const WorkContext& work);
   Result<Recommendation> recommend(const std::string& owner, const RecommendRequest& r,
                                    const WorkContext& work);
   Result<std::vector<Ranked>> fill(const std::string& owner, const FillRequest& r,
@@ -107,10 +109,15 @@ class OutfitService {
   const CompatWeights& weights() const { return settings_.weights; }
   // Feedback events recorded by this process, by event (for /metrics).
   std::uint64_t feedback_count(const std::string& event) const;
+  // The owners' style spaces (for /v1/index/stats and /metrics).
+  const StyleCache& styles() const { return styles_; }
 
  private:
   Result<std::vector<Item>> owned(const std::string& owner, const std::vector<std::string>& ids,
                                   const std::vector<Item>& all);
+  // The owner's style space, read through the cache (one version query on a hit).
+  Result<std::shared_ptr<const StyleSpace>> style_space(const std::string& owner,
+                                                        const WorkContext& work);
 
   ItemRepository& repo_;
   FeedbackRepository& feedback_;
@@ -118,6 +125,7 @@ class OutfitService {
   OutfitSettings settings_;
   const CompatWeights& weights_ = settings_.weights;
   std::array<std::atomic<std::uint64_t>, 4> feedback_counts_{};  // feedback_events() order
+  StyleCache styles_;
 };
 
 // The formality levels an occasion accepts.

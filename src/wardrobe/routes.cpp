@@ -280,7 +280,9 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
             }
             items.push_back(std::move(item));
           }
-          ATELIER_ASSIGN_OR_RETURN(e, svc.evaluate_inline(items, ctx.work));
+          ATELIER_ASSIGN_OR_RETURN(
+              e, svc.evaluate_inline(ctx.identity.anonymous() ? "" : ctx.identity.id, items,
+                                     ctx.work));
         }
         return Response::json_ordered(200, evaluation_json(e));
       },
@@ -399,13 +401,7 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
   });
 }
 
-Result<ordered_json> wardrobe_index_stats(wardrobe::WardrobeService& svc, const Identity& id,
-                                          const WorkContext& work);
-
 void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeService& svc) {
-  d.index_stats.add({"wardrobe", [&svc](const Identity& id, const WorkContext& work) {
-                       return wardrobe_index_stats(svc, id, work);
-                     }});
   nlohmann::json upload_fields = kTagFields;
   upload_fields["name"] = {{"type", "string"}, {"maxLength", 200}};
   upload_fields["brand"] = {{"type", "string"}, {"maxLength", 200}};
@@ -704,8 +700,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         ordered_json fam = ordered_json::object();
         for (const auto& [f, v] : p.color_families) fam[f] = round3(v);
         j["color_families"] = fam;
-        static const char* names[] = {"palette", "hues",      "accents", "formality",
-                                      "season",  "structure", "visual"};
+        const auto& names = wardrobe::Features::names();
         ordered_json w;
         w["bias"] = round3(p.weights.bias);
         for (int k = 0; k < wardrobe::Features::kCount; ++k) w[names[k]] = round3(p.weights.w[k]);
@@ -730,29 +725,52 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
   });
 }
 
-// Declared above add_wardrobe_routes, which registers it.
-Result<ordered_json> wardrobe_index_stats(wardrobe::WardrobeService& svc, const Identity& id,
-                                          const WorkContext& work) {
-  ordered_json j;
-  std::size_t items = 0, vectors = 0, dims = 0;
-  std::string model;
-  if (!id.anonymous()) {
-    ATELIER_ASSIGN_OR_RETURN(auto all, svc.all(id.id, work));
-    items = all.size();
-    for (const auto& it : all) {
-      if (it.embedding.empty()) continue;
-      ++vectors;
-      dims = it.embedding.size();
-      model = it.embedding_model;
-    }
-  }
-  j["index"] = "exact";  // searched by brute force per request, from the rows
-  j["items"] = items;
-  j["vectors"] = vectors;
-  j["dimensions"] = dims;
-  j["model"] = model.empty() ? ordered_json(nullptr) : ordered_json(model);
-  j["memory_bytes"] = vectors * dims * sizeof(float);
-  return j;
+void add_wardrobe_index_stats(ApiDeps& d, wardrobe::WardrobeService& svc,
+                              wardrobe::OutfitService& outfits) {
+  d.index_stats.add(
+      {"wardrobe",
+       [&svc, &outfits](const Identity& id, const WorkContext& work) -> Result<ordered_json> {
+         ordered_json j;
+         std::size_t items = 0, vectors = 0, dims = 0;
+         std::string model;
+         if (!id.anonymous()) {
+           ATELIER_ASSIGN_OR_RETURN(auto all, svc.all(id.id, work));
+           items = all.size();
+           for (const auto& it : all) {
+             if (it.embedding.empty()) continue;
+             ++vectors;
+             dims = it.embedding.size();
+             model = it.embedding_model;
+           }
+         }
+         j["index"] = "exact";  // `similar` searches by brute force per request, from the rows
+         j["items"] = items;
+         j["vectors"] = vectors;
+         j["dimensions"] = dims;
+         j["model"] = model.empty() ? ordered_json(nullptr) : ordered_json(model);
+         j["memory_bytes"] = vectors * dims * sizeof(float);
+         // The style space outfits are scored in (built on the first outfit
+         // request after a change, then kept).
+         const auto space = id.anonymous() ? nullptr : outfits.styles().peek(id.id);
+         j["style_space"] = space ? ordered_json{{"points", space->size()},
+                                                 {"dimensions", space->dimensions()},
+                                                 {"memory_bytes", space->bytes()},
+                                                 {"build_ms", round3(space->build_ms())}}
+                                  : ordered_json(nullptr);
+         return j;
+       }});
+  d.metrics.add_sampled_counter("atelier_wardrobe_style_builds_total",
+                                "Wardrobe style spaces built (after a wardrobe changed).", {},
+                                [&outfits] { return double(outfits.styles().stats().builds); });
+  d.metrics.add_sampled_counter("atelier_wardrobe_style_hits_total",
+                                "Outfit requests served from a cached style space.", {},
+                                [&outfits] { return double(outfits.styles().stats().hits); });
+  d.metrics.add_sampled_counter(
+      "atelier_wardrobe_style_build_seconds_total", "Time spent building style spaces.", {},
+      [&outfits] { return outfits.styles().stats().build_ms_total / 1000.0; });
+  d.metrics.add_sampled_gauge("atelier_wardrobe_style_memory_bytes",
+                              "Memory held by cached wardrobe style spaces.", {},
+                              [&outfits] { return double(outfits.styles().stats().bytes); });
 }
 
 UserDataPart wardrobe_user_data(wardrobe::WardrobeService& svc, wardrobe::OutfitService& outfits) {

@@ -9,8 +9,12 @@
 
 namespace atelier::api {
 
-// Items; also adds the caller's wardrobe vectors to GET /v1/index/stats.
+// Items.
 void add_wardrobe_routes(http::Router& router, ApiDeps& deps, wardrobe::WardrobeService& svc);
+// The caller's wardrobe vectors and style space in GET /v1/index/stats; style
+// space metrics.
+void add_wardrobe_index_stats(ApiDeps& deps, wardrobe::WardrobeService& svc,
+                              wardrobe::OutfitService& outfits);
 // Outfits: evaluate, recommend and fill.
 void add_outfit_routes(http::Router& router, ApiDeps& deps, wardrobe::OutfitService& svc);
 // Feedback and what was learned from it.

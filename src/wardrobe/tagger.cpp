@@ -85,13 +85,6 @@ constexpr ClassRow kClasses[] = {
     {"digital watch", "accessory", "watch"},
 };
 
-int category_index(std::string_view c) {
-  const auto& all = categories();
-  for (std::size_t i = 0; i < all.size(); ++i)
-    if (all[i] == c) return static_cast<int>(i);
-  return -1;
-}
-
 double delta_e76_sq(const cv::Vec3f& a, const cv::Vec3f& b) {
   const cv::Vec3f d = a - b;
   return double(d.dot(d));

@@ -26,7 +26,6 @@
 
 namespace atelier::wardrobe {
 
-inline constexpr int kCategoryCount = 7;  // categories()
 // Per item: log of each category's ImageNet mass, then log aspect (height /
 // width of the item), fill (item pixels / its box), log size (box / frame)
 // and whether the background is plain.
