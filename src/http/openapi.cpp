@@ -53,10 +53,15 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
       op["requestBody"] = {{"required", true},
                            {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
     }
+    if (!r.request_example.is_null() && op.contains("requestBody") &&
+        op["requestBody"]["content"].contains("application/json"))
+      op["requestBody"]["content"]["application/json"]["example"] = r.request_example;
     nlohmann::json responses = nlohmann::json::object();
     nlohmann::json ok = {{"description", std::string(reason_phrase(r.success_status))}};
     if (!r.response_content_type.empty()) {
       ok["content"] = {{r.response_content_type, {{"schema", r.response_schema}}}};
+      if (!r.response_example.is_null())
+        ok["content"][r.response_content_type]["example"] = r.response_example;
     }
     responses[std::to_string(r.success_status)] = ok;
     std::vector<int> errors = r.errors;

@@ -70,6 +70,10 @@ struct RouteSpec {
   // (images: multipart, image/*, JSON with base64); overrides request_schema.
   nlohmann::json request_body{};
   nlohmann::json response_schema = {{"type", "object"}};
+  // Examples shown in the OpenAPI document (null: none): a JSON request body
+  // and the success response.
+  nlohmann::json request_example{};
+  nlohmann::json response_example{};
   std::string response_content_type = "application/json";
   int success_status = 200;
   std::vector<int> errors{};  // problem statuses this route can answer besides the common ones

@@ -53,6 +53,25 @@ std::string capitalised(std::string s) {
   return s;
 }
 
+// "is" or "are" for a list of labels.
+const char* be(const std::vector<std::string>& labels, bool plural) {
+  return labels.size() > 1 || plural ? "are" : "is";
+}
+
+// The category's plural as a count noun ("bottoms", "pairs of footwear").
+std::string counted(const std::string& category) {
+  if (category == "dress") return "dresses";
+  if (category == "outerwear") return "pieces of outerwear";
+  if (category == "footwear") return "pairs of footwear";
+  return category + "s";
+}
+
+std::string number_word(std::size_t n) {
+  static const char* w[] = {"no",   "one", "two",   "three", "four",
+                            "five", "six", "seven", "eight", "nine"};
+  return n < 10 ? w[n] : std::to_string(n);
+}
+
 // Hue relation of two chromatic colours.
 const char* hue_relation(double dh) {
   if (dh < 35) return "analogous";
@@ -86,6 +105,10 @@ OutfitItem outfit_item(const Item& it, const std::shared_ptr<const StyleSpace>& 
   const std::string what = o.type.empty() ? o.category : o.type;
   o.label = it.name.empty() ? "the " + (o.color_family.empty() ? "" : o.color_family + " ") + what
                             : it.name;
+  // Jeans, sandals, earrings, sunglasses: named by a plural noun (a user's
+  // own name is taken as one thing).
+  o.plural =
+      it.name.empty() && what.size() > 2 && what.back() == 's' && what[what.size() - 2] != 's';
   if (space) {
     if (const StylePoint* p = it.id.empty() ? nullptr : space->find(it.id)) {
       o.style = std::shared_ptr<const StylePoint>(space, p);  // shares the space's lifetime
@@ -273,12 +296,13 @@ Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w
     if (!it.color_family.empty()) by_family[it.color_family].push_back(it.label);
   for (const auto& [family, labels] : by_family) {
     if (labels.size() >= 2)
-      out.push_back(capitalised(list_words(labels)) + " are all " + family + ".");
+      out.push_back(capitalised(list_words(labels)) +
+                    (labels.size() == 2 ? " are both " : " are all ") + family + ".");
   }
   if (accent.empty()) {
     out.push_back("Every item is in a neutral colour, so the colours cannot clash.");
   } else if (accent.size() == 1) {
-    out.push_back(capitalised(accent[0]) + " is the only accent colour; the rest is neutral.");
+    out.push_back("The only accent colour comes from " + accent[0] + "; the rest is neutral.");
   } else {
     for (std::size_t i = 0; i < items.size(); ++i) {
       for (std::size_t j = i + 1; j < items.size(); ++j) {
@@ -297,17 +321,24 @@ Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w
   }
   // Formality.
   std::map<int, std::vector<std::string>> by_level;
+  std::map<int, bool> level_plural;  // a lone label at the level is a plural noun
   for (const auto& it : items)
-    if (it.formality) by_level[formality_level(*it.formality)].push_back(it.label);
+    if (it.formality) {
+      const int l = formality_level(*it.formality);
+      by_level[l].push_back(it.label);
+      level_plural[l] = it.plural;
+    }
   if (by_level.size() == 1 && by_level.begin()->second.size() >= 2) {
-    out.push_back(capitalised(list_words(by_level.begin()->second)) + " are all " +
+    const auto& labels = by_level.begin()->second;
+    out.push_back(capitalised(list_words(labels)) +
+                  (labels.size() == 2 ? " are both " : " are all ") +
                   formalities()[by_level.begin()->first] + ".");
   } else if (by_level.size() >= 2) {
     const auto& lo = *by_level.begin();
     const auto& hi = *by_level.rbegin();
-    out.push_back(capitalised(list_words(hi.second)) + (hi.second.size() > 1 ? " are " : " is ") +
-                  formalities()[hi.first] + " while " + list_words(lo.second) +
-                  (lo.second.size() > 1 ? " are " : " is ") + formalities()[lo.first] + ".");
+    out.push_back(capitalised(list_words(hi.second)) + " " + be(hi.second, level_plural[hi.first]) +
+                  " " + formalities()[hi.first] + " while " + list_words(lo.second) + " " +
+                  be(lo.second, level_plural[lo.first]) + " " + formalities()[lo.first] + ".");
   }
   // Structure.
   std::map<std::string, std::vector<std::string>> by_category;
@@ -315,7 +346,8 @@ Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w
   for (const char* one : {"bottom", "dress", "outerwear", "footwear", "bag"}) {
     const auto& l = by_category[one];
     if (l.size() > 1)
-      out.push_back("It has more than one " + std::string(one) + ": " + list_words(l) + ".");
+      out.push_back("It has " + number_word(l.size()) + " " + counted(one) + ": " + list_words(l) +
+                    ".");
   }
   if (!by_category["dress"].empty() && !by_category["bottom"].empty())
     out.push_back("A dress and a bottom are rarely worn together.");

@@ -24,8 +24,9 @@ namespace atelier::wardrobe {
 
 // What compatibility reads of an item.
 struct OutfitItem {
-  std::string id;     // the wardrobe item's id, or "item 1".. for photos sent inline
-  std::string label;  // how explanations name it ("the navy jeans")
+  std::string id;       // the wardrobe item's id, or "item 1".. for photos sent inline
+  std::string label;    // how explanations name it ("the navy jeans")
+  bool plural = false;  // the label takes "are" ("the navy jeans", "the black sandals")
   std::string category;
   std::string type;  // "" when unknown
   std::string color_family;

@@ -213,6 +213,33 @@ Result<std::optional<double>> number_field(const nlohmann::json& obj, const char
   return std::optional(it->get<double>());
 }
 
+// Examples for the OpenAPI document, shaped as the routes answer (the HTTP
+// test compares their keys with real answers).
+const nlohmann::json kItemExample = nlohmann::json::parse(R"({
+  "id": "wi_6a182d9d610e44383a1901aa", "name": "", "brand": "", "notes": "",
+  "category": "bag", "type": "shoulder bag", "color_family": "black",
+  "colors": [{"hex": "#111112", "name": "black", "family": "black", "share": 0.589},
+             {"hex": "#434344", "name": "darkslategray", "family": "grey", "share": 0.103}],
+  "pattern": null, "formality": "smart casual", "warmth": null, "season": [],
+  "tags": {"auto": {"category": {"value": "bag", "confidence": 0.97,
+                                 "scores": {"top": 0.006, "bottom": 0.002, "dress": 0.001,
+                                            "outerwear": 0.01, "footwear": 0, "bag": 0.97,
+                                            "accessory": 0.011}},
+                    "type": {"value": "shoulder bag", "confidence": 0.837},
+                    "color_family": "black", "pattern": null,
+                    "formality": {"value": "smart casual", "confidence": 0.837},
+                    "warmth": null, "season": null, "plain_background": true},
+           "user": {}},
+  "image": {"url": "/v1/wardrobe/items/wi_6a182d9d610e44383a1901aa/image",
+            "content_type": "image/jpeg", "width": 224, "height": 224},
+  "embedding_model": "mobilenet-v2", "created_at": 1795685274905, "updated_at": 1795685274905
+})");
+
+nlohmann::json with(nlohmann::json j, const nlohmann::json& more) {
+  j.update(more);
+  return j;
+}
+
 }  // namespace
 
 void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService& svc) {
@@ -243,6 +270,14 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
                 {{"type", "object"},
                  {"required", {"image"}},
                  {"properties", {{"image", {{"type", "string"}, {"format", "byte"}}}}}}}}}}}},
+      .request_example = {{"item_ids",
+                           {"wi_6a182d9d610e44383a1901aa", "wi_68af7a1edead99e3d08d559b",
+                            "wi_d8c0c0751be7a8c57033cf29"}}},
+      .response_example = nlohmann::json::parse(R"({"score": 0.742, "verdict": "goes well together",
+        "aspects": {"color_harmony": 0.706, "formality": 0.75, "structure": 1, "visual": 0.512},
+        "explanation": ["The black blouse and the black shoulder bag are both black.",
+                        "The only accent colour comes from the blue jeans; the rest is neutral.",
+                        "The blue jeans are casual while the black blouse is smart casual."]})"),
       .errors = {404, 413, 415},
       .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
@@ -320,6 +355,16 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
                 {{"category", {{"type", "string"}, {"enum", wardrobe::categories()}}},
                  {"type", {{"type", "string"}}}}}}},
              {"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}, {"default", 10}}}}}},
+      .request_example = nlohmann::json::parse(
+          R"({"occasion": "work", "weather": {"temperature_c": 12, "precipitation": 0.2},
+        "count": 2, "seed": 7})"),
+      .response_example = nlohmann::json::parse(
+          R"({"outfits": [{"item_ids": ["wi_5e0c7d1f2a9b4c3d8e7f6a5b", "wi_0a1b2c3d4e5f60718293a4b5",
+                                                "wi_d8c0c0751be7a8c57033cf29"],
+                                   "score": 0.81, "verdict": "goes well together",
+                                   "aspects": {"color_harmony": 0.74, "formality": 1, "structure": 1, "visual": 0.53},
+                                   "explanation": ["The white shirt and the navy trousers are both smart casual."]}],
+        "note": "only 1 outfits differ enough from each other"})"),
       .errors = {404},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
@@ -419,6 +464,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .exec = Exec::inference_pool,
       .request_body = image_request_body(upload_fields, false),
       .response_schema = kItemSchema,
+      .response_example = kItemExample,
       .success_status = 201,
       .errors = {413, 415, 503},
       .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
@@ -459,6 +505,9 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .tag = "wardrobe",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json{{"items", {kItemExample}},
+                         {"next_cursor", "1795685274905.wi_6a182d9d610e44383a1901aa"}},
       .query = {QueryParam{"category", "one of the categories", {{"type", "string"}}},
                 QueryParam{"type", "exact type, e.g. jeans", {{"type", "string"}}},
                 QueryParam{"color_family", "dominant colour family", {{"type", "string"}}},
@@ -503,6 +552,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .access = Access::user,
       .exec = Exec::worker_pool,
       .response_schema = kItemSchema,
+      .response_example = kItemExample,
       .errors = {404},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(Item it,
@@ -525,6 +575,10 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .exec = Exec::worker_pool,
       .request_schema = {{"type", "object"}, {"properties", patch_props}},
       .response_schema = kItemSchema,
+      .request_example = {{"name", "black work bag"}, {"category", "bag"}, {"pattern", nullptr}},
+      .response_example = with(
+          kItemExample, {{"name", "black work bag"},
+                         {"tags", with(kItemExample["tags"], {{"user", {{"category", "bag"}}}})}}),
       .errors = {404},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
@@ -590,6 +644,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .access = Access::user,
       .cost = 1,
       .exec = Exec::worker_pool,
+      .response_example = nlohmann::json{{"items", {with(kItemExample, {{"score", 0.439}})}}},
       .errors = {404},
       .query = {QueryParam{"k", "1-100, default 10", {{"type", "integer"}}}},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
@@ -649,6 +704,14 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
                               {{"occasion", {{"type", "string"}}},
                                {"season", {{"type", "string"}}},
                                {"source", {{"type", "string"}}}}}}}}}},
+      .request_example = {{"event", "like"},
+                          {"item_ids",
+                           {"wi_6a182d9d610e44383a1901aa", "wi_68af7a1edead99e3d08d559b"}},
+                          {"context", {{"occasion", "work"}}}},
+      .response_example =
+          nlohmann::json::parse(R"({"id": "fb_103cf7c36b3485e6fa92c3bc", "event": "like",
+        "item_ids": ["wi_6a182d9d610e44383a1901aa", "wi_68af7a1edead99e3d08d559b"],
+        "context": {"occasion": "work"}, "created_at": 1795685275173})"),
       .success_status = 201,
       .errors = {404},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
@@ -692,6 +755,18 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
       .tag = "outfits",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"events": {"like": 1, "dislike": 0, "wore": 0, "skip": 0},
+        "color_families": {"black": 0.583},
+        "weights": {"personal": {"bias": -17.7, "palette": 7.394, "hues": 0.188, "accents": 0.13,
+                                 "formality": 0.097, "season": 0.097, "structure": 2.883,
+                                 "visual": 0.04, "style": 30.155},
+                    "global": {"bias": -17.83, "palette": 7.355, "hues": 0.059, "accents": 0,
+                               "formality": 0, "season": 0, "structure": 2.792, "visual": 0,
+                               "style": 30.091}},
+        "pairs": [{"item_ids": ["wi_68af7a1edead99e3d08d559b", "wi_6a182d9d610e44383a1901aa"],
+                   "affinity": 1}],
+        "has_taste": true, "last_worn": {}})"),
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto p, svc.preferences(ctx.identity.id, ctx.work));
         ordered_json j;
