@@ -35,6 +35,12 @@ const Table kTables[] = {
      "output_type, control_blob, cost, quota_day, idempotency_key, attempts, created_at, "
      "started_at, finished_at, engine_detail, canny_low, canny_high, request_hash",
      "ttTttttttttritttTTTrtTiiIItIIt", "id", false},
+    {"wardrobe_items",
+     "id, owner, name, brand, notes, blob, content_type, width, height, category, type, "
+     "color_family, season, auto_tags, user_tags, embedding, embedding_model, created_at, "
+     "updated_at, tag_embedding, tag_embedding_model",
+     "tttttttiittttttBtiiBt", "id", false},
+    {"wardrobe_feedback", "id, owner, event, item_ids, context, created_at", "ttttti", "id", false},
 };
 
 db::Value::Type null_type(char t) {

@@ -288,6 +288,16 @@ CREATE TABLE wardrobe_feedback (
 );
 CREATE INDEX wardrobe_feedback_owner ON wardrobe_feedback(owner, created_at);
 )SQL"},
+      {10, "wardrobe tag embeddings", R"SQL(
+ALTER TABLE wardrobe_items ADD COLUMN tag_embedding BLOB;
+ALTER TABLE wardrobe_items ADD COLUMN tag_embedding_model TEXT NOT NULL DEFAULT '';
+CREATE INDEX wardrobe_items_version ON wardrobe_items(owner, updated_at);
+)SQL",
+       R"SQL(
+ALTER TABLE wardrobe_items ADD COLUMN tag_embedding BYTEA;
+ALTER TABLE wardrobe_items ADD COLUMN tag_embedding_model TEXT NOT NULL DEFAULT '';
+CREATE INDEX wardrobe_items_version ON wardrobe_items(owner, updated_at);
+)SQL"},
   };
   return kAll;
 }

@@ -89,6 +89,10 @@ struct Item {
   UserTags user_tags;
   std::vector<float> embedding;  // L2-normalised image embedding of the item
   std::string embedding_model;
+  // L2-normalised text embedding of its tags and words (tag_text()); empty
+  // when no text model was loaded.
+  std::vector<float> tag_embedding;
+  std::string tag_embedding_model;
   std::int64_t created_at = 0;  // ms since the epoch
   std::int64_t updated_at = 0;
 

@@ -108,7 +108,16 @@ db::Value embedding_value(const std::vector<float>& v) {
 
 #define ATELIER_ITEM_COLUMNS                                                                 \
   "id, owner, name, brand, notes, blob, content_type, width, height, auto_tags, user_tags, " \
-  "embedding, embedding_model, created_at, updated_at"
+  "embedding, embedding_model, created_at, updated_at, tag_embedding, tag_embedding_model"
+
+std::vector<float> floats(const db::Row& r, int column) {
+  std::vector<float> v;
+  if (r.null(column)) return v;
+  const std::string bytes = r.blob(column);
+  v.resize(bytes.size() / sizeof(float));
+  if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * sizeof(float));
+  return v;
+}
 
 Item read_item(const db::Row& r) {
   Item it;
@@ -123,15 +132,12 @@ Item read_item(const db::Row& r) {
   it.height = static_cast<int>(r.integer(8));
   it.auto_tags = decode_auto(r.text(9));
   it.user_tags = decode_user(r.text(10));
-  if (!r.null(11)) {
-    const std::string bytes = r.blob(11);
-    it.embedding.resize(bytes.size() / sizeof(float));
-    if (!it.embedding.empty())
-      std::memcpy(it.embedding.data(), bytes.data(), it.embedding.size() * sizeof(float));
-  }
+  it.embedding = floats(r, 11);
   it.embedding_model = r.text(12);
   it.created_at = r.integer(13);
   it.updated_at = r.integer(14);
+  it.tag_embedding = floats(r, 15);
+  it.tag_embedding_model = r.text(16);
   return it;
 }
 
@@ -156,11 +162,28 @@ Status ItemRepository::create(const Item& it) {
   return c
       ->execute("INSERT INTO wardrobe_items(" ATELIER_ITEM_COLUMNS
                 ", category, type, color_family, season) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                {it.id, it.owner, it.name, it.brand, it.notes, it.blob, it.content_type, it.width,
-                 it.height, encode(it.auto_tags), encode(it.user_tags),
-                 embedding_value(it.embedding), it.embedding_model, it.created_at, it.updated_at,
-                 it.category(), it.type(), it.color_family(), season_column(it.season())})
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                {it.id,
+                 it.owner,
+                 it.name,
+                 it.brand,
+                 it.notes,
+                 it.blob,
+                 it.content_type,
+                 it.width,
+                 it.height,
+                 encode(it.auto_tags),
+                 encode(it.user_tags),
+                 embedding_value(it.embedding),
+                 it.embedding_model,
+                 it.created_at,
+                 it.updated_at,
+                 embedding_value(it.tag_embedding),
+                 it.tag_embedding_model,
+                 it.category(),
+                 it.type(),
+                 it.color_family(),
+                 season_column(it.season())})
       .status();
 }
 
@@ -224,10 +247,11 @@ Status ItemRepository::update(const Item& it) {
   ATELIER_ASSIGN_OR_RETURN(
       auto n,
       c->execute("UPDATE wardrobe_items SET name=?, brand=?, notes=?, user_tags=?, "
-                 "category=?, type=?, color_family=?, season=?, updated_at=? "
-                 "WHERE owner=? AND id=?",
+                 "category=?, type=?, color_family=?, season=?, updated_at=?, tag_embedding=?, "
+                 "tag_embedding_model=? WHERE owner=? AND id=?",
                  {it.name, it.brand, it.notes, encode(it.user_tags), it.category(), it.type(),
-                  it.color_family(), season_column(it.season()), it.updated_at, it.owner, it.id}));
+                  it.color_family(), season_column(it.season()), it.updated_at,
+                  embedding_value(it.tag_embedding), it.tag_embedding_model, it.owner, it.id}));
   if (n == 0) return Status::not_found("no wardrobe item '" + it.id + "'");
   return Status::ok();
 }

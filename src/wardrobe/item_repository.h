@@ -33,8 +33,9 @@ class ItemRepository {
                         const std::optional<std::string>& cursor);
   // Every item of the owner (embeddings included), newest first.
   Result<std::vector<Item>> all(const std::string& owner);
-  // Writes the owner-editable fields and the user tags (auto tags and the
-  // image never change); not_found when the item is not the owner's.
+  // Writes the owner-editable fields, the user tags and the tag embedding
+  // that follows them (auto tags and the image never change); not_found when
+  // the item is not the owner's.
   Status update(const Item& item);
   Status remove(const std::string& owner, const std::string& id);
   // Deletes every item of the owner; returns the blobs they used.

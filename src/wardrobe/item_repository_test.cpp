@@ -31,6 +31,8 @@ Item item(const std::string& id, const std::string& owner, std::int64_t created,
   it.auto_tags.plain_background = true;
   it.embedding = {0.6f, 0.8f, 0.1f};  // not exact in binary: must come back bit-equal
   it.embedding_model = "mobilenet-v2";
+  it.tag_embedding = {0.3f, -0.7f};
+  it.tag_embedding_model = "glove-sif-100d";
   it.created_at = it.updated_at = created;
   return it;
 }
@@ -44,6 +46,8 @@ TEST_P(ItemRepositoryTest, ItemsRoundTripWholeAndBelongToTheirOwner) {
   auto got = repo.find("user:1", "wi_1");
   ASSERT_TRUE(got.is_ok());
   EXPECT_EQ(got->embedding, a.embedding);
+  EXPECT_EQ(got->tag_embedding, a.tag_embedding);
+  EXPECT_EQ(got->tag_embedding_model, "glove-sif-100d");
   EXPECT_EQ(got->auto_tags.colors.size(), 2u);
   EXPECT_EQ(got->auto_tags.type->value, "t-shirt");
   EXPECT_EQ(got->auto_tags.category_scores, a.auto_tags.category_scores);
@@ -56,6 +60,13 @@ TEST_P(ItemRepositoryTest, ItemsRoundTripWholeAndBelongToTheirOwner) {
   theirs.name = "stolen";
   EXPECT_EQ(repo.update(theirs).code(), Code::not_found);
   EXPECT_EQ(repo.find("user:1", "wi_1")->name, "item wi_1");
+  // An edit writes the tag embedding that follows the new words.
+  Item edited = *repo.find("user:1", "wi_1");
+  edited.tag_embedding = {0.5f};
+  edited.tag_embedding_model = "other";
+  ASSERT_TRUE(repo.update(edited).is_ok());
+  EXPECT_EQ(repo.find("user:1", "wi_1")->tag_embedding, std::vector<float>{0.5f});
+  EXPECT_EQ(repo.find("user:1", "wi_1")->tag_embedding_model, "other");
 }
 
 TEST_P(ItemRepositoryTest, ListsFilterOnEffectiveTagsAndPageNewestFirst) {

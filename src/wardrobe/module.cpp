@@ -10,6 +10,7 @@ namespace atelier::wardrobe {
 namespace {
 
 // Wardrobe items on the vision capability's MobileNetV2 (tags and
+// embeddings) and the embeddings capability's default text model (tag
 // embeddings); photos in their own blob folder (<data dir>/wardrobe-blobs), so
 // deleting a room never takes an item's photo or the other way round.
 class WardrobeModule final : public Module {
@@ -22,7 +23,10 @@ class WardrobeModule final : public Module {
     tagger_ =
         std::make_unique<Tagger>(encoder.is_ok() ? *encoder : nullptr, TaggerWeights::defaults());
     repo_ = std::make_unique<ItemRepository>(p.db);
-    service_ = std::make_unique<WardrobeService>(*repo_, *blobs_, *tagger_);
+    // Tags are embedded with the server's default text model (config
+    // embedding_model) when it loaded.
+    service_ = std::make_unique<WardrobeService>(*repo_, *blobs_, *tagger_,
+                                                 p.embedders.text(p.config.embedding_model));
     feedback_ = std::make_unique<FeedbackRepository>(p.db);
     OutfitSettings os;
     os.worn_days = p.config.wardrobe_worn_days;

@@ -87,6 +87,8 @@ ordered_json item_json(const Item& it) {
                 {"width", it.width},
                 {"height", it.height}};
   j["embedding_model"] = it.embedding_model;
+  j["tag_embedding_model"] =
+      it.tag_embedding_model.empty() ? ordered_json(nullptr) : ordered_json(it.tag_embedding_model);
   j["created_at"] = it.created_at;
   j["updated_at"] = it.updated_at;
   return j;
@@ -178,6 +180,16 @@ const nlohmann::json kItemSchema = {
       {"colors", {{"type", "array"}}},
       {"tags", {{"type", "object"}}}}}};
 
+ordered_json scored_items(const std::vector<wardrobe::SimilarItem>& found) {
+  ordered_json arr = ordered_json::array();
+  for (const auto& s : found) {
+    ordered_json j = item_json(s.item);
+    j["score"] = round3(s.score);
+    arr.push_back(std::move(j));
+  }
+  return arr;
+}
+
 ordered_json evaluation_json(const wardrobe::Evaluation& e) {
   ordered_json j;
   j["score"] = round3(e.score);
@@ -232,7 +244,8 @@ const nlohmann::json kItemExample = nlohmann::json::parse(R"({
            "user": {}},
   "image": {"url": "/v1/wardrobe/items/wi_6a182d9d610e44383a1901aa/image",
             "content_type": "image/jpeg", "width": 224, "height": 224},
-  "embedding_model": "mobilenet-v2", "created_at": 1795685274905, "updated_at": 1795685274905
+  "embedding_model": "mobilenet-v2", "tag_embedding_model": "glove-sif-100d",
+  "created_at": 1795685274905, "updated_at": 1795685274905
 })");
 
 nlohmann::json with(nlohmann::json j, const nlohmann::json& more) {
@@ -639,25 +652,53 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .method = Method::get,
       .path = "/v1/wardrobe/items/{id}/similar",
       .operation_id = "similar_wardrobe_items",
-      .summary = "The caller's items that look most like this one (cosine of image embeddings)",
+      .summary = "The caller's items that look most like this one (cosine of image embeddings), "
+                 "or with by=tags whose tags read most like its tags (text embeddings)",
       .tag = "wardrobe",
       .access = Access::user,
       .cost = 1,
       .exec = Exec::worker_pool,
       .response_example = nlohmann::json{{"items", {with(kItemExample, {{"score", 0.439}})}}},
       .errors = {404},
-      .query = {QueryParam{"k", "1-100, default 10", {{"type", "integer"}}}},
+      .query = {QueryParam{"k", "1-100, default 10", {{"type", "integer"}}},
+                QueryParam{"by",
+                           "image (default): the photos' looks; tags: the tags' words",
+                           {{"type", "string"}, {"enum", {"image", "tags"}}}}},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
+        std::string by = "image";
+        ctx.req.query_param("by", &by);
+        if (by != "image" && by != "tags")
+          return Status::invalid_argument("'by' must be image or tags");
         ATELIER_ASSIGN_OR_RETURN(
-            auto found, svc.similar(ctx.identity.id, ctx.req.path_params.at("id"), k, ctx.work));
-        ordered_json arr = ordered_json::array();
-        for (const auto& s : found) {
-          ordered_json j = item_json(s.item);
-          j["score"] = round3(s.score);
-          arr.push_back(std::move(j));
-        }
-        return Response::json_ordered(200, {{"items", arr}});
+            auto found,
+            svc.similar(ctx.identity.id, ctx.req.path_params.at("id"), k,
+                        by == "tags" ? wardrobe::Likeness::tags : wardrobe::Likeness::image,
+                        ctx.work));
+        return Response::json_ordered(200, {{"items", scored_items(found)}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/wardrobe/search",
+      .operation_id = "search_wardrobe",
+      .summary = "The caller's items whose tags read most like a text ('navy blazer', 'something "
+                 "warm for the evening'): cosine of text embeddings of the query and of each "
+                 "item's tags, colours, name, brand and notes",
+      .tag = "wardrobe",
+      .access = Access::user,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .response_example = nlohmann::json{{"items", {with(kItemExample, {{"score", 0.817}})}}},
+      .errors = {503},
+      .query = {QueryParam{"q", "the text, 1-500 bytes", {{"type", "string"}}, true},
+                QueryParam{"k", "1-100, default 10", {{"type", "integer"}}}},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
+        std::string q;
+        ctx.req.query_param("q", &q);
+        ATELIER_ASSIGN_OR_RETURN(auto found, svc.search(ctx.identity.id, q, k, ctx.work));
+        return Response::json_ordered(200, {{"items", scored_items(found)}});
       },
   });
 }

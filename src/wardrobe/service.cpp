@@ -1,9 +1,11 @@
 #include "wardrobe/service.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/vec.h"
 
 namespace atelier::wardrobe {
 
@@ -53,6 +55,40 @@ Status validate(const UserTags& t) {
   return Status::ok();
 }
 
+std::string tag_text(const Item& it) {
+  std::string s;
+  auto add = [&s](const std::string& part) {
+    if (part.empty()) return;
+    if (!s.empty()) s += ". ";
+    s += part;
+  };
+  const std::string type = it.type();
+  add(it.color_family() + (type.empty() ? "" : " " + type));
+  add(it.category());
+  add(it.pattern().value_or(""));
+  add(it.formality().value_or(""));
+  std::string colours;
+  std::set<std::string> named;
+  for (const auto& c : it.auto_tags.colors)
+    if (named.insert(c.name).second) colours += (colours.empty() ? "" : ", ") + c.name;
+  add(colours);
+  std::string season;
+  for (const auto& x : it.season()) season += (season.empty() ? "" : ", ") + x;
+  add(season);
+  add(it.name);
+  add(it.brand);
+  add(it.notes);
+  return s;
+}
+
+Status WardrobeService::embed_tags(Item& it, const WorkContext& work) const {
+  if (!text_) return Status::ok();
+  ATELIER_ASSIGN_OR_RETURN(embed::Embeddings e, text_->embed({tag_text(it)}, work));
+  it.tag_embedding = e.vectors.empty() ? std::vector<float>() : std::move(e.vectors[0]);
+  it.tag_embedding_model = text_->model();
+  return Status::ok();
+}
+
 Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
                                   const WorkContext& work) {
   ATELIER_RETURN_IF_ERROR(validate(n.user_tags));
@@ -72,6 +108,7 @@ Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
   it.embedding = std::move(tagged.embedding);
   it.embedding_model = tagger_.model();
   it.created_at = it.updated_at = unix_millis();
+  ATELIER_RETURN_IF_ERROR(embed_tags(it, work));
   ATELIER_ASSIGN_OR_RETURN(it.blob, blobs_.put(n.bytes));
   Status st = repo_.in(work).create(it);
   if (!st.is_ok()) {
@@ -131,6 +168,7 @@ Result<Item> WardrobeService::update(const std::string& owner, const std::string
   if (p.set.warmth) u.warmth = p.set.warmth;
   if (p.set.season) u.season = p.set.season;
   it.updated_at = unix_millis();
+  ATELIER_RETURN_IF_ERROR(embed_tags(it, work));  // the words may have changed
   ATELIER_RETURN_IF_ERROR(repo.update(it));
   return it;
 }
@@ -152,20 +190,17 @@ Result<std::pair<std::string, std::string>> WardrobeService::image(const std::st
   return std::make_pair(std::move(bytes), it.content_type);
 }
 
-Result<std::vector<SimilarItem>> WardrobeService::similar(const std::string& owner,
-                                                          const std::string& id, int k,
-                                                          const WorkContext& work) {
-  if (k < 1 || k > 100) return Status::invalid_argument("'k' must lie in [1, 100]");
-  ItemRepository repo = repo_.in(work);
-  ATELIER_ASSIGN_OR_RETURN(Item anchor, repo.find(owner, id));
-  ATELIER_ASSIGN_OR_RETURN(std::vector<Item> all, repo.all(owner));
+namespace {
+
+// The k best by cosine with `probe` over the chosen vector of each item.
+std::vector<SimilarItem> nearest(std::vector<Item> all, const std::vector<float>& probe,
+                                 Likeness by, const std::string& skip_id, int k) {
   std::vector<SimilarItem> out;
   for (auto& other : all) {
-    if (other.id == anchor.id || other.embedding.size() != anchor.embedding.size()) continue;
-    double dot = 0;
-    for (std::size_t i = 0; i < anchor.embedding.size(); ++i)
-      dot += double(anchor.embedding[i]) * other.embedding[i];
-    out.push_back({std::move(other), dot});
+    const auto& v = by == Likeness::image ? other.embedding : other.tag_embedding;
+    if (other.id == skip_id || v.size() != probe.size() || v.empty()) continue;
+    const double score = dot(probe.data(), v.data(), v.size());
+    out.push_back({std::move(other), score});
   }
   const std::size_t keep = std::min<std::size_t>(out.size(), static_cast<std::size_t>(k));
   std::partial_sort(out.begin(), out.begin() + long(keep), out.end(),
@@ -174,6 +209,42 @@ Result<std::vector<SimilarItem>> WardrobeService::similar(const std::string& own
                     });
   out.resize(keep);
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<SimilarItem>> WardrobeService::similar(const std::string& owner,
+                                                          const std::string& id, int k, Likeness by,
+                                                          const WorkContext& work) {
+  if (k < 1 || k > 100) return Status::invalid_argument("'k' must lie in [1, 100]");
+  ItemRepository repo = repo_.in(work);
+  ATELIER_ASSIGN_OR_RETURN(Item anchor, repo.find(owner, id));
+  const auto& probe = by == Likeness::image ? anchor.embedding : anchor.tag_embedding;
+  if (probe.empty())
+    return Status::unavailable(by == Likeness::image
+                                   ? "the item has no image embedding"
+                                   : "the item has no tag embedding: no text model was loaded "
+                                     "when it was added or last edited");
+  ATELIER_ASSIGN_OR_RETURN(std::vector<Item> all, repo.all(owner));
+  return nearest(std::move(all), probe, by, anchor.id, k);
+}
+
+Result<std::vector<SimilarItem>> WardrobeService::search(const std::string& owner,
+                                                         const std::string& query, int k,
+                                                         const WorkContext& work) {
+  if (k < 1 || k > 100) return Status::invalid_argument("'k' must lie in [1, 100]");
+  if (query.empty() || query.size() > 500 || !is_utf8(query))
+    return Status::invalid_argument("'q' must be 1 to 500 bytes of text");
+  if (!text_) return Status::unavailable("no text embedding model is loaded");
+  ATELIER_ASSIGN_OR_RETURN(embed::Embeddings e, text_->embed({query}, work));
+  // No word the model knows: nothing can be near it.
+  if (e.vectors.empty() ||
+      std::all_of(e.vectors[0].begin(), e.vectors[0].end(), [](float x) { return x == 0.f; }))
+    return std::vector<SimilarItem>{};
+  ATELIER_ASSIGN_OR_RETURN(std::vector<Item> all, repo_.in(work).all(owner));
+  // Only vectors of the current model compare.
+  std::erase_if(all, [&](const Item& it) { return it.tag_embedding_model != text_->model(); });
+  return nearest(std::move(all), e.vectors[0], Likeness::tags, "", k);
 }
 
 Status WardrobeService::delete_owner(const std::string& owner) {

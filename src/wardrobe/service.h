@@ -11,6 +11,7 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
+#include "embed/embedder.h"
 #include "image/image.h"
 #include "store/blobs.h"
 #include "wardrobe/item_repository.h"
@@ -36,13 +37,24 @@ struct ItemPatch {
 
 struct SimilarItem {
   Item item;
-  double score = 0;  // cosine similarity of the image embeddings
+  double score = 0;  // cosine similarity of the embeddings compared
 };
+
+// What `similar` compares: the photos' looks or the tags' words.
+enum class Likeness { image, tags };
+
+// The words an item's tag embedding is made of: its effective tags, colour
+// names and the owner's name, brand and notes ("navy blazer. outerwear.
+// business. solid. navy, midnightblue. autumn, winter. Work blazer").
+std::string tag_text(const Item& item);
 
 class WardrobeService {
  public:
-  WardrobeService(ItemRepository& repo, BlobStore& blobs, const Tagger& tagger)
-      : repo_(repo), blobs_(blobs), tagger_(tagger) {}
+  // `text` embeds tag_text() for tag similarity and search; null: items get no
+  // tag embedding, and those routes answer unavailable.
+  WardrobeService(ItemRepository& repo, BlobStore& blobs, const Tagger& tagger,
+                  const embed::TextEmbedder* text = nullptr)
+      : repo_(repo), blobs_(blobs), tagger_(tagger), text_(text) {}
 
   // invalid_argument for a user tag outside its set (see validate()).
   Result<Item> add(const NewItem& item, const image::Image& decoded, const WorkContext& work);
@@ -55,9 +67,16 @@ class WardrobeService {
   // The photo as uploaded and its content type.
   Result<std::pair<std::string, std::string>> image(const std::string& owner, const std::string& id,
                                                     const WorkContext& work);
-  // The owner's k items whose photos look most like this one's.
+  // The owner's k items whose photos look most like this one's, or whose
+  // tags read most like its tags.
   Result<std::vector<SimilarItem>> similar(const std::string& owner, const std::string& id, int k,
-                                           const WorkContext& work);
+                                           Likeness by, const WorkContext& work);
+  // The owner's k items whose tags read most like `query` ("navy blazer",
+  // "something warm for the evening"): cosine of the text embeddings.
+  Result<std::vector<SimilarItem>> search(const std::string& owner, const std::string& query, int k,
+                                          const WorkContext& work);
+  // The text model tags are embedded with ("" when none).
+  std::string text_model() const { return text_ ? text_->model() : std::string(); }
 
   // Account export and deletion.
   Result<std::vector<Item>> all(const std::string& owner, const WorkContext& work = {}) {
@@ -69,10 +88,13 @@ class WardrobeService {
 
  private:
   void collect_blob(const std::string& blob);
+  // Embeds the item's tag text (nothing without a text model).
+  Status embed_tags(Item& item, const WorkContext& work) const;
 
   ItemRepository& repo_;
   BlobStore& blobs_;
   const Tagger& tagger_;
+  const embed::TextEmbedder* text_;
 };
 
 // invalid_argument when a user tag lies outside its closed set (category,

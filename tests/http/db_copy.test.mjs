@@ -46,6 +46,14 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     const rid = (await json(room)).id;
     const design = await json(await postJson(s, '/v1/designs?wait=30', { room_id: rid, style: 'scandinavian', seed: 3 }));
     assert.equal(design.status, 'succeeded', JSON.stringify(design));
+    // A wardrobe item (its photo, tags and both embeddings) and feedback on it.
+    const products = path.resolve(SOURCE_DIR, '../shared/data/fashion/products');
+    const photo = readdirSync(products).find((f) => f.endsWith('.jpg'));
+    const added = await call(s, 'POST', '/v1/wardrobe/items', readFileSync(path.join(products, photo)), { 'Content-Type': 'image/jpeg' });
+    assert.equal(added.status, 201);
+    const item = await json(added);
+    assert.equal((await postJson(s, '/v1/feedback', { event: 'like', item_id: item.id })).status, 201);
+    const similarBefore = await json(await call(s, 'GET', `/v1/wardrobe/items/${item.id}/similar?by=tags`));
     const meBefore = await json(await call(s, 'GET', '/v1/me'));
     await s.stop({ keepData: true });
 
@@ -57,6 +65,8 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     assert.match(first.stdout, /users: 1 in source, 1 copied, 1 in target/);
     assert.match(first.stdout, /documents: 8 in source, 8 copied, 8 in target/);
     assert.match(first.stdout, /designs: 1 in source, 1 copied, 1 in target/);
+    assert.match(first.stdout, /wardrobe_items: 1 in source, 1 copied, 1 in target/);
+    assert.match(first.stdout, /wardrobe_feedback: 1 in source, 1 copied, 1 in target/);
     assert.match(first.stdout, /verified/);
     assert.doesNotMatch(first.stdout, /correct horse|password=/);
     const again = runCli(['db', 'copy', '--from', `sqlite:${path.join(dir, 'atelier.db')}`, '--to', target.toString()], cliEnv);
@@ -78,6 +88,10 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     assert.equal(d.status, 'succeeded');
     assert.equal(d.id, design.id);
     assert.equal((await call(s, 'GET', `/v1/rooms/${rid}/image`)).status, 200);
+    assert.deepEqual(await json(await call(s, 'GET', `/v1/wardrobe/items/${item.id}`)), item);
+    assert.equal((await call(s, 'GET', `/v1/wardrobe/items/${item.id}/image`)).status, 200);
+    assert.deepEqual(await json(await call(s, 'GET', `/v1/wardrobe/items/${item.id}/similar?by=tags`)), similarBefore);
+    assert.equal((await json(await call(s, 'GET', '/v1/me/preferences'))).events.like, 1);
     // New rows continue after the copied ids.
     const next = createKey(s, 'free', 'after-the-move');
     assert.equal((await fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': next } })).status, 200);

@@ -164,6 +164,25 @@ test('lists filter by text and page with a stable cursor; similar items rank by 
   assert.ok(!similar.items.some((x) => x.id === ids[0]));
   assert.ok(similar.items[0].score >= similar.items[1].score);
   assert.equal(similar.items[0].id, ids[1], 'the other sandals look most alike');
+  // Tags are embedded as text too: similar by tags, and search by words.
+  const items = (await json(await call(key, 'GET', '/v1/wardrobe/items?limit=100'))).items;
+  assert.ok(items.every((x) => x.tag_embedding_model === 'glove-sif-100d'));
+  const byTags = await json(await call(key, 'GET', `/v1/wardrobe/items/${ids[0]}/similar?k=3&by=tags`));
+  // Colour words weigh as much as the name: the other sandals are among the three nearest.
+  assert.ok(byTags.items.some((x) => x.id === ids[1]), JSON.stringify(byTags.items.map((x) => x.name)));
+  assert.ok(byTags.items[0].score >= byTags.items[2].score);
+  const search = async (q, k = 2) => json(await call(key, 'GET', `/v1/wardrobe/search?q=${encodeURIComponent(q)}&k=${k}`));
+  assert.deepEqual((await search('sandals')).items.map((x) => x.id).sort(), [ids[0], ids[1]].sort());
+  assert.equal((await search('shoes for the beach', 1)).items[0].category, 'footwear');
+  // An edit re-embeds the words.
+  const renamed = await json(await call(key, 'PATCH', `/v1/wardrobe/items/${ids[2]}`, JSON.stringify({ name: 'evening clutch' }), { 'content-type': 'application/json' }));
+  assert.equal(renamed.name, 'evening clutch');
+  assert.equal((await search('clutch', 1)).items[0].id, ids[2]);
+  assert.deepEqual((await search('zzqx')).items, [], 'no known word: nothing is near');
+  await expectProblem(assert, await call(key, 'GET', '/v1/wardrobe/search'), 400);
+  await expectProblem(assert, await call(key, 'GET', `/v1/wardrobe/items/${ids[0]}/similar?by=colour`), 400);
+  // Another owner's items are not searched.
+  assert.deepEqual((await json(await call(bob, 'GET', '/v1/wardrobe/search?q=sandals'))).items.filter((x) => ids.includes(x.id)), []);
 });
 
 test('export includes the wardrobe; deleting the account deletes it and its photos', async () => {
@@ -554,6 +573,7 @@ test('OpenAPI: every wardrobe, outfit and feedback route has examples shaped lik
     'get /v1/wardrobe/items/{id}': await get(`/v1/wardrobe/items/${ids[0]}`),
     'patch /v1/wardrobe/items/{id}': await json(await patch(`/v1/wardrobe/items/${ids[0]}`, { name: 'tee' })),
     'get /v1/wardrobe/items/{id}/similar': await get(`/v1/wardrobe/items/${ids[0]}/similar?k=2`),
+    'get /v1/wardrobe/search': await get('/v1/wardrobe/search?q=white%20t-shirt&k=2'),
     'post /v1/outfits/evaluate': await json(await post(key, '/v1/outfits/evaluate', { item_ids: [ids[0], ids[3], ids[6]] })),
     'post /v1/outfits/recommend': await json(await post(key, '/v1/outfits/recommend', { count: 2, seed: 1 })),
     'post /v1/feedback': await json(await post(key, '/v1/feedback', { event: 'like', item_ids: [ids[0], ids[3]] })),
