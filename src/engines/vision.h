@@ -11,6 +11,8 @@
 
 #include <opencv2/core.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -91,13 +93,37 @@ struct SceneObject {
   float score = 0;
   float type_score = 0;  // the classifier's confidence in `type`
 };
+// A piece of what a person in a photo wears: where it is and what it is
+// (a wardrobe category: "top", "bottom", "dress", "bag", "accessory").
+struct OutfitPiece {
+  Box box;
+  std::string category;
+};
+// How well the pieces go together: the wardrobe capability's evaluate.
+struct OutfitJudgement {
+  double score = 0;     // 0..1, higher goes better together
+  std::string verdict;  // "goes well together", "works", "clashes"
+  std::vector<std::string> explanation;
+};
+// Judges the pieces of an outfit in a photo (set by the wardrobe capability).
+using OutfitJudge = std::function<Result<OutfitJudgement>(
+    const cv::Mat& bgr, const std::vector<OutfitPiece>& pieces, const WorkContext& work)>;
+
 struct SceneFacts {
   int width = 0, height = 0;
   std::vector<SceneObject> objects;
   std::vector<std::string> image_types;  // whole-image garment/furniture types, best first
   std::vector<std::string> palette;      // whole-image dominant colour names, largest first
   std::string text;                      // OCR text, "" when none or not run
+  // Set only when the question asks whether the outfit goes together and a
+  // person's outfit could be judged (asks_about_outfit()).
+  std::optional<OutfitJudgement> outfit;
+  std::vector<OutfitPiece> outfit_pieces;  // what was judged
 };
+
+// "Does this outfit go together?", "do the colours match?", "does her look
+// work?": the questions the wardrobe's evaluate answers.
+bool asks_about_outfit(const std::string& question);
 
 struct Description {
   std::string text;

@@ -21,6 +21,7 @@
 #include "core/status.h"
 #include "embed/embedder.h"
 #include "embed/image_models.h"
+#include "engines/vision.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
 #include "store/database.h"
@@ -55,6 +56,9 @@ struct Platform {
   const text::Analyzer* analyzer = nullptr;
   embed::EmbedderRegistry embedders;
   embed::ImageModels image_models;
+  // Judges a person's outfit in a photo (set by the wardrobe capability, used
+  // by vision's VQA from ready()); empty when no module offers it.
+  engines::OutfitJudge outfit_judge;
 };
 
 class Module {

@@ -22,6 +22,11 @@ class VisionModule final : public Module {
     api::add_vision_routes(p.router, p.deps, *stack_->service);
     return Status::ok();
   }
+  // The wardrobe (started later) offers the outfit judge.
+  Status ready(Platform& p) override {
+    if (stack_->service && p.outfit_judge) stack_->service->set_outfit_judge(p.outfit_judge);
+    return Status::ok();
+  }
 
  private:
   std::unique_ptr<VisionStack> stack_;

@@ -349,12 +349,63 @@ Result<Analysis> VisionService::caption(const image::Image& img, const WorkConte
   });
 }
 
+std::vector<engines::OutfitPiece> outfit_pieces(const engines::SceneFacts& f) {
+  const engines::SceneObject* person = nullptr;
+  for (const auto& o : f.objects)
+    if (o.name == "person" && o.box.h >= 80 &&
+        (!person || o.box.w * o.box.h > person->box.w * person->box.h))
+      person = &o;
+  if (!person) return {};
+  const engines::Box& b = person->box;
+  // A standing figure: the head ends near 0.18 of its height, the waist lies
+  // near 0.5, the hem or knees by 0.88; the arms take the box's sides.
+  auto band = [&b](float top, float bottom) {
+    return engines::Box{b.x + 0.15f * b.w, b.y + top * b.h, 0.7f * b.w, (bottom - top) * b.h};
+  };
+  static const std::vector<std::string> dresses = {"gown", "kimono", "abaya", "dress"};
+  const bool dress = person->type_score >= 0.45f &&
+                     std::find(dresses.begin(), dresses.end(), person->type) != dresses.end();
+  std::vector<engines::OutfitPiece> pieces;
+  if (dress) {
+    pieces.push_back({band(0.18f, 0.85f), "dress"});
+  } else {
+    pieces.push_back({band(0.18f, 0.5f), "top"});
+    pieces.push_back({band(0.5f, 0.88f), "bottom"});
+  }
+  for (const auto& o : f.objects) {
+    const std::string category = o.name == "handbag" || o.name == "backpack" ? "bag"
+                                 : o.name == "tie"                           ? "accessory"
+                                                                             : "";
+    if (category.empty()) continue;
+    const float cx = o.box.x + o.box.w / 2, cy = o.box.y + o.box.h / 2;
+    if (cx >= b.x - 0.25f * b.w && cx <= b.x + 1.25f * b.w && cy >= b.y && cy <= b.y + b.h)
+      pieces.push_back({o.box, category});
+  }
+  if (pieces.size() < 2) return {};
+  return pieces;
+}
+
 Result<Analysis> VisionService::vqa(const image::Image& img, const std::string& question,
                                     const WorkContext& work) {
   return cached(cache_key("vqa", question, img), [&]() -> Result<Analysis> {
     ATELIER_RETURN_IF_ERROR(need(e_.describer, "describer"));
     ATELIER_ASSIGN_OR_RETURN(Scene sc, build_scene(img, scene_options(e_), work));
     auto t = SteadyClock::now();
+    if (judge_ && engines::asks_about_outfit(question)) {
+      auto pieces = outfit_pieces(sc.facts);
+      if (!pieces.empty()) {
+        auto judged = judge_(img.bgr, pieces, work);
+        if (judged.is_ok()) {
+          sc.facts.outfit = std::move(judged).value();
+          sc.facts.outfit_pieces = std::move(pieces);
+        } else if (judged.status().code() == Code::cancelled ||
+                   judged.status().code() == Code::deadline_exceeded) {
+          return judged.status();
+        }  // otherwise (no tagger model): the describer says it cannot tell
+      }
+      sc.analysis.timings_ms.emplace_back("outfit", ms_since(t));
+      t = SteadyClock::now();
+    }
     ATELIER_ASSIGN_OR_RETURN(engines::Description d,
                              e_.describer->answer(question, sc.facts, jpeg_of(img.bgr), work));
     sc.analysis.question = question;

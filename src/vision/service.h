@@ -100,6 +100,9 @@ class VisionService {
                        const WorkContext& work);
 
   const Engines& engines() const { return e_; }
+  // Questions about whether a person's outfit goes together are answered
+  // with `judge` (the wardrobe's evaluate). Set before the server starts.
+  void set_outfit_judge(engines::OutfitJudge judge) { judge_ = std::move(judge); }
 
  private:
   struct Scene;
@@ -113,7 +116,14 @@ class VisionService {
   Result<Analysis> cached(const std::string& key, F&& compute);
 
   Engines e_;
-  cache::Cache* cache_;  // may be null
+  cache::Cache* cache_;         // may be null
+  engines::OutfitJudge judge_;  // may be empty
 };
+
+// The pieces of the most prominent person's outfit in a scene: the torso as a
+// top and the legs as a bottom (or one dress when the classifier is sure of
+// a dress type), and a handbag, backpack or tie on them. Empty when no person
+// is large enough or fewer than two pieces are found.
+std::vector<engines::OutfitPiece> outfit_pieces(const engines::SceneFacts& facts);
 
 }  // namespace atelier::vision

@@ -4,6 +4,7 @@
 
 #include "engines/local/grounded_scene.h"
 #include "vision/colors.h"
+#include "vision/service.h"
 #include "vision/taxonomy.h"
 
 namespace atelier::vision {
@@ -123,6 +124,52 @@ TEST(GroundedScene, SpeaksAboutWhatPeopleWear) {
   engines::SceneFacts empty;
   EXPECT_EQ(g.answer("What is the man wearing?", empty, "", w)->text, "unknown");
   EXPECT_EQ(g.answer("Is this outfit formal?", empty, "", w)->text, "unknown");
+}
+
+// "Does this outfit go together?" is the wardrobe's evaluate on the pieces
+// of the most prominent person; without a judged outfit the answer is unknown.
+TEST(GroundedScene, AnswersWhetherAnOutfitGoesTogetherFromTheJudgement) {
+  EXPECT_TRUE(engines::asks_about_outfit("Does this outfit go together?"));
+  EXPECT_TRUE(engines::asks_about_outfit("do her clothes match"));
+  EXPECT_TRUE(engines::asks_about_outfit("Do the colours work together?"));
+  EXPECT_TRUE(engines::asks_about_outfit("Is this look good?"));
+  EXPECT_FALSE(engines::asks_about_outfit("What is the person wearing?"));
+  EXPECT_FALSE(engines::asks_about_outfit("How many matches are there?"));
+
+  engines::SceneFacts f;
+  f.objects = {{"person", "", "", {10, 5, 40, 60}, 0.9f},  // too small to judge
+               {"person", "jeans", "blue", {100, 20, 200, 400}, 0.9f, 0.8f},
+               {"handbag", "", "black", {280, 200, 60, 60}, 0.7f},
+               {"handbag", "", "red", {900, 200, 60, 60}, 0.7f}};  // someone else's
+  const auto pieces = outfit_pieces(f);
+  ASSERT_EQ(pieces.size(), 3u);
+  EXPECT_EQ(pieces[0].category, "top");
+  EXPECT_EQ(pieces[1].category, "bottom");
+  EXPECT_EQ(pieces[2].category, "bag");
+  EXPECT_FLOAT_EQ(pieces[0].box.y, 20 + 0.18f * 400);
+  EXPECT_FLOAT_EQ(pieces[1].box.y, 20 + 0.5f * 400);
+  engines::SceneFacts gown = f;
+  gown.objects[1].type = "gown";
+  EXPECT_EQ(outfit_pieces(gown)[0].category, "dress");
+  engines::SceneFacts nobody;
+  nobody.objects = {{"chair", "", "", {0, 0, 200, 200}, 0.9f}};
+  EXPECT_TRUE(outfit_pieces(nobody).empty());
+
+  engines::GroundedSceneDescriber g;
+  WorkContext w;
+  EXPECT_EQ(g.answer("Does this outfit go together?", f, "", w)->text, "unknown");
+  f.outfit =
+      engines::OutfitJudgement{0.72,
+                               "goes well together",
+                               {"The blue jeans are casual while the white top is smart casual."}};
+  f.outfit_pieces = pieces;
+  auto a = g.answer("Does this outfit go together?", f, "", w);
+  ASSERT_TRUE(a.is_ok());
+  EXPECT_EQ(a->text, "yes");
+  EXPECT_EQ(a->evidence[0], "outfit score 0.72: goes well together");
+  EXPECT_EQ(a->evidence.size(), 1 + pieces.size() + 1);
+  f.outfit->score = 0.3;
+  EXPECT_EQ(g.answer("do the colours match?", f, "", w)->text, "no");
 }
 
 }  // namespace

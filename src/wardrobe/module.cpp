@@ -36,6 +36,11 @@ class WardrobeModule final : public Module {
     api::add_feedback_routes(p.router, *outfits_);
     api::add_wardrobe_index_stats(p.deps, *service_, *outfits_);
     OutfitService* outfits = outfits_.get();
+    if (tagger_->loaded()) {
+      p.outfit_judge = [outfits](
+                           const cv::Mat& bgr, const std::vector<engines::OutfitPiece>& pieces,
+                           const WorkContext& work) { return outfits->judge(bgr, pieces, work); };
+    }
     for (const auto& e : feedback_events()) {
       p.metrics.add_sampled_counter("atelier_wardrobe_feedback_total",
                                     "Wardrobe feedback events recorded.", {{"event", e}},

@@ -186,6 +186,37 @@ Result<Evaluation> OutfitService::evaluate_inline(const std::string& owner,
   return evaluate(o, weights_);
 }
 
+Result<engines::OutfitJudgement> OutfitService::judge(
+    const cv::Mat& bgr, const std::vector<engines::OutfitPiece>& pieces, const WorkContext& work) {
+  if (pieces.size() < kMinOutfitItems || pieces.size() > kMaxOutfitItems)
+    return Status::invalid_argument("an outfit has 2 to 9 items");
+  const cv::Rect frame(0, 0, bgr.cols, bgr.rows);
+  std::vector<OutfitItem> o;
+  for (std::size_t i = 0; i < pieces.size(); ++i) {
+    const auto& b = pieces[i].box;
+    const cv::Rect r = cv::Rect(int(b.x), int(b.y), int(b.w), int(b.h)) & frame;
+    if (r.width < 8 || r.height < 8) return Status::invalid_argument("a piece is too small");
+    ATELIER_ASSIGN_OR_RETURN(Tagged t, tagger_.tag(bgr(r).clone(), work));
+    Item it;
+    it.id = "piece " + std::to_string(i + 1);
+    it.auto_tags = std::move(t.tags);
+    it.user_tags.category = pieces[i].category;  // where it is says what it is
+    if (it.auto_tags.category.value != pieces[i].category) {
+      // The type (and what follows from it) was read for another category:
+      // a torso crop classified as a skirt must not be called one.
+      it.auto_tags.type.reset();
+      it.auto_tags.formality.reset();
+      it.auto_tags.warmth.reset();
+      it.auto_tags.season.clear();
+    }
+    it.embedding = std::move(t.embedding);
+    o.push_back(outfit_item(it));
+  }
+  distinct_labels(o);
+  Evaluation e = evaluate(o, weights_);
+  return engines::OutfitJudgement{e.score, e.verdict, std::move(e.explanation)};
+}
+
 Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const FillRequest& r,
                                                 const WorkContext& work) {
   if (!contains(categories(), r.category))

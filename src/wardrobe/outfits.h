@@ -89,6 +89,11 @@ class OutfitService {
   // placed in the owner's wardrobe (empty owner: none).
   Result<Evaluation> evaluate_inline(const std::string& owner, const std::vector<InlineItem>& items,
                                      const WorkContext& work);
+  // Pieces of what a person in a photo wears (vision's outfit questions):
+  // each region tagged like an upload, its category as given, then evaluated.
+  Result<engines::OutfitJudgement> judge(const cv::Mat& bgr,
+                                         const std::vector<engines::OutfitPiece>& pieces,
+                                         const WorkContext& work);
   Result<Recommendation> recommend(const std::string& owner, const RecommendRequest& r,
                                    const WorkContext& work);
   Result<std::vector<Ranked>> fill(const std::string& owner, const FillRequest& r,

@@ -147,6 +147,33 @@ test('VQA answers grounded questions with evidence and refuses to invent the res
   await expectProblem(assert, await post('/v1/vision/vqa', form(LIVING_ROOM)), 400);
 });
 
+test('VQA: "does this outfit go together?" is the wardrobe\'s evaluate on the person\'s pieces', async () => {
+  const PEOPLE = path.join(SHARED, 'fashion/people');
+  const photos = listFiles(PEOPLE, /\.jpg$/);
+  let judged = 0;
+  for (const f of photos) {
+    const r = await call('/v1/vision/vqa', form(f, { question: 'Does this outfit go together?' }));
+    assert.equal(r.status, 200, JSON.stringify(r.body));
+    const a = r.body.answer;
+    if (a.text === 'unknown') {
+      assert.match(a.evidence[0], /no person's outfit could be judged/);
+      continue;
+    }
+    judged++;
+    assert.ok(['yes', 'mostly', 'no'].includes(a.text), a.text);
+    const m = a.evidence[0].match(/^outfit score (\d\.\d\d): (goes well together|works|clashes)$/);
+    assert.ok(m, a.evidence[0]);
+    const score = Number(m[1]);
+    assert.equal(a.text, score >= 0.6 ? 'yes' : score >= 0.4 ? 'mostly' : 'no');
+    assert.ok(a.evidence.some((e) => /^judged the top at/.test(e)) || a.evidence.some((e) => /^judged the dress at/.test(e)));
+  }
+  console.log(`outfit questions: ${judged} of ${photos.length} people photos judged`);
+  assert.ok(judged >= photos.length / 2, `${judged} of ${photos.length}`);
+  // A room has no outfit to judge.
+  const room = await call('/v1/vision/vqa', form(LIVING_ROOM, { question: 'Do the clothes match?' }));
+  assert.ok(['unknown', 'yes', 'mostly', 'no'].includes(room.body.answer.text));
+});
+
 test('bad images get a clear 4xx and the server stays up', async () => {
   const real = readFileSync(LIVING_ROOM);
   const cases = [

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iomanip>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -221,6 +222,28 @@ Result<Description> GroundedSceneDescriber::answer(const std::string& question, 
   static const std::regex text_q(
       R"((what does|what do) (?:the |this |that )?(text|sign|label|it|words?)( say| read)|what is written|read the text|what text)");
 
+  if (asks_about_outfit(question)) {
+    if (!f.outfit) {
+      d.text = "unknown";
+      d.confidence = 0.05f;
+      d.evidence.push_back(
+          "no person's outfit could be judged (a person at least 80 pixels tall "
+          "and two pieces are needed)");
+      return d;
+    }
+    const auto& o = *f.outfit;
+    d.text = o.score >= 0.6 ? "yes" : o.score >= 0.4 ? "mostly" : "no";
+    d.confidence = 0.5f;
+    std::ostringstream score;
+    score << std::fixed << std::setprecision(2) << o.score;
+    d.evidence.push_back("outfit score " + score.str() + ": " + o.verdict);
+    for (const auto& p : f.outfit_pieces)
+      d.evidence.push_back("judged the " + p.category + " at (" + std::to_string(int(p.box.x)) +
+                           "," + std::to_string(int(p.box.y)) + ") " +
+                           std::to_string(int(p.box.w)) + "x" + std::to_string(int(p.box.h)));
+    for (const auto& e : o.explanation) d.evidence.push_back(e);
+    return d;
+  }
   if (std::regex_search(q, m, how_many)) {
     const auto names = referents(m[1]);
     int n = 0;
