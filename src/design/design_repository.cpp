@@ -239,14 +239,15 @@ Status DesignRepository::delete_design_data(const std::string& owner) {
   });
 }
 
-Result<std::vector<std::string>> DesignRepository::referenced_blobs() {
+Result<bool> DesignRepository::blob_in_use(const std::string& blob) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  return db::all<std::string>(
-      *c,
-      "SELECT blob FROM rooms UNION SELECT input_blob FROM designs UNION SELECT output_blob FROM "
-      "designs WHERE output_blob IS NOT NULL UNION SELECT control_blob FROM designs WHERE "
-      "control_blob IS NOT NULL",
-      {}, [](const db::Row& r) { return r.text(0); });
+  ATELIER_ASSIGN_OR_RETURN(
+      auto one, db::first<std::int64_t>(
+                    *c,
+                    "SELECT 1 FROM rooms WHERE blob=? UNION ALL SELECT 1 FROM designs WHERE "
+                    "input_blob=? OR output_blob=? OR control_blob=? LIMIT 1",
+                    {blob, blob, blob, blob}, [](const db::Row& r) { return r.integer(0); }));
+  return one.has_value();
 }
 
 }  // namespace atelier

@@ -47,7 +47,8 @@ class DesignRepository {
   Result<std::vector<std::pair<std::string, std::string>>> designs_before(std::int64_t ms);
   Result<double> design_spend(const std::string& owner, std::int64_t since_ms);
   Status delete_design_data(const std::string& owner);
-  Result<std::vector<std::string>> referenced_blobs();
+  // Whether a room or design (of anyone) uses the blob.
+  Result<bool> blob_in_use(const std::string& blob);
 
  private:
   db::Database& db_;

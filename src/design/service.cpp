@@ -289,11 +289,12 @@ Status DesignService::remove(const std::string& owner, const std::string& id,
 }
 
 void DesignService::collect_blobs(const std::vector<std::string>& candidates) {
-  auto refs = store_.referenced_blobs();
-  if (!refs.is_ok()) return;  // keep the files; a later deletion collects them
-  std::set<std::string> live(refs->begin(), refs->end());
+  // Each candidate is moved aside before the check, so an upload of the same
+  // bytes after the check writes it anew. (Rooms and designs write their blob
+  // before their row, so an upload between its put() and its row can still
+  // lose the blob to a deletion in that window.)
   for (const auto& h : candidates)
-    if (!live.count(h)) (void)blobs_.remove(h);
+    (void)blobs_.remove_unless(h, [&] { return store_.blob_in_use(h); });
 }
 
 Result<std::pair<double, double>> DesignService::spend(const std::string& owner,

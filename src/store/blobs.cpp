@@ -65,6 +65,27 @@ class FileBlobStore final : public BlobStore {
     return ec ? Status::unavailable("blob store: " + ec.message()) : Status::ok();
   }
 
+  Status remove_unless(const std::string& h, const std::function<Result<bool>()>& in_use) override {
+    if (!valid_hash(h)) return Status::invalid_argument("not a blob hash");
+    const fs::path p = path_of(h);
+    const fs::path aside =
+        p.string() + ".gone-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++);
+    std::error_code ec;
+    fs::rename(p, aside, ec);     // atomic: a put() from now on writes the blob anew
+    if (ec) return Status::ok();  // already gone
+    const Result<bool> used = in_use();
+    if (!used.is_ok() || *used) {
+      // Back in place, unless an upload has written it anew meanwhile.
+      if (fs::exists(p, ec))
+        fs::remove(aside, ec);
+      else
+        fs::rename(aside, p, ec);
+      return used.status();
+    }
+    fs::remove(aside, ec);
+    return ec ? Status::unavailable("blob store: " + ec.message()) : Status::ok();
+  }
+
   bool exists(const std::string& h) override {
     std::error_code ec;
     return valid_hash(h) && fs::exists(path_of(h), ec);

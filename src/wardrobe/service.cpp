@@ -5,6 +5,7 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "core/sha256.h"
 #include "core/vec.h"
 
 namespace atelier::wardrobe {
@@ -109,11 +110,16 @@ Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
   it.embedding_model = tagger_.model();
   it.created_at = it.updated_at = unix_millis();
   ATELIER_RETURN_IF_ERROR(embed_tags(it, work));
-  ATELIER_ASSIGN_OR_RETURN(it.blob, blobs_.put(n.bytes));
-  Status st = repo_.in(work).create(it);
-  if (!st.is_ok()) {
-    collect_blob(it.blob);
-    return st;
+  // The row first, then the photo: a deletion of another item with the same
+  // photo either sees this row and keeps the blob, or has removed it before
+  // put() writes it anew (BlobStore::remove_unless).
+  it.blob = sha256_hex(n.bytes);
+  ItemRepository repo = repo_.in(work);
+  ATELIER_RETURN_IF_ERROR(repo.create(it));
+  auto stored = blobs_.put(n.bytes);
+  if (!stored.is_ok()) {
+    (void)repo_.remove(it.owner, it.id);  // without the request's deadline: it must happen
+    return stored.status();
   }
   return it;
 }
@@ -255,8 +261,7 @@ Status WardrobeService::delete_owner(const std::string& owner) {
 
 void WardrobeService::collect_blob(const std::string& blob) {
   // Content-addressed: another item (of anyone) may hold the same photo.
-  auto used = repo_.blob_in_use(blob);
-  if (used.is_ok() && !*used) (void)blobs_.remove(blob);
+  (void)blobs_.remove_unless(blob, [&] { return repo_.blob_in_use(blob); });
 }
 
 }  // namespace atelier::wardrobe
