@@ -19,6 +19,7 @@
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
 #include "auth/module.h"
+#include "chat/module.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
 #include "design/module.h"
@@ -281,6 +282,7 @@ int serve(const Config& cfg) {
   modules.push_back(search::make_module());
   modules.push_back(design::make_module());
   modules.push_back(wardrobe::make_module());
+  modules.push_back(chat::make_module());
   modules.push_back(accounts::make_module());
   for (auto& m : modules) {
     if (Status mst = m->start(platform); !mst.is_ok()) {

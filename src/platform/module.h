@@ -27,6 +27,10 @@
 #include "store/database.h"
 
 namespace atelier {
+
+namespace search {
+class SearchService;
+}
 namespace http {
 class Router;
 }
@@ -59,6 +63,9 @@ struct Platform {
   // Judges a person's outfit in a photo (set by the wardrobe capability, used
   // by vision's VQA from ready()); empty when no module offers it.
   engines::OutfitJudge outfit_judge;
+  // The search capability's collections (set by its module; chat retrieves
+  // through them).
+  search::SearchService* search = nullptr;
 };
 
 class Module {

@@ -25,6 +25,7 @@ class SearchModule final : public Module {
                      (std::filesystem::path(c.data_dir) / "indexes").string()};
     repo_ = std::make_unique<CollectionRepository>(p.db);
     service_ = std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *p.analyzer, f);
+    p.search = service_.get();
     api::add_search_routes(p.router, p.deps, *service_);
     api::add_image_collection_routes(p.router, p.deps, *service_);
     p.user_data.add(api::search_user_data(*service_, *repo_));

@@ -1,0 +1,211 @@
+#include "chat/composer.h"
+
+#include <algorithm>
+#include <cctype>
+
+namespace atelier::chat {
+
+int mention(const std::vector<std::string>& q, const std::string& name) {
+  const auto n = words_of(name);
+  if (n.empty() || n.size() > q.size()) return -1;
+  for (std::size_t i = 0; i + n.size() <= q.size(); ++i) {
+    bool all = true;
+    for (std::size_t k = 0; k < n.size() && all; ++k) {
+      // A plural in the question names the singular title ("boots", "boot").
+      const std::string& w = q[i + k];
+      all = w == n[k] || (w.size() == n[k].size() + 1 && w.back() == 's' &&
+                          w.compare(0, n[k].size(), n[k]) == 0);
+    }
+    if (all) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+namespace {
+
+// How a passage is named in the question.
+struct Naming {
+  int position = -1;   // the word where the name starts; -1: not named
+  bool title = false;  // by its title (not a synonym)
+  std::size_t words = 0;
+};
+
+Naming naming(const std::vector<std::string>& q, const Retrieved& r) {
+  Naming best;
+  auto consider = [&](const std::string& name, bool title) {
+    const int at = mention(q, name);
+    if (at < 0) return;
+    const std::size_t n = words_of(name).size();
+    // A title beats a synonym; a longer name beats a shorter one.
+    if (best.position < 0 || (title && !best.title) || (title == best.title && n > best.words))
+      best = {at, title, n};
+  };
+  if (!r.title.empty()) consider(r.title, true);
+  for (const auto& syn : r.synonyms) consider(syn, false);
+  return best;
+}
+
+// The passage's definition, verbatim: its text before "[a kind of ...]".
+std::string definition(const Retrieved& r) {
+  std::string t = r.text;
+  const auto kind = t.rfind(" [a kind of ");
+  if (kind != std::string::npos) t.resize(kind);
+  return t;
+}
+
+bool has_phrase(const std::string& question, const char* phrase) {
+  std::string q = question;
+  std::transform(q.begin(), q.end(), q.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return q.find(phrase) != std::string::npos;
+}
+
+class Writer {
+ public:
+  int cite(const Retrieved& r) {
+    for (const auto& c : out_.cited)
+      if (c.source.id == r.id && c.source.collection == r.collection) return c.n;
+    out_.cited.push_back({static_cast<int>(out_.cited.size()) + 1, r});
+    return out_.cited.back().n;
+  }
+  void sentence(const std::string& s, int n) {
+    if (!out_.text.empty()) out_.text += " ";
+    out_.text += s + " [" + std::to_string(n) + "]";
+  }
+  void plain(const std::string& s) {
+    if (!out_.text.empty()) out_.text += " ";
+    out_.text += s;
+  }
+  void define(const Retrieved& r) { sentence(definition(r), cite(r)); }
+  Composed done(bool found) {
+    out_.found = found;
+    return std::move(out_);
+  }
+
+ private:
+  Composed out_;
+};
+
+std::string capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
+}  // namespace
+
+std::vector<std::string> words_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::string w;
+  for (unsigned char c : text) {
+    if (std::isalnum(c)) {
+      w += static_cast<char>(std::tolower(c));
+    } else if (!w.empty()) {
+      out.push_back(std::move(w));
+      w.clear();
+    }
+  }
+  if (!w.empty()) out.push_back(std::move(w));
+  return out;
+}
+
+Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved) {
+  const auto q = words_of(question);
+  Writer w;
+  // Passages the question names: by title before by synonym, longer names
+  // first, then in retrieval order.
+  std::vector<std::pair<Naming, const Retrieved*>> named;
+  for (const auto& r : retrieved) {
+    const Naming n = naming(q, r);
+    if (n.position >= 0) named.emplace_back(n, &r);
+  }
+  std::stable_sort(named.begin(), named.end(), [](const auto& a, const auto& b) {
+    if (a.first.title != b.first.title) return a.first.title;
+    return a.first.words > b.first.words;
+  });
+  // One place per name in the question, a name inside a longer one dropped
+  // ("color" in "complementary color"); each place keeps its passages best
+  // first (two synsets may share a title).
+  struct Place {
+    int at = 0;
+    std::size_t words = 0;
+    std::vector<const Retrieved*> passages;
+  };
+  std::vector<Place> places;
+  for (const auto& [n, r] : named) {
+    bool placed = false;
+    for (auto& p : places) {
+      const int end = p.at + static_cast<int>(p.words);
+      if (n.position >= p.at && n.position + static_cast<int>(n.words) <= end) {
+        if (n.position == p.at && n.words == p.words) p.passages.push_back(r);
+        placed = true;
+        break;
+      }
+    }
+    if (!placed) places.push_back({n.position, n.words, {r}});
+  }
+  std::vector<const Retrieved*> about;
+  for (const auto& p : places) about.push_back(p.passages.front());
+
+  // Lists: "kinds of boots", "types of fabric", "examples of tweed".
+  for (const char* lead : {"kinds of ", "types of ", "examples of ", "sorts of "}) {
+    if (!has_phrase(question, lead)) continue;
+    for (const Retrieved* head : about) {
+      std::vector<const Retrieved*> kinds;
+      for (const auto& r : retrieved)
+        if (!r.hypernym.empty() && r.hypernym == head->title) kinds.push_back(&r);
+      if (kinds.empty()) continue;
+      std::string s = "Kinds of " + head->title + " I can cite:";
+      for (std::size_t i = 0; i < kinds.size() && i < 8; ++i) {
+        s += std::string(i == 0 ? " " : ", ") + kinds[i]->title + " [" +
+             std::to_string(w.cite(*kinds[i])) + "]";
+      }
+      w.plain(s + ".");
+      w.define(*head);
+      return w.done(true);
+    }
+  }
+  if (about.empty()) {
+    w.plain(kNothingFound);
+    return w.done(false);
+  }
+  // Comparisons: two named things, each defined, then how they relate.
+  const bool compare =
+      places.size() >= 2 && (has_phrase(question, " vs") || has_phrase(question, "versus") ||
+                             has_phrase(question, "difference") ||
+                             has_phrase(question, "compare") || has_phrase(question, " or "));
+  if (compare) {
+    // The two first named, in the question's order; of passages sharing a
+    // title, a pair of the same kind when there is one ("flannel" the fabric,
+    // not the trousers, beside "tweed").
+    std::vector<Place> two(places.begin(), places.begin() + 2);
+    std::sort(two.begin(), two.end(), [](const Place& x, const Place& y) { return x.at < y.at; });
+    const Retrieved* pa = two[0].passages.front();
+    const Retrieved* pb = two[1].passages.front();
+    bool paired = false;
+    for (const Retrieved* x : two[0].passages)
+      for (const Retrieved* y : two[1].passages)
+        if (!paired && !x->hypernym.empty() && x->hypernym == y->hypernym) {
+          pa = x;
+          pb = y;
+          paired = true;
+        }
+    const Retrieved& a = *pa;
+    const Retrieved& b = *pb;
+    w.define(a);
+    w.define(b);
+    if (!a.hypernym.empty() && a.hypernym == b.hypernym) {
+      w.plain("Both are kinds of " + a.hypernym + ".");
+    } else if (!a.hypernym.empty() && !b.hypernym.empty()) {
+      w.plain(capitalised(a.title) + " is a kind of " + a.hypernym + ", while " + b.title +
+              " is a kind of " + b.hypernym + ".");
+    }
+    return w.done(true);
+  }
+  // Definitions: the best named passage, and a second one when the question
+  // names two things without comparing them.
+  w.define(*about[0]);
+  if (about.size() >= 2) w.define(*about[1]);
+  return w.done(true);
+}
+
+}  // namespace atelier::chat

@@ -1,0 +1,54 @@
+// The local chat engine's answer composer: no language model, only the
+// retrieved passages. Every sentence it writes is either a verbatim span of a
+// passage it cites (with an inline [n] marker) or a fixed connective template
+// over the passages' fields, so an answer can say nothing its sources do not.
+// When no passage is about the question it says so instead of guessing.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace atelier::chat {
+
+// A retrieved passage, as the composer reads it.
+struct Retrieved {
+  std::string id;
+  std::string collection;
+  std::string title;                  // "" for a document without one
+  std::vector<std::string> synonyms;  // other names it answers to
+  std::string hypernym;               // "" when unknown
+  std::string text;                   // the passage, verbatim
+  double score = 0;                   // fused retrieval score
+  std::optional<int> bm25_rank, vector_rank;
+};
+
+struct Cited {
+  int n = 0;  // the [n] marker
+  Retrieved source;
+};
+
+struct Composed {
+  std::string text;          // sentences with [n] markers
+  std::vector<Cited> cited;  // in marker order
+  bool found = false;        // false: nothing relevant, the text says so
+};
+
+// The sentence used when nothing relevant was retrieved.
+inline constexpr const char* kNothingFound =
+    "I found nothing about that in the knowledge I can search, so I cannot answer it.";
+
+// `retrieved` best first. Definitions ("what is tweed"), comparisons ("tweed
+// vs flannel", "difference between A and B") and lists ("kinds of boots").
+Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved);
+
+// The words of a text, lower-cased, letters and digits only (for matching
+// titles against questions).
+std::vector<std::string> words_of(const std::string& text);
+// Where the words of `name` start, adjacent and in order, among `question`'s
+// words (a plural names its singular: "boots" names "boot"); -1 when absent.
+int mention(const std::vector<std::string>& question, const std::string& name);
+
+}  // namespace atelier::chat

@@ -1,0 +1,62 @@
+#include "chat/composer.h"
+
+#include <gtest/gtest.h>
+
+namespace atelier::chat {
+namespace {
+
+Retrieved passage(std::string id, std::string title, std::string hypernym, std::string gloss,
+                  std::vector<std::string> synonyms = {}) {
+  Retrieved r;
+  r.id = std::move(id);
+  r.collection = "kb";
+  r.title = title;
+  r.synonyms = synonyms;
+  r.hypernym = hypernym;
+  r.text = title + ": " + gloss + " [a kind of " + hypernym + "]";
+  return r;
+}
+
+TEST(Composer, DefinesComparesAndListsOnlyWithCitedSpans) {
+  const auto tweed = passage("1", "tweed", "fabric", "thick woolen fabric");
+  const auto flannel_trousers =
+      passage("2", "flannel", "trouser", "trousers made of flannel", {"gabardine", "tweed"});
+  const auto flannel = passage("3", "flannel", "fabric", "a soft light woolen fabric");
+  const auto riding = passage("4", "riding boot", "boot", "a boot without laces");
+  const auto boot = passage("5", "boot", "footwear", "footwear that covers the whole foot");
+
+  // A title beats a synonym: "tweed" is the fabric, not the trousers.
+  auto d = compose("What is tweed?", {flannel_trousers, tweed});
+  EXPECT_TRUE(d.found);
+  EXPECT_EQ(d.text, "tweed: thick woolen fabric [1]");
+  ASSERT_EQ(d.cited.size(), 1u);
+  EXPECT_EQ(d.cited[0].source.id, "1");
+
+  // Of two "flannel"s, the one of the same kind as tweed; the question's order.
+  auto c = compose("tweed vs flannel", {flannel_trousers, flannel, tweed});
+  EXPECT_EQ(c.text,
+            "tweed: thick woolen fabric [1] flannel: a soft light woolen fabric [2] Both are "
+            "kinds of fabric.");
+
+  auto l = compose("What kinds of boots are there?", {riding, boot});
+  EXPECT_EQ(l.text,
+            "Kinds of boot I can cite: riding boot [1]. boot: footwear that covers the whole "
+            "foot [2]");
+
+  auto none = compose("What should I wear to a wedding?", {tweed, boot});
+  EXPECT_FALSE(none.found);
+  EXPECT_EQ(none.text, kNothingFound);
+  EXPECT_TRUE(none.cited.empty());
+}
+
+TEST(Composer, NamesAreWholeWordsAndTheLongestWins) {
+  const auto color = passage("1", "color", "attribute", "a visual attribute");
+  const auto complementary = passage("2", "complementary color", "color", "either of two colors");
+  auto a = compose("what is a complementary color", {color, complementary});
+  EXPECT_EQ(a.text, "complementary color: either of two colors [1]");
+  EXPECT_EQ(mention(words_of("the colorful coat"), "color"), -1) << "not inside a word";
+  EXPECT_EQ(mention(words_of("Two BOOTS"), "boot"), 1) << "a plural names its singular";
+}
+
+}  // namespace
+}  // namespace atelier::chat

@@ -1,0 +1,32 @@
+#include "chat/module.h"
+
+#include "chat/routes.h"
+#include "chat/service.h"
+
+namespace atelier::chat {
+namespace {
+
+// Retrieval-augmented answers over the search capability's collections, with
+// the style knowledge base built from WordNet on first use and embedded with
+// the server's default text model.
+class ChatModule final : public Module {
+ public:
+  const char* name() const override { return "chat"; }
+  Status start(Platform& p) override {
+    if (!p.search) return Status::internal("the chat module needs the search module first");
+    service_ = std::make_unique<ChatService>(*p.search, p.config.embedding_model, kWordNetNouns);
+    api::add_chat_routes(p.router, p.deps, *service_);
+    return Status::ok();
+  }
+
+ private:
+  std::unique_ptr<ChatService> service_;
+};
+
+}  // namespace
+
+ModulePtr make_module() {
+  return std::make_unique<ChatModule>();
+}
+
+}  // namespace atelier::chat

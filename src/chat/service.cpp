@@ -1,0 +1,138 @@
+#include "chat/service.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace atelier::chat {
+
+namespace {
+
+const search::Caller kSystem{"system", true, false};
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+Status ChatService::ensure_knowledge(const WorkContext& work) {
+  std::lock_guard lock(mu_);
+  if (ready_) return Status::ok();
+  auto built = build_style_glossary(nouns_);
+  if (!built.is_ok())
+    return Status::unavailable("the style knowledge base cannot be built: " +
+                               built.status().message());
+  auto existing = search_.collection(kKnowledgeCollection, kSystem);
+  if (!existing.is_ok()) {
+    if (existing.status().code() != Code::not_found) return existing.status();
+    auto made = search_.create(kKnowledgeCollection, kSystem, model_, "public");
+    if (!made.is_ok() && made.status().code() != Code::already_exists) return made.status();
+  }
+  std::vector<search::IngestDocument> docs;
+  for (const auto& p : *built) {
+    nlohmann::json m = {{"title", p.title},
+                        {"topic", p.topic},
+                        {"hypernym", p.hypernym},
+                        {"source", "WordNet 3.0"},
+                        {"license", "WordNet-3.0"}};
+    docs.push_back({p.id, p.text, m.dump()});
+  }
+  // In batches: each is one transaction and one index update.
+  for (std::size_t i = 0; i < docs.size(); i += 500) {
+    std::vector<search::IngestDocument> batch(
+        docs.begin() + static_cast<std::ptrdiff_t>(i),
+        docs.begin() + static_cast<std::ptrdiff_t>(std::min(docs.size(), i + 500)));
+    ATELIER_RETURN_IF_ERROR(search_.ingest(kKnowledgeCollection, batch, kSystem, work).status());
+  }
+  for (auto& p : *built) passages_.emplace(p.id, std::move(p));
+  ready_ = true;
+  return Status::ok();
+}
+
+std::size_t ChatService::knowledge_size() const {
+  std::lock_guard lock(mu_);
+  return passages_.size();
+}
+
+Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& caller,
+                                   const WorkContext& work) {
+  if (r.question.empty() || r.question.size() > 4000)
+    return Status::invalid_argument("'question' must be 1 to 4000 bytes");
+  if (r.k < 1 || r.k > 20) return Status::invalid_argument("'k' must lie in [1, 20]");
+  if (r.collections.size() > 5) return Status::invalid_argument("at most 5 'collections'");
+  ATELIER_RETURN_IF_ERROR(ensure_knowledge(work));
+  RagAnswer out;
+  auto t = std::chrono::steady_clock::now();
+  std::vector<std::string> names = {kKnowledgeCollection};
+  for (const auto& c : r.collections)
+    if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
+  for (const auto& name : names) {
+    search::SearchRequest sr;
+    sr.query = r.question;
+    sr.k = name == kKnowledgeCollection ? std::max(r.k, 10) : r.k;  // lists need a few more
+    sr.mode = search::Mode::hybrid;
+    if (name != kKnowledgeCollection) sr.filter = r.filter;
+    ATELIER_ASSIGN_OR_RETURN(auto hits, search_.search(name, sr, caller, work));
+    for (const auto& h : hits) {
+      Retrieved x;
+      x.id = h.id;
+      x.collection = name;
+      x.score = h.score;
+      x.bm25_rank = h.bm25_rank;
+      x.vector_rank = h.vector_rank;
+      if (name == kKnowledgeCollection) {
+        std::lock_guard lock(mu_);
+        const auto p = passages_.find(h.id);
+        if (p == passages_.end()) continue;
+        x.title = p->second.title;
+        x.synonyms = p->second.synonyms;
+        x.hypernym = p->second.hypernym;
+        x.text = p->second.text;
+      } else {
+        x.text = h.snippet;
+      }
+      out.retrieved.push_back(std::move(x));
+    }
+  }
+  std::stable_sort(out.retrieved.begin(), out.retrieved.end(),
+                   [](const Retrieved& a, const Retrieved& b) { return a.score > b.score; });
+  // A third path besides BM25 and vectors: headwords the question names
+  // exactly, and for "kinds of X" the passages whose hypernym is X, straight
+  // from the knowledge base (score 0: after everything retrieved).
+  {
+    const auto q = words_of(r.question);
+    const bool kinds = r.question.find("kinds of") != std::string::npos ||
+                       r.question.find("types of") != std::string::npos ||
+                       r.question.find("examples of") != std::string::npos ||
+                       r.question.find("sorts of") != std::string::npos;
+    std::set<std::string> have;
+    for (const auto& x : out.retrieved)
+      if (x.collection == kKnowledgeCollection) have.insert(x.id);
+    std::set<std::string> heads;
+    std::lock_guard lock(mu_);
+    auto add = [&](const Passage& p) {
+      if (!have.insert(p.id).second) return;
+      out.retrieved.push_back({p.id, kKnowledgeCollection, p.title, p.synonyms, p.hypernym, p.text,
+                               0.0, std::nullopt, std::nullopt});
+    };
+    for (const auto& [id, p] : passages_) {
+      if (mention(q, p.title) < 0) continue;
+      add(p);
+      heads.insert(p.title);
+    }
+    if (kinds) {
+      for (const auto& [id, p] : passages_)
+        if (heads.count(p.hypernym)) add(p);
+    }
+  }
+  out.retrieval_ms = ms_since(t);
+  t = std::chrono::steady_clock::now();
+  out.answer = compose(r.question, out.retrieved);
+  out.compose_ms = ms_since(t);
+  return out;
+}
+
+}  // namespace atelier::chat

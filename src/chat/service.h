@@ -1,0 +1,66 @@
+// Retrieval-augmented answers: hybrid search (BM25 + vectors, RRF) over the
+// default style knowledge base and any collections the caller names, then an
+// engine composes the answer from the passages. Today's engine is the local
+// composer (composer.h); hosted OpenAI-compatible and native engines plug in
+// behind the same request.
+//
+// The knowledge base is a public search collection, "style-glossary", owned
+// by "system", built from WordNet on first use (knowledge.h) and kept in the
+// database like any collection.
+//
+// Thread safety: all methods may be called concurrently.
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "chat/composer.h"
+#include "chat/knowledge.h"
+#include "core/cancel.h"
+#include "core/status.h"
+#include "search/service.h"
+
+namespace atelier::chat {
+
+inline constexpr const char* kKnowledgeCollection = "style-glossary";
+
+struct RagRequest {
+  std::string question;
+  std::vector<std::string> collections;  // besides the knowledge base; the caller's or public
+  int k = 5;                             // passages retrieved per collection
+  std::optional<MetadataFilter> filter;  // on the named collections' metadata
+};
+
+struct RagAnswer {
+  Composed answer;
+  std::vector<Retrieved> retrieved;  // everything retrieved, best first
+  double retrieval_ms = 0, compose_ms = 0;
+};
+
+class ChatService {
+ public:
+  // `model`: the text model the knowledge base is embedded with;
+  // `wordnet_nouns`: WordNet's data.noun.
+  ChatService(search::SearchService& search, std::string model, std::string wordnet_nouns)
+      : search_(search), model_(std::move(model)), nouns_(std::move(wordnet_nouns)) {}
+
+  Result<RagAnswer> rag(const RagRequest& r, const search::Caller& caller, const WorkContext& work);
+
+  // Builds and stores the knowledge base unless this process already has
+  // (the collection is upserted: unchanged passages stay as they are).
+  // unavailable when WordNet or the text model is missing.
+  Status ensure_knowledge(const WorkContext& work);
+  std::size_t knowledge_size() const;
+
+ private:
+  search::SearchService& search_;
+  const std::string model_, nouns_;
+  mutable std::mutex mu_;
+  bool ready_ = false;
+  std::unordered_map<std::string, Passage> passages_;  // by id
+};
+
+}  // namespace atelier::chat
