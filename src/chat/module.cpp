@@ -15,7 +15,7 @@ class ChatModule final : public Module {
   Status start(Platform& p) override {
     if (!p.search) return Status::internal("the chat module needs the search module first");
     service_ = std::make_unique<ChatService>(*p.search, p.config.embedding_model, kWordNetNouns);
-    api::add_chat_routes(p.router, p.deps, *service_);
+    api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
     return Status::ok();
   }
 

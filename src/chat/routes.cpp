@@ -1,6 +1,8 @@
 // POST /v1/rag/query and GET /v1/rag/knowledge.
 #include "chat/routes.h"
 
+#include "core/clock.h"
+#include "core/ids.h"
 #include "core/json.h"
 #include "http/problem.h"
 #include "search/routes.h"
@@ -26,6 +28,116 @@ ordered_json ranks(const chat::Retrieved& r) {
           {"vector_rank", r.vector_rank ? ordered_json(*r.vector_rank) : ordered_json(nullptr)}};
 }
 
+ordered_json sources_json(const chat::Composed& answer) {
+  ordered_json sources = ordered_json::array();
+  for (const auto& c : answer.cited) {
+    ordered_json s = {
+        {"n", c.n},
+        {"id", c.source.id},
+        {"collection", c.source.collection},
+        {"title", c.source.title.empty() ? ordered_json(nullptr) : ordered_json(c.source.title)},
+        {"snippet", c.source.text}};
+    s.update(ranks(c.source));
+    sources.push_back(std::move(s));
+  }
+  return sources;
+}
+
+// OpenAI's messages as (role, text); content is a string or a list of text
+// parts.
+Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlohmann::json& body) {
+  const auto it = body.find("messages");
+  if (it == body.end() || !it->is_array() || it->empty() || it->size() > 200)
+    return Status::invalid_argument("'messages' must hold 1 to 200 messages");
+  std::vector<std::pair<std::string, std::string>> out;
+  for (std::size_t i = 0; i < it->size(); ++i) {
+    const auto& m = (*it)[i];
+    const std::string where = "messages[" + std::to_string(i) + "]";
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
+      return Status::invalid_argument(where + " needs a 'role'");
+    const std::string role = m["role"].get<std::string>();
+    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
+        role != "tool")
+      return Status::invalid_argument(where + ".role must be system, user, assistant or tool");
+    std::string text;
+    const auto c = m.find("content");
+    if (c == m.end() || c->is_null()) {
+      // An assistant turn that only called tools.
+    } else if (c->is_string()) {
+      text = c->get<std::string>();
+    } else if (c->is_array()) {
+      for (const auto& part : *c) {
+        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
+            !part["text"].is_string())
+          return Status::invalid_argument(where + ".content parts must be {type: text, text}");
+        text += (text.empty() ? "" : "\n") + part["text"].get<std::string>();
+      }
+    } else {
+      return Status::invalid_argument(where + ".content must be text or a list of text parts");
+    }
+    out.emplace_back(role, std::move(text));
+  }
+  return out;
+}
+
+// A streamed completion as OpenAI sends it: chat.completion.chunk events
+// (the first carries the role and the sources, then the text in pieces, one
+// with finish_reason), a usage chunk with no choices when asked, then
+// [DONE]. The local engine composes in well under a millisecond, so its
+// events go out in one write.
+Response sse_completion(const std::string& id, std::int64_t created, const std::string& model,
+                        const chat::Composed& answer, std::size_t prompt, std::size_t completion,
+                        bool include_usage) {
+  std::string out;
+  auto event = [&](ordered_json choices, bool usage_slot) {
+    ordered_json c;
+    c["id"] = id;
+    c["object"] = "chat.completion.chunk";
+    c["created"] = created;
+    c["model"] = model;
+    c["choices"] = std::move(choices);
+    if (usage_slot) c["usage"] = nullptr;
+    return c;
+  };
+  auto send = [&out](const ordered_json& c) { out += "data: " + c.dump() + "\n\n"; };
+  auto choice = [](ordered_json delta, const ordered_json& finish) {
+    ordered_json c = {{"index", 0},
+                      {"delta", std::move(delta)},
+                      {"logprobs", nullptr},
+                      {"finish_reason", finish}};
+    ordered_json arr = ordered_json::array();
+    arr.push_back(std::move(c));
+    return arr;
+  };
+  ordered_json first =
+      event(choice({{"role", "assistant"}, {"content", ""}}, nullptr), include_usage);
+  first["sources"] = sources_json(answer);
+  send(first);
+  // The text in pieces of a few words, split at spaces: joined they are the answer.
+  const std::string& text = answer.text;
+  std::size_t start = 0, words = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && (text[i] != ' ' || ++words % 4 != 0)) continue;
+    const std::size_t end = i < text.size() ? i + 1 : i;
+    if (end > start)
+      send(event(choice({{"content", text.substr(start, end - start)}}, nullptr), include_usage));
+    start = end;
+  }
+  send(event(choice(ordered_json::object(), "stop"), include_usage));
+  if (include_usage) {
+    ordered_json u = event(ordered_json::array(), false);
+    u["usage"] = {{"prompt_tokens", prompt},
+                  {"completion_tokens", completion},
+                  {"total_tokens", prompt + completion}};
+    send(u);
+  }
+  out += "data: [DONE]\n\n";
+  Response r = Response::text(200, std::move(out), "text/event-stream");
+  r.set_header("Cache-Control", "no-cache");
+  r.set_header("X-Accel-Buffering", "no");
+  return r;
+}
+
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
   "answer": "tweed: thick woolly fabric; a coarse twill [1] flannel: a soft light woolen fabric; used for clothing [2] Both are kinds of fabric.",
   "found": true,
@@ -44,8 +156,120 @@ const nlohmann::json kRagExample = nlohmann::json::parse(R"({
 
 }  // namespace
 
-void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc) {
+void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
+                     std::vector<std::string> embedding_models) {
   (void)d;
+  router.add({
+      .method = Method::post,
+      .path = "/v1/chat/completions",
+      .operation_id = "chat_completions",
+      .summary = "OpenAI-compatible chat completion (model 'local': the grounded composer over "
+                 "the style knowledge base); the answer cites its sources with [n] markers and "
+                 "lists them in 'sources' (on the first chunk when streamed as server-sent "
+                 "events)",
+      .tag = "chat",
+      .access = Access::caller,
+      .cost = 1,
+      .exec = Exec::worker_pool,
+      .request_schema = {{"type", "object"},
+                         {"required", {"messages"}},
+                         {"properties",
+                          {{"model", {{"type", "string"}}},
+                           {"messages", {{"type", "array"}, {"minItems", 1}}},
+                           {"stream", {{"type", "boolean"}}},
+                           {"collections", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
+      .request_example = {{"model", "local"},
+                          {"messages", {{{"role", "user"}, {"content", "What is chintz?"}}}}},
+      .response_example = nlohmann::json::parse(R"({
+        "id": "chatcmpl-5f1c2e9a0b7d4c3e8a6f2d1b", "object": "chat.completion",
+        "created": 1795690000, "model": "local",
+        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
+                     "message": {"role": "assistant",
+                                 "content": "chintz: a brightly printed and glazed cotton fabric [1]"}}],
+        "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12},
+        "sources": [{"n": 1, "id": "wn30-n-03011521", "collection": "style-glossary",
+                     "title": "chintz", "snippet": "chintz: a brightly printed and glazed cotton fabric [a kind of fabric]",
+                     "score": 0.033, "bm25_rank": 1, "vector_rank": 1}]})"),
+      .errors = {404, 503},
+      .openai_errors = true,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+        const std::string model = body.value("model", std::string("local"));
+        if (model != "local")
+          return Status::not_found("the model '" + model + "' is not served here; try 'local'");
+        if (body.contains("stream") && !body["stream"].is_boolean())
+          return Status::invalid_argument("'stream' is true or false");
+        const bool stream = body.value("stream", false);
+        bool include_usage = false;
+        if (const auto so = body.find("stream_options"); so != body.end() && !so->is_null()) {
+          if (!so->is_object()) return Status::invalid_argument("'stream_options' is an object");
+          include_usage = so->value("include_usage", false);
+        }
+        if (body.contains("n") && body["n"] != 1) return Status::invalid_argument("'n' must be 1");
+        ATELIER_ASSIGN_OR_RETURN(auto turns, chat_messages(body));
+        chat::RagRequest r;
+        for (auto it = turns.rbegin(); it != turns.rend(); ++it)
+          if (it->first == "user") {
+            r.question = it->second;
+            break;
+          }
+        if (r.question.empty()) return Status::invalid_argument("no user message to answer");
+        if (body.contains("collections")) {
+          if (!body["collections"].is_array())
+            return Status::invalid_argument("'collections' is a list of names");
+          for (const auto& c : body["collections"]) {
+            if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
+            r.collections.push_back(c.get<std::string>());
+          }
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller(ctx.identity), ctx.work));
+        std::size_t prompt = 0;
+        for (const auto& [role, text] : turns) prompt += chat::words_of(text).size();
+        const std::size_t completion = chat::words_of(a.answer.text).size();
+        const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
+        const std::int64_t created = unix_millis() / 1000;
+        if (stream) {
+          return sse_completion(id, created, model, a.answer, prompt, completion, include_usage);
+        }
+        ordered_json j;
+        j["id"] = id;
+        j["object"] = "chat.completion";
+        j["created"] = created;
+        j["model"] = model;
+        j["choices"] = ordered_json::array(
+            {ordered_json{{"index", 0},
+                          {"message", {{"role", "assistant"}, {"content", a.answer.text}}},
+                          {"logprobs", nullptr},
+                          {"finish_reason", "stop"}}});
+        j["usage"] = {{"prompt_tokens", prompt},
+                      {"completion_tokens", completion},
+                      {"total_tokens", prompt + completion}};
+        j["sources"] = sources_json(a.answer);
+        return Response::json_ordered(200, j);
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/models",
+      .operation_id = "list_models",
+      .summary = "The chat and embedding models this server answers with (OpenAI's shape)",
+      .tag = "chat",
+      .access = Access::open,
+      .openai_errors = true,
+      .handler = [embedding_models](const RequestContext&) -> Result<Response> {
+        ordered_json data = ordered_json::array();
+        auto add = [&data](const std::string& id, const char* kind) {
+          data.push_back({{"id", id},
+                          {"object", "model"},
+                          {"created", 0},
+                          {"owned_by", "atelier"},
+                          {"kind", kind}});
+        };
+        add("local", "chat");
+        for (const auto& m : embedding_models) add(m, "embedding");
+        return Response::json_ordered(200, {{"object", "list"}, {"data", data}});
+      },
+  });
   router.add({
       .method = Method::post,
       .path = "/v1/rag/query",
@@ -91,17 +315,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc) {
                                    parse_metadata_filter(body["filter"].get<std::string>()));
         }
         ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller(ctx.identity), ctx.work));
-        ordered_json sources = ordered_json::array();
-        for (const auto& c : a.answer.cited) {
-          ordered_json s = {{"n", c.n},
-                            {"id", c.source.id},
-                            {"collection", c.source.collection},
-                            {"title", c.source.title.empty() ? ordered_json(nullptr)
-                                                             : ordered_json(c.source.title)},
-                            {"snippet", c.source.text}};
-          s.update(ranks(c.source));
-          sources.push_back(std::move(s));
-        }
+        const ordered_json sources = sources_json(a.answer);
         ordered_json retrieval = ordered_json::array();
         for (const auto& x : a.retrieved) {
           ordered_json j = {{"id", x.id}, {"collection", x.collection}};

@@ -1,4 +1,5 @@
-// Chat routes: retrieval-augmented answers (POST /v1/rag/query) and the
+// Chat routes: OpenAI-compatible chat completions (POST /v1/chat/completions,
+// GET /v1/models), retrieval-augmented answers (POST /v1/rag/query) and the
 // knowledge base's provenance (GET /v1/rag/knowledge).
 #pragma once
 
@@ -8,6 +9,8 @@
 
 namespace atelier::api {
 
-void add_chat_routes(http::Router& router, ApiDeps& deps, chat::ChatService& svc);
+// `embedding_models`: listed by GET /v1/models beside the chat models.
+void add_chat_routes(http::Router& router, ApiDeps& deps, chat::ChatService& svc,
+                     std::vector<std::string> embedding_models);
 
 }  // namespace atelier::api

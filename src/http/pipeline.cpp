@@ -318,6 +318,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     s->watched = false;
   }
   Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
+  if (s->route && s->route->openai_errors) add_openai_error(r);
   r.headers.reserve(r.headers.size() + 6);
   if (!result.is_ok() && result.status().code() == Code::unavailable &&
       !r.has_header("Retry-After")) {

@@ -118,6 +118,21 @@ Response problem(const Status& st, const std::string& request_id, const nlohmann
   return problem(http_status(st.code()), st.message(), request_id, extra);
 }
 
+void add_openai_error(Response& r) {
+  if (r.status < 400 || r.content_type != "application/problem+json") return;
+  auto body = nlohmann::json::parse(r.body, nullptr, false);
+  if (!body.is_object()) return;
+  const char* type = r.status == 429   ? "rate_limit_exceeded"
+                     : r.status == 401 ? "authentication_error"
+                     : r.status < 500  ? "invalid_request_error"
+                                       : "server_error";
+  body["error"] = {{"message", body.value("detail", std::string())},
+                   {"type", type},
+                   {"param", nullptr},
+                   {"code", body.value("type", std::string())}};
+  r.body = body.dump();
+}
+
 Result<nlohmann::json> parse_json_body(const Request& req, int max_depth) {
   auto ct = req.header("Content-Type");
   auto semi = ct.find(';');

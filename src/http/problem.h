@@ -20,6 +20,10 @@ Response problem(int status, const std::string& detail, const std::string& reque
 Response problem(const Status& st, const std::string& request_id,
                  const nlohmann::json& extra = nlohmann::json::object());
 
+// Adds OpenAI's `error` object to a problem response (same message), for
+// OpenAI-compatible routes; other responses are left as they are.
+void add_openai_error(Response& r);
+
 // Reads a JSON body; answers invalid_argument / unsupported_media with a
 // message a caller can act on. Nesting deeper than `max_depth` is refused
 // before any recursion in the parser.

@@ -81,6 +81,9 @@ struct RouteSpec {
   // Probes are polled every few seconds by orchestrators: their access-log
   // lines go out at debug level so they do not drown the real traffic.
   bool quiet_access_log = false;
+  // OpenAI-compatible routes: an error body also carries OpenAI's `error`
+  // object ({message, type, param, code}), which OpenAI's clients read.
+  bool openai_errors = false;
   Handler handler{};
 };
 

@@ -95,3 +95,77 @@ test('bad questions get problem+json; the knowledge base says where it comes fro
   assert.ok(kb.passages >= 1558);
   assert.match(kb.license_text, /Princeton University/);
 });
+
+test('the official openai client, unmodified: completions, models and errors', async () => {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: key, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const c = await client.chat.completions.create({
+    model: 'local',
+    messages: [
+      { role: 'system', content: 'You are a stylist.' },
+      { role: 'user', content: [{ type: 'text', text: 'What is chintz?' }] },
+    ],
+  });
+  assert.equal(c.object, 'chat.completion');
+  assert.match(c.id, /^chatcmpl-/);
+  assert.equal(c.choices.length, 1);
+  assert.equal(c.choices[0].finish_reason, 'stop');
+  assert.equal(c.choices[0].message.role, 'assistant');
+  const rag = await json(await ask({ question: 'What is chintz?' }));
+  assert.equal(c.choices[0].message.content, rag.answer, 'the same answer as /v1/rag/query');
+  assert.deepEqual(c.sources, rag.sources);
+  checkCitations({ answer: c.choices[0].message.content, sources: c.sources });
+  assert.equal(c.usage.total_tokens, c.usage.prompt_tokens + c.usage.completion_tokens);
+  assert.ok(c.usage.completion_tokens > 0);
+  const models = await client.models.list();
+  const ids = models.data.map((m) => m.id);
+  assert.ok(ids.includes('local') && ids.includes('glove-sif-100d'), ids.join());
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }),
+    (e) => e.status === 404 && /not served here/.test(e.message));
+  await assert.rejects(client.chat.completions.create({ model: 'local', messages: [] }),
+    (e) => e.status === 400 && e.error?.type === 'invalid_request_error');
+  const bad = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages: [{ role: 'wizard', content: 'x' }] }) });
+  assert.equal(bad.status, 400);
+  const problem = await bad.json();
+  assert.equal(problem.error.message, problem.detail, 'problem+json and OpenAI error shape at once');
+});
+
+test('streamed with the official client: chunks, sources on the first, one finish, usage only when asked', async () => {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: key, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const messages = [{ role: 'user', content: 'tweed vs flannel' }];
+  const whole = await client.chat.completions.create({ model: 'local', messages });
+  for (const includeUsage of [false, true]) {
+    const stream = await client.chat.completions.create({
+      model: 'local', messages, stream: true, ...(includeUsage ? { stream_options: { include_usage: true } } : {}),
+    });
+    let text = '', finishes = 0, chunks = 0, sources = null, usage = null;
+    const ids = new Set();
+    for await (const chunk of stream) {
+      chunks++;
+      ids.add(chunk.id);
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      if (chunk.sources) sources = chunk.sources;
+      if (chunk.usage) usage = chunk.usage;
+      else if (includeUsage) assert.equal(chunk.usage, null, 'earlier chunks carry usage: null');
+      else assert.equal('usage' in chunk, false, 'no usage unless asked');
+      for (const c of chunk.choices) {
+        text += c.delta.content ?? '';
+        if (c.finish_reason) finishes++;
+      }
+    }
+    assert.equal(ids.size, 1, 'one id across the chunks');
+    assert.ok(chunks >= 4);
+    assert.equal(finishes, 1, 'exactly one chunk with finish_reason');
+    assert.equal(text, whole.choices[0].message.content, 'streamed text equals the whole answer');
+    assert.deepEqual(sources, whole.sources);
+    if (includeUsage) assert.deepEqual(usage, whole.usage);
+    else assert.equal(usage, null);
+  }
+  const raw = await fetch(`${s.url}/v1/chat/completions`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ messages, stream: true }) });
+  assert.equal(raw.headers.get('content-type'), 'text/event-stream');
+  assert.equal(raw.headers.get('x-accel-buffering'), 'no');
+  const body = await raw.text();
+  assert.ok(body.endsWith('data: [DONE]\n\n'));
+  assert.doesNotMatch(body, /^event:/m, 'no named events: the openai client would break on them');
+});
