@@ -41,6 +41,9 @@ const Table kTables[] = {
      "updated_at, tag_embedding, tag_embedding_model",
      "tttttttiittttttBtiiBt", "id", false},
     {"wardrobe_feedback", "id, owner, event, item_ids, context, created_at", "ttttti", "id", false},
+    {"chat_conversations", "id, owner, title, created_at, updated_at", "tttii", "id", false},
+    {"chat_messages", "conversation_id, seq, owner, role, content, sources, created_at", "titttti",
+     "conversation_id, seq", false},
 };
 
 db::Value::Type null_type(char t) {

@@ -14,12 +14,16 @@ class ChatModule final : public Module {
   const char* name() const override { return "chat"; }
   Status start(Platform& p) override {
     if (!p.search) return Status::internal("the chat module needs the search module first");
-    service_ = std::make_unique<ChatService>(*p.search, p.config.embedding_model, kWordNetNouns);
+    conversations_ = std::make_unique<ConversationRepository>(p.db);
+    service_ = std::make_unique<ChatService>(*p.search, *conversations_, p.config.embedding_model,
+                                             kWordNetNouns);
     api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
+    p.user_data.add(api::chat_user_data(*service_));
     return Status::ok();
   }
 
  private:
+  std::unique_ptr<ConversationRepository> conversations_;
   std::unique_ptr<ChatService> service_;
 };
 

@@ -43,6 +43,27 @@ ordered_json sources_json(const chat::Composed& answer) {
   return sources;
 }
 
+ordered_json conversation_json(const chat::Conversation& c) {
+  return {{"id", c.id},
+          {"title", c.title},
+          {"created_at", c.created_at},
+          {"updated_at", c.updated_at},
+          {"messages", c.messages}};
+}
+
+ordered_json messages_json(const std::vector<chat::Message>& messages) {
+  ordered_json arr = ordered_json::array();
+  for (const auto& m : messages) {
+    auto sources = ordered_json::parse(m.sources_json, nullptr, false);
+    arr.push_back({{"seq", m.seq},
+                   {"role", m.role},
+                   {"content", m.content},
+                   {"sources", sources.is_discarded() ? ordered_json::array() : sources},
+                   {"created_at", m.created_at}});
+  }
+  return arr;
+}
+
 // OpenAI's messages as (role, text); content is a string or a list of text
 // parts.
 Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlohmann::json& body) {
@@ -156,6 +177,27 @@ const nlohmann::json kRagExample = nlohmann::json::parse(R"({
 
 }  // namespace
 
+UserDataPart chat_user_data(chat::ChatService& svc) {
+  UserDataPart p;
+  p.name = "conversations";
+  p.export_all = [&svc](const std::string& owner) -> Result<ordered_json> {
+    auto repo = svc.conversations();
+    ATELIER_ASSIGN_OR_RETURN(auto list, repo.list(owner, 1'000'000));
+    ordered_json arr = ordered_json::array();
+    for (const auto& c : list) {
+      ATELIER_ASSIGN_OR_RETURN(auto messages, repo.messages(owner, c.id));
+      ordered_json j = conversation_json(c);
+      j["messages"] = messages_json(messages);
+      arr.push_back(std::move(j));
+    }
+    return ordered_json{{"conversations", arr}};
+  };
+  p.erase_all = [&svc](const std::string& owner) {
+    return svc.conversations().remove_owner(owner);
+  };
+  return p;
+}
+
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models) {
   (void)d;
@@ -186,7 +228,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
                      "message": {"role": "assistant",
                                  "content": "chintz: a brightly printed and glazed cotton fabric [1]"}}],
-        "usage": {"prompt_tokens": 3, "completion_tokens": 9, "total_tokens": 12},
+        "usage": {"prompt_tokens": 4, "completion_tokens": 14, "total_tokens": 18},
         "sources": [{"n": 1, "id": "wn30-n-03011521", "collection": "style-glossary",
                      "title": "chintz", "snippet": "chintz: a brightly printed and glazed cotton fabric [a kind of fabric]",
                      "score": 0.033, "bm25_rank": 1, "vector_rank": 1}]})"),
@@ -207,13 +249,18 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         }
         if (body.contains("n") && body["n"] != 1) return Status::invalid_argument("'n' must be 1");
         ATELIER_ASSIGN_OR_RETURN(auto turns, chat_messages(body));
-        chat::RagRequest r;
-        for (auto it = turns.rbegin(); it != turns.rend(); ++it)
-          if (it->first == "user") {
-            r.question = it->second;
-            break;
-          }
-        if (r.question.empty()) return Status::invalid_argument("no user message to answer");
+        chat::TurnRequest r;
+        r.owner = ctx.identity.id;
+        for (auto& [role, text] : turns)
+          r.messages.push_back(
+              {0, role == "developer" ? "system" : role, std::move(text), "[]", 0});
+        if (body.contains("conversation_id")) {
+          if (!body["conversation_id"].is_string())
+            return Status::invalid_argument("'conversation_id' is a string");
+          if (ctx.identity.anonymous())
+            return Status::unauthenticated("conversations belong to a user or key: sign in");
+          r.conversation_id = body["conversation_id"].get<std::string>();
+        }
         if (body.contains("collections")) {
           if (!body["collections"].is_array())
             return Status::invalid_argument("'collections' is a list of names");
@@ -222,10 +269,10 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             r.collections.push_back(c.get<std::string>());
           }
         }
-        ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller(ctx.identity), ctx.work));
-        std::size_t prompt = 0;
-        for (const auto& [role, text] : turns) prompt += chat::words_of(text).size();
-        const std::size_t completion = chat::words_of(a.answer.text).size();
+        ATELIER_ASSIGN_OR_RETURN(auto turn, svc.reply(r, caller(ctx.identity), ctx.work));
+        const auto& a = turn.rag;
+        const std::size_t prompt = turn.prompt_tokens;
+        const std::size_t completion = chat::estimated_tokens(a.answer.text);
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;
         if (stream) {
@@ -246,6 +293,99 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                       {"total_tokens", prompt + completion}};
         j["sources"] = sources_json(a.answer);
         return Response::json_ordered(200, j);
+      },
+  });
+  router.add({
+      .method = Method::post,
+      .path = "/v1/conversations",
+      .operation_id = "create_conversation",
+      .summary = "A new conversation; POST /v1/chat/completions with its 'conversation_id' "
+                 "answers with its history and appends the turns",
+      .tag = "chat",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .request_schema = {{"type", "object"},
+                         {"properties", {{"title", {{"type", "string"}, {"maxLength", 200}}}}}},
+      .request_example = {{"title", "fabrics for winter"}},
+      .response_example = nlohmann::json::parse(R"({"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
+        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690000000,
+        "messages": 0})"),
+      .success_status = 201,
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        std::string title;
+        if (!ctx.req.body.empty()) {
+          ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+          if (body.contains("title")) {
+            if (!body["title"].is_string()) return Status::invalid_argument("'title' is a string");
+            title = body["title"].get<std::string>();
+          }
+        }
+        ATELIER_ASSIGN_OR_RETURN(auto c, svc.create_conversation(ctx.identity.id, title, ctx.work));
+        return Response::json_ordered(201, conversation_json(c));
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/conversations",
+      .operation_id = "list_conversations",
+      .summary = "The caller's conversations, most recently updated first",
+      .tag = "chat",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"conversations": [{"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
+        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690004000,
+        "messages": 2}]})"),
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_ASSIGN_OR_RETURN(auto list,
+                                 svc.conversations().in(ctx.work).list(ctx.identity.id, 100));
+        ordered_json arr = ordered_json::array();
+        for (const auto& c : list) arr.push_back(conversation_json(c));
+        return Response::json_ordered(200, {{"conversations", arr}});
+      },
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/conversations/{id}",
+      .operation_id = "get_conversation",
+      .summary = "A conversation and its turns, oldest first",
+      .tag = "chat",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(R"({"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
+        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690004000,
+        "messages": [{"seq": 1, "role": "user", "content": "What is tweed?", "sources": [],
+                      "created_at": 1795690004000},
+                     {"seq": 2, "role": "assistant",
+                      "content": "tweed: thick woolen fabric used for clothing; originated in Scotland [1]",
+                      "sources": [{"n": 1, "id": "wn30-n-04516116", "collection": "style-glossary"}],
+                      "created_at": 1795690004000}]})"),
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        auto repo = svc.conversations().in(ctx.work);
+        const std::string& id = ctx.req.path_params.at("id");
+        ATELIER_ASSIGN_OR_RETURN(auto c, repo.find(ctx.identity.id, id));
+        ATELIER_ASSIGN_OR_RETURN(auto messages, repo.messages(ctx.identity.id, id));
+        ordered_json j = conversation_json(c);
+        j["messages"] = messages_json(messages);
+        return Response::json_ordered(200, j);
+      },
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/conversations/{id}",
+      .operation_id = "delete_conversation",
+      .summary = "Deletes a conversation and its turns",
+      .tag = "chat",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {404},
+      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+        ATELIER_RETURN_IF_ERROR(
+            svc.conversations().in(ctx.work).remove(ctx.identity.id, ctx.req.path_params.at("id")));
+        return Response::no_content();
       },
   });
   router.add({

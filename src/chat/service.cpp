@@ -6,6 +6,9 @@
 #include <chrono>
 #include <set>
 
+#include "core/clock.h"
+#include "core/ids.h"
+
 namespace atelier::chat {
 
 namespace {
@@ -133,6 +136,75 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
   out.answer = compose(r.question, out.retrieved);
   out.compose_ms = ms_since(t);
   return out;
+}
+
+std::string ChatService::rewrite(const std::vector<Message>& history) const {
+  std::vector<const Message*> users;
+  for (const auto& m : history)
+    if (m.role == "user") users.push_back(&m);
+  if (users.empty()) return "";
+  const std::string& latest = users.back()->content;
+  if (users.size() < 2) return latest;
+  const auto q = words_of(latest);
+  static const std::vector<std::string> back = {"it",   "its",   "they",  "them", "that",
+                                                "this", "those", "these", "one",  "ones"};
+  bool refers_back = false;
+  for (const auto& w : q) refers_back = refers_back || std::count(back.begin(), back.end(), w);
+  bool names = false;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [id, p] : passages_) {
+      if (mention(q, p.title) >= 0) {
+        names = true;
+        break;
+      }
+    }
+  }
+  if (names && !refers_back) return latest;
+  return users[users.size() - 2]->content + " " + latest;
+}
+
+Result<Conversation> ChatService::create_conversation(const std::string& owner,
+                                                      const std::string& title,
+                                                      const WorkContext& work) {
+  if (title.size() > 200) return Status::invalid_argument("'title' has at most 200 bytes");
+  Conversation c{random_id("cv_"), owner, title, unix_millis(), unix_millis(), 0};
+  ATELIER_RETURN_IF_ERROR(conversations_.in(work).create(c));
+  return c;
+}
+
+Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& caller,
+                                const WorkContext& work) {
+  if (r.messages.empty()) return Status::invalid_argument("no message to answer");
+  for (const auto& m : r.messages)
+    if (m.content.size() > 32 * 1024)
+      return Status::invalid_argument("a message has at most 32 KiB of text");
+  std::vector<Message> history;
+  ConversationRepository repo = conversations_.in(work);
+  if (!r.conversation_id.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(history, repo.messages(r.owner, r.conversation_id));
+  }
+  history.insert(history.end(), r.messages.begin(), r.messages.end());
+  if (history.back().role != "user")
+    return Status::invalid_argument("the last turn must be the user's");
+  ATELIER_RETURN_IF_ERROR(ensure_knowledge(work));
+  const auto seen = history_within(history, history_budget_);
+  Turn t;
+  for (const auto& m : seen) t.prompt_tokens += estimated_tokens(m.content);
+  t.question = rewrite(seen);
+  RagRequest rr;
+  rr.question = t.question.size() > 4000 ? t.question.substr(t.question.size() - 4000) : t.question;
+  rr.collections = r.collections;
+  ATELIER_ASSIGN_OR_RETURN(t.rag, rag(rr, caller, work));
+  if (!r.conversation_id.empty()) {
+    std::vector<Message> turns = r.messages;
+    nlohmann::json sources = nlohmann::json::array();
+    for (const auto& c : t.rag.answer.cited)
+      sources.push_back({{"n", c.n}, {"id", c.source.id}, {"collection", c.source.collection}});
+    turns.push_back({0, "assistant", t.rag.answer.text, sources.dump(), 0});
+    ATELIER_RETURN_IF_ERROR(repo.append(r.owner, r.conversation_id, turns, unix_millis()));
+  }
+  return t;
 }
 
 }  // namespace atelier::chat

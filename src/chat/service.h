@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "chat/composer.h"
+#include "chat/conversation.h"
 #include "chat/knowledge.h"
 #include "core/cancel.h"
 #include "core/status.h"
@@ -40,12 +41,46 @@ struct RagAnswer {
   double retrieval_ms = 0, compose_ms = 0;
 };
 
+// One chat turn: the conversation so far (or the request's messages), the
+// new turns, and the options of retrieval.
+struct TurnRequest {
+  std::string owner;              // identity id
+  std::string conversation_id;    // "" : a stateless request
+  std::vector<Message> messages;  // the request's turns (the last user turn is answered)
+  std::vector<std::string> collections;
+};
+
+struct Turn {
+  std::string question;  // what was searched: the latest user turn, with context when needed
+  RagAnswer rag;
+  std::size_t prompt_tokens = 0;  // estimated tokens of the history the engine saw
+};
+
 class ChatService {
  public:
   // `model`: the text model the knowledge base is embedded with;
-  // `wordnet_nouns`: WordNet's data.noun.
-  ChatService(search::SearchService& search, std::string model, std::string wordnet_nouns)
-      : search_(search), model_(std::move(model)), nouns_(std::move(wordnet_nouns)) {}
+  // `wordnet_nouns`: WordNet's data.noun; `history_budget`: tokens of
+  // history an engine is given (the oldest turns are dropped whole).
+  ChatService(search::SearchService& search, ConversationRepository& conversations,
+              std::string model, std::string wordnet_nouns, std::size_t history_budget = 4000)
+      : search_(search),
+        conversations_(conversations),
+        model_(std::move(model)),
+        nouns_(std::move(wordnet_nouns)),
+        history_budget_(history_budget) {}
+
+  // Answers the latest user turn; with a conversation, its stored turns are
+  // the history and the new turns and the answer are appended to it.
+  Result<Turn> reply(const TurnRequest& r, const search::Caller& caller, const WorkContext& work);
+
+  // The latest user turn, preceded by the one before it when it names nothing
+  // in the knowledge base or refers back ("and what about flannel?", "is it
+  // warm?").
+  std::string rewrite(const std::vector<Message>& history) const;
+
+  Result<Conversation> create_conversation(const std::string& owner, const std::string& title,
+                                           const WorkContext& work);
+  ConversationRepository& conversations() { return conversations_; }
 
   Result<RagAnswer> rag(const RagRequest& r, const search::Caller& caller, const WorkContext& work);
 
@@ -57,7 +92,9 @@ class ChatService {
 
  private:
   search::SearchService& search_;
+  ConversationRepository& conversations_;
   const std::string model_, nouns_;
+  const std::size_t history_budget_;
   mutable std::mutex mu_;
   bool ready_ = false;
   std::unordered_map<std::string, Passage> passages_;  // by id

@@ -298,6 +298,48 @@ ALTER TABLE wardrobe_items ADD COLUMN tag_embedding BYTEA;
 ALTER TABLE wardrobe_items ADD COLUMN tag_embedding_model TEXT NOT NULL DEFAULT '';
 CREATE INDEX wardrobe_items_version ON wardrobe_items(owner, updated_at);
 )SQL"},
+      {11, "chat conversations", R"SQL(
+CREATE TABLE chat_conversations (
+  id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX chat_conversations_owner ON chat_conversations(owner, updated_at);
+CREATE TABLE chat_messages (
+  conversation_id TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+);
+CREATE INDEX chat_messages_owner ON chat_messages(owner);
+)SQL",
+       R"SQL(
+CREATE TABLE chat_conversations (
+  id TEXT COLLATE "C" PRIMARY KEY,
+  owner TEXT NOT NULL,
+  title TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  updated_at BIGINT NOT NULL
+);
+CREATE INDEX chat_conversations_owner ON chat_conversations(owner, updated_at);
+CREATE TABLE chat_messages (
+  conversation_id TEXT COLLATE "C" NOT NULL,
+  seq INTEGER NOT NULL,
+  owner TEXT NOT NULL,
+  role TEXT NOT NULL,
+  content TEXT NOT NULL,
+  sources TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (conversation_id, seq)
+);
+CREATE INDEX chat_messages_owner ON chat_messages(owner);
+)SQL"},
   };
   return kAll;
 }

@@ -169,3 +169,47 @@ test('streamed with the official client: chunks, sources on the first, one finis
   assert.ok(body.endsWith('data: [DONE]\n\n'));
   assert.doesNotMatch(body, /^event:/m, 'no named events: the openai client would break on them');
 });
+
+test('conversations keep the turns, give context to the next question, and belong to their owner', async () => {
+  const { default: OpenAI } = await import('openai');
+  const me = createKey(s, 'free', 'talker');
+  const other = createKey(s, 'free', 'stranger');
+  const call = (k, method, route, body) => fetch(`${s.url}${route}`, {
+    method, headers: { authorization: `Bearer ${k}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const made = await call(me, 'POST', '/v1/conversations', { title: 'fabrics' });
+  assert.equal(made.status, 201);
+  const conv = await json(made);
+  assert.match(conv.id, /^cv_/);
+  const client = new OpenAI({ apiKey: me, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const turn = (content) => client.chat.completions.create({ model: 'local', messages: [{ role: 'user', content }], conversation_id: conv.id });
+  const first = await turn('What is tweed?');
+  assert.match(first.choices[0].message.content, /^tweed: /);
+  // "it" refers back: the previous question gives the context.
+  const second = await turn('How does it compare to flannel?');
+  assert.match(second.choices[0].message.content, /Both are kinds of fabric\.$/);
+  checkCitations({ answer: second.choices[0].message.content, sources: second.sources });
+  const got = await json(await call(me, 'GET', `/v1/conversations/${conv.id}`));
+  assert.deepEqual(got.messages.map((m) => m.role), ['user', 'assistant', 'user', 'assistant']);
+  assert.equal(got.messages[3].content, second.choices[0].message.content);
+  assert.ok(got.messages[3].sources.length >= 2);
+  const list = await json(await call(me, 'GET', '/v1/conversations'));
+  assert.equal(list.conversations[0].id, conv.id);
+  assert.equal(list.conversations[0].messages, 4);
+  // The same context from a stateless request that carries the turns itself.
+  const stateless = await client.chat.completions.create({ model: 'local', messages: [
+    { role: 'user', content: 'What is tweed?' }, { role: 'assistant', content: first.choices[0].message.content },
+    { role: 'user', content: 'How does it compare to flannel?' }] });
+  assert.equal(stateless.choices[0].message.content, second.choices[0].message.content);
+  // Another owner's conversation does not exist for them.
+  for (const [method, route, body] of [['GET', `/v1/conversations/${conv.id}`], ['DELETE', `/v1/conversations/${conv.id}`],
+    ['POST', '/v1/chat/completions', { messages: [{ role: 'user', content: 'tweed' }], conversation_id: conv.id }]])
+    await expectProblem(assert, await call(other, method, route, body), 404);
+  assert.equal((await json(await call(other, 'GET', '/v1/conversations'))).conversations.length, 0);
+  // Export carries it; account deletion takes it.
+  const exported = await json(await call(me, 'GET', '/v1/me/export'));
+  assert.equal(exported.conversations[0].messages.length, 4);
+  assert.equal((await call(me, 'DELETE', `/v1/conversations/${conv.id}`)).status, 204);
+  await expectProblem(assert, await call(me, 'GET', `/v1/conversations/${conv.id}`), 404);
+});

@@ -54,6 +54,10 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     const item = await json(added);
     assert.equal((await postJson(s, '/v1/feedback', { event: 'like', item_id: item.id })).status, 201);
     const similarBefore = await json(await call(s, 'GET', `/v1/wardrobe/items/${item.id}/similar?by=tags`));
+    // A conversation with one exchange.
+    const conv = await json(await postJson(s, '/v1/conversations', { title: 'moved' }));
+    assert.equal((await postJson(s, '/v1/chat/completions', { messages: [{ role: 'user', content: 'What is tweed?' }], conversation_id: conv.id })).status, 200);
+    const convBefore = await json(await call(s, 'GET', `/v1/conversations/${conv.id}`));
     const meBefore = await json(await call(s, 'GET', '/v1/me'));
     await s.stop({ keepData: true });
 
@@ -63,10 +67,12 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     const first = runCli(['db', 'copy', '--to', target.toString()], cliEnv);
     assert.equal(first.code, 0, first.stderr + first.stdout);
     assert.match(first.stdout, /users: 1 in source, 1 copied, 1 in target/);
-    assert.match(first.stdout, /documents: 8 in source, 8 copied, 8 in target/);
+    assert.match(first.stdout, /documents: 1605 in source, 1605 copied, 1605 in target/, '8 of ours, 1,597 of the knowledge base');
     assert.match(first.stdout, /designs: 1 in source, 1 copied, 1 in target/);
     assert.match(first.stdout, /wardrobe_items: 1 in source, 1 copied, 1 in target/);
     assert.match(first.stdout, /wardrobe_feedback: 1 in source, 1 copied, 1 in target/);
+    assert.match(first.stdout, /chat_conversations: 1 in source, 1 copied, 1 in target/);
+    assert.match(first.stdout, /chat_messages: 2 in source, 2 copied, 2 in target/);
     assert.match(first.stdout, /verified/);
     assert.doesNotMatch(first.stdout, /correct horse|password=/);
     const again = runCli(['db', 'copy', '--from', `sqlite:${path.join(dir, 'atelier.db')}`, '--to', target.toString()], cliEnv);
@@ -92,6 +98,7 @@ test('db copy moves SQLite to PostgreSQL idempotently; the server then answers t
     assert.equal((await call(s, 'GET', `/v1/wardrobe/items/${item.id}/image`)).status, 200);
     assert.deepEqual(await json(await call(s, 'GET', `/v1/wardrobe/items/${item.id}/similar?by=tags`)), similarBefore);
     assert.equal((await json(await call(s, 'GET', '/v1/me/preferences'))).events.like, 1);
+    assert.deepEqual(await json(await call(s, 'GET', `/v1/conversations/${conv.id}`)), convBefore);
     // New rows continue after the copied ids.
     const next = createKey(s, 'free', 'after-the-move');
     assert.equal((await fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': next } })).status, 200);
