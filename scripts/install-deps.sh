@@ -17,8 +17,9 @@ PKGS=(
   libsqlite3-dev sqlite3 libsodium-dev libjwt-dev libssl-dev
   # PostgreSQL: libpq for the second backend, the 15 server for its tests
   libpq-dev postgresql-15 postgresql-client-15
-  # the style knowledge base the chat capability builds (WordNet 3.0 nouns)
-  wordnet-base
+  # the style knowledge base the chat capability builds (WordNet 3.0 nouns), and
+  # GCIDE, the independent dictionary its retrieval is evaluated with
+  wordnet-base dict-gcide
   # text analysis, vector search
   libicu-dev libstemmer-dev libhnswlib-dev libfaiss-dev libopenblas-dev libopenblas0-pthread
   # vision: OpenCV DNN (YOLOX, MobileNetV2), Tesseract OCR

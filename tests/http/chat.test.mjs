@@ -5,7 +5,12 @@
 // what the knowledge cannot answer is said, not guessed.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { startServer, json, expectProblem, createKey } from './helpers.mjs';
+import { gcideAvailable, loadGcide, definitionQuery } from './gcide.mjs';
+
+const KB = path.resolve(process.env.ATELIER_SOURCE_DIR || '.', '../shared/data/kb');
 
 let s, key;
 before(async () => {
@@ -212,4 +217,52 @@ test('conversations keep the turns, give context to the next question, and belon
   assert.equal(exported.conversations[0].messages.length, 4);
   assert.equal((await call(me, 'DELETE', `/v1/conversations/${conv.id}`)).status, 204);
   await expectProblem(assert, await call(me, 'GET', `/v1/conversations/${conv.id}`), 404);
+});
+
+test('retrieval quality on the knowledge base, asked in GCIDE\'s words (an independent dictionary)', { skip: !gcideAvailable() && 'needs dict-gcide' }, async () => {
+  const kb = await json(await fetch(`${s.url}/v1/rag/knowledge`));  // builds it
+  assert.ok(kb.passages > 0);
+  // Headwords: the one-word names (titles and synonyms) of the glossary
+  // fixture's passages that GCIDE defines as nouns.
+  const entries = loadGcide();
+  const titles = new Map();  // headword -> passage ids that answer to it
+  for (const line of readFileSync(path.join(KB, 'wordnet_style_glossary.jsonl'), 'utf8').split('\n')) {
+    if (!line) continue;
+    const p = JSON.parse(line);
+    for (const name of [p.title, ...p.synonyms]) {
+      const h = name.toLowerCase();
+      if (!/^[a-z]+$/.test(h)) continue;
+      if (!titles.has(h)) titles.set(h, new Set());
+      titles.get(h).add(p.id);
+    }
+  }
+  const queries = [];
+  for (const [h, ids] of titles) {
+    const q = definitionQuery(entries, h);
+    if (q) queries.push({ h, q, ids });
+  }
+  const evalKey = createKey(s, 'admin', 'evaluator');  // thousands of searches: no daily quota
+  const search = async (q, mode) => {
+    const r = await fetch(`${s.url}/v1/collections/style-glossary/search?q=${encodeURIComponent(q)}&k=10&mode=${mode}`,
+      { headers: { authorization: `Bearer ${evalKey}` } });
+    const body = await json(r);
+    assert.equal(r.status, 200, JSON.stringify(body));
+    return body.hits;
+  };
+  const figures = {};
+  for (const mode of ['bm25', 'vector', 'hybrid']) {
+    let hit5 = 0, rr = 0;
+    for (const { q, ids } of queries) {
+      const res = await search(q, mode);
+      const rank = res.findIndex((r) => ids.has(r.id));
+      if (rank >= 0 && rank < 5) hit5++;
+      if (rank >= 0) rr += 1 / (rank + 1);
+    }
+    figures[mode] = { recall5: hit5 / queries.length, mrr10: rr / queries.length };
+  }
+  console.log(`knowledge base retrieval, ${queries.length} GCIDE definitions of its headwords: ` +
+    Object.entries(figures).map(([m, f]) => `${m} recall@5 ${f.recall5.toFixed(3)} MRR@10 ${f.mrr10.toFixed(3)}`).join('; '));
+  assert.ok(queries.length >= 300, `${queries.length} queries`);
+  assert.ok(figures.hybrid.recall5 >= figures.bm25.recall5, 'hybrid no worse than BM25 alone (recall@5)');
+  assert.ok(figures.hybrid.mrr10 >= figures.bm25.mrr10 - 0.005, 'hybrid no worse than BM25 alone (MRR)');
 });
