@@ -104,12 +104,19 @@ Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlo
 // A streamed completion as OpenAI sends it: chat.completion.chunk events
 // (the first carries the role and the sources, then the text in pieces, one
 // with finish_reason), a usage chunk with no choices when asked, then
-// [DONE]. The local engine composes in well under a millisecond, so its
-// events go out in one write.
-Response sse_completion(const std::string& id, std::int64_t created, const std::string& model,
-                        const chat::Composed& answer, std::size_t prompt, std::size_t completion,
-                        bool include_usage) {
+// [DONE]. Each event is written as it is made; a client that has gone stops
+// the rest.
+Response sse_completion(const RequestContext& ctx, const std::string& id, std::int64_t created,
+                        const std::string& model, const chat::Composed& answer, std::size_t prompt,
+                        std::size_t completion, bool include_usage) {
+  Response head = Response::text(200, "", "text/event-stream");
+  head.set_header("Cache-Control", "no-cache");
+  head.set_header("X-Accel-Buffering", "no");
+  // Written as produced when the transport streams; gathered into one body
+  // where it cannot (in-process tests).
+  std::shared_ptr<http::StreamWriter> w = ctx.stream ? ctx.stream(head) : nullptr;
   std::string out;
+  bool gone = false;
   auto event = [&](ordered_json choices, bool usage_slot) {
     ordered_json c;
     c["id"] = id;
@@ -120,7 +127,14 @@ Response sse_completion(const std::string& id, std::int64_t created, const std::
     if (usage_slot) c["usage"] = nullptr;
     return c;
   };
-  auto send = [&out](const ordered_json& c) { out += "data: " + c.dump() + "\n\n"; };
+  auto send = [&](const ordered_json& c) {
+    std::string e = "data: " + c.dump() + "\n\n";
+    if (!w) {
+      out += e;
+    } else if (!gone && !w->write(std::move(e))) {
+      gone = true;  // the client went away: nothing more is composed for it
+    }
+  };
   auto choice = [](ordered_json delta, const ordered_json& finish) {
     ordered_json c = {{"index", 0},
                       {"delta", std::move(delta)},
@@ -152,11 +166,14 @@ Response sse_completion(const std::string& id, std::int64_t created, const std::
                   {"total_tokens", prompt + completion}};
     send(u);
   }
+  if (w) {
+    if (!gone) w->write("data: [DONE]\n\n");
+    w->end();
+    return Response::stream_done(*w);
+  }
   out += "data: [DONE]\n\n";
-  Response r = Response::text(200, std::move(out), "text/event-stream");
-  r.set_header("Cache-Control", "no-cache");
-  r.set_header("X-Accel-Buffering", "no");
-  return r;
+  head.body = std::move(out);
+  return head;
 }
 
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
@@ -276,7 +293,8 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;
         if (stream) {
-          return sse_completion(id, created, model, a.answer, prompt, completion, include_usage);
+          return sse_completion(ctx, id, created, model, a.answer, prompt, completion,
+                                include_usage);
         }
         ordered_json j;
         j["id"] = id;

@@ -121,6 +121,15 @@ Response Response::text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Response Response::stream_done(const StreamWriter& w, int status) {
+  Response r;
+  r.status = status;
+  r.content_type.clear();
+  r.streamed = true;
+  r.streamed_bytes = w.bytes_written();
+  return r;
+}
+
 Response Response::no_content() {
   Response r;
   r.status = 204;

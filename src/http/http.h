@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -38,6 +39,24 @@ class ConnectionWatch {
   virtual void unwatch(std::uint64_t connection_id) = 0;
 };
 
+struct Response;
+
+// A response written as it is produced (chunked transfer encoding: server-
+// sent events, long answers). Writes go out in the order made; once the
+// client has gone, or after end(), they are dropped and write() says so.
+// Thread safety: one producer thread at a time; closed() from any thread.
+class StreamWriter {
+ public:
+  virtual ~StreamWriter() = default;
+  virtual bool write(std::string chunk) = 0;  // false: nobody is reading any more
+  virtual void end() = 0;                     // idempotent
+  virtual bool closed() const = 0;
+  virtual std::size_t bytes_written() const = 0;
+};
+// Sends a response's status and headers (its body, if any, as the first
+// chunk) and returns the writer for the rest.
+using StreamOpener = std::function<std::shared_ptr<StreamWriter>(Response head)>;
+
 struct Request {
   Method method = Method::other;
   std::string path;   // path without query, still percent-encoded (the router decodes segments)
@@ -47,6 +66,7 @@ struct Request {
   std::string client_ip;
   std::uint64_t connection_id = 0;
   ConnectionWatch* watch = nullptr;  // may be null (tests)
+  StreamOpener open_stream;          // set by the server adapter; null in tests
 
   // Filled by the router.
   std::map<std::string, std::string> path_params;
@@ -64,12 +84,18 @@ struct Response {
   std::string body;
   std::vector<Header> headers;
   bool close_connection = false;
+  // The handler streamed its answer (RequestContext::stream): this value only
+  // reports its status for logs and metrics; nothing more is sent.
+  bool streamed = false;
+  std::size_t streamed_bytes = 0;
 
   static Response json(int status, const nlohmann::json& j);
   // Keys in insertion order, and cheaper to build than std::map-backed objects.
   static Response json_ordered(int status, const nlohmann::ordered_json& j);
   // 204 with no body and no Content-Type.
   static Response no_content();
+  // What a handler that streamed its answer returns.
+  static Response stream_done(const StreamWriter& w, int status = 200);
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <mutex>
 
 #include "auth/crypto.h"
 #include "http/problem.h"
@@ -27,6 +28,8 @@ struct Pipeline::State {
   bool watched = false;
   Admission::Ticket ticket;
   std::atomic<bool> finished{false};  // the first finish() answers; later ones are dropped
+  std::mutex stream_mu;
+  std::shared_ptr<StreamWriter> stream;  // guarded by stream_mu: set when the handler streams
 };
 
 namespace {
@@ -251,7 +254,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
 
   s->work.deadline = Deadline::after(opt_.request_timeout);
   if (route.exec == Exec::inline_on_network_thread) {
-    RequestContext ctx{s->req, s->identity, s->work, s->request_id};
+    RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
     const auto t = SteadyClock::now();
     Result<Response> out = route.handler(ctx);
     s->compute_ms = ms_since(t);
@@ -288,7 +291,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
           admission_.done(s->ticket, false, 0);
           return finish(s, pre);
         }
-        RequestContext ctx{s->req, s->identity, s->work, s->request_id};
+        RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
         const auto t = SteadyClock::now();
         Result<Response> out = Status::internal("handler did not run");
         try {
@@ -309,10 +312,52 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
   }
 }
 
+StreamOpener Pipeline::stream_opener(const std::shared_ptr<State>& s) {
+  if (!s->req.open_stream) return nullptr;
+  return [this, w = std::weak_ptr<State>(s)](Response head) -> std::shared_ptr<StreamWriter> {
+    auto st = w.lock();
+    if (!st || st->finished.load()) return nullptr;
+    decorate(st, head);
+    head.headers.push_back({"Server-Timing", "queue;dur=" + std::to_string(st->queue_ms)});
+    auto writer = st->req.open_stream(std::move(head));
+    std::lock_guard lock(st->stream_mu);
+    st->stream = writer;
+    return writer;
+  };
+}
+
+void Pipeline::decorate(const std::shared_ptr<State>& s, Response& r) {
+  if (s->route && !s->identity.id.empty() && r.status != 429) {
+    add_rate_headers(r, tighter(s->rate, s->quota));
+  } else if (r.status == 429) {
+    add_rate_headers(r, s->rate.allowed ? s->quota : s->rate);
+  }
+  r.headers.push_back({"X-Request-ID", s->request_id});
+  add_cors(s->req, r);
+  if (draining()) r.close_connection = true;
+}
+
 void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) {
   // Pool work is answered by whichever comes first: its handler, or the
   // deadline timer (504); the other's answer is dropped.
   if (s->finished.exchange(true)) return;
+  std::shared_ptr<StreamWriter> stream;
+  {
+    std::lock_guard lock(s->stream_mu);
+    stream = s->stream;
+  }
+  if (stream) {
+    // The status and headers are out: what is left is to end the stream
+    // (after a deadline or an error the client sees it end early).
+    stream->end();
+    if (!result.is_ok() || !result->streamed) {
+      Response r;
+      r.status = result.is_ok() ? result->status : http_status(result.status().code());
+      r.streamed = true;
+      r.streamed_bytes = stream->bytes_written();
+      result = std::move(r);
+    }
+  }
   if (s->watched && s->req.watch) {
     s->req.watch->unwatch(s->req.connection_id);
     s->watched = false;
@@ -329,12 +374,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     ledger_.refund(s->identity.id, s->charged_day, s->charged_units);
     if (s->quota.has_binding) s->quota.binding.remaining += s->charged_units;
   }
-  if (s->route && !s->identity.id.empty() && r.status != 429) {
-    add_rate_headers(r, tighter(s->rate, s->quota));
-  } else if (r.status == 429) {
-    add_rate_headers(r, s->rate.allowed ? s->quota : s->rate);
-  }
-  r.headers.push_back({"X-Request-ID", s->request_id});
+  if (!r.streamed) decorate(s, r);
   const double total_ms = ms_since(s->start);
   std::string timing;
   timing.reserve(64);
@@ -353,9 +393,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     }
   }
   r.headers.push_back({"Server-Timing", std::move(timing)});
-  add_cors(s->req, r);
   if (s->req.method == Method::head) r.body.clear();
-  if (draining()) r.close_connection = true;
 
   static const std::string kUnmatched = "unmatched";
   // A reference to the route's own template: Metrics caches series by address.
@@ -364,11 +402,11 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   metrics_.observe_request(method, route_label, r.status, total_ms / 1000.0);
   if (opt_.access_log) {
     log::access({s->request_id, method, route_label, s->identity.id, tier_name(s->identity.tier),
-                 r.status, total_ms, r.body.size()},
+                 r.status, total_ms, r.streamed ? r.streamed_bytes : r.body.size()},
                 s->route && s->route->quiet_access_log ? log::Level::debug : log::Level::info);
   }
   Done done = std::move(s->done);
-  done(std::move(r));
+  if (!r.streamed) done(std::move(r));  // a stream has answered through its writer
   // After done(): a drain that sees zero in flight has every response queued.
   metrics_.in_flight().Decrement();
   in_flight_.fetch_sub(1);

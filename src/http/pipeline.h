@@ -59,6 +59,9 @@ class Pipeline {
   struct State;
   void dispatch(std::shared_ptr<State> s);
   void finish(const std::shared_ptr<State>& s, Result<Response> result);
+  // Headers every answer carries (request id, rate limits, CORS, close while draining).
+  void decorate(const std::shared_ptr<State>& s, Response& r);
+  StreamOpener stream_opener(const std::shared_ptr<State>& s);
   void add_cors(const Request& req, Response& r) const;
   std::string next_request_id(const Request& req);
 

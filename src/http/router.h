@@ -41,6 +41,10 @@ struct RequestContext {
   const Identity& identity;
   const WorkContext& work;
   const std::string& request_id;
+  // Opens a streamed response with the pipeline's headers (request id, rate
+  // limits, CORS) added to `head`; the handler then returns
+  // Response::stream_done(...). Null where the transport cannot stream.
+  StreamOpener stream = nullptr;
 };
 
 using Handler = std::function<Result<Response>(const RequestContext&)>;

@@ -232,6 +232,73 @@ class ConnectionCap {
   std::atomic<std::uint64_t> refused_{0};
 };
 
+// A chunked response written from a producer thread: every RESTinio call
+// runs on one strand, in the order the producer made them. The client's
+// going away (the connection closed) is seen through the registry's token.
+class ChunkedWriter final : public StreamWriter,
+                            public std::enable_shared_from_this<ChunkedWriter> {
+ public:
+  using Builder = restinio::response_builder_t<restinio::chunked_output_t>;
+
+  static std::shared_ptr<ChunkedWriter> open(asio::io_context& ioc, restinio::request_handle_t req,
+                                             Response head, ConnectionRegistry& registry) {
+    auto w = std::shared_ptr<ChunkedWriter>(new ChunkedWriter(ioc, req, registry));
+    asio::post(w->strand_, [w, req = std::move(req), head = std::move(head)]() mutable {
+      w->builder_.emplace(
+          req->create_response<restinio::chunked_output_t>(restinio::http_status_line_t{
+              restinio::http_status_code_t{static_cast<std::uint16_t>(head.status)},
+              std::string(reason_phrase(head.status))}));
+      if (!head.content_type.empty())
+        w->builder_->append_header(restinio::http_field::content_type, head.content_type);
+      for (auto& h : head.headers)
+        w->builder_->append_header(std::move(h.name), std::move(h.value));
+      if (head.close_connection) w->builder_->connection_close();
+      if (!head.body.empty()) w->builder_->append_chunk(std::move(head.body));
+      w->builder_->flush();
+    });
+    return w;
+  }
+  ~ChunkedWriter() override { registry_.unwatch(conn_); }
+
+  bool write(std::string chunk) override {
+    if (closed()) return false;
+    bytes_ += chunk.size();
+    asio::post(strand_, [w = shared_from_this(), c = std::move(chunk)]() mutable {
+      if (!w->builder_ || w->done_) return;
+      w->builder_->append_chunk(std::move(c));
+      w->builder_->flush();
+    });
+    return true;
+  }
+  void end() override {
+    if (ended_.exchange(true)) return;
+    asio::post(strand_, [w = shared_from_this()] {
+      if (!w->builder_ || w->done_) return;
+      w->done_ = true;
+      w->builder_->done();
+    });
+  }
+  bool closed() const override { return ended_.load() || gone_.cancelled(); }
+  std::size_t bytes_written() const override { return bytes_.load(); }
+
+ private:
+  ChunkedWriter(asio::io_context& ioc, const restinio::request_handle_t& req,
+                ConnectionRegistry& registry)
+      : strand_(asio::make_strand(ioc)),
+        registry_(registry),
+        conn_(req->connection_id()),
+        gone_(registry.watch(conn_)) {}
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  ConnectionRegistry& registry_;
+  const std::uint64_t conn_;
+  const CancelToken gone_;
+  std::optional<Builder> builder_;  // on the strand only
+  bool done_ = false;               // on the strand only
+  std::atomic<bool> ended_{false};
+  std::atomic<std::size_t> bytes_{0};
+};
+
 class StateListener {
  public:
   StateListener(ConnectionRegistry& r, ConnectionCap& cap) : registry_(r), cap_(cap) {}
@@ -462,6 +529,9 @@ class Server::Impl {
     r.client_ip = client_ip(*req, opt_.trust_forwarded_for);
     r.connection_id = req->connection_id();
     r.watch = &registry_;
+    r.open_stream = [this, req](Response head) -> std::shared_ptr<StreamWriter> {
+      return ChunkedWriter::open(*ioc_, req, std::move(head), registry_);
+    };
     pipeline_.handle(std::move(r), [this, req](Response&& resp) { respond(req, std::move(resp)); });
     return restinio::request_accepted();
   }
