@@ -273,8 +273,8 @@ int serve(const Config& cfg) {
   // line here, its folder and its migration.
   UserDataRegistry user_data;  // each capability's part; read per request, after start
   // Declared before the modules, which keep references into it.
-  Platform platform{c,      *database, accounts, *ledger, metrics, health, user_data,
-                    router, deps,      nullptr,  {},      {},      {}};
+  Platform platform{c,    *database, accounts, *ledger, metrics, health,  user_data, router,
+                    deps, nullptr,   {},       {},      {},      nullptr, {}};
   std::vector<ModulePtr> modules;
   modules.push_back(text::make_module());
   modules.push_back(embed::make_module());

@@ -208,4 +208,34 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
   return w.done(true);
 }
 
+bool asks_about_own_clothes(const std::string& question) {
+  const auto q = words_of(question);
+  const bool mine = std::count(q.begin(), q.end(), "my") > 0;
+  const bool pairing = has_phrase(question, "go with") || has_phrase(question, "goes with") ||
+                       has_phrase(question, "wear with") || has_phrase(question, "pair with") ||
+                       has_phrase(question, "match") || has_phrase(question, "goes well with") ||
+                       has_phrase(question, "go well with");
+  return mine && pairing;
+}
+
+Composed compose_wardrobe(const Retrieved& anchor, const std::vector<Retrieved>& matches,
+                          const std::vector<std::string>& explanation) {
+  Writer w;
+  const int a = w.cite(anchor);
+  if (matches.empty()) {
+    w.plain("From your wardrobe, " + anchor.title + " [" + std::to_string(a) +
+            "] has nothing to go with yet: add a top, a bottom or shoes.");
+    return w.done(true);
+  }
+  std::string s =
+      "From your wardrobe, " + anchor.title + " [" + std::to_string(a) + "] goes best with ";
+  for (std::size_t i = 0; i < matches.size(); ++i) {
+    if (i > 0) s += i + 1 == matches.size() ? " and " : ", ";
+    s += matches[i].title + " [" + std::to_string(w.cite(matches[i])) + "]";
+  }
+  w.plain(s + ".");
+  for (const auto& e : explanation) w.plain(e);
+  return w.done(true);
+}
+
 }  // namespace atelier::chat

@@ -44,6 +44,17 @@ inline constexpr const char* kNothingFound =
 // vs flannel", "difference between A and B") and lists ("kinds of boots").
 Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved);
 
+// "From your wardrobe, the navy blazer [1] goes best with the white jeans [2]
+// and the brown loafers [3]." and the evaluation's sentences about them.
+// `anchor` and `matches` are the wardrobe items as retrieved (collection
+// "wardrobe", title = the item's label).
+Composed compose_wardrobe(const Retrieved& anchor, const std::vector<Retrieved>& matches,
+                          const std::vector<std::string>& explanation);
+
+// Whether a question asks about the asker's own clothes ("what goes with my
+// navy blazer?", "what should I wear with my white jeans").
+bool asks_about_own_clothes(const std::string& question);
+
 // The words of a text, lower-cased, letters and digits only (for matching
 // titles against questions).
 std::vector<std::string> words_of(const std::string& text);

@@ -17,6 +17,7 @@ class ChatModule final : public Module {
     conversations_ = std::make_unique<ConversationRepository>(p.db);
     service_ = std::make_unique<ChatService>(*p.search, *conversations_, p.config.embedding_model,
                                              kWordNetNouns);
+    if (p.wardrobe_advisor) service_->set_wardrobe_advisor(p.wardrobe_advisor);
     api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
     p.user_data.add(api::chat_user_data(*service_));
     return Status::ok();

@@ -69,6 +69,36 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
   ATELIER_RETURN_IF_ERROR(ensure_knowledge(work));
   RagAnswer out;
   auto t = std::chrono::steady_clock::now();
+  // "What goes with my navy blazer?": the asker's wardrobe answers.
+  if (advisor_ && !caller.anonymous && asks_about_own_clothes(r.question)) {
+    ATELIER_ASSIGN_OR_RETURN(auto advice, advisor_(caller.id, r.question, work));
+    out.retrieval_ms = ms_since(t);
+    t = std::chrono::steady_clock::now();
+    if (!advice) {
+      out.answer.text =
+          "I found no item in your wardrobe that the question names, so I cannot say what goes "
+          "with it.";
+      out.compose_ms = ms_since(t);
+      return out;
+    }
+    auto as_retrieved = [](const WardrobePiece& p) {
+      Retrieved x;
+      x.id = p.id;
+      x.collection = "wardrobe";
+      x.title = p.label;
+      x.text = p.label + ": " + p.summary;
+      x.score = p.score;
+      return x;
+    };
+    const Retrieved anchor = as_retrieved(advice->anchor);
+    std::vector<Retrieved> matches;
+    for (const auto& m : advice->matches) matches.push_back(as_retrieved(m));
+    out.retrieved.push_back(anchor);
+    out.retrieved.insert(out.retrieved.end(), matches.begin(), matches.end());
+    out.answer = compose_wardrobe(anchor, matches, advice->explanation);
+    out.compose_ms = ms_since(t);
+    return out;
+  }
   std::vector<std::string> names = {kKnowledgeCollection};
   for (const auto& c : r.collections)
     if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);

@@ -22,6 +22,7 @@
 #include "chat/knowledge.h"
 #include "core/cancel.h"
 #include "core/status.h"
+#include "platform/wardrobe_advice.h"
 #include "search/service.h"
 
 namespace atelier::chat {
@@ -78,6 +79,10 @@ class ChatService {
   // warm?").
   std::string rewrite(const std::vector<Message>& history) const;
 
+  // Questions about the asker's own clothes go to the wardrobe (set before
+  // serving).
+  void set_wardrobe_advisor(WardrobeAdvisor a) { advisor_ = std::move(a); }
+
   Result<Conversation> create_conversation(const std::string& owner, const std::string& title,
                                            const WorkContext& work);
   ConversationRepository& conversations() { return conversations_; }
@@ -95,6 +100,7 @@ class ChatService {
   ConversationRepository& conversations_;
   const std::string model_, nouns_;
   const std::size_t history_budget_;
+  WardrobeAdvisor advisor_;
   mutable std::mutex mu_;
   bool ready_ = false;
   std::unordered_map<std::string, Passage> passages_;  // by id

@@ -23,6 +23,7 @@
 #include "embed/image_models.h"
 #include "engines/vision.h"
 #include "obs/metrics.h"
+#include "platform/wardrobe_advice.h"
 #include "quota/limits.h"
 #include "store/database.h"
 
@@ -66,6 +67,8 @@ struct Platform {
   // The search capability's collections (set by its module; chat retrieves
   // through them).
   search::SearchService* search = nullptr;
+  // The asker's wardrobe as a chat tool (set by the wardrobe module).
+  WardrobeAdvisor wardrobe_advisor;
 };
 
 class Module {

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "store/blobs.h"
+#include "wardrobe/advice.h"
 #include "wardrobe/routes.h"
 #include "wardrobe/service.h"
 
@@ -36,6 +37,11 @@ class WardrobeModule final : public Module {
     api::add_feedback_routes(p.router, *outfits_);
     api::add_wardrobe_index_stats(p.deps, *service_, *outfits_);
     OutfitService* outfits = outfits_.get();
+    p.wardrobe_advisor = [items = service_.get(), outfits](const std::string& owner,
+                                                           const std::string& question,
+                                                           const WorkContext& work) {
+      return advise(*items, *outfits, owner, question, work);
+    };
     if (tagger_->loaded()) {
       p.outfit_judge = [outfits](
                            const cv::Mat& bgr, const std::vector<engines::OutfitPiece>& pieces,

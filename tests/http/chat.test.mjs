@@ -266,3 +266,44 @@ test('retrieval quality on the knowledge base, asked in GCIDE\'s words (an indep
   assert.ok(figures.hybrid.recall5 >= figures.bm25.recall5, 'hybrid no worse than BM25 alone (recall@5)');
   assert.ok(figures.hybrid.mrr10 >= figures.bm25.mrr10 - 0.005, 'hybrid no worse than BM25 alone (MRR)');
 });
+
+test('"what goes with my navy blazer?" is answered from the asker\'s own wardrobe, citing the items', async () => {
+  const me = createKey(s, 'admin', 'dresser');
+  const OUTFITS = path.resolve(process.env.ATELIER_SOURCE_DIR || '.', '../shared/data/outfits');
+  const mango = JSON.parse(readFileSync(path.join(OUTFITS, 'outfits.json'), 'utf8'));
+  const items = [...new Map(mango.flatMap((o) => o.items).map((i) => [i.item_id, i])).values()];
+  const upload = async (item, name) => {
+    const fd = new FormData();
+    fd.append('image', new Blob([readFileSync(path.join(OUTFITS, item.image))], { type: 'image/jpeg' }), 'x.jpg');
+    fd.append('name', name);
+    fd.append('category', { Jackets: 'outerwear', 'T-shirt': 'top', Jeans: 'bottom', Footwear: 'footwear' }[item.semantic_category]);
+    const r = await fetch(`${s.url}/v1/wardrobe/items`, { method: 'POST', body: fd, headers: { authorization: `Bearer ${me}` } });
+    assert.equal(r.status, 201);
+    return json(r);
+  };
+  const pick = (cat, n) => items.filter((i) => i.semantic_category === cat).slice(0, n);
+  const blazer = await upload(pick('Jackets', 1)[0], 'navy blazer');
+  for (const [n, i] of pick('T-shirt', 2).entries()) await upload(i, `plain tee ${n + 1}`);
+  for (const [n, i] of pick('Jeans', 2).entries()) await upload(i, `denim ${n + 1}`);
+  const r = await fetch(`${s.url}/v1/rag/query`, { method: 'POST', headers: { authorization: `Bearer ${me}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ question: 'What goes with my navy blazer?' }) });
+  assert.equal(r.status, 200);
+  const a = await json(r);
+  assert.equal(a.found, true);
+  console.log(`wardrobe answer: ${a.answer}`);
+  assert.equal(a.sources[0].collection, 'wardrobe');
+  assert.equal(a.sources[0].id, blazer.id);
+  assert.equal(a.sources[0].title, 'navy blazer');
+  const m = a.answer.match(/^From your wardrobe, navy blazer \[1\] goes best with (.+?)\.(?: |$)/);
+  assert.ok(m, a.answer);
+  const named = m[1].split(/ \[\d+\](?:, | and )?/).filter(Boolean);
+  assert.deepEqual(named, a.sources.slice(1).map((x) => x.title), 'each match is named before its marker');
+  const cats = a.sources.slice(1).map((x) => x.snippet);
+  assert.ok(cats.some((x) => /\btop\b/.test(x)) && cats.some((x) => /\bbottom\b/.test(x)), cats.join(' | '));
+  assert.doesNotMatch(a.answer.slice(m[0].length), /\[\d+\]/, 'the explanation cites nothing new');
+  // Someone else's wardrobe does not answer for them.
+  const other = await json(await ask({ question: 'What goes with my navy blazer?' }));
+  assert.equal(other.found, false);
+  assert.match(other.answer, /no item in your wardrobe/);
+  assert.deepEqual(other.sources, []);
+});
