@@ -1,6 +1,9 @@
 // POST /v1/rag/query and GET /v1/rag/knowledge.
 #include "chat/routes.h"
 
+#include <chrono>
+#include <functional>
+
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -26,6 +29,10 @@ ordered_json ranks(const chat::Retrieved& r) {
   return {{"score", json::round3(r.score)},
           {"bm25_rank", r.bm25_rank ? ordered_json(*r.bm25_rank) : ordered_json(nullptr)},
           {"vector_rank", r.vector_rank ? ordered_json(*r.vector_rank) : ordered_json(nullptr)}};
+}
+
+double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
 }
 
 ordered_json sources_json(const chat::Composed& answer) {
@@ -106,9 +113,18 @@ Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlo
 // with finish_reason), a usage chunk with no choices when asked, then
 // [DONE]. Each event is written as it is made; a client that has gone stops
 // the rest.
-Response sse_completion(const RequestContext& ctx, const std::string& id, std::int64_t created,
-                        const std::string& model, const chat::Composed& answer, std::size_t prompt,
-                        std::size_t completion, bool include_usage) {
+struct SseResult {
+  Response response;
+  double ttft_ms = 0;  // to the first chunk with text
+  bool gone = false;   // the client went away before the end
+};
+
+SseResult sse_completion(const RequestContext& ctx, const std::string& id, std::int64_t created,
+                         const std::string& model, const chat::Composed& answer, std::size_t prompt,
+                         std::size_t completion, bool include_usage,
+                         std::chrono::steady_clock::time_point started,
+                         const std::function<ordered_json(double)>& timings) {
+  SseResult result;
   Response head = Response::text(200, "", "text/event-stream");
   head.set_header("Cache-Control", "no-cache");
   head.set_header("X-Accel-Buffering", "no");
@@ -154,11 +170,15 @@ Response sse_completion(const RequestContext& ctx, const std::string& id, std::i
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i < text.size() && (text[i] != ' ' || ++words % 4 != 0)) continue;
     const std::size_t end = i < text.size() ? i + 1 : i;
-    if (end > start)
+    if (end > start) {
+      if (result.ttft_ms == 0) result.ttft_ms = ms_since(started);
       send(event(choice({{"content", text.substr(start, end - start)}}, nullptr), include_usage));
+    }
     start = end;
   }
-  send(event(choice(ordered_json::object(), "stop"), include_usage));
+  ordered_json last = event(choice(ordered_json::object(), "stop"), include_usage);
+  last["timings"] = timings(result.ttft_ms);
+  send(last);
   if (include_usage) {
     ordered_json u = event(ordered_json::array(), false);
     u["usage"] = {{"prompt_tokens", prompt},
@@ -169,11 +189,14 @@ Response sse_completion(const RequestContext& ctx, const std::string& id, std::i
   if (w) {
     if (!gone) w->write("data: [DONE]\n\n");
     w->end();
-    return Response::stream_done(*w);
+    result.gone = gone;
+    result.response = Response::stream_done(*w);
+    return result;
   }
   out += "data: [DONE]\n\n";
   head.body = std::move(out);
-  return head;
+  result.response = std::move(head);
+  return result;
 }
 
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
@@ -217,7 +240,7 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
 
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models) {
-  (void)d;
+  auto observe = d.metrics.chat_observer({"local"});
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",
@@ -248,10 +271,13 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         "usage": {"prompt_tokens": 4, "completion_tokens": 14, "total_tokens": 18},
         "sources": [{"n": 1, "id": "wn30-n-03011521", "collection": "style-glossary",
                      "title": "chintz", "snippet": "chintz: a brightly printed and glazed cotton fabric [a kind of fabric]",
-                     "score": 0.033, "bm25_rank": 1, "vector_rank": 1}]})"),
+                     "score": 0.033, "bm25_rank": 1, "vector_rank": 1}],
+        "timings": {"retrieval_ms": 2.1, "compose_ms": 0.02, "first_token_ms": 2.4,
+                    "total_ms": 2.4}})"),
       .errors = {404, 503},
       .openai_errors = true,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
+      .handler = [&svc, observe](const RequestContext& ctx) -> Result<Response> {
+        const auto started = std::chrono::steady_clock::now();
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
         const std::string model = body.value("model", std::string("local"));
         if (model != "local")
@@ -286,16 +312,40 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             r.collections.push_back(c.get<std::string>());
           }
         }
-        ATELIER_ASSIGN_OR_RETURN(auto turn, svc.reply(r, caller(ctx.identity), ctx.work));
+        auto replied = svc.reply(r, caller(ctx.identity), ctx.work);
+        if (!replied.is_ok()) {
+          const Code c = replied.status().code();
+          observe("local", c == Code::cancelled ? "cancelled" : "failed", 0, 0, 0);
+          return replied.status();
+        }
+        auto turn = std::move(replied).value();
+        if (ctx.work.timings) {
+          ctx.work.timings->add("retrieval", turn.rag.retrieval_ms);
+          ctx.work.timings->add("compose", turn.rag.compose_ms);
+        }
         const auto& a = turn.rag;
         const std::size_t prompt = turn.prompt_tokens;
         const std::size_t completion = chat::estimated_tokens(a.answer.text);
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;
+        auto timings = [&](double ttft_ms) {
+          return ordered_json{{"retrieval_ms", json::round3(a.retrieval_ms)},
+                              {"compose_ms", json::round3(a.compose_ms)},
+                              {"first_token_ms", json::round3(ttft_ms)},
+                              {"total_ms", json::round3(ms_since(started))}};
+        };
         if (stream) {
-          return sse_completion(ctx, id, created, model, a.answer, prompt, completion,
-                                include_usage);
+          SseResult sr = sse_completion(ctx, id, created, model, a.answer, prompt, completion,
+                                        include_usage, started, timings);
+          observe("local",
+                  sr.gone          ? "cancelled"
+                  : a.answer.found ? "answered"
+                                   : "nothing_found",
+                  sr.ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
+          return std::move(sr.response);
         }
+        observe("local", a.answer.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
+                ms_since(started) / 1000.0, completion);
         ordered_json j;
         j["id"] = id;
         j["object"] = "chat.completion";
@@ -310,6 +360,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                       {"completion_tokens", completion},
                       {"total_tokens", prompt + completion}};
         j["sources"] = sources_json(a.answer);
+        j["timings"] = timings(ms_since(started));
         return Response::json_ordered(200, j);
       },
   });

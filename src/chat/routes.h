@@ -11,6 +11,7 @@
 namespace atelier::api {
 
 // `embedding_models`: listed by GET /v1/models beside the chat models.
+// Registers the chat metrics (Metrics::chat_observer) on deps.metrics.
 void add_chat_routes(http::Router& router, ApiDeps& deps, chat::ChatService& svc,
                      std::vector<std::string> embedding_models);
 // The caller's conversations in data export and account deletion.

@@ -213,6 +213,50 @@ Metrics::generation_observer(const std::vector<std::string>& engines) {
       };
 }
 
+std::function<void(const std::string&, const std::string&, double, double, std::size_t)>
+Metrics::chat_observer(const std::vector<std::string>& engines) {
+  auto& turns = prometheus::BuildCounter()
+                    .Name("atelier_chat_turns_total")
+                    .Help("Chat turns by engine and outcome.")
+                    .Register(*registry_);
+  auto& ttft = prometheus::BuildHistogram()
+                   .Name("atelier_chat_time_to_first_token_seconds")
+                   .Help("Time from a chat request to its first chunk with text.")
+                   .Register(*registry_);
+  auto& rate = prometheus::BuildHistogram()
+                   .Name("atelier_chat_tokens_per_second")
+                   .Help("Answer tokens per second of a chat turn, from the first token.")
+                   .Register(*registry_);
+  static const prometheus::Histogram::BucketBoundaries kSeconds = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+  static const prometheus::Histogram::BucketBoundaries kRates = {5,   10,  25,   50,   100,
+                                                                 250, 500, 1000, 5000, 20000};
+  struct EngineSeries {
+    std::map<std::string, prometheus::Counter*> by_outcome;
+    prometheus::Histogram* ttft;
+    prometheus::Histogram* rate;
+  };
+  auto series = std::make_shared<std::map<std::string, EngineSeries>>();
+  for (const auto& e : engines) {
+    EngineSeries es;
+    for (const char* o : {"answered", "nothing_found", "cancelled", "failed"})
+      es.by_outcome[o] = &turns.Add({{"engine", e}, {"outcome", o}});
+    es.ttft = &ttft.Add({{"engine", e}}, kSeconds);
+    es.rate = &rate.Add({{"engine", e}}, kRates);
+    (*series)[e] = es;
+  }
+  return [series](const std::string& engine, const std::string& outcome, double ttft_s,
+                  double seconds, std::size_t tokens) {
+    auto it = series->find(engine);
+    if (it == series->end()) return;
+    if (auto o = it->second.by_outcome.find(outcome); o != it->second.by_outcome.end())
+      o->second->Increment();
+    if (ttft_s > 0) it->second.ttft->Observe(ttft_s);
+    const double after_first = seconds - ttft_s;
+    if (tokens > 0 && after_first > 0) it->second.rate->Observe(double(tokens) / after_first);
+  };
+}
+
 void Metrics::add_cache(const std::string& name,
                         std::function<std::pair<double, double>()> hits_misses) {
   add_sampled_counter("atelier_cache_hits_total", "Result cache hits.", {{"cache", name}},

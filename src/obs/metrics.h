@@ -45,6 +45,13 @@ class Metrics {
   std::function<void(const std::string& engine, const std::string& status, double seconds,
                      double cost)>
   generation_observer(const std::vector<std::string>& engines);
+  // Chat turns: atelier_chat_turns_total{engine,outcome} (answered,
+  // nothing_found, cancelled, failed), atelier_chat_time_to_first_token_seconds
+  // {engine} (to the first chunk with text), atelier_chat_tokens_per_second
+  // {engine}. Series for the given engines are made up front.
+  std::function<void(const std::string& engine, const std::string& outcome, double ttft_seconds,
+                     double seconds, std::size_t tokens)>
+  chat_observer(const std::vector<std::string>& engines);
   // Result cache hits and misses, by cache name.
   void add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses);
 

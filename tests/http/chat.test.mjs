@@ -156,7 +156,10 @@ test('streamed with the official client: chunks, sources on the first, one finis
       else assert.equal('usage' in chunk, false, 'no usage unless asked');
       for (const c of chunk.choices) {
         text += c.delta.content ?? '';
-        if (c.finish_reason) finishes++;
+        if (c.finish_reason) {
+          finishes++;
+          assert.ok(chunk.timings.first_token_ms > 0 && chunk.timings.first_token_ms <= chunk.timings.total_ms, JSON.stringify(chunk.timings));
+        }
       }
     }
     assert.equal(ids.size, 1, 'one id across the chunks');
@@ -173,6 +176,10 @@ test('streamed with the official client: chunks, sources on the first, one finis
   const body = await raw.text();
   assert.ok(body.endsWith('data: [DONE]\n\n'));
   assert.doesNotMatch(body, /^event:/m, 'no named events: the openai client would break on them');
+  // Metrics: turns by engine and outcome, time to first token.
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /atelier_chat_turns_total\{engine="local",outcome="answered"\} [1-9]/);
+  assert.match(metrics, /atelier_chat_time_to_first_token_seconds_count\{engine="local"\} [1-9]/);
 });
 
 test('conversations keep the turns, give context to the next question, and belong to their owner', async () => {

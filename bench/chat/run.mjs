@@ -1,0 +1,56 @@
+// bench/chat: the local engine's time to first token (the first SSE chunk
+// with text) and to the full answer, streamed, through HTTP against the real
+// binary (SQLite, the WordNet knowledge base built before timing), at
+// concurrency 1 and 8; p50/p95 in ms. Questions: definitions, comparisons and
+// lists over the knowledge base's headwords, cycled.
+// Usage: node bench/chat/run.mjs   (from the repository root, after a build)
+import os from 'node:os';
+import { startServer, createKey } from '../../tests/http/helpers.mjs';
+
+const QUESTIONS = ['What is tweed?', 'tweed vs flannel', 'What kinds of boots are there?',
+  'What is the difference between a tuxedo and a blazer?', 'what is chintz', 'Is cashmere warm?',
+  'What is a complementary color?', 'What should I wear to a wedding?'];
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+const fmt = (xs) => `p50 ${pct(xs, 50).toFixed(2)} ms, p95 ${pct(xs, 95).toFixed(2)} ms (n=${xs.length})`;
+
+const s = await startServer({ ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0', ATELIER_ACCESS_LOG: 'false' });
+try {
+  const key = createKey(s, 'admin', 'bench');
+  await fetch(`${s.url}/v1/rag/knowledge`);  // builds the knowledge base once
+  const turn = async (n) => {
+    const t = performance.now();
+    const r = await fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'local', stream: true, messages: [{ role: 'user', content: QUESTIONS[n % QUESTIONS.length] }] }),
+    });
+    if (!r.ok) throw new Error(`${r.status} ${await r.text()}`);
+    let first = 0, buf = '';
+    const decoder = new TextDecoder();
+    for await (const part of r.body) {
+      buf += decoder.decode(part, { stream: true });
+      if (!first && /"delta":\{"content":"[^"]/.test(buf)) first = performance.now() - t;
+    }
+    return [first, performance.now() - t];
+  };
+  for (let n = 0; n < 20; n++) await turn(n);  // warm up
+  console.log(`cpu: ${os.cpus().length} cores; ${QUESTIONS.length} questions cycled`);
+  for (const c of [1, 8]) {
+    const ttft = [], total = [];
+    let next = 0;
+    const N = c === 1 ? 200 : 400;
+    await Promise.all(Array.from({ length: c }, async () => {
+      while (next < N) {
+        const [a, b] = await turn(next++);
+        ttft.push(a);
+        total.push(b);
+      }
+    }));
+    console.log(`local engine, streamed, concurrency ${c}: first token ${fmt(ttft)}; full answer ${fmt(total)}`);
+  }
+} finally {
+  await s.stop();
+}
