@@ -18,6 +18,13 @@ class ChatModule final : public Module {
     service_ = std::make_unique<ChatService>(*p.search, *conversations_, p.config.embedding_model,
                                              kWordNetNouns);
     if (p.wardrobe_advisor) service_->set_wardrobe_advisor(p.wardrobe_advisor);
+    const Config& c = p.config;
+    if (!c.chat_openai_base_url.empty()) {
+      service_->set_hosted_engine({c.chat_openai_base_url, c.chat_openai_model,
+                                   c.chat_openai_api_key,
+                                   std::chrono::seconds(c.chat_openai_timeout_s),
+                                   std::chrono::seconds(c.chat_openai_idle_s)});
+    }
     api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
     p.user_data.add(api::chat_user_data(*service_));
     return Status::ok();

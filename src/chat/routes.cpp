@@ -108,95 +108,140 @@ Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlo
   return out;
 }
 
+// Sources as the answer's [n] markers resolve them.
+ordered_json sources_list(const std::vector<chat::Retrieved>& sources) {
+  ordered_json arr = ordered_json::array();
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const auto& x = sources[i];
+    ordered_json s = {{"n", i + 1},
+                      {"id", x.id},
+                      {"collection", x.collection},
+                      {"title", x.title.empty() ? ordered_json(nullptr) : ordered_json(x.title)},
+                      {"snippet", x.text}};
+    s.update(ranks(x));
+    arr.push_back(std::move(s));
+  }
+  return arr;
+}
+
 // A streamed completion as OpenAI sends it: chat.completion.chunk events
 // (the first carries the role and the sources, then the text in pieces, one
 // with finish_reason), a usage chunk with no choices when asked, then
-// [DONE]. Each event is written as it is made; a client that has gone stops
-// the rest.
-struct SseResult {
-  Response response;
-  double ttft_ms = 0;  // to the first chunk with text
-  bool gone = false;   // the client went away before the end
+// [DONE]; an error after the stream began is a data event with `error`
+// (which OpenAI's clients raise). Each event is written as it is made; a
+// client that has gone stops the rest. Where the transport cannot stream
+// (in-process tests) the events are gathered into one body.
+class SseOut {
+ public:
+  SseOut(const RequestContext& ctx, std::string id, std::int64_t created, std::string model,
+         bool include_usage)
+      : ctx_(ctx),
+        id_(std::move(id)),
+        created_(created),
+        model_(std::move(model)),
+        include_usage_(include_usage) {}
+
+  void open(const std::vector<chat::Retrieved>& sources) {
+    if (opened_) return;
+    opened_ = true;
+    head_ = Response::text(200, "", "text/event-stream");
+    head_.set_header("Cache-Control", "no-cache");
+    head_.set_header("X-Accel-Buffering", "no");
+    w_ = ctx_.stream ? ctx_.stream(head_) : nullptr;
+    ordered_json first = event(choice({{"role", "assistant"}, {"content", ""}}, nullptr));
+    first["sources"] = sources_list(sources);
+    send(first);
+  }
+  bool opened() const { return opened_; }
+  // False once the client has gone.
+  bool text(std::string_view piece) {
+    send(event(choice({{"content", std::string(piece)}}, nullptr)));
+    return !gone_;
+  }
+  void finish(const std::string& reason, ordered_json timings, std::size_t prompt,
+              std::size_t completion) {
+    ordered_json last = event(choice(ordered_json::object(), reason));
+    last["timings"] = std::move(timings);
+    send(last);
+    if (include_usage_) {
+      ordered_json u = event(ordered_json::array(), false);
+      u["usage"] = {{"prompt_tokens", prompt},
+                    {"completion_tokens", completion},
+                    {"total_tokens", prompt + completion}};
+      send(u);
+    }
+    raw("data: [DONE]\n\n");
+  }
+  void error(const Status& st) {
+    ordered_json e = {
+        {"error",
+         {{"message", st.message()},
+          {"type", http::http_status(st.code()) < 500 ? "invalid_request_error" : "server_error"},
+          {"param", nullptr},
+          {"code", http::http_status(st.code())}}}};
+    raw("data: " + e.dump() + "\n\n");
+  }
+  bool gone() const { return gone_; }
+  Response done() {
+    if (w_) {
+      w_->end();
+      return Response::stream_done(*w_);
+    }
+    head_.body = std::move(out_);
+    return std::move(head_);
+  }
+
+ private:
+  ordered_json event(ordered_json choices, bool usage_slot = true) {
+    ordered_json c;
+    c["id"] = id_;
+    c["object"] = "chat.completion.chunk";
+    c["created"] = created_;
+    c["model"] = model_;
+    c["choices"] = std::move(choices);
+    if (usage_slot && include_usage_) c["usage"] = nullptr;
+    return c;
+  }
+  static ordered_json choice(ordered_json delta, const ordered_json& finish) {
+    ordered_json arr = ordered_json::array();
+    arr.push_back({{"index", 0},
+                   {"delta", std::move(delta)},
+                   {"logprobs", nullptr},
+                   {"finish_reason", finish}});
+    return arr;
+  }
+  void send(const ordered_json& c) { raw("data: " + c.dump() + "\n\n"); }
+  void raw(std::string e) {
+    if (!w_) {
+      out_ += e;
+    } else if (!gone_ && !w_->write(std::move(e))) {
+      gone_ = true;
+    }
+  }
+
+  const RequestContext& ctx_;
+  const std::string id_;
+  const std::int64_t created_;
+  const std::string model_;
+  const bool include_usage_;
+  bool opened_ = false, gone_ = false;
+  Response head_;
+  std::shared_ptr<http::StreamWriter> w_;
+  std::string out_;
 };
 
-SseResult sse_completion(const RequestContext& ctx, const std::string& id, std::int64_t created,
-                         const std::string& model, const chat::Composed& answer, std::size_t prompt,
-                         std::size_t completion, bool include_usage,
-                         std::chrono::steady_clock::time_point started,
-                         const std::function<ordered_json(double)>& timings) {
-  SseResult result;
-  Response head = Response::text(200, "", "text/event-stream");
-  head.set_header("Cache-Control", "no-cache");
-  head.set_header("X-Accel-Buffering", "no");
-  // Written as produced when the transport streams; gathered into one body
-  // where it cannot (in-process tests).
-  std::shared_ptr<http::StreamWriter> w = ctx.stream ? ctx.stream(head) : nullptr;
-  std::string out;
-  bool gone = false;
-  auto event = [&](ordered_json choices, bool usage_slot) {
-    ordered_json c;
-    c["id"] = id;
-    c["object"] = "chat.completion.chunk";
-    c["created"] = created;
-    c["model"] = model;
-    c["choices"] = std::move(choices);
-    if (usage_slot) c["usage"] = nullptr;
-    return c;
-  };
-  auto send = [&](const ordered_json& c) {
-    std::string e = "data: " + c.dump() + "\n\n";
-    if (!w) {
-      out += e;
-    } else if (!gone && !w->write(std::move(e))) {
-      gone = true;  // the client went away: nothing more is composed for it
-    }
-  };
-  auto choice = [](ordered_json delta, const ordered_json& finish) {
-    ordered_json c = {{"index", 0},
-                      {"delta", std::move(delta)},
-                      {"logprobs", nullptr},
-                      {"finish_reason", finish}};
-    ordered_json arr = ordered_json::array();
-    arr.push_back(std::move(c));
-    return arr;
-  };
-  ordered_json first =
-      event(choice({{"role", "assistant"}, {"content", ""}}, nullptr), include_usage);
-  first["sources"] = sources_json(answer);
-  send(first);
-  // The text in pieces of a few words, split at spaces: joined they are the answer.
-  const std::string& text = answer.text;
+// The local engine's answer in pieces of a few words, split after spaces:
+// joined they are the answer.
+std::vector<std::string> pieces_of(const std::string& text) {
+  std::vector<std::string> out;
   std::size_t start = 0, words = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i < text.size() && (text[i] != ' ' || ++words % 4 != 0)) continue;
     const std::size_t end = i < text.size() ? i + 1 : i;
-    if (end > start) {
-      if (result.ttft_ms == 0) result.ttft_ms = ms_since(started);
-      send(event(choice({{"content", text.substr(start, end - start)}}, nullptr), include_usage));
-    }
+    if (end > start) out.push_back(text.substr(start, end - start));
     start = end;
   }
-  ordered_json last = event(choice(ordered_json::object(), "stop"), include_usage);
-  last["timings"] = timings(result.ttft_ms);
-  send(last);
-  if (include_usage) {
-    ordered_json u = event(ordered_json::array(), false);
-    u["usage"] = {{"prompt_tokens", prompt},
-                  {"completion_tokens", completion},
-                  {"total_tokens", prompt + completion}};
-    send(u);
-  }
-  if (w) {
-    if (!gone) w->write("data: [DONE]\n\n");
-    w->end();
-    result.gone = gone;
-    result.response = Response::stream_done(*w);
-    return result;
-  }
-  out += "data: [DONE]\n\n";
-  head.body = std::move(out);
-  result.response = std::move(head);
-  return result;
+  return out;
 }
 
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
@@ -240,7 +285,7 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
 
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models) {
-  auto observe = d.metrics.chat_observer({"local"});
+  auto observe = d.metrics.chat_observer({"local", "openai"});
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",
@@ -280,8 +325,6 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         const auto started = std::chrono::steady_clock::now();
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
         const std::string model = body.value("model", std::string("local"));
-        if (model != "local")
-          return Status::not_found("the model '" + model + "' is not served here; try 'local'");
         if (body.contains("stream") && !body["stream"].is_boolean())
           return Status::invalid_argument("'stream' is true or false");
         const bool stream = body.value("stream", false);
@@ -294,6 +337,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         ATELIER_ASSIGN_OR_RETURN(auto turns, chat_messages(body));
         chat::TurnRequest r;
         r.owner = ctx.identity.id;
+        r.model = model;
         for (auto& [role, text] : turns)
           r.messages.push_back(
               {0, role == "developer" ? "system" : role, std::move(text), "[]", 0});
@@ -312,39 +356,57 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             r.collections.push_back(c.get<std::string>());
           }
         }
+        const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
+        const std::int64_t created = unix_millis() / 1000;
+        const std::string engine = model == "local" ? "local" : "openai";
+        SseOut sse(ctx, id, created, model, include_usage);
+        double ttft_ms = 0;
+        if (stream && model != "local") {
+          // The hosted engine's tokens pass through as they arrive.
+          r.on_sources = [&sse](const std::vector<chat::Retrieved>& s) { sse.open(s); };
+          r.on_delta = [&](std::string_view piece) {
+            if (ttft_ms == 0) ttft_ms = ms_since(started);
+            return sse.text(piece);
+          };
+        }
         auto replied = svc.reply(r, caller(ctx.identity), ctx.work);
         if (!replied.is_ok()) {
           const Code c = replied.status().code();
-          observe("local", c == Code::cancelled ? "cancelled" : "failed", 0, 0, 0);
-          return replied.status();
+          observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
+          if (!sse.opened()) return replied.status();
+          if (!sse.gone()) sse.error(replied.status());  // the stream has begun: say it there
+          return sse.done();
         }
         auto turn = std::move(replied).value();
         if (ctx.work.timings) {
           ctx.work.timings->add("retrieval", turn.rag.retrieval_ms);
           ctx.work.timings->add("compose", turn.rag.compose_ms);
         }
-        const auto& a = turn.rag;
         const std::size_t prompt = turn.prompt_tokens;
-        const std::size_t completion = chat::estimated_tokens(a.answer.text);
-        const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
-        const std::int64_t created = unix_millis() / 1000;
-        auto timings = [&](double ttft_ms) {
-          return ordered_json{{"retrieval_ms", json::round3(a.retrieval_ms)},
-                              {"compose_ms", json::round3(a.compose_ms)},
-                              {"first_token_ms", json::round3(ttft_ms)},
+        const std::size_t completion = turn.completion_tokens;
+        auto timings = [&](double first_ms) {
+          return ordered_json{{"retrieval_ms", json::round3(turn.rag.retrieval_ms)},
+                              {"compose_ms", json::round3(turn.rag.compose_ms)},
+                              {"first_token_ms", json::round3(first_ms)},
                               {"total_ms", json::round3(ms_since(started))}};
         };
         if (stream) {
-          SseResult sr = sse_completion(ctx, id, created, model, a.answer, prompt, completion,
-                                        include_usage, started, timings);
-          observe("local",
-                  sr.gone          ? "cancelled"
-                  : a.answer.found ? "answered"
-                                   : "nothing_found",
-                  sr.ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
-          return std::move(sr.response);
+          if (model == "local") {
+            sse.open(turn.sources);
+            for (const auto& piece : pieces_of(turn.text)) {
+              if (ttft_ms == 0) ttft_ms = ms_since(started);
+              if (!sse.text(piece)) break;
+            }
+          }
+          if (!sse.gone()) sse.finish("stop", timings(ttft_ms), prompt, completion);
+          observe(engine,
+                  sse.gone()   ? "cancelled"
+                  : turn.found ? "answered"
+                               : "nothing_found",
+                  ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
+          return sse.done();
         }
-        observe("local", a.answer.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
+        observe(engine, turn.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
                 ms_since(started) / 1000.0, completion);
         ordered_json j;
         j["id"] = id;
@@ -353,13 +415,13 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         j["model"] = model;
         j["choices"] = ordered_json::array(
             {ordered_json{{"index", 0},
-                          {"message", {{"role", "assistant"}, {"content", a.answer.text}}},
+                          {"message", {{"role", "assistant"}, {"content", turn.text}}},
                           {"logprobs", nullptr},
                           {"finish_reason", "stop"}}});
         j["usage"] = {{"prompt_tokens", prompt},
                       {"completion_tokens", completion},
                       {"total_tokens", prompt + completion}};
-        j["sources"] = sources_json(a.answer);
+        j["sources"] = sources_list(turn.sources);
         j["timings"] = timings(ms_since(started));
         return Response::json_ordered(200, j);
       },
@@ -465,7 +527,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .tag = "chat",
       .access = Access::open,
       .openai_errors = true,
-      .handler = [embedding_models](const RequestContext&) -> Result<Response> {
+      .handler = [&svc, embedding_models](const RequestContext&) -> Result<Response> {
         ordered_json data = ordered_json::array();
         auto add = [&data](const std::string& id, const char* kind) {
           data.push_back({{"id", id},
@@ -474,7 +536,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                           {"owned_by", "atelier"},
                           {"kind", kind}});
         };
-        add("local", "chat");
+        for (const auto& m : svc.models()) add(m, "chat");
         for (const auto& m : embedding_models) add(m, "embedding");
         return Response::json_ordered(200, {{"object", "list"}, {"data", data}});
       },

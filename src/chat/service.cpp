@@ -205,6 +205,10 @@ Result<Conversation> ChatService::create_conversation(const std::string& owner,
 
 Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& caller,
                                 const WorkContext& work) {
+  const bool hosted = r.model != "local";
+  if (hosted && (!hosted_ || hosted_->model() != r.model))
+    return Status::not_found("the model '" + r.model + "' is not served here; try " +
+                             (hosted_ ? "'local' or '" + hosted_->model() + "'" : "'local'"));
   if (r.messages.empty()) return Status::invalid_argument("no message to answer");
   for (const auto& m : r.messages)
     if (m.content.size() > 32 * 1024)
@@ -226,12 +230,34 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
   rr.question = t.question.size() > 4000 ? t.question.substr(t.question.size() - 4000) : t.question;
   rr.collections = r.collections;
   ATELIER_ASSIGN_OR_RETURN(t.rag, rag(rr, caller, work));
+  t.engine = r.model;
+  if (!hosted) {
+    t.text = t.rag.answer.text;
+    for (const auto& c : t.rag.answer.cited) t.sources.push_back(c.source);
+    t.found = t.rag.answer.found;
+    t.completion_tokens = estimated_tokens(t.text);
+  } else {
+    // The hosted engine answers from the best passages, numbered as sources.
+    for (const auto& x : t.rag.retrieved) {
+      if (t.sources.size() >= 5) break;
+      if (!x.text.empty()) t.sources.push_back(x);
+    }
+    if (r.on_sources) r.on_sources(t.sources);
+    const DeltaSink sink =
+        r.on_delta ? r.on_delta : DeltaSink([](std::string_view) { return true; });
+    ATELIER_ASSIGN_OR_RETURN(EngineOutput o, hosted_->complete(seen, t.sources, sink, work));
+    t.text = std::move(o.text);
+    t.found = true;
+    if (o.prompt_tokens) t.prompt_tokens = *o.prompt_tokens;
+    t.completion_tokens = o.completion_tokens.value_or(estimated_tokens(t.text));
+  }
   if (!r.conversation_id.empty()) {
     std::vector<Message> turns = r.messages;
     nlohmann::json sources = nlohmann::json::array();
-    for (const auto& c : t.rag.answer.cited)
-      sources.push_back({{"n", c.n}, {"id", c.source.id}, {"collection", c.source.collection}});
-    turns.push_back({0, "assistant", t.rag.answer.text, sources.dump(), 0});
+    for (std::size_t i = 0; i < t.sources.size(); ++i)
+      sources.push_back(
+          {{"n", i + 1}, {"id", t.sources[i].id}, {"collection", t.sources[i].collection}});
+    turns.push_back({0, "assistant", t.text, sources.dump(), 0});
     ATELIER_RETURN_IF_ERROR(repo.append(r.owner, r.conversation_id, turns, unix_millis()));
   }
   return t;

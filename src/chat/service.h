@@ -11,6 +11,8 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -20,6 +22,7 @@
 #include "chat/composer.h"
 #include "chat/conversation.h"
 #include "chat/knowledge.h"
+#include "chat/openai_engine.h"
 #include "core/cancel.h"
 #include "core/status.h"
 #include "platform/wardrobe_advice.h"
@@ -49,12 +52,23 @@ struct TurnRequest {
   std::string conversation_id;    // "" : a stateless request
   std::vector<Message> messages;  // the request's turns (the last user turn is answered)
   std::vector<std::string> collections;
+  std::string model = "local";  // "local", or the hosted engine's model name
+  // Hosted engine only: called with the sources once retrieval is done and
+  // before the engine starts, then with the answer's text as it arrives
+  // (returning false stops the engine: the caller went away).
+  std::function<void(const std::vector<Retrieved>& sources)> on_sources;
+  DeltaSink on_delta;
 };
 
 struct Turn {
   std::string question;  // what was searched: the latest user turn, with context when needed
-  RagAnswer rag;
-  std::size_t prompt_tokens = 0;  // estimated tokens of the history the engine saw
+  std::string engine;    // "local" or the hosted model
+  RagAnswer rag;         // local: the composed answer; hosted: the retrieval
+  std::string text;      // the answer
+  std::vector<Retrieved> sources;  // what the [n] markers resolve to
+  bool found = false;
+  std::size_t prompt_tokens = 0;  // the engine's, or estimated from the history it saw
+  std::size_t completion_tokens = 0;
 };
 
 class ChatService {
@@ -79,6 +93,17 @@ class ChatService {
   // warm?").
   std::string rewrite(const std::vector<Message>& history) const;
 
+  // An OpenAI-compatible server answering as `opt.model` (set before serving).
+  void set_hosted_engine(OpenAiChatOptions opt) {
+    hosted_ = std::make_unique<OpenAiChatEngine>(std::move(opt));
+  }
+  // The chat models served: "local", and the hosted engine's when set.
+  std::vector<std::string> models() const {
+    std::vector<std::string> m = {"local"};
+    if (hosted_) m.push_back(hosted_->model());
+    return m;
+  }
+
   // Questions about the asker's own clothes go to the wardrobe (set before
   // serving).
   void set_wardrobe_advisor(WardrobeAdvisor a) { advisor_ = std::move(a); }
@@ -101,6 +126,7 @@ class ChatService {
   const std::string model_, nouns_;
   const std::size_t history_budget_;
   WardrobeAdvisor advisor_;
+  std::unique_ptr<OpenAiChatEngine> hosted_;
   mutable std::mutex mu_;
   bool ready_ = false;
   std::unordered_map<std::string, Passage> passages_;  // by id

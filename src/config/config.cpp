@@ -311,6 +311,16 @@ const std::vector<Setting>& settings() {
                                "bearer key for the OpenAI-compatible API", true));
     t.push_back(int_setting("openai_timeout_seconds", &Config::openai_timeout_s, 1, 600,
                             "hosted call timeout"));
+    t.push_back(string_setting("chat_openai_base_url", &Config::chat_openai_base_url, {},
+                               "chat: OpenAI-compatible API base URL (empty: local engine only)"));
+    t.push_back(string_setting("chat_openai_model", &Config::chat_openai_model, {},
+                               "chat: the hosted model's name (what callers put in 'model')"));
+    t.push_back(string_setting("chat_openai_api_key", &Config::chat_openai_api_key, {},
+                               "chat: bearer key for the OpenAI-compatible API", true));
+    t.push_back(int_setting("chat_openai_timeout_seconds", &Config::chat_openai_timeout_s, 1, 3600,
+                            "chat: a hosted answer's total time limit"));
+    t.push_back(int_setting("chat_openai_idle_seconds", &Config::chat_openai_idle_s, 1, 600,
+                            "chat: a hosted stream silent this long is abandoned"));
     t.push_back(string_setting(
         "image_url_hosts", &Config::image_url_hosts, {},
         "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));

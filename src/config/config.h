@@ -116,6 +116,13 @@ struct Config {
   std::string openai_model = "gpt-4o-mini";
   std::string openai_api_key;
   int openai_timeout_s = 30;
+  // Chat: an OpenAI-compatible server answering as `chat_openai_model` (the
+  // name callers put in `model`); empty base URL: the local engine only.
+  std::string chat_openai_base_url;
+  std::string chat_openai_model = "gpt-4o-mini";
+  std::string chat_openai_api_key;
+  int chat_openai_timeout_s = 120;
+  int chat_openai_idle_s = 30;  // a stream silent this long is abandoned
   // image_url fetching: off unless hosts are listed ("cdn.example.com,*.example.org")
   std::string image_url_hosts;
   bool image_url_allow_private = false;  // loopback/private targets: tests only

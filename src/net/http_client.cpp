@@ -28,10 +28,37 @@ struct Transfer {
   std::size_t max = 0;
   bool too_large = false;
   const WorkContext* work = nullptr;
+  CURL* handle = nullptr;
+  const std::function<bool(std::string_view)>* stream = nullptr;  // null: gather the body
+  std::size_t received = 0;
+  bool stopped = false;  // the stream's consumer said stop
+  std::chrono::milliseconds idle{0};
+  std::chrono::steady_clock::time_point last_data = std::chrono::steady_clock::now();
+  bool idle_expired = false;
+  // A streamed body goes to the consumer only with a 2xx status; an error's
+  // body is gathered for its message.
+  bool status_known() const {
+    long code = 0;
+    curl_easy_getinfo(handle, CURLINFO_RESPONSE_CODE, &code);
+    return code >= 200 && code < 300;
+  }
 };
 
 std::size_t on_data(char* p, std::size_t size, std::size_t n, void* self) {
   auto* t = static_cast<Transfer*>(self);
+  t->received += size * n;
+  t->last_data = std::chrono::steady_clock::now();
+  if (t->stream && t->status_known()) {
+    if (t->received > t->max) {
+      t->too_large = true;
+      return 0;
+    }
+    if (!(*t->stream)(std::string_view(p, size * n))) {
+      t->stopped = true;
+      return 0;  // aborts the transfer: the consumer has gone
+    }
+    return size * n;
+  }
   if (t->body.size() + size * n > t->max) {
     t->too_large = true;
     return 0;  // aborts the transfer
@@ -42,6 +69,11 @@ std::size_t on_data(char* p, std::size_t size, std::size_t n, void* self) {
 
 int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(self);
+  // Called about every second while idle, more often while data flows.
+  if (t->idle.count() > 0 && std::chrono::steady_clock::now() - t->last_data > t->idle) {
+    t->idle_expired = true;
+    return 1;
+  }
   return t->work->check().is_ok() ? 0 : 1;
 }
 
@@ -70,6 +102,9 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
   for (const auto& p : req.pinned) pins.reset(curl_slist_append(pins.release(), p.c_str()));
 
   CURL* h = c.get();
+  t.handle = h;
+  if (req.on_body) t.stream = &req.on_body;
+  t.idle = req.idle_timeout;  // no byte for this long: a hanging stream
   curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -101,6 +136,10 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
     return Status::payload_too_large("the response from " + req.url + " is larger than " +
                                      std::to_string(req.max_response_bytes) + " bytes");
   }
+  if (t.stopped) return Status::cancelled("the stream's reader went away");
+  if (t.idle_expired)
+    return Status::deadline_exceeded(req.url + " sent nothing for " +
+                                     std::to_string(req.idle_timeout.count()) + " ms");
   if (rc == CURLE_ABORTED_BY_CALLBACK) {
     Status s = work.check();
     return s.is_ok() ? Status::cancelled("outbound call aborted") : s;

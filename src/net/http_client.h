@@ -7,7 +7,9 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/cancel.h"
@@ -25,6 +27,13 @@ struct OutboundRequest {
   // "host:port:address" entries pinning DNS (curl's CURLOPT_RESOLVE): the
   // address checked is the address connected to.
   std::vector<std::string> pinned;
+  // Streamed bodies (server-sent events): each piece of the body as it
+  // arrives goes here instead of into OutboundResponse::body; returning false
+  // aborts the transfer (the connection is closed: the caller went away).
+  std::function<bool(std::string_view)> on_body;
+  // A transfer that receives nothing for this long is abandoned
+  // (deadline_exceeded); zero: only `timeout` bounds it.
+  std::chrono::milliseconds idle_timeout{0};
 };
 
 struct OutboundResponse {
