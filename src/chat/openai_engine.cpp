@@ -39,17 +39,18 @@ OpenAiChatEngine::OpenAiChatEngine(OpenAiChatOptions opt) : opt_(std::move(opt))
 
 Result<EngineOutput> OpenAiChatEngine::complete(const std::vector<Message>& history,
                                                 const std::vector<Retrieved>& sources,
-                                                const DeltaSink& on_delta,
-                                                const WorkContext& work) {
+                                                const DeltaSink& on_delta, const WorkContext& work,
+                                                std::function<void()> on_wait) {
   ATELIER_RETURN_IF_ERROR(breaker_.admit());
-  auto out = call(history, sources, on_delta, work);
+  auto out = call(history, sources, on_delta, work, std::move(on_wait));
   breaker_.record(out.status());
   return out;
 }
 
 Result<EngineOutput> OpenAiChatEngine::call(const std::vector<Message>& history,
                                             const std::vector<Retrieved>& sources,
-                                            const DeltaSink& on_delta, const WorkContext& work) {
+                                            const DeltaSink& on_delta, const WorkContext& work,
+                                            std::function<void()> on_wait) {
   nlohmann::json messages = nlohmann::json::array();
   messages.push_back({{"role", "system"}, {"content", system_prompt(sources)}});
   for (const auto& m : history) {
@@ -68,6 +69,8 @@ Result<EngineOutput> OpenAiChatEngine::call(const std::vector<Message>& history,
   req.body = body.dump();
   req.timeout = opt_.timeout;
   req.idle_timeout = opt_.idle;
+  req.on_wait = std::move(on_wait);
+  req.wait_tick = opt_.keepalive;
   req.max_response_bytes = 8u << 20;
 
   EngineOutput out;

@@ -30,7 +30,8 @@ struct OpenAiChatOptions {
   std::string model;     // sent upstream, and the name callers use
   std::string api_key;   // bearer token when not empty
   std::chrono::milliseconds timeout{120000};
-  std::chrono::milliseconds idle{30000};  // silence that abandons a stream
+  std::chrono::milliseconds idle{30000};       // silence that abandons a stream
+  std::chrono::milliseconds keepalive{10000};  // silence after which on_wait is called
 };
 
 struct EngineOutput {
@@ -54,15 +55,17 @@ class OpenAiChatEngine {
  public:
   explicit OpenAiChatEngine(OpenAiChatOptions opt);
   const std::string& model() const { return opt_.model; }
+  // `on_wait` (optional) is called while the upstream is silent, every
+  // `keepalive`: the caller's stream sends a keep-alive comment.
   Result<EngineOutput> complete(const std::vector<Message>& history,
                                 const std::vector<Retrieved>& sources, const DeltaSink& on_delta,
-                                const WorkContext& work);
+                                const WorkContext& work, std::function<void()> on_wait = nullptr);
   const CircuitBreaker& breaker() const { return breaker_; }
 
  private:
   Result<EngineOutput> call(const std::vector<Message>& history,
                             const std::vector<Retrieved>& sources, const DeltaSink& on_delta,
-                            const WorkContext& work);
+                            const WorkContext& work, std::function<void()> on_wait);
   OpenAiChatOptions opt_;
   CircuitBreaker breaker_{5, std::chrono::seconds(30)};
 };

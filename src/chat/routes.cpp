@@ -181,6 +181,8 @@ class SseOut {
           {"code", http::http_status(st.code())}}}};
     raw("data: " + e.dump() + "\n\n");
   }
+  // A comment line: keeps proxies and clients from timing out a quiet stream.
+  void ping() { raw(": ping\n\n"); }
   bool gone() const { return gone_; }
   Response done() {
     if (w_) {
@@ -368,6 +370,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             if (ttft_ms == 0) ttft_ms = ms_since(started);
             return sse.text(piece);
           };
+          r.on_wait = [&sse] { sse.ping(); };
         }
         auto replied = svc.reply(r, caller(ctx.identity), ctx.work);
         if (!replied.is_ok()) {

@@ -245,7 +245,8 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
     if (r.on_sources) r.on_sources(t.sources);
     const DeltaSink sink =
         r.on_delta ? r.on_delta : DeltaSink([](std::string_view) { return true; });
-    ATELIER_ASSIGN_OR_RETURN(EngineOutput o, hosted_->complete(seen, t.sources, sink, work));
+    ATELIER_ASSIGN_OR_RETURN(EngineOutput o,
+                             hosted_->complete(seen, t.sources, sink, work, r.on_wait));
     t.text = std::move(o.text);
     t.found = true;
     if (o.prompt_tokens) t.prompt_tokens = *o.prompt_tokens;

@@ -58,6 +58,7 @@ struct TurnRequest {
   // (returning false stops the engine: the caller went away).
   std::function<void(const std::vector<Retrieved>& sources)> on_sources;
   DeltaSink on_delta;
+  std::function<void()> on_wait;  // while the engine is silent (keep-alives)
 };
 
 struct Turn {

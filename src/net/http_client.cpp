@@ -35,6 +35,9 @@ struct Transfer {
   std::chrono::milliseconds idle{0};
   std::chrono::steady_clock::time_point last_data = std::chrono::steady_clock::now();
   bool idle_expired = false;
+  const std::function<void()>* on_wait = nullptr;
+  std::chrono::milliseconds wait_tick{0};
+  std::chrono::steady_clock::time_point last_tick = std::chrono::steady_clock::now();
   // A streamed body goes to the consumer only with a 2xx status; an error's
   // body is gathered for its message.
   bool status_known() const {
@@ -70,7 +73,12 @@ std::size_t on_data(char* p, std::size_t size, std::size_t n, void* self) {
 int on_progress(void* self, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(self);
   // Called about every second while idle, more often while data flows.
-  if (t->idle.count() > 0 && std::chrono::steady_clock::now() - t->last_data > t->idle) {
+  const auto now = std::chrono::steady_clock::now();
+  if (t->on_wait && now - std::max(t->last_data, t->last_tick) >= t->wait_tick) {
+    t->last_tick = now;
+    (*t->on_wait)();
+  }
+  if (t->idle.count() > 0 && now - t->last_data > t->idle) {
     t->idle_expired = true;
     return 1;
   }
@@ -105,6 +113,10 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
   t.handle = h;
   if (req.on_body) t.stream = &req.on_body;
   t.idle = req.idle_timeout;  // no byte for this long: a hanging stream
+  if (req.on_wait) {
+    t.on_wait = &req.on_wait;
+    t.wait_tick = req.wait_tick;
+  }
   curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);

@@ -34,6 +34,10 @@ struct OutboundRequest {
   // A transfer that receives nothing for this long is abandoned
   // (deadline_exceeded); zero: only `timeout` bounds it.
   std::chrono::milliseconds idle_timeout{0};
+  // Called from the transfer's thread when nothing has arrived for
+  // `wait_tick` (and again every `wait_tick` after): keep-alives downstream.
+  std::function<void()> on_wait;
+  std::chrono::milliseconds wait_tick{15000};
 };
 
 struct OutboundResponse {

@@ -45,6 +45,12 @@ before(async () => {
       await sleep(50);
       return res.end(`data: ${JSON.stringify({ error: { message: 'the model crashed' } })}\n\n`);
     }
+    if (last.includes('pause')) {
+      sse();
+      await sleep(2600);  // a slow first token
+      res.write(chunk('Here.'));
+      return res.end('data: [DONE]\n\n');
+    }
     if (last.includes('forever')) {
       sse();
       req.socket.on('close', () => { closedAt = performance.now(); });
@@ -68,7 +74,8 @@ before(async () => {
     ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0',
     ATELIER_CHAT_OPENAI_BASE_URL: `http://127.0.0.1:${upstream.address().port}/v1`,
     ATELIER_CHAT_OPENAI_MODEL: 'upstream-model',
-    ATELIER_CHAT_OPENAI_IDLE_SECONDS: '1',
+    ATELIER_CHAT_OPENAI_IDLE_SECONDS: '4',
+    ATELIER_CHAT_KEEPALIVE_SECONDS: '1',
   });
   key = createKey(s, 'admin', 'hosted');
 });
@@ -134,13 +141,29 @@ test('a failing upstream is 503 (or an error event once streaming), a hanging on
   await assert.rejects(c.chat.completions.create(ask('garbage please')), (e) => e.status === 503 && /malformed stream/.test(e.message));
   const t = performance.now();
   await assert.rejects(c.chat.completions.create(ask('hang on')), (e) => e.status === 504);
-  assert.ok(performance.now() - t < 5000, 'abandoned after the idle time, not the total');
+  assert.ok(performance.now() - t < 20000, 'abandoned after the idle time (4 s), not the total (120 s)');
   const stream = await c.chat.completions.create({ ...ask('fail midway'), stream: true });
   let got = '';
   await assert.rejects((async () => {
     for await (const ch of stream) for (const x of ch.choices) got += x.delta.content ?? '';
   })(), (e) => /the model crashed/.test(e.message));
   assert.equal(got, 'Tweed is', 'what came before the error was passed through');
+});
+
+test('a long wait for the first token is kept alive with comment lines', async () => {
+  const r = await fetch(`${s.url}/v1/chat/completions`, {
+    method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ ...ask('pause first'), stream: true }),
+  });
+  const body = await r.text();
+  const ping = body.indexOf(': ping');
+  assert.ok(ping > 0, body);
+  assert.ok(ping < body.indexOf('"content":"Here."'), 'the keep-alive came while waiting');
+  const c = await client();
+  const stream = await c.chat.completions.create({ ...ask('pause again'), stream: true });
+  let text = '';
+  for await (const ch of stream) for (const x of ch.choices) text += x.delta.content ?? '';
+  assert.equal(text, 'Here.', 'the official client skips the comments');
 });
 
 test('a client that goes away closes the upstream connection within 500 ms', async () => {
