@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
+#include <unordered_map>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -107,6 +109,44 @@ Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlo
   }
   return out;
 }
+
+// Open streams per identity, capped: a stream holds a worker and an
+// upstream connection for as long as the client reads.
+class StreamCap {
+ public:
+  explicit StreamCap(int cap) : cap_(cap) {}
+  int limit() const { return cap_; }
+
+  // Held while a stream is open; gives its slot back when it goes.
+  class Slot {
+   public:
+    Slot(StreamCap& cap, std::string who) : cap_(cap), who_(std::move(who)) {}
+    ~Slot() { cap_.release(who_); }
+    Slot(const Slot&) = delete;
+    Slot& operator=(const Slot&) = delete;
+
+   private:
+    StreamCap& cap_;
+    const std::string who_;
+  };
+  // Null when the caller already holds `limit()` streams.
+  std::unique_ptr<Slot> take(const std::string& who) {
+    std::lock_guard lock(mu_);
+    int& n = open_[who];
+    if (n >= cap_) return nullptr;
+    ++n;
+    return std::make_unique<Slot>(*this, who);
+  }
+
+ private:
+  void release(const std::string& who) {
+    std::lock_guard lock(mu_);
+    if (--open_[who] <= 0) open_.erase(who);
+  }
+  const int cap_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int> open_;
+};
 
 // Sources as the answer's [n] markers resolve them.
 ordered_json sources_list(const std::vector<chat::Retrieved>& sources) {
@@ -288,6 +328,7 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models) {
   auto observe = d.metrics.chat_observer({"local", "openai"});
+  auto cap = std::make_shared<StreamCap>(d.config.chat_streams_per_user);
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",
@@ -323,7 +364,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                     "total_ms": 2.4}})"),
       .errors = {404, 503},
       .openai_errors = true,
-      .handler = [&svc, observe](const RequestContext& ctx) -> Result<Response> {
+      .handler = [&svc, observe, cap](const RequestContext& ctx) -> Result<Response> {
         const auto started = std::chrono::steady_clock::now();
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
         const std::string model = body.value("model", std::string("local"));
@@ -357,6 +398,15 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
             r.collections.push_back(c.get<std::string>());
           }
+        }
+        std::unique_ptr<StreamCap::Slot> slot;
+        if (stream) {
+          slot = cap->take(ctx.identity.id);
+          if (!slot)
+            return Status::resource_exhausted(
+                "too many open chat streams for this caller (at "
+                "most " +
+                std::to_string(cap->limit()) + ")");
         }
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;

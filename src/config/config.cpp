@@ -323,6 +323,8 @@ const std::vector<Setting>& settings() {
                             "chat: a hosted stream silent this long is abandoned"));
     t.push_back(int_setting("chat_keepalive_seconds", &Config::chat_keepalive_s, 1, 600,
                             "chat: a quiet stream gets a ': ping' comment this often"));
+    t.push_back(int_setting("chat_streams_per_user", &Config::chat_streams_per_user, 1, 1000,
+                            "chat: open streams one identity may hold (more: 429)"));
     t.push_back(string_setting(
         "image_url_hosts", &Config::image_url_hosts, {},
         "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));

@@ -122,8 +122,9 @@ struct Config {
   std::string chat_openai_model = "gpt-4o-mini";
   std::string chat_openai_api_key;
   int chat_openai_timeout_s = 120;
-  int chat_openai_idle_s = 30;  // a stream silent this long is abandoned
-  int chat_keepalive_s = 10;    // a quiet stream gets a ": ping" comment this often
+  int chat_openai_idle_s = 30;    // a stream silent this long is abandoned
+  int chat_keepalive_s = 10;      // a quiet stream gets a ": ping" comment this often
+  int chat_streams_per_user = 4;  // open chat streams one identity may hold
   // image_url fetching: off unless hosts are listed ("cdn.example.com,*.example.org")
   std::string image_url_hosts;
   bool image_url_allow_private = false;  // loopback/private targets: tests only

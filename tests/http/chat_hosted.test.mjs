@@ -175,7 +175,11 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
   });
   const reader = r.body.getReader();
   let seen = '';
-  while (!seen.includes('word2')) seen += new TextDecoder().decode((await reader.read()).value);
+  while (!seen.includes('word2')) {
+    const { done, value } = await reader.read();
+    assert.ok(!done, `the stream ended early: ${seen}`);
+    seen += new TextDecoder().decode(value);
+  }
   closedAt = null;
   const abortedAt = performance.now();
   ac.abort();
@@ -184,4 +188,30 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
   assert.ok(closedAt - abortedAt < 500, `closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
   const metrics = await (await fetch(`${s.url}/metrics`)).text();
   assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [1-9]/);
+});
+
+test('one caller holds at most the configured number of open streams (a server capped at 1)', async () => {
+  // Its own server: each open stream holds a worker thread, and the cap must
+  // be reached before the pool is (two workers on this machine).
+  const capped = await startServer({
+    ATELIER_CHAT_OPENAI_BASE_URL: `http://127.0.0.1:${upstream.address().port}/v1`,
+    ATELIER_CHAT_OPENAI_MODEL: 'upstream-model',
+    ATELIER_CHAT_STREAMS_PER_USER: '1',
+  });
+  try {
+    const k = createKey(capped, 'admin', 'streamer');
+    const h = { authorization: `Bearer ${k}`, 'content-type': 'application/json' };
+    const ac = new AbortController();
+    const first = await fetch(`${capped.url}/v1/chat/completions`, { method: 'POST', signal: ac.signal, headers: h,
+      body: JSON.stringify({ ...ask('talk forever'), stream: true }) });
+    assert.equal(first.status, 200);
+    await first.body.getReader().read();
+    const second = await fetch(`${capped.url}/v1/chat/completions`, { method: 'POST', headers: h,
+      body: JSON.stringify({ ...ask('What is tweed?'), stream: true }) });
+    assert.equal(second.status, 429);
+    assert.match((await second.json()).error.message, /too many open chat streams for this caller \(at most 1\)/);
+    ac.abort();
+  } finally {
+    await capped.stop();
+  }
 });
