@@ -340,7 +340,9 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .tag = "chat",
       .access = Access::caller,
       .cost = 1,
-      .exec = Exec::worker_pool,
+      // Mostly waiting (on a hosted engine, on a client reading a stream):
+      // the wide pool, so long streams do not hold the CPU pool.
+      .exec = Exec::inference_pool,
       .request_schema = {{"type", "object"},
                          {"required", {"messages"}},
                          {"properties",

@@ -30,9 +30,10 @@ enum class Access {
 enum class Exec {
   inline_on_network_thread,  // cheap, non-blocking work only
   worker_pool,               // CPU-heavy or blocking work; bounded queue, 503 when full
-  // Work that mostly waits on a batched model thread (vision, image
-  // embeddings): its own, wider pool, so enough requests wait together for
-  // the batcher to fill a batch while the CPU pool stays free.
+  // Work that mostly waits: on a batched model thread (vision, image
+  // embeddings), or on a hosted engine and a client reading a stream (chat).
+  // Its own, wider pool, so enough requests wait together for the batcher to
+  // fill a batch, and long streams do not hold the CPU pool.
   inference_pool,
 };
 

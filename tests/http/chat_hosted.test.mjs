@@ -191,8 +191,7 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
 });
 
 test('one caller holds at most the configured number of open streams (a server capped at 1)', async () => {
-  // Its own server: each open stream holds a worker thread, and the cap must
-  // be reached before the pool is (two workers on this machine).
+  // Its own server, so that the other tests' streams do not count.
   const capped = await startServer({
     ATELIER_CHAT_OPENAI_BASE_URL: `http://127.0.0.1:${upstream.address().port}/v1`,
     ATELIER_CHAT_OPENAI_MODEL: 'upstream-model',
