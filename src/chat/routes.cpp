@@ -23,33 +23,10 @@ using http::RequestContext;
 using http::Response;
 using nlohmann::ordered_json;
 
-search::Caller caller(const Identity& id) {
-  return search::Caller{id.id, id.admin(), id.anonymous()};
-}
-
 ordered_json ranks(const chat::Retrieved& r) {
   return {{"score", json::round3(r.score)},
           {"bm25_rank", r.bm25_rank ? ordered_json(*r.bm25_rank) : ordered_json(nullptr)},
           {"vector_rank", r.vector_rank ? ordered_json(*r.vector_rank) : ordered_json(nullptr)}};
-}
-
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
-ordered_json sources_json(const chat::Composed& answer) {
-  ordered_json sources = ordered_json::array();
-  for (const auto& c : answer.cited) {
-    ordered_json s = {
-        {"n", c.n},
-        {"id", c.source.id},
-        {"collection", c.source.collection},
-        {"title", c.source.title.empty() ? ordered_json(nullptr) : ordered_json(c.source.title)},
-        {"snippet", c.source.text}};
-    s.update(ranks(c.source));
-    sources.push_back(std::move(s));
-  }
-  return sources;
 }
 
 ordered_json conversation_json(const chat::Conversation& c) {
@@ -71,6 +48,19 @@ ordered_json messages_json(const std::vector<chat::Message>& messages) {
                    {"created_at", m.created_at}});
   }
   return arr;
+}
+
+// The optional 'collections' member: names of collections to search too.
+Result<std::vector<std::string>> collection_names(const nlohmann::json& body) {
+  std::vector<std::string> out;
+  const auto it = body.find("collections");
+  if (it == body.end()) return out;
+  if (!it->is_array()) return Status::invalid_argument("'collections' is a list of names");
+  for (const auto& c : *it) {
+    if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
+    out.push_back(c.get<std::string>());
+  }
+  return out;
 }
 
 // OpenAI's messages as (role, text); content is a string or a list of text
@@ -393,14 +383,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
             return Status::unauthenticated("conversations belong to a user or key: sign in");
           r.conversation_id = body["conversation_id"].get<std::string>();
         }
-        if (body.contains("collections")) {
-          if (!body["collections"].is_array())
-            return Status::invalid_argument("'collections' is a list of names");
-          for (const auto& c : body["collections"]) {
-            if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
-            r.collections.push_back(c.get<std::string>());
-          }
-        }
+        ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
         std::unique_ptr<StreamCap::Slot> slot;
         if (stream) {
           slot = cap->take(ctx.identity.id);
@@ -424,7 +407,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           };
           r.on_wait = [&sse] { sse.ping(); };
         }
-        auto replied = svc.reply(r, caller(ctx.identity), ctx.work);
+        auto replied = svc.reply(r, caller_of(ctx.identity), ctx.work);
         if (!replied.is_ok()) {
           const Code c = replied.status().code();
           observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
@@ -627,21 +610,16 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           if (!body["k"].is_number_integer()) return Status::invalid_argument("'k' is an integer");
           r.k = body["k"].get<int>();
         }
-        if (body.contains("collections")) {
-          if (!body["collections"].is_array())
-            return Status::invalid_argument("'collections' is a list of names");
-          for (const auto& c : body["collections"]) {
-            if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
-            r.collections.push_back(c.get<std::string>());
-          }
-        }
+        ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
         if (body.contains("filter")) {
           if (!body["filter"].is_string()) return Status::invalid_argument("'filter' is key:value");
           ATELIER_ASSIGN_OR_RETURN(r.filter,
                                    parse_metadata_filter(body["filter"].get<std::string>()));
         }
-        ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller(ctx.identity), ctx.work));
-        const ordered_json sources = sources_json(a.answer);
+        ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller_of(ctx.identity), ctx.work));
+        std::vector<chat::Retrieved> cited;
+        for (const auto& c : a.answer.cited) cited.push_back(c.source);
+        const ordered_json sources = sources_list(cited);
         ordered_json retrieval = ordered_json::array();
         for (const auto& x : a.retrieved) {
           ordered_json j = {{"id", x.id}, {"collection", x.collection}};

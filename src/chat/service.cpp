@@ -15,10 +15,6 @@ namespace {
 
 const search::Caller kSystem{"system", true, false};
 
-double ms_since(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
-}
-
 }  // namespace
 
 Status ChatService::ensure_knowledge(const WorkContext& work) {

@@ -20,4 +20,10 @@ inline std::int64_t unix_millis() {
       .count();
 }
 
+// Milliseconds elapsed on the steady clock since `t` (durations reported in
+// timings, never compared against a bound).
+inline double ms_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
+}
+
 }  // namespace atelier
