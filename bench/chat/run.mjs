@@ -5,11 +5,13 @@
 // lists over the knowledge base's headwords, cycled. Then the hosted engine:
 // a local server speaking OpenAI's streamed protocol with a fixed 50 ms
 // before its first token, timed alone and through atelier, so the difference
-// is what atelier adds (retrieval, prompt, passthrough).
+// is what atelier adds (retrieval, prompt, passthrough). The local engine is
+// also timed over the WebSocket (one socket per client, turns in sequence).
 // Usage: node bench/chat/run.mjs   (from the repository root, after a build)
 import http from 'node:http';
 import os from 'node:os';
 import { startServer, createKey } from '../../tests/http/helpers.mjs';
+import { Socket } from '../../tests/http/ws_client.mjs';
 
 const QUESTIONS = ['What is tweed?', 'tweed vs flannel', 'What kinds of boots are there?',
   'What is the difference between a tuxedo and a blazer?', 'what is chintz', 'Is cashmere warm?',
@@ -70,6 +72,26 @@ try {
       }
     }));
     console.log(`local engine, streamed, concurrency ${c}: first token ${fmt(ttft)}; full answer ${fmt(total)}`);
+  }
+  for (const c of [1, 8]) {
+    const ttft = [], total = [];
+    let next = 0;
+    const N = c === 1 ? 200 : 400;
+    await Promise.all(Array.from({ length: c }, async () => {
+      const ws = await Socket.open(s, { headers: { authorization: `Bearer ${key}` } });
+      await ws.next();
+      while (next < N) {
+        const t = performance.now();
+        let first = 0;
+        const turn = await ws.turn({ content: QUESTIONS[next++ % QUESTIONS.length] },
+          { onDelta: () => { if (!first) first = performance.now() - t; } });
+        if (turn.last.type !== 'done') throw new Error(JSON.stringify(turn.last));
+        ttft.push(first);
+        total.push(performance.now() - t);
+      }
+      await ws.close();
+    }));
+    console.log(`local engine, WebSocket, concurrency ${c}: first token ${fmt(ttft)}; full answer ${fmt(total)}`);
   }
   // The hosted engine: the protocol server alone, then through atelier.
   for (const c of [1, 8]) {

@@ -258,6 +258,7 @@ int serve(const Config& cfg) {
   image::DecodeBudget decode_budget(c.decode_pixel_budget > 0 ? c.decode_pixel_budget
                                                               : 2 * c.max_image_pixels);
   deps.decode_budget = &decode_budget;
+  deps.inference_pool = &inference_pool;
   metrics.add_sampled_gauge(
       "atelier_decode_pixels_in_use", "Pixels being decoded now, across requests.", {},
       [&decode_budget] { return static_cast<double>(decode_budget.in_use()); });
@@ -340,6 +341,7 @@ int serve(const Config& cfg) {
   so.drain_timeout = std::chrono::seconds(c.drain_timeout_s);
   so.max_body_hard_bytes = c.max_body_hard_bytes;
   so.trust_forwarded_for = c.trust_forwarded_for;
+  so.ws_ping_interval = std::chrono::seconds(c.ws_ping_s);
   http::Server server(so, pipeline);
   Status st = server.run([&] {
     log::info("listening", {{"host", c.host},

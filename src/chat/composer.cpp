@@ -86,6 +86,75 @@ class Writer {
   Composed out_;
 };
 
+// Words that carry no topic: a document sentence must share others with the
+// question to be cited.
+bool is_function_word(const std::string& w) {
+  static const char* const kWords[] = {
+      "a",     "about", "an",   "and",  "are",   "as",    "at",   "be",    "best", "by",
+      "can",   "could", "do",   "does", "for",   "from",  "good", "how",   "i",    "if",
+      "in",    "is",    "it",   "its",  "me",    "my",    "of",   "on",    "or",   "should",
+      "so",    "tell",  "that", "the",  "their", "them",  "then", "there", "this", "to",
+      "under", "up",    "use",  "was",  "way",   "ways",  "we",   "what",  "when", "where",
+      "which", "who",   "why",  "will", "with",  "would", "you",  "your"};
+  for (const char* k : kWords)
+    if (w == k) return true;
+  return w.size() < 2;
+}
+
+// The same word up to a suffix ("washing" and "wash", "linens" and "linen").
+bool same_stem(const std::string& a, const std::string& b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  if (n < 4) return a == b;
+  const std::size_t k = std::max<std::size_t>(4, n - 1);
+  return a.size() >= k && b.size() >= k && a.compare(0, k, b, 0, k) == 0 &&
+         std::max(a.size(), b.size()) - k <= 3;
+}
+
+// The sentences of a document, verbatim, each with its end punctuation.
+std::vector<std::string> sentences_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    const bool end = i == text.size() || text[i] == '\n' ||
+                     ((text[i] == '.' || text[i] == '!' || text[i] == '?') &&
+                      (i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n'));
+    if (!end) continue;
+    std::size_t from = start, to = std::min(i + (i < text.size() && text[i] != '\n'), text.size());
+    while (from < to && std::isspace(static_cast<unsigned char>(text[from]))) ++from;
+    while (to > from && std::isspace(static_cast<unsigned char>(text[to - 1]))) --to;
+    if (to > from) out.push_back(text.substr(from, to - from));
+    start = i + 1;
+  }
+  return out;
+}
+
+// A document's sentence that answers the question: the one sharing the most
+// topic words with it, when it shares at least two (or the question's only
+// one), else "".
+std::string answering_sentence(const std::vector<std::string>& topic, const Retrieved& r) {
+  if (topic.empty()) return "";
+  const std::size_t need =
+      std::max<std::size_t>(std::min<std::size_t>(2, topic.size()), (topic.size() + 1) / 2);
+  std::string best;
+  std::size_t best_hits = 0;
+  for (const auto& s : sentences_of(r.text)) {
+    if (s.size() > 600) continue;  // not a sentence: a table or a run-on paste
+    const auto words = words_of(s);
+    std::size_t hits = 0;
+    for (const auto& t : topic)
+      for (const auto& w : words)
+        if (same_stem(t, w)) {
+          ++hits;
+          break;
+        }
+    if (hits > best_hits) {
+      best_hits = hits;
+      best = s;
+    }
+  }
+  return best_hits >= need ? best : "";
+}
+
 std::string capitalised(std::string s) {
   if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
   return s;
@@ -145,6 +214,21 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
   }
   std::vector<const Retrieved*> about;
   for (const auto& p : places) about.push_back(p.passages.front());
+  // Documents without a title (the caller's collections) are cited by the
+  // sentence of theirs that answers the question, at most two, best first.
+  std::vector<std::string> topic;
+  for (const auto& word : q)
+    if (!is_function_word(word) && std::find(topic.begin(), topic.end(), word) == topic.end())
+      topic.push_back(word);
+  std::vector<std::pair<const Retrieved*, std::string>> documents;
+  for (const auto& r : retrieved) {
+    if (!r.title.empty() || documents.size() >= 2) continue;
+    std::string s = answering_sentence(topic, r);
+    if (!s.empty()) documents.emplace_back(&r, std::move(s));
+  }
+  auto cite_documents = [&] {
+    for (const auto& [r, s] : documents) w.sentence(s, w.cite(*r));
+  };
 
   // Lists: "kinds of boots", "types of fabric", "examples of tweed".
   for (const char* lead : {"kinds of ", "types of ", "examples of ", "sorts of "}) {
@@ -165,6 +249,10 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
     }
   }
   if (about.empty()) {
+    if (!documents.empty()) {
+      cite_documents();
+      return w.done(true);
+    }
     w.plain(kNothingFound);
     return w.done(false);
   }
@@ -205,6 +293,7 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
   // names two things without comparing them.
   w.define(*about[0]);
   if (about.size() >= 2) w.define(*about[1]);
+  cite_documents();
   return w.done(true);
 }
 

@@ -58,5 +58,36 @@ TEST(Composer, NamesAreWholeWordsAndTheLongestWins) {
   EXPECT_EQ(mention(words_of("Two BOOTS"), "boot"), 1) << "a plural names its singular";
 }
 
+TEST(Composer, CitesTheAnsweringSentenceOfUntitledDocuments) {
+  Retrieved note;
+  note.id = "n1";
+  note.collection = "care-notes";
+  note.text =
+      "Our shop opens at nine. Wash linen shirts cold and hang them to dry! Iron linen while "
+      "damp.\nSilk needs a gentle cycle.";
+  Retrieved other = note;
+  other.id = "n2";
+  other.text = "Returns are accepted within thirty days.";
+  const auto c = compose("How should I wash my linen shirts?", {other, note});
+  ASSERT_TRUE(c.found);
+  ASSERT_EQ(c.cited.size(), 1u);
+  EXPECT_EQ(c.cited[0].source.id, "n1");
+  EXPECT_EQ(c.text, "Wash linen shirts cold and hang them to dry! [1]");
+  EXPECT_NE(note.text.find("Wash linen shirts cold and hang them to dry!"), std::string::npos);
+
+  // One shared topic word of three is not enough: nothing is cited.
+  const auto none = compose("What do velvet curtains cost?", {note});
+  EXPECT_FALSE(none.found);
+  EXPECT_EQ(none.text, kNothingFound);
+
+  // Beside a definition, a document that answers is cited after it.
+  const auto tweed = passage("1", "tweed", "fabric", "thick woolen fabric");
+  Retrieved care = note;
+  care.id = "n3";
+  care.text = "Brush tweed jackets after wearing. Store tweed folded.";
+  const auto both = compose("how do I care for tweed jackets?", {tweed, care});
+  EXPECT_EQ(both.text, "tweed: thick woolen fabric [1] Brush tweed jackets after wearing. [2]");
+}
+
 }  // namespace
 }  // namespace atelier::chat

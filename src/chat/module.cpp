@@ -1,5 +1,6 @@
 #include "chat/module.h"
 
+#include "chat/openai_engine.h"
 #include "chat/routes.h"
 #include "chat/service.h"
 
@@ -20,10 +21,11 @@ class ChatModule final : public Module {
     if (p.wardrobe_advisor) service_->set_wardrobe_advisor(p.wardrobe_advisor);
     const Config& c = p.config;
     if (!c.chat_openai_base_url.empty()) {
-      service_->set_hosted_engine(
-          {c.chat_openai_base_url, c.chat_openai_model, c.chat_openai_api_key,
-           std::chrono::seconds(c.chat_openai_timeout_s),
-           std::chrono::seconds(c.chat_openai_idle_s), std::chrono::seconds(c.chat_keepalive_s)});
+      ATELIER_RETURN_IF_ERROR(service_->add_engine(std::make_unique<OpenAiChatEngine>(
+          OpenAiChatOptions{c.chat_openai_base_url, c.chat_openai_model, c.chat_openai_api_key,
+                            std::chrono::seconds(c.chat_openai_timeout_s),
+                            std::chrono::seconds(c.chat_openai_idle_s),
+                            std::chrono::seconds(c.chat_keepalive_s)})));
     }
     api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
     p.user_data.add(api::chat_user_data(*service_));

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "chat/socket_routes.h"
+#include "chat/stream_cap.h"
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
@@ -100,60 +102,6 @@ Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlo
   return out;
 }
 
-// Open streams per identity, capped: a stream holds a worker and an
-// upstream connection for as long as the client reads.
-class StreamCap {
- public:
-  explicit StreamCap(int cap) : cap_(cap) {}
-  int limit() const { return cap_; }
-
-  // Held while a stream is open; gives its slot back when it goes.
-  class Slot {
-   public:
-    Slot(StreamCap& cap, std::string who) : cap_(cap), who_(std::move(who)) {}
-    ~Slot() { cap_.release(who_); }
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-
-   private:
-    StreamCap& cap_;
-    const std::string who_;
-  };
-  // Null when the caller already holds `limit()` streams.
-  std::unique_ptr<Slot> take(const std::string& who) {
-    std::lock_guard lock(mu_);
-    int& n = open_[who];
-    if (n >= cap_) return nullptr;
-    ++n;
-    return std::make_unique<Slot>(*this, who);
-  }
-
- private:
-  void release(const std::string& who) {
-    std::lock_guard lock(mu_);
-    if (--open_[who] <= 0) open_.erase(who);
-  }
-  const int cap_;
-  std::mutex mu_;
-  std::unordered_map<std::string, int> open_;
-};
-
-// Sources as the answer's [n] markers resolve them.
-ordered_json sources_list(const std::vector<chat::Retrieved>& sources) {
-  ordered_json arr = ordered_json::array();
-  for (std::size_t i = 0; i < sources.size(); ++i) {
-    const auto& x = sources[i];
-    ordered_json s = {{"n", i + 1},
-                      {"id", x.id},
-                      {"collection", x.collection},
-                      {"title", x.title.empty() ? ordered_json(nullptr) : ordered_json(x.title)},
-                      {"snippet", x.text}};
-    s.update(ranks(x));
-    arr.push_back(std::move(s));
-  }
-  return arr;
-}
-
 // A streamed completion as OpenAI sends it: chat.completion.chunk events
 // (the first carries the role and the sources, then the text in pieces, one
 // with finish_reason), a usage chunk with no choices when asked, then
@@ -179,7 +127,7 @@ class SseOut {
     head_.set_header("X-Accel-Buffering", "no");
     w_ = ctx_.stream ? ctx_.stream(head_) : nullptr;
     ordered_json first = event(choice({{"role", "assistant"}, {"content", ""}}, nullptr));
-    first["sources"] = sources_list(sources);
+    first["sources"] = sources_json(sources);
     send(first);
   }
   bool opened() const { return opened_; }
@@ -262,20 +210,6 @@ class SseOut {
   std::string out_;
 };
 
-// The local engine's answer in pieces of a few words, split after spaces:
-// joined they are the answer.
-std::vector<std::string> pieces_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0, words = 0;
-  for (std::size_t i = 0; i <= text.size(); ++i) {
-    if (i < text.size() && (text[i] != ' ' || ++words % 4 != 0)) continue;
-    const std::size_t end = i < text.size() ? i + 1 : i;
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end;
-  }
-  return out;
-}
-
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
   "answer": "tweed: thick woolly fabric; a coarse twill [1] flannel: a soft light woolen fabric; used for clothing [2] Both are kinds of fabric.",
   "found": true,
@@ -293,6 +227,36 @@ const nlohmann::json kRagExample = nlohmann::json::parse(R"({
 })");
 
 }  // namespace
+
+// Sources as the answer's [n] markers resolve them.
+ordered_json sources_json(const std::vector<chat::Retrieved>& sources) {
+  ordered_json arr = ordered_json::array();
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    const auto& x = sources[i];
+    ordered_json s = {{"n", i + 1},
+                      {"id", x.id},
+                      {"collection", x.collection},
+                      {"title", x.title.empty() ? ordered_json(nullptr) : ordered_json(x.title)},
+                      {"snippet", x.text}};
+    s.update(ranks(x));
+    arr.push_back(std::move(s));
+  }
+  return arr;
+}
+
+// The local engine's answer in pieces of a few words, split after spaces:
+// joined they are the answer.
+std::vector<std::string> answer_pieces(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0, words = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && (text[i] != ' ' || ++words % 4 != 0)) continue;
+    const std::size_t end = i < text.size() ? i + 1 : i;
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end;
+  }
+  return out;
+}
 
 UserDataPart chat_user_data(chat::ChatService& svc) {
   UserDataPart p;
@@ -317,8 +281,9 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
 
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models) {
-  auto observe = d.metrics.chat_observer({"local", "openai"});
-  auto cap = std::make_shared<StreamCap>(d.config.chat_streams_per_user);
+  auto observe = d.metrics.chat_observer({"local", "openai", "native"});
+  auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user);
+  add_chat_socket_route(router, d, svc, observe, cap);
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",
@@ -356,7 +321,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                     "total_ms": 2.4}})"),
       .errors = {404, 503},
       .openai_errors = true,
-      .handler = [&svc, observe, cap](const RequestContext& ctx) -> Result<Response> {
+      .handler = [&d, &svc, observe, cap](const RequestContext& ctx) -> Result<Response> {
         const auto started = std::chrono::steady_clock::now();
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
         const std::string model = body.value("model", std::string("local"));
@@ -384,7 +349,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           r.conversation_id = body["conversation_id"].get<std::string>();
         }
         ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
-        std::unique_ptr<StreamCap::Slot> slot;
+        std::unique_ptr<chat::StreamCap::Slot> slot;
         if (stream) {
           slot = cap->take(ctx.identity.id);
           if (!slot)
@@ -395,15 +360,25 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         }
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;
-        const std::string engine = model == "local" ? "local" : "openai";
+        const std::string engine = svc.kind_of(model);
         SseOut sse(ctx, id, created, model, include_usage);
         double ttft_ms = 0;
+        // What reached the client: its tokens are charged when per-token
+        // quotas are on (a stream cut short is charged for what it carried).
+        std::string delivered;
+        auto charge = [&] {
+          const auto units = token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
+                                         d.config.chat_tokens_per_unit);
+          if (units > 0) d.ledger.reserve(ctx.identity.id, units, 0);
+        };
         if (stream && model != "local") {
           // The hosted engine's tokens pass through as they arrive.
           r.on_sources = [&sse](const std::vector<chat::Retrieved>& s) { sse.open(s); };
           r.on_delta = [&](std::string_view piece) {
             if (ttft_ms == 0) ttft_ms = ms_since(started);
-            return sse.text(piece);
+            if (!sse.text(piece)) return false;
+            delivered += piece;
+            return true;
           };
           r.on_wait = [&sse] { sse.ping(); };
         }
@@ -412,6 +387,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           const Code c = replied.status().code();
           observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
           if (!sse.opened()) return replied.status();
+          charge();
           if (!sse.gone()) sse.error(replied.status());  // the stream has begun: say it there
           return sse.done();
         }
@@ -431,11 +407,13 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         if (stream) {
           if (model == "local") {
             sse.open(turn.sources);
-            for (const auto& piece : pieces_of(turn.text)) {
+            for (const auto& piece : answer_pieces(turn.text)) {
               if (ttft_ms == 0) ttft_ms = ms_since(started);
               if (!sse.text(piece)) break;
+              delivered += piece;
             }
           }
+          charge();
           if (!sse.gone()) sse.finish("stop", timings(ttft_ms), prompt, completion);
           observe(engine,
                   sse.gone()   ? "cancelled"
@@ -446,6 +424,8 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         }
         observe(engine, turn.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
                 ms_since(started) / 1000.0, completion);
+        delivered = turn.text;
+        charge();
         ordered_json j;
         j["id"] = id;
         j["object"] = "chat.completion";
@@ -459,7 +439,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         j["usage"] = {{"prompt_tokens", prompt},
                       {"completion_tokens", completion},
                       {"total_tokens", prompt + completion}};
-        j["sources"] = sources_list(turn.sources);
+        j["sources"] = sources_json(turn.sources);
         j["timings"] = timings(ms_since(started));
         return Response::json_ordered(200, j);
       },
@@ -567,15 +547,19 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .openai_errors = true,
       .handler = [&svc, embedding_models](const RequestContext&) -> Result<Response> {
         ordered_json data = ordered_json::array();
-        auto add = [&data](const std::string& id, const char* kind) {
-          data.push_back({{"id", id},
-                          {"object", "model"},
-                          {"created", 0},
-                          {"owned_by", "atelier"},
-                          {"kind", kind}});
+        // `engine`: local (the grounded composer), openai (a hosted
+        // OpenAI-compatible server) or native (atelier's own kernels).
+        auto add = [&data](const std::string& id, const char* kind, const std::string& engine) {
+          ordered_json m = {{"id", id},
+                            {"object", "model"},
+                            {"created", 0},
+                            {"owned_by", "atelier"},
+                            {"kind", kind}};
+          if (!engine.empty()) m["engine"] = engine;
+          data.push_back(std::move(m));
         };
-        for (const auto& m : svc.models()) add(m, "chat");
-        for (const auto& m : embedding_models) add(m, "embedding");
+        for (const auto& m : svc.models()) add(m.name, "chat", m.kind);
+        for (const auto& m : embedding_models) add(m, "embedding", "");
         return Response::json_ordered(200, {{"object", "list"}, {"data", data}});
       },
   });
@@ -619,7 +603,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller_of(ctx.identity), ctx.work));
         std::vector<chat::Retrieved> cited;
         for (const auto& c : a.answer.cited) cited.push_back(c.source);
-        const ordered_json sources = sources_list(cited);
+        const ordered_json sources = sources_json(cited);
         ordered_json retrieval = ordered_json::array();
         for (const auto& x : a.retrieved) {
           ordered_json j = {{"id", x.id}, {"collection", x.collection}};

@@ -14,6 +14,12 @@ namespace atelier::api {
 // Registers the chat metrics (Metrics::chat_observer) on deps.metrics.
 void add_chat_routes(http::Router& router, ApiDeps& deps, chat::ChatService& svc,
                      std::vector<std::string> embedding_models);
+// The sources an answer's [n] markers resolve to, as every chat route shows
+// them (n, id, collection, title, snippet, score and ranks).
+nlohmann::ordered_json sources_json(const std::vector<chat::Retrieved>& sources);
+// The local engine's answer in streamed pieces of a few words, split after
+// spaces: joined, they are the answer.
+std::vector<std::string> answer_pieces(const std::string& text);
 // The caller's conversations in data export and account deletion.
 UserDataPart chat_user_data(chat::ChatService& svc);
 

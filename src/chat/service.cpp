@@ -121,7 +121,7 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
         x.hypernym = p->second.hypernym;
         x.text = p->second.text;
       } else {
-        x.text = h.snippet;
+        x.text = h.text;  // cited verbatim, without the search's highlighting
       }
       out.retrieved.push_back(std::move(x));
     }
@@ -190,6 +190,31 @@ std::string ChatService::rewrite(const std::vector<Message>& history) const {
   return users[users.size() - 2]->content + " " + latest;
 }
 
+Status ChatService::add_engine(std::unique_ptr<ChatEngine> engine) {
+  if (engine->model() == "local" || engine_for(engine->model()))
+    return Status::already_exists("a chat model named '" + engine->model() + "' is served already");
+  engines_.push_back(std::move(engine));
+  return Status::ok();
+}
+
+ChatEngine* ChatService::engine_for(const std::string& model) const {
+  for (const auto& e : engines_)
+    if (e->model() == model) return e.get();
+  return nullptr;
+}
+
+std::vector<ChatService::ModelInfo> ChatService::models() const {
+  std::vector<ModelInfo> out = {{"local", "local"}};
+  for (const auto& e : engines_) out.push_back({e->model(), std::string(e->kind())});
+  return out;
+}
+
+std::string ChatService::kind_of(const std::string& model) const {
+  if (model == "local") return "local";
+  const ChatEngine* e = engine_for(model);
+  return e ? std::string(e->kind()) : "";
+}
+
 Result<Conversation> ChatService::create_conversation(const std::string& owner,
                                                       const std::string& title,
                                                       const WorkContext& work) {
@@ -202,9 +227,12 @@ Result<Conversation> ChatService::create_conversation(const std::string& owner,
 Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& caller,
                                 const WorkContext& work) {
   const bool hosted = r.model != "local";
-  if (hosted && (!hosted_ || hosted_->model() != r.model))
-    return Status::not_found("the model '" + r.model + "' is not served here; try " +
-                             (hosted_ ? "'local' or '" + hosted_->model() + "'" : "'local'"));
+  ChatEngine* engine = hosted ? engine_for(r.model) : nullptr;
+  if (hosted && !engine) {
+    std::string names;
+    for (const auto& m : models()) names += (names.empty() ? "'" : ", '") + m.name + "'";
+    return Status::not_found("the model '" + r.model + "' is not served here; try " + names);
+  }
   if (r.messages.empty()) return Status::invalid_argument("no message to answer");
   for (const auto& m : r.messages)
     if (m.content.size() > 32 * 1024)
@@ -242,7 +270,7 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
     const DeltaSink sink =
         r.on_delta ? r.on_delta : DeltaSink([](std::string_view) { return true; });
     ATELIER_ASSIGN_OR_RETURN(EngineOutput o,
-                             hosted_->complete(seen, t.sources, sink, work, r.on_wait));
+                             engine->complete(seen, t.sources, sink, work, r.on_wait));
     t.text = std::move(o.text);
     t.found = true;
     if (o.prompt_tokens) t.prompt_tokens = *o.prompt_tokens;

@@ -2,7 +2,7 @@
 // default style knowledge base and any collections the caller names, then an
 // engine composes the answer from the passages. Today's engine is the local
 // composer (composer.h); hosted OpenAI-compatible and native engines plug in
-// behind the same request.
+// behind the same request (engine.h).
 //
 // The knowledge base is a public search collection, "style-glossary", owned
 // by "system", built from WordNet on first use (knowledge.h) and kept in the
@@ -21,8 +21,8 @@
 
 #include "chat/composer.h"
 #include "chat/conversation.h"
+#include "chat/engine.h"
 #include "chat/knowledge.h"
-#include "chat/openai_engine.h"
 #include "core/cancel.h"
 #include "core/status.h"
 #include "platform/wardrobe_advice.h"
@@ -52,7 +52,7 @@ struct TurnRequest {
   std::string conversation_id;    // "" : a stateless request
   std::vector<Message> messages;  // the request's turns (the last user turn is answered)
   std::vector<std::string> collections;
-  std::string model = "local";  // "local", or the hosted engine's model name
+  std::string model = "local";  // "local", or an engine's model name
   // Hosted engine only: called with the sources once retrieval is done and
   // before the engine starts, then with the answer's text as it arrives
   // (returning false stops the engine: the caller went away).
@@ -94,16 +94,17 @@ class ChatService {
   // warm?").
   std::string rewrite(const std::vector<Message>& history) const;
 
-  // An OpenAI-compatible server answering as `opt.model` (set before serving).
-  void set_hosted_engine(OpenAiChatOptions opt) {
-    hosted_ = std::make_unique<OpenAiChatEngine>(std::move(opt));
-  }
-  // The chat models served: "local", and the hosted engine's when set.
-  std::vector<std::string> models() const {
-    std::vector<std::string> m = {"local"};
-    if (hosted_) m.push_back(hosted_->model());
-    return m;
-  }
+  // An engine answering as engine->model() (added before serving; a later
+  // engine with the same model name is refused).
+  Status add_engine(std::unique_ptr<ChatEngine> engine);
+  struct ModelInfo {
+    std::string name;
+    std::string kind;  // "local", "openai", "native"
+  };
+  // The chat models served: "local" first, then each engine's.
+  std::vector<ModelInfo> models() const;
+  // The kind of engine behind `model`; "" when none serves it.
+  std::string kind_of(const std::string& model) const;
 
   // Questions about the asker's own clothes go to the wardrobe (set before
   // serving).
@@ -127,7 +128,8 @@ class ChatService {
   const std::string model_, nouns_;
   const std::size_t history_budget_;
   WardrobeAdvisor advisor_;
-  std::unique_ptr<OpenAiChatEngine> hosted_;
+  std::vector<std::unique_ptr<ChatEngine>> engines_;  // fixed once serving
+  ChatEngine* engine_for(const std::string& model) const;
   mutable std::mutex mu_;
   bool ready_ = false;
   std::unordered_map<std::string, Passage> passages_;  // by id

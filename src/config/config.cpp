@@ -323,8 +323,15 @@ const std::vector<Setting>& settings() {
                             "chat: a hosted stream silent this long is abandoned"));
     t.push_back(int_setting("chat_keepalive_seconds", &Config::chat_keepalive_s, 1, 600,
                             "chat: a quiet stream gets a ': ping' comment this often"));
-    t.push_back(int_setting("chat_streams_per_user", &Config::chat_streams_per_user, 1, 1000,
-                            "chat: open streams one identity may hold (more: 429)"));
+    t.push_back(
+        int_setting("chat_streams_per_user", &Config::chat_streams_per_user, 1, 1000,
+                    "chat: open streams (and WebSockets) one identity may hold (more: 429)"));
+    t.push_back(
+        int_setting("chat_tokens_per_unit", &Config::chat_tokens_per_unit, 0, 1000000,
+                    "chat: answer tokens delivered per extra quota unit (0: per request only)"));
+    t.push_back(int_setting("ws_ping_seconds", &Config::ws_ping_s, 1, 600,
+                            "WebSockets: a quiet peer is pinged this often, closed after two "
+                            "unanswered pings"));
     t.push_back(string_setting(
         "image_url_hosts", &Config::image_url_hosts, {},
         "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));

@@ -125,6 +125,10 @@ struct Config {
   int chat_openai_idle_s = 30;    // a stream silent this long is abandoned
   int chat_keepalive_s = 10;      // a quiet stream gets a ": ping" comment this often
   int chat_streams_per_user = 4;  // open chat streams one identity may hold
+  // Each this many answer tokens delivered cost one more quota unit beyond
+  // the request's own (0: per request only).
+  int chat_tokens_per_unit = 0;
+  int ws_ping_s = 20;  // WebSocket keep-alive ping interval
   // image_url fetching: off unless hosts are listed ("cdn.example.com,*.example.org")
   std::string image_url_hosts;
   bool image_url_allow_private = false;  // loopback/private targets: tests only

@@ -121,6 +121,14 @@ Response Response::text(int status, std::string body, std::string content_type) 
   return r;
 }
 
+Response Response::upgraded() {
+  Response r;
+  r.status = 101;
+  r.content_type.clear();
+  r.streamed = true;
+  return r;
+}
+
 Response Response::stream_done(const StreamWriter& w, int status) {
   Response r;
   r.status = status;

@@ -57,6 +57,30 @@ class StreamWriter {
 // chunk) and returns the writer for the rest.
 using StreamOpener = std::function<std::shared_ptr<StreamWriter>(Response head)>;
 
+// A WebSocket a handler accepted (RequestContext::upgrade): whole text
+// messages both ways. The server answers the peer's pings, pings a quiet
+// peer every keep-alive interval and closes one that stops answering.
+// Thread safety: send(), close() and closed() from any thread.
+class WebSocket {
+ public:
+  virtual ~WebSocket() = default;
+  virtual bool send(std::string text) = 0;  // a text message; false once closed
+  // Sends a close frame (RFC 6455 status code and reason) and stops; idempotent.
+  virtual void close(int code, std::string reason) = 0;
+  virtual bool closed() const = 0;
+};
+// What a WebSocket tells its handler, on a network thread, one call at a time;
+// neither may block. After on_close both are dropped (so they may own the
+// WebSocket without a cycle outliving the connection).
+struct WebSocketEvents {
+  std::function<void(std::string text)> on_message;  // one whole text message
+  std::function<void(int code)> on_close;            // the connection ended (1006: no close frame)
+};
+// Answers the handshake with 101 (the given headers added) and returns the
+// socket. Call it from an inline handler, then return Response::upgraded().
+using WebSocketUpgrader =
+    std::function<std::shared_ptr<WebSocket>(std::vector<Header> headers, WebSocketEvents events)>;
+
 struct Request {
   Method method = Method::other;
   std::string path;   // path without query, still percent-encoded (the router decodes segments)
@@ -67,6 +91,9 @@ struct Request {
   std::uint64_t connection_id = 0;
   ConnectionWatch* watch = nullptr;  // may be null (tests)
   StreamOpener open_stream;          // set by the server adapter; null in tests
+  // Set by the server adapter on a valid WebSocket handshake (GET, Upgrade:
+  // websocket, version 13, a key); null otherwise.
+  WebSocketUpgrader upgrade;
 
   // Filled by the router.
   std::map<std::string, std::string> path_params;
@@ -96,6 +123,8 @@ struct Response {
   static Response no_content();
   // What a handler that streamed its answer returns.
   static Response stream_done(const StreamWriter& w, int status = 200);
+  // What a handler that upgraded its connection to a WebSocket returns.
+  static Response upgraded();
   static Response text(int status, std::string body,
                        std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);

@@ -254,7 +254,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
 
   s->work.deadline = Deadline::after(opt_.request_timeout);
   if (route.exec == Exec::inline_on_network_thread) {
-    RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
+    RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s), upgrader(s)};
     const auto t = SteadyClock::now();
     Result<Response> out = route.handler(ctx);
     s->compute_ms = ms_since(t);
@@ -323,6 +323,16 @@ StreamOpener Pipeline::stream_opener(const std::shared_ptr<State>& s) {
     std::lock_guard lock(st->stream_mu);
     st->stream = writer;
     return writer;
+  };
+}
+
+WebSocketUpgrader Pipeline::upgrader(const std::shared_ptr<State>& s) {
+  if (!s->req.upgrade) return nullptr;
+  // Called by the inline handler while `s` is alive.
+  return [st = s.get()](std::vector<Header> headers,
+                        WebSocketEvents events) -> std::shared_ptr<WebSocket> {
+    headers.push_back({"X-Request-ID", st->request_id});
+    return st->req.upgrade(std::move(headers), std::move(events));
   };
 }
 

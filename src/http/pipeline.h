@@ -62,6 +62,7 @@ class Pipeline {
   // Headers every answer carries (request id, rate limits, CORS, close while draining).
   void decorate(const std::shared_ptr<State>& s, Response& r);
   StreamOpener stream_opener(const std::shared_ptr<State>& s);
+  WebSocketUpgrader upgrader(const std::shared_ptr<State>& s);
   void add_cors(const Request& req, Response& r) const;
   std::string next_request_id(const Request& req);
 

@@ -52,6 +52,9 @@ struct ApiDeps {
   std::string docs_dir;                          // swagger-ui-dist; empty when not installed
   image::DecodeBudget* decode_budget = nullptr;  // pixels decoded at once, across requests
   IndexStatsRegistry index_stats{};              // filled by modules at start
+  // The wide pool of work that mostly waits (Exec::inference_pool); work
+  // started outside a request (WebSocket turns) is submitted to it.
+  WorkerPool* inference_pool = nullptr;
 };
 
 // The decoding limits every image route uses: the configured pixel limit, the

@@ -46,6 +46,9 @@ struct RequestContext {
   // limits, CORS) added to `head`; the handler then returns
   // Response::stream_done(...). Null where the transport cannot stream.
   StreamOpener stream = nullptr;
+  // Upgrades the connection to a WebSocket (the pipeline's headers added to
+  // the 101); null unless the request is a WebSocket handshake.
+  WebSocketUpgrader upgrade = nullptr;
 };
 
 using Handler = std::function<Result<Response>(const RequestContext&)>;

@@ -1,10 +1,12 @@
 #include "http/server.h"
 
 #include <restinio/all.hpp>
+#include <restinio/websocket/websocket.hpp>
 
 #include <atomic>
 #include <charconv>
 #include <csignal>
+#include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -70,6 +72,10 @@ class GuardedSocket {
     st_->sock.cancel(ec);
   }
   native_handle_type native_handle() { return st_->sock.native_handle(); }
+  asio::ip::tcp::endpoint remote_endpoint() const { return st_->sock.remote_endpoint(); }
+  asio::ip::tcp::endpoint remote_endpoint(asio::error_code& ec) const {
+    return st_->sock.remote_endpoint(ec);
+  }
   bool native_non_blocking() const { return st_->sock.native_non_blocking(); }
   void native_non_blocking(bool mode, asio::error_code& ec) {
     st_->sock.native_non_blocking(mode, ec);
@@ -92,6 +98,12 @@ class GuardedSocket {
         const std::size_t k = asio::buffer_copy(buffers, asio::buffer(st->out));
         st->out.erase(0, k);
         h(asio::error_code{}, k);
+      });
+      return;
+    }
+    if (st->guard.cut()) {
+      asio::post(ex, [h = std::forward<Handler>(handler)]() mutable {
+        h(asio::error::connection_reset, 0);
       });
       return;
     }
@@ -141,6 +153,12 @@ class GuardedSocket {
           }
           st->guard.feed(std::string_view(st->in.data(), n), &st->out);
           st->update_reading();
+          if (st->guard.cut()) {
+            // An oversized WebSocket frame: the connection ends here.
+            st->out.clear();
+            h(asio::error::connection_reset, 0);
+            return;
+          }
           if (st->out.empty()) {
             // Everything read so far is part of a request head still held back.
             read_more(st, buffers, std::move(h));
@@ -299,6 +317,218 @@ class ChunkedWriter final : public StreamWriter,
   std::atomic<std::size_t> bytes_{0};
 };
 
+namespace rws = restinio::websocket::basic;
+
+// A WebSocket over RESTinio's: whole text messages for the handler, pings
+// answered and sent, a dead peer closed. RESTinio calls the message handler
+// on the connection's executor; everything here then runs on this object's
+// strand, so the ws handle and the events are touched by one thread at a time.
+class WsConnection final : public WebSocket, public std::enable_shared_from_this<WsConnection> {
+ public:
+  struct Options {
+    std::chrono::seconds ping_every{20};
+    std::size_t max_message_bytes = 1 << 20;  // a longer message closes with 1009
+  };
+
+  WsConnection(asio::io_context& ioc, WebSocketEvents events, Options opt, ConnectionCap& cap)
+      : strand_(asio::make_strand(ioc)),
+        timer_(ioc),
+        events_(std::move(events)),
+        opt_(opt),
+        cap_(cap) {}
+  ~WsConnection() override {
+    if (counted_) cap_.closed();  // the upgraded connection's slot in the connection cap
+  }
+
+  // RESTinio's handler for this connection's frames.
+  auto handler() {
+    return [self = shared_from_this()](const rws::ws_handle_t&, const rws::message_handle_t& m) {
+      asio::post(self->strand_, [self, m] { self->on_frame(*m); });
+    };
+  }
+  // After RESTinio's upgrade (on the network thread that answered it).
+  void attach(rws::ws_handle_t ws) {
+    counted_ = true;
+    asio::post(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
+      if (self->closed_) return;  // closed before it was attached: drop the socket
+      self->ws_ = std::move(ws);
+      self->heard_ = SteadyClock::now();
+      activate(*self->ws_);
+      self->arm_ping();
+    });
+  }
+
+  bool send(std::string text) override {
+    if (closed_.load()) return false;
+    asio::post(strand_, [self = shared_from_this(), t = std::move(text)]() mutable {
+      if (self->ws_) self->ws_->send_message(rws::final_frame, rws::opcode_t::text_frame, t);
+    });
+    return true;
+  }
+  void close(int code, std::string reason) override {
+    asio::post(strand_, [self = shared_from_this(), code, r = std::move(reason)] {
+      self->close_now(code, r);
+    });
+  }
+  bool closed() const override { return closed_.load(); }
+  // Only once no network thread runs (see WsRegistry::abandon_all).
+  void abandon() {
+    closed_ = true;
+    ws_.reset();
+    events_ = {};
+  }
+
+ private:
+  void on_frame(rws::message_t& m) {
+    heard_ = SteadyClock::now();
+    switch (m.opcode()) {
+      case rws::opcode_t::text_frame:
+      case rws::opcode_t::continuation_frame: {
+        if (m.opcode() == rws::opcode_t::text_frame) partial_.clear();
+        if (partial_.size() + m.payload().size() > opt_.max_message_bytes) {
+          close_now(1009,
+                    "messages are at most " + std::to_string(opt_.max_message_bytes) + " bytes");
+          return;
+        }
+        partial_ += m.payload();
+        if (m.final_flag() != rws::final_frame) return;
+        std::string text = std::move(partial_);
+        partial_.clear();
+        if (events_.on_message && !closed_) events_.on_message(std::move(text));
+        return;
+      }
+      case rws::opcode_t::binary_frame:
+        close_now(1003, "this socket speaks JSON text messages");
+        return;
+      case rws::opcode_t::ping_frame:
+        if (ws_) ws_->send_message(rws::final_frame, rws::opcode_t::pong_frame, m.payload());
+        return;
+      case rws::opcode_t::pong_frame:
+        return;
+      case rws::opcode_t::connection_close_frame: {
+        // RESTinio has answered the close (or the connection broke: 1006).
+        const int code = m.payload().size() >= 2
+                             ? static_cast<int>(rws::status_code_from_bin(m.payload()))
+                             : 1005;
+        ws_.reset();
+        finish(code);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  void close_now(int code, const std::string& reason) {
+    if (ws_) {
+      ws_->send_message(
+          rws::final_frame, rws::opcode_t::connection_close_frame,
+          rws::status_code_to_bin(static_cast<rws::status_code_t>(code)) + reason.substr(0, 120));
+      ws_.reset();
+    }
+    finish(code);
+  }
+
+  // Runs once: tells the handler and drops its events (and whatever they own).
+  void finish(int code) {
+    if (closed_.exchange(true)) return;
+    asio::error_code ec;
+    timer_.cancel(ec);
+    WebSocketEvents ev = std::move(events_);
+    events_ = {};
+    if (ev.on_close) ev.on_close(code);
+  }
+
+  void arm_ping() {
+    timer_.expires_after(opt_.ping_every);
+    timer_.async_wait(
+        asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
+          if (ec || self->closed_) return;
+          if (SteadyClock::now() - self->heard_ > 2 * self->opt_.ping_every) {
+            // Two pings unanswered: the peer is gone without a word.
+            if (self->ws_) self->ws_->kill();
+            self->ws_.reset();
+            self->finish(1006);
+            return;
+          }
+          if (self->ws_) self->ws_->send_message(rws::final_frame, rws::opcode_t::ping_frame, "");
+          self->arm_ping();
+        }));
+  }
+
+  asio::strand<asio::io_context::executor_type> strand_;
+  asio::steady_timer timer_;  // on the strand
+  WebSocketEvents events_;    // on the strand
+  const Options opt_;
+  ConnectionCap& cap_;
+  rws::ws_handle_t ws_;  // on the strand; null before attach and after close
+  std::string partial_;  // a fragmented message so far; on the strand
+  SteadyClock::time_point heard_{};
+  std::atomic<bool> closed_{false};
+  bool counted_ = false;
+};
+
+// The open WebSockets, so that a drain can tell each the server is going.
+class WsRegistry {
+ public:
+  void add(const std::shared_ptr<WsConnection>& c) {
+    std::lock_guard lock(mu_);
+    std::erase_if(live_, [](const auto& w) { return w.expired(); });
+    live_.push_back(c);
+  }
+  void close_all(int code, const std::string& reason) {
+    std::vector<std::shared_ptr<WsConnection>> open;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& w : live_)
+        if (auto c = w.lock()) open.push_back(std::move(c));
+      live_.clear();
+    }
+    for (auto& c : open) c->close(code, reason);
+  }
+  // After the network threads stopped: breaks each connection's reference
+  // cycle with RESTinio's (its handler owns it; it owns the ws handle).
+  void abandon_all() {
+    std::lock_guard lock(mu_);
+    for (auto& w : live_)
+      if (auto c = w.lock()) c->abandon();
+    live_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::weak_ptr<WsConnection>> live_;  // guarded by mu_
+};
+
+// Sec-WebSocket-Accept for a handshake's key (RFC 6455 section 4.2.2).
+std::string websocket_accept(std::string_view key) {
+  namespace sha1 = restinio::utils::sha1;
+  const std::string s = std::string(key) + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+  return restinio::utils::base64::encode(sha1::to_string(sha1::make_digest(s)));
+}
+
+bool is_websocket_handshake(const restinio::http_request_header_t& h) {
+  auto has_token = [](std::string_view v, std::string_view token) {
+    while (!v.empty()) {
+      auto comma = v.find(',');
+      std::string_view t = v.substr(0, comma);
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      if (iequals(t, token)) return true;
+      if (comma == std::string_view::npos) break;
+      v.remove_prefix(comma + 1);
+    }
+    return false;
+  };
+  auto field = [&h](std::string_view name) -> std::string_view {
+    auto v = h.opt_value_of(name);
+    return v ? std::string_view(v->data(), v->size()) : std::string_view();
+  };
+  return h.method() == restinio::http_method_get() && has_token(field("Upgrade"), "websocket") &&
+         has_token(field("Connection"), "upgrade") && field("Sec-WebSocket-Version") == "13" &&
+         !field("Sec-WebSocket-Key").empty();
+}
+
 class StateListener {
  public:
   StateListener(ConnectionRegistry& r, ConnectionCap& cap) : registry_(r), cap_(cap) {}
@@ -379,13 +609,20 @@ std::string client_ip(const restinio::request_t& req, bool trust_forwarded_for) 
 class Server::Impl {
  public:
   Impl(ServerOptions opt, Pipeline& p)
-      : opt_(std::move(opt)), pipeline_(p), cap_(static_cast<std::size_t>(opt_.max_connections)) {}
+      : opt_(std::move(opt)), pipeline_(p), cap_(static_cast<std::size_t>(opt_.max_connections)) {
+    ws_options_.ping_every = opt_.ws_ping_interval;
+    ws_options_.max_message_bytes = opt_.ws_max_message_bytes;
+  }
 
   Status run(const std::function<void()>& on_listening) {
     wire_.limits.max_url_bytes = opt_.max_url_bytes;
     wire_.limits.max_header_bytes = opt_.max_header_bytes;
     wire_.limits.max_header_count = opt_.max_header_count;
     wire_.limits.max_body_bytes = static_cast<std::uint64_t>(opt_.max_body_hard_bytes);
+    // Frames up to a few messages long are read, so that an oversized
+    // message is answered with a 1009 close; beyond that, cut unread.
+    wire_.limits.max_ws_frame_bytes = std::max<std::uint64_t>(
+        4u << 20, 2 * static_cast<std::uint64_t>(opt_.ws_max_message_bytes));
     GuardedSocket::shared = &wire_;
     if (opt_.io_threads <= 1) return run_with<SingleThreadTraits>(on_listening);
     return run_with<MultiThreadTraits>(on_listening);
@@ -423,7 +660,7 @@ class Server::Impl {
         .connection_state_listener(listener)
         .ip_blocker(std::make_shared<CapHook>(cap_))
         .request_handler(
-            [this](restinio::request_handle_t req) { return on_request(std::move(req)); });
+            [this](restinio::request_handle_t req) { return on_request<Traits>(std::move(req)); });
 
     restinio::http_server_t<Traits> server{restinio::external_io_context(ioc), std::move(settings)};
     try {
@@ -468,6 +705,8 @@ class Server::Impl {
                              {"in_flight", pipeline_.in_flight()},
                              {"timeout_s", opt_.drain_timeout.count()}});
       pipeline_.begin_drain();
+      // WebSocket clients are told to reconnect (to another replica).
+      websockets_.close_all(1001, "server shutting down");
       try {
         server.close_sync();
       } catch (const std::exception& e) {
@@ -485,6 +724,7 @@ class Server::Impl {
     ioc.run();
     ioc.stop();
     for (auto& t : threads) t.join();
+    websockets_.abandon_all();
     return Status::ok();
   }
 
@@ -507,6 +747,7 @@ class Server::Impl {
     });
   }
 
+  template <typename Traits>
   restinio::request_handling_status_t on_request(restinio::request_handle_t req) {
     const auto& h = req->header();
     if (auto marker = h.opt_value_of(WireGuard::marker_header())) {
@@ -537,8 +778,39 @@ class Server::Impl {
     r.open_stream = [this, req](Response head) -> std::shared_ptr<StreamWriter> {
       return ChunkedWriter::open(*ioc_, req, std::move(head), registry_);
     };
-    pipeline_.handle(std::move(r), [this, req](Response&& resp) { respond(req, std::move(resp)); });
+    if (is_websocket_handshake(h)) {
+      r.upgrade = [this, req](std::vector<Header> headers, WebSocketEvents events) {
+        return upgrade<Traits>(req, headers, events);
+      };
+    }
+    // The WireGuard passes everything after a request that asks to switch
+    // protocols, so one answered in HTTP ends its connection.
+    const bool close_after = h.has_field("Upgrade");
+    pipeline_.handle(std::move(r), [this, req, close_after](Response&& resp) {
+      if (close_after) resp.close_connection = true;
+      respond(req, std::move(resp));
+    });
     return restinio::request_accepted();
+  }
+
+  template <typename Traits>
+  std::shared_ptr<WebSocket> upgrade(const restinio::request_handle_t& req,
+                                     std::vector<Header>& headers, WebSocketEvents& events) {
+    auto conn = std::make_shared<WsConnection>(*ioc_, std::move(events), ws_options_, cap_);
+    restinio::http_header_fields_t fields;
+    const auto key = req->header().get_field("Sec-WebSocket-Key");
+    fields.set_field(restinio::http_field::sec_websocket_accept, websocket_accept(key));
+    for (auto& hd : headers) fields.set_field(std::move(hd.name), std::move(hd.value));
+    try {
+      // Delayed: frames are read once the connection object holds the socket.
+      conn->attach(rws::upgrade<Traits>(*req, rws::activation_t::delayed, std::move(fields),
+                                        conn->handler()));
+    } catch (const std::exception& e) {
+      log::warn("websocket upgrade failed", {{"error", e.what()}});
+      return nullptr;
+    }
+    websockets_.add(conn);
+    return conn;
   }
 
   ServerOptions opt_;
@@ -547,6 +819,8 @@ class Server::Impl {
   WireShared wire_;
   ConnectionRegistry registry_;
   ConnectionCap cap_;
+  WsConnection::Options ws_options_;
+  WsRegistry websockets_;
 };
 
 Server::Server(ServerOptions opt, Pipeline& pipeline)

@@ -42,6 +42,10 @@ struct ServerOptions {
   std::size_t max_header_bytes = 64 * 1024;
   std::size_t max_header_count = 256;
   bool trust_forwarded_for = false;
+  // WebSockets: a quiet peer is pinged this often and closed after two
+  // unanswered pings; a message (or frame) longer than this closes it (1009).
+  std::chrono::seconds ws_ping_interval{20};
+  std::size_t ws_max_message_bytes = 1 << 20;
 };
 
 class Server {

@@ -2,6 +2,7 @@
 
 #include <http_parser.h>
 
+#include <algorithm>
 #include <random>
 
 namespace atelier::http {
@@ -147,10 +148,43 @@ void WireGuard::refuse(int status, std::string detail, std::string* out) {
   mid_request_ = false;
 }
 
+void WireGuard::meter_frames(std::string_view bytes, std::string* out) {
+  std::size_t pos = 0;
+  while (pos < bytes.size()) {
+    if (payload_left_ > 0) {
+      const std::uint64_t take = std::min<std::uint64_t>(payload_left_, bytes.size() - pos);
+      payload_left_ -= take;
+      pos += static_cast<std::size_t>(take);
+      continue;
+    }
+    frame_head_[frame_have_++] = static_cast<std::uint8_t>(bytes[pos++]);
+    if (frame_have_ == 2) {
+      const unsigned len7 = frame_head_[1] & 0x7f;
+      frame_need_ = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((frame_head_[1] & 0x80) ? 4 : 0);
+    }
+    if (frame_have_ < 2 || frame_have_ < frame_need_) continue;
+    const unsigned len7 = frame_head_[1] & 0x7f;
+    std::uint64_t len = len7;
+    if (len7 >= 126) {
+      const std::size_t n = len7 == 126 ? 2 : 8;
+      len = 0;
+      for (std::size_t i = 0; i < n; ++i) len = (len << 8) | frame_head_[2 + i];
+    }
+    if (len > limits_.max_ws_frame_bytes) {
+      cut_ = true;
+      return;  // nothing of this read goes on
+    }
+    payload_left_ = len;
+    frame_have_ = 0;
+    frame_need_ = 2;
+  }
+  out->append(bytes);
+}
+
 void WireGuard::feed(std::string_view bytes, std::string* out) {
-  if (verdict_) return;
+  if (verdict_ || cut_) return;
   if (upgraded_) {
-    out->append(bytes);
+    meter_frames(bytes, out);
     return;
   }
   std::size_t pos = 0;
@@ -182,7 +216,7 @@ void WireGuard::feed(std::string_view bytes, std::string* out) {
         if (p_->parser.upgrade) {
           // Everything after an upgrade request is another protocol.
           upgraded_ = true;
-          out->append(bytes.substr(pos));
+          meter_frames(bytes.substr(pos), out);
           return;
         }
       }

@@ -15,6 +15,7 @@
 // executor only.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -29,6 +30,9 @@ struct WireLimits {
   std::size_t max_header_bytes = 64 * 1024;  // all header lines together; 431 beyond
   std::size_t max_header_count = 256;        // 431 beyond
   std::uint64_t max_body_bytes = 40u << 20;  // declared Content-Length; 413 beyond
+  // After a WebSocket upgrade: a frame declaring a longer payload cuts the
+  // connection before the library sizes a buffer for it.
+  std::uint64_t max_ws_frame_bytes = 1u << 20;
 };
 
 struct WireVerdict {
@@ -52,9 +56,12 @@ class WireGuard {
   const std::optional<WireVerdict>& verdict() const { return verdict_; }
   // A request has begun arriving and is not complete yet.
   bool mid_request() const { return mid_request_; }
-  // The connection switched protocols (a WebSocket upgrade): bytes pass
-  // unexamined from here on.
+  // The connection switched protocols (a WebSocket upgrade): from here on
+  // bytes pass, and only the frames' declared lengths are checked.
   bool upgraded() const { return upgraded_; }
+  // A WebSocket frame declared more than max_ws_frame_bytes: the connection
+  // is to be dropped; feed nothing more.
+  bool cut() const { return cut_; }
 
   // The header that marks a synthetic request, and the value's parser:
   // returns the verdict when `value` carries this process's secret.
@@ -64,6 +71,7 @@ class WireGuard {
  private:
   struct Parser;
   void refuse(int status, std::string detail, std::string* out);
+  void meter_frames(std::string_view bytes, std::string* out);
 
   WireLimits limits_;
   std::unique_ptr<Parser> p_;
@@ -71,7 +79,13 @@ class WireGuard {
   bool in_body_ = false;
   bool mid_request_ = false;
   bool upgraded_ = false;
+  bool cut_ = false;
   std::optional<WireVerdict> verdict_;
+  // The WebSocket frame being read: its header so far, then its payload.
+  std::array<std::uint8_t, 14> frame_head_{};
+  std::size_t frame_have_ = 0;
+  std::size_t frame_need_ = 2;
+  std::uint64_t payload_left_ = 0;
 };
 
 }  // namespace atelier::http

@@ -101,5 +101,46 @@ TEST(WireGuard, UpgradedConnectionsPassThrough) {
   EXPECT_EQ(out, up + "\x81\x05hello" + std::string("\x00\xff", 2));
 }
 
+// A masked client frame header with the given payload length.
+std::string frame_head(std::uint64_t len) {
+  std::string h = "\x81";
+  if (len < 126) {
+    h += static_cast<char>(0x80 | len);
+  } else if (len < 65536) {
+    h += static_cast<char>(0x80 | 126);
+    for (int i = 1; i >= 0; --i) h += static_cast<char>((len >> (8 * i)) & 0xff);
+  } else {
+    h += static_cast<char>(0x80 | 127);
+    for (int i = 7; i >= 0; --i) h += static_cast<char>((len >> (8 * i)) & 0xff);
+  }
+  return h + "mask";
+}
+
+TEST(WireGuard, AfterAWebSocketUpgradePassesFramesAndCutsAnOversizedOne) {
+  const std::string upgrade =
+      "GET /v1/chat/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+  WireLimits limits;
+  limits.max_ws_frame_bytes = 1000;
+  const std::string frames = frame_head(5) + "hello" + frame_head(300) + std::string(300, 'x') +
+                             frame_head(1000) + std::string(1000, 'y');
+  for (std::size_t step : {1u, 3u, 64u, 100000u}) {
+    WireGuard g{limits};
+    EXPECT_EQ(run(g, upgrade + frames, step), upgrade + frames) << "step " << step;
+    EXPECT_TRUE(g.upgraded());
+    EXPECT_FALSE(g.cut());
+    std::string out;
+    g.feed(frame_head(1001), &out);
+    EXPECT_TRUE(g.cut()) << "step " << step;
+    EXPECT_EQ(out, "");
+    g.feed(frame_head(5) + "hello", &out);
+    EXPECT_EQ(out, "") << "nothing passes after a cut";
+  }
+  WireGuard g{limits};
+  std::string out;
+  g.feed(upgrade + frame_head(std::uint64_t{1} << 62), &out);
+  EXPECT_TRUE(g.cut());
+}
+
 }  // namespace
 }  // namespace atelier::http

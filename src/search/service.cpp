@@ -810,7 +810,10 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
                                          : f.score;
     if (stems.empty()) stems = query_stems(req.query);
     auto doc = store_.in(work).get_document(l->collection.id, f.id);
-    if (doc.is_ok()) h.snippet = highlight(analyzer_, doc->text, stems);
+    if (doc.is_ok()) {
+      h.snippet = highlight(analyzer_, doc->text, stems);
+      h.text = std::move(doc->text);
+    }
     out.push_back(std::move(h));
   }
   return out;

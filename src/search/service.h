@@ -64,7 +64,8 @@ struct SearchHit {
   std::optional<double> bm25_score;
   std::optional<int> vector_rank;
   std::optional<double> vector_score;
-  std::string snippet;
+  std::string snippet;  // the text with the query's words marked <b>...</b>
+  std::string text;     // the document's text, verbatim
 };
 
 struct IngestDocument {

@@ -89,6 +89,31 @@ test('what the knowledge cannot answer is said, not guessed', async () => {
   }
 });
 
+test('documents of the caller\'s collections are cited by the sentence that answers', async () => {
+  const h = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  assert.equal((await fetch(`${s.url}/v1/collections`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'care-notes' }) })).status, 201);
+  const docs = [
+    { id: 'linen', text: 'Linen creases easily. Wash linen shirts cold and hang them to dry. Iron while damp.' },
+    { id: 'returns', text: 'Returns are accepted within thirty days of purchase.' },
+  ];
+  assert.equal((await fetch(`${s.url}/v1/collections/care-notes/documents`, { method: 'POST', headers: h, body: JSON.stringify(docs) })).status, 200);
+  const a = await json(await ask({ question: 'How should I wash my linen shirts?', collections: ['care-notes'] }));
+  assert.equal(a.found, true);
+  const cited = a.sources.find((x) => x.collection === 'care-notes');
+  assert.ok(cited, JSON.stringify(a));
+  assert.equal(cited.id, 'linen');
+  assert.ok(a.answer.includes(`Wash linen shirts cold and hang them to dry. [${cited.n}]`), a.answer);
+  checkCitations(a);
+  // Without the collection the knowledge base alone answers (or says it cannot).
+  const b = await json(await ask({ question: 'How should I wash my linen shirts?' }));
+  assert.ok(b.sources.every((x) => x.collection === 'style-glossary'));
+  // Another caller cannot search this collection.
+  const other = createKey(s, 'free', 'other');
+  const r = await fetch(`${s.url}/v1/rag/query`, { method: 'POST', headers: { authorization: `Bearer ${other}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ question: 'wash linen', collections: ['care-notes'] }) });
+  assert.equal(r.status, 404);
+});
+
 test('bad questions get problem+json; the knowledge base says where it comes from', async () => {
   await expectProblem(assert, await ask({}), 400);
   await expectProblem(assert, await ask({ question: '' }), 400);
@@ -125,6 +150,7 @@ test('the official openai client, unmodified: completions, models and errors', a
   const models = await client.models.list();
   const ids = models.data.map((m) => m.id);
   assert.ok(ids.includes('local') && ids.includes('glove-sif-100d'), ids.join());
+  assert.equal(models.data.find((m) => m.id === 'local').engine, 'local');
   await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages: [{ role: 'user', content: 'hi' }] }),
     (e) => e.status === 404 && /not served here/.test(e.message));
   await assert.rejects(client.chat.completions.create({ model: 'local', messages: [] }),

@@ -10,6 +10,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { startServer, json, createKey } from './helpers.mjs';
+import { Socket } from './ws_client.mjs';
 
 const requests = [];  // every body the upstream received
 let closedAt = null;   // when the upstream saw its streaming request's connection close
@@ -50,6 +51,13 @@ before(async () => {
       await sleep(2600);  // a slow first token
       res.write(chunk('Here.'));
       return res.end('data: [DONE]\n\n');
+    }
+    if (last.includes('silence')) {
+      // Nothing for a long while: a cancel must come before the first token.
+      sse();
+      req.socket.on('close', () => { closedAt = performance.now(); });
+      for (let n = 0; n < 100 && !res.destroyed; n++) await sleep(100);
+      return res.end();
     }
     if (last.includes('forever')) {
       sse();
@@ -190,6 +198,29 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
   assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [1-9]/);
 });
 
+test('a client that leaves before the first token, streamed or not, closes the upstream within 500 ms', async () => {
+  for (const stream of [true, false]) {
+    const ac = new AbortController();
+    closedAt = null;
+    const pending = fetch(`${s.url}/v1/chat/completions`, {
+      method: 'POST', signal: ac.signal,
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...ask('silence now'), stream }),
+    }).then(async (r) => { await r.text(); }).catch(() => {});
+    // Wait until the upstream has the request.
+    const n = requests.length;
+    for (let i = 0; i < 100 && requests.length === n; i++) await sleep(20);
+    assert.ok(requests.length > n, 'the upstream got the request');
+    await sleep(200);
+    const abortedAt = performance.now();
+    ac.abort();
+    await pending;
+    for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
+    assert.ok(closedAt !== null, `stream=${stream}: the upstream connection was closed`);
+    assert.ok(closedAt - abortedAt < 500, `stream=${stream}: closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
+  }
+});
+
 test('one caller holds at most the configured number of open streams (a server capped at 1)', async () => {
   // Its own server, so that the other tests' streams do not count.
   const capped = await startServer({
@@ -213,4 +244,67 @@ test('one caller holds at most the configured number of open streams (a server c
   } finally {
     await capped.stop();
   }
+});
+
+test('over the WebSocket: tokens pass through; cancel before and after the first token closes the upstream within 500 ms and keeps the socket', async () => {
+  const ws = await Socket.open(s, { headers: { authorization: `Bearer ${key}` } });
+  assert.deepEqual((await ws.next()).models, ['local', 'upstream-model']);
+  const t = await ws.turn({ content: 'What is tweed?', model: 'upstream-model' });
+  assert.equal(t.frames[0].type, 'sources');
+  assert.equal(t.text, 'Tweed is a woollen fabric [1].');
+  assert.equal(t.last.usage.prompt_tokens, 321, 'upstream usage is passed on');
+  assert.equal(t.last.finish_reason, 'stop');
+
+  // After the first token: cancel stops the turn and the upstream connection.
+  ws.send({ type: 'message', content: 'talk forever', model: 'upstream-model' });
+  let seen = '';
+  while (!seen.includes('word2')) {
+    const f = await ws.next();
+    if (f.type === 'delta') seen += f.content;
+  }
+  ws.send({ type: 'message', content: 'a second turn at once' });
+  const busy = await (async () => { for (;;) { const f = await ws.next(); if (f.type === 'error') return f; } })();
+  assert.equal(busy.status, 409, 'one turn at a time');
+  closedAt = null;
+  const cancelledAt = performance.now();
+  ws.send({ type: 'cancel' });
+  let done;
+  for (;;) {
+    const f = await ws.next();
+    if (f.type === 'delta') seen += f.content;
+    if (f.type === 'done') { done = f; break; }
+  }
+  assert.equal(done.finish_reason, 'cancelled');
+  assert.ok(done.usage.completion_tokens > 0, 'what was delivered is counted');
+  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
+  assert.ok(closedAt !== null, 'the upstream connection was closed');
+  assert.ok(closedAt - cancelledAt < 500, `closed ${Math.round(closedAt - cancelledAt)} ms after the cancel`);
+
+  // Before the first token.
+  ws.send({ type: 'message', content: 'silence please', model: 'upstream-model' });
+  assert.equal((await ws.next()).type, 'sources');
+  await sleep(300);
+  closedAt = null;
+  const before = performance.now();
+  ws.send({ type: 'cancel' });
+  const d2 = await ws.next();
+  assert.equal(d2.type, 'done');
+  assert.equal(d2.finish_reason, 'cancelled');
+  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
+  assert.ok(closedAt !== null && closedAt - before < 500, `closed ${closedAt && Math.round(closedAt - before)} ms after the cancel`);
+
+  // The socket carries on.
+  const again = await ws.turn({ content: 'What is tweed?', model: 'upstream-model' });
+  assert.equal(again.text, 'Tweed is a woollen fabric [1].');
+
+  // A socket that closes mid-turn stops it too.
+  ws.send({ type: 'message', content: 'talk forever', model: 'upstream-model' });
+  for (;;) { const f = await ws.next(); if (f.type === 'delta') break; }
+  closedAt = null;
+  const leftAt = performance.now();
+  ws.ws.terminate();
+  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
+  assert.ok(closedAt !== null && closedAt - leftAt < 500, 'the upstream connection was closed when the socket went');
+  const metrics = await (await fetch(`${s.url}/metrics`)).text();
+  assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [3-9]/);
 });

@@ -1,0 +1,406 @@
+// GET /v1/chat/ws (the frame protocol is in socket_routes.h).
+#include "chat/socket_routes.h"
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include "chat/routes.h"
+#include "core/clock.h"
+#include "core/ids.h"
+#include "core/json.h"
+#include "http/problem.h"
+#include "search/routes.h"
+
+namespace atelier::api {
+
+std::int64_t token_units(std::size_t tokens, int tokens_per_unit) {
+  if (tokens_per_unit <= 0 || tokens == 0) return 0;
+  return static_cast<std::int64_t>((tokens + tokens_per_unit - 1) / tokens_per_unit);
+}
+
+namespace {
+
+using nlohmann::ordered_json;
+
+// One WebSocket's conversation. Frames arrive on a network thread
+// (on_message, never blocking); turns run on the inference pool, one at a
+// time per socket. Owned by the WebSocket's events and by the running turn;
+// it owns the socket until the connection closes.
+class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
+ public:
+  ChatSocket(ApiDeps& d, chat::ChatService& svc, ChatObserver observe,
+             std::shared_ptr<chat::StreamCap> cap, std::string client_ip)
+      : d_(d),
+        svc_(svc),
+        observe_(std::move(observe)),
+        cap_(std::move(cap)),
+        client_ip_(std::move(client_ip)) {}
+
+  void attach(std::shared_ptr<http::WebSocket> ws) {
+    std::lock_guard lock(mu_);
+    ws_ = std::move(ws);
+  }
+
+  // The handshake's credentials, checked before the upgrade.
+  Status sign_in(Identity who) {
+    std::lock_guard lock(mu_);
+    return sign_in_locked(std::move(who));
+  }
+
+  void on_message(std::string text) {
+    auto frame = nlohmann::json::parse(text, nullptr, false);
+    if (frame.is_discarded() || !frame.is_object() || !frame.contains("type") ||
+        !frame["type"].is_string()) {
+      return error(Status::invalid_argument("frames are JSON objects with a 'type'"));
+    }
+    const std::string type = frame["type"].get<std::string>();
+    if (type == "ping") {
+      send({{"type", "pong"}});
+      return;
+    }
+    if (type == "cancel") {
+      std::lock_guard lock(mu_);
+      if (turn_) turn_->cancel();  // a cancel after the turn ended has nothing to stop
+      return;
+    }
+    if (type == "auth") return authenticate(frame);
+    if (type == "message") return start_turn(frame);
+    error(Status::invalid_argument("unknown frame type '" + type +
+                                   "' (auth, message, cancel or ping)"));
+  }
+
+  void on_close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    if (turn_) turn_->cancel();
+    slot_.reset();
+    ws_.reset();
+  }
+
+ private:
+  Status sign_in_locked(Identity who) {
+    slot_ = cap_->take(who.id);
+    if (!slot_)
+      return Status::resource_exhausted("too many open chat streams for this caller (at most " +
+                                        std::to_string(cap_->limit()) + ")");
+    who_ = std::move(who);
+    ordered_json models = ordered_json::array();
+    for (const auto& m : svc_.models()) models.push_back(m.name);
+    send_locked({{"type", "ready"}, {"models", models}, {"anonymous", who_->anonymous()}});
+    return Status::ok();
+  }
+
+  void authenticate(const nlohmann::json& frame) {
+    std::lock_guard lock(mu_);
+    if (who_) return error_locked(Status::invalid_argument("this socket is already signed in"), "");
+    if (!frame.contains("token") || !frame["token"].is_string())
+      return refuse_locked(Status::unauthenticated("'token' is an API key or a bearer token"));
+    const std::string token = frame["token"].get<std::string>();
+    // API keys and JWTs both travel as bearer tokens.
+    auto id = d_.auth.authenticate("Bearer " + token, "", client_ip_);
+    if (!id.is_ok()) return refuse_locked(id.status());
+    if (Status st = sign_in_locked(std::move(id).value()); !st.is_ok()) refuse_locked(st);
+  }
+
+  void start_turn(const nlohmann::json& frame) {
+    std::unique_lock lock(mu_);
+    if (closed_) return;
+    if (!who_) {
+      // No credentials yet: the socket is anonymous, where that is allowed.
+      auto id = d_.auth.authenticate("", "", client_ip_);
+      if (!id.is_ok())
+        return refuse_locked(Status::unauthenticated(
+            "sign in first: send {\"type\":\"auth\",\"token\":...} or connect with credentials"));
+      if (Status st = sign_in_locked(std::move(id).value()); !st.is_ok()) return refuse_locked(st);
+    }
+    if (turn_) {
+      return error_locked(
+          Status::already_exists("a turn is running: wait for its 'done' or send a cancel"), "");
+    }
+    auto request = parse_turn(frame);
+    if (!request.is_ok()) return error_locked(request.status(), "");
+    chat::TurnRequest r = std::move(request).value();
+    r.owner = who_->id;
+    if (!r.conversation_id.empty() && who_->anonymous())
+      return error_locked(Status::unauthenticated("conversations belong to a user or key: sign in"),
+                          "");
+    if (r.conversation_id.empty()) {
+      // This socket's own turns are the history.
+      std::vector<chat::Message> all = history_;
+      all.insert(all.end(), r.messages.begin(), r.messages.end());
+      r.messages = std::move(all);
+    }
+    if (Status st = admit(); !st.is_ok()) return error_locked(st, "");
+
+    auto turn = std::make_shared<CancelSource>();
+    turn_ = turn;
+    WorkContext work;
+    work.deadline = Deadline::after(std::chrono::seconds(d_.config.request_timeout_s));
+    work.cancel = turn->token();
+    const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
+    WorkerPool& pool = d_.inference_pool ? *d_.inference_pool : d_.pool;
+    const Metered who{*who_, utc_day(system_clock_seconds()())};
+    lock.unlock();
+    Status submitted = pool.submit(work, [self = shared_from_this(), r = std::move(r), work, id,
+                                          who](const Status& pre, SteadyClock::duration) mutable {
+      self->run_turn(std::move(r), work, id, who, pre);
+    });
+    if (!submitted.is_ok()) {
+      refund(who);
+      finish_turn();
+      error(submitted, id);
+    }
+  }
+
+  Result<chat::TurnRequest> parse_turn(const nlohmann::json& frame) const {
+    chat::TurnRequest r;
+    if (!frame.contains("content") || !frame["content"].is_string() ||
+        frame["content"].get_ref<const std::string&>().empty())
+      return Status::invalid_argument("'content' is the message's text");
+    r.messages.push_back({0, "user", frame["content"].get<std::string>(), "[]", 0});
+    if (frame.contains("model")) {
+      if (!frame["model"].is_string()) return Status::invalid_argument("'model' is a name");
+      r.model = frame["model"].get<std::string>();
+    }
+    if (frame.contains("conversation_id")) {
+      if (!frame["conversation_id"].is_string())
+        return Status::invalid_argument("'conversation_id' is a string");
+      r.conversation_id = frame["conversation_id"].get<std::string>();
+    }
+    if (frame.contains("collections")) {
+      if (!frame["collections"].is_array())
+        return Status::invalid_argument("'collections' is a list of names");
+      for (const auto& c : frame["collections"]) {
+        if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
+        r.collections.push_back(c.get<std::string>());
+      }
+    }
+    return r;
+  }
+
+  // A turn is a request: the rate limits, then one quota unit reserved.
+  Status admit() {
+    const Decision rate = d_.limiter.admit(who_->id);
+    if (!rate.allowed) return limited(rate);
+    const Decision quota =
+        d_.ledger.reserve(who_->id, 1, d_.config.daily_limit[static_cast<int>(who_->tier)]);
+    if (!quota.allowed) {
+      if (quota.binding.name == "usage_store_unavailable")
+        return Status::unavailable("usage store unavailable");
+      return limited(quota);
+    }
+    return Status::ok();
+  }
+  Status limited(const Decision& d) {
+    retry_after_ = std::max<std::int64_t>(1, d.retry_after_s);
+    return Status::resource_exhausted("limit '" + d.binding.name + "' reached; retry in " +
+                                      std::to_string(retry_after_) + " s");
+  }
+  // Who a turn is charged to, and on which quota day its unit was reserved.
+  struct Metered {
+    Identity identity;
+    std::string day;
+  };
+  void refund(const Metered& who) { d_.ledger.refund(who.identity.id, who.day, 1); }
+
+  // On the inference pool.
+  void run_turn(chat::TurnRequest r, const WorkContext& work, const std::string& id,
+                const Metered& who, const Status& pre) {
+    const auto started = std::chrono::steady_clock::now();
+    const std::string engine = svc_.kind_of(r.model);
+    const std::string model = r.model;
+    if (!pre.is_ok()) {
+      refund(who);
+      finish_turn();
+      if (pre.code() == Code::cancelled) return done(id, model, "cancelled", 0, 0, {}, "");
+      return error(pre, id);
+    }
+    std::string delivered;
+    double ttft_ms = 0;
+    bool sent_sources = false;
+    auto deliver = [&](std::string_view piece) {
+      if (work.cancel.cancelled()) return false;
+      if (ttft_ms == 0) ttft_ms = ms_since(started);
+      delivered += piece;
+      return send({{"type", "delta"}, {"turn", id}, {"content", std::string(piece)}});
+    };
+    if (engine != "local") {
+      r.on_sources = [&](const std::vector<chat::Retrieved>& s) {
+        sent_sources = true;
+        send({{"type", "sources"}, {"turn", id}, {"sources", sources_json(s)}});
+      };
+      r.on_delta = deliver;
+    }
+    const std::string conversation = r.conversation_id;
+    auto replied = svc_.reply(r, caller_of(who.identity), work);
+    if (!replied.is_ok()) {
+      const bool cancelled = work.cancel.cancelled();
+      observe_(engine, cancelled ? "cancelled" : "failed", ttft_ms / 1000.0,
+               ms_since(started) / 1000.0, 0);
+      charge(who, delivered);
+      if (delivered.empty() && !cancelled) refund(who);
+      finish_turn();
+      if (cancelled) return done(id, model, "cancelled", 0, estimated(delivered), {}, conversation);
+      return error(replied.status(), id);
+    }
+    auto turn = std::move(replied).value();
+    if (engine == "local") {
+      send({{"type", "sources"}, {"turn", id}, {"sources", sources_json(turn.sources)}});
+      for (const auto& piece : answer_pieces(turn.text))
+        if (!deliver(piece)) break;
+    } else if (!sent_sources) {
+      send({{"type", "sources"}, {"turn", id}, {"sources", sources_json(turn.sources)}});
+    }
+    const bool cancelled = work.cancel.cancelled();
+    const std::size_t completion = cancelled ? estimated(delivered) : turn.completion_tokens;
+    observe_(engine,
+             cancelled    ? "cancelled"
+             : turn.found ? "answered"
+                          : "nothing_found",
+             ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
+    charge(who, delivered);
+    if (!cancelled && conversation.empty()) {
+      std::lock_guard lock(mu_);
+      history_.push_back(r.messages.back());
+      history_.push_back({0, "assistant", turn.text, "[]", 0});
+      // Bounded: the engine sees only the newest turns within its budget anyway.
+      if (history_.size() > 200) history_.erase(history_.begin(), history_.begin() + 2);
+    }
+    finish_turn();
+    ordered_json timings = {{"retrieval_ms", json::round3(turn.rag.retrieval_ms)},
+                            {"compose_ms", json::round3(turn.rag.compose_ms)},
+                            {"first_token_ms", json::round3(ttft_ms)},
+                            {"total_ms", json::round3(ms_since(started))}};
+    done(id, model, cancelled ? "cancelled" : "stop", turn.prompt_tokens, completion,
+         std::move(timings), conversation);
+  }
+
+  static std::size_t estimated(const std::string& text) {
+    return text.empty() ? 0 : chat::estimated_tokens(text);
+  }
+  // The delivered answer's tokens, when they are charged.
+  void charge(const Metered& who, const std::string& delivered) {
+    const std::int64_t units = token_units(estimated(delivered), d_.config.chat_tokens_per_unit);
+    if (units > 0) d_.ledger.reserve(who.identity.id, units, 0);  // delivered: past any limit
+  }
+
+  // The next message may start a turn (before 'done' goes out, so a client
+  // that answers 'done' at once is not refused).
+  void finish_turn() {
+    std::lock_guard lock(mu_);
+    turn_.reset();
+  }
+
+  void done(const std::string& id, const std::string& model, const char* reason, std::size_t prompt,
+            std::size_t completion, ordered_json timings, const std::string& conversation) {
+    ordered_json j = {{"type", "done"}, {"turn", id}, {"finish_reason", reason}, {"model", model}};
+    if (!conversation.empty()) j["conversation_id"] = conversation;
+    j["usage"] = {{"prompt_tokens", prompt},
+                  {"completion_tokens", completion},
+                  {"total_tokens", prompt + completion}};
+    j["timings"] = timings.is_null() ? ordered_json::object() : std::move(timings);
+    send(j);
+  }
+
+  bool send(const ordered_json& j) {
+    std::lock_guard lock(mu_);
+    return send_locked(j);
+  }
+  bool send_locked(const ordered_json& j) { return ws_ && ws_->send(j.dump()); }
+
+  void error(const Status& st, const std::string& turn = "") {
+    std::lock_guard lock(mu_);
+    error_locked(st, turn);
+  }
+  void error_locked(const Status& st, const std::string& turn) {
+    ordered_json j = {{"type", "error"}};
+    if (!turn.empty()) j["turn"] = turn;
+    j["status"] = http::http_status(st.code());
+    j["code"] = std::string(code_name(st.code()));
+    j["message"] = st.message();
+    if (st.code() == Code::resource_exhausted || st.code() == Code::unavailable)
+      j["retry_after"] = retry_after_ > 0 ? retry_after_ : 1;
+    send_locked(j);
+  }
+  // An error that ends the socket: 1008 (policy) for credentials, 1013 (try
+  // again later) for limits.
+  void refuse_locked(const Status& st) {
+    error_locked(st, "");
+    if (ws_) ws_->close(st.code() == Code::resource_exhausted ? 1013 : 1008, st.message());
+  }
+
+  ApiDeps& d_;
+  chat::ChatService& svc_;
+  const ChatObserver observe_;
+  const std::shared_ptr<chat::StreamCap> cap_;
+  const std::string client_ip_;
+  std::mutex mu_;
+  std::shared_ptr<http::WebSocket> ws_;          // guarded by mu_; null once closed
+  std::optional<Identity> who_;                  // guarded by mu_
+  std::unique_ptr<chat::StreamCap::Slot> slot_;  // guarded by mu_
+  std::shared_ptr<CancelSource> turn_;           // guarded by mu_: the running turn
+  std::vector<chat::Message> history_;           // guarded by mu_
+  std::int64_t retry_after_ = 0;
+  bool closed_ = false;  // guarded by mu_
+};
+
+}  // namespace
+
+void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& svc,
+                           ChatObserver observe, std::shared_ptr<chat::StreamCap> cap) {
+  router.add({
+      .method = http::Method::get,
+      .path = "/v1/chat/ws",
+      .operation_id = "chat_socket",
+      .summary = "Chat over a WebSocket: send {type: message, content} frames, receive sources, "
+                 "delta and done frames; {type: cancel} stops a turn and keeps the socket. "
+                 "Credentials in the handshake's headers, or (browsers) a first frame {type: "
+                 "auth, token}",
+      .tag = "chat",
+      // Credentials may come in the first frame (browsers cannot set headers
+      // on a WebSocket), so the handshake is checked here, not by the pipeline.
+      .access = http::Access::open,
+      .rate_limited = true,
+      .response_content_type = "",
+      .success_status = 101,
+      .errors = {401, 426},
+      .handler = [&d, &svc, observe,
+                  cap](const http::RequestContext& ctx) -> Result<http::Response> {
+        if (!ctx.upgrade) {
+          http::Response r = http::problem(426, "this endpoint speaks WebSocket: send a handshake",
+                                           ctx.request_id);
+          r.set_header("Upgrade", "websocket");
+          return r;
+        }
+        auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip);
+        const auto authz = ctx.req.header("Authorization");
+        const auto key = ctx.req.header("X-API-Key");
+        std::optional<Identity> who;
+        if (!authz.empty() || !key.empty()) {
+          auto id = d.auth.authenticate(authz, key, ctx.req.client_ip);
+          if (!id.is_ok()) return id.status();
+          who = std::move(id).value();
+        }
+        auto ws =
+            ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
+                             [socket](int) { socket->on_close(); }});
+        if (!ws) return Status::unavailable("the connection could not be upgraded");
+        socket->attach(ws);
+        if (who) {
+          if (Status st = socket->sign_in(std::move(*who)); !st.is_ok()) {
+            ws->send(ordered_json{{"type", "error"},
+                                  {"status", 429},
+                                  {"code", std::string(code_name(st.code()))},
+                                  {"message", st.message()}}
+                         .dump());
+            ws->close(1013, st.message());
+          }
+        }
+        return http::Response::upgraded();
+      },
+  });
+}
+
+}  // namespace atelier::api
