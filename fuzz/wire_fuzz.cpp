@@ -17,11 +17,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.max_header_bytes = 1024;
   limits.max_header_count = 16;
   limits.max_body_bytes = 4096;
+  limits.max_ws_frame_bytes = 512;  // after an upgrade, frames are metered
   atelier::http::WireGuard g(limits);
   std::string out;
-  for (std::size_t i = 0; i < input.size() && !g.refused(); i += step) {
+  for (std::size_t i = 0; i < input.size() && !g.refused() && !g.cut(); i += step) {
     g.feed(std::string_view(input).substr(i, step), &out);
   }
+  // An upgraded connection passes its bytes in order until a frame is cut.
+  if (g.upgraded() && !g.cut() && out != input) std::abort();
   if (!g.refused() && !g.upgraded() && !g.mid_request()) {
     // Everything was released in order, except blank lines before a next
     // request (which the HTTP library would skip anyway).

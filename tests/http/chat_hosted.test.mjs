@@ -198,6 +198,24 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
   assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [1-9]/);
 });
 
+test('breaking out of the official client\'s stream loop cancels the turn and closes the upstream', async () => {
+  const c = await client();
+  const stream = await c.chat.completions.create({ ...ask('talk forever'), stream: true });
+  let seen = '';
+  closedAt = null;
+  let brokeAt = 0;
+  for await (const ch of stream) {
+    for (const x of ch.choices) seen += x.delta.content ?? '';
+    if (seen.includes('word2')) {
+      brokeAt = performance.now();
+      break;
+    }
+  }
+  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
+  assert.ok(closedAt !== null, 'the upstream connection was closed');
+  assert.ok(closedAt - brokeAt < 500, `closed ${Math.round(closedAt - brokeAt)} ms after the break`);
+});
+
 test('a client that leaves before the first token, streamed or not, closes the upstream within 500 ms', async () => {
   for (const stream of [true, false]) {
     const ac = new AbortController();
