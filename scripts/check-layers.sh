@@ -3,7 +3,7 @@
 # format check; the build enforces the same for libpq and RESTinio, whose
 # include paths and compile settings only their own targets get):
 #   - RESTinio only in the HTTP adapter (http/server.cpp, http/multipart.cpp)
-#   - database drivers only in their backends (store/sqlite/, store/postgres/)
+#   - database drivers only in their backends (store/sqlite/, store/postgres/, store/redis/)
 #   - http/ only from http/, a capability's route files (<capability>/*routes.{h,cpp}) and app/
 #   - app/ from nowhere but main.cpp (tests and benchmarks may compose)
 #   - engines/ never include store/ or http/
@@ -26,6 +26,7 @@ mapfile -t src < <(git ls-files --cached --others --exclude-standard 'src/*.cpp'
 rule "RESTinio outside the HTTP adapter" 'restinio/' 'src/http/server\.cpp|src/http/multipart\.cpp' "${src[@]}"
 rule "SQLite outside store/sqlite" 'sqlite3\.h' 'src/store/sqlite/[^:]*' "${src[@]}"
 rule "libpq outside store/postgres" 'libpq-fe\.h|pqxx' 'src/store/postgres/[^:]*' "${src[@]}"
+rule "hiredis outside store/redis" 'hiredis/' 'src/store/redis/[^:]*' "${src[@]}"
 rule "http/ outside routes and composition" 'http/' 'src/(http|app)/[^:]*|src/[a-z_]+/[a-z_]*routes\.(cpp|h)|src/main\.cpp' "${src[@]}"
 rule "app/ outside main.cpp" 'app/' 'src/app/[^:]*|src/main\.cpp' "${src[@]}"
 rule "an engine includes storage or HTTP" '(store|http)/' '' $(printf '%s\n' "${src[@]}" | grep '^src/engines/')

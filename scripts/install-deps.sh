@@ -26,6 +26,9 @@ PKGS=(
   libopencv-dev libtesseract-dev tesseract-ocr tesseract-ocr-eng
   # outbound HTTP (hosted engines, image URLs)
   libcurl4-openssl-dev
+  # many replicas: Redis (through hiredis) holds the shared limits and quotas;
+  # the Redis 7 server and nginx run in the cluster test
+  libhiredis-dev redis-server nginx
   # native encoders: the exactness proof's torch reference (python3-torch, PIL
   # for CLIP's preprocessing, regex for CLIP's tokenizer pattern) and the
   # libtorch baseline in bench/encoders

@@ -19,4 +19,6 @@ chmod 755 "$pg_dir"
 trap 'scripts/pg-cluster.sh stop "$pg_dir"' EXIT
 ATELIER_TEST_POSTGRES_URL=$(scripts/pg-cluster.sh start "$pg_dir")
 export ATELIER_TEST_POSTGRES_URL ATELIER_REQUIRE_POSTGRES=1
+# Redis: the shared limits run against a real redis-server (unit tests start their own).
+export ATELIER_REQUIRE_REDIS=1
 (cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 900 -j2 "$@")

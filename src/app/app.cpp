@@ -34,10 +34,12 @@
 #include "obs/metrics.h"
 #include "platform/module.h"
 #include "quota/limits.h"
+#include "quota/redis_limits.h"
 #include "quota/usage_repository.h"
 #include "search/module.h"
 #include "store/database.h"
 #include "store/migrations.h"
+#include "store/redis/redis.h"
 #include "text/module.h"
 #include "vision/module.h"
 #include "wardrobe/module.h"
@@ -45,6 +47,9 @@
 namespace fs = std::filesystem;
 
 namespace atelier::app {
+
+// Where replicas publish revoked keys and forgotten users (Authenticator::apply).
+constexpr const char* kRevocationChannel = "atelier:revocations";
 
 const char* const kVersion = ATELIER_VERSION;
 
@@ -200,8 +205,32 @@ int serve(const Config& cfg) {
                      c.allow_anonymous);
   RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute,
                      c.block_after_violations, c.block_duration_s};
-  auto limiter = make_memory_rate_limiter(rl, system_clock_seconds());
-  auto ledger = make_memory_quota_ledger(usage, system_clock_seconds());
+  // Replicas share their limits, quotas and revocations through Redis; one
+  // process alone keeps them in memory.
+  std::unique_ptr<redis::Client> redis_client;
+  auto redis_health = std::make_shared<RedisHealth>();
+  const auto redis_mode =
+      c.redis_failure == "open" ? RedisFailureMode::open : RedisFailureMode::closed;
+  std::unique_ptr<redis::Subscription> revocations;
+  if (!c.redis_url.empty()) {
+    auto rc = redis::Client::create({c.redis_url});
+    if (!rc.is_ok()) return fail(rc.status());
+    redis_client = std::move(rc).value();
+    redis::Client* r = redis_client.get();
+    auth.set_broadcast([r](const std::string& event) {
+      if (auto st = r->command({"PUBLISH", kRevocationChannel, event}); !st.is_ok())
+        log::warn("revocation not broadcast", {{"event", event}, {"error", st.status().message()}});
+    });
+    revocations = r->subscribe(
+        kRevocationChannel, [&auth](std::string event) { auth.apply(event); },
+        [&auth] { auth.clear_caches(); });  // broadcasts may have been missed meanwhile
+  }
+  auto limiter = redis_client ? make_redis_rate_limiter(rl, system_clock_seconds(), *redis_client,
+                                                        redis_mode, redis_health)
+                              : make_memory_rate_limiter(rl, system_clock_seconds());
+  auto ledger = redis_client ? make_redis_quota_ledger(usage, system_clock_seconds(), *redis_client,
+                                                       redis_mode, redis_health)
+                             : make_memory_quota_ledger(usage, system_clock_seconds());
   WorkerPool pool("cpu", static_cast<std::size_t>(c.workers),
                   static_cast<std::size_t>(c.queue_capacity));
   WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
@@ -221,6 +250,29 @@ int serve(const Config& cfg) {
                            ok ? "" : "queue saturated",
                            {{"queued", s.queued}, {"capacity", s.capacity}, {"active", s.active}}};
   });
+
+  if (redis_client) {
+    // Closed: without Redis this replica refuses metered work, so readiness
+    // fails; open: it serves on its own counters, and readiness says degraded.
+    redis::Client* r = redis_client.get();
+    health.add("redis", redis_mode == RedisFailureMode::closed, [r, &c] {
+      auto pong = r->command({"PING"});
+      return ComponentHealth{pong.is_ok(),
+                             pong.is_ok() ? "" : pong.status().message(),
+                             {{"failure_mode", c.redis_failure}}};
+    });
+    metrics.add_sampled_gauge("atelier_redis_up", "Whether Redis answered the last call.", {},
+                              [r] { return r->up() ? 1.0 : 0.0; });
+    metrics.add_sampled_counter(
+        "atelier_redis_fallback_total",
+        "Limit and quota checks answered by this replica alone while Redis was unreachable "
+        "(failure mode open).",
+        {}, [h = redis_health] { return static_cast<double>(h->fallbacks.load()); });
+    metrics.add_sampled_counter(
+        "atelier_redis_refused_total",
+        "Limit and quota checks refused (503) while Redis was unreachable (failure mode closed).",
+        {}, [h = redis_health] { return static_cast<double>(h->refusals.load()); });
+  }
 
   for (WorkerPool* p : {&pool, &inference_pool}) {
     const std::map<std::string, std::string> pool_label{{"pool", p->name()}};
@@ -464,6 +516,17 @@ int keys_revoke(const Config& c, long long id) {
   if (!ctx.is_ok()) return fail(ctx.status());
   if (Status st = ctx->auth->revoke_key(id); !st.is_ok()) return fail(st);
   std::cout << "revoked key " << id << "\n";
+  if (!c.redis_url.empty()) {
+    // Running replicas drop the key from their caches now, not after a TTL.
+    auto r = redis::Client::create({c.redis_url});
+    auto sent = r.is_ok()
+                    ? (*r)->command({"PUBLISH", kRevocationChannel, "key:" + std::to_string(id)})
+                    : Result<redis::Reply>(r.status());
+    if (!sent.is_ok())
+      std::cerr << "warning: replicas not told (" << sent.status().message()
+                << "); they refuse the key within " << Authenticator::kKeyCacheTtl.count()
+                << " s\n";
+  }
   return 0;
 }
 

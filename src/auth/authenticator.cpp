@@ -1,5 +1,7 @@
 #include "auth/authenticator.h"
 
+#include <charconv>
+
 #include <algorithm>
 #include <cctype>
 
@@ -136,6 +138,11 @@ Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id
 }
 
 void Authenticator::forget_user(std::int64_t user_id) {
+  drop_user(user_id);
+  if (publish_) publish_("user:" + std::to_string(user_id));
+}
+
+void Authenticator::drop_user(std::int64_t user_id) {
   std::lock_guard lock(mu_);
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.identity.user_id == user_id ? key_cache_.erase(it) : std::next(it);
@@ -231,11 +238,35 @@ Result<NewKey> Authenticator::create_key(const std::string& name, Tier tier,
 
 Status Authenticator::revoke_key(std::int64_t id, const WorkContext& work) {
   ATELIER_RETURN_IF_ERROR(store_.in(work).revoke_api_key(id));
+  drop_key(id);
+  if (publish_) publish_("key:" + std::to_string(id));
+  return Status::ok();
+}
+
+void Authenticator::drop_key(std::int64_t id) {
   std::lock_guard lock(mu_);
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
   }
-  return Status::ok();
+}
+
+void Authenticator::apply(const std::string& event) {
+  const auto colon = event.find(':');
+  if (colon == std::string::npos) return;
+  std::int64_t id = 0;
+  const char* first = event.data() + colon + 1;
+  const char* last = event.data() + event.size();
+  const auto [p, ec] = std::from_chars(first, last, id);
+  if (ec != std::errc() || p != last) return;
+  const std::string_view kind(event.data(), colon);
+  if (kind == "key") drop_key(id);
+  if (kind == "user") drop_user(id);
+}
+
+void Authenticator::clear_caches() {
+  std::lock_guard lock(mu_);
+  key_cache_.clear();
+  user_cache_.clear();
 }
 
 }  // namespace atelier

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <unordered_map>
@@ -60,8 +61,18 @@ class Authenticator {
                             const WorkContext& work = {});
   Status revoke_key(std::int64_t id, const WorkContext& work = {});
   // Ends every credential of the user in this process now (keys and tokens);
-  // other processes follow within kKeyCacheTtl.
+  // other processes follow within kKeyCacheTtl, or at once with a broadcast.
   void forget_user(std::int64_t user_id);
+
+  // Replicas: revocations and forgotten users are published ("key:<id>",
+  // "user:<id>") so that every replica drops them from its caches at once
+  // (set before serving). apply() is what a replica does with one it
+  // received; clear_caches() after a broadcast may have been missed.
+  void set_broadcast(std::function<void(const std::string& event)> publish) {
+    publish_ = std::move(publish);
+  }
+  void apply(const std::string& event);
+  void clear_caches();
   Result<std::vector<ApiKey>> list_keys(const WorkContext& work = {}) {
     return store_.in(work).list_api_keys();
   }
@@ -87,6 +98,9 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires;
   };
   Result<CachedUser> user_state(std::int64_t user_id);
+  void drop_key(std::int64_t key_id);
+  void drop_user(std::int64_t user_id);
+  std::function<void(const std::string&)> publish_;  // set before serving
 
   AccountRepository& store_;
   JwtCodec jwt_;

@@ -136,6 +136,13 @@ const std::vector<Setting>& settings() {
         "env", &Config::env, {"development", "production", "enterprise", "test"}, "profile name"));
     t.push_back(
         string_setting("data_dir", &Config::data_dir, {}, "database, blobs and index files"));
+    t.push_back(string_setting("redis_url", &Config::redis_url, {},
+                               "redis://[:password@]host:port[/db]: limits and quotas shared by "
+                               "replicas, and the revocation broadcast (empty: in-process)",
+                               true));
+    t.push_back(string_setting("redis_failure", &Config::redis_failure, {"closed", "open"},
+                               "Redis unreachable: closed refuses metered routes with 503; open "
+                               "falls back to this replica's own counters"));
     t.push_back(string_setting("database_url", &Config::database_url, {},
                                "postgresql://user:pass@host:port/db (empty: SQLite in data_dir)",
                                true));

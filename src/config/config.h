@@ -44,7 +44,10 @@ struct Config {
   // "" : SQLite at <data_dir>/atelier.db; postgresql://user:pass@host:port/db
   // for PostgreSQL (replicas share it).
   std::string database_url;
-  int database_pool = 0;  // connections; 0: one per thread that may use the database
+  // Redis for the state replicas share (empty: all in-process).
+  std::string redis_url;
+  std::string redis_failure = "closed";  // "closed" or "open"
+  int database_pool = 0;                 // connections; 0: one per thread that may use the database
   int queue_capacity = 64;
 
   // AI (used by the capability issues; validated here so profiles are complete)

@@ -196,7 +196,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
       // tokens runs into the same limits and block as any other traffic.
       s->identity.id = "ip:" + req.client_ip;
       s->rate = limiter_.admit(s->identity.id);
-      if (!s->rate.allowed) {
+      if (!s->rate.allowed && s->rate.binding.name != "limiter_unavailable") {
         metrics_.rate_limited(tier_name(Tier::free), s->rate.binding.name);
         Response r = problem(429, describe_limit(s->rate.binding), s->request_id,
                              {{"limit", s->rate.binding.name}});
@@ -223,6 +223,12 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
   }
   if (route.rate_limited && !s->identity.id.empty()) {
     s->rate = limiter_.admit(s->identity.id);
+    if (!s->rate.allowed && s->rate.binding.name == "limiter_unavailable") {
+      // The shared counters cannot be read (Redis down, failure mode closed).
+      Response r = problem(503, "rate limiter unavailable", s->request_id);
+      r.set_header("Retry-After", "1");
+      return finish(s, std::move(r));
+    }
     if (!s->rate.allowed) {
       metrics_.rate_limited(tier_name(s->identity.tier), s->rate.binding.name);
       Response r = problem(429, describe_limit(s->rate.binding), s->request_id,

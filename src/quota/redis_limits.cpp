@@ -1,0 +1,347 @@
+#include "quota/redis_limits.h"
+
+#include <map>
+#include <mutex>
+
+namespace atelier {
+namespace {
+
+// Block, then each enabled window; counts only when every window admits.
+// Returns {0, 0, blocked_until} (blocked), {0, i} (window i refused), or
+// {1, count_1, count_2, count_3} (admitted; -1 for a disabled window).
+redis::Script& admit_script() {
+  static redis::Script s(R"lua(
+local now = tonumber(ARGV[1])
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if blocked > now then return {0, 0, blocked} end
+local ttl = {61, 3601, 61}
+local counted = {}
+for i = 1, 3 do
+  local limit = tonumber(ARGV[i + 1])
+  if limit > 0 then
+    local c = tonumber(redis.call('GET', KEYS[i + 2]) or '0')
+    if c >= limit then
+      local after, block_s = tonumber(ARGV[5]), tonumber(ARGV[6])
+      if after > 0 and block_s > 0 then
+        local v = redis.call('INCR', KEYS[2])
+        redis.call('EXPIRE', KEYS[2], 61)
+        if v >= after then
+          redis.call('SET', KEYS[1], now + block_s, 'EX', block_s)
+          redis.call('DEL', KEYS[2])
+        end
+      end
+      return {0, i}
+    end
+    counted[i] = true
+  end
+end
+local out = {1}
+for i = 1, 3 do
+  if counted[i] then
+    out[i + 1] = redis.call('INCR', KEYS[i + 2])
+    redis.call('EXPIRE', KEYS[i + 2], ttl[i])
+  else
+    out[i + 1] = -1
+  end
+end
+return out
+)lua");
+  return s;
+}
+
+// Reserves units of a day's quota. ARGV: units, limit (0: none), ttl,
+// base units, base requests ("" : the key must exist), count a request (1/0).
+// Returns {-1} (not loaded yet), {0, used} (refused) or {1, used}.
+redis::Script& reserve_script() {
+  static redis::Script s(R"lua(
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  if ARGV[4] == '' then return {-1} end
+  redis.call('HSET', KEYS[1], 'u', ARGV[4], 'r', ARGV[5])
+  redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+end
+local used = tonumber(redis.call('HGET', KEYS[1], 'u'))
+local units, limit = tonumber(ARGV[1]), tonumber(ARGV[2])
+if units > 0 and limit > 0 and used + units > limit then return {0, used} end
+used = redis.call('HINCRBY', KEYS[1], 'u', units)
+if ARGV[6] == '1' then redis.call('HINCRBY', KEYS[1], 'r', 1) end
+return {1, used, tonumber(redis.call('HGET', KEYS[1], 'r'))}
+)lua");
+  return s;
+}
+
+// Gives units back, never below zero; nothing when the day's key is gone.
+redis::Script& refund_script() {
+  static redis::Script s(R"lua(
+local used = tonumber(redis.call('HGET', KEYS[1], 'u') or '-1')
+if used < 0 then return 0 end
+local back = math.min(tonumber(ARGV[1]), used)
+redis.call('HINCRBY', KEYS[1], 'u', -back)
+return back
+)lua");
+  return s;
+}
+
+std::string window_key(const char* kind, std::int64_t now, std::int64_t len) {
+  return std::string("atelier:rl:") + kind + ":" + std::to_string(now - now % len);
+}
+
+class RedisRateLimiter final : public RateLimiter {
+ public:
+  RedisRateLimiter(RateLimitConfig cfg, Clock clock, redis::Client& redis, RedisFailureMode mode,
+                   std::shared_ptr<RedisHealth> health)
+      : cfg_(cfg),
+        clock_(clock),
+        redis_(redis),
+        mode_(mode),
+        health_(std::move(health)),
+        fallback_(make_memory_rate_limiter(cfg, clock)) {}
+
+  Decision admit(const std::string& identity) override {
+    const std::int64_t now = clock_();
+    auto r = redis_.eval(
+        admit_script(), keys(identity, now),
+        {std::to_string(now), std::to_string(cfg_.global_per_minute),
+         std::to_string(cfg_.global_per_hour), std::to_string(cfg_.identity_per_minute),
+         std::to_string(cfg_.block_after_violations), std::to_string(cfg_.block_duration_s)});
+    if (!r.is_ok() || r->type != redis::Reply::Type::array || r->elements.size() < 2)
+      return unavailable(identity);
+    const auto& e = r->elements;
+    Decision d;
+    const std::int64_t limits[3] = {cfg_.global_per_minute, cfg_.global_per_hour,
+                                    cfg_.identity_per_minute};
+    const std::int64_t lens[3] = {60, 3600, 60};
+    const char* names[3] = {"global_minute", "global_hour", "identity_minute"};
+    if (e[0].as_int() == 0) {
+      d.allowed = false;
+      d.has_binding = true;
+      const std::int64_t which = e[1].as_int();
+      if (which == 0) {
+        const std::int64_t until = e.size() > 2 ? e[2].as_int() : now + 1;
+        d.binding = {"blocked", 0, 0, until - now};
+        d.retry_after_s = until - now;
+      } else {
+        const std::size_t i = static_cast<std::size_t>(std::clamp<std::int64_t>(which, 1, 3) - 1);
+        const std::int64_t reset = lens[i] - now % lens[i];
+        d.binding = {names[i], limits[i], 0, reset};
+        d.retry_after_s = reset;
+      }
+      return d;
+    }
+    for (std::size_t i = 0; i < 3 && i + 1 < e.size(); ++i) {
+      const std::int64_t count = e[i + 1].as_int(-1);
+      if (count < 0) continue;
+      LimitState st{names[i], limits[i], limits[i] - count, lens[i] - now % lens[i]};
+      if (!d.has_binding || st.remaining < d.binding.remaining) {
+        d.binding = st;
+        d.has_binding = true;
+      }
+    }
+    return d;
+  }
+
+  std::vector<LimitState> state(const std::string& identity) override {
+    const std::int64_t now = clock_();
+    auto k = keys(identity, now);
+    auto r = redis_.command({"MGET", k[0], k[2], k[3], k[4]});
+    if (!r.is_ok() || r->elements.size() != 4) return fallback_->state(identity);
+    std::vector<LimitState> out;
+    const std::int64_t blocked = r->elements[0].as_int(0);
+    if (blocked > now) out.push_back({"blocked", 0, 0, blocked - now});
+    const std::int64_t limits[3] = {cfg_.global_per_minute, cfg_.global_per_hour,
+                                    cfg_.identity_per_minute};
+    const std::int64_t lens[3] = {60, 3600, 60};
+    const char* names[3] = {"global_minute", "global_hour", "identity_minute"};
+    for (std::size_t i = 0; i < 3; ++i) {
+      if (limits[i] <= 0) continue;
+      out.push_back(
+          {names[i], limits[i], limits[i] - r->elements[i + 1].as_int(0), lens[i] - now % lens[i]});
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::string> keys(const std::string& identity, std::int64_t now) const {
+    return {"atelier:rl:blk:" + identity,
+            "atelier:rl:vio:" + identity + ":" + std::to_string(now - now % 60),
+            window_key("gm", now, 60), window_key("gh", now, 3600),
+            "atelier:rl:im:" + identity + ":" + std::to_string(now - now % 60)};
+  }
+
+  Decision unavailable(const std::string& identity) {
+    if (mode_ == RedisFailureMode::open) {
+      health_->fallbacks.fetch_add(1);
+      return fallback_->admit(identity);
+    }
+    health_->refusals.fetch_add(1);
+    Decision d;
+    d.allowed = false;
+    d.has_binding = true;
+    d.binding = {"limiter_unavailable", 0, 0, 1};
+    d.retry_after_s = 1;
+    return d;
+  }
+
+  const RateLimitConfig cfg_;
+  const Clock clock_;
+  redis::Client& redis_;
+  const RedisFailureMode mode_;
+  const std::shared_ptr<RedisHealth> health_;
+  const std::unique_ptr<RateLimiter> fallback_;  // open mode, while Redis is unreachable
+};
+
+class RedisQuotaLedger final : public QuotaLedger {
+ public:
+  RedisQuotaLedger(UsageRepository& store, Clock clock, redis::Client& redis, RedisFailureMode mode,
+                   std::shared_ptr<RedisHealth> health)
+      : store_(store),
+        clock_(clock),
+        redis_(redis),
+        mode_(mode),
+        health_(std::move(health)),
+        fallback_(make_memory_quota_ledger(store, clock)) {}
+
+  Decision reserve(const std::string& identity, std::int64_t units, std::int64_t limit) override {
+    const std::int64_t now = clock_();
+    const std::string day = utc_day(now);
+    const std::int64_t reset = seconds_to_utc_midnight(now);
+    auto r = run_reserve(identity, day, units, limit, reset, true);
+    if (!r.is_ok()) {
+      if (mode_ == RedisFailureMode::open) {
+        health_->fallbacks.fetch_add(1);
+        return fallback_->reserve(identity, units, limit);
+      }
+      health_->refusals.fetch_add(1);
+      return store_unavailable(limit);
+    }
+    const auto& e = r->elements;
+    const std::int64_t used = e[1].as_int();
+    Decision d;
+    d.has_binding = limit > 0;
+    if (e[0].as_int() == 0) {
+      d.allowed = false;
+      d.binding = {"daily_quota", limit, limit - used, reset};
+      d.retry_after_s = reset;
+      return d;
+    }
+    add_pending(identity, day, {units, 1});
+    if (limit > 0) d.binding = {"daily_quota", limit, limit - used, reset};
+    return d;
+  }
+
+  void refund(const std::string& identity, const std::string& day, std::int64_t units) override {
+    auto r = redis_.eval(refund_script(), {key(identity, day)}, {std::to_string(units)});
+    if (!r.is_ok()) {
+      // Reserved in Redis, or in the fallback while Redis was away.
+      if (mode_ == RedisFailureMode::open) fallback_->refund(identity, day, units);
+      return;
+    }
+    add_pending(identity, day, {-units, 0});
+  }
+
+  Result<Usage> today(const std::string& identity) override {
+    const std::int64_t now = clock_();
+    const std::string day = utc_day(now);
+    auto r = run_reserve(identity, day, 0, 0, seconds_to_utc_midnight(now), false);
+    if (!r.is_ok()) {
+      if (mode_ == RedisFailureMode::open) return fallback_->today(identity);
+      return Status::unavailable("usage store unavailable");
+    }
+    const auto& e = r->elements;
+    return Usage{e[1].as_int(), e.size() > 2 ? e[2].as_int() : 0};
+  }
+
+  Status flush() override {
+    std::map<std::pair<std::string, std::string>, Usage> batch;
+    {
+      std::lock_guard lock(mu_);
+      batch.swap(pending_);
+    }
+    Status fb = fallback_->flush();
+    if (batch.empty()) return fb;
+    std::vector<UsageDelta> deltas;
+    deltas.reserve(batch.size());
+    for (auto& [k, u] : batch) deltas.push_back({k.first, k.second, u.units, u.requests});
+    Status st = store_.add_usage(deltas);
+    if (!st.is_ok()) {
+      for (auto& [k, u] : batch) add_pending(k.first, k.second, u);
+      return st;
+    }
+    return fb;
+  }
+
+ private:
+  static std::string key(const std::string& identity, const std::string& day) {
+    return "atelier:q:" + identity + ":" + day;
+  }
+
+  // The reserve script, loading the day's stored total when Redis has none.
+  Result<redis::Reply> run_reserve(const std::string& identity, const std::string& day,
+                                   std::int64_t units, std::int64_t limit, std::int64_t reset,
+                                   bool count) {
+    const std::vector<std::string> keys = {key(identity, day)};
+    std::vector<std::string> args = {
+        std::to_string(units), std::to_string(limit), std::to_string(reset + 3600), "", "",
+        count ? "1" : "0"};
+    ATELIER_ASSIGN_OR_RETURN(auto r, redis_.eval(reserve_script(), keys, args));
+    if (r.type == redis::Reply::Type::array && !r.elements.empty() &&
+        r.elements[0].as_int() == -1) {
+      ATELIER_ASSIGN_OR_RETURN(Usage stored, store_.get_usage(identity, day));
+      {
+        // This replica's usage not yet written is part of the total.
+        std::lock_guard lock(mu_);
+        if (auto it = pending_.find({identity, day}); it != pending_.end()) {
+          stored.units += it->second.units;
+          stored.requests += it->second.requests;
+        }
+      }
+      args[3] = std::to_string(std::max<std::int64_t>(0, stored.units));
+      args[4] = std::to_string(std::max<std::int64_t>(0, stored.requests));
+      ATELIER_ASSIGN_OR_RETURN(r, redis_.eval(reserve_script(), keys, args));
+    }
+    if (r.type != redis::Reply::Type::array || r.elements.size() < 2)
+      return Status::unavailable("redis: unexpected reply to the quota script");
+    return r;
+  }
+
+  void add_pending(const std::string& identity, const std::string& day, const Usage& u) {
+    std::lock_guard lock(mu_);
+    auto& p = pending_[{identity, day}];
+    p.units += u.units;
+    p.requests += u.requests;
+  }
+
+  static Decision store_unavailable(std::int64_t limit) {
+    Decision d;
+    d.allowed = false;
+    d.has_binding = true;
+    d.binding = {"usage_store_unavailable", limit, 0, 1};
+    d.retry_after_s = 1;
+    return d;
+  }
+
+  UsageRepository& store_;
+  const Clock clock_;
+  redis::Client& redis_;
+  const RedisFailureMode mode_;
+  const std::shared_ptr<RedisHealth> health_;
+  const std::unique_ptr<QuotaLedger> fallback_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, Usage> pending_;  // guarded by mu_: not yet stored
+};
+
+}  // namespace
+
+std::unique_ptr<RateLimiter> make_redis_rate_limiter(RateLimitConfig cfg, Clock clock,
+                                                     redis::Client& redis, RedisFailureMode mode,
+                                                     std::shared_ptr<RedisHealth> health) {
+  return std::make_unique<RedisRateLimiter>(cfg, std::move(clock), redis, mode, std::move(health));
+}
+
+std::unique_ptr<QuotaLedger> make_redis_quota_ledger(UsageRepository& store, Clock clock,
+                                                     redis::Client& redis, RedisFailureMode mode,
+                                                     std::shared_ptr<RedisHealth> health) {
+  return std::make_unique<RedisQuotaLedger>(store, std::move(clock), redis, mode,
+                                            std::move(health));
+}
+
+}  // namespace atelier

@@ -1,0 +1,205 @@
+// The Redis limits against a real redis-server: exact across "replicas"
+// (several limiter and ledger objects over one Redis), both failure modes
+// with Redis stopped and restarted, and the day's total reloaded from the
+// database when Redis has lost it.
+#include "quota/redis_limits.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "store/redis/redis.h"
+#include "store/redis/redis_server_testing.h"
+#include "store/temp_database_testing.h"
+
+namespace atelier {
+namespace {
+
+using testing_support::RedisServer;
+
+struct Fixture {
+  RedisServer server;
+  std::unique_ptr<redis::Client> a, b;  // two replicas' clients
+  std::atomic<std::int64_t> now{1'800'000'000};
+  Clock clock() {
+    return [this] { return now.load(); };
+  }
+  bool start() {
+    if (!server.start()) return false;
+    a = std::move(redis::Client::create({server.url()})).value();
+    b = std::move(redis::Client::create({server.url()})).value();
+    return true;
+  }
+};
+
+// Waits (bounded) for a condition that depends on Redis coming back.
+template <class F>
+bool eventually(F f) {
+  for (int i = 0; i < 150; ++i) {
+    if (f()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+TEST(RedisLimits, QuotaIsExactAcrossReplicasRacingForTheLastUnits) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  testing_support::TempRepository<UsageRepository> store("redis_quota");
+  ASSERT_TRUE(store.repo->add_usage({{"user:1", utc_day(f.now), 50, 50}}).is_ok());
+  auto health = std::make_shared<RedisHealth>();
+  auto l1 = make_redis_quota_ledger(*store.repo, f.clock(), *f.a, RedisFailureMode::closed, health);
+  auto l2 = make_redis_quota_ledger(*store.repo, f.clock(), *f.b, RedisFailureMode::closed, health);
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      QuotaLedger& l = t % 2 ? *l1 : *l2;
+      for (int i = 0; i < 20; ++i)
+        if (l.reserve("user:1", 1, 100).allowed) granted.fetch_add(1);
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 50) << "the stored 50 were counted; exactly the other 50 granted";
+  EXPECT_EQ(l1->today("user:1")->units, 100);
+  EXPECT_EQ(l2->today("user:1")->units, 100);
+  // Refunds count on every replica; the database gets each replica's share.
+  l1->refund("user:1", utc_day(f.now), 5);
+  EXPECT_EQ(l2->today("user:1")->units, 95);
+  ASSERT_TRUE(l1->flush().is_ok());
+  ASSERT_TRUE(l2->flush().is_ok());
+  EXPECT_EQ(store.repo->get_usage("user:1", utc_day(f.now))->units, 95);
+  // Redis forgets the day (a restart without persistence): the stored total comes back.
+  ASSERT_TRUE(f.a->command({"FLUSHALL"}).is_ok());
+  EXPECT_EQ(l2->today("user:1")->units, 95);
+  const auto d = l1->reserve("user:1", 10, 100);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.binding.name, "daily_quota");
+  EXPECT_EQ(d.binding.remaining, 5);
+  EXPECT_EQ(health->refusals.load(), 0u);
+}
+
+TEST(RedisLimits, RateLimitsAndBlocksHoldAcrossReplicas) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  RateLimitConfig cfg{0, 0, 10, 3, 30};
+  auto health = std::make_shared<RedisHealth>();
+  auto r1 = make_redis_rate_limiter(cfg, f.clock(), *f.a, RedisFailureMode::closed, health);
+  auto r2 = make_redis_rate_limiter(cfg, f.clock(), *f.b, RedisFailureMode::closed, health);
+  f.now = 1'800'000'000 - 1'800'000'000 % 60;  // the start of a minute
+  int allowed = 0;
+  for (int i = 0; i < 10; ++i) allowed += (i % 2 ? *r1 : *r2).admit("key:1").allowed;
+  EXPECT_EQ(allowed, 10);
+  const auto last = r1->admit("key:2");
+  EXPECT_TRUE(last.allowed);
+  EXPECT_EQ(last.binding.name, "identity_minute");
+  EXPECT_EQ(last.binding.remaining, 9);
+  EXPECT_EQ(last.binding.reset_s, 60);
+  // Refused on both; the third refusal blocks for 30 s, everywhere.
+  for (int i = 0; i < 3; ++i) {
+    const auto d = (i % 2 ? *r1 : *r2).admit("key:1");
+    EXPECT_FALSE(d.allowed);
+    EXPECT_EQ(d.binding.name, "identity_minute");
+  }
+  f.now += 20;  // within the block's 30 s
+  const auto blocked = r2->admit("key:1");
+  EXPECT_FALSE(blocked.allowed);
+  EXPECT_EQ(blocked.binding.name, "blocked");
+  EXPECT_EQ(blocked.retry_after_s, 10);
+  const auto st = r1->state("key:1");
+  ASSERT_FALSE(st.empty());
+  EXPECT_EQ(st[0].name, "blocked");
+  f.now += 40;  // the block ended and a new minute began
+  EXPECT_TRUE(r1->admit("key:1").allowed);
+
+  // A server-wide window is shared too.
+  RateLimitConfig global{5, 0, 0, 0, 0};
+  auto g1 = make_redis_rate_limiter(global, f.clock(), *f.a, RedisFailureMode::closed, health);
+  auto g2 = make_redis_rate_limiter(global, f.clock(), *f.b, RedisFailureMode::closed, health);
+  f.now += 60;
+  int admitted = 0;
+  for (int i = 0; i < 12; ++i)
+    admitted += (i % 2 ? *g1 : *g2).admit("ip:10.0.0." + std::to_string(i)).allowed;
+  EXPECT_EQ(admitted, 5);
+}
+
+TEST(RedisLimits, RedisDownRefusesWhenClosedAndFallsBackWhenOpenThenRecovers) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  testing_support::TempRepository<UsageRepository> store("redis_down");
+  RateLimitConfig cfg{0, 0, 100, 0, 0};
+  auto closed_health = std::make_shared<RedisHealth>();
+  auto open_health = std::make_shared<RedisHealth>();
+  auto closed_limiter =
+      make_redis_rate_limiter(cfg, f.clock(), *f.a, RedisFailureMode::closed, closed_health);
+  auto closed_ledger = make_redis_quota_ledger(*store.repo, f.clock(), *f.a,
+                                               RedisFailureMode::closed, closed_health);
+  auto open_limiter =
+      make_redis_rate_limiter(cfg, f.clock(), *f.b, RedisFailureMode::open, open_health);
+  auto open_ledger =
+      make_redis_quota_ledger(*store.repo, f.clock(), *f.b, RedisFailureMode::open, open_health);
+  ASSERT_TRUE(closed_ledger->reserve("user:9", 1, 10).allowed);
+
+  f.server.stop();
+  const auto refused = closed_limiter->admit("user:9");
+  EXPECT_FALSE(refused.allowed);
+  EXPECT_EQ(refused.binding.name, "limiter_unavailable");
+  const auto no_quota = closed_ledger->reserve("user:9", 1, 10);
+  EXPECT_FALSE(no_quota.allowed);
+  EXPECT_EQ(no_quota.binding.name, "usage_store_unavailable");
+  EXPECT_GE(closed_health->refusals.load(), 2u);
+  EXPECT_FALSE(f.a->up());
+  // Open: this replica's own counters answer.
+  EXPECT_TRUE(open_limiter->admit("user:9").allowed);
+  EXPECT_TRUE(open_ledger->reserve("user:9", 1, 10).allowed);
+  EXPECT_GE(open_health->fallbacks.load(), 2u);
+
+  ASSERT_TRUE(f.server.start());  // an empty Redis on the same port
+  EXPECT_TRUE(eventually([&] { return closed_limiter->admit("user:9").allowed; }));
+  EXPECT_TRUE(f.a->up());
+  // The closed replica's charge was flushed? Not yet: its own pending counts.
+  EXPECT_TRUE(eventually([&] { return closed_ledger->today("user:9").is_ok(); }));
+  ASSERT_TRUE(closed_ledger->flush().is_ok());
+  ASSERT_TRUE(open_ledger->flush().is_ok());
+  EXPECT_EQ(store.repo->get_usage("user:9", utc_day(f.now))->units, 2)
+      << "one unit through Redis, one through the fallback: both stored";
+}
+
+TEST(RedisClient, SubscriptionsDeliverAndReconnect) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  std::mutex mu;
+  std::vector<std::string> got;
+  std::atomic<int> reconnects{0};
+  auto sub = f.a->subscribe(
+      "events",
+      [&](std::string m) {
+        std::lock_guard lock(mu);
+        got.push_back(std::move(m));
+      },
+      [&] { reconnects.fetch_add(1); });
+  auto published = [&](const std::string& m) {
+    return eventually([&] {
+      (void)f.b->command({"PUBLISH", "events", m});
+      std::lock_guard lock(mu);
+      return std::find(got.begin(), got.end(), m) != got.end();
+    });
+  };
+  EXPECT_TRUE(published("key:1"));
+  f.server.stop();
+  ASSERT_TRUE(f.server.start());
+  EXPECT_TRUE(published("key:2"));
+  EXPECT_GE(reconnects.load(), 1);
+  EXPECT_FALSE(redis::Client::create({"http://x"}).is_ok());
+  EXPECT_FALSE(redis::Client::create({"redis://h:99999"}).is_ok());
+  EXPECT_TRUE(redis::Client::create({"redis://:secret@h:6380/2"}).is_ok());
+  sub.reset();  // stops promptly
+}
+
+}  // namespace
+}  // namespace atelier

@@ -1,0 +1,144 @@
+// Many replicas: PostgreSQL 15, Redis 7 and nginx from Debian, three
+// `atelier serve` replicas behind nginx (deploy/nginx/atelier.conf). The
+// limits and quotas are exact across replicas, a revoked key is refused by
+// every replica within a second, and Redis stopped and restarted is met by
+// the configured failure mode. Needs the PostgreSQL cluster the test command
+// starts (skipped without it, unless ATELIER_REQUIRE_POSTGRES=1).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { json, createKey, keyId, sleep } from './helpers.mjs';
+import { startCluster } from './cluster.mjs';
+
+let c;
+before(async () => {
+  c = await startCluster({
+    replicas: 3,
+    env: { ATELIER_FREE_DAILY_LIMIT: '60', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' },
+  });
+});
+after(async () => c && (await c.stop()));
+
+const me = (url, key) => fetch(`${url}/v1/me`, { headers: { authorization: `Bearer ${key}` } });
+
+test('nginx spreads requests over the three replicas; every replica reads the same database', async () => {
+  const key = createKey(c, 'free', 'spread');
+  // Each replica counts the requests it answered.
+  const served = async () => Promise.all(c.servers.map(async (s) => {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    return [...m.matchAll(/^http_requests_total\{[^}]*route="\/v1\/me"[^}]*\} (\d+)/gm)].reduce((a, x) => a + Number(x[1]), 0);
+  }));
+  const before = await served();
+  for (let i = 0; i < 12; i++) assert.equal((await me(c.url, key)).status, 200);
+  const after = await served();
+  const share = after.map((n, i) => n - before[i]);
+  assert.equal(share.reduce((a, b) => a + b, 0), 12);
+  assert.ok(share.every((n) => n >= 2), `requests per replica: ${share.join(', ')}`);
+  const ready = await json(await fetch(`${c.url}/health/ready`));
+  assert.ok(JSON.stringify(ready).includes('redis'), JSON.stringify(ready));
+});
+
+test('100 clients racing through nginx for the last 50 units of a daily quota get exactly 50', async () => {
+  const key = createKey(c, 'free', 'racer');
+  for (let i = 0; i < 10; i++) assert.equal((await me(c.url, key)).status, 200);  // 10 of 60 used
+  const results = await Promise.all(Array.from({ length: 100 }, () => me(c.url, key).then((r) => r.status)));
+  assert.equal(results.filter((s) => s === 200).length, 50, 'exactly the remaining quota was granted');
+  assert.equal(results.filter((s) => s === 429).length, 50);
+  // Every replica reports the same counter.
+  for (const s of c.servers) {
+    const st = await json(await fetch(`${s.url}/v1/rate-limit/status`, { headers: { authorization: `Bearer ${key}` } }));
+    assert.equal(st.daily_quota.used, 60);
+    assert.equal(st.daily_quota.remaining, 0);
+  }
+});
+
+test('a per-identity limit holds across replicas', async () => {
+  const limited = await startCluster({ replicas: 2, env: { ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '20', ATELIER_RATE_LIMIT_PER_MINUTE: '30' } });
+  try {
+    const key = createKey(limited, 'premium', 'minute');
+    const statuses = [];
+    for (let i = 0; i < 30; i++) statuses.push((await me(limited.url, key)).status);
+    assert.equal(statuses.filter((s) => s === 200).length, 20, statuses.join());
+    // The server-wide window (30 a minute) counts every caller on every replica.
+    const other = createKey(limited, 'premium', 'other');
+    const more = [];
+    for (let i = 0; i < 20; i++) more.push((await me(limited.url, other)).status);
+    assert.equal(more.filter((s) => s === 200).length, 10, `${more.join()} (20 of 30 were used)`);
+  } finally {
+    await limited.stop();
+  }
+});
+
+test('a key revoked through one replica is refused by every replica within 1 s', async () => {
+  const admin = createKey(c, 'admin', 'admin');
+  const key = createKey(c, 'free', 'doomed');
+  for (const s of c.servers) assert.equal((await me(s.url, key)).status, 200, 'each replica has it cached');
+  const id = keyId(c, key);
+  const t = performance.now();
+  const r = await fetch(`${c.servers[0].url}/v1/admin/keys/${id}`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+  assert.equal(r.status, 204);
+  for (const s of c.servers.slice(1)) {
+    let status = 200;
+    while (status === 200 && performance.now() - t < 1000) {
+      status = (await me(s.url, key)).status;
+      if (status === 200) await sleep(10);
+    }
+    assert.equal(status, 401, `refused by ${s.url} ${Math.round(performance.now() - t)} ms after the revocation`);
+  }
+  // The CLI's revocation (another process) is broadcast too.
+  const key2 = createKey(c, 'free', 'doomed-too');
+  for (const s of c.servers) assert.equal((await me(s.url, key2)).status, 200);
+  const t2 = performance.now();
+  assert.equal(c.cli(['keys', 'revoke', String(keyId(c, key2))]).code, 0);
+  for (const s of c.servers) {
+    let status = 200;
+    while (status === 200 && performance.now() - t2 < 1000) {
+      status = (await me(s.url, key2)).status;
+      if (status === 200) await sleep(10);
+    }
+    assert.equal(status, 401, `refused by ${s.url}`);
+  }
+});
+
+test('Redis stopped: closed mode answers 503 + Retry-After, open mode serves on each replica\'s own counters; both recover', async () => {
+  const key = createKey(c, 'premium', 'outage');
+  assert.equal((await me(c.url, key)).status, 200);
+  await c.redis.stop();
+  const down = await me(c.url, key);
+  assert.equal(down.status, 503);
+  assert.equal(down.headers.get('retry-after'), '1');
+  assert.equal(down.headers.get('content-type'), 'application/problem+json');
+  const ready = await fetch(`${c.servers[0].url}/health/ready`);
+  assert.equal(ready.status, 503, 'a replica that cannot meter is not ready (closed mode)');
+  assert.equal((await fetch(`${c.url}/health/live`)).status, 200);
+  await c.redis.start();
+  let status = 0;
+  for (let i = 0; i < 150 && status !== 200; i++) {
+    status = (await me(c.url, key)).status;
+    if (status !== 200) await sleep(50);
+  }
+  assert.equal(status, 200, 'served again once Redis is back');
+
+  const open = await startCluster({ replicas: 2, env: { ATELIER_REDIS_FAILURE: 'open' } });
+  try {
+    const k = createKey(open, 'premium', 'open');
+    assert.equal((await me(open.url, k)).status, 200);
+    await open.redis.stop();
+    for (let i = 0; i < 6; i++) assert.equal((await me(open.url, k)).status, 200, 'served without Redis');
+    const r = await json(await fetch(`${open.servers[0].url}/health/ready`));
+    assert.equal(JSON.stringify(r).includes('"redis"'), true);
+    const metrics = (await Promise.all(open.servers.map(async (s) => (await fetch(`${s.url}/metrics`)).text()))).join('\n');
+    const fallbacks = [...metrics.matchAll(/^atelier_redis_fallback_total (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
+    assert.ok(fallbacks >= 6, `fallbacks counted: ${fallbacks}`);
+    await open.redis.start();
+    let up = false;
+    for (let i = 0; i < 150 && !up; i++) {
+      const m = await (await fetch(`${open.servers[0].url}/metrics`)).text();
+      await me(open.servers[0].url, k);
+      up = /^atelier_redis_up 1/m.test(m);
+      if (!up) await sleep(50);
+    }
+    assert.ok(up, 'reconnected');
+  } finally {
+    await open.stop();
+  }
+});
