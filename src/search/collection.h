@@ -31,6 +31,7 @@ struct DocumentRecord {
 struct UpsertCounts {
   std::int64_t inserted = 0;
   std::int64_t updated = 0;
+  std::int64_t version = 0;  // the collection's version after the write (repository only)
 };
 
 // An equality filter on one metadata field (string, number or bool value).

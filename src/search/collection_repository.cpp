@@ -34,12 +34,14 @@ db::Value vector_value(const std::vector<float>& v) {
 
 // First in every document write: the row lock orders writers (PostgreSQL);
 // SQLite's BEGIN IMMEDIATE already has.
-Status bump_version(db::Connection& c, std::int64_t collection_id) {
+// Returns the new version.
+Result<std::int64_t> bump_version(db::Connection& c, std::int64_t collection_id) {
   ATELIER_ASSIGN_OR_RETURN(
-      auto n,
-      c.execute("UPDATE collections SET version = version + 1 WHERE id=?", {collection_id}));
-  if (n == 0) return Status::not_found("no such collection");
-  return Status::ok();
+      auto v, db::first<std::int64_t>(
+                  c, "UPDATE collections SET version = version + 1 WHERE id=? RETURNING version",
+                  {collection_id}, [](const db::Row& r) { return r.integer(0); }));
+  if (!v) return Status::not_found("no such collection");
+  return *v;
 }
 
 }  // namespace
@@ -81,6 +83,16 @@ Result<Collection> CollectionRepository::find(const std::string& name) {
   return *col;
 }
 
+Result<std::int64_t> CollectionRepository::version(std::int64_t collection_id) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto v,
+      db::first<std::int64_t>(*c, "SELECT version FROM collections WHERE id=?", {collection_id},
+                              [](const db::Row& r) { return r.integer(0); }));
+  if (!v) return Status::not_found("no such collection");
+  return *v;
+}
+
 Result<std::vector<Collection>> CollectionRepository::list() {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   return db::all<Collection>(*c, ATELIER_COLLECTION_SELECT " ORDER BY c.name", {}, read_collection);
@@ -91,7 +103,7 @@ Result<UpsertCounts> CollectionRepository::upsert_documents(
   UpsertCounts counts;
   ATELIER_RETURN_IF_ERROR(db_.transaction(work_, [&](db::Connection& c) -> Status {
     counts = {};
-    ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
+    ATELIER_ASSIGN_OR_RETURN(counts.version, bump_version(c, collection_id));
     // New ids (the usual ingest) take one round trip: the insert that does
     // nothing on a conflict says by its returned row whether it inserted;
     // only an existing id then needs its update.
@@ -121,9 +133,11 @@ Result<UpsertCounts> CollectionRepository::upsert_documents(
   return counts;
 }
 
-Status CollectionRepository::delete_document(std::int64_t collection_id, const std::string& id) {
+Status CollectionRepository::delete_document(std::int64_t collection_id, const std::string& id,
+                                             std::int64_t* version) {
   return db_.transaction(work_, [&](db::Connection& c) -> Status {
-    ATELIER_RETURN_IF_ERROR(bump_version(c, collection_id));
+    ATELIER_ASSIGN_OR_RETURN(std::int64_t v, bump_version(c, collection_id));
+    if (version) *version = v;
     ATELIER_ASSIGN_OR_RETURN(
         auto n,
         c.execute("DELETE FROM documents WHERE collection_id=? AND doc_id=?", {collection_id, id}));

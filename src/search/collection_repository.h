@@ -35,7 +35,11 @@ class CollectionRepository {
   Result<std::vector<Collection>> list();
   Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
                                         const std::vector<DocumentRecord>& docs);
-  Status delete_document(std::int64_t collection_id, const std::string& id);
+  // `version` (optional) receives the collection's version after the delete.
+  Status delete_document(std::int64_t collection_id, const std::string& id,
+                         std::int64_t* version = nullptr);
+  // The collection's version: bumped by every document write, on any replica.
+  Result<std::int64_t> version(std::int64_t collection_id);
   // Streams every document of the collection (id, text, metadata, vector).
   Status scan_documents(std::int64_t collection_id,
                         const std::function<void(const DocumentRecord&)>& f);

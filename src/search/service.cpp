@@ -255,8 +255,29 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::st
     return no_collection(name.substr(0, 64));
   }
   ATELIER_ASSIGN_OR_RETURN(auto l, load_once(name));
+  if (behind(*l)) {
+    // Another replica wrote to it: this copy is rebuilt from the database.
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = loaded_.find(name); it != loaded_.end() && it->second == l) loaded_.erase(it);
+    }
+    ATELIER_ASSIGN_OR_RETURN(l, load_once(name));
+  }
   if (!may_read(l->collection, caller)) return no_collection(name);
   return l;
+}
+
+bool SearchService::behind(Loaded& l) {
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch())
+          .count();
+  std::int64_t last = l.checked_ms.load();
+  if (now - last < kFreshnessMs || !l.checked_ms.compare_exchange_strong(last, now)) return false;
+  auto v = store_.version(l.collection.id);
+  // A database that cannot answer leaves the loaded copy in service; a
+  // collection deleted elsewhere is reloaded, which reports it gone.
+  if (!v.is_ok()) return v.status().code() == Code::not_found;
+  return *v != l.version.load();
 }
 
 Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& name) {
@@ -289,6 +310,10 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
   const Collection c = *found;
   auto l = std::make_shared<Loaded>();
   l->collection = c;
+  l->version = c.version;
+  l->checked_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch())
+          .count();
   const std::string kind = kind_for(static_cast<std::size_t>(c.documents));
   // Index files whose version is the database's are used; whatever is
   // missing is built from one scan of the rows.
@@ -636,6 +661,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
                              store_.in(work).upsert_documents(l->collection.id, records));
     total.inserted += counts.inserted;
     total.updated += counts.updated;
+    follow(*l, counts.version);
     for (auto& r : records) {
       ATELIER_RETURN_IF_ERROR(index->upsert(r.id, r.vector));
       l->text->upsert(r.id, r.text);
@@ -700,7 +726,9 @@ Status SearchService::remove(const std::string& name, const std::string& id, con
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
   ATELIER_RETURN_IF_ERROR(check_id(id, "document id"));
   std::lock_guard writer(l->write_mu);
-  ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id));
+  std::int64_t version = 0;
+  ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id, &version));
+  follow(*l, version);
   index_of(l)->remove(id);
   l->text->remove(id);
   {
@@ -708,6 +736,14 @@ Status SearchService::remove(const std::string& name, const std::string& id, con
     l->metadata.erase(id);
   }
   return maybe_rebuild(l);
+}
+
+void SearchService::follow(Loaded& l, std::int64_t written) {
+  // Only this replica's write since the copy's version: the copy stays
+  // current. Otherwise another replica wrote in between, and the copy keeps
+  // its older version so that the next freshness check rebuilds it.
+  std::int64_t expected = written - 1;
+  l.version.compare_exchange_strong(expected, written);
 }
 
 std::vector<std::string> SearchService::text_terms(const std::string& text) const {

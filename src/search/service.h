@@ -7,6 +7,7 @@
 // collection go one at a time; the in-memory indexes follow each commit.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -183,7 +184,20 @@ class SearchService {
     std::int64_t text_saved_version = -1;  // the same for its BM25 file; guarded by write_mu
     // Scalar metadata as text, for filtering vector candidates like the store does.
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
+    // The collection version this copy reflects, and when (steady ms) it was
+    // last compared with the database's: replicas write to one database.
+    std::atomic<std::int64_t> version{-1};
+    std::atomic<std::int64_t> checked_ms{0};
   };
+  // Replicas: a loaded collection is compared with the database at most this
+  // often (ms), so writes made through another replica are searchable here
+  // within about that long.
+  static constexpr std::int64_t kFreshnessMs = 250;
+  // Whether another replica has written to the collection since it was
+  // loaded (checked at most every kFreshnessMs).
+  bool behind(Loaded& l);
+  // After this replica's write that left the collection at `written`.
+  void follow(Loaded& l, std::int64_t written);
   // Loads (once: concurrent first callers wait for the one load) and checks
   // that `caller` may read it.
   Result<std::shared_ptr<Loaded>> load(const std::string& name, const Caller& caller);

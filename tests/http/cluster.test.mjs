@@ -68,6 +68,38 @@ test('a per-identity limit holds across replicas', async () => {
   }
 });
 
+test('a document written through one replica is found through the others within 1 s; so is its deletion', async () => {
+  const key = createKey(c, 'premium', 'writer');
+  const h = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+  const [a, b, d] = c.servers.map((s) => s.url);
+  assert.equal((await fetch(`${a}/v1/collections`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'fabrics' }) })).status, 201);
+  const docs = [{ id: 'tweed', text: 'tweed is a rough woollen cloth' }, { id: 'silk', text: 'silk is a smooth fine fibre' }];
+  assert.equal((await fetch(`${a}/v1/collections/fabrics/documents`, { method: 'POST', headers: h, body: JSON.stringify(docs) })).status, 200);
+  const ids = async (url, q) => (await json(await fetch(`${url}/v1/collections/fabrics/search?q=${q}`, { headers: h }))).hits.map((x) => x.id);
+  for (const url of [b, d]) assert.ok((await ids(url, 'woollen')).includes('tweed'), 'loaded on first use');
+  // Written through one replica after the others have loaded the collection.
+  const t = performance.now();
+  assert.equal((await fetch(`${b}/v1/collections/fabrics/documents`, { method: 'POST', headers: h, body: JSON.stringify([{ id: 'linen', text: 'linen is a crisp flax cloth' }]) })).status, 200);
+  for (const url of [a, d]) {
+    let found = false;
+    while (!found && performance.now() - t < 1000) {
+      found = (await ids(url, 'flax')).includes('linen');
+      if (!found) await sleep(25);
+    }
+    assert.ok(found, `${url} found it ${Math.round(performance.now() - t)} ms after the write`);
+  }
+  const t2 = performance.now();
+  assert.equal((await fetch(`${d}/v1/collections/fabrics/documents/silk`, { method: 'DELETE', headers: h })).status, 204);
+  for (const url of [a, b]) {
+    let gone = false;
+    while (!gone && performance.now() - t2 < 1000) {
+      gone = !(await ids(url, 'smooth')).includes('silk');
+      if (!gone) await sleep(25);
+    }
+    assert.ok(gone, `${url} dropped it`);
+  }
+});
+
 test('a key revoked through one replica is refused by every replica within 1 s', async () => {
   const admin = createKey(c, 'admin', 'admin');
   const key = createKey(c, 'free', 'doomed');
