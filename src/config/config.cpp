@@ -242,6 +242,9 @@ const std::vector<Setting>& settings() {
                                "under load, wait this long for more inputs to batch"));
     t.push_back(
         int_setting("design_workers", &Config::design_workers, 1, 64, "design jobs run at once"));
+    t.push_back(int_setting("design_lease_seconds", &Config::design_lease_s, 1, 3600,
+                            "a running design job's claim, renewed every second; a job whose "
+                            "replica died is taken over when it runs out"));
     t.push_back(int_setting("design_queue", &Config::design_queue, 1, 100000,
                             "design jobs waiting before 503"));
     t.push_back(bool_setting("design_engine_per_request", &Config::design_engine_per_request,

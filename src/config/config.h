@@ -81,8 +81,9 @@ struct Config {
   int batch_max = 8;           // inputs per forward
   double batch_window_ms = 5;  // wait for stragglers while under load
   // interior design studio
-  int design_workers = 2;  // jobs run at once
-  int design_queue = 64;   // jobs waiting in memory before 503
+  int design_workers = 2;   // jobs run at once
+  int design_queue = 64;    // jobs queued (on all replicas) before 503
+  int design_lease_s = 15;  // a running job's claim, renewed while it runs
   bool design_engine_per_request = true;
   double design_cost_local = 0;  // USD per generation
   double design_cost_replicate = 0.05;

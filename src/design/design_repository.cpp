@@ -188,6 +188,74 @@ Result<bool> DesignRepository::update_design(const Design& d,
   return n > 0;
 }
 
+Result<std::optional<Design>> DesignRepository::claim_design(const std::string& worker,
+                                                             std::int64_t now_ms,
+                                                             std::int64_t lease_until) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  // The one dialect branch: PostgreSQL's claims skip the rows other claims
+  // hold; SQLite's writers are serialised anyway.
+#define ATELIER_CLAIM(LOCK)                                                            \
+  "UPDATE designs SET status='running', lease_owner=?1, lease_until=?2, "              \
+  "attempts=attempts+1, started_at=?3 WHERE id=(SELECT id FROM designs WHERE "         \
+  "status='queued' OR (status='running' AND (lease_until IS NULL OR lease_until<?3)) " \
+  "ORDER BY created_at, id LIMIT 1" LOCK ") RETURNING " ATELIER_DESIGN_COLUMNS
+  const char* sql = c->dialect() == db::Dialect::postgres ? ATELIER_CLAIM(" FOR UPDATE SKIP LOCKED")
+                                                          : ATELIER_CLAIM("");
+#undef ATELIER_CLAIM
+  return db::first<Design>(*c, sql, {worker, lease_until, now_ms}, read_design);
+}
+
+Result<bool> DesignRepository::renew_lease(const std::string& id, const std::string& worker,
+                                           std::int64_t lease_until) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, c->execute("UPDATE designs SET lease_until=? WHERE id=? AND status='running' AND "
+                         "lease_owner=?",
+                         {lease_until, id, worker}));
+  return n > 0;
+}
+
+Result<bool> DesignRepository::finish_leased(const Design& d, const std::string& worker) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n,
+      c->execute("UPDATE designs SET status=?1, error=?2, output_blob=?3, output_type=?4, "
+                 "control_blob=?5, cost=?6, finished_at=?7, engine_detail=?8, lease_until=NULL "
+                 "WHERE id=?9 AND status='running' AND lease_owner=?10",
+                 {d.status, d.error, d.output_blob, d.output_type, d.control_blob, d.cost,
+                  d.finished_at, d.engine_detail, d.id, worker}));
+  return n > 0;
+}
+
+Result<bool> DesignRepository::release_lease(const std::string& id, const std::string& worker) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, c->execute("UPDATE designs SET status='queued', lease_owner=NULL, lease_until=NULL, "
+                         "started_at=NULL, attempts=attempts-1 WHERE id=? AND status='running' "
+                         "AND lease_owner=?",
+                         {id, worker}));
+  return n > 0;
+}
+
+Result<std::int64_t> DesignRepository::count_queued() {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, db::first<std::int64_t>(*c, "SELECT COUNT(*) FROM designs WHERE status='queued'", {},
+                                      [](const db::Row& r) { return r.integer(0); }));
+  return n.value_or(0);
+}
+
+Result<std::int64_t> DesignRepository::count_claimable(std::int64_t now_ms, int max_attempts) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto n, db::first<std::int64_t>(
+                  *c,
+                  "SELECT COUNT(*) FROM designs WHERE status='queued' OR (status='running' AND "
+                  "(lease_until IS NULL OR lease_until<?) AND attempts<?)",
+                  {now_ms, max_attempts}, [](const db::Row& r) { return r.integer(0); }));
+  return n.value_or(0);
+}
+
 Result<std::vector<Design>> DesignRepository::designs_with_status(
     const std::vector<std::string>& statuses) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));

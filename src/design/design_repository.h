@@ -43,6 +43,29 @@ class DesignRepository {
   // With `only_if_status`, writes only while the row still has that status.
   Result<bool> update_design(const Design& d, const std::optional<std::string>& only_if_status);
   Result<std::vector<Design>> designs_with_status(const std::vector<std::string>& statuses);
+
+  // Job leases (many replicas): claims the oldest queued job, or a running
+  // one whose lease ran out (its replica died), for `worker` until
+  // `lease_until` (ms): status running, attempts + 1, started now. Writers
+  // never wait on each other: PostgreSQL skips rows another claim holds
+  // (FOR UPDATE SKIP LOCKED); SQLite has one writer at a time.
+  Result<std::optional<Design>> claim_design(const std::string& worker, std::int64_t now_ms,
+                                             std::int64_t lease_until);
+  // Extends `worker`'s lease; false when the job is no longer running under
+  // it (cancelled, or taken over after the lease ran out).
+  Result<bool> renew_lease(const std::string& id, const std::string& worker,
+                           std::int64_t lease_until);
+  // update_design for the lease holder only: false when another worker has
+  // taken the job over or its status moved on.
+  Result<bool> finish_leased(const Design& d, const std::string& worker);
+  // Gives a job back to the queue (this replica is shutting down): queued
+  // again, its claim not counted; false when it is no longer `worker`'s.
+  Result<bool> release_lease(const std::string& id, const std::string& worker);
+  // Jobs waiting for a worker, on every replica.
+  Result<std::int64_t> count_queued();
+  // Jobs a claim could take now: queued, or running under a lease that ran
+  // out and tried fewer than `max_attempts` times.
+  Result<std::int64_t> count_claimable(std::int64_t now_ms, int max_attempts);
   Status delete_design(const std::string& owner, const std::string& id);
   Result<std::vector<std::pair<std::string, std::string>>> designs_before(std::int64_t ms);
   Result<double> design_spend(const std::string& owner, std::int64_t since_ms);

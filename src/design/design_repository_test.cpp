@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <mutex>
+#include <thread>
+
 #include "store/backends_testing.h"
 
 namespace atelier {
@@ -30,6 +34,69 @@ Design design(const std::string& id, const std::string& owner, std::int64_t crea
   d.quota_day = "2026-01-01";
   d.created_at = created;
   return d;
+}
+
+TEST_P(DesignRepositoryTest, JobsAreClaimedOnceUnderLeasesAndTakenOverWhenOneRunsOut) {
+  DesignRepository repo(*db_);
+  for (int i = 0; i < 40; ++i)
+    ASSERT_TRUE(repo.create_design(design("ds_" + std::to_string(100 + i), "user:1", i)).is_ok());
+  EXPECT_EQ(*repo.count_queued(), 40);
+  // Four workers (two "replicas" each) claim concurrently: each job once.
+  std::mutex mu;
+  std::vector<std::string> claimed;
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&, w] {
+      for (;;) {
+        auto d = repo.claim_design("w" + std::to_string(w), 1000, 61000);
+        ASSERT_TRUE(d.is_ok()) << d.status().message();
+        if (!*d) return;
+        EXPECT_EQ((*d)->status, "running");
+        EXPECT_EQ((*d)->attempts, 1);
+        std::lock_guard lock(mu);
+        claimed.push_back((*d)->id);
+      }
+    });
+  }
+  for (auto& t : workers) t.join();
+  std::sort(claimed.begin(), claimed.end());
+  EXPECT_EQ(claimed.size(), 40u);
+  EXPECT_EQ(std::unique(claimed.begin(), claimed.end()), claimed.end()) << "a job claimed twice";
+  EXPECT_EQ(*repo.count_queued(), 0);
+
+  // Leases: the holder renews; after they run out another worker takes over
+  // and the first can neither renew nor finish.
+  const std::string id = claimed.front();
+  auto row = repo.find_design("user:1", id);
+  ASSERT_TRUE(row.is_ok());
+  const std::string holder = [&] {
+    for (int w = 0; w < 4; ++w)
+      if (*repo.renew_lease(id, "w" + std::to_string(w), 61000)) return "w" + std::to_string(w);
+    return std::string();
+  }();
+  ASSERT_FALSE(holder.empty());
+  EXPECT_FALSE(*repo.claim_design("x", 60000, 120000)) << "every lease runs to 61000";
+  EXPECT_EQ(*repo.count_claimable(62000, 2), 40);
+  auto taken = repo.claim_design("x", 62000, 122000);
+  ASSERT_TRUE(taken.is_ok() && *taken);
+  EXPECT_EQ((*taken)->attempts, 2);
+  for (int w = 0; w < 4; ++w)
+    EXPECT_FALSE(*repo.renew_lease((*taken)->id, "w" + std::to_string(w), 200000));
+  EXPECT_TRUE(*repo.renew_lease((*taken)->id, "x", 123000));
+  Design done = **taken;
+  done.status = "succeeded";
+  done.finished_at = 63000;
+  for (int w = 0; w < 4; ++w) EXPECT_FALSE(*repo.finish_leased(done, "w" + std::to_string(w)));
+  EXPECT_TRUE(*repo.finish_leased(done, "x"));
+  EXPECT_EQ(repo.find_design("user:1", done.id)->status, "succeeded");
+  // A job given back is queued again, its claim not counted.
+  auto again = repo.claim_design("y", 70000, 130000);
+  ASSERT_TRUE(again.is_ok() && *again);
+  EXPECT_TRUE(*repo.release_lease((*again)->id, "y"));
+  auto back = repo.find_design("user:1", (*again)->id);
+  EXPECT_EQ(back->status, "queued");
+  EXPECT_EQ(back->attempts, (*again)->attempts - 1);
+  EXPECT_FALSE(*repo.release_lease((*again)->id, "y"));
 }
 
 TEST_P(DesignRepositoryTest, RoomsAreScopedByOwner) {

@@ -63,6 +63,7 @@ class DesignModule final : public Module {
                                                   "' is not configured; designs use 'local'"}});
     DesignSettings ds;
     ds.workers = c.design_workers;
+    ds.lease = std::chrono::seconds(c.design_lease_s);
     ds.queue_capacity = static_cast<std::size_t>(c.design_queue);
     ds.ai_timeout = std::chrono::seconds(c.ai_timeout_s);
     ds.cost_per_generation = {{"local", c.design_cost_local},

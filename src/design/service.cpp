@@ -3,6 +3,8 @@
 #include <sodium.h>
 #include <opencv2/imgcodecs.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <ctime>
 
@@ -41,6 +43,14 @@ std::pair<std::int64_t, std::int64_t> day_and_month_start() {
   return {day, month};
 }
 
+// This process's name on the leases it takes: host, process id and a random
+// part (a restarted process is another worker).
+std::string worker_name() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0) host[0] = 0;
+  return std::string(host) + ":" + std::to_string(getpid()) + ":" + random_id("").substr(0, 8);
+}
+
 }  // namespace
 
 DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLedger& ledger,
@@ -53,17 +63,19 @@ DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLed
       engines_(std::move(engines)),
       settings_(std::move(settings)),
       observer_(std::move(observer)),
-      max_image_pixels_(max_image_pixels) {
+      max_image_pixels_(max_image_pixels),
+      worker_id_(worker_name()) {
   for (int i = 0; i < std::max(1, settings_.workers); ++i)
     threads_.emplace_back([this] { worker(); });
+  threads_.emplace_back([this] { keeper(); });
 }
 
 DesignService::~DesignService() {
   {
     std::lock_guard lk(mu_);
     stopping_ = true;
-    // Running jobs are told to stop; their rows stay `running` and the next
-    // start re-queues them.
+    // Running jobs are told to stop; their rows stay `running` until the
+    // lease runs out, and a replica (or the next start) claims them again.
     for (auto& [id, cs] : running_) cs.cancel();
   }
   work_cv_.notify_all();
@@ -77,8 +89,8 @@ std::vector<std::string> DesignService::engines() const {
 }
 
 std::size_t DesignService::queued() const {
-  std::lock_guard lk(mu_);
-  return queue_.size();
+  auto n = store_.count_queued();
+  return n.is_ok() ? static_cast<std::size_t>(*n) : 0;
 }
 
 Result<Room> DesignService::add_room(const std::string& owner, const std::string& name,
@@ -100,16 +112,6 @@ Status DesignService::delete_room(const std::string& owner, const std::string& i
   ATELIER_RETURN_IF_ERROR(store.delete_room(owner, id));
   collect_blobs({r.blob});
   return Status::ok();
-}
-
-bool DesignService::enqueue(const std::string& owner, const std::string& id, bool bounded) {
-  {
-    std::lock_guard lk(mu_);
-    if (stopping_ || (bounded && queue_.size() >= settings_.queue_capacity)) return false;
-    queue_.emplace_back(owner, id);
-  }
-  work_cv_.notify_one();
-  return true;
 }
 
 namespace {
@@ -184,6 +186,11 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
     d.input_type = req.image_type;
   }
 
+  // The queue is the table, shared by the replicas: a full one refuses at
+  // once and charges nothing.
+  ATELIER_ASSIGN_OR_RETURN(std::int64_t waiting, store.count_queued());
+  if (waiting >= static_cast<std::int64_t>(settings_.queue_capacity))
+    return Status::unavailable("the design queue is full; retry shortly");
   const std::int64_t limit = settings_.daily_generations[std::clamp(req.tier, 0, 3)];
   Decision q = ledger_.reserve(gen_identity(req.owner), 1, limit);
   if (!q.allowed && observer_.refused) observer_.refused(req.tier, "daily_generations");
@@ -227,15 +234,11 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
     }
     return made.status();
   }
-  if (!enqueue(d.owner, d.id)) {
-    Design failed = d;
-    failed.status = "failed";
-    failed.error = "the design queue is full";
-    failed.finished_at = now_ms();
-    if (store_.update_design(failed, std::string("queued")).is_ok())
-      ledger_.refund(gen_identity(d.owner), day, 1);
-    return Status::unavailable("the design queue is full; retry shortly");
+  {
+    std::lock_guard lk(mu_);
+    ++wakeups_;
   }
+  work_cv_.notify_one();  // another replica's idle worker may claim it first
   return Created{d, true};
 }
 
@@ -337,43 +340,59 @@ Result<int> DesignService::apply_retention() {
 }
 
 Result<int> DesignService::recover() {
-  ATELIER_ASSIGN_OR_RETURN(auto pending, store_.designs_with_status({"running", "queued"}));
-  int n = 0;
-  for (auto d : pending) {
-    if (d.status == "running") {
-      if (d.attempts >= 2) {
-        finish(d, "running", "failed", "interrupted by restarts twice; not retried again");
-        continue;
-      }
-      Design q = d;
-      q.status = "queued";
-      q.started_at.reset();
-      ATELIER_ASSIGN_OR_RETURN(bool wrote, store_.update_design(q, std::string("running")));
-      if (!wrote) continue;
-    }
-    enqueue(d.owner, d.id, false);
-    ++n;
+  ATELIER_ASSIGN_OR_RETURN(std::int64_t n, store_.count_claimable(now_ms(), kMaxAttempts));
+  {
+    std::lock_guard lk(mu_);
+    wakeups_ += n;
   }
-  return n;
+  work_cv_.notify_all();
+  return static_cast<int>(n);
 }
 
 void DesignService::worker() {
   for (;;) {
-    std::pair<std::string, std::string> job;
     {
       std::unique_lock lk(mu_);
-      work_cv_.wait(lk, [&] { return stopping_ || !queue_.empty(); });
       if (stopping_) return;  // queued rows stay queued in the database
-      job = std::move(queue_.front());
-      queue_.pop_front();
     }
-    // Engines return Status, but OpenCV and the standard library throw; a
-    // throw must fail the one job, not the process.
-    try {
-      run_job(job.first, job.second);
-    } catch (const std::exception& e) {
-      auto d = store_.find_design(job.first, job.second);
-      if (d.is_ok()) finish(*d, d->status, "failed", std::string("internal: ") + e.what());
+    auto claimed = store_.claim_design(worker_id_, now_ms(), now_ms() + settings_.lease.count());
+    if (claimed.is_ok() && *claimed) {
+      Design d = std::move(**claimed);
+      // Engines return Status, but OpenCV and the standard library throw; a
+      // throw must fail the one job, not the process.
+      try {
+        run_job(d);
+      } catch (const std::exception& e) {
+        finish(d, "failed", std::string("internal: ") + e.what());
+      }
+      continue;
+    }
+    // Nothing to claim (or the database is away): wait for a job made here,
+    // and look again now and then for jobs made elsewhere and leases that
+    // ran out.
+    std::unique_lock lk(mu_);
+    work_cv_.wait_for(lk, std::chrono::milliseconds(claimed.is_ok() ? 500 : 1000),
+                      [&] { return stopping_ || wakeups_ > 0; });
+    if (wakeups_ > 0) --wakeups_;
+  }
+}
+
+void DesignService::keeper() {
+  for (;;) {
+    std::vector<std::pair<std::string, CancelSource>> jobs;
+    {
+      std::unique_lock lk(mu_);
+      if (stopping_) return;
+      done_cv_.wait_for(
+          lk, std::min<std::chrono::milliseconds>(std::chrono::seconds(1), settings_.lease / 3));
+      if (stopping_) return;
+      jobs.assign(running_.begin(), running_.end());
+    }
+    for (auto& [id, cs] : jobs) {
+      auto kept = store_.renew_lease(id, worker_id_, now_ms() + settings_.lease.count());
+      // Cancelled on some replica, or taken over after the lease ran out
+      // (this process stalled): stop the engine; the row is someone else's.
+      if (kept.is_ok() && !*kept) cs.cancel();
     }
   }
 }
@@ -396,13 +415,14 @@ Result<std::string> DesignService::control_for(const std::string& input_hash, co
   return h;
 }
 
-void DesignService::finish(Design d, const std::string& from, const std::string& status,
-                           const std::string& error) {
+void DesignService::finish(Design d, const std::string& status, const std::string& error) {
   d.status = status;
   d.error = error;
   d.finished_at = now_ms();
   if (status != "succeeded") d.cost = 0;
-  auto wrote = store_.update_design(d, from);
+  // Only while this worker holds the job: a cancel elsewhere (which refunded
+  // already) or a takeover after the lease ran out has the last word.
+  auto wrote = store_.finish_leased(d, worker_id_);
   if (wrote.is_ok() && *wrote) {
     if (status == "failed" || status == "cancelled")
       ledger_.refund(gen_identity(d.owner), d.quota_day, 1);
@@ -417,28 +437,33 @@ void DesignService::finish(Design d, const std::string& from, const std::string&
   done_cv_.notify_all();
 }
 
-void DesignService::run_job(const std::string& owner, const std::string& id) {
-  auto found = store_.find_design(owner, id);
-  if (!found.is_ok() || found->status != "queued") return;
-  Design d = std::move(found).value();
+void DesignService::run_job(Design d) {
   CancelSource cs;
   {
     std::lock_guard lk(mu_);
-    running_[id] = cs;
+    running_[d.id] = cs;
   }
-  d.status = "running";
-  d.started_at = now_ms();
-  d.attempts += 1;
-  auto wrote = store_.update_design(d, std::string("queued"));
-  if (!wrote.is_ok() || !*wrote) {  // cancelled while queued
-    std::lock_guard lk(mu_);
-    running_.erase(id);
-    return;
+  // Claimed a third time: the replicas that ran it died twice.
+  if (d.attempts > kMaxAttempts) {
+    return finish(d, "failed", "interrupted by restarts twice; not retried again");
   }
   const WorkContext work{Deadline::after(settings_.ai_timeout), cs.token()};
   auto fail = [&](const Status& s) {
     const bool cancelled = cs.cancelled();
-    finish(d, "running", cancelled ? "cancelled" : "failed",
+    bool stopping = false;
+    {
+      std::lock_guard lk(mu_);
+      stopping = stopping_;
+    }
+    if (cancelled && stopping) {
+      // This replica is shutting down: the job goes back to the queue for
+      // another replica (or the next start), not to the caller as cancelled.
+      (void)store_.release_lease(d.id, worker_id_);
+      std::lock_guard lk(mu_);
+      running_.erase(d.id);
+      return;
+    }
+    finish(d, cancelled ? "cancelled" : "failed",
            cancelled ? "cancelled" : std::string(code_name(s.code())) + ": " + s.message());
   };
   auto bytes = blobs_.get(d.input_blob);
@@ -489,7 +514,7 @@ void DesignService::run_job(const std::string& owner, const std::string& id) {
   d.cost = settings_.cost_per_generation.count(d.engine)
                ? settings_.cost_per_generation.at(d.engine)
                : 0.0;
-  finish(d, "running", "succeeded", "");
+  finish(d, "succeeded", "");
 }
 
 }  // namespace atelier::design

@@ -3,18 +3,20 @@
 // cost and data lifecycle.
 //
 // Jobs: create() charges one generation against the caller's daily
-// generation quota, writes a `queued` row (the persistent queue) and hands
-// the id to a bounded in-process queue that `workers` threads drain. A full
-// queue refuses at once (503) and charges nothing. A worker moves the row to
-// `running`, computes the Canny control (cached by the input's hash), runs
-// the engine under the AI timeout and a per-job cancel token, stores the
-// output and moves the row to `succeeded`. Failed and cancelled jobs give
-// their generation back. Every status change is conditional on the status
-// the writer expects, so a cancel and a finishing worker cannot both win.
-// At start, recover() re-queues `queued` rows and `running` ones from a
-// previous process (their work was lost with it), failing those that had
-// already been tried twice: nothing is lost silently.
-//
+// generation quota and writes a `queued` row: the queue is the table, shared
+// by every replica. More than `queue_capacity` queued rows refuse at once
+// (503) and charge nothing. Each replica's `workers` threads claim the
+// oldest queued row (DesignRepository::claim_design: status `running`,
+// under a lease of `lease` that a keeper thread renews every second while
+// the job runs), compute the Canny control (cached by the input's hash), run
+// the engine under the AI timeout and a per-job cancel token, store the
+// output and move the row to `succeeded`, all conditional on still holding
+// the lease. Failed and cancelled jobs give their generation back.
+// A replica that dies stops renewing: once its lease runs out, any replica
+// claims the job again; a job claimed a third time (its replicas died
+// twice) fails instead of running: nothing is lost silently. A cancel on
+// any replica changes the row; the worker's next renewal sees it and stops
+// the engine. wait() reads the row, so it works on any replica.
 // Idempotency: a create with a key already used by the same owner returns
 // that job (created = false) and charges nothing, also under concurrent
 // retries (the unique index decides; the loser refunds).
@@ -54,9 +56,10 @@ struct DesignSettings {
   std::int64_t daily_generations[4] = {3, 5, 20,
                                        100};  // by tier: free, authenticated, premium, admin
   std::string default_engine = "local";
-  bool engine_per_request = true;   // callers may pick any configured engine
-  std::int64_t retention_days = 0;  // 0 = keep
-  bool deterministic = false;       // fixed seed 0 unless the caller gives one
+  std::chrono::milliseconds lease{15000};  // a job's claim, renewed every second while it runs
+  bool engine_per_request = true;          // callers may pick any configured engine
+  std::int64_t retention_days = 0;         // 0 = keep
+  bool deterministic = false;              // fixed seed 0 unless the caller gives one
 };
 
 // What the service reports to metrics (set by the composition root).
@@ -135,7 +138,8 @@ class DesignService {
   Status delete_owner(const std::string& owner);
   // Deletes designs older than the retention setting; returns how many.
   Result<int> apply_retention();
-  // Re-queues unfinished jobs from a previous process (see above).
+  // At start: wakes the workers for the jobs they may claim now (queued,
+  // or left running by a replica that died); returns how many.
   Result<int> recover();
 
   std::size_t queued() const;
@@ -144,13 +148,15 @@ class DesignService {
 
  private:
   void worker();
-  void run_job(const std::string& owner, const std::string& id);
-  void finish(Design d, const std::string& from, const std::string& status,
-              const std::string& error);
+  void keeper();  // renews the leases of this replica's running jobs
+  void run_job(Design d);
+  void finish(Design d, const std::string& status, const std::string& error);
   void collect_blobs(const std::vector<std::string>& candidates);
   Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr, int low,
                                   int high);
-  bool enqueue(const std::string& owner, const std::string& id, bool bounded = true);
+
+  // Claims of one job: the third means its replicas died twice (it fails).
+  static constexpr int kMaxAttempts = 2;
 
   DesignRepository& store_;
   BlobStore& blobs_;
@@ -162,10 +168,11 @@ class DesignService {
 
   mutable std::mutex mu_;
   std::condition_variable work_cv_, done_cv_;
-  std::deque<std::pair<std::string, std::string>> queue_;  // guarded by mu_: (owner, id)
+  std::int64_t wakeups_ = 0;  // guarded by mu_: jobs created here since the workers looked
   std::map<std::string, CancelSource> running_;  // guarded by mu_: cancel tokens of running jobs
   std::map<std::string, std::string> controls_;  // guarded by mu_: input hash -> control blob
   bool stopping_ = false;                        // guarded by mu_
+  const std::string worker_id_;                  // this replica's name on its leases
   std::vector<std::thread> threads_;
 };
 

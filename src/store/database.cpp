@@ -94,12 +94,16 @@ Status Database::ping() {
 }
 
 Result<int> Database::migrate(const std::vector<Migration>& migrations) {
-  {
-    ATELIER_ASSIGN_OR_RETURN(Lease c, lease());
-    ATELIER_RETURN_IF_ERROR(
-        c->script("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                  "name TEXT NOT NULL, applied_at BIGINT NOT NULL)"));
-  }
+  // Replicas starting at once on a fresh database: PostgreSQL's CREATE TABLE
+  // IF NOT EXISTS is not safe against a concurrent one (a duplicate-key error
+  // on its catalog), so the first creation is serialised by an advisory lock.
+  ATELIER_RETURN_IF_ERROR(transaction([&](Connection& c) -> Status {
+    if (dialect() == Dialect::postgres)
+      ATELIER_RETURN_IF_ERROR(c.script("SELECT pg_advisory_xact_lock(7418526)"));
+    return c.script(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+        "name TEXT NOT NULL, applied_at BIGINT NOT NULL)");
+  }));
   int reached = 0;
   for (const auto& m : migrations) {
     // Each migration checks the version inside its own transaction, so two

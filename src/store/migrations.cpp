@@ -340,6 +340,13 @@ CREATE TABLE chat_messages (
 );
 CREATE INDEX chat_messages_owner ON chat_messages(owner);
 )SQL"},
+      // Design jobs are claimed by any replica's workers under a lease the
+      // worker renews; a job whose lease ran out is taken over.
+      {12, "design job leases", R"SQL(
+ALTER TABLE designs ADD COLUMN lease_owner TEXT;
+ALTER TABLE designs ADD COLUMN lease_until BIGINT;
+)SQL",
+       nullptr},
   };
   return kAll;
 }

@@ -6,14 +6,18 @@
 // starts (skipped without it, unless ATELIER_REQUIRE_POSTGRES=1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { json, createKey, keyId, sleep } from './helpers.mjs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { json, createKey, keyId, sleep, SOURCE_DIR } from './helpers.mjs';
 import { startCluster } from './cluster.mjs';
 
 let c;
 before(async () => {
   c = await startCluster({
     replicas: 3,
-    env: { ATELIER_FREE_DAILY_LIMIT: '60', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' },
+    env: { ATELIER_FREE_DAILY_LIMIT: '60', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0',
+      ATELIER_DESIGN_WORKERS: '1', ATELIER_DESIGN_LEASE_SECONDS: '2' },
   });
 });
 after(async () => c && (await c.stop()));
@@ -173,4 +177,71 @@ test('Redis stopped: closed mode answers 503 + Retry-After, open mode serves on 
   } finally {
     await open.stop();
   }
+});
+
+test('kill -9 of a replica: its design job finishes on another, reads through nginx see no error, every answered write is kept', async () => {
+  const key = createKey(c, 'admin', 'designer');
+  const h = { authorization: `Bearer ${key}` };
+  const rooms = path.resolve(SOURCE_DIR, '../shared/data/rooms/bedroom');
+  const photo = readFileSync(path.join(rooms, readdirSync(rooms).filter((f) => f.endsWith('.jpg'))[0]));
+  const room = await json(await fetch(`${c.url}/v1/rooms?room_type=bedroom`, { method: 'POST', body: photo, headers: { ...h, 'content-type': 'image/jpeg' } }));
+  assert.ok(room.id, JSON.stringify(room));
+  const ids = [];
+  for (let i = 0; i < 9; i++) {
+    const r = await fetch(`${c.url}/v1/designs`, { method: 'POST', body: JSON.stringify({ room_id: room.id, style: 'minimalist', seed: i }), headers: { ...h, 'content-type': 'application/json' } });
+    assert.equal(r.status, 202, await r.clone().text());
+    ids.push((await r.json()).id);
+  }
+  // Reads and writes through nginx while a replica dies.
+  const collection = `kill-${Date.now()}`;
+  assert.equal((await fetch(`${c.url}/v1/collections`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' }, body: JSON.stringify({ name: collection }) })).status, 201);
+  let stop = false;
+  const readErrors = [], written = [];
+  const reads = (async () => {
+    while (!stop) {
+      const r = await fetch(`${c.url}/v1/me`, { headers: h });
+      if (r.status !== 200) readErrors.push(r.status);
+    }
+  })();
+  const writes = (async () => {
+    for (let n = 0; !stop; n++) {
+      const r = await fetch(`${c.url}/v1/collections/${collection}/documents`, { method: 'POST', headers: { ...h, 'content-type': 'application/json' },
+        body: JSON.stringify([{ id: `d${n}`, text: `document number ${n}` }]) }).catch(() => null);
+      if (r && r.status === 200) written.push(`d${n}`);
+    }
+  })();
+  // The replica holding a running job dies without a word.
+  const db = c.env.ATELIER_DATABASE_URL;
+  let owner = '';
+  for (let i = 0; i < 400 && !owner; i++) {
+    owner = spawnSync('psql', [db, '-Atc', "SELECT lease_owner FROM designs WHERE status='running' LIMIT 1"], { encoding: 'utf8' }).stdout.trim();
+    if (!owner) await sleep(10);
+  }
+  assert.ok(owner, 'a job was running');
+  const pid = Number(owner.split(':')[1]);
+  const victim = c.servers.find((s) => s.proc.pid === pid);
+  assert.ok(victim, `lease owner ${owner} is one of the replicas`);
+  victim.proc.kill('SIGKILL');
+  await victim.exited;
+  await sleep(1500);
+  stop = true;
+  await Promise.all([reads, writes]);
+  assert.deepEqual(readErrors, [], 'nginx retried reads on the living replicas');
+  const alive = c.servers.filter((s) => s !== victim);
+  const ended = [];
+  for (const id of ids) {
+    let d = await json(await fetch(`${alive[0].url}/v1/designs/${id}`, { headers: h }));
+    for (let i = 0; i < 300 && !['succeeded', 'failed', 'cancelled'].includes(d.status); i++) {
+      await sleep(100);
+      d = await json(await fetch(`${alive[i % 2].url}/v1/designs/${id}`, { headers: h }));
+    }
+    assert.equal(d.status, 'succeeded', `${id}: ${d.status} ${d.error}`);
+    ended.push(d);
+  }
+  assert.ok(ended.some((d) => d.attempts === 2), `a job was taken over: attempts ${ended.map((d) => d.attempts).join(',')}`);
+  // Every write answered 200 is there.
+  const count = spawnSync('psql', [db, '-Atc', `SELECT doc_id FROM documents d JOIN collections c ON c.id = d.collection_id WHERE c.name = '${collection}'`], { encoding: 'utf8' }).stdout.trim().split('\n');
+  for (const id of written) assert.ok(count.includes(id), `${id} was answered 200 and is stored`);
+  assert.ok(written.length > 5, `writes went on: ${written.length}`);
+  c.servers.splice(c.servers.indexOf(victim), 1);  // stop() skips the dead one
 });

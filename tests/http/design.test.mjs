@@ -215,8 +215,9 @@ test('metrics count generations by engine and status, with cost', async () => {
 test('a crash mid-queue loses no job: the restart resumes them; the monthly budget refuses', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-design-'));
   try {
+    // The job running at the crash is claimed again when its lease (2 s here) runs out.
     let srv = await startServer({ ATELIER_DESIGN_WORKERS: '1', ATELIER_DESIGN_COST_LOCAL: '0.01',
-      ATELIER_DESIGN_MONTHLY_BUDGET: '0.05' }, { dataDir: dir });
+      ATELIER_DESIGN_MONTHLY_BUDGET: '0.05', ATELIER_DESIGN_LEASE_SECONDS: '2' }, { dataDir: dir });
     const k = createKey(srv, 'admin', 'crash');
     const up = await fetch(`${srv.url}/v1/rooms?room_type=bedroom`, { method: 'POST', body: photo(BEDROOM[2] || BEDROOM[0]),
       headers: { authorization: `Bearer ${k}`, 'content-type': 'image/jpeg' } });
@@ -233,13 +234,13 @@ test('a crash mid-queue loses no job: the restart resumes them; the monthly budg
     srv.proc.kill('SIGKILL');
     await srv.exited;
     srv = await startServer({ ATELIER_DESIGN_WORKERS: '1', ATELIER_DESIGN_COST_LOCAL: '0.01',
-      ATELIER_DESIGN_MONTHLY_BUDGET: '0.05' }, { dataDir: dir });
+      ATELIER_DESIGN_MONTHLY_BUDGET: '0.05', ATELIER_DESIGN_LEASE_SECONDS: '2' }, { dataDir: dir });
     const g = (p) => fetch(srv.url + p, { headers: { authorization: `Bearer ${k}` } }).then(json);
     for (const id of ids) {
       const end = Date.now() + 30000;
       let d = await g(`/v1/designs/${id}`);
       while (d.status !== 'succeeded' && d.status !== 'failed' && Date.now() < end) {
-        await new Promise((r) => setTimeout(r, 50));
+        await new Promise((r) => setTimeout(r, 200));
         d = await g(`/v1/designs/${id}`);
       }
       assert.equal(d.status, 'succeeded', `${id}: ${d.status} ${d.error}`);
