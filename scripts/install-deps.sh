@@ -29,6 +29,8 @@ PKGS=(
   # many replicas: Redis (through hiredis) holds the shared limits and quotas;
   # the Redis 7 server and nginx run in the cluster test
   libhiredis-dev redis-server nginx
+  # deployment assets checked offline: docker-compose config (promtool comes with prometheus)
+  docker-compose
   # native encoders: the exactness proof's torch reference (python3-torch, PIL
   # for CLIP's preprocessing, regex for CLIP's tokenizer pattern) and the
   # libtorch baseline in bench/encoders

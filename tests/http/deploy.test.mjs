@@ -8,7 +8,9 @@ import path from 'node:path';
 import { startServer, createKey, SOURCE_DIR } from './helpers.mjs';
 
 test('dashboard queries only metrics the server exports; manifest probes answer', async () => {
-  const s = await startServer({ ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '1' });
+  const { Redis } = await import('./cluster.mjs');
+  const redis = await Redis.start();  // the Redis panels read a replica's Redis metrics
+  const s = await startServer({ ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '1', ATELIER_REDIS_URL: redis.url });
   try {
     // Produce at least one sample of each family.
     const k = createKey(s);
@@ -20,7 +22,7 @@ test('dashboard queries only metrics the server exports; manifest probes answer'
     const dash = JSON.parse(readFileSync(path.join(SOURCE_DIR, 'deploy/grafana/atelier-dashboard.json'), 'utf8'));
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
     assert.ok(exprs.length >= 10);
-    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status', 'model', 'cache']);
+    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status', 'model', 'cache', 'min', 'outcome']);
     for (const e of exprs) {
       const ids = e.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/(?<![0-9.])\b[a-z_][a-z0-9_]*/g) || [];
       for (const id of ids) {
@@ -36,5 +38,98 @@ test('dashboard queries only metrics the server exports; manifest probes answer'
     assert.match(manifest, /enableServiceLinks: false/);
   } finally {
     await s.stop();
+    await redis.stop();
   }
+});
+
+test('alert rules pass promtool and read only metrics the server exports (with Redis)', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { Redis } = await import('./cluster.mjs');
+  const file = path.join(SOURCE_DIR, 'deploy/prometheus/alerts.yml');
+  const check = spawnSync('promtool', ['check', 'rules', file], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  const redis = await Redis.start();
+  const s = await startServer({ ATELIER_REDIS_URL: redis.url, ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '1' });
+  try {
+    const k = createKey(s);
+    for (let i = 0; i < 2; i++) await fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': k } });  // one refusal
+    const exposed = await (await fetch(`${s.url}/metrics`)).text();
+    const families = new Set([...exposed.matchAll(/^# TYPE ([a-z_0-9]+) (\w+)/gm)].flatMap(([, n, t]) =>
+      t === 'histogram' ? [`${n}_bucket`, `${n}_sum`, `${n}_count`] : [n]));
+    const rules = readFileSync(file, 'utf8');
+    const exprs = [...rules.matchAll(/expr: (?:\|\n)?([\s\S]*?)\n\s+for:/g)].map((m) => m[1]);
+    assert.ok(exprs.length >= 8);
+    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'min', 'max', 'clamp_min', 'status', 'limit', 'e']);
+    for (const e of exprs) {
+      const ids = e.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/(?<![0-9.])\b[a-z_][a-z0-9_]*/g) || [];
+      for (const id of ids) {
+        if (promql.has(id)) continue;
+        assert.ok(families.has(id), `alert metric ${id} is exported (in: ${e.trim()})`);
+      }
+    }
+  } finally {
+    await s.stop();
+    await redis.stop();
+  }
+});
+
+test('Kubernetes manifests validate against the API schemas; replicas scale 2 to 10 with a disruption budget', async () => {
+  const { default: yaml } = await import('js-yaml');
+  const docs = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/atelier.yaml'), 'utf8'));
+  for (const d of docs) {
+    const [group, version] = d.apiVersion.includes('/') ? d.apiVersion.split('/') : ['', d.apiVersion];
+    const mod = await import(`kubernetes-models/${group ? `${group}/${version}` : version}/${d.kind}`);
+    new mod[d.kind](d).validate();  // kubernetes-models: the API's OpenAPI schemas, through ajv
+  }
+  const kind = (k) => docs.find((d) => d.kind === k);
+  const hpa = kind('HorizontalPodAutoscaler').spec;
+  assert.equal(hpa.minReplicas, 2);
+  assert.equal(hpa.maxReplicas, 10);
+  const target = (name) => hpa.metrics.find((m) => m.resource.name === name).resource.target.averageUtilization;
+  assert.equal(target('cpu'), 70);
+  assert.equal(target('memory'), 80);
+  assert.equal(kind('PodDisruptionBudget').spec.minAvailable, 1);
+  const pod = kind('Deployment').spec.template.spec;
+  assert.ok(pod.affinity.podAntiAffinity, 'replicas spread over nodes');
+  const c = pod.containers[0];
+  assert.ok(c.lifecycle.preStop, 'a preStop pause before the drain');
+  assert.ok(c.resources.requests.cpu && c.resources.limits.memory);
+  const fromSecret = c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name).sort();
+  assert.deepEqual(fromSecret, ['ATELIER_DATABASE_URL', 'ATELIER_JWT_SECRET', 'ATELIER_REDIS_URL']);
+  assert.deepEqual(kind('PersistentVolumeClaim').spec.accessModes, ['ReadWriteMany']);
+  // A broken manifest is caught, so the check above can fail.
+  const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
+  const bad = structuredClone(kind('Deployment'));
+  bad.spec.replicas = 'two';
+  assert.throws(() => new Deployment(bad).validate(), /replicas must be integer/);
+});
+
+test('the compose stack validates offline; its Dockerfile is multi-stage Debian 12, non-root', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { mkdtempSync, writeFileSync, copyFileSync } = await import('node:fs');
+  const os = await import('node:os');
+  const dir = path.join(SOURCE_DIR, 'deploy/compose');
+  const r = spawnSync('docker-compose', ['-f', path.join(dir, 'docker-compose.yml'), 'config'],
+    { encoding: 'utf8', env: { ...process.env, ATELIER_JWT_SECRET: 'x'.repeat(32) } });
+  assert.equal(r.status, 0, r.stderr);
+  const { default: yaml } = await import('js-yaml');
+  const config = yaml.load(r.stdout);
+  assert.deepEqual(Object.keys(config.services).sort(), ['atelier', 'grafana', 'nginx', 'postgres', 'prometheus', 'redis']);
+  const env = config.services.atelier.environment;
+  assert.match(env.ATELIER_DATABASE_URL, /^postgresql:\/\/.*@postgres:5432\//);
+  assert.match(env.ATELIER_REDIS_URL, /^redis:\/\/redis:6379/);
+  // Without the secret, compose refuses to start rather than run with none.
+  const unset = spawnSync('docker-compose', ['-f', path.join(dir, 'docker-compose.yml'), 'config'],
+    { encoding: 'utf8', env: { ...process.env, ATELIER_JWT_SECRET: '' } });
+  assert.notEqual(unset.status, 0);
+  // Prometheus's configuration, with the rule file where the container mounts it.
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'atelier-prom-'));
+  copyFileSync(path.join(SOURCE_DIR, 'deploy/prometheus/alerts.yml'), path.join(tmp, 'alerts.yml'));
+  writeFileSync(path.join(tmp, 'prometheus.yml'),
+    readFileSync(path.join(dir, 'prometheus.yml'), 'utf8').replace('/etc/prometheus/alerts.yml', path.join(tmp, 'alerts.yml')));
+  const prom = spawnSync('promtool', ['check', 'config', path.join(tmp, 'prometheus.yml')], { encoding: 'utf8' });
+  assert.equal(prom.status, 0, prom.stdout + prom.stderr);
+  const docker = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
+  assert.equal([...docker.matchAll(/^FROM debian:12/gm)].length, 2, 'a build stage and a runtime stage');
+  assert.match(docker, /^USER 10001$/m);
 });

@@ -4,7 +4,6 @@
 // that a failure.
 #pragma once
 
-#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -81,7 +80,7 @@ class RedisServer {
   pid_t pid_ = -1;
 };
 
-// In a test body: skips (or fails, when required) without redis-server.
+// In a test body (include gtest first): skips, or fails when required, without redis-server.
 #define ATELIER_NEED_REDIS()                                            \
   do {                                                                  \
     if (!::atelier::testing_support::RedisServer::installed()) {        \
