@@ -23,6 +23,9 @@ class SearchModule final : public Module {
                      static_cast<std::size_t>(c.search_ivf_min),
                      static_cast<std::size_t>(c.search_ivf_nprobe),
                      (std::filesystem::path(c.data_dir) / "indexes").string()};
+    // On PostgreSQL other replicas may write: each search first compares the
+    // collection's version (one primary-key read). SQLite has one process.
+    f.freshness_ms = p.db.dialect() == db::Dialect::postgres ? 0 : -1;
     repo_ = std::make_unique<CollectionRepository>(p.db);
     service_ = std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *p.analyzer, f);
     p.search = service_.get();

@@ -271,8 +271,12 @@ bool SearchService::behind(Loaded& l) {
   const auto now =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch())
           .count();
-  std::int64_t last = l.checked_ms.load();
-  if (now - last < kFreshnessMs || !l.checked_ms.compare_exchange_strong(last, now)) return false;
+  if (fusion_.freshness_ms < 0) return false;
+  if (fusion_.freshness_ms > 0) {
+    std::int64_t last = l.checked_ms.load();
+    if (now - last < fusion_.freshness_ms || !l.checked_ms.compare_exchange_strong(last, now))
+      return false;
+  }
   auto v = store_.version(l.collection.id);
   // A database that cannot answer leaves the loaded copy in service; a
   // collection deleted elsewhere is reloaded, which reports it gone.

@@ -46,6 +46,12 @@ struct FusionSettings {
   // stays the source of truth; a file is used only when its recorded
   // collection version equals the database's.
   std::string index_dir;
+  // Replicas sharing one database: a loaded collection is compared with the
+  // database's version before each search at most this often (ms; 0: every
+  // search, so a write through one replica is read through any other at
+  // once), and rebuilt when another replica wrote. Negative: never (one
+  // process owns the database, and its own writes update it in place).
+  std::int64_t freshness_ms = -1;
 };
 
 struct SearchRequest {
@@ -189,12 +195,8 @@ class SearchService {
     std::atomic<std::int64_t> version{-1};
     std::atomic<std::int64_t> checked_ms{0};
   };
-  // Replicas: a loaded collection is compared with the database at most this
-  // often (ms), so writes made through another replica are searchable here
-  // within about that long.
-  static constexpr std::int64_t kFreshnessMs = 250;
   // Whether another replica has written to the collection since it was
-  // loaded (checked at most every kFreshnessMs).
+  // loaded (checked at most every fusion_.freshness_ms).
   bool behind(Loaded& l);
   // After this replica's write that left the collection at `written`.
   void follow(Loaded& l, std::int64_t written);

@@ -7,12 +7,18 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, freePort, SOURCE_DIR, sleep } from './helpers.mjs';
+import { startReplica, freePort, SOURCE_DIR, sleep } from './helpers.mjs';
 
 export function clusterAvailable() {
   return Boolean(process.env.ATELIER_TEST_POSTGRES_URL) &&
     spawnSync('which', ['redis-server']).status === 0 &&
     spawnSync('sh', ['-c', 'command -v nginx || test -x /usr/sbin/nginx']).status === 0;
+}
+
+const databases = new Map();  // data folder -> database URL: a restart on the same folder finds its data
+function databaseFor(dir) {
+  if (!databases.has(dir)) databases.set(dir, createDatabase());
+  return databases.get(dir);
 }
 
 function createDatabase() {
@@ -98,20 +104,23 @@ http {
 }
 
 // Starts Redis, `n` replicas and nginx; env is added to every replica's.
-export async function startCluster({ replicas = 3, env = {} } = {}) {
+export async function startCluster({ replicas = 3, env = {}, dataDir } = {}) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-cluster-'));
-  const data = path.join(dir, 'data');
-  mkdirSync(data);
+  const data = dataDir || path.join(dir, 'data');
+  if (!dataDir) mkdirSync(data);
   const redis = await Redis.start();
+  const secret = 'cluster-test-secret-that-is-long-enough-0123456789';
+  // Where a single server keeps its generated secret: suites that sign tokens read it there.
+  writeFileSync(path.join(data, 'jwt.secret'), `${secret}\n`);
   const shared = {
-    ATELIER_DATABASE_URL: createDatabase(),
+    ATELIER_DATABASE_URL: databaseFor(data),
     ATELIER_REDIS_URL: redis.url,
-    ATELIER_JWT_SECRET: 'cluster-test-secret-that-is-long-enough-0123456789',
+    ATELIER_JWT_SECRET: secret,
     ATELIER_TRUST_FORWARDED_FOR: 'true',
     ATELIER_ACCESS_LOG: 'false',
     ...env,
   };
-  const servers = await Promise.all(Array.from({ length: replicas }, () => startServer(shared, { dataDir: data })));
+  const servers = await Promise.all(Array.from({ length: replicas }, () => startReplica(shared, { dataDir: data })));
   const nginx = await startNginx(path.join(dir, 'nginx'), servers.map((s) => s.port));
   return {
     url: nginx.url,
@@ -122,11 +131,12 @@ export async function startCluster({ replicas = 3, env = {} } = {}) {
     cli(args, input) {
       return servers[0].cli(args, input);
     },
-    async stop() {
+    async stop({ keepData = false } = {}) {
       nginx.proc.kill('SIGTERM');
-      await Promise.all(servers.map((s) => s.stop()));
+      const results = await Promise.all(servers.map((s) => s.stop({ keepData: true })));
       await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepData) rmSync(dir, { recursive: true, force: true });
+      return results[0];
     },
   };
 }

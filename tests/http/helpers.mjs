@@ -45,7 +45,24 @@ function databaseFor(dir) {
 // (argon2id, 64 MiB) is exercised by the tests that need it.
 const FAST = { ATELIER_ARGON2_OPS: '1', ATELIER_ARGON2_MEM_KIB: '8192' };
 
-export async function startServer(env = {}, { fast = true, dataDir } = {}) {
+// Whether the suite runs against a cluster (below): tests that read one
+// process's own state (its log, metrics, loaded indexes, files) skip then.
+export const CLUSTER = process.env.ATELIER_TEST_CLUSTER === '1';
+
+// ATELIER_TEST_CLUSTER=1 runs a suite against a cluster instead: three
+// replicas behind nginx with PostgreSQL and Redis (cluster.mjs); the server
+// object's url is nginx's and its cli talks to the shared database.
+export async function startServer(env = {}, opts = {}) {
+  if (process.env.ATELIER_TEST_CLUSTER === '1' && !opts.replica) {
+    const { startCluster } = await import('./cluster.mjs');
+    const c = await startCluster({ replicas: 3, env, dataDir: opts.dataDir });
+    const first = c.servers[0];
+    return { ...first, url: c.url, port: c.nginx.port, cluster: c, stop: (o) => c.stop(o) };
+  }
+  return startReplica(env, opts);
+}
+
+export async function startReplica(env = {}, { fast = true, dataDir } = {}) {
   const dir = dataDir || mkdtempSync(path.join(os.tmpdir(), 'atelier-test-'));
   const port = await freePort();
   const fullEnv = {

@@ -2,7 +2,7 @@
 // through the real server; SciFact retrieval quality through the HTTP API.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, json, expectProblem, createKey, sleep } from './helpers.mjs';
+import { startServer, json, expectProblem, createKey, sleep, CLUSTER } from './helpers.mjs';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -136,7 +136,7 @@ test('SciFact through the HTTP API: nDCG@10 of bm25 >= 0.60 and hybrid >= bm25 o
   assert.ok(ndcg.vector > 0.2, `vector ${ndcg.vector}`);
 });
 
-test('a collection that grows past search_flat_max moves to an HNSW index; search metrics are exported', async () => {
+test('a collection that grows past search_flat_max moves to an HNSW index; search metrics are exported', { skip: CLUSTER && 'reads one process\'s loaded index, metrics or log' }, async () => {
   const t = await startServer({ ATELIER_SEARCH_FLAT_MAX: '3' });
   try {
     const k = createKey(t, 'premium', 'hnsw');
@@ -159,7 +159,7 @@ test('a collection that grows past search_flat_max moves to an HNSW index; searc
   }
 });
 
-test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HNSW tombstones trigger a rebuild', async () => {
+test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HNSW tombstones trigger a rebuild', { skip: CLUSTER && 'reads one process\'s loaded index, metrics or log' }, async () => {
   const t = await startServer({ ATELIER_SEARCH_FLAT_MAX: '20', ATELIER_SEARCH_IVF_MIN: '400', ATELIER_SEARCH_IVF_NPROBE: '64', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' });
   try {
     const k = createKey(t, 'premium', 'ivf');
@@ -197,7 +197,7 @@ test('past search_ivf_min a collection moves to FAISS IVF; deletes that leave HN
   }
 });
 
-test('HNSW and BM25 index files are saved at shutdown and reused only while their version matches the database', async () => {
+test('HNSW and BM25 index files are saved at shutdown and reused only while their version matches the database', { skip: CLUSTER && 'reads one process\'s loaded index, metrics or log' }, async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-index-'));
   const env = { ATELIER_SEARCH_FLAT_MAX: '5' };
   const texts = ['red dress', 'blue jeans', 'green scarf', 'black boots', 'white shirt', 'navy coat', 'beige skirt', 'olive hat'];
