@@ -53,6 +53,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Redis and nginx are for the cluster test, which starts its own on free
+  # ports: the system services Debian starts on install are stopped again
+  # (only when this script installed them).
+  for svc in redis-server nginx; do
+    if [[ " ${missing[*]} " == *" $svc "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 # npm: swagger-ui-dist (served by atelier at /docs) and test clients.
