@@ -79,6 +79,11 @@ class QuotaLedger {
   virtual Status flush() = 0;
 };
 
+// A refusal because usage could not be read or counted (the store or Redis
+// is unreachable), so the quota cannot be enforced exactly: the pipeline
+// answers it with 503 + Retry-After.
+Decision usage_store_unavailable(std::int64_t limit);
+
 std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock clock);
 // Usage is loaded from and written behind to `store` (flush() every second
 // from the composition root and at shutdown).

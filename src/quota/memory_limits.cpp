@@ -179,10 +179,10 @@ class MemoryQuotaLedger final : public QuotaLedger {
     Counter* c = find_current(identity, day);
     if (!c) {
       lock.unlock();
-      if (!load(identity, day)) return store_unavailable(limit);
+      if (!load(identity, day)) return usage_store_unavailable(limit);
       lock.lock();
       c = find_current(identity, day);
-      if (!c) return store_unavailable(limit);
+      if (!c) return usage_store_unavailable(limit);
     }
     Decision d;
     d.has_binding = limit > 0;
@@ -274,17 +274,6 @@ class MemoryQuotaLedger final : public QuotaLedger {
     }
   }
 
-  // The pipeline answers this with 503: usage could not be read, so the quota
-  // cannot be enforced exactly.
-  static Decision store_unavailable(std::int64_t limit) {
-    Decision d;
-    d.allowed = false;
-    d.has_binding = true;
-    d.binding = {"usage_store_unavailable", limit, 0, 1};
-    d.retry_after_s = 1;
-    return d;
-  }
-
   // Reads the stored total for (identity, day) outside the lock and installs
   // it unless another thread did so first. Unflushed usage of the identity's
   // previous day moves to orphans_ so the next flush still writes it.
@@ -330,6 +319,15 @@ class MemoryQuotaLedger final : public QuotaLedger {
 };
 
 }  // namespace
+
+Decision usage_store_unavailable(std::int64_t limit) {
+  Decision d;
+  d.allowed = false;
+  d.has_binding = true;
+  d.binding = {"usage_store_unavailable", limit, 0, 1};
+  d.retry_after_s = 1;
+  return d;
+}
 
 std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock clock) {
   return std::make_unique<MemoryRateLimiter>(cfg, std::move(clock));

@@ -85,6 +85,10 @@ std::string window_key(const char* kind, std::int64_t now, std::int64_t len) {
   return std::string("atelier:rl:") + kind + ":" + std::to_string(now - now % len);
 }
 
+// The three windows, in the order the admit script checks them.
+constexpr std::int64_t kWindowSeconds[3] = {60, 3600, 60};
+constexpr const char* kWindowNames[3] = {"global_minute", "global_hour", "identity_minute"};
+
 class RedisRateLimiter final : public RateLimiter {
  public:
   RedisRateLimiter(RateLimitConfig cfg, Clock clock, redis::Client& redis, RedisFailureMode mode,
@@ -94,7 +98,8 @@ class RedisRateLimiter final : public RateLimiter {
         redis_(redis),
         mode_(mode),
         health_(std::move(health)),
-        fallback_(make_memory_rate_limiter(cfg, clock)) {}
+        fallback_(make_memory_rate_limiter(cfg, clock)),
+        limits_{cfg.global_per_minute, cfg.global_per_hour, cfg.identity_per_minute} {}
 
   Decision admit(const std::string& identity) override {
     const std::int64_t now = clock_();
@@ -107,10 +112,6 @@ class RedisRateLimiter final : public RateLimiter {
       return unavailable(identity);
     const auto& e = r->elements;
     Decision d;
-    const std::int64_t limits[3] = {cfg_.global_per_minute, cfg_.global_per_hour,
-                                    cfg_.identity_per_minute};
-    const std::int64_t lens[3] = {60, 3600, 60};
-    const char* names[3] = {"global_minute", "global_hour", "identity_minute"};
     if (e[0].as_int() == 0) {
       d.allowed = false;
       d.has_binding = true;
@@ -121,8 +122,8 @@ class RedisRateLimiter final : public RateLimiter {
         d.retry_after_s = until - now;
       } else {
         const std::size_t i = static_cast<std::size_t>(std::clamp<std::int64_t>(which, 1, 3) - 1);
-        const std::int64_t reset = lens[i] - now % lens[i];
-        d.binding = {names[i], limits[i], 0, reset};
+        const std::int64_t reset = kWindowSeconds[i] - now % kWindowSeconds[i];
+        d.binding = {kWindowNames[i], limits_[i], 0, reset};
         d.retry_after_s = reset;
       }
       return d;
@@ -130,7 +131,8 @@ class RedisRateLimiter final : public RateLimiter {
     for (std::size_t i = 0; i < 3 && i + 1 < e.size(); ++i) {
       const std::int64_t count = e[i + 1].as_int(-1);
       if (count < 0) continue;
-      LimitState st{names[i], limits[i], limits[i] - count, lens[i] - now % lens[i]};
+      LimitState st{kWindowNames[i], limits_[i], limits_[i] - count,
+                    kWindowSeconds[i] - now % kWindowSeconds[i]};
       if (!d.has_binding || st.remaining < d.binding.remaining) {
         d.binding = st;
         d.has_binding = true;
@@ -147,14 +149,10 @@ class RedisRateLimiter final : public RateLimiter {
     std::vector<LimitState> out;
     const std::int64_t blocked = r->elements[0].as_int(0);
     if (blocked > now) out.push_back({"blocked", 0, 0, blocked - now});
-    const std::int64_t limits[3] = {cfg_.global_per_minute, cfg_.global_per_hour,
-                                    cfg_.identity_per_minute};
-    const std::int64_t lens[3] = {60, 3600, 60};
-    const char* names[3] = {"global_minute", "global_hour", "identity_minute"};
     for (std::size_t i = 0; i < 3; ++i) {
-      if (limits[i] <= 0) continue;
-      out.push_back(
-          {names[i], limits[i], limits[i] - r->elements[i + 1].as_int(0), lens[i] - now % lens[i]});
+      if (limits_[i] <= 0) continue;
+      out.push_back({kWindowNames[i], limits_[i], limits_[i] - r->elements[i + 1].as_int(0),
+                     kWindowSeconds[i] - now % kWindowSeconds[i]});
     }
     return out;
   }
@@ -187,6 +185,7 @@ class RedisRateLimiter final : public RateLimiter {
   const RedisFailureMode mode_;
   const std::shared_ptr<RedisHealth> health_;
   const std::unique_ptr<RateLimiter> fallback_;  // open mode, while Redis is unreachable
+  const std::int64_t limits_[3];                 // by window, as kWindowNames
 };
 
 class RedisQuotaLedger final : public QuotaLedger {
@@ -211,7 +210,7 @@ class RedisQuotaLedger final : public QuotaLedger {
         return fallback_->reserve(identity, units, limit);
       }
       health_->refusals.fetch_add(1);
-      return store_unavailable(limit);
+      return usage_store_unavailable(limit);
     }
     const auto& e = r->elements;
     const std::int64_t used = e[1].as_int();
@@ -308,15 +307,6 @@ class RedisQuotaLedger final : public QuotaLedger {
     auto& p = pending_[{identity, day}];
     p.units += u.units;
     p.requests += u.requests;
-  }
-
-  static Decision store_unavailable(std::int64_t limit) {
-    Decision d;
-    d.allowed = false;
-    d.has_binding = true;
-    d.binding = {"usage_store_unavailable", limit, 0, 1};
-    d.retry_after_s = 1;
-    return d;
   }
 
   UsageRepository& store_;
