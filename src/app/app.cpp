@@ -19,6 +19,7 @@
 #include "auth/authenticator.h"
 #include "auth/crypto.h"
 #include "auth/module.h"
+#include "cache/shared_cache.h"
 #include "chat/module.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
@@ -327,7 +328,23 @@ int serve(const Config& cfg) {
   UserDataRegistry user_data;  // each capability's part; read per request, after start
   // Declared before the modules, which keep references into it.
   Platform platform{c,    *database, accounts, *ledger, metrics, health,  user_data, router,
-                    deps, nullptr,   {},       {},      {},      nullptr, {}};
+                    deps, nullptr,   {},       {},      {},      nullptr, {},        {}};
+  // Result caches: one LRU per capability, in front of Redis when replicas share one.
+  platform.make_cache = [&c, &metrics, r = redis_client.get()](
+                            const std::string& name,
+                            std::size_t max_bytes) -> std::unique_ptr<cache::Cache> {
+    const auto entries = static_cast<std::size_t>(c.cache_size);
+    std::unique_ptr<cache::Cache> out;
+    if (r) {
+      out = std::make_unique<cache::SharedCache>(
+          name, *r,
+          cache::SharedCache::Options{entries, max_bytes, std::chrono::seconds(c.cache_ttl_s)});
+    } else {
+      out = std::make_unique<cache::LruCache>(entries, max_bytes);
+    }
+    metrics.add_cache(name, [p = out.get()] { return p->stats(); });
+    return out;
+  };
   std::vector<ModulePtr> modules;
   modules.push_back(text::make_module());
   modules.push_back(embed::make_module());

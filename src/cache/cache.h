@@ -1,7 +1,7 @@
 // The result cache seam: content-addressed results (the key includes the
 // input's hash and the model versions) so repeated work is skipped. The
-// in-process LRU serves one replica; a Redis implementation can serve many
-// replicas behind the same interface.
+// in-process LRU serves one replica; SharedCache (shared_cache.h) puts one in
+// front of Redis so that replicas share their results.
 //
 // Thread safety: all methods may be called concurrently.
 #pragma once
@@ -23,8 +23,13 @@ class Cache {
   virtual std::optional<std::string> get(const std::string& key) = 0;
   virtual void put(const std::string& key, std::string value) = 0;
 
+  // Per layer: `hits`/`misses` are the in-process layer's; the shared layer
+  // (Redis) is asked on each local miss and counts its own, with the calls
+  // that failed (answered as misses).
   struct Stats {
     std::uint64_t hits = 0, misses = 0, entries = 0, evictions = 0;
+    std::uint64_t shared_hits = 0, shared_misses = 0, shared_errors = 0;
+    bool shared = false;  // whether there is a shared layer
   };
   virtual Stats stats() const = 0;
 };

@@ -215,6 +215,8 @@ const std::vector<Setting>& settings() {
                             "longest text input in characters"));
     t.push_back(
         int_setting("cache_size", &Config::cache_size, 0, 10000000, "result cache entries"));
+    t.push_back(int_setting("cache_ttl_seconds", &Config::cache_ttl_s, 1, 365LL * 86400,
+                            "how long a result stays in the shared (Redis) cache"));
     t.push_back(string_setting("embedding_model", &Config::embedding_model, {},
                                "default text embedding model"));
     t.push_back(double_setting("search_rrf_k", &Config::search_rrf_k, 1, 10000,

@@ -61,6 +61,7 @@ struct Config {
   std::int64_t decode_pixel_budget = 0;
   int max_input_length = 20000;
   int cache_size = 1024;
+  std::int64_t cache_ttl_s = 86400;                // shared (Redis) cache entries
   std::string embedding_model = "glove-sif-100d";  // default for /v1/embeddings
   // Hybrid search fusion (reciprocal rank fusion), chosen on the SciFact train
   // judgments with the local GloVe-SIF vectors: nDCG@10 bm25 0.699, hybrid

@@ -86,8 +86,9 @@ class DesignModule final : public Module {
                               m.rate_limited(tier_name(static_cast<Tier>(tier)), limit);
                             }};
     repo_ = std::make_unique<DesignRepository>(p.db);
-    service_ = std::make_unique<DesignService>(*repo_, *blobs_, p.ledger, design_engines, ds,
-                                               observer, c.max_image_pixels);
+    service_ = std::make_unique<DesignService>(
+        *repo_, *blobs_, p.ledger, design_engines, ds, observer, c.max_image_pixels,
+        p.make_cache ? p.make_cache("edges", std::size_t(1) << 20) : nullptr);
     if (auto n = service_->recover(); n.is_ok() && *n > 0)
       log::info("design jobs resumed", {{"jobs", *n}});
     if (auto n = service_->apply_retention(); n.is_ok() && *n > 0)

@@ -56,7 +56,7 @@ std::string worker_name() {
 DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLedger& ledger,
                              std::map<std::string, engines::DesignEngine*> engines,
                              DesignSettings settings, DesignObserver observer,
-                             std::int64_t max_image_pixels)
+                             std::int64_t max_image_pixels, std::unique_ptr<cache::Cache> controls)
     : store_(store),
       blobs_(blobs),
       ledger_(ledger),
@@ -64,6 +64,8 @@ DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLed
       settings_(std::move(settings)),
       observer_(std::move(observer)),
       max_image_pixels_(max_image_pixels),
+      controls_(controls ? std::move(controls)
+                         : std::make_unique<cache::LruCache>(4096, std::size_t(1) << 20)),
       worker_id_(worker_name()) {
   for (int i = 0; i < std::max(1, settings_.workers); ++i)
     threads_.emplace_back([this] { worker(); });
@@ -400,18 +402,13 @@ void DesignService::keeper() {
 Result<std::string> DesignService::control_for(const std::string& input_hash, const cv::Mat& bgr,
                                                int low, int high) {
   const std::string key = input_hash + "/" + std::to_string(low) + "/" + std::to_string(high);
-  {
-    std::lock_guard lk(mu_);
-    if (auto it = controls_.find(key); it != controls_.end() && blobs_.exists(it->second))
-      return it->second;
-  }
+  if (auto hit = controls_->get(key); hit && blobs_.exists(*hit)) return *hit;
   const EdgeMap e = canny(bgr, {low, high});
   std::vector<unsigned char> png;
   if (!cv::imencode(".png", e.edges, png))
     return Status::internal("cannot encode the control image");
   ATELIER_ASSIGN_OR_RETURN(std::string h, blobs_.put(std::string(png.begin(), png.end())));
-  std::lock_guard lk(mu_);
-  controls_[key] = h;
+  controls_->put(key, h);
   return h;
 }
 

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "cache/cache.h"
 #include "core/cancel.h"
 #include "core/status.h"
 #include "design/design_repository.h"
@@ -95,7 +96,8 @@ class DesignService {
  public:
   DesignService(DesignRepository& store, BlobStore& blobs, QuotaLedger& ledger,
                 std::map<std::string, engines::DesignEngine*> engines, DesignSettings settings,
-                DesignObserver observer = {}, std::int64_t max_image_pixels = 40'000'000);
+                DesignObserver observer = {}, std::int64_t max_image_pixels = 40'000'000,
+                std::unique_ptr<cache::Cache> controls = nullptr);
   ~DesignService();  // stops the workers; running jobs finish or are re-queued next start
   DesignService(const DesignService&) = delete;
   DesignService& operator=(const DesignService&) = delete;
@@ -170,9 +172,11 @@ class DesignService {
   std::condition_variable work_cv_, done_cv_;
   std::int64_t wakeups_ = 0;  // guarded by mu_: jobs created here since the workers looked
   std::map<std::string, CancelSource> running_;  // guarded by mu_: cancel tokens of running jobs
-  std::map<std::string, std::string> controls_;  // guarded by mu_: input hash -> control blob
-  bool stopping_ = false;                        // guarded by mu_
-  const std::string worker_id_;                  // this replica's name on its leases
+  // Input hash and thresholds -> the control's blob (content-addressed in
+  // the shared blob store, so replicas sharing the cache share the edge maps).
+  std::unique_ptr<cache::Cache> controls_;
+  bool stopping_ = false;        // guarded by mu_
+  const std::string worker_id_;  // this replica's name on its leases
   std::vector<std::thread> threads_;
 };
 

@@ -33,6 +33,10 @@ class EmbedModule final : public Module {
       return ComponentHealth{glove_error_.empty(), glove_error_, {{"models_path", models}}};
     });
     native_ = load_native_models(p.config, p.embedders, p.metrics, p.health);
+    if (p.make_cache) {
+      cache_ = p.make_cache("embeddings", std::size_t(64) << 20);
+      p.image_models.cache = cache_.get();
+    }
     for (auto& [name, enc] : native_->image) p.image_models.encoders[name] = enc.get();
     api::add_embedding_routes(p.router, p.deps, p.embedders, glove_error_);
     return Status::ok();
@@ -46,6 +50,7 @@ class EmbedModule final : public Module {
  private:
   std::string glove_error_;
   std::unique_ptr<NativeModels> native_;
+  std::unique_ptr<cache::Cache> cache_;  // image encodings
 };
 
 }  // namespace

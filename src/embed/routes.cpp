@@ -193,9 +193,9 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageMod
         ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
         ATELIER_ASSIGN_OR_RETURN(
             auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-        std::vector<cv::Mat> mats;
-        for (auto& i : imgs) mats.push_back(i.bgr);
-        ATELIER_ASSIGN_OR_RETURN(auto feats, encoder->encode(mats, ctx.work));
+        std::vector<ImageModels::Input> inputs;
+        for (auto& i : imgs) inputs.push_back({&i.bgr, i.sha256_hex});
+        ATELIER_ASSIGN_OR_RETURN(auto feats, images.encode(*encoder, inputs, ctx.work));
         nlohmann::ordered_json j;
         j["object"] = "list";
         auto& data = j["data"] = nlohmann::ordered_json::array();

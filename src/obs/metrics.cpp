@@ -257,12 +257,20 @@ Metrics::chat_observer(const std::vector<std::string>& engines) {
   };
 }
 
-void Metrics::add_cache(const std::string& name,
-                        std::function<std::pair<double, double>()> hits_misses) {
-  add_sampled_counter("atelier_cache_hits_total", "Result cache hits.", {{"cache", name}},
-                      [hits_misses] { return hits_misses().first; });
-  add_sampled_counter("atelier_cache_misses_total", "Result cache misses.", {{"cache", name}},
-                      [hits_misses] { return hits_misses().second; });
+void Metrics::add_cache(const std::string& name, std::function<cache::Cache::Stats()> stats) {
+  using S = cache::Cache::Stats;
+  auto counter = [&](const char* metric, const char* help, const char* layer, auto field) {
+    add_sampled_counter(metric, help, {{"cache", name}, {"layer", layer}},
+                        [stats, field] { return static_cast<double>(stats().*field); });
+  };
+  counter("atelier_cache_hits_total", "Result cache hits.", "local", &S::hits);
+  counter("atelier_cache_misses_total", "Result cache misses.", "local", &S::misses);
+  if (!stats().shared) return;
+  counter("atelier_cache_hits_total", "Result cache hits.", "redis", &S::shared_hits);
+  counter("atelier_cache_misses_total", "Result cache misses.", "redis", &S::shared_misses);
+  counter("atelier_cache_errors_total",
+          "Shared cache calls that failed (Redis unreachable); answered as misses.", "redis",
+          &S::shared_errors);
 }
 
 void Metrics::observe_search(const std::string& mode, double seconds) {

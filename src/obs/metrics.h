@@ -17,6 +17,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "cache/cache.h"
+
 namespace atelier {
 
 class Metrics {
@@ -52,8 +54,9 @@ class Metrics {
   std::function<void(const std::string& engine, const std::string& outcome, double ttft_seconds,
                      double seconds, std::size_t tokens)>
   chat_observer(const std::vector<std::string>& engines);
-  // Result cache hits and misses, by cache name.
-  void add_cache(const std::string& name, std::function<std::pair<double, double>()> hits_misses);
+  // Result cache hits and misses by cache name and layer ("local", and
+  // "redis" for a shared cache, with its failed calls).
+  void add_cache(const std::string& name, std::function<cache::Cache::Stats()> stats);
 
   // Gauges read at scrape time (queue depths, cache sizes, ...).
   using Sampler = std::function<double()>;

@@ -16,6 +16,7 @@
 
 #include "auth/account_repository.h"
 #include "auth/user_data.h"
+#include "cache/cache.h"
 #include "config/config.h"
 #include "core/health.h"
 #include "core/status.h"
@@ -69,6 +70,11 @@ struct Platform {
   search::SearchService* search = nullptr;
   // The asker's wardrobe as a chat tool (set by the wardrobe module).
   WardrobeAdvisor wardrobe_advisor;
+  // A result cache named `name` holding up to `max_bytes` in this process:
+  // shared with the other replicas through Redis when one is configured. Its
+  // hit and miss metrics are registered. Set by the composition root.
+  std::function<std::unique_ptr<cache::Cache>(const std::string& name, std::size_t max_bytes)>
+      make_cache;
 };
 
 class Module {

@@ -12,7 +12,8 @@ class VisionModule final : public Module {
  public:
   const char* name() const override { return "vision"; }
   Status start(Platform& p) override {
-    stack_ = build_vision(p.config, p.metrics, p.health);
+    stack_ = build_vision(p.config, p.metrics, p.health,
+                          p.make_cache ? p.make_cache("vision", std::size_t(256) << 20) : nullptr);
     if (stack_->encoder) {
       p.image_models.encoders[stack_->encoder->model()] = stack_->encoder.get();
       p.embedders.add_image_model(stack_->encoder->model(), stack_->encoder->dimensions());

@@ -9,8 +9,8 @@
 
 namespace atelier::vision {
 
-std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
-                                          HealthRegistry& health) {
+std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, HealthRegistry& health,
+                                          std::unique_ptr<cache::Cache> cache) {
   auto v = std::make_unique<VisionStack>();
   if (c.model_threads > 0) cv::setNumThreads(c.model_threads);
   BatcherOptions bo;
@@ -105,13 +105,7 @@ std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
                               [e] { return double(e->queued()); });
   }
 
-  v->cache = std::make_unique<cache::LruCache>(static_cast<std::size_t>(c.cache_size),
-                                               std::size_t(256) << 20);
-  auto* cache = v->cache.get();
-  metrics.add_cache("vision", [cache] {
-    auto s = cache->stats();
-    return std::make_pair(double(s.hits), double(s.misses));
-  });
+  v->cache = std::move(cache);
 
   vision::Engines e;
   e.detector = v->detector.get();

@@ -29,7 +29,8 @@ struct VisionStack {
   std::unique_ptr<vision::VisionService> service;
 };
 
-std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics,
-                                          HealthRegistry& health);
+// `cache` holds the analyses (null: none).
+std::unique_ptr<VisionStack> build_vision(const Config& c, Metrics& metrics, HealthRegistry& health,
+                                          std::unique_ptr<cache::Cache> cache);
 
 }  // namespace atelier::vision

@@ -135,45 +135,119 @@ test('a key revoked through one replica is refused by every replica within 1 s',
   }
 });
 
-test('Redis stopped: closed mode answers 503 + Retry-After, open mode serves on each replica\'s own counters; both recover', async () => {
+test('a result computed on one replica is served from the shared cache by the others', async () => {
+  const key = createKey(c, 'premium', 'cacher');
+  const h = { authorization: `Bearer ${key}`, 'content-type': 'image/jpeg' };
+  const rooms = path.resolve(SOURCE_DIR, '../shared/data/rooms/living_room');
+  const photo = readFileSync(path.join(rooms, readdirSync(rooms).filter((f) => f.endsWith('.jpg'))[0]));
+  const [a, b, d] = c.servers;
+  const first = await json(await fetch(`${a.url}/v1/vision/analyze`, { method: 'POST', body: photo, headers: h }));
+  assert.equal(first.cached, false, JSON.stringify(first).slice(0, 300));
+  const second = await json(await fetch(`${b.url}/v1/vision/analyze`, { method: 'POST', body: photo, headers: h }));
+  assert.equal(second.cached, true, 'computed once, on the first replica');
+  assert.deepEqual({ ...second, cached: false }, first);
+  const e1 = await json(await fetch(`${b.url}/v1/embeddings/images`, { method: 'POST', body: photo, headers: h }));
+  const e2 = await json(await fetch(`${d.url}/v1/embeddings/images`, { method: 'POST', body: photo, headers: h }));
+  assert.equal(e1.data[0].embedding.length, 1280);
+  assert.deepEqual(e2.data[0].embedding, e1.data[0].embedding);
+  const metric = (text, name, cache, layer) =>
+    Number((text.match(new RegExp(`^atelier_cache_${name}_total\\{cache="${cache}",layer="${layer}"\\} (\\d+)`, 'm')) || [])[1]);
+  const mb = await (await fetch(`${b.url}/metrics`)).text();
+  const md = await (await fetch(`${d.url}/metrics`)).text();
+  assert.equal(metric(mb, 'hits', 'vision', 'redis'), 1, 'the second replica found it in Redis');
+  assert.equal(metric(mb, 'misses', 'vision', 'local'), 1);
+  assert.equal(metric(mb, 'misses', 'embeddings', 'redis'), 1, 'the first image embedding was computed');
+  assert.equal(metric(md, 'hits', 'embeddings', 'redis'), 1);
+  assert.equal(metric(md, 'errors', 'embeddings', 'redis'), 0);
+  // The same analysis again on b is answered from its own memory.
+  assert.equal((await json(await fetch(`${b.url}/v1/vision/analyze`, { method: 'POST', body: photo, headers: h }))).cached, true);
+  assert.equal(metric(await (await fetch(`${b.url}/metrics`)).text(), 'hits', 'vision', 'local'), 1);
+});
+
+// Clients calling a metered route in a loop through nginx; `stop()` ends the
+// loops and returns every status seen, in order, with the problems found.
+function load(url, key, clients = 8) {
+  let running = true;
+  const seen = [], problems = [];
+  const loops = Array.from({ length: clients }, async () => {
+    while (running) {
+      try {
+        const r = await me(url, key);
+        await r.arrayBuffer();
+        seen.push(r.status);
+        if (r.status === 503 && (r.headers.get('retry-after') !== '1' || r.headers.get('content-type') !== 'application/problem+json'))
+          problems.push(`503 without Retry-After or problem+json: ${r.headers.get('retry-after')} ${r.headers.get('content-type')}`);
+      } catch (e) {
+        problems.push(`request failed: ${e.cause?.code || e.message}`);
+      }
+      await sleep(5);
+    }
+  });
+  return {
+    seen,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return { seen, problems };
+    },
+  };
+}
+
+async function until(f, ms = 7500) {
+  for (const t = performance.now(); performance.now() - t < ms;) {
+    if (await f()) return true;
+    await sleep(20);
+  }
+  return false;
+}
+
+test('Redis stopped under load: closed mode answers 503 + Retry-After, open mode serves on each replica\'s own counters; both recover', async () => {
   const key = createKey(c, 'premium', 'outage');
   assert.equal((await me(c.url, key)).status, 200);
+  const closed = load(c.url, key);
+  await until(() => closed.seen.length >= 50);
   await c.redis.stop();
-  const down = await me(c.url, key);
-  assert.equal(down.status, 503);
-  assert.equal(down.headers.get('retry-after'), '1');
-  assert.equal(down.headers.get('content-type'), 'application/problem+json');
+  assert.ok(await until(() => closed.seen.includes(503)), 'refused while Redis is down');
   const ready = await fetch(`${c.servers[0].url}/health/ready`);
   assert.equal(ready.status, 503, 'a replica that cannot meter is not ready (closed mode)');
   assert.equal((await fetch(`${c.url}/health/live`)).status, 200);
+  const downAt = closed.seen.length;
+  await sleep(300);
   await c.redis.start();
-  let status = 0;
-  for (let i = 0; i < 150 && status !== 200; i++) {
-    status = (await me(c.url, key)).status;
-    if (status !== 200) await sleep(50);
-  }
-  assert.equal(status, 200, 'served again once Redis is back');
+  const upAt = closed.seen.length;
+  assert.ok(await until(() => closed.seen.slice(upAt).filter((x) => x === 200).length >= 20), 'served again once Redis is back');
+  const { seen, problems } = await closed.stop();
+  assert.deepEqual(problems, []);
+  assert.deepEqual([...new Set(seen)].sort(), [200, 503], 'only answers and refusals: no 500, no 502, no hang');
+  assert.ok(seen.slice(downAt, upAt).every((x) => x === 503), 'nothing was served unmetered while Redis was down');
+  assert.equal(seen.at(-1), 200);
 
-  const open = await startCluster({ replicas: 2, env: { ATELIER_REDIS_FAILURE: 'open' } });
+  const open = await startCluster({ replicas: 2, env: { ATELIER_REDIS_FAILURE: 'open', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' } });
   try {
     const k = createKey(open, 'premium', 'open');
     assert.equal((await me(open.url, k)).status, 200);
+    const l = load(open.url, k);
+    await until(() => l.seen.length >= 50);
     await open.redis.stop();
-    for (let i = 0; i < 6; i++) assert.equal((await me(open.url, k)).status, 200, 'served without Redis');
+    const stoppedAt = l.seen.length;
+    await sleep(800);
+    assert.ok(l.seen.length - stoppedAt >= 20, `served without Redis: ${l.seen.length - stoppedAt} requests`);
     const r = await json(await fetch(`${open.servers[0].url}/health/ready`));
     assert.equal(JSON.stringify(r).includes('"redis"'), true);
     const metrics = (await Promise.all(open.servers.map(async (s) => (await fetch(`${s.url}/metrics`)).text()))).join('\n');
     const fallbacks = [...metrics.matchAll(/^atelier_redis_fallback_total (\d+)/gm)].reduce((a, m) => a + Number(m[1]), 0);
-    assert.ok(fallbacks >= 6, `fallbacks counted: ${fallbacks}`);
+    assert.ok(fallbacks >= 20, `fallbacks counted: ${fallbacks}`);
     await open.redis.start();
-    let up = false;
-    for (let i = 0; i < 150 && !up; i++) {
-      const m = await (await fetch(`${open.servers[0].url}/metrics`)).text();
-      await me(open.servers[0].url, k);
-      up = /^atelier_redis_up 1/m.test(m);
-      if (!up) await sleep(50);
-    }
-    assert.ok(up, 'reconnected');
+    const up = await until(async () => {
+      const ms = await Promise.all(open.servers.map(async (s) => (await fetch(`${s.url}/metrics`)).text()));
+      return ms.every((m) => /^atelier_redis_up 1/m.test(m));
+    });
+    assert.ok(up, 'every replica reconnected');
+    // Counting is shared again: the restarted (empty) Redis holds the day's quota counter.
+    assert.ok(await until(() => open.redis.cli('KEYS', 'atelier:q:*').length > 0), 'Redis counts again');
+    const { seen, problems } = await l.stop();
+    assert.deepEqual(problems, []);
+    assert.deepEqual([...new Set(seen)], [200], 'open mode never refuses for want of Redis');
   } finally {
     await open.stop();
   }

@@ -223,7 +223,7 @@ test('results are cached by content hash and model version; hits show in /metric
   assert.ok(first.body.detections.length > 0 && first.body.ocr && first.body.caption);
   assert.deepEqual({ ...again.body, cached: false }, first.body);
   const m = await (await fetch(`${s.url}/metrics`)).text();
-  assert.match(m, /atelier_cache_hits_total\{cache="vision"\} [1-9]/);
+  assert.match(m, /atelier_cache_hits_total\{cache="vision",layer="local"\} [1-9]/);
 });
 
 test('concurrent detections share forwards (dynamic batching) and metrics say so', async () => {
