@@ -96,23 +96,50 @@ Status DesignRepository::delete_room(const std::string& owner, const std::string
   return Status::ok();
 }
 
-Result<Design> DesignRepository::create_design(const Design& d) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  auto st = c->execute("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
-                       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       {d.id,          d.owner,           d.room_id,        d.input_blob,
-                        d.input_type,  d.style,           d.room_type,      d.extra_prompt,
-                        d.prompt,      d.negative_prompt, d.preset_version, d.strength,
-                        d.seed,        d.engine,          d.status,         d.error,
-                        d.output_blob, d.output_type,     d.control_blob,   d.cost,
-                        d.quota_day,   d.idempotency_key, d.attempts,       d.created_at,
-                        d.started_at,  d.finished_at,     d.engine_detail,  d.canny_low,
-                        d.canny_high,  d.request_hash});
+namespace {
+
+Status insert_design(db::Connection& c, const Design& d) {
+  auto st = c.execute("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
+                      ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      {d.id,          d.owner,           d.room_id,        d.input_blob,
+                       d.input_type,  d.style,           d.room_type,      d.extra_prompt,
+                       d.prompt,      d.negative_prompt, d.preset_version, d.strength,
+                       d.seed,        d.engine,          d.status,         d.error,
+                       d.output_blob, d.output_type,     d.control_blob,   d.cost,
+                       d.quota_day,   d.idempotency_key, d.attempts,       d.created_at,
+                       d.started_at,  d.finished_at,     d.engine_detail,  d.canny_low,
+                       d.canny_high,  d.request_hash});
   if (!st.is_ok()) {
     if (st.status().code() == Code::already_exists)
       return Status::already_exists("a design with this Idempotency-Key exists");
     return st.status();
   }
+  return Status::ok();
+}
+
+}  // namespace
+
+Result<Design> DesignRepository::create_design(const Design& d) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_RETURN_IF_ERROR(insert_design(*c, d));
+  return d;
+}
+
+Result<Design> DesignRepository::create_design_within(const Design& d, double budget,
+                                                      std::int64_t since_ms) {
+  ATELIER_RETURN_IF_ERROR(db_.transaction(work_, [&](db::Connection& c) -> Status {
+    if (c.dialect() == db::Dialect::postgres)
+      ATELIER_RETURN_IF_ERROR(c.script("SELECT pg_advisory_xact_lock(7418527)"));
+    ATELIER_ASSIGN_OR_RETURN(
+        auto held,
+        db::first<double>(c,
+                          "SELECT COALESCE(SUM(cost), 0) FROM designs WHERE created_at >= ? AND "
+                          "status IN ('queued', 'running', 'succeeded')",
+                          {since_ms}, [](const db::Row& r) { return r.real(0); }));
+    if (held.value_or(0.0) + d.cost > budget + 1e-9)
+      return Status::resource_exhausted("the monthly generation budget is spent");
+    return insert_design(c, d);
+  }));
   return d;
 }
 

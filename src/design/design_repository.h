@@ -34,6 +34,13 @@ class DesignRepository {
 
   // already_exists when (owner, idempotency_key) is taken.
   Result<Design> create_design(const Design& d);
+  // create_design under a budget shared by every owner and replica: the
+  // designs created since `since_ms` that are queued, running or succeeded
+  // hold their cost; `d` is inserted only if d.cost fits in what `budget`
+  // leaves (resource_exhausted otherwise). Check and insert are one
+  // transaction, serialised by a lock (an advisory lock on PostgreSQL, the
+  // write lock on SQLite), so racing replicas cannot overrun it.
+  Result<Design> create_design_within(const Design& d, double budget, std::int64_t since_ms);
   Result<Design> find_design(const std::string& owner, const std::string& id);
   Result<Design> find_design_by_key(const std::string& owner, const std::string& key);
   // Newest first (keyset pagination on created_at, id: stable while rows are added).

@@ -164,6 +164,52 @@ TEST_P(DesignRepositoryTest, PagesAreNewestFirstAndStableAcrossEqualTimes) {
             Code::invalid_argument);
 }
 
+TEST_P(DesignRepositoryTest, ABudgetIsHeldExactlyByRacingCreatorsAndFreedByFailedJobs) {
+  DesignRepository repo(*db_);
+  // Last month's job and a failed one hold nothing.
+  Design old = design("ds_old", "user:1", 10, "succeeded");
+  old.cost = 3;
+  ASSERT_TRUE(repo.create_design(old).is_ok());
+  Design failed = design("ds_failed", "user:1", 1000, "failed");
+  failed.cost = 3;
+  ASSERT_TRUE(repo.create_design(failed).is_ok());
+  // Eight "replicas" race to create three jobs each at 1 USD under a 5 USD budget.
+  std::mutex mu;
+  std::vector<std::string> made;
+  int refused = 0;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      DesignRepository mine(*db_);
+      for (int i = 0; i < 3; ++i) {
+        Design d = design("ds_" + std::to_string(t) + "_" + std::to_string(i),
+                          "user:" + std::to_string(t), 1000);
+        d.cost = 1;
+        auto r = mine.create_design_within(d, 5, 100);
+        std::lock_guard lk(mu);
+        if (r.is_ok()) {
+          made.push_back(d.id);
+        } else {
+          EXPECT_EQ(r.status().code(), Code::resource_exhausted) << r.status().message();
+          ++refused;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(made.size(), 5u);
+  EXPECT_EQ(refused, 19);
+  // A job that fails gives its cost back.
+  Design d = *repo.find_design("user:" + made[0].substr(3, 1), made[0]);
+  d.status = "failed";
+  ASSERT_TRUE(*repo.update_design(d, std::nullopt));
+  Design next = design("ds_next", "user:9", 1000);
+  next.cost = 1;
+  EXPECT_TRUE(repo.create_design_within(next, 5, 100).is_ok());
+  next.id = "ds_over";
+  EXPECT_EQ(repo.create_design_within(next, 5, 100).status().code(), Code::resource_exhausted);
+}
+
 TEST_P(DesignRepositoryTest, StatusChangesAreConditionalAndSpendCountsSucceededOnly) {
   DesignRepository repo(*db_);
   ASSERT_TRUE(repo.create_design(design("ds_1", "user:1", 1000)).is_ok());

@@ -42,7 +42,9 @@ nlohmann::ordered_json design_json(const Design& d) {
   j["prompt"] = d.prompt;
   j["negative_prompt"] = d.negative_prompt;
   j["preset_version"] = d.preset_version;
-  j["cost_usd"] = d.cost;
+  // What the job cost: a queued or running one holds its cost against the
+  // budget, but has cost nothing yet.
+  j["cost_usd"] = d.status == "succeeded" ? d.cost : 0.0;
   j["error"] = d.error.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(d.error);
   j["attempts"] = d.attempts;
   if (d.canny_low) j["control_thresholds"] = {*d.canny_low, *d.canny_high};

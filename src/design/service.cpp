@@ -174,15 +174,6 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
   if (room_type.empty()) room_type = "other";
   ATELIER_ASSIGN_OR_RETURN(Prompt p, build_prompt(req.style, room_type, req.extra_prompt));
 
-  const double cost =
-      settings_.cost_per_generation.count(engine) ? settings_.cost_per_generation.at(engine) : 0.0;
-  if (settings_.monthly_budget > 0) {
-    ATELIER_ASSIGN_OR_RETURN(double spent, store.design_spend("", day_and_month_start().second));
-    if (spent + cost > settings_.monthly_budget + 1e-9) {
-      if (observer_.refused) observer_.refused(req.tier, "monthly_budget");
-      return Status::resource_exhausted("the monthly generation budget is spent");
-    }
-  }
   if (!req.room_id) {
     ATELIER_ASSIGN_OR_RETURN(d.input_blob, blobs_.put(req.image_bytes));
     d.input_type = req.image_type;
@@ -224,9 +215,19 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
     d.canny_high = *req.canny_high;
   }
   d.created_at = now_ms();
-  auto made = store.create_design(d);
+  // The job holds its cost against the monthly budget from now on; a failed
+  // or cancelled one gives it back (the budget counts queued, running and
+  // succeeded jobs).
+  d.cost =
+      settings_.cost_per_generation.count(engine) ? settings_.cost_per_generation.at(engine) : 0.0;
+  auto made =
+      settings_.monthly_budget > 0
+          ? store.create_design_within(d, settings_.monthly_budget, day_and_month_start().second)
+          : store.create_design(d);
   if (!made.is_ok()) {
     ledger_.refund(gen_identity(req.owner), day, 1);
+    if (made.status().code() == Code::resource_exhausted && observer_.refused)
+      observer_.refused(req.tier, "monthly_budget");
     if (made.status().code() == Code::already_exists && req.idempotency_key) {
       // A concurrent retry with the same key won the insert.
       ATELIER_ASSIGN_OR_RETURN(Design other,

@@ -253,6 +253,28 @@ test('Redis stopped under load: closed mode answers 503 + Retry-After, open mode
   }
 });
 
+test('the design studio\'s monthly budget holds across replicas racing for its last dollars', async () => {
+  const b = await startCluster({ replicas: 3, env: { ATELIER_DESIGN_COST_LOCAL: '0.01', ATELIER_DESIGN_MONTHLY_BUDGET: '0.05',
+    ATELIER_DESIGN_WORKERS: '1', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0' } });
+  try {
+    const key = createKey(b, 'admin', 'spender');
+    const h = { authorization: `Bearer ${key}` };
+    const rooms = path.resolve(SOURCE_DIR, '../shared/data/rooms/bedroom');
+    const photo = readFileSync(path.join(rooms, readdirSync(rooms).filter((f) => f.endsWith('.jpg'))[0]));
+    const room = await json(await fetch(`${b.url}/v1/rooms?room_type=bedroom`, { method: 'POST', body: photo, headers: { ...h, 'content-type': 'image/jpeg' } }));
+    const statuses = await Promise.all(Array.from({ length: 24 }, (_, i) => fetch(`${b.url}/v1/designs`, {
+      method: 'POST', body: JSON.stringify({ room_id: room.id, style: 'minimalist', seed: i }),
+      headers: { ...h, 'content-type': 'application/json' } }).then(async (r) => {
+      if (r.status === 429) assert.match((await r.json()).detail, /monthly generation budget/);
+      return r.status;
+    })));
+    assert.equal(statuses.filter((x) => x === 202).length, 5, `five jobs fit the budget: ${statuses.join()}`);
+    assert.equal(statuses.filter((x) => x === 429).length, 19);
+  } finally {
+    await b.stop();
+  }
+});
+
 test('kill -9 of a replica: its design job finishes on another, reads through nginx see no error, every answered write is kept', async () => {
   const key = createKey(c, 'admin', 'designer');
   const h = { authorization: `Bearer ${key}` };
