@@ -21,6 +21,7 @@
 #include "auth/module.h"
 #include "cache/shared_cache.h"
 #include "chat/module.h"
+#include "core/clock.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
 #include "design/module.h"
@@ -232,6 +233,11 @@ int serve(const Config& cfg) {
   auto ledger = redis_client ? make_redis_quota_ledger(usage, system_clock_seconds(), *redis_client,
                                                        redis_mode, redis_health)
                              : make_memory_quota_ledger(usage, system_clock_seconds());
+  auto concurrency = redis_client
+                         ? make_redis_concurrency_limiter(
+                               *redis_client, redis_mode, redis_health,
+                               [] { return unix_millis(); }, std::chrono::seconds(c.stream_lease_s))
+                         : make_memory_concurrency_limiter();
   WorkerPool pool("cpu", static_cast<std::size_t>(c.workers),
                   static_cast<std::size_t>(c.queue_capacity));
   WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
@@ -329,6 +335,7 @@ int serve(const Config& cfg) {
   // Declared before the modules, which keep references into it.
   Platform platform{c,    *database, accounts, *ledger, metrics, health,  user_data, router,
                     deps, nullptr,   {},       {},      {},      nullptr, {},        {}};
+  platform.concurrency = concurrency.get();
   // Result caches: one LRU per capability, in front of Redis when replicas share one.
   platform.make_cache = [&c, &metrics, r = redis_client.get()](
                             const std::string& name,

@@ -27,12 +27,17 @@ class ChatModule final : public Module {
                             std::chrono::seconds(c.chat_openai_idle_s),
                             std::chrono::seconds(c.chat_keepalive_s)})));
     }
-    api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models());
+    if (!p.concurrency) {
+      own_streams_ = make_memory_concurrency_limiter();
+      p.concurrency = own_streams_.get();
+    }
+    api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models(), *p.concurrency);
     p.user_data.add(api::chat_user_data(*service_));
     return Status::ok();
   }
 
  private:
+  std::unique_ptr<ConcurrencyLimiter> own_streams_;  // when the platform offers none
   std::unique_ptr<ConversationRepository> conversations_;
   std::unique_ptr<ChatService> service_;
 };

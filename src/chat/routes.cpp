@@ -280,9 +280,9 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
 }
 
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
-                     std::vector<std::string> embedding_models) {
+                     std::vector<std::string> embedding_models, ConcurrencyLimiter& streams) {
   auto observe = d.metrics.chat_observer({"local", "openai", "native"});
-  auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user);
+  auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user, streams);
   add_chat_socket_route(router, d, svc, observe, cap);
   router.add({
       .method = Method::post,
@@ -351,12 +351,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
         std::unique_ptr<chat::StreamCap::Slot> slot;
         if (stream) {
-          slot = cap->take(ctx.identity.id);
-          if (!slot)
-            return Status::resource_exhausted(
-                "too many open chat streams for this caller (at "
-                "most " +
-                std::to_string(cap->limit()) + ")");
+          ATELIER_ASSIGN_OR_RETURN(slot, cap->take(ctx.identity.id));
         }
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;

@@ -7,13 +7,16 @@
 #include "chat/service.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "quota/concurrency.h"
 
 namespace atelier::api {
 
-// `embedding_models`: listed by GET /v1/models beside the chat models.
+// `embedding_models`: listed by GET /v1/models beside the chat models;
+// `streams` counts each caller's open streams (SSE and WebSocket), capped at
+// chat_streams_per_user, and must outlive the routes.
 // Registers the chat metrics (Metrics::chat_observer) on deps.metrics.
 void add_chat_routes(http::Router& router, ApiDeps& deps, chat::ChatService& svc,
-                     std::vector<std::string> embedding_models);
+                     std::vector<std::string> embedding_models, ConcurrencyLimiter& streams);
 // The sources an answer's [n] markers resolve to, as every chat route shows
 // them (n, id, collection, title, snippet, score and ranks).
 nlohmann::ordered_json sources_json(const std::vector<chat::Retrieved>& sources);

@@ -81,10 +81,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
 
  private:
   Status sign_in_locked(Identity who) {
-    slot_ = cap_->take(who.id);
-    if (!slot_)
-      return Status::resource_exhausted("too many open chat streams for this caller (at most " +
-                                        std::to_string(cap_->limit()) + ")");
+    ATELIER_ASSIGN_OR_RETURN(slot_, cap_->take(who.id));
     who_ = std::move(who);
     ordered_json models = ordered_json::array();
     for (const auto& m : svc_.models()) models.push_back(m.name);
@@ -325,10 +322,11 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     send_locked(j);
   }
   // An error that ends the socket: 1008 (policy) for credentials, 1013 (try
-  // again later) for limits.
+  // again later) for limits and for limits that cannot be counted now.
   void refuse_locked(const Status& st) {
     error_locked(st, "");
-    if (ws_) ws_->close(st.code() == Code::resource_exhausted ? 1013 : 1008, st.message());
+    const bool later = st.code() == Code::resource_exhausted || st.code() == Code::unavailable;
+    if (ws_) ws_->close(later ? 1013 : 1008, st.message());
   }
 
   ApiDeps& d_;
@@ -391,7 +389,7 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
         if (who) {
           if (Status st = socket->sign_in(std::move(*who)); !st.is_ok()) {
             ws->send(ordered_json{{"type", "error"},
-                                  {"status", 429},
+                                  {"status", http::http_status(st.code())},
                                   {"code", std::string(code_name(st.code()))},
                                   {"message", st.message()}}
                          .dump());

@@ -1,51 +1,38 @@
 // Open chat streams per identity, capped: a stream (SSE or a WebSocket)
 // holds a worker and maybe an upstream connection for as long as the client
-// reads.
+// reads. The slots are counted by a ConcurrencyLimiter: across replicas when
+// it is the Redis one, so a caller's streams are capped cluster-wide.
 //
 // Thread safety: take() from any thread; a Slot is released on any thread.
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
-#include <unordered_map>
+
+#include "quota/concurrency.h"
 
 namespace atelier::chat {
 
 class StreamCap {
  public:
-  explicit StreamCap(int cap) : cap_(cap) {}
+  // `slots` must outlive the cap and the slots it gives.
+  StreamCap(int cap, ConcurrencyLimiter& slots) : cap_(cap), slots_(slots) {}
   int limit() const { return cap_; }
 
-  // Held while a stream is open; gives its slot back when it goes.
-  class Slot {
-   public:
-    Slot(StreamCap& cap, std::string who) : cap_(cap), who_(std::move(who)) {}
-    ~Slot() { cap_.release(who_); }
-    Slot(const Slot&) = delete;
-    Slot& operator=(const Slot&) = delete;
-
-   private:
-    StreamCap& cap_;
-    const std::string who_;
-  };
-  // Null when the caller already holds `limit()` streams.
-  std::unique_ptr<Slot> take(const std::string& who) {
-    std::lock_guard lock(mu_);
-    int& n = open_[who];
-    if (n >= cap_) return nullptr;
-    ++n;
-    return std::make_unique<Slot>(*this, who);
+  using Slot = ConcurrencyLimiter::Slot;
+  // A slot for one more of `who`'s streams: resource_exhausted when `who`
+  // holds limit() already, unavailable when the streams cannot be counted.
+  Result<std::unique_ptr<Slot>> take(const std::string& who) {
+    ATELIER_ASSIGN_OR_RETURN(std::unique_ptr<Slot> slot, slots_.take(who, cap_));
+    if (!slot)
+      return Status::resource_exhausted("too many open chat streams for this caller (at most " +
+                                        std::to_string(cap_) + ")");
+    return slot;
   }
 
  private:
-  void release(const std::string& who) {
-    std::lock_guard lock(mu_);
-    if (--open_[who] <= 0) open_.erase(who);
-  }
   const int cap_;
-  std::mutex mu_;
-  std::unordered_map<std::string, int> open_;
+  ConcurrencyLimiter& slots_;
 };
 
 }  // namespace atelier::chat

@@ -143,6 +143,9 @@ const std::vector<Setting>& settings() {
     t.push_back(string_setting("redis_failure", &Config::redis_failure, {"closed", "open"},
                                "Redis unreachable: closed refuses metered routes with 503; open "
                                "falls back to this replica's own counters"));
+    t.push_back(int_setting("stream_lease_seconds", &Config::stream_lease_s, 1, 3600,
+                            "with Redis: how long a replica that died keeps counting its open "
+                            "chat streams against their callers"));
     t.push_back(string_setting("database_url", &Config::database_url, {},
                                "postgresql://user:pass@host:port/db (empty: SQLite in data_dir)",
                                true));

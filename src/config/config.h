@@ -47,6 +47,7 @@ struct Config {
   // Redis for the state replicas share (empty: all in-process).
   std::string redis_url;
   std::string redis_failure = "closed";  // "closed" or "open"
+  std::int64_t stream_lease_s = 30;      // a dead replica's open streams lapse after this
   int database_pool = 0;                 // connections; 0: one per thread that may use the database
   int queue_capacity = 64;
 

@@ -25,6 +25,7 @@
 #include "engines/vision.h"
 #include "obs/metrics.h"
 #include "platform/wardrobe_advice.h"
+#include "quota/concurrency.h"
 #include "quota/limits.h"
 #include "store/database.h"
 
@@ -75,6 +76,9 @@ struct Platform {
   // hit and miss metrics are registered. Set by the composition root.
   std::function<std::unique_ptr<cache::Cache>(const std::string& name, std::size_t max_bytes)>
       make_cache;
+  // Counts long-lived work per caller (open chat streams): across replicas
+  // when they share Redis. Set by the composition root; may be null.
+  ConcurrencyLimiter* concurrency = nullptr;
 };
 
 class Module {

@@ -8,6 +8,8 @@
 //   atelier:rl:im:<identity>:<minute>                     per-identity window
 //   atelier:rl:blk:<identity>, atelier:rl:vio:<identity>:<minute>   blocks
 //   atelier:q:<identity>:<day>                            {u: units, r: requests}
+//   atelier:streams:<identity>     open streams: a sorted set of slots scored by
+//                                  when their lease ends (renewed while open)
 // Windows are the same fixed UTC-aligned ones as the in-process limiter's,
 // computed from the injected clock; keys expire after their window.
 //
@@ -27,8 +29,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 
+#include "quota/concurrency.h"
 #include "quota/limits.h"
 #include "store/redis/redis.h"
 
@@ -48,5 +53,12 @@ std::unique_ptr<RateLimiter> make_redis_rate_limiter(RateLimitConfig cfg, Clock 
 std::unique_ptr<QuotaLedger> make_redis_quota_ledger(UsageRepository& store, Clock clock,
                                                      redis::Client& redis, RedisFailureMode mode,
                                                      std::shared_ptr<RedisHealth> health);
+
+// Slots held on every replica together. Each slot has a lease of `lease`
+// that this process renews while the slot is held, so the slots of a replica
+// that dies lapse within one lease. `now_ms`: Unix time in milliseconds.
+std::unique_ptr<ConcurrencyLimiter> make_redis_concurrency_limiter(
+    redis::Client& redis, RedisFailureMode mode, std::shared_ptr<RedisHealth> health,
+    std::function<std::int64_t()> now_ms, std::chrono::seconds lease = std::chrono::seconds(30));
 
 }  // namespace atelier

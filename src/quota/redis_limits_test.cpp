@@ -203,3 +203,94 @@ TEST(RedisClient, SubscriptionsDeliverAndReconnect) {
 
 }  // namespace
 }  // namespace atelier
+
+namespace atelier {
+namespace {
+
+TEST(RedisConcurrency, SlotsAreCappedAcrossReplicasAndADeadReplicasLapse) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  std::atomic<std::int64_t> now_ms{1'800'000'000'000};
+  auto clock = [&] { return now_ms.load(); };
+  auto health = std::make_shared<RedisHealth>();
+  auto a = make_redis_concurrency_limiter(*f.a, RedisFailureMode::closed, health, clock,
+                                          std::chrono::seconds(30));
+  auto b = make_redis_concurrency_limiter(*f.b, RedisFailureMode::closed, health, clock,
+                                          std::chrono::seconds(30));
+  // Two replicas race for a caller's three slots.
+  std::vector<std::unique_ptr<ConcurrencyLimiter::Slot>> held;
+  std::mutex mu;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      auto r = (t % 2 ? a : b)->take("user:1", 3);
+      ASSERT_TRUE(r.is_ok());
+      std::lock_guard lk(mu);
+      if (*r) held.push_back(std::move(*r));
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(held.size(), 3u);
+  EXPECT_TRUE(*a->take("user:2", 3)) << "per caller";
+  held.pop_back();  // a stream ends: its slot is free on every replica
+  auto again = b->take("user:1", 3);
+  ASSERT_TRUE(again.is_ok() && *again);
+  EXPECT_FALSE(*a->take("user:1", 3));
+
+  // A replica that died left a slot whose lease is not renewed: it lapses.
+  held.clear();
+  again->reset();
+  ASSERT_TRUE(f.a->command({"ZADD", "atelier:streams:user:3",
+                            std::to_string(now_ms.load() + 30'000), "dead-replica:1"})
+                  .is_ok());
+  EXPECT_FALSE(*a->take("user:3", 1));
+  now_ms += 31'000;
+  EXPECT_TRUE(*a->take("user:3", 1));
+
+  // Redis down: closed refuses with unavailable; open counts on this replica.
+  auto open = make_redis_concurrency_limiter(*f.b, RedisFailureMode::open, health, clock,
+                                             std::chrono::seconds(30));
+  f.server.stop();
+  EXPECT_EQ(a->take("user:4", 1).status().code(), Code::unavailable);
+  auto fallback = open->take("user:4", 1);
+  ASSERT_TRUE(fallback.is_ok() && *fallback);
+  EXPECT_FALSE(*open->take("user:4", 1));
+  EXPECT_GE(health->fallbacks.load(), 1u);
+}
+
+TEST(RedisConcurrency, HeldSlotsAreRenewedWhileOpen) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  auto health = std::make_shared<RedisHealth>();
+  auto real_ms = [] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  auto a = make_redis_concurrency_limiter(*f.a, RedisFailureMode::closed, health, real_ms,
+                                          std::chrono::seconds(1));
+  auto slot = a->take("user:1", 1);
+  ASSERT_TRUE(slot.is_ok() && *slot);
+  // Past its first lease, still held: renewed every third of a lease.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  auto b = make_redis_concurrency_limiter(*f.b, RedisFailureMode::closed, health, real_ms,
+                                          std::chrono::seconds(1));
+  EXPECT_FALSE(*b->take("user:1", 1));
+  slot->reset();
+  EXPECT_TRUE(*b->take("user:1", 1));
+}
+
+TEST(MemoryConcurrency, CapsPerCallerAndFreesOnRelease) {
+  auto m = make_memory_concurrency_limiter();
+  auto one = m->take("a", 2), two = m->take("a", 2);
+  ASSERT_TRUE(*one && *two);
+  EXPECT_FALSE(*m->take("a", 2));
+  EXPECT_TRUE(*m->take("b", 2));
+  one->reset();
+  EXPECT_TRUE(*m->take("a", 2));
+}
+
+}  // namespace
+}  // namespace atelier

@@ -11,13 +11,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { json, createKey, keyId, sleep, SOURCE_DIR } from './helpers.mjs';
 import { startCluster } from './cluster.mjs';
+import { Socket } from './ws_client.mjs';
 
 let c;
 before(async () => {
   c = await startCluster({
     replicas: 3,
     env: { ATELIER_FREE_DAILY_LIMIT: '60', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0',
-      ATELIER_DESIGN_WORKERS: '1', ATELIER_DESIGN_LEASE_SECONDS: '2' },
+      ATELIER_DESIGN_WORKERS: '1', ATELIER_DESIGN_LEASE_SECONDS: '2', ATELIER_CHAT_STREAMS_PER_USER: '2' },
   });
 });
 after(async () => c && (await c.stop()));
@@ -200,6 +201,35 @@ async function until(f, ms = 7500) {
   }
   return false;
 }
+
+test('a caller\'s open chat streams are capped across replicas', async () => {
+  const key = createKey(c, 'premium', 'streamer');
+  const headers = { authorization: `Bearer ${key}` };
+  const [a, b, d] = c.servers;
+  const one = await Socket.open(a, { headers });
+  assert.equal((await one.next()).type, 'ready');
+  const two = await Socket.open(b, { headers });
+  assert.equal((await two.next()).type, 'ready');
+  const three = await Socket.open(d, { headers });
+  const e = await three.next();
+  assert.equal(e.status, 429, JSON.stringify(e));
+  assert.match(e.message, /at most 2/);
+  assert.equal((await three.closed).code, 1013);
+  // An SSE stream counts against the same cap.
+  const sse = await fetch(`${d.url}/v1/chat/completions`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'local', stream: true, messages: [{ role: 'user', content: 'what is tweed?' }] }) });
+  assert.equal(sse.status, 429);
+  await one.close();
+  let ok = false;
+  for (let i = 0; i < 50 && !ok; i++) {
+    const again = await Socket.open(d, { headers });
+    ok = (await again.next()).type === 'ready';
+    await again.close();
+    if (!ok) await sleep(20);
+  }
+  assert.ok(ok, 'a closed socket gives its slot back on every replica');
+  await two.close();
+});
 
 test('Redis stopped under load: closed mode answers 503 + Retry-After, open mode serves on each replica\'s own counters; both recover', async () => {
   const key = createKey(c, 'premium', 'outage');
