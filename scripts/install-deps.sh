@@ -41,7 +41,7 @@ PKGS=(
   clang-format-14
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
-  python3 python3-fastapi uvicorn python3-uvloop python3-httptools
+  python3 python3-fastapi uvicorn python3-uvloop python3-httptools python3-redis
 )
 if ! command -v node >/dev/null 2>&1; then PKGS+=(nodejs npm); fi
 

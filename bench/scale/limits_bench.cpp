@@ -1,6 +1,7 @@
 // bench/scale: the cost of one limiter check plus one quota reservation (what
 // every metered request pays) in-process and in Redis (a redis-server on
-// loopback that this program starts), p50/p99 in microseconds, one thread.
+// loopback that this program starts), as two scripts and as the one script
+// the server runs (the meter), p50/p99 in microseconds, one thread.
 // Usage: build/bench/bench_scale_limits [iterations, default 20000]
 #include <algorithm>
 #include <chrono>
@@ -76,9 +77,15 @@ int main(int argc, char** argv) {
     (void)redis_limiter->admit(id);
     (void)redis_ledger->reserve(id, 1, 0);
   });
+  // What the server runs: both checks in one script (one round trip).
+  auto limits = make_redis_limits(cfg, usage, system_clock_seconds(), *client,
+                                  RedisFailureMode::closed, health);
+  auto one = time_each(
+      n, [&](int i) { (void)limits.meter->check("key:" + std::to_string(i % 100), true, 1, 0); });
   std::printf("limiter check + quota reservation, one thread, %d iterations\n", n);
   report("in-process", mem);
-  report("Redis (loopback)", red);
+  report("Redis, two scripts", red);
+  report("Redis, one script (meter)", one);
   std::printf("failed Redis calls: %llu\n", static_cast<unsigned long long>(client->failures()));
   return 0;
 }

@@ -158,7 +158,8 @@ const std::vector<Setting>& settings() {
         string_setting("stopwords_file", &Config::stopwords_file, {}, "stopwords-iso.json"));
     t.push_back(string_setting("host", &Config::host, {}, "listen address"));
     t.push_back(int_setting("port", &Config::port, 0, 65535, "listen port"));
-    t.push_back(int_setting("io_threads", &Config::io_threads, 1, 64, "network threads"));
+    t.push_back(int_setting("io_threads", &Config::io_threads, 0, 64,
+                            "network threads (0: 1, or 4 with Redis, whose checks wait on them)"));
     t.push_back(
         int_setting("max_connections", &Config::max_connections, 1, 1000000,
                     "open connections at once; more are refused as soon as they are accepted"));

@@ -29,7 +29,7 @@ struct Config {
   // network
   std::string host = "127.0.0.1";
   int port = 8080;
-  int io_threads = 1;
+  int io_threads = 0;  // 0: 1, or 4 with Redis (see app.cpp)
   int max_connections = 1024;
   int read_timeout_s = 30;
   int request_timeout_s = 60;

@@ -92,13 +92,14 @@ std::string describe_limit(const LimitState& l) {
 }  // namespace
 
 Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth,
-                   RateLimiter& limiter, QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics,
-                   WorkerPool* inference_pool)
+                   RateLimiter& limiter, QuotaLedger& ledger, Meter& meter, WorkerPool& pool,
+                   Metrics& metrics, WorkerPool* inference_pool)
     : opt_(std::move(opt)),
       router_(router),
       auth_(auth),
       limiter_(limiter),
       ledger_(ledger),
+      meter_(meter),
       pool_(pool),
       inference_pool_(inference_pool),
       metrics_(metrics),
@@ -221,8 +222,15 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     // Open but abusable (register, login): limited per client IP.
     s->identity.id = "ip:" + req.client_ip;
   }
-  if (route.rate_limited && !s->identity.id.empty()) {
-    s->rate = limiter_.admit(s->identity.id);
+  // The rate limits, then the quota: one call (one round trip with Redis).
+  const bool rate_limited = route.rate_limited && !s->identity.id.empty();
+  const bool metered = route.access != Access::open && route.cost > 0;
+  const auto limit = opt_.daily_limit[static_cast<int>(s->identity.tier)];
+  Metered checked;
+  if (rate_limited || metered)
+    checked = meter_.check(s->identity.id, rate_limited, metered ? route.cost : 0, limit);
+  if (rate_limited) {
+    s->rate = checked.rate;
     if (!s->rate.allowed && s->rate.binding.name == "limiter_unavailable") {
       // The shared counters cannot be read (Redis down, failure mode closed).
       Response r = problem(503, "rate limiter unavailable", s->request_id);
@@ -238,9 +246,8 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     }
   }
 
-  if (route.access != Access::open && route.cost > 0) {
-    const auto limit = opt_.daily_limit[static_cast<int>(s->identity.tier)];
-    s->quota = ledger_.reserve(s->identity.id, route.cost, limit);
+  if (metered) {
+    s->quota = checked.quota;
     if (!s->quota.allowed) {
       if (s->quota.binding.name == "usage_store_unavailable") {
         Response r = problem(503, "usage store unavailable", s->request_id);

@@ -42,8 +42,11 @@ class Pipeline {
  public:
   using Done = std::function<void(Response&&)>;
 
+  // `meter` checks a request's rate limits and quota together (over
+  // `limiter` and `ledger`); `limiter` alone counts failed credentials and
+  // `ledger` takes refunds.
   Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth, RateLimiter& limiter,
-           QuotaLedger& ledger, WorkerPool& pool, Metrics& metrics,
+           QuotaLedger& ledger, Meter& meter, WorkerPool& pool, Metrics& metrics,
            WorkerPool* inference_pool = nullptr);
 
   void handle(Request&& req, Done done);
@@ -71,6 +74,7 @@ class Pipeline {
   Authenticator& auth_;
   RateLimiter& limiter_;
   QuotaLedger& ledger_;
+  Meter& meter_;
   WorkerPool& pool_;
   WorkerPool* inference_pool_;  // null: inference routes share pool_
   Metrics& metrics_;

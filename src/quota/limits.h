@@ -79,6 +79,23 @@ class QuotaLedger {
   virtual Status flush() = 0;
 };
 
+// A metered request's checks in one call: its rate limits, then (when they
+// admit it, and `units` > 0) `units` of the identity's daily quota, which a
+// refused request does not reserve. `quota` is allowed without a binding when
+// not asked for. Counters held remotely are checked in one round trip.
+struct Metered {
+  Decision rate;
+  Decision quota;
+};
+class Meter {
+ public:
+  virtual ~Meter() = default;
+  virtual Metered check(const std::string& identity, bool rate_limited, std::int64_t units,
+                        std::int64_t limit) = 0;
+};
+// One check after the other (the in-process counters need nothing more).
+std::unique_ptr<Meter> make_meter(RateLimiter& limiter, QuotaLedger& ledger);
+
 // A refusal because usage could not be read or counted (the store or Redis
 // is unreachable), so the quota cannot be enforced exactly: the pipeline
 // answers it with 503 + Retry-After.

@@ -329,6 +329,30 @@ Decision usage_store_unavailable(std::int64_t limit) {
   return d;
 }
 
+namespace {
+
+class SequentialMeter final : public Meter {
+ public:
+  SequentialMeter(RateLimiter& limiter, QuotaLedger& ledger) : limiter_(limiter), ledger_(ledger) {}
+  Metered check(const std::string& identity, bool rate_limited, std::int64_t units,
+                std::int64_t limit) override {
+    Metered m;
+    if (rate_limited) m.rate = limiter_.admit(identity);
+    if (m.rate.allowed && units > 0) m.quota = ledger_.reserve(identity, units, limit);
+    return m;
+  }
+
+ private:
+  RateLimiter& limiter_;
+  QuotaLedger& ledger_;
+};
+
+}  // namespace
+
+std::unique_ptr<Meter> make_meter(RateLimiter& limiter, QuotaLedger& ledger) {
+  return std::make_unique<SequentialMeter>(limiter, ledger);
+}
+
 std::unique_ptr<RateLimiter> make_memory_rate_limiter(RateLimitConfig cfg, Clock clock) {
   return std::make_unique<MemoryRateLimiter>(cfg, std::move(clock));
 }

@@ -47,6 +47,16 @@ struct RedisHealth {
   std::atomic<std::uint64_t> refusals{0};   // checks refused for want of Redis (closed mode)
 };
 
+// The limiter, the ledger, and a meter that runs both checks of a metered
+// request in one script (one round trip). The meter refers to the other two.
+struct RedisLimits {
+  std::unique_ptr<RateLimiter> limiter;
+  std::unique_ptr<QuotaLedger> ledger;
+  std::unique_ptr<Meter> meter;
+};
+RedisLimits make_redis_limits(RateLimitConfig cfg, UsageRepository& store, Clock clock,
+                              redis::Client& redis, RedisFailureMode mode,
+                              std::shared_ptr<RedisHealth> health);
 std::unique_ptr<RateLimiter> make_redis_rate_limiter(RateLimitConfig cfg, Clock clock,
                                                      redis::Client& redis, RedisFailureMode mode,
                                                      std::shared_ptr<RedisHealth> health);

@@ -294,3 +294,92 @@ TEST(MemoryConcurrency, CapsPerCallerAndFreesOnRelease) {
 
 }  // namespace
 }  // namespace atelier
+
+namespace atelier {
+namespace {
+
+TEST(RedisMeter, BothChecksInOneScriptAreExactAndARefusedRateReservesNothing) {
+  ATELIER_NEED_REDIS();
+  Fixture f;
+  ASSERT_TRUE(f.start());
+  testing_support::TempRepository<UsageRepository> store("redis_meter");
+  // The day's first use in Redis loads the stored total.
+  ASSERT_TRUE(store.repo->add_usage({{"user:1", utc_day(f.now), 40, 40}}).is_ok());
+  auto health = std::make_shared<RedisHealth>();
+  RateLimitConfig cfg{0, 0, 1000, 0, 0};
+  auto a = make_redis_limits(cfg, *store.repo, f.clock(), *f.a, RedisFailureMode::closed, health);
+  auto b = make_redis_limits(cfg, *store.repo, f.clock(), *f.b, RedisFailureMode::closed, health);
+  std::atomic<int> granted{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      Meter& m = t % 2 ? *a.meter : *b.meter;
+      for (int i = 0; i < 20; ++i) {
+        const auto r = m.check("user:1", true, 1, 100);
+        EXPECT_TRUE(r.rate.allowed);
+        if (r.quota.allowed) granted.fetch_add(1);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(granted.load(), 60) << "40 stored, exactly the other 60 granted";
+  EXPECT_EQ(a.ledger->today("user:1")->units, 100);
+  // The rate window counted all 160 checks, on both replicas.
+  auto state = b.limiter->state("user:1");
+  ASSERT_EQ(state.size(), 1u);
+  EXPECT_EQ(state[0].remaining, 1000 - 160);
+
+  // A refused rate reserves no quota.
+  RateLimitConfig tight{0, 0, 2, 0, 0};
+  auto t = make_redis_limits(tight, *store.repo, f.clock(), *f.a, RedisFailureMode::closed, health);
+  EXPECT_TRUE(t.meter->check("user:2", true, 3, 100).quota.allowed);
+  EXPECT_TRUE(t.meter->check("user:2", true, 3, 100).quota.allowed);
+  const auto refused = t.meter->check("user:2", true, 3, 100);
+  EXPECT_FALSE(refused.rate.allowed);
+  EXPECT_EQ(refused.rate.binding.name, "identity_minute");
+  EXPECT_EQ(t.ledger->today("user:2")->units, 6);
+  // Only the quota (a route that is not rate limited), and only the rate.
+  EXPECT_TRUE(t.meter->check("user:3", false, 2, 100).quota.allowed);
+  EXPECT_EQ(t.ledger->today("user:3")->units, 2);
+  EXPECT_TRUE(t.meter->check("user:4", true, 0, 100).rate.allowed);
+  EXPECT_EQ(t.ledger->today("user:4")->units, 0);
+  ASSERT_TRUE(a.ledger->flush().is_ok());
+  ASSERT_TRUE(b.ledger->flush().is_ok());
+  ASSERT_TRUE(t.ledger->flush().is_ok());
+  EXPECT_EQ(store.repo->get_usage("user:1", utc_day(f.now))->units, 100);
+  EXPECT_EQ(store.repo->get_usage("user:2", utc_day(f.now))->units, 6);
+
+  // Redis down: closed refuses (the rate check says so first); open falls back.
+  auto open = make_redis_limits(cfg, *store.repo, f.clock(), *f.b, RedisFailureMode::open, health);
+  f.server.stop();
+  const auto down = a.meter->check("user:5", true, 1, 100);
+  EXPECT_FALSE(down.rate.allowed);
+  EXPECT_EQ(down.rate.binding.name, "limiter_unavailable");
+  const auto fallback = open.meter->check("user:5", true, 1, 100);
+  EXPECT_TRUE(fallback.rate.allowed);
+  EXPECT_TRUE(fallback.quota.allowed);
+}
+
+}  // namespace
+}  // namespace atelier
+
+namespace atelier {
+namespace {
+
+TEST(RedisClient, AStalePooledConnectionIsReplacedWithoutCallingTheServerDown) {
+  ATELIER_NEED_REDIS();
+  RedisServer server;
+  ASSERT_TRUE(server.start());
+  auto c = std::move(redis::Client::create({server.url()})).value();
+  ASSERT_TRUE(c->command({"SET", "k", "1"}).is_ok());  // leaves a pooled connection
+  server.stop();
+  ASSERT_TRUE(server.start());  // the pooled connection is now dead
+  auto r = c->command({"INCR", "n"});
+  ASSERT_TRUE(r.is_ok()) << r.status().message();
+  EXPECT_EQ(r->as_int(), 1) << "run once, on a fresh connection";
+  EXPECT_TRUE(c->up());
+  EXPECT_EQ(c->failures(), 0u);
+}
+
+}  // namespace
+}  // namespace atelier

@@ -157,16 +157,23 @@ class HiredisClient final : public Client {
   HiredisClient(Options opt, Endpoint ep) : opt_(std::move(opt)), ep_(std::move(ep)) {}
 
   Result<Reply> command(const std::vector<std::string>& argv) override {
-    ATELIER_ASSIGN_OR_RETURN(Context c, acquire());
-    auto r = send(c.get(), argv);
-    if (!r) {
-      mark_down(c->errstr);
-      return Status::unavailable(std::string("redis: ") + c->errstr);
+    for (int attempt = 0;; ++attempt) {
+      ATELIER_ASSIGN_OR_RETURN(Pooled p, acquire(/*fresh=*/attempt > 0));
+      auto r = send(p.c.get(), argv);
+      if (!r) {
+        // A pooled connection can be stale (Redis restarted, or an idle
+        // connection closed by the server or a proxy): one try on a fresh
+        // connection before the server is called down. (Should the lost
+        // reply's command have run, it runs twice: at most one extra count.)
+        if (p.reused && attempt == 0) continue;
+        mark_down(p.c->errstr);
+        return Status::unavailable(std::string("redis: ") + p.c->errstr);
+      }
+      release(std::move(p));
+      if (r->type == REDIS_REPLY_ERROR)
+        return Status::internal("redis: " + std::string(r->str, r->len));
+      return convert(r.get());
     }
-    release(std::move(c));
-    if (r->type == REDIS_REPLY_ERROR)
-      return Status::internal("redis: " + std::string(r->str, r->len));
-    return convert(r.get());
   }
 
   Result<Reply> eval(Script& script, const std::vector<std::string>& keys,
@@ -224,6 +231,7 @@ class HiredisClient final : public Client {
     failures_.fetch_add(1);
     std::lock_guard lock(mu_);
     idle_.clear();  // connections made before the failure are suspect
+    ++epoch_;       // and those in use now are not pooled again
     const bool was_up = up_.exchange(false);
     backoff_ = was_up ? std::chrono::milliseconds(100)
                       : std::min(std::chrono::milliseconds(2000), backoff_ * 2);
@@ -235,7 +243,16 @@ class HiredisClient final : public Client {
   }
 
  private:
-  Result<Context> acquire() {
+  // A connection and the epoch it was made in: one made before the server
+  // was last called down is not pooled again.
+  struct Pooled {
+    Context c;
+    std::uint64_t epoch = 0;
+    bool reused = false;
+  };
+
+  Result<Pooled> acquire(bool fresh) {
+    std::uint64_t epoch = 0;
     {
       std::lock_guard lock(mu_);
       if (!up_.load() && std::chrono::steady_clock::now() < down_until_) {
@@ -243,23 +260,28 @@ class HiredisClient final : public Client {
         return Status::unavailable("redis unreachable (retrying in " +
                                    std::to_string(backoff_.count()) + " ms)");
       }
+      if (fresh) idle_.clear();  // they are as old as the stale one
       if (!idle_.empty()) {
-        Context c = std::move(idle_.back());
+        Pooled p = std::move(idle_.back());
         idle_.pop_back();
-        return c;
+        p.reused = true;
+        return p;
       }
+      epoch = epoch_;
     }
-    return connect(opt_.timeout);
+    ATELIER_ASSIGN_OR_RETURN(Context c, connect(opt_.timeout));
+    return Pooled{std::move(c), epoch, false};
   }
-  void release(Context c) {
+  void release(Pooled p) {
     std::lock_guard lock(mu_);
-    if (idle_.size() < opt_.pool) idle_.push_back(std::move(c));
+    if (p.epoch == epoch_ && idle_.size() < opt_.pool) idle_.push_back(std::move(p));
   }
 
   const Options opt_;
   const Endpoint ep_;
   std::mutex mu_;
-  std::vector<Context> idle_;                           // guarded by mu_
+  std::vector<Pooled> idle_;                            // guarded by mu_
+  std::uint64_t epoch_ = 0;                             // guarded by mu_: mark_down() count
   std::chrono::steady_clock::time_point down_until_{};  // guarded by mu_
   std::chrono::milliseconds backoff_{100};              // guarded by mu_
   std::atomic<bool> up_{true};
