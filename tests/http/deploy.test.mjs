@@ -22,7 +22,7 @@ test('dashboard queries only metrics the server exports; manifest probes answer'
     const dash = JSON.parse(readFileSync(path.join(SOURCE_DIR, 'deploy/grafana/atelier-dashboard.json'), 'utf8'));
     const exprs = dash.panels.flatMap((p) => p.targets.map((t) => t.expr));
     assert.ok(exprs.length >= 10);
-    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status', 'model', 'cache', 'min', 'outcome']);
+    const promql = new Set(['sum', 'by', 'rate', 'histogram_quantile', 'le', 'route', 'pool', 'user_type', 'limit', 'status', 'model', 'cache', 'layer', 'min', 'outcome']);
     for (const e of exprs) {
       const ids = e.replace(/"[^"]*"/g, '').replace(/\[[^\]]*\]/g, '').match(/(?<![0-9.])\b[a-z_][a-z0-9_]*/g) || [];
       for (const id of ids) {
