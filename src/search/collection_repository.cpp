@@ -112,19 +112,20 @@ Result<UpsertCounts> CollectionRepository::upsert_documents(
           auto inserted,
           db::first<std::int64_t>(
               c,
-              "INSERT INTO documents(text, metadata, vector, collection_id, doc_id) VALUES "
-              "(?,?,?,?,?) ON CONFLICT (collection_id, doc_id) DO NOTHING RETURNING id",
-              {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id},
+              "INSERT INTO documents(text, metadata, vector, version, collection_id, doc_id) "
+              "VALUES (?,?,?,?,?,?) ON CONFLICT (collection_id, doc_id) DO NOTHING RETURNING id",
+              {d.text, d.metadata_json, vector_value(d.vector), counts.version, collection_id,
+               d.id},
               [](const db::Row& r) { return r.integer(0); }));
       if (inserted) {
         ++counts.inserted;
         continue;
       }
       ATELIER_ASSIGN_OR_RETURN(
-          auto n,
-          c.execute("UPDATE documents SET text=?, metadata=?, vector=? WHERE "
-                    "collection_id=? AND doc_id=?",
-                    {d.text, d.metadata_json, vector_value(d.vector), collection_id, d.id}));
+          auto n, c.execute("UPDATE documents SET text=?, metadata=?, vector=?, version=? WHERE "
+                            "collection_id=? AND doc_id=?",
+                            {d.text, d.metadata_json, vector_value(d.vector), counts.version,
+                             collection_id, d.id}));
       if (n != 1) return Status::internal("document '" + d.id + "' neither inserted nor updated");
       ++counts.updated;
     }
@@ -143,7 +144,12 @@ Status CollectionRepository::delete_document(std::int64_t collection_id, const s
         c.execute("DELETE FROM documents WHERE collection_id=? AND doc_id=?", {collection_id, id}));
     // Rolled back: a delete of nothing leaves the version alone.
     if (n == 0) return Status::not_found("no document '" + id + "'");
-    return Status::ok();
+    return c
+        .execute(
+            "INSERT INTO document_tombstones(collection_id, doc_id, version) VALUES (?,?,?) "
+            "ON CONFLICT (collection_id, doc_id) DO UPDATE SET version = excluded.version",
+            {collection_id, id, v})
+        .status();
   });
 }
 
@@ -174,6 +180,28 @@ Result<DocumentRecord> CollectionRepository::get_document(std::int64_t collectio
                   }));
   if (!d) return Status::not_found("no document '" + id + "'");
   return *d;
+}
+
+Status CollectionRepository::changes(std::int64_t collection_id, std::int64_t since,
+                                     std::int64_t until,
+                                     const std::function<void(const std::string&)>& deleted,
+                                     const std::function<void(const DocumentRecord&)>& upserted) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_RETURN_IF_ERROR(
+      c->each("SELECT doc_id FROM document_tombstones WHERE collection_id=? AND version > ? AND "
+              "version <= ?",
+              {collection_id, since, until}, [&](const db::Row& r) { deleted(r.text(0)); }));
+  DocumentRecord d;
+  return c->each(
+      "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND version > ? "
+      "AND version <= ?",
+      {collection_id, since, until}, [&](const db::Row& r) {
+        d.id = r.text(0);
+        d.text = r.text(1);
+        d.metadata_json = r.text(2);
+        d.vector = read_vector(r, 3);
+        upserted(d);
+      });
 }
 
 }  // namespace atelier

@@ -44,6 +44,13 @@ class CollectionRepository {
   Status scan_documents(std::int64_t collection_id,
                         const std::function<void(const DocumentRecord&)>& f);
   Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id);
+  // What writes with versions in (since, until] changed: `deleted` for each
+  // id deleted, then `upserted` for each document written (a document
+  // deleted and written again in the range comes in both, in that order, so
+  // applying them in order leaves the collection as of `until`).
+  Status changes(std::int64_t collection_id, std::int64_t since, std::int64_t until,
+                 const std::function<void(const std::string&)>& deleted,
+                 const std::function<void(const DocumentRecord&)>& upserted);
 
  private:
   db::Database& db_;

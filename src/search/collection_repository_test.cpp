@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <thread>
@@ -57,6 +58,46 @@ TEST_P(CollectionRepositoryTest, DocumentsRoundTripExactlyAndEveryWriteBumpsTheV
   EXPECT_EQ(repo.get_document(c->id, "b").status().code(), Code::not_found);
   EXPECT_EQ(repo.upsert_documents(c->id + 100, {{"x", "t", "{}", {}}}).status().code(),
             Code::not_found);
+}
+
+TEST_P(CollectionRepositoryTest, ChangesSinceAVersionAreTheRowsWrittenAndTheIdsDeleted) {
+  CollectionRepository repo(*db_);
+  auto c = repo.create("feed", "user:1", "m", 2, "private");
+  ASSERT_TRUE(c.is_ok());
+  ASSERT_TRUE(repo.upsert_documents(c->id, {{"a", "one", "{}", {1, 0}}, {"b", "two", "{}", {}}})
+                  .is_ok());                                                              // v1
+  ASSERT_TRUE(repo.upsert_documents(c->id, {{"c", "three", "{}", {}}}).is_ok());          // v2
+  ASSERT_TRUE(repo.delete_document(c->id, "b").is_ok());                                  // v3
+  ASSERT_TRUE(repo.upsert_documents(c->id, {{"a", "one again", "{}", {0, 1}}}).is_ok());  // v4
+  ASSERT_TRUE(repo.delete_document(c->id, "c").is_ok());                                  // v5
+  ASSERT_TRUE(repo.upsert_documents(c->id, {{"c", "three again", "{}", {}}}).is_ok());    // v6
+  auto changes = [&](std::int64_t since, std::int64_t until) {
+    std::vector<std::string> out;
+    EXPECT_TRUE(repo.changes(
+                        c->id, since, until,
+                        [&](const std::string& id) { out.push_back("-" + id); },
+                        [&](const DocumentRecord& d) { out.push_back("+" + d.id + ":" + d.text); })
+                    .is_ok());
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  // Each row carries its last write: a and c were written again later.
+  EXPECT_EQ(changes(0, 1), std::vector<std::string>{});
+  EXPECT_EQ(changes(0, 3), std::vector<std::string>{"-b"});
+  EXPECT_EQ(changes(1, 4), (std::vector<std::string>{"+a:one again", "-b"}));
+  EXPECT_EQ(changes(4, 6), (std::vector<std::string>{"+c:three again", "-c"}));
+  EXPECT_EQ(changes(6, 6), std::vector<std::string>{});
+  // Deleted ids come before written rows: applied in order, c ends present.
+  std::vector<std::string> order;
+  ASSERT_TRUE(repo.changes(
+                      c->id, 4, 6, [&](const std::string& id) { order.push_back("-" + id); },
+                      [&](const DocumentRecord& d) { order.push_back("+" + d.id); })
+                  .is_ok());
+  EXPECT_EQ(order, (std::vector<std::string>{"-c", "+c"}));
+  // A deleted id's tombstone is one row, whatever its history.
+  ASSERT_TRUE(repo.delete_document(c->id, "c").is_ok());  // v7
+  EXPECT_EQ(changes(6, 7), std::vector<std::string>{"-c"});
+  EXPECT_EQ(changes(0, 7), (std::vector<std::string>{"+a:one again", "-b", "-c"}));
 }
 
 TEST_P(CollectionRepositoryTest, RemovingACollectionRemovesItsDocumentsOnly) {

@@ -36,6 +36,16 @@ class SearchModule final : public Module {
     p.metrics.add_sampled_gauge("atelier_index_vectors",
                                 "Vectors held by the loaded search indexes.", {},
                                 [svc] { return static_cast<double>(svc->loaded_vectors()); });
+    for (const char* how : {"changes", "rebuild"}) {
+      p.metrics.add_sampled_counter(
+          "atelier_search_follow_total",
+          "Loaded collections brought up to other replicas' writes: by reading the changed rows "
+          "(changes) or by rebuilding from every row (rebuild).",
+          {{"how", how}}, [svc, changes = how[0] == 'c'] {
+            const auto n = svc->follow_counts();
+            return static_cast<double>(changes ? n.caught_up : n.rebuilt);
+          });
+    }
     return Status::ok();
   }
   void stop() override { service_->persist(); }  // index files for the next start

@@ -255,33 +255,74 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::st
     return no_collection(name.substr(0, 64));
   }
   ATELIER_ASSIGN_OR_RETURN(auto l, load_once(name));
-  if (behind(*l)) {
-    // Another replica wrote to it: this copy is rebuilt from the database.
-    {
-      std::lock_guard lock(mu_);
-      if (auto it = loaded_.find(name); it != loaded_.end() && it->second == l) loaded_.erase(it);
+  if (auto to = behind(*l)) {
+    // Another replica wrote to it: this copy reads what changed; when that
+    // fails (or the collection is gone) it is rebuilt from the database.
+    Status st = *to == kGone ? Status::not_found("gone") : catch_up(l.get(), *to);
+    if (st.is_ok()) {
+      ++caught_up_;
+    } else {
+      ++rebuilt_;
+      {
+        std::lock_guard lock(mu_);
+        if (auto it = loaded_.find(name); it != loaded_.end() && it->second == l) loaded_.erase(it);
+      }
+      ATELIER_ASSIGN_OR_RETURN(l, load_once(name));
     }
-    ATELIER_ASSIGN_OR_RETURN(l, load_once(name));
   }
   if (!may_read(l->collection, caller)) return no_collection(name);
   return l;
 }
 
-bool SearchService::behind(Loaded& l) {
+std::optional<std::int64_t> SearchService::behind(Loaded& l) {
   const auto now =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now().time_since_epoch())
           .count();
-  if (fusion_.freshness_ms < 0) return false;
+  if (fusion_.freshness_ms < 0) return std::nullopt;
   if (fusion_.freshness_ms > 0) {
     std::int64_t last = l.checked_ms.load();
     if (now - last < fusion_.freshness_ms || !l.checked_ms.compare_exchange_strong(last, now))
-      return false;
+      return std::nullopt;
   }
   auto v = store_.version(l.collection.id);
   // A database that cannot answer leaves the loaded copy in service; a
   // collection deleted elsewhere is reloaded, which reports it gone.
-  if (!v.is_ok()) return v.status().code() == Code::not_found;
-  return *v != l.version.load();
+  if (!v.is_ok())
+    return v.status().code() == Code::not_found ? std::optional<std::int64_t>(kGone) : std::nullopt;
+  if (*v == l.version.load()) return std::nullopt;
+  return *v;
+}
+
+Status SearchService::catch_up(Loaded* l, std::int64_t to) {
+  std::lock_guard writer(l->write_mu);
+  const std::int64_t from = l->version.load();
+  if (from >= to) return Status::ok();  // caught up meanwhile
+  auto index = index_of(l);
+  const int dims = l->collection.dimensions;
+  Status applied = Status::ok();
+  ATELIER_RETURN_IF_ERROR(store_.changes(
+      l->collection.id, from, to,
+      [&](const std::string& id) {
+        index->remove(id);
+        l->text->remove(id);
+        std::lock_guard lock(mu_);
+        l->metadata.erase(id);
+      },
+      [&](const DocumentRecord& d) {
+        if (!d.vector.empty() && static_cast<int>(d.vector.size()) == dims && applied.is_ok())
+          applied = index->upsert(d.id, d.vector);
+        l->text->upsert(d.id, d.text);
+        auto fields = scalar_fields(d.metadata_json);
+        std::lock_guard lock(mu_);
+        if (fields.empty()) {
+          l->metadata.erase(d.id);
+        } else {
+          l->metadata[d.id] = std::move(fields);
+        }
+      }));
+  ATELIER_RETURN_IF_ERROR(applied);
+  l->version.store(to);
+  return maybe_rebuild(l);
 }
 
 Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& name) {

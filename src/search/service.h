@@ -164,6 +164,12 @@ class SearchService {
   Result<std::vector<CollectionStats>> stats(const Caller& caller);
   // Vectors held by the loaded indexes (no storage access: cheap for /metrics).
   std::size_t loaded_vectors();
+  // How loaded copies followed other replicas' writes: by reading the changed
+  // rows, or by a rebuild from every row (when the changes could not be read).
+  struct FollowCounts {
+    std::uint64_t caught_up = 0, rebuilt = 0;
+  };
+  FollowCounts follow_counts() const { return {caught_up_.load(), rebuilt_.load()}; }
   // Saves every loaded HNSW/IVF index that changed since it was last saved
   // (at shutdown; also after each rebuild). Errors are logged, not fatal.
   void persist();
@@ -195,9 +201,15 @@ class SearchService {
     std::atomic<std::int64_t> version{-1};
     std::atomic<std::int64_t> checked_ms{0};
   };
-  // Whether another replica has written to the collection since it was
-  // loaded (checked at most every fusion_.freshness_ms).
-  bool behind(Loaded& l);
+  // The database's version when another replica has written to the
+  // collection since this copy's (checked at most every
+  // fusion_.freshness_ms); kGone when the collection is gone; nullopt when
+  // the copy is current.
+  static constexpr std::int64_t kGone = -1;
+  std::optional<std::int64_t> behind(Loaded& l);
+  // Applies the writes other replicas made since the copy's version, up to
+  // `to`: the changed rows only, not a rebuild.
+  Status catch_up(Loaded* l, std::int64_t to);
   // After this replica's write that left the collection at `written`.
   void follow(Loaded& l, std::int64_t written);
   // Loads (once: concurrent first callers wait for the one load) and checks
@@ -239,6 +251,7 @@ class SearchService {
   // Guarded by mu_ (the map, not the indexes). shared_ptr: a drop may remove
   // an entry while a search still holds it.
   std::map<std::string, std::shared_ptr<Loaded>> loaded_;
+  std::atomic<std::uint64_t> caught_up_{0}, rebuilt_{0};
   // One mutex per collection being loaded, so a first load builds its index
   // once while other collections load in parallel; guarded by mu_.
   std::map<std::string, std::shared_ptr<std::mutex>> loading_;

@@ -347,6 +347,21 @@ ALTER TABLE designs ADD COLUMN lease_owner TEXT;
 ALTER TABLE designs ADD COLUMN lease_until BIGINT;
 )SQL",
        nullptr},
+      // Replicas follow each other's writes by reading what changed since the
+      // version their copy reflects: each row keeps the version that last
+      // wrote it, each deletion a tombstone (one per id, so they stay bounded).
+      {13, "document versions", R"SQL(
+ALTER TABLE documents ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX documents_version ON documents(collection_id, version);
+CREATE TABLE document_tombstones (
+  collection_id BIGINT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  PRIMARY KEY (collection_id, doc_id)
+);
+CREATE INDEX document_tombstones_version ON document_tombstones(collection_id, version);
+)SQL",
+       nullptr},
   };
   return kAll;
 }

@@ -103,6 +103,13 @@ test('a document written through one replica is found through the others within 
     }
     assert.ok(gone, `${url} dropped it`);
   }
+  // They read the changed rows; none rebuilt its copy from every row.
+  for (const s of c.servers) {
+    const m = await (await fetch(`${s.url}/metrics`)).text();
+    const n = (how) => Number(m.match(new RegExp(`^atelier_search_follow_total\\{how="${how}"\\} (\\d+)`, 'm'))?.[1]);
+    assert.equal(n('rebuild'), 0, s.url);
+    assert.ok(n('changes') >= 1, `${s.url} followed by changes: ${n('changes')}`);
+  }
 });
 
 test('a wardrobe item added, renamed or deleted through one replica is seen through the others within 1 s', async () => {
