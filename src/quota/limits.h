@@ -1,5 +1,6 @@
-// Rate limits and daily quotas, behind two small interfaces so a Redis
-// implementation can hold the counters for many replicas later.
+// Rate limits and daily quotas, behind two small interfaces: in-process
+// counters for one process (memory_limits.cpp), Redis for many replicas
+// (redis_limits.h). A Meter runs both checks of a request in one call.
 //
 // RateLimiter: fixed UTC-aligned windows (minute, hour). Order of checks:
 //   1. a block (set after `block_after_violations` rejections within one

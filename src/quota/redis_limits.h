@@ -1,7 +1,8 @@
 // RateLimiter and QuotaLedger in Redis, for many replicas: every replica
 // reads and writes the same counters, so limits and quotas are exact across
 // the cluster. Each check is one Lua script (one round trip; a quota's first
-// use of the day in Redis loads the stored total first).
+// use of the day in Redis loads the stored total first), and the meter runs a
+// request's rate check and quota reservation as one script.
 //
 // Keys (one Redis, not a Redis Cluster: a script touches several keys):
 //   atelier:rl:gm:<minute>, atelier:rl:gh:<hour>          server-wide windows

@@ -272,6 +272,34 @@ test('a caller\'s open chat streams are capped across replicas', async () => {
   await two.close();
 });
 
+test('the open streams of a replica killed with -9 stop counting when their lease lapses', async () => {
+  const k = await startCluster({ replicas: 2, env: { ATELIER_CHAT_STREAMS_PER_USER: '1', ATELIER_STREAM_LEASE_SECONDS: '1' } });
+  try {
+    const key = createKey(k, 'premium', 'lapsed');
+    const headers = { authorization: `Bearer ${key}` };
+    const [a, b] = k.servers;
+    const held = await Socket.open(a, { headers });
+    assert.equal((await held.next()).type, 'ready');
+    await sleep(1500);  // past one lease: renewed while the replica lives
+    const refused = await Socket.open(b, { headers });
+    assert.equal((await refused.next()).status, 429, 'the live replica\'s stream still counts');
+    a.proc.kill('SIGKILL');
+    await a.exited;
+    const t = performance.now();
+    let ok = false;
+    while (!ok && performance.now() - t < 3000) {
+      const again = await Socket.open(b, { headers });
+      ok = (await again.next()).type === 'ready';
+      await again.close();
+      if (!ok) await sleep(100);
+    }
+    assert.ok(ok, `the dead replica's slot lapsed: ${Math.round(performance.now() - t)} ms`);
+    k.servers.splice(0, 1);  // stop() skips the dead one
+  } finally {
+    await k.stop();
+  }
+});
+
 test('Redis stopped under load: closed mode answers 503 + Retry-After, open mode serves on each replica\'s own counters; both recover', async () => {
   const key = createKey(c, 'premium', 'outage');
   assert.equal((await me(c.url, key)).status, 200);
