@@ -13,6 +13,7 @@
 #include "design/control.h"
 #include "design/presets.h"
 #include "image/image.h"
+#include "obs/log.h"
 #include "vision/colors.h"
 
 namespace atelier::design {
@@ -104,7 +105,14 @@ Result<Room> DesignService::add_room(const std::string& owner, const std::string
   if (name.size() > 200) return Status::invalid_argument("'name' is longer than 200 characters");
   ATELIER_ASSIGN_OR_RETURN(std::string hash, blobs_.put(bytes));
   Room r{random_id("rm_"), owner, name, room_type, hash, content_type, width, height, now_ms()};
-  return store_.in(work).create_room(r);
+  ATELIER_ASSIGN_OR_RETURN(Room made, store_.in(work).create_room(r));
+  ATELIER_RETURN_IF_ERROR(keep_blob(hash, bytes));
+  return made;
+}
+
+Status DesignService::keep_blob(const std::string& hash, const std::string& bytes) {
+  if (blobs_.exists(hash)) return Status::ok();
+  return blobs_.put(bytes).status();
 }
 
 Status DesignService::delete_room(const std::string& owner, const std::string& id,
@@ -237,6 +245,7 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
     }
     return made.status();
   }
+  if (!req.room_id) ATELIER_RETURN_IF_ERROR(keep_blob(d.input_blob, req.image_bytes));
   {
     std::lock_guard lk(mu_);
     ++wakeups_;
@@ -296,9 +305,8 @@ Status DesignService::remove(const std::string& owner, const std::string& id,
 
 void DesignService::collect_blobs(const std::vector<std::string>& candidates) {
   // Each candidate is moved aside before the check, so an upload of the same
-  // bytes after the check writes it anew. (Rooms and designs write their blob
-  // before their row, so an upload between its put() and its row can still
-  // lose the blob to a deletion in that window.)
+  // bytes after the check writes it anew; an upload whose put() came before
+  // the check and its row after writes it again (keep_blob).
   for (const auto& h : candidates)
     (void)blobs_.remove_unless(h, [&] { return store_.blob_in_use(h); });
 }
@@ -513,6 +521,8 @@ void DesignService::run_job(Design d) {
                ? settings_.cost_per_generation.at(d.engine)
                : 0.0;
   finish(d, "succeeded", "");
+  if (Status kept = keep_blob(*hash, out->image); !kept.is_ok())
+    log::warn("design output not kept", {{"design", d.id}, {"error", kept.message()}});
 }
 
 }  // namespace atelier::design

@@ -154,6 +154,11 @@ class DesignService {
   void run_job(Design d);
   void finish(Design d, const std::string& status, const std::string& error);
   void collect_blobs(const std::vector<std::string>& candidates);
+  // After a row that references `hash` is written: writes `bytes` again when
+  // the blob is gone. A blob is written before its row, so a deletion of
+  // another row with the same bytes may have collected it in between; once
+  // the row exists, the collector keeps it (BlobStore::remove_unless).
+  Status keep_blob(const std::string& hash, const std::string& bytes);
   Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr, int low,
                                   int high);
 
