@@ -301,28 +301,33 @@ Status SearchService::catch_up(Loaded* l, std::int64_t to) {
   const int dims = l->collection.dimensions;
   Status applied = Status::ok();
   ATELIER_RETURN_IF_ERROR(store_.changes(
-      l->collection.id, from, to,
-      [&](const std::string& id) {
-        index->remove(id);
-        l->text->remove(id);
-        std::lock_guard lock(mu_);
-        l->metadata.erase(id);
-      },
+      l->collection.id, from, to, [&](const std::string& id) { forget(l, *index, id); },
       [&](const DocumentRecord& d) {
         if (!d.vector.empty() && static_cast<int>(d.vector.size()) == dims && applied.is_ok())
           applied = index->upsert(d.id, d.vector);
-        l->text->upsert(d.id, d.text);
-        auto fields = scalar_fields(d.metadata_json);
-        std::lock_guard lock(mu_);
-        if (fields.empty()) {
-          l->metadata.erase(d.id);
-        } else {
-          l->metadata[d.id] = std::move(fields);
-        }
+        keep_text_and_metadata(l, d);
       }));
   ATELIER_RETURN_IF_ERROR(applied);
   l->version.store(to);
   return maybe_rebuild(l);
+}
+
+void SearchService::keep_text_and_metadata(Loaded* l, const DocumentRecord& d) {
+  l->text->upsert(d.id, d.text);
+  auto fields = scalar_fields(d.metadata_json);
+  std::lock_guard lock(mu_);
+  if (fields.empty()) {
+    l->metadata.erase(d.id);
+  } else {
+    l->metadata[d.id] = std::move(fields);
+  }
+}
+
+void SearchService::forget(Loaded* l, VectorIndex& index, const std::string& id) {
+  index.remove(id);
+  l->text->remove(id);
+  std::lock_guard lock(mu_);
+  l->metadata.erase(id);
 }
 
 Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& name) {
@@ -709,14 +714,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
     follow(*l, counts.version);
     for (auto& r : records) {
       ATELIER_RETURN_IF_ERROR(index->upsert(r.id, r.vector));
-      l->text->upsert(r.id, r.text);
-      auto fields = scalar_fields(r.metadata_json);
-      std::lock_guard lock(mu_);
-      if (fields.empty()) {
-        l->metadata.erase(r.id);
-      } else {
-        l->metadata[r.id] = std::move(fields);
-      }
+      keep_text_and_metadata(l, r);
     }
     if (docs.size() > kChunk) {
       log::info("ingest progress", {{"collection", name}, {"done", end}, {"total", docs.size()}});
@@ -774,12 +772,7 @@ Status SearchService::remove(const std::string& name, const std::string& id, con
   std::int64_t version = 0;
   ATELIER_RETURN_IF_ERROR(store_.delete_document(l->collection.id, id, &version));
   follow(*l, version);
-  index_of(l)->remove(id);
-  l->text->remove(id);
-  {
-    std::lock_guard lock(mu_);
-    l->metadata.erase(id);
-  }
+  forget(l, *index_of(l), id);
   return maybe_rebuild(l);
 }
 

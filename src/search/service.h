@@ -210,6 +210,11 @@ class SearchService {
   // Applies the writes other replicas made since the copy's version, up to
   // `to`: the changed rows only, not a rebuild.
   Status catch_up(Loaded* l, std::int64_t to);
+  // One written document's text and scalar metadata into the loaded copy
+  // (its vector is the caller's: ingest and catch-up check it differently),
+  // and one deleted document out of every part. Callers hold l->write_mu.
+  void keep_text_and_metadata(Loaded* l, const DocumentRecord& d);
+  void forget(Loaded* l, VectorIndex& index, const std::string& id);
   // After this replica's write that left the collection at `written`.
   void follow(Loaded& l, std::int64_t written);
   // Loads (once: concurrent first callers wait for the one load) and checks
