@@ -204,7 +204,7 @@ int serve(const Config& cfg) {
   if (!secret.is_ok()) return fail(secret.status());
 
   Authenticator auth(accounts, JwtCodec(*secret, c.jwt_issuer, c.jwt_ttl_s), password_params(c),
-                     c.allow_anonymous);
+                     c.allow_anonymous, std::chrono::seconds(c.credential_cache_s));
   RateLimitConfig rl{c.global_per_minute, c.global_per_hour, c.identity_per_minute,
                      c.block_after_violations, c.block_duration_s};
   // Replicas share their limits, quotas and revocations through Redis; one
@@ -250,6 +250,8 @@ int serve(const Config& cfg) {
                   static_cast<std::size_t>(c.queue_capacity));
   WorkerPool inference_pool("inference", static_cast<std::size_t>(c.inference_workers),
                             static_cast<std::size_t>(c.inference_queue));
+  WorkerPool outbound_pool("outbound", static_cast<std::size_t>(c.outbound_workers),
+                           static_cast<std::size_t>(c.inference_queue));
   Metrics metrics;
   HealthRegistry health;
 
@@ -289,7 +291,7 @@ int serve(const Config& cfg) {
         {}, [h = redis_health] { return static_cast<double>(h->refusals.load()); });
   }
 
-  for (WorkerPool* p : {&pool, &inference_pool}) {
+  for (WorkerPool* p : {&pool, &inference_pool, &outbound_pool}) {
     const std::map<std::string, std::string> pool_label{{"pool", p->name()}};
     metrics.add_sampled_gauge("atelier_work_queue_depth", "Tasks waiting for a worker.", pool_label,
                               [p] { return static_cast<double>(p->stats().queued); });
@@ -326,6 +328,7 @@ int serve(const Config& cfg) {
                                                               : 2 * c.max_image_pixels);
   deps.decode_budget = &decode_budget;
   deps.inference_pool = &inference_pool;
+  deps.outbound_pool = &outbound_pool;
   metrics.add_sampled_gauge(
       "atelier_decode_pixels_in_use", "Pixels being decoded now, across requests.", {},
       [&decode_budget] { return static_cast<double>(decode_budget.in_use()); });
@@ -387,9 +390,8 @@ int serve(const Config& cfg) {
   po.cors_origins = c.cors_origins;
   po.access_log = c.access_log;
   for (int i = 0; i < 4; ++i) po.daily_limit[i] = c.daily_limit[i];
-  po.parallelism = std::max(1u, std::thread::hardware_concurrency());
   http::Pipeline pipeline(po, router, auth, *limiter, *ledger, *meter, pool, metrics,
-                          &inference_pool);
+                          &inference_pool, &outbound_pool);
   pipeline_ptr = &pipeline;
   metrics.add_sampled_counter(
       "atelier_admission_refused_total",
@@ -430,6 +432,7 @@ int serve(const Config& cfg) {
   so.max_body_hard_bytes = c.max_body_hard_bytes;
   so.trust_forwarded_for = c.trust_forwarded_for;
   so.ws_ping_interval = std::chrono::seconds(c.ws_ping_s);
+  so.ws_idle_timeout = std::chrono::seconds(c.ws_idle_s);
   http::Server server(so, pipeline);
   Status st = server.run([&] {
     log::info("listening", {{"host", c.host},
@@ -445,6 +448,7 @@ int serve(const Config& cfg) {
 
   pool.shutdown();
   inference_pool.shutdown();
+  outbound_pool.shutdown();
   for (auto& m : modules) m->stop();  // e.g. index files for the next start
   {
     std::lock_guard lock(flush_mu);
@@ -558,10 +562,13 @@ int keys_revoke(const Config& c, long long id) {
     auto sent = r.is_ok()
                     ? (*r)->command({"PUBLISH", kRevocationChannel, "key:" + std::to_string(id)})
                     : Result<redis::Reply>(r.status());
-    if (!sent.is_ok())
+    if (!sent.is_ok()) {
       std::cerr << "warning: replicas not told (" << sent.status().message()
-                << "); they refuse the key within " << Authenticator::kKeyCacheTtl.count()
-                << " s\n";
+                << "); they refuse the key within " << c.credential_cache_s << " s\n";
+    } else {
+      // PUBLISH answers how many subscribers (replicas) received it.
+      std::cout << "told " << sent->integer << " replicas\n";
+    }
   }
   return 0;
 }

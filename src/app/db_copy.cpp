@@ -47,6 +47,8 @@ const Table kTables[] = {
     {"chat_conversations", "id, owner, title, created_at, updated_at", "tttii", "id", false},
     {"chat_messages", "conversation_id, seq, owner, role, content, sources, created_at", "titttti",
      "conversation_id, seq", false},
+    // Erased owners stay refused after a move (store/owners.h).
+    {"erased_owners", "owner, erased_at", "ti", "owner", false},
 };
 
 db::Value::Type null_type(char t) {

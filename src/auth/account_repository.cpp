@@ -1,5 +1,7 @@
 #include "auth/account_repository.h"
 
+#include "store/owners.h"
+
 #include <chrono>
 
 #include "core/clock.h"
@@ -105,6 +107,20 @@ Status AccountRepository::delete_user(std::int64_t id, const std::vector<std::st
     }
     return c.execute("DELETE FROM users WHERE id=?", {id}).status();
   });
+}
+
+Status AccountRepository::delete_usage(const std::vector<std::string>& identities) {
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
+    for (const auto& who : identities) {
+      ATELIER_RETURN_IF_ERROR(
+          c.execute("DELETE FROM usage_daily WHERE identity=?", {who}).status());
+    }
+    return Status::ok();
+  });
+}
+
+Status AccountRepository::mark_erased(const std::string& owner) {
+  return db::mark_owner_erased(db_, owner, work_);
 }
 
 Result<ApiKey> AccountRepository::create_api_key(const ApiKey& k) {

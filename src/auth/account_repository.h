@@ -31,6 +31,11 @@ class AccountRepository {
   Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after);
   // The user, their keys and the usage rows of `identities`, in one transaction.
   Status delete_user(std::int64_t id, const std::vector<std::string>& identities);
+  // The usage rows of `identities` (an account that is a key without a user).
+  Status delete_usage(const std::vector<std::string>& identities);
+  // Begins an owner's erasure: no write for it commits after this returns
+  // (store/owners.h). Idempotent.
+  Status mark_erased(const std::string& owner);
 
   Result<ApiKey> create_api_key(const ApiKey& k);
   Result<ApiKey> find_api_key_by_hash(const std::string& hash);

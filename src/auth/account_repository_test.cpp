@@ -99,6 +99,32 @@ TEST_P(AccountRepositoryTest, DeletingAUserTakesKeysAndUsageInOneGo) {
   EXPECT_TRUE(repo.find_user(other->id).is_ok());
 }
 
+// Issue 23, defect 1: SQLite gave the next user the id of a deleted user
+// that held the largest id, and that user's token opened the new account.
+TEST_P(AccountRepositoryTest, Issue23IdsOfDeletedUsersAndKeysAreNeverReused) {
+  AccountRepository repo(*db_);
+  auto a = repo.create_user(user("a@example.com"));
+  auto b = repo.create_user(user("b@example.com"));
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  ApiKey k;
+  k.user_id = b->id;
+  k.name = "k";
+  k.prefix = "p";
+  k.hash = "h1";
+  k.tier = Tier::free;
+  auto key = repo.create_api_key(k);
+  ASSERT_TRUE(key.is_ok()) << key.status().message();
+  ASSERT_TRUE(repo.delete_user(b->id, {}).is_ok());  // the largest id, with its key
+  auto c = repo.create_user(user("c@example.com"));
+  ASSERT_TRUE(c.is_ok());
+  EXPECT_GT(c->id, b->id);
+  k.user_id = c->id;
+  k.hash = "h2";
+  auto key2 = repo.create_api_key(k);
+  ASSERT_TRUE(key2.is_ok());
+  EXPECT_GT(key2->id, key->id);
+}
+
 ATELIER_ON_EVERY_BACKEND(AccountRepositoryTest);
 
 }  // namespace

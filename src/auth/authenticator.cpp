@@ -76,6 +76,7 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
     return Status::unauthenticated("malformed API key");
   const auto now = std::chrono::steady_clock::now();
   const std::string presented(key);
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
     auto it = key_cache_.find(presented);
@@ -83,17 +84,19 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
       if (it->second.revoked) return Status::unauthenticated("API key revoked");
       return it->second.identity;
     }
+    generation = generation_;
   }
   auto found = store_.find_api_key_by_hash(sha256_hex(key));
   if (!found.is_ok()) {
     if (found.status().code() == Code::not_found) return Status::unauthenticated("unknown API key");
     return found.status();
   }
+  if (after_read_) after_read_();
   const ApiKey& k = *found;
   CachedKey entry;
   entry.key_id = k.id;
   entry.revoked = k.revoked_at.has_value();
-  entry.expires = now + kKeyCacheTtl;
+  entry.expires = now + cache_ttl_;
   Identity& id = entry.identity;
   id.credential = Credential::api_key;
   id.key_id = k.id;
@@ -107,8 +110,11 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   }
   {
     std::lock_guard lock(mu_);
-    if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
-    key_cache_[presented] = entry;
+    // An invalidation since the read may concern this key: not cached.
+    if (generation == generation_) {
+      if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
+      key_cache_[presented] = entry;
+    }
   }
   if (entry.revoked) return Status::unauthenticated("API key revoked");
   return entry.identity;
@@ -116,10 +122,12 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
 
 Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id) {
   const auto now = std::chrono::steady_clock::now();
+  std::uint64_t generation = 0;
   {
     std::lock_guard lock(mu_);
     auto it = user_cache_.find(user_id);
     if (it != user_cache_.end() && it->second.expires > now) return it->second;
+    generation = generation_;
   }
   CachedUser u;
   auto found = store_.find_user(user_id);
@@ -130,8 +138,10 @@ Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id
   } else if (found.status().code() != Code::not_found) {
     return found.status();
   }
-  u.expires = now + kKeyCacheTtl;
+  if (after_read_) after_read_();
+  u.expires = now + cache_ttl_;
   std::lock_guard lock(mu_);
+  if (generation != generation_) return u;  // an invalidation since the read: not cached
   if (user_cache_.size() > 100000) user_cache_.clear();
   user_cache_[user_id] = u;
   return u;
@@ -144,13 +154,13 @@ void Authenticator::forget_user(std::int64_t user_id) {
 
 void Authenticator::drop_user(std::int64_t user_id) {
   std::lock_guard lock(mu_);
+  ++generation_;
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.identity.user_id == user_id ? key_cache_.erase(it) : std::next(it);
   }
   // Remembered as gone (not merely uncached) until the TTL passes, so a
   // token presented right after deletion cannot race a store read.
-  user_cache_[user_id] =
-      CachedUser{false, true, 0, std::chrono::steady_clock::now() + kKeyCacheTtl};
+  user_cache_[user_id] = CachedUser{false, true, 0, std::chrono::steady_clock::now() + cache_ttl_};
 }
 
 Result<Identity> Authenticator::from_jwt(const std::string& token) {
@@ -245,6 +255,7 @@ Status Authenticator::revoke_key(std::int64_t id, const WorkContext& work) {
 
 void Authenticator::drop_key(std::int64_t id) {
   std::lock_guard lock(mu_);
+  ++generation_;
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
   }
@@ -265,6 +276,7 @@ void Authenticator::apply(const std::string& event) {
 
 void Authenticator::clear_caches() {
   std::lock_guard lock(mu_);
+  ++generation_;
   key_cache_.clear();
   user_cache_.clear();
 }

@@ -4,9 +4,12 @@
 // Credentials: `Authorization: Bearer <API key or JWT>` or `X-API-Key: <key>`.
 // API keys look like `atl_<prefix>_<secret>`; only their SHA-256 is stored
 // (keys are 190+ random bits, so a slow hash adds nothing). Keys verified
-// against the store are cached in memory, by the presented key, for
-// `kKeyCacheTtl`: a revocation made by another process takes effect within
-// that time, one made through this process at once.
+// against the store are cached in memory, by the presented key, for the cache
+// TTL (`kKeyCacheTtl` unless configured): a revocation made by another process
+// takes effect within that time, one made through this process or broadcast
+// to it at once. A lookup that read the store before an invalidation arrived
+// does not put its (stale) answer in the cache: every invalidation bumps a
+// generation that a fill must still see unchanged.
 //
 // JWTs are checked against their user as well as their signature: a token
 // whose user no longer exists, is disabled, or was issued before the user's
@@ -39,8 +42,13 @@ class Authenticator {
  public:
   static constexpr std::chrono::seconds kKeyCacheTtl{2};
 
-  Authenticator(AccountRepository& store, JwtCodec jwt, PasswordParams pw, bool allow_anonymous)
-      : store_(store), jwt_(std::move(jwt)), pw_(pw), allow_anonymous_(allow_anonymous) {}
+  Authenticator(AccountRepository& store, JwtCodec jwt, PasswordParams pw, bool allow_anonymous,
+                std::chrono::seconds cache_ttl = kKeyCacheTtl)
+      : store_(store),
+        jwt_(std::move(jwt)),
+        pw_(pw),
+        allow_anonymous_(allow_anonymous),
+        cache_ttl_(cache_ttl) {}
 
   // `authorization` and `api_key` are the raw header values (may be empty).
   // No credentials: an anonymous free-tier identity keyed by client IP when
@@ -61,7 +69,7 @@ class Authenticator {
                             const WorkContext& work = {});
   Status revoke_key(std::int64_t id, const WorkContext& work = {});
   // Ends every credential of the user in this process now (keys and tokens);
-  // other processes follow within kKeyCacheTtl, or at once with a broadcast.
+  // other processes follow within cache_ttl(), or at once with a broadcast.
   void forget_user(std::int64_t user_id);
 
   // Replicas: revocations and forgotten users are published ("key:<id>",
@@ -79,6 +87,10 @@ class Authenticator {
 
   const JwtCodec& jwt() const { return jwt_; }
   bool allow_anonymous() const { return allow_anonymous_; }
+  std::chrono::seconds cache_ttl() const { return cache_ttl_; }
+  // Tests only: runs after a lookup read the store and before it fills the
+  // cache (where a broadcast can arrive). Set before use.
+  void set_after_store_read_for_testing(std::function<void()> f) { after_read_ = std::move(f); }
 
  private:
   Result<Identity> from_api_key(std::string_view key);
@@ -101,12 +113,15 @@ class Authenticator {
   void drop_key(std::int64_t key_id);
   void drop_user(std::int64_t user_id);
   std::function<void(const std::string&)> publish_;  // set before serving
+  std::function<void()> after_read_;                 // tests only; set before use
 
   AccountRepository& store_;
   JwtCodec jwt_;
   PasswordParams pw_;
   bool allow_anonymous_;
+  const std::chrono::seconds cache_ttl_;
   std::mutex mu_;
+  std::uint64_t generation_ = 0;  // guarded by mu_: bumped by every invalidation
   std::unordered_map<std::string, CachedKey> key_cache_;     // by presented key; guarded by mu_
   std::unordered_map<std::int64_t, CachedUser> user_cache_;  // guarded by mu_
   std::string dummy_hash_;                                   // guarded by mu_

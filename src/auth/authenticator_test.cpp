@@ -75,5 +75,43 @@ TEST_F(AuthenticatorTest, RegisterLoginAndTokens) {
   EXPECT_EQ(auth.authenticate("Basic abc", "", "ip").status().code(), Code::unauthenticated);
 }
 
+// Issue 23: a lookup that read the key from the store just before another
+// replica's revocation arrived (the broadcast) must not cache what it read:
+// the key would be served for the whole cache TTL.
+TEST_F(AuthenticatorTest, Issue23ARevocationArrivingDuringALookupIsNotUndoneByIt) {
+  Authenticator auth(**store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20}, false,
+                     std::chrono::seconds(3600));
+  auto nk = auth.create_key("svc", Tier::free, std::nullopt);
+  ASSERT_TRUE(nk.is_ok());
+  bool once = true;
+  auth.set_after_store_read_for_testing([&] {
+    if (!once) return;
+    once = false;
+    // Another process revokes the key and its broadcast arrives now.
+    ASSERT_TRUE((**store_).revoke_api_key(nk->key.id).is_ok());
+    auth.apply("key:" + std::to_string(nk->key.id));
+  });
+  EXPECT_TRUE(auth.authenticate("", nk->secret, "ip").is_ok());  // it read the key before
+  EXPECT_EQ(auth.authenticate("", nk->secret, "ip").status().code(), Code::unauthenticated);
+}
+
+TEST_F(AuthenticatorTest, Issue23AUserForgottenDuringALookupIsNotUndoneByIt) {
+  Authenticator auth(**store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20}, false,
+                     std::chrono::seconds(3600));
+  auto u = auth.register_user("gone@example.com", "long enough", Tier::authenticated, Role::user);
+  ASSERT_TRUE(u.is_ok());
+  auto tok = auth.issue_token(*u);
+  ASSERT_TRUE(tok.is_ok());
+  bool once = true;
+  auth.set_after_store_read_for_testing([&] {
+    if (!once) return;
+    once = false;
+    ASSERT_TRUE((**store_).delete_user(u->id, {}).is_ok());
+    auth.apply("user:" + std::to_string(u->id));
+  });
+  EXPECT_TRUE(auth.authenticate("Bearer " + *tok, "", "ip").is_ok());
+  EXPECT_EQ(auth.authenticate("Bearer " + *tok, "", "ip").status().code(), Code::unauthenticated);
+}
+
 }  // namespace
 }  // namespace atelier

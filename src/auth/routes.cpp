@@ -150,21 +150,28 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .success_status = 204,
       .handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
         const Identity& id = ctx.identity;
-        // Data first, the account last: a failure part-way leaves an account
-        // that can retry the deletion, never data without an owner.
+        // The mark first: from here on no write of this owner commits, so
+        // requests still running for it (an upload being tagged) cannot add
+        // rows behind the erase (store/owners.h). Then the data, the account
+        // last: a failure part-way leaves an account that can retry the
+        // deletion, never data without an owner.
+        AccountRepository accounts = store.in(ctx.work);
+        ATELIER_RETURN_IF_ERROR(accounts.mark_erased(id.id));
         for (const auto& part : data.parts()) {
           Status st = part.erase_all(id.id);
           if (!st.is_ok())
             return Status(st.code(), "deleting " + part.name + " data: " + st.message());
         }
+        const std::vector<std::string> identities = {id.id, "gen:" + id.id};
         if (id.user_id) {
-          ATELIER_RETURN_IF_ERROR(
-              store.in(ctx.work).delete_user(*id.user_id, {id.id, "gen:" + id.id}));
+          ATELIER_RETURN_IF_ERROR(accounts.delete_user(*id.user_id, identities));
           d.auth.forget_user(*id.user_id);
         } else if (id.key_id) {
           // A key without a user is its own account: deleting it revokes it.
+          ATELIER_RETURN_IF_ERROR(accounts.delete_usage(identities));
           ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
         }
+        for (const auto& who : identities) d.ledger.forget(who);
         return Response::no_content();
       },
   });

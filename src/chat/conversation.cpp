@@ -1,5 +1,7 @@
 #include "chat/conversation.h"
 
+#include "store/owners.h"
+
 #include <algorithm>
 
 namespace atelier::chat {
@@ -25,13 +27,15 @@ Conversation read_conversation(const db::Row& r) {
 }  // namespace
 
 Status ConversationRepository::create(const Conversation& c) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease l, db_.lease(work_));
-  return l
-      ->execute(
-          "INSERT INTO chat_conversations(id, owner, title, created_at, updated_at) "
-          "VALUES (?,?,?,?,?)",
-          {c.id, c.owner, c.title, c.created_at, c.updated_at})
-      .status();
+  return db_.transaction(work_, [&](db::Connection& l) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(l, c.owner));
+    return l
+        .execute(
+            "INSERT INTO chat_conversations(id, owner, title, created_at, updated_at) "
+            "VALUES (?,?,?,?,?)",
+            {c.id, c.owner, c.title, c.created_at, c.updated_at})
+        .status();
+  });
 }
 
 Result<Conversation> ConversationRepository::find(const std::string& owner, const std::string& id) {
@@ -53,13 +57,15 @@ Result<std::vector<Conversation>> ConversationRepository::list(const std::string
 }
 
 Result<std::vector<Message>> ConversationRepository::messages(const std::string& owner,
-                                                              const std::string& id) {
+                                                              const std::string& id, int after_seq,
+                                                              int limit) {
   ATELIER_RETURN_IF_ERROR(find(owner, id).status());
   ATELIER_ASSIGN_OR_RETURN(db::Lease l, db_.lease(work_));
   return db::all<Message>(*l,
                           "SELECT seq, role, content, sources, created_at FROM chat_messages "
-                          "WHERE owner=? AND conversation_id=? ORDER BY seq",
-                          {owner, id}, [](const db::Row& r) {
+                          "WHERE owner=? AND conversation_id=? AND seq > ? ORDER BY seq LIMIT ?",
+                          {owner, id, after_seq, limit > 0 ? limit : kMaxConversationMessages + 1},
+                          [](const db::Row& r) {
                             return Message{static_cast<int>(r.integer(0)), r.text(1), r.text(2),
                                            r.text(3), r.integer(4)};
                           });
@@ -72,11 +78,26 @@ Status ConversationRepository::append(const std::string& owner, const std::strin
         auto n, c.execute("UPDATE chat_conversations SET updated_at=? WHERE owner=? AND id=?",
                           {now_ms, owner, id}));
     if (n == 0) return Status::not_found("no conversation '" + id + "'");
+    struct Held {
+      std::int64_t last = 0, count = 0, chars = 0;
+    };
     ATELIER_ASSIGN_OR_RETURN(
-        auto last, db::first<std::int64_t>(
-                       c, "SELECT coalesce(max(seq), 0) FROM chat_messages WHERE conversation_id=?",
-                       {id}, [](const db::Row& r) { return r.integer(0); }));
-    std::int64_t seq = last.value_or(0);
+        auto held, db::first<Held>(c,
+                                   "SELECT coalesce(max(seq), 0), count(*), "
+                                   "coalesce(sum(length(content)), 0) FROM chat_messages WHERE "
+                                   "conversation_id=?",
+                                   {id}, [](const db::Row& r) {
+                                     return Held{r.integer(0), r.integer(1), r.integer(2)};
+                                   }));
+    const Held h = held.value_or(Held{});
+    std::int64_t chars = h.chars;
+    for (const auto& t : turns) chars += static_cast<std::int64_t>(t.content.size());
+    if (h.count + static_cast<std::int64_t>(turns.size()) > kMaxConversationMessages ||
+        chars > kMaxConversationChars)
+      return Status::payload_too_large(
+          "the conversation is full (at most " + std::to_string(kMaxConversationMessages) +
+          " messages and " + std::to_string(kMaxConversationChars) + " characters): start another");
+    std::int64_t seq = h.last;
     for (auto& t : turns) {
       ATELIER_RETURN_IF_ERROR(
           c.execute("INSERT INTO chat_messages(conversation_id, seq, owner, role, content, "

@@ -29,6 +29,12 @@ struct Conversation {
   int messages = 0;  // how many (filled by list and find)
 };
 
+// What one conversation may hold (issue 23: thirty requests stored 188 MB,
+// and reading it back took gigabytes). An append past either bound is
+// refused (413) and stores nothing.
+inline constexpr std::int64_t kMaxConversationMessages = 1000;
+inline constexpr std::int64_t kMaxConversationChars = 1'000'000;
+
 class ConversationRepository {
  public:
   explicit ConversationRepository(db::Database& db) : db_(db) {}
@@ -42,9 +48,13 @@ class ConversationRepository {
   Result<Conversation> find(const std::string& owner, const std::string& id);
   // Most recently updated first, at most `limit`.
   Result<std::vector<Conversation>> list(const std::string& owner, int limit);
-  Result<std::vector<Message>> messages(const std::string& owner, const std::string& id);
+  // Its messages after `after_seq`, oldest first, at most `limit` (0: all,
+  // which the bounds above keep small).
+  Result<std::vector<Message>> messages(const std::string& owner, const std::string& id,
+                                        int after_seq = 0, int limit = 0);
   // Appends the turns in one transaction, numbered after the last; not_found
-  // when the conversation is not the owner's.
+  // when the conversation is not the owner's, payload_too_large when it
+  // would pass kMaxConversationMessages or kMaxConversationChars.
   Status append(const std::string& owner, const std::string& id, std::vector<Message> turns,
                 std::int64_t now_ms);
   Status remove(const std::string& owner, const std::string& id);

@@ -15,6 +15,8 @@ class ChatModule final : public Module {
   const char* name() const override { return "chat"; }
   Status start(Platform& p) override {
     if (!p.search) return Status::internal("the chat module needs the search module first");
+    // The knowledge base's name is the system's alone (issue 23).
+    p.search->reserve(kKnowledgeCollection, "system");
     conversations_ = std::make_unique<ConversationRepository>(p.db);
     service_ = std::make_unique<ChatService>(*p.search, *conversations_, p.config.embedding_model,
                                              kWordNetNouns);

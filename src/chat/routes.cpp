@@ -6,6 +6,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "chat/request.h"
 #include "chat/socket_routes.h"
 #include "chat/stream_cap.h"
 #include "core/clock.h"
@@ -50,56 +51,6 @@ ordered_json messages_json(const std::vector<chat::Message>& messages) {
                    {"created_at", m.created_at}});
   }
   return arr;
-}
-
-// The optional 'collections' member: names of collections to search too.
-Result<std::vector<std::string>> collection_names(const nlohmann::json& body) {
-  std::vector<std::string> out;
-  const auto it = body.find("collections");
-  if (it == body.end()) return out;
-  if (!it->is_array()) return Status::invalid_argument("'collections' is a list of names");
-  for (const auto& c : *it) {
-    if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
-    out.push_back(c.get<std::string>());
-  }
-  return out;
-}
-
-// OpenAI's messages as (role, text); content is a string or a list of text
-// parts.
-Result<std::vector<std::pair<std::string, std::string>>> chat_messages(const nlohmann::json& body) {
-  const auto it = body.find("messages");
-  if (it == body.end() || !it->is_array() || it->empty() || it->size() > 200)
-    return Status::invalid_argument("'messages' must hold 1 to 200 messages");
-  std::vector<std::pair<std::string, std::string>> out;
-  for (std::size_t i = 0; i < it->size(); ++i) {
-    const auto& m = (*it)[i];
-    const std::string where = "messages[" + std::to_string(i) + "]";
-    if (!m.is_object() || !m.contains("role") || !m["role"].is_string())
-      return Status::invalid_argument(where + " needs a 'role'");
-    const std::string role = m["role"].get<std::string>();
-    if (role != "system" && role != "developer" && role != "user" && role != "assistant" &&
-        role != "tool")
-      return Status::invalid_argument(where + ".role must be system, user, assistant or tool");
-    std::string text;
-    const auto c = m.find("content");
-    if (c == m.end() || c->is_null()) {
-      // An assistant turn that only called tools.
-    } else if (c->is_string()) {
-      text = c->get<std::string>();
-    } else if (c->is_array()) {
-      for (const auto& part : *c) {
-        if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") ||
-            !part["text"].is_string())
-          return Status::invalid_argument(where + ".content parts must be {type: text, text}");
-        text += (text.empty() ? "" : "\n") + part["text"].get<std::string>();
-      }
-    } else {
-      return Status::invalid_argument(where + ".content must be text or a list of text parts");
-    }
-    out.emplace_back(role, std::move(text));
-  }
-  return out;
 }
 
 // A streamed completion as OpenAI sends it: chat.completion.chunk events
@@ -297,7 +248,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .cost = 1,
       // Mostly waiting (on a hosted engine, on a client reading a stream):
       // the wide pool, so long streams do not hold the CPU pool.
-      .exec = Exec::inference_pool,
+      .exec = Exec::outbound_pool,
       .request_schema = {{"type", "object"},
                          {"required", {"messages"}},
                          {"properties",
@@ -324,33 +275,25 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .handler = [&d, &svc, observe, cap](const RequestContext& ctx) -> Result<Response> {
         const auto started = std::chrono::steady_clock::now();
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        const std::string model = body.value("model", std::string("local"));
-        if (body.contains("stream") && !body["stream"].is_boolean())
-          return Status::invalid_argument("'stream' is true or false");
-        const bool stream = body.value("stream", false);
-        bool include_usage = false;
-        if (const auto so = body.find("stream_options"); so != body.end() && !so->is_null()) {
-          if (!so->is_object()) return Status::invalid_argument("'stream_options' is an object");
-          include_usage = so->value("include_usage", false);
-        }
-        if (body.contains("n") && body["n"] != 1) return Status::invalid_argument("'n' must be 1");
-        ATELIER_ASSIGN_OR_RETURN(auto turns, chat_messages(body));
+        ATELIER_ASSIGN_OR_RETURN(chat::CompletionRequest req, chat::parse_completion_request(body));
+        const std::string model = req.model;
+        const bool stream = req.stream;
+        const bool include_usage = req.include_usage;
         chat::TurnRequest r;
         r.owner = ctx.identity.id;
         r.model = model;
-        for (auto& [role, text] : turns)
-          r.messages.push_back(
-              {0, role == "developer" ? "system" : role, std::move(text), "[]", 0});
-        if (body.contains("conversation_id")) {
-          if (!body["conversation_id"].is_string())
-            return Status::invalid_argument("'conversation_id' is a string");
+        for (auto& [role, text] : req.messages)
+          r.messages.push_back({0, std::move(role), std::move(text), "[]", 0});
+        if (req.has_conversation) {
           if (ctx.identity.anonymous())
             return Status::unauthenticated("conversations belong to a user or key: sign in");
-          r.conversation_id = body["conversation_id"].get<std::string>();
+          r.conversation_id = std::move(req.conversation_id);
         }
-        ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
+        r.collections = std::move(req.collections);
+        // Streams, and every call to a hosted engine (streamed or not),
+        // hold one of the caller's slots while they run.
         std::unique_ptr<chat::StreamCap::Slot> slot;
-        if (stream) {
+        if (stream || model != "local") {
           ATELIER_ASSIGN_OR_RETURN(slot, cap->take(ctx.identity.id));
         }
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
@@ -492,7 +435,8 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .method = Method::get,
       .path = "/v1/conversations/{id}",
       .operation_id = "get_conversation",
-      .summary = "A conversation and its turns, oldest first",
+      .summary = "A conversation and its turns, oldest first, a page at a time: at most 'limit' "
+                 "(default 100) after the turn numbered 'after'; 'next_after' continues",
       .tag = "chat",
       .access = Access::user,
       .exec = Exec::worker_pool,
@@ -508,9 +452,18 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         auto repo = svc.conversations().in(ctx.work);
         const std::string& id = ctx.req.path_params.at("id");
+        ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit,
+                                 ctx.req.query_int("limit", 100, 1, 1000));
+        ATELIER_ASSIGN_OR_RETURN(const std::int64_t after,
+                                 ctx.req.query_int("after", 0, 0, 1'000'000'000));
         ATELIER_ASSIGN_OR_RETURN(auto c, repo.find(ctx.identity.id, id));
-        ATELIER_ASSIGN_OR_RETURN(auto messages, repo.messages(ctx.identity.id, id));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto messages,
+            repo.messages(ctx.identity.id, id, static_cast<int>(after), static_cast<int>(limit)));
         ordered_json j = conversation_json(c);
+        j["next_after"] = static_cast<std::int64_t>(messages.size()) == limit
+                              ? ordered_json(messages.back().seq)
+                              : ordered_json(nullptr);
         j["messages"] = messages_json(messages);
         return Response::json_ordered(200, j);
       },
@@ -586,10 +539,12 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           return Status::invalid_argument("'question' is required (a string)");
         r.question = body["question"].get<std::string>();
         if (body.contains("k")) {
-          if (!body["k"].is_number_integer()) return Status::invalid_argument("'k' is an integer");
-          r.k = body["k"].get<int>();
+          const auto& k = body["k"];
+          if (!k.is_number_integer() || k.get<std::int64_t>() < 1 || k.get<std::int64_t>() > 20)
+            return Status::invalid_argument("'k' is an integer from 1 to 20");
+          r.k = k.get<int>();
         }
-        ATELIER_ASSIGN_OR_RETURN(r.collections, collection_names(body));
+        ATELIER_ASSIGN_OR_RETURN(r.collections, chat::parse_collections(body));
         if (body.contains("filter")) {
           if (!body["filter"].is_string()) return Status::invalid_argument("'filter' is key:value");
           ATELIER_ASSIGN_OR_RETURN(r.filter,

@@ -24,6 +24,8 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
   if (!built.is_ok())
     return Status::unavailable("the style knowledge base cannot be built: " +
                                built.status().message());
+  // Someone may have taken the name before it was reserved: moved aside.
+  ATELIER_RETURN_IF_ERROR(search_.claim_reserved(kKnowledgeCollection));
   auto existing = search_.collection(kKnowledgeCollection, kSystem);
   if (!existing.is_ok()) {
     if (existing.status().code() != Code::not_found) return existing.status();
@@ -234,9 +236,14 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
     return Status::not_found("the model '" + r.model + "' is not served here; try " + names);
   }
   if (r.messages.empty()) return Status::invalid_argument("no message to answer");
-  for (const auto& m : r.messages)
+  std::size_t total = 0;
+  for (const auto& m : r.messages) {
     if (m.content.size() > 32 * 1024)
       return Status::invalid_argument("a message has at most 32 KiB of text");
+    total += m.content.size();
+  }
+  if (total > 256 * 1024)
+    return Status::payload_too_large("a request's messages hold at most 256 KiB of text");
   std::vector<Message> history;
   ConversationRepository repo = conversations_.in(work);
   if (!r.conversation_id.empty()) {

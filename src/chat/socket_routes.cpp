@@ -5,7 +5,10 @@
 #include <chrono>
 #include <mutex>
 #include <optional>
+#include <string_view>
+#include <unordered_map>
 
+#include "chat/request.h"
 #include "chat/routes.h"
 #include "core/clock.h"
 #include "core/ids.h"
@@ -24,6 +27,34 @@ namespace {
 
 using nlohmann::ordered_json;
 
+// Sockets not signed in yet, per client address (issue 23: forty of them,
+// kept alive with pings, refused every other connection). Shared by the
+// route's sockets.
+class UnsignedSockets {
+ public:
+  explicit UnsignedSockets(int per_ip) : per_ip_(per_ip) {}
+  bool take(const std::string& ip) {
+    std::lock_guard lock(mu_);
+    int& n = open_[ip];
+    if (n >= per_ip_) {
+      if (n == 0) open_.erase(ip);
+      return false;
+    }
+    ++n;
+    return true;
+  }
+  void give_back(const std::string& ip) {
+    std::lock_guard lock(mu_);
+    auto it = open_.find(ip);
+    if (it != open_.end() && --it->second <= 0) open_.erase(it);
+  }
+
+ private:
+  const int per_ip_;
+  std::mutex mu_;
+  std::unordered_map<std::string, int> open_;  // guarded by mu_
+};
+
 // One WebSocket's conversation. Frames arrive on a network thread
 // (on_message, never blocking); turns run on the inference pool, one at a
 // time per socket. Owned by the WebSocket's events and by the running turn;
@@ -31,16 +62,27 @@ using nlohmann::ordered_json;
 class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
  public:
   ChatSocket(ApiDeps& d, chat::ChatService& svc, ChatObserver observe,
-             std::shared_ptr<chat::StreamCap> cap, std::string client_ip)
+             std::shared_ptr<chat::StreamCap> cap, std::string client_ip,
+             std::shared_ptr<UnsignedSockets> unsigned_sockets)
       : d_(d),
         svc_(svc),
         observe_(std::move(observe)),
         cap_(std::move(cap)),
-        client_ip_(std::move(client_ip)) {}
+        client_ip_(std::move(client_ip)),
+        unsigned_(std::move(unsigned_sockets)) {}
 
-  void attach(std::shared_ptr<http::WebSocket> ws) {
+  // `counted`: the socket holds one of its address's unsigned places until
+  // it signs in or closes, and must sign in within the configured time.
+  void attach(std::shared_ptr<http::WebSocket> ws, bool counted) {
     std::lock_guard lock(mu_);
     ws_ = std::move(ws);
+    counted_unsigned_ = counted;
+    if (counted) {
+      const int s = d_.config.ws_auth_s;
+      ws_->close_after(
+          std::chrono::seconds(s), 1008,
+          "sign in within " + std::to_string(s) + " s: send {\"type\":\"auth\",\"token\":...}");
+    }
   }
 
   // The handshake's credentials, checked before the upgrade.
@@ -50,25 +92,33 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   void on_message(std::string text) {
-    auto frame = nlohmann::json::parse(text, nullptr, false);
-    if (frame.is_discarded() || !frame.is_object() || !frame.contains("type") ||
-        !frame["type"].is_string()) {
-      return error(Status::invalid_argument("frames are JSON objects with a 'type'"));
+    auto parsed = chat::parse_socket_frame(text);
+    // Before sign-in only the frames that sign in are read: nothing else is
+    // answered for a caller the server does not know.
+    if (!signed_in()) {
+      using T = chat::SocketFrame::Type;
+      if (!parsed.is_ok() && parsed.status().code() == Code::unauthenticated)
+        return refuse(parsed.status());
+      if (!parsed.is_ok() || (parsed->type != T::auth && parsed->type != T::message))
+        return refuse(
+            Status::unauthenticated("sign in first: send {\"type\":\"auth\",\"token\":...}"));
     }
-    const std::string type = frame["type"].get<std::string>();
-    if (type == "ping") {
-      send({{"type", "pong"}});
-      return;
+    if (!parsed.is_ok()) return error(parsed.status());
+    chat::SocketFrame frame = std::move(parsed).value();
+    switch (frame.type) {
+      case chat::SocketFrame::Type::ping:
+        send({{"type", "pong"}});
+        return;
+      case chat::SocketFrame::Type::cancel: {
+        std::lock_guard lock(mu_);
+        if (turn_) turn_->cancel();  // a cancel after the turn ended has nothing to stop
+        return;
+      }
+      case chat::SocketFrame::Type::auth:
+        return authenticate(frame.token);
+      case chat::SocketFrame::Type::message:
+        return start_turn(std::move(frame));
     }
-    if (type == "cancel") {
-      std::lock_guard lock(mu_);
-      if (turn_) turn_->cancel();  // a cancel after the turn ended has nothing to stop
-      return;
-    }
-    if (type == "auth") return authenticate(frame);
-    if (type == "message") return start_turn(frame);
-    error(Status::invalid_argument("unknown frame type '" + type +
-                                   "' (auth, message, cancel or ping)"));
   }
 
   void on_close() {
@@ -77,31 +127,45 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     if (turn_) turn_->cancel();
     slot_.reset();
     ws_.reset();
+    release_unsigned_locked();
   }
 
  private:
+  bool signed_in() {
+    std::lock_guard lock(mu_);
+    return who_.has_value();
+  }
+  void refuse(const Status& st) {
+    std::lock_guard lock(mu_);
+    refuse_locked(st);
+  }
+  void release_unsigned_locked() {
+    if (!counted_unsigned_) return;
+    counted_unsigned_ = false;
+    unsigned_->give_back(client_ip_);
+  }
+
   Status sign_in_locked(Identity who) {
     ATELIER_ASSIGN_OR_RETURN(slot_, cap_->take(who.id));
     who_ = std::move(who);
+    release_unsigned_locked();
+    if (ws_) ws_->keep_open();
     ordered_json models = ordered_json::array();
     for (const auto& m : svc_.models()) models.push_back(m.name);
     send_locked({{"type", "ready"}, {"models", models}, {"anonymous", who_->anonymous()}});
     return Status::ok();
   }
 
-  void authenticate(const nlohmann::json& frame) {
+  void authenticate(const std::string& token) {
     std::lock_guard lock(mu_);
     if (who_) return error_locked(Status::invalid_argument("this socket is already signed in"), "");
-    if (!frame.contains("token") || !frame["token"].is_string())
-      return refuse_locked(Status::unauthenticated("'token' is an API key or a bearer token"));
-    const std::string token = frame["token"].get<std::string>();
     // API keys and JWTs both travel as bearer tokens.
     auto id = d_.auth.authenticate("Bearer " + token, "", client_ip_);
     if (!id.is_ok()) return refuse_locked(id.status());
     if (Status st = sign_in_locked(std::move(id).value()); !st.is_ok()) refuse_locked(st);
   }
 
-  void start_turn(const nlohmann::json& frame) {
+  void start_turn(chat::SocketFrame frame) {
     std::unique_lock lock(mu_);
     if (closed_) return;
     if (!who_) {
@@ -116,9 +180,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
       return error_locked(
           Status::already_exists("a turn is running: wait for its 'done' or send a cancel"), "");
     }
-    auto request = parse_turn(frame);
-    if (!request.is_ok()) return error_locked(request.status(), "");
-    chat::TurnRequest r = std::move(request).value();
+    chat::TurnRequest r = turn_request(std::move(frame));
     r.owner = who_->id;
     if (!r.conversation_id.empty() && who_->anonymous())
       return error_locked(Status::unauthenticated("conversations belong to a user or key: sign in"),
@@ -137,7 +199,9 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     work.deadline = Deadline::after(std::chrono::seconds(d_.config.request_timeout_s));
     work.cancel = turn->token();
     const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
-    WorkerPool& pool = d_.inference_pool ? *d_.inference_pool : d_.pool;
+    WorkerPool& pool = d_.outbound_pool    ? *d_.outbound_pool
+                       : d_.inference_pool ? *d_.inference_pool
+                                           : d_.pool;
     const Metered who{*who_, utc_day(system_clock_seconds()())};
     lock.unlock();
     Status submitted = pool.submit(work, [self = shared_from_this(), r = std::move(r), work, id,
@@ -151,29 +215,12 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     }
   }
 
-  Result<chat::TurnRequest> parse_turn(const nlohmann::json& frame) const {
+  static chat::TurnRequest turn_request(chat::SocketFrame frame) {
     chat::TurnRequest r;
-    if (!frame.contains("content") || !frame["content"].is_string() ||
-        frame["content"].get_ref<const std::string&>().empty())
-      return Status::invalid_argument("'content' is the message's text");
-    r.messages.push_back({0, "user", frame["content"].get<std::string>(), "[]", 0});
-    if (frame.contains("model")) {
-      if (!frame["model"].is_string()) return Status::invalid_argument("'model' is a name");
-      r.model = frame["model"].get<std::string>();
-    }
-    if (frame.contains("conversation_id")) {
-      if (!frame["conversation_id"].is_string())
-        return Status::invalid_argument("'conversation_id' is a string");
-      r.conversation_id = frame["conversation_id"].get<std::string>();
-    }
-    if (frame.contains("collections")) {
-      if (!frame["collections"].is_array())
-        return Status::invalid_argument("'collections' is a list of names");
-      for (const auto& c : frame["collections"]) {
-        if (!c.is_string()) return Status::invalid_argument("'collections' holds names");
-        r.collections.push_back(c.get<std::string>());
-      }
-    }
+    r.messages.push_back({0, "user", std::move(frame.content), "[]", 0});
+    if (!frame.model.empty()) r.model = std::move(frame.model);
+    r.conversation_id = std::move(frame.conversation_id);
+    r.collections = std::move(frame.collections);
     return r;
   }
 
@@ -316,7 +363,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     if (!turn.empty()) j["turn"] = turn;
     j["status"] = http::http_status(st.code());
     j["code"] = std::string(code_name(st.code()));
-    j["message"] = st.message();
+    j["message"] = cut_utf8(st.message(), 1024);
     if (st.code() == Code::resource_exhausted || st.code() == Code::unavailable)
       j["retry_after"] = retry_after_ > 0 ? retry_after_ : 1;
     send_locked(j);
@@ -334,7 +381,9 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   const ChatObserver observe_;
   const std::shared_ptr<chat::StreamCap> cap_;
   const std::string client_ip_;
+  const std::shared_ptr<UnsignedSockets> unsigned_;
   std::mutex mu_;
+  bool counted_unsigned_ = false;                // guarded by mu_: holds an unsigned place
   std::shared_ptr<http::WebSocket> ws_;          // guarded by mu_; null once closed
   std::optional<Identity> who_;                  // guarded by mu_
   std::unique_ptr<chat::StreamCap::Slot> slot_;  // guarded by mu_
@@ -348,6 +397,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
 
 void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                            ChatObserver observe, std::shared_ptr<chat::StreamCap> cap) {
+  auto unsigned_sockets = std::make_shared<UnsignedSockets>(d.config.ws_unsigned_per_ip);
   router.add({
       .method = http::Method::get,
       .path = "/v1/chat/ws",
@@ -363,16 +413,17 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
       .rate_limited = true,
       .response_content_type = "",
       .success_status = 101,
-      .errors = {401, 426},
-      .handler = [&d, &svc, observe,
-                  cap](const http::RequestContext& ctx) -> Result<http::Response> {
+      .errors = {401, 426, 429},
+      .handler = [&d, &svc, observe, cap,
+                  unsigned_sockets](const http::RequestContext& ctx) -> Result<http::Response> {
         if (!ctx.upgrade) {
           http::Response r = http::problem(426, "this endpoint speaks WebSocket: send a handshake",
                                            ctx.request_id);
           r.set_header("Upgrade", "websocket");
           return r;
         }
-        auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip);
+        auto socket =
+            std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip, unsigned_sockets);
         const auto authz = ctx.req.header("Authorization");
         const auto key = ctx.req.header("X-API-Key");
         std::optional<Identity> who;
@@ -380,12 +431,23 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
           auto id = d.auth.authenticate(authz, key, ctx.req.client_ip);
           if (!id.is_ok()) return id.status();
           who = std::move(id).value();
+        } else if (!unsigned_sockets->take(ctx.req.client_ip)) {
+          http::Response r = http::problem(
+              429,
+              "too many WebSockets from this address are waiting to sign in (at most " +
+                  std::to_string(d.config.ws_unsigned_per_ip) + ")",
+              ctx.request_id);
+          r.set_header("Retry-After", std::to_string(d.config.ws_auth_s));
+          return r;
         }
         auto ws =
             ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
                              [socket](int) { socket->on_close(); }});
-        if (!ws) return Status::unavailable("the connection could not be upgraded");
-        socket->attach(ws);
+        if (!ws) {
+          if (!who) unsigned_sockets->give_back(ctx.req.client_ip);
+          return Status::unavailable("the connection could not be upgraded");
+        }
+        socket->attach(ws, !who.has_value());
         if (who) {
           if (Status st = socket->sign_in(std::move(*who)); !st.is_ok()) {
             ws->send(ordered_json{{"type", "error"},

@@ -146,6 +146,10 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("stream_lease_seconds", &Config::stream_lease_s, 1, 3600,
                             "with Redis: how long a replica that died keeps counting its open "
                             "chat streams against their callers"));
+    t.push_back(int_setting("credential_cache_seconds", &Config::credential_cache_s, 1, 86400,
+                            "how long a replica remembers a verified API key or user: a "
+                            "revocation through another process without the Redis broadcast "
+                            "takes effect within this time"));
     t.push_back(string_setting("database_url", &Config::database_url, {},
                                "postgresql://user:pass@host:port/db (empty: SQLite in data_dir)",
                                true));
@@ -236,6 +240,10 @@ const std::vector<Setting>& settings() {
                             "IVF lists probed per search"));
     t.push_back(double_setting("search_vector_weight", &Config::search_vector_weight, 0, 100,
                                "hybrid search: vector weight"));
+    t.push_back(int_setting("outbound_workers", &Config::outbound_workers, 1, 4096,
+                            "threads that wait on hosted engines and on clients reading chat "
+                            "streams (their own pool: such waits never hold a thread that model "
+                            "work needs)"));
     t.push_back(int_setting("inference_workers", &Config::inference_workers, 1, 1024,
                             "threads that wait on batched models (vision, image embeddings)"));
     t.push_back(int_setting("inference_queue", &Config::inference_queue, 1, 100000,
@@ -348,6 +356,16 @@ const std::vector<Setting>& settings() {
     t.push_back(int_setting("ws_ping_seconds", &Config::ws_ping_s, 1, 600,
                             "WebSockets: a quiet peer is pinged this often, closed after two "
                             "unanswered pings"));
+    t.push_back(int_setting("ws_auth_seconds", &Config::ws_auth_s, 1, 600,
+                            "WebSockets: a socket opened without credentials must sign in (an "
+                            "auth frame, or a message where anonymous callers are allowed) "
+                            "within this, or is closed (1008)"));
+    t.push_back(int_setting("ws_idle_seconds", &Config::ws_idle_s, 1, 86400,
+                            "WebSockets: a socket that sent and received no message for this "
+                            "long is closed (1000)"));
+    t.push_back(int_setting("ws_unsigned_per_ip", &Config::ws_unsigned_per_ip, 1, 10000,
+                            "WebSockets: sockets one client address may hold open before they "
+                            "sign in (more: 429)"));
     t.push_back(string_setting(
         "image_url_hosts", &Config::image_url_hosts, {},
         "hosts image_url may name (comma-separated, *.suffix allowed); empty: fetching off"));

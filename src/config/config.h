@@ -48,6 +48,7 @@ struct Config {
   std::string redis_url;
   std::string redis_failure = "closed";  // "closed" or "open"
   std::int64_t stream_lease_s = 30;      // a dead replica's open streams lapse after this
+  int credential_cache_s = 2;            // verified keys and users are remembered this long
   int database_pool = 0;                 // connections; 0: one per thread that may use the database
   int queue_capacity = 64;
 
@@ -78,6 +79,7 @@ struct Config {
 
   // vision and image models
   int inference_workers = 16;  // threads that wait on batched models (mostly idle)
+  int outbound_workers = 64;   // threads that wait on hosted engines and streaming clients
   int inference_queue = 64;    // queued inference requests before 503
   int model_threads = 0;       // OpenCV DNN threads per forward (0 = cores)
   int batch_max = 8;           // inputs per forward
@@ -134,7 +136,10 @@ struct Config {
   // Each this many answer tokens delivered cost one more quota unit beyond
   // the request's own (0: per request only).
   int chat_tokens_per_unit = 0;
-  int ws_ping_s = 20;  // WebSocket keep-alive ping interval
+  int ws_ping_s = 20;          // WebSocket keep-alive ping interval
+  int ws_auth_s = 10;          // a socket without credentials signs in within this, or closes
+  int ws_idle_s = 300;         // no message either way for this long: closed
+  int ws_unsigned_per_ip = 8;  // sockets not yet signed in, per client address
   // image_url fetching: off unless hosts are listed ("cdn.example.com,*.example.org")
   std::string image_url_hosts;
   bool image_url_allow_private = false;  // loopback/private targets: tests only

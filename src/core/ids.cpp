@@ -69,4 +69,11 @@ Status check_id(std::string_view id, std::string_view what) {
   return Status::ok();
 }
 
+std::string cut_utf8(std::string_view s, std::size_t max) {
+  if (s.size() <= max) return std::string(s);
+  std::size_t n = max;
+  while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
+  return std::string(s.substr(0, n)) + "...";
+}
+
 }  // namespace atelier

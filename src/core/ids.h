@@ -26,4 +26,9 @@ std::string random_id(std::string_view prefix);
 // above U+10FFFF).
 bool is_utf8(std::string_view s) noexcept;
 
+// At most `max` bytes of `s`, cut before a UTF-8 continuation byte and
+// marked with "..." when cut: text from a request echoed in an error is
+// bounded, and stays valid for JSON.
+std::string cut_utf8(std::string_view s, std::size_t max);
+
 }  // namespace atelier

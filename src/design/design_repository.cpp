@@ -1,5 +1,7 @@
 #include "design/design_repository.h"
 
+#include "store/owners.h"
+
 namespace atelier {
 namespace {
 
@@ -61,12 +63,14 @@ Room read_room(const db::Row& r) {
 }  // namespace
 
 Result<Room> DesignRepository::create_room(const Room& r) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  ATELIER_RETURN_IF_ERROR(c->execute("INSERT INTO rooms(" ATELIER_ROOM_COLUMNS
-                                     ") VALUES (?,?,?,?,?,?,?,?,?)",
-                                     {r.id, r.owner, r.name, r.room_type, r.blob, r.content_type,
-                                      r.width, r.height, r.created_at})
-                              .status());
+  ATELIER_RETURN_IF_ERROR(db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, r.owner));
+    return c
+        .execute("INSERT INTO rooms(" ATELIER_ROOM_COLUMNS ") VALUES (?,?,?,?,?,?,?,?,?)",
+                 {r.id, r.owner, r.name, r.room_type, r.blob, r.content_type, r.width, r.height,
+                  r.created_at})
+        .status();
+  }));
   return r;
 }
 
@@ -98,7 +102,9 @@ Status DesignRepository::delete_room(const std::string& owner, const std::string
 
 namespace {
 
+// In a transaction: refused once the owner's erasure began (store/owners.h).
 Status insert_design(db::Connection& c, const Design& d) {
+  ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, d.owner));
   auto st = c.execute("INSERT INTO designs(" ATELIER_DESIGN_COLUMNS
                       ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                       {d.id,          d.owner,           d.room_id,        d.input_blob,
@@ -120,8 +126,8 @@ Status insert_design(db::Connection& c, const Design& d) {
 }  // namespace
 
 Result<Design> DesignRepository::create_design(const Design& d) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  ATELIER_RETURN_IF_ERROR(insert_design(*c, d));
+  ATELIER_RETURN_IF_ERROR(
+      db_.transaction(work_, [&](db::Connection& c) -> Status { return insert_design(c, d); }));
   return d;
 }
 

@@ -268,14 +268,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
           // do not make a retry "different".
           c.request_hash = sha256_hex(body.dump());
         }
-        double wait_s = 0;
-        std::string w;
-        if (ctx.req.query_param("wait", &w)) {
-          char* end = nullptr;
-          wait_s = std::strtod(w.c_str(), &end);
-          if (w.empty() || *end || !(wait_s >= 0))
-            return Status::invalid_argument("'wait' must be a number of seconds");
-        }
+        ATELIER_ASSIGN_OR_RETURN(const double wait_s, ctx.req.query_number("wait", 0, 0, 3600));
         ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
         Design out = made.design;
         if (wait_s > 0) {
@@ -311,16 +304,9 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         std::string v;
         if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
         if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
-        int limit = 20;
-        if (ctx.req.query_param("limit", &v)) {
-          char* end = nullptr;
-          const long l = std::strtol(v.c_str(), &end, 10);
-          if (v.empty() || *end || l < 1 || l > 100)
-            return Status::invalid_argument("'limit' must be 1 to 100");
-          limit = static_cast<int>(l);
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto page,
-                                 svc.list(ctx.identity.id, room, limit, cursor, ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 20, 1, 100));
+        ATELIER_ASSIGN_OR_RETURN(
+            auto page, svc.list(ctx.identity.id, room, static_cast<int>(limit), cursor, ctx.work));
         nlohmann::ordered_json arr = nlohmann::ordered_json::array();
         for (const auto& x : page.items) arr.push_back(design_json(x));
         nlohmann::ordered_json out;

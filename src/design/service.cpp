@@ -105,9 +105,18 @@ Result<Room> DesignService::add_room(const std::string& owner, const std::string
   if (name.size() > 200) return Status::invalid_argument("'name' is longer than 200 characters");
   ATELIER_ASSIGN_OR_RETURN(std::string hash, blobs_.put(bytes));
   Room r{random_id("rm_"), owner, name, room_type, hash, content_type, width, height, now_ms()};
-  ATELIER_ASSIGN_OR_RETURN(Room made, store_.in(work).create_room(r));
+  auto made = store_.in(work).create_room(r);
+  if (!made.is_ok()) {
+    collect_blobs({hash});  // no row took it (the owner's erasure began, say)
+    return made.status();
+  }
   ATELIER_RETURN_IF_ERROR(keep_blob(hash, bytes));
-  return made;
+  // An erasure that passed between the row and keep_blob() left the photo.
+  if (!store_.find_room(owner, r.id).is_ok()) {
+    collect_blobs({hash});
+    return Status::not_found("the room was deleted while it was stored");
+  }
+  return *made;
 }
 
 Status DesignService::keep_blob(const std::string& hash, const std::string& bytes) {
@@ -243,6 +252,7 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
       ATELIER_RETURN_IF_ERROR(same_request(other, req));
       return Created{other, false};
     }
+    if (!req.room_id) collect_blobs({d.input_blob});
     return made.status();
   }
   if (!req.room_id) ATELIER_RETURN_IF_ERROR(keep_blob(d.input_blob, req.image_bytes));

@@ -1,5 +1,7 @@
 #include "http/http.h"
 
+#include <charconv>
+
 #include <cctype>
 
 namespace atelier::http {
@@ -97,6 +99,40 @@ bool Request::query_param(std::string_view name, std::string* out) const {
     q.remove_prefix(amp + 1);
   }
   return false;
+}
+
+Result<std::int64_t> Request::query_int(std::string_view name, std::int64_t fallback,
+                                        std::int64_t lo, std::int64_t hi) const {
+  std::string v;
+  if (!query_param(name, &v) || v.empty()) return fallback;
+  return parse_integer(v, name, lo, hi);
+}
+
+Result<double> Request::query_number(std::string_view name, double fallback, double lo,
+                                     double hi) const {
+  std::string v;
+  if (!query_param(name, &v) || v.empty()) return fallback;
+  return parse_number(v, name, lo, hi);
+}
+
+Result<std::int64_t> parse_integer(std::string_view text, std::string_view name, std::int64_t lo,
+                                   std::int64_t hi) {
+  std::int64_t x = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || x < lo || x > hi)
+    return Status::invalid_argument("'" + std::string(name) + "' must be an integer from " +
+                                    std::to_string(lo) + " to " + std::to_string(hi));
+  return x;
+}
+
+Result<double> parse_number(std::string_view text, std::string_view name, double lo, double hi) {
+  double x = 0;
+  const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), x);
+  if (text.empty() || ec != std::errc() || p != text.data() + text.size() || !(x >= lo && x <= hi))
+    return Status::invalid_argument("'" + std::string(name) + "' must be a number between " +
+                                    nlohmann::json(lo).dump() + " and " +
+                                    nlohmann::json(hi).dump());
+  return x;
 }
 
 Response Response::json(int status, const nlohmann::json& j) {

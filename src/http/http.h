@@ -59,8 +59,12 @@ using StreamOpener = std::function<std::shared_ptr<StreamWriter>(Response head)>
 
 // A WebSocket a handler accepted (RequestContext::upgrade): whole text
 // messages both ways. The server answers the peer's pings, pings a quiet
-// peer every keep-alive interval and closes one that stops answering.
-// Thread safety: send(), close() and closed() from any thread.
+// peer every keep-alive interval and closes one that stops answering, closes
+// one that exchanged no message for the idle timeout, and cuts one that
+// leaves more than a bounded amount of output unread (a peer that does not
+// read).
+// Thread safety: send(), close(), closed(), close_after() and keep_open()
+// from any thread.
 class WebSocket {
  public:
   virtual ~WebSocket() = default;
@@ -68,6 +72,10 @@ class WebSocket {
   // Sends a close frame (RFC 6455 status code and reason) and stops; idempotent.
   virtual void close(int code, std::string reason) = 0;
   virtual bool closed() const = 0;
+  // Closes the socket `after` from now unless keep_open() comes first (a
+  // sign-in deadline, say). A later call replaces an earlier one.
+  virtual void close_after(std::chrono::milliseconds after, int code, std::string reason) = 0;
+  virtual void keep_open() = 0;
 };
 // What a WebSocket tells its handler, on a network thread, one call at a time;
 // neither may block. After on_close both are dropped (so they may own the
@@ -103,7 +111,19 @@ struct Request {
   bool has_header(std::string_view name) const noexcept;
   // Percent-decoded query parameter; nullopt-like empty + found flag.
   bool query_param(std::string_view name, std::string* out) const;
+  // A query parameter as a number in [lo, hi] (parse_integer / parse_number
+  // below); `fallback` when absent or empty.
+  Result<std::int64_t> query_int(std::string_view name, std::int64_t fallback, std::int64_t lo,
+                                 std::int64_t hi) const;
+  Result<double> query_number(std::string_view name, double fallback, double lo, double hi) const;
 };
+
+// The whole of `text` as a number in [lo, hi]: nothing may follow it (an
+// embedded NUL, "0.9\0junk", included), no leading '+' or spaces;
+// invalid_argument naming `name` and the range otherwise.
+Result<std::int64_t> parse_integer(std::string_view text, std::string_view name, std::int64_t lo,
+                                   std::int64_t hi);
+Result<double> parse_number(std::string_view text, std::string_view name, double lo, double hi);
 
 struct Response {
   int status = 200;

@@ -62,14 +62,7 @@ Result<double> ImageRequest::number(const http::Request& req, const std::string&
                                     double fallback, double lo, double hi) const {
   std::string v;
   if (!option(req, name, &v) || v.empty()) return fallback;
-  char* end = nullptr;
-  const double d = std::strtod(v.c_str(), &end);
-  if (end == v.c_str() || *end != '\0' || !(d >= lo && d <= hi)) {
-    return Status::invalid_argument("'" + name + "' must be a number between " +
-                                    nlohmann::json(lo).dump() + " and " +
-                                    nlohmann::json(hi).dump());
-  }
-  return d;
+  return http::parse_number(v, name, lo, hi);
 }
 
 Result<bool> ImageRequest::flag(const http::Request& req, const std::string& name,

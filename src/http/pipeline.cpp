@@ -26,6 +26,7 @@ struct Pipeline::State {
   double queue_ms = 0;
   double compute_ms = 0;
   bool watched = false;
+  bool admitted = false;  // holds an admission ticket (work that takes the machine)
   Admission::Ticket ticket;
   std::atomic<bool> finished{false};  // the first finish() answers; later ones are dropped
   std::mutex stream_mu;
@@ -93,7 +94,7 @@ std::string describe_limit(const LimitState& l) {
 
 Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth,
                    RateLimiter& limiter, QuotaLedger& ledger, Meter& meter, WorkerPool& pool,
-                   Metrics& metrics, WorkerPool* inference_pool)
+                   Metrics& metrics, WorkerPool* inference_pool, WorkerPool* outbound_pool)
     : opt_(std::move(opt)),
       router_(router),
       auth_(auth),
@@ -102,9 +103,10 @@ Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& aut
       meter_(meter),
       pool_(pool),
       inference_pool_(inference_pool),
+      outbound_pool_(outbound_pool),
       metrics_(metrics),
       id_prefix_(random_hex(4)),
-      admission_(opt_.parallelism) {}
+      admission_() {}
 
 std::string Pipeline::next_request_id(const Request& req) {
   auto given = req.header("X-Request-ID");
@@ -274,14 +276,18 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
     return finish(s, std::move(out));
   }
 
-  int retry_after_s = 1;
-  auto ticket = admission_.admit(s->route, SteadyClock::now(), s->work.deadline.at, &retry_after_s);
-  if (!ticket.is_ok()) {
-    Response r = problem(ticket.status(), s->request_id);
-    r.set_header("Retry-After", std::to_string(retry_after_s));
-    return finish(s, std::move(r));
+  if (route.exec != Exec::outbound_pool) {
+    int retry_after_s = 1;
+    auto ticket =
+        admission_.admit(s->route, SteadyClock::now(), s->work.deadline.at, &retry_after_s);
+    if (!ticket.is_ok()) {
+      Response r = problem(ticket.status(), s->request_id);
+      r.set_header("Retry-After", std::to_string(retry_after_s));
+      return finish(s, std::move(r));
+    }
+    s->ticket = *ticket;
+    s->admitted = true;
   }
-  s->ticket = *ticket;
   // Pool work reports its phases (decode, model wait, forward, ...) in Server-Timing.
   s->work.timings = std::make_shared<Timings>();
   if (s->req.watch) {
@@ -295,15 +301,19 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
       }
     });
   }
-  WorkerPool& target =
-      (route.exec == Exec::inference_pool && inference_pool_) ? *inference_pool_ : pool_;
+  WorkerPool* waiting_pool = inference_pool_ ? inference_pool_ : &pool_;
+  WorkerPool& target = route.exec == Exec::outbound_pool
+                           ? (outbound_pool_ ? *outbound_pool_ : *waiting_pool)
+                       : route.exec == Exec::inference_pool ? *waiting_pool
+                                                            : pool_;
   Status submitted =
       target.submit(s->work, [this, s](const Status& pre, SteadyClock::duration waited) {
         s->queue_ms = std::chrono::duration<double, std::milli>(waited).count();
         if (!pre.is_ok()) {
-          admission_.done(s->ticket, false, 0);
+          if (s->admitted) admission_.done(s->ticket, false, SteadyClock::now());
           return finish(s, pre);
         }
+        if (s->admitted) admission_.start(s->ticket, SteadyClock::now());
         RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
         const auto t = SteadyClock::now();
         Result<Response> out = Status::internal("handler did not run");
@@ -314,11 +324,11 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
           out = Status::internal("unexpected error");
         }
         s->compute_ms = ms_since(t);
-        admission_.done(s->ticket, true, s->compute_ms);
+        if (s->admitted) admission_.done(s->ticket, true, SteadyClock::now());
         finish(s, std::move(out));
       });
   if (!submitted.is_ok()) {
-    admission_.done(s->ticket, false, 0);
+    if (s->admitted) admission_.done(s->ticket, false, SteadyClock::now());
     Response r = problem(submitted, s->request_id);
     r.set_header("Retry-After", "1");
     finish(s, std::move(r));

@@ -34,8 +34,6 @@ struct PipelineOptions {
   std::vector<std::string> cors_origins;
   bool access_log = true;
   std::array<std::int64_t, 4> daily_limit{};  // by Tier; 0 = unlimited
-  // Cores the pool work shares: admission predicts queue waits with it.
-  double parallelism = 1;
 };
 
 class Pipeline {
@@ -47,7 +45,7 @@ class Pipeline {
   // `ledger` takes refunds.
   Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth, RateLimiter& limiter,
            QuotaLedger& ledger, Meter& meter, WorkerPool& pool, Metrics& metrics,
-           WorkerPool* inference_pool = nullptr);
+           WorkerPool* inference_pool = nullptr, WorkerPool* outbound_pool = nullptr);
 
   void handle(Request&& req, Done done);
 
@@ -77,6 +75,7 @@ class Pipeline {
   Meter& meter_;
   WorkerPool& pool_;
   WorkerPool* inference_pool_;  // null: inference routes share pool_
+  WorkerPool* outbound_pool_;   // null: outbound routes share the inference pool (or pool_)
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> in_flight_{0};

@@ -1,5 +1,6 @@
 #include "http/problem.h"
 
+#include "core/ids.h"
 #include "core/json.h"
 
 namespace atelier::http {
@@ -104,7 +105,7 @@ Response problem(int status, const std::string& detail, const std::string& reque
       {"type", "urn:atelier:problem:" + slug(status)},
       {"title", std::string(reason_phrase(status))},
       {"status", status},
-      {"detail", detail},
+      {"detail", cut_utf8(detail, 2048)},  // never echoes unbounded input
       {"request_id", request_id},
   };
   for (auto& [k, v] : extra.items()) body[k] = v;

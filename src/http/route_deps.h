@@ -55,6 +55,8 @@ struct ApiDeps {
   // The wide pool of work that mostly waits (Exec::inference_pool); work
   // started outside a request (WebSocket turns) is submitted to it.
   WorkerPool* inference_pool = nullptr;
+  // Work that waits on hosted engines and streaming clients (chat turns).
+  WorkerPool* outbound_pool = nullptr;
 };
 
 // The decoding limits every image route uses: the configured pixel limit, the

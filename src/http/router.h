@@ -30,11 +30,15 @@ enum class Access {
 enum class Exec {
   inline_on_network_thread,  // cheap, non-blocking work only
   worker_pool,               // CPU-heavy or blocking work; bounded queue, 503 when full
-  // Work that mostly waits: on a batched model thread (vision, image
-  // embeddings), or on a hosted engine and a client reading a stream (chat).
-  // Its own, wider pool, so enough requests wait together for the batcher to
-  // fill a batch, and long streams do not hold the CPU pool.
+  // Work that mostly waits on a batched model thread (vision, image
+  // embeddings): its own, wider pool, so enough requests wait together for
+  // the batcher to fill a batch.
   inference_pool,
+  // Work that waits on the world: a hosted engine, a client reading a stream
+  // (chat). Its own pool, so that such waits never hold a thread that model
+  // work needs; not admitted by predicted completion (it takes little of the
+  // machine), bounded instead by per-caller stream caps and the pool's queue.
+  outbound_pool,
 };
 
 struct RequestContext {

@@ -328,11 +328,14 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
   struct Options {
     std::chrono::seconds ping_every{20};
     std::size_t max_message_bytes = 1 << 20;  // a longer message closes with 1009
+    std::chrono::seconds idle{300};           // no message either way: closed (1000)
+    std::size_t max_queued_bytes = 4 << 20;   // unread output past this: cut
   };
 
   WsConnection(asio::io_context& ioc, WebSocketEvents events, Options opt, ConnectionCap& cap)
       : strand_(asio::make_strand(ioc)),
         timer_(ioc),
+        deadline_(ioc),
         events_(std::move(events)),
         opt_(opt),
         cap_(cap) {}
@@ -352,7 +355,7 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
     asio::post(strand_, [self = shared_from_this(), ws = std::move(ws)]() mutable {
       if (self->closed_) return;  // closed before it was attached: drop the socket
       self->ws_ = std::move(ws);
-      self->heard_ = SteadyClock::now();
+      self->heard_ = self->active_ = SteadyClock::now();
       activate(*self->ws_);
       self->arm_ping();
     });
@@ -360,8 +363,17 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
 
   bool send(std::string text) override {
     if (closed_.load()) return false;
-    asio::post(strand_, [self = shared_from_this(), t = std::move(text)]() mutable {
-      if (self->ws_) self->ws_->send_message(rws::final_frame, rws::opcode_t::text_frame, t);
+    // Counted before it is queued anywhere, so that a peer that does not
+    // read cannot make the server hold unbounded output.
+    const std::size_t n = text.size() + kFrameOverhead;
+    if (queued_.fetch_add(n) + n > opt_.max_queued_bytes) {
+      queued_.fetch_sub(n);
+      asio::post(strand_, [self = shared_from_this()] { self->cut("output not read"); });
+      return false;
+    }
+    asio::post(strand_, [self = shared_from_this(), t = std::move(text), n]() mutable {
+      self->active_ = SteadyClock::now();
+      if (!self->write(rws::opcode_t::text_frame, std::move(t), n)) self->queued_.fetch_sub(n);
     });
     return true;
   }
@@ -371,6 +383,22 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
     });
   }
   bool closed() const override { return closed_.load(); }
+  void close_after(std::chrono::milliseconds after, int code, std::string reason) override {
+    asio::post(strand_, [self = shared_from_this(), after, code, r = std::move(reason)] {
+      if (self->closed_) return;
+      self->deadline_.expires_after(after);
+      self->deadline_.async_wait(
+          asio::bind_executor(self->strand_, [self, code, r](const asio::error_code& ec) {
+            if (!ec) self->close_now(code, r);
+          }));
+    });
+  }
+  void keep_open() override {
+    asio::post(strand_, [self = shared_from_this()] {
+      asio::error_code ec;
+      self->deadline_.cancel(ec);
+    });
+  }
   // Only once no network thread runs (see WsRegistry::abandon_all).
   void abandon() {
     closed_ = true;
@@ -379,6 +407,28 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
   }
 
  private:
+  static constexpr std::size_t kFrameOverhead = 14;  // a frame's header at most
+
+  // Queues one frame; its bytes leave the count when written (or failed).
+  // On the strand. False when there is no socket to write to.
+  bool write(rws::opcode_t op, std::string payload, std::size_t counted) {
+    if (!ws_) return false;
+    ws_->send_message(rws::final_frame, op, std::move(payload),
+                      [self = shared_from_this(), counted](const asio::error_code&) {
+                        self->queued_.fetch_sub(counted);
+                      });
+    return true;
+  }
+
+  // A peer that does not read: no close frame could reach it.
+  void cut(const char* why) {
+    if (closed_) return;
+    log::warn("websocket cut", {{"reason", why}, {"queued_bytes", queued_.load()}});
+    if (ws_) ws_->kill();
+    ws_.reset();
+    finish(1008);
+  }
+
   void on_frame(rws::message_t& m) {
     heard_ = SteadyClock::now();
     switch (m.opcode()) {
@@ -394,15 +444,23 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
         if (m.final_flag() != rws::final_frame) return;
         std::string text = std::move(partial_);
         partial_.clear();
+        active_ = heard_;
         if (events_.on_message && !closed_) events_.on_message(std::move(text));
         return;
       }
       case rws::opcode_t::binary_frame:
         close_now(1003, "this socket speaks JSON text messages");
         return;
-      case rws::opcode_t::ping_frame:
-        if (ws_) ws_->send_message(rws::final_frame, rws::opcode_t::pong_frame, m.payload());
+      case rws::opcode_t::ping_frame: {
+        const std::size_t n = m.payload().size() + kFrameOverhead;
+        if (queued_.fetch_add(n) + n > opt_.max_queued_bytes) {
+          queued_.fetch_sub(n);
+          cut("pongs not read");
+          return;
+        }
+        if (!write(rws::opcode_t::pong_frame, m.payload(), n)) queued_.fetch_sub(n);
         return;
+      }
       case rws::opcode_t::pong_frame:
         return;
       case rws::opcode_t::connection_close_frame: {
@@ -434,6 +492,7 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
     if (closed_.exchange(true)) return;
     asio::error_code ec;
     timer_.cancel(ec);
+    deadline_.cancel(ec);
     WebSocketEvents ev = std::move(events_);
     events_ = {};
     if (ev.on_close) ev.on_close(code);
@@ -444,26 +503,36 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
     timer_.async_wait(
         asio::bind_executor(strand_, [self = shared_from_this()](const asio::error_code& ec) {
           if (ec || self->closed_) return;
-          if (SteadyClock::now() - self->heard_ > 2 * self->opt_.ping_every) {
+          const auto now = SteadyClock::now();
+          if (now - self->heard_ > 2 * self->opt_.ping_every) {
             // Two pings unanswered: the peer is gone without a word.
             if (self->ws_) self->ws_->kill();
             self->ws_.reset();
             self->finish(1006);
             return;
           }
-          if (self->ws_) self->ws_->send_message(rws::final_frame, rws::opcode_t::ping_frame, "");
+          if (now - self->active_ >= self->opt_.idle) {
+            self->close_now(1000, "idle for " + std::to_string(self->opt_.idle.count()) + " s");
+            return;
+          }
+          const std::size_t n = kFrameOverhead;
+          self->queued_.fetch_add(n);
+          if (!self->write(rws::opcode_t::ping_frame, "", n)) self->queued_.fetch_sub(n);
           self->arm_ping();
         }));
   }
 
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer timer_;  // on the strand
-  WebSocketEvents events_;    // on the strand
+  asio::steady_timer timer_;     // on the strand
+  asio::steady_timer deadline_;  // on the strand: close_after()
+  WebSocketEvents events_;       // on the strand
   const Options opt_;
   ConnectionCap& cap_;
-  rws::ws_handle_t ws_;  // on the strand; null before attach and after close
-  std::string partial_;  // a fragmented message so far; on the strand
-  SteadyClock::time_point heard_{};
+  rws::ws_handle_t ws_;                 // on the strand; null before attach and after close
+  std::string partial_;                 // a fragmented message so far; on the strand
+  SteadyClock::time_point heard_{};     // on the strand: any frame from the peer
+  SteadyClock::time_point active_{};    // on the strand: a message either way
+  std::atomic<std::size_t> queued_{0};  // output bytes not yet written
   std::atomic<bool> closed_{false};
   bool counted_ = false;
 };
@@ -612,6 +681,8 @@ class Server::Impl {
       : opt_(std::move(opt)), pipeline_(p), cap_(static_cast<std::size_t>(opt_.max_connections)) {
     ws_options_.ping_every = opt_.ws_ping_interval;
     ws_options_.max_message_bytes = opt_.ws_max_message_bytes;
+    ws_options_.idle = opt_.ws_idle_timeout;
+    ws_options_.max_queued_bytes = opt_.ws_max_queued_bytes;
   }
 
   Status run(const std::function<void()>& on_listening) {

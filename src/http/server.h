@@ -46,6 +46,12 @@ struct ServerOptions {
   // unanswered pings; a message (or frame) longer than this closes it (1009).
   std::chrono::seconds ws_ping_interval{20};
   std::size_t ws_max_message_bytes = 1 << 20;
+  // A socket that neither sent nor received a message for this long is
+  // closed (1000); pings do not count.
+  std::chrono::seconds ws_idle_timeout{300};
+  // Output queued for a peer that does not read: past this the connection
+  // is cut.
+  std::size_t ws_max_queued_bytes = 4 << 20;
 };
 
 class Server {

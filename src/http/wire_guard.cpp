@@ -92,6 +92,11 @@ struct WireGuard::Parser {
           p->content_length > self.limits->max_body_bytes) {
         return self.stop(413);
       }
+      // A chunked body is held with its head until the message is complete:
+      // a malformed chunk (a size of 2^64 - 1, say) is then refused with a
+      // status line, since nothing of its request has reached the server.
+      // (The server reads whole bodies before handling them anyway.)
+      if (p->flags & F_CHUNKED) return 0;
       self.event = Event::headers_complete;
       http_parser_pause(p, 1);
       return 0;
@@ -246,6 +251,11 @@ void WireGuard::feed(std::string_view bytes, std::string* out) {
       std::string detail(reason_for(status));
       if (status == 400) detail += std::string(" (") + http_errno_description(err) + ")";
       refuse(status, std::move(detail), out);
+      return;
+    }
+    // A chunked body being held: bounded like a declared one.
+    if (!in_body_ && held_.size() > limits_.max_body_bytes + limits_.max_header_bytes) {
+      refuse(413, std::string(reason_for(413)), out);
       return;
     }
     if (n == 0) break;  // defensive: no progress without an error

@@ -78,6 +78,9 @@ class QuotaLedger {
   virtual Result<Usage> today(const std::string& identity) = 0;
   // Writes counted usage to durable storage.
   virtual Status flush() = 0;
+  // The identity's account was erased: its counters and unwritten usage go
+  // (the store drops usage of erased owners that is still in flight).
+  virtual void forget(const std::string& identity) = 0;
 };
 
 // A metered request's checks in one call: its rate limits, then (when they

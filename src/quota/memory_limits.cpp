@@ -250,6 +250,12 @@ class MemoryQuotaLedger final : public QuotaLedger {
     return st;
   }
 
+  void forget(const std::string& identity) override {
+    std::lock_guard lock(mu_);
+    counters_.erase(identity);
+    std::erase_if(orphans_, [&](const auto& o) { return o.first.first == identity; });
+  }
+
  private:
   struct Counter {
     std::string day;

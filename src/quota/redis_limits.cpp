@@ -333,6 +333,16 @@ class RedisQuotaLedger final : public QuotaLedger {
     return fb;
   }
 
+  void forget(const std::string& identity) override {
+    fallback_->forget(identity);
+    {
+      std::lock_guard lock(mu_);
+      std::erase_if(pending_, [&](const auto& p) { return p.first.first == identity; });
+    }
+    const std::string day = utc_day(clock_());
+    (void)redis_.command({"DEL", key(identity, day)});  // expires by itself should this fail
+  }
+
  private:
   // The reserve script, loading the day's stored total when Redis has none.
   Result<redis::Reply> run_reserve(const std::string& identity, const std::string& day,

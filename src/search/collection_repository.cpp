@@ -1,5 +1,7 @@
 #include "search/collection_repository.h"
 
+#include "store/owners.h"
+
 #include <chrono>
 #include <cstring>
 
@@ -49,21 +51,30 @@ Result<std::int64_t> bump_version(db::Connection& c, std::int64_t collection_id)
 Result<Collection> CollectionRepository::create(const std::string& name, const std::string& owner,
                                                 const std::string& model, int dimensions,
                                                 const std::string& visibility) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   Collection col{0, name, owner, model, dimensions, unix_seconds(), 0, 0, visibility};
-  auto id = db::first<std::int64_t>(
-      *c,
-      "INSERT INTO collections(name, owner, model, dimensions, created_at, visibility) VALUES "
-      "(?,?,?,?,?,?) RETURNING id",
-      {name, owner, model, dimensions, col.created_at, visibility},
-      [](const db::Row& r) { return r.integer(0); });
-  if (!id.is_ok()) {
-    if (id.status().code() == Code::already_exists)
+  Status st = db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, owner));
+    ATELIER_ASSIGN_OR_RETURN(
+        auto id, db::first<std::int64_t>(
+                     c,
+                     "INSERT INTO collections(name, owner, model, dimensions, created_at, "
+                     "visibility) VALUES (?,?,?,?,?,?) RETURNING id",
+                     {name, owner, model, dimensions, col.created_at, visibility},
+                     [](const db::Row& r) { return r.integer(0); }));
+    col.id = id.value_or(0);
+    return Status::ok();
+  });
+  if (!st.is_ok()) {
+    if (st.code() == Code::already_exists)
       return Status::already_exists("collection '" + name + "' exists");
-    return id.status();
+    return st;
   }
-  col.id = id->value_or(0);
   return col;
+}
+
+Status CollectionRepository::rename(std::int64_t id, const std::string& name) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return c->execute("UPDATE collections SET name=? WHERE id=?", {name, id}).status();
 }
 
 Status CollectionRepository::remove(std::int64_t id) {

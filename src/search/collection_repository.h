@@ -30,7 +30,8 @@ class CollectionRepository {
   Result<Collection> create(const std::string& name, const std::string& owner,
                             const std::string& model, int dimensions,
                             const std::string& visibility);
-  Status remove(std::int64_t id);  // with its documents
+  Status remove(std::int64_t id);                           // with its documents
+  Status rename(std::int64_t id, const std::string& name);  // already_exists when taken
   Result<Collection> find(const std::string& name);
   Result<std::vector<Collection>> list();
   Result<UpsertCounts> upsert_documents(std::int64_t collection_id,

@@ -74,15 +74,8 @@ Result<search::IngestDocument> parse_document(const nlohmann::json& item, std::s
 }
 
 Result<int> int_param(const http::Request& req, const char* name, int fallback, int lo, int hi) {
-  std::string v;
-  if (!req.query_param(name, &v) || v.empty()) return fallback;
-  int x = 0;
-  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), x);
-  if (ec != std::errc() || p != v.data() + v.size() || x < lo || x > hi) {
-    return Status::invalid_argument(std::string("'") + name + "' must be an integer from " +
-                                    std::to_string(lo) + " to " + std::to_string(hi));
-  }
-  return x;
+  ATELIER_ASSIGN_OR_RETURN(std::int64_t x, req.query_int(name, fallback, lo, hi));
+  return static_cast<int>(x);
 }
 
 }  // namespace

@@ -181,6 +181,9 @@ Result<Collection> SearchService::create(const std::string& name, const Caller& 
   if (visibility != "private" && visibility != "public") {
     return Status::invalid_argument("'visibility' is private or public");
   }
+  if (auto r = reserved_.find(name); r != reserved_.end() && r->second != owner.id)
+    return Status::permission_denied("the collection name '" + name +
+                                     "' is reserved for atelier's own use");
   if (const embed::TextEmbedder* e = embedders_.text(model)) {
     return store_.create(name, owner.id, model, e->dimensions(), visibility);
   }
@@ -415,9 +418,29 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
   return it->second;
 }
 
+Status SearchService::claim_reserved(const std::string& name) {
+  auto r = reserved_.find(name);
+  if (r == reserved_.end()) return Status::internal("'" + name + "' is not a reserved name");
+  auto found = store_.find(name);
+  if (!found.is_ok())
+    return found.status().code() == Code::not_found ? Status::ok() : found.status();
+  if (found->owner == r->second) return Status::ok();
+  const std::string aside = name + "-" + std::to_string(found->id);
+  ATELIER_RETURN_IF_ERROR(store_.rename(found->id, aside));
+  {
+    std::lock_guard lock(mu_);
+    loaded_.erase(name);
+  }
+  log::warn("a collection with a reserved name was renamed",
+            {{"collection", name}, {"renamed_to", aside}, {"owner", found->owner}});
+  return Status::ok();
+}
+
 Status SearchService::drop(const std::string& name, const Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(auto l, load(name, caller));
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
+  if (auto r = reserved_.find(name); r != reserved_.end() && r->second != caller.id)
+    return Status::permission_denied("the collection '" + name + "' is atelier's own");
   std::lock_guard writer(l->write_mu);
   ATELIER_RETURN_IF_ERROR(store_.remove(l->collection.id));
   {

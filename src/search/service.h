@@ -131,6 +131,15 @@ class SearchService {
         analyzer_(analyzer),
         fusion_(fusion) {}
 
+  // A name only `owner` may create or drop (a system collection such as the
+  // chat knowledge base, issue 23: whoever created it first owned it). Call
+  // before serving.
+  void reserve(const std::string& name, const std::string& owner) { reserved_[name] = owner; }
+  // For the reserved name's owner: a collection of that name that someone
+  // else created (before the name was reserved) is renamed aside, its data
+  // kept, so that the owner can create its own. OK when there is none.
+  Status claim_reserved(const std::string& name);
+
   // Reading: the owner, admins, and anyone for a public collection; for
   // everyone else a collection reads as not_found. Writing: the owner or an
   // admin; a reader who may not write gets permission_denied.
@@ -252,6 +261,7 @@ class SearchService {
   const embed::ImageModels& images_;
   const text::Analyzer& analyzer_;
   const FusionSettings fusion_;
+  std::map<std::string, std::string> reserved_;  // name -> owner; set before serving
   std::mutex mu_;
   // Guarded by mu_ (the map, not the indexes). shared_ptr: a drop may remove
   // an entry while a search still holds it.

@@ -362,6 +362,97 @@ CREATE TABLE document_tombstones (
 CREATE INDEX document_tombstones_version ON document_tombstones(collection_id, version);
 )SQL",
        nullptr},
+      // Issue 23: SQLite reuses the largest rowid after its row is deleted
+      // unless the key is AUTOINCREMENT, and a deleted user's token then
+      // named the next account registered. The tables whose ids a token, a
+      // key or an admin route names are rebuilt with AUTOINCREMENT (children
+      // first, so that dropping a parent cascades into nothing; a rename
+      // carries the foreign keys along). PostgreSQL's identities never reuse.
+      {14, "ids are never reused", R"SQL(
+CREATE TABLE users_v14 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  email TEXT NOT NULL UNIQUE,
+  password_hash TEXT NOT NULL,
+  tier TEXT NOT NULL,
+  role TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  tokens_valid_after BIGINT NOT NULL DEFAULT 0
+);
+INSERT INTO users_v14(id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after)
+  SELECT id, email, password_hash, tier, role, created_at, disabled, tokens_valid_after FROM users;
+CREATE TABLE api_keys_v14 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id BIGINT REFERENCES users_v14(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  prefix TEXT NOT NULL,
+  hash TEXT NOT NULL UNIQUE,
+  tier TEXT NOT NULL,
+  created_at BIGINT NOT NULL,
+  revoked_at BIGINT
+);
+INSERT INTO api_keys_v14(id, user_id, name, prefix, hash, tier, created_at, revoked_at)
+  SELECT id, user_id, name, prefix, hash, tier, created_at, revoked_at FROM api_keys;
+CREATE TABLE collections_v14 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  model TEXT NOT NULL,
+  dimensions INTEGER NOT NULL,
+  created_at BIGINT NOT NULL,
+  version BIGINT NOT NULL DEFAULT 0,
+  visibility TEXT NOT NULL DEFAULT 'private'
+);
+INSERT INTO collections_v14(id, name, owner, model, dimensions, created_at, version, visibility)
+  SELECT id, name, owner, model, dimensions, created_at, version, visibility FROM collections;
+CREATE TABLE documents_v14 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection_id BIGINT NOT NULL REFERENCES collections_v14(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  vector BLOB,
+  version BIGINT NOT NULL DEFAULT 0,
+  UNIQUE (collection_id, doc_id)
+);
+INSERT INTO documents_v14(id, collection_id, doc_id, text, metadata, vector, version)
+  SELECT id, collection_id, doc_id, text, metadata, vector, version FROM documents;
+CREATE TABLE document_tombstones_v14 (
+  collection_id BIGINT NOT NULL REFERENCES collections_v14(id) ON DELETE CASCADE,
+  doc_id TEXT NOT NULL,
+  version BIGINT NOT NULL,
+  PRIMARY KEY (collection_id, doc_id)
+);
+INSERT INTO document_tombstones_v14(collection_id, doc_id, version)
+  SELECT collection_id, doc_id, version FROM document_tombstones;
+DROP TABLE api_keys;
+DROP TABLE document_tombstones;
+DROP TABLE documents;
+DROP TABLE users;
+DROP TABLE collections;
+ALTER TABLE users_v14 RENAME TO users;
+ALTER TABLE api_keys_v14 RENAME TO api_keys;
+ALTER TABLE collections_v14 RENAME TO collections;
+ALTER TABLE documents_v14 RENAME TO documents;
+ALTER TABLE document_tombstones_v14 RENAME TO document_tombstones;
+CREATE INDEX api_keys_user ON api_keys(user_id);
+CREATE INDEX documents_version ON documents(collection_id, version);
+CREATE INDEX document_tombstones_version ON document_tombstones(collection_id, version);
+)SQL",
+       "SELECT 1"},
+      // Owners whose erasure began (store/owners.h): their writes are refused.
+      {15, "erased owners", R"SQL(
+CREATE TABLE erased_owners (
+  owner TEXT PRIMARY KEY,
+  erased_at BIGINT NOT NULL
+);
+)SQL",
+       R"SQL(
+CREATE TABLE erased_owners (
+  owner TEXT COLLATE "C" PRIMARY KEY,
+  erased_at BIGINT NOT NULL
+);
+)SQL"},
   };
   return kAll;
 }

@@ -1,5 +1,7 @@
 #include "wardrobe/feedback.h"
 
+#include "store/owners.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -53,14 +55,16 @@ constexpr double kTaste = 3.0, kColour = 3.0, kPair = 0.75;
 }  // namespace
 
 Status FeedbackRepository::add(const Feedback& f) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  return c
-      ->execute(
-          "INSERT INTO wardrobe_feedback(id, owner, event, item_ids, context, created_at) "
-          "VALUES (?,?,?,?,?,?)",
-          {f.id, f.owner, f.event, nlohmann::json(f.item_ids).dump(), encode_context(f.context),
-           f.created_at})
-      .status();
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, f.owner));
+    return c
+        .execute(
+            "INSERT INTO wardrobe_feedback(id, owner, event, item_ids, context, created_at) "
+            "VALUES (?,?,?,?,?,?)",
+            {f.id, f.owner, f.event, nlohmann::json(f.item_ids).dump(), encode_context(f.context),
+             f.created_at})
+        .status();
+  });
 }
 
 Result<std::vector<Feedback>> FeedbackRepository::recent(const std::string& owner, int limit) {

@@ -1,5 +1,7 @@
 #include "wardrobe/item_repository.h"
 
+#include "store/owners.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -157,33 +159,42 @@ Result<std::optional<std::pair<std::int64_t, std::string>>> parse_cursor(
 
 }  // namespace
 
+static Status insert_item(db::Connection& c, const Item& it);
+
+// Refused once the owner's erasure began (store/owners.h).
 Status ItemRepository::create(const Item& it) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, it.owner));
+    return insert_item(c, it);
+  });
+}
+
+static Status insert_item(db::Connection& c, const Item& it) {
   return c
-      ->execute("INSERT INTO wardrobe_items(" ATELIER_ITEM_COLUMNS
-                ", category, type, color_family, season) VALUES "
-                "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                {it.id,
-                 it.owner,
-                 it.name,
-                 it.brand,
-                 it.notes,
-                 it.blob,
-                 it.content_type,
-                 it.width,
-                 it.height,
-                 encode(it.auto_tags),
-                 encode(it.user_tags),
-                 embedding_value(it.embedding),
-                 it.embedding_model,
-                 it.created_at,
-                 it.updated_at,
-                 embedding_value(it.tag_embedding),
-                 it.tag_embedding_model,
-                 it.category(),
-                 it.type(),
-                 it.color_family(),
-                 season_column(it.season())})
+      .execute("INSERT INTO wardrobe_items(" ATELIER_ITEM_COLUMNS
+               ", category, type, color_family, season) VALUES "
+               "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+               {it.id,
+                it.owner,
+                it.name,
+                it.brand,
+                it.notes,
+                it.blob,
+                it.content_type,
+                it.width,
+                it.height,
+                encode(it.auto_tags),
+                encode(it.user_tags),
+                embedding_value(it.embedding),
+                it.embedding_model,
+                it.created_at,
+                it.updated_at,
+                embedding_value(it.tag_embedding),
+                it.tag_embedding_model,
+                it.category(),
+                it.type(),
+                it.color_family(),
+                season_column(it.season())})
       .status();
 }
 

@@ -109,7 +109,11 @@ class OutfitService {
   Result<std::vector<Feedback>> feedback_of(const std::string& owner) {
     return feedback_.recent(owner, 1'000'000);
   }
-  Status delete_owner(const std::string& owner) { return feedback_.remove_owner(owner); }
+  // The owner's feedback, and the style space cached for them.
+  Status delete_owner(const std::string& owner) {
+    styles_.forget(owner);
+    return feedback_.remove_owner(owner);
+  }
 
   const CompatWeights& weights() const { return settings_.weights; }
   // Feedback events recorded by this process, by event (for /metrics).

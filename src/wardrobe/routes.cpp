@@ -104,70 +104,9 @@ const nlohmann::json kTagFields = {
     {"season",
      {{"type", "array"}, {"items", {{"type", "string"}, {"enum", wardrobe::seasons()}}}}}};
 
-// A text field of at most `max` bytes of UTF-8.
-Result<std::optional<std::string>> text_field(const nlohmann::json& v, const char* name,
-                                              std::size_t max) {
-  if (v.is_null()) return std::optional<std::string>();
-  if (!v.is_string()) return Status::invalid_argument(std::string("'") + name + "' must be text");
-  const std::string s = v.get<std::string>();
-  if (s.size() > max || !is_utf8(s)) {
-    return Status::invalid_argument(std::string("'") + name + "' must be at most " +
-                                    std::to_string(max) + " bytes of UTF-8");
-  }
-  return std::optional(s);
-}
-
-// Tags given as JSON values (a JSON body, or form fields parsed as JSON where
-// they can be). A season may be one string or a list; "a,b" splits.
-Result<wardrobe::UserTags> tags_from(const nlohmann::json& fields) {
-  wardrobe::UserTags t;
-  for (auto [name, slot] :
-       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
-           {"category", &t.category},
-           {"type", &t.type},
-           {"color_family", &t.color_family},
-           {"pattern", &t.pattern},
-           {"formality", &t.formality},
-           {"warmth", &t.warmth}}) {
-    auto it = fields.find(name);
-    if (it == fields.end() || it->is_null()) continue;
-    ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*it, name, 64));
-  }
-  if (auto it = fields.find("season"); it != fields.end() && !it->is_null()) {
-    std::vector<std::string> s;
-    if (it->is_string()) {
-      std::string all = it->get<std::string>(), part;
-      for (char c : all + ",") {
-        if (c == ',') {
-          if (!part.empty()) s.push_back(part);
-          part.clear();
-        } else if (c != ' ') {
-          part += c;
-        }
-      }
-    } else if (it->is_array()) {
-      for (const auto& x : *it) {
-        if (!x.is_string()) return Status::invalid_argument("'season' must hold strings");
-        s.push_back(x.get<std::string>());
-      }
-    } else {
-      return Status::invalid_argument("'season' must be a string or a list of strings");
-    }
-    t.season = s;
-  }
-  return t;
-}
-
 Result<int> int_query(const http::Request& req, const char* name, int fallback, int lo, int hi) {
-  std::string v;
-  if (!req.query_param(name, &v)) return fallback;
-  char* end = nullptr;
-  const long l = std::strtol(v.c_str(), &end, 10);
-  if (v.empty() || *end || l < lo || l > hi) {
-    return Status::invalid_argument(std::string("'") + name + "' must be " + std::to_string(lo) +
-                                    " to " + std::to_string(hi));
-  }
-  return static_cast<int>(l);
+  ATELIER_ASSIGN_OR_RETURN(std::int64_t x, req.query_int(name, fallback, lo, hi));
+  return static_cast<int>(x);
 }
 
 const nlohmann::json kItemSchema = {
@@ -253,6 +192,33 @@ nlohmann::json with(nlohmann::json j, const nlohmann::json& more) {
   return j;
 }
 
+// The inline items of POST /v1/outfits/evaluate: each photo decoded under the
+// image limits, its tags and name checked, then evaluated.
+Result<wardrobe::Evaluation> evaluate_inline(ApiDeps& d, wardrobe::OutfitService& svc,
+                                             const RequestContext& ctx, const nlohmann::json& arr) {
+  std::vector<wardrobe::InlineItem> items;
+  for (std::size_t i = 0; i < arr.size(); ++i) {
+    const auto& x = arr[i];
+    const std::string where = "items[" + std::to_string(i) + "]";
+    if (!x.is_object() || !x.contains("image") || !x["image"].is_string())
+      return Status::invalid_argument(where + " needs an 'image' (base64)");
+    ATELIER_ASSIGN_OR_RETURN(std::string bytes,
+                             api::decode_base64_image(x["image"], where + ".image"));
+    ATELIER_ASSIGN_OR_RETURN(
+        image::Image img, image::decode(bytes, image_limits(d, d.config.max_resolution, ctx.work)));
+    wardrobe::InlineItem item;
+    item.bgr = std::move(img.bgr);
+    ATELIER_ASSIGN_OR_RETURN(item.tags, wardrobe::parse_user_tags(x));
+    ATELIER_RETURN_IF_ERROR(wardrobe::validate(item.tags));
+    if (x.contains("name")) {
+      ATELIER_ASSIGN_OR_RETURN(auto n, wardrobe::text_field(x["name"], "name", 200));
+      item.name = n.value_or("");
+    }
+    items.push_back(std::move(item));
+  }
+  return svc.evaluate_inline(ctx.identity.anonymous() ? "" : ctx.identity.id, items, ctx.work);
+}
+
 }  // namespace
 
 void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService& svc) {
@@ -307,30 +273,21 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
           if (!arr.is_array() || arr.size() < wardrobe::kMinOutfitItems ||
               arr.size() > wardrobe::kMaxOutfitItems)
             return Status::invalid_argument("'items' must hold 2 to 9 items");
-          std::vector<wardrobe::InlineItem> items;
-          for (std::size_t i = 0; i < arr.size(); ++i) {
-            const auto& x = arr[i];
-            const std::string where = "items[" + std::to_string(i) + "]";
-            if (!x.is_object() || !x.contains("image") || !x["image"].is_string())
-              return Status::invalid_argument(where + " needs an 'image' (base64)");
-            ATELIER_ASSIGN_OR_RETURN(std::string bytes,
-                                     api::decode_base64_image(x["image"], where + ".image"));
-            ATELIER_ASSIGN_OR_RETURN(
-                image::Image img,
-                image::decode(bytes, image_limits(d, d.config.max_resolution, ctx.work)));
-            wardrobe::InlineItem item;
-            item.bgr = std::move(img.bgr);
-            ATELIER_ASSIGN_OR_RETURN(item.tags, tags_from(x));
-            ATELIER_RETURN_IF_ERROR(wardrobe::validate(item.tags));
-            if (x.contains("name")) {
-              ATELIER_ASSIGN_OR_RETURN(auto n, text_field(x["name"], "name", 200));
-              item.name = n.value_or("");
-            }
-            items.push_back(std::move(item));
+          // Cost follows the work: each photo is decoded and tagged as an
+          // upload is, so each costs a unit more (refunded should this fail).
+          const auto extra = static_cast<std::int64_t>(arr.size());
+          const Decision q = d.ledger.reserve(
+              ctx.identity.id, extra, d.config.daily_limit[static_cast<int>(ctx.identity.tier)]);
+          if (!q.allowed)
+            return Status::resource_exhausted(
+                "daily quota reached: evaluating photos inline costs 2 units and 1 per photo");
+          const std::string day = utc_day(system_clock_seconds()());
+          auto evaluated = evaluate_inline(d, svc, ctx, arr);
+          if (!evaluated.is_ok()) {
+            d.ledger.refund(ctx.identity.id, day, extra);
+            return evaluated.status();
           }
-          ATELIER_ASSIGN_OR_RETURN(
-              e, svc.evaluate_inline(ctx.identity.anonymous() ? "" : ctx.identity.id, items,
-                                     ctx.work));
+          e = std::move(evaluated).value();
         }
         return Response::json_ordered(200, evaluation_json(e));
       },
@@ -402,7 +359,7 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
           fr.anchor_item_ids = anchors;
           fr.category = f["category"];
           if (f.contains("type") && !f["type"].is_null()) {
-            ATELIER_ASSIGN_OR_RETURN(fr.type, text_field(f["type"], "fill.type", 64));
+            ATELIER_ASSIGN_OR_RETURN(fr.type, wardrobe::text_field(f["type"], "fill.type", 64));
           }
           ATELIER_ASSIGN_OR_RETURN(auto k, number_field(body, "k"));
           if (k) {
@@ -424,7 +381,7 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
                  {"occasion", &rr.occasion}, {"season", &rr.season}}) {
           auto it = body.find(name);
           if (it == body.end() || it->is_null()) continue;
-          ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*it, name, 32));
+          ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*it, name, 32));
         }
         if (auto w = body.find("weather"); w != body.end() && !w->is_null()) {
           if (!w->is_object()) return Status::invalid_argument("'weather' must be an object");
@@ -494,13 +451,13 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
         }
         wardrobe::NewItem n;
         n.owner = ctx.identity.id;
-        ATELIER_ASSIGN_OR_RETURN(n.user_tags, tags_from(fields));
+        ATELIER_ASSIGN_OR_RETURN(n.user_tags, wardrobe::parse_user_tags(fields));
         for (auto [name, slot, max] :
              std::initializer_list<std::tuple<const char*, std::string*, std::size_t>>{
                  {"name", &n.name, 200}, {"brand", &n.brand, 200}, {"notes", &n.notes, 2000}}) {
           auto it = fields.find(name);
           if (it == fields.end()) continue;
-          ATELIER_ASSIGN_OR_RETURN(auto v, text_field(*it, name, max));
+          ATELIER_ASSIGN_OR_RETURN(auto v, wardrobe::text_field(*it, name, max));
           *slot = v.value_or("");
         }
         n.bytes = std::move(in.images[0]);
@@ -595,19 +552,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .errors = {404},
       .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
         ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
-        wardrobe::ItemPatch p;
-        for (auto& [k, v] : body.items()) {
-          if (k == "name" || k == "brand" || k == "notes") {
-            ATELIER_ASSIGN_OR_RETURN(auto s, text_field(v, k.c_str(), k == "notes" ? 2000 : 200));
-            (k == "name" ? p.name : k == "brand" ? p.brand : p.notes) = s.value_or("");
-          } else if (kTagFields.contains(k)) {
-            if (v.is_null()) p.reset.push_back(k);
-          } else {
-            return Status::invalid_argument("unknown field '" + k + "'");
-          }
-        }
-        ATELIER_ASSIGN_OR_RETURN(p.set, tags_from(body));
+        ATELIER_ASSIGN_OR_RETURN(wardrobe::ItemPatch p, wardrobe::parse_item_patch(body));
         ATELIER_ASSIGN_OR_RETURN(
             Item it, svc.update(ctx.identity.id, ctx.req.path_params.at("id"), p, ctx.work));
         return Response::json_ordered(200, item_json(it));
@@ -764,7 +709,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         if (body.contains("item_id") == body.contains("item_ids"))
           return Status::invalid_argument("give either 'item_id' or 'item_ids'");
         if (body.contains("item_id")) {
-          ATELIER_ASSIGN_OR_RETURN(auto one, text_field(body["item_id"], "item_id", 64));
+          ATELIER_ASSIGN_OR_RETURN(auto one, wardrobe::text_field(body["item_id"], "item_id", 64));
           if (!one) return Status::invalid_argument("'item_id' must be an item id");
           ids.push_back(*one);
         } else {
@@ -778,7 +723,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
                    {"occasion", &c.occasion}, {"season", &c.season}, {"source", &c.source}}) {
             auto v = it->find(name);
             if (v == it->end() || v->is_null()) continue;
-            ATELIER_ASSIGN_OR_RETURN(*slot, text_field(*v, name, 32));
+            ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*v, name, 32));
           }
         }
         ATELIER_ASSIGN_OR_RETURN(

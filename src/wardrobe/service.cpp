@@ -10,52 +10,6 @@
 
 namespace atelier::wardrobe {
 
-namespace {
-
-bool one_of(const std::string& v, const std::vector<std::string>& set) {
-  return std::find(set.begin(), set.end(), v) != set.end();
-}
-
-std::string joined(const std::vector<std::string>& set) {
-  std::string s;
-  for (const auto& x : set) s += (s.empty() ? "" : ", ") + x;
-  return s;
-}
-
-Status check(const std::optional<std::string>& v, const char* field,
-             const std::vector<std::string>& set) {
-  if (v && !one_of(*v, set))
-    return Status::invalid_argument(std::string("'") + field + "' must be one of: " + joined(set));
-  return Status::ok();
-}
-
-}  // namespace
-
-const std::vector<std::string>& color_families() {
-  static const std::vector<std::string> k = {"beige", "black", "blue",  "brown",  "cyan", "green",
-                                             "grey",  "navy",  "olive", "orange", "pink", "purple",
-                                             "red",   "teal",  "white", "yellow"};
-  return k;
-}
-
-Status validate(const UserTags& t) {
-  ATELIER_RETURN_IF_ERROR(check(t.category, "category", categories()));
-  ATELIER_RETURN_IF_ERROR(check(t.pattern, "pattern", patterns()));
-  ATELIER_RETURN_IF_ERROR(check(t.formality, "formality", formalities()));
-  ATELIER_RETURN_IF_ERROR(check(t.warmth, "warmth", warmths()));
-  ATELIER_RETURN_IF_ERROR(check(t.color_family, "color_family", color_families()));
-  if (t.season) {
-    for (const auto& s : *t.season) ATELIER_RETURN_IF_ERROR(check(s, "season", seasons()));
-  }
-  if (t.type) {
-    if (t.type->empty() || t.type->size() > 64 || !is_utf8(*t.type))
-      return Status::invalid_argument("'type' must be 1 to 64 bytes of text");
-    for (unsigned char c : *t.type)
-      if (c < 0x20 || c == 0x7f) return Status::invalid_argument("'type' has control characters");
-  }
-  return Status::ok();
-}
-
 std::string tag_text(const Item& it) {
   std::string s;
   auto add = [&s](const std::string& part) {
@@ -121,6 +75,12 @@ Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
     (void)repo_.remove(it.owner, it.id);  // without the request's deadline: it must happen
     return stored.status();
   }
+  // The row may have gone before the photo was written (the owner's erasure
+  // passed in between): the photo goes too.
+  if (!repo_.find(it.owner, it.id).is_ok()) {
+    collect_blob(it.blob);
+    return Status::not_found("the item was deleted while it was stored");
+  }
   return it;
 }
 
@@ -132,10 +92,11 @@ Result<Item> WardrobeService::get(const std::string& owner, const std::string& i
 Result<ItemPage> WardrobeService::list(const std::string& owner, const ItemFilter& filter,
                                        int limit, const std::optional<std::string>& cursor,
                                        const WorkContext& work) {
-  if (filter.category) ATELIER_RETURN_IF_ERROR(check(filter.category, "category", categories()));
-  if (filter.season) ATELIER_RETURN_IF_ERROR(check(filter.season, "season", seasons()));
+  if (filter.category)
+    ATELIER_RETURN_IF_ERROR(check_one_of(filter.category, "category", categories()));
+  if (filter.season) ATELIER_RETURN_IF_ERROR(check_one_of(filter.season, "season", seasons()));
   if (filter.color_family)
-    ATELIER_RETURN_IF_ERROR(check(filter.color_family, "color_family", color_families()));
+    ATELIER_RETURN_IF_ERROR(check_one_of(filter.color_family, "color_family", color_families()));
   return repo_.in(work).list(owner, filter, limit, cursor);
 }
 

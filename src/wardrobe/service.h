@@ -14,6 +14,7 @@
 #include "embed/embedder.h"
 #include "image/image.h"
 #include "store/blobs.h"
+#include "wardrobe/fields.h"
 #include "wardrobe/item_repository.h"
 #include "wardrobe/tagger.h"
 
@@ -29,12 +30,6 @@ struct NewItem {
 
 // A PATCH: set fields take the new value; `reset` names user tags to drop,
 // so the auto tag shows again.
-struct ItemPatch {
-  std::optional<std::string> name, brand, notes;
-  UserTags set;
-  std::vector<std::string> reset;
-};
-
 struct SimilarItem {
   Item item;
   double score = 0;  // cosine similarity of the embeddings compared
@@ -96,13 +91,5 @@ class WardrobeService {
   const Tagger& tagger_;
   const embed::TextEmbedder* text_;
 };
-
-// invalid_argument when a user tag lies outside its closed set (category,
-// pattern, formality, warmth, season, colour family) or a type is not short
-// plain text.
-Status validate(const UserTags& t);
-
-// The plain colour families (vision::color_family's words).
-const std::vector<std::string>& color_families();
 
 }  // namespace atelier::wardrobe

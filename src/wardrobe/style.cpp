@@ -214,4 +214,12 @@ std::shared_ptr<const StyleSpace> StyleCache::peek(const std::string& owner) con
   return it == entries_.end() ? nullptr : it->second.space;
 }
 
+void StyleCache::forget(const std::string& owner) {
+  std::lock_guard lock(mu_);
+  const auto it = entries_.find(owner);
+  if (it == entries_.end()) return;
+  lru_.erase(it->second.lru);
+  entries_.erase(it);
+}
+
 }  // namespace atelier::wardrobe

@@ -107,6 +107,8 @@ class StyleCache {
   Stats stats() const;
   // The owner's cached space, if any (for /v1/index/stats).
   std::shared_ptr<const StyleSpace> peek(const std::string& owner) const;
+  // Drops the owner's space (account deletion).
+  void forget(const std::string& owner);
 
  private:
   struct Entry {

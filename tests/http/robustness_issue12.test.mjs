@@ -312,39 +312,65 @@ test('defect 7: sixteen 120 KB PNGs declaring 6000x6000 at once: bounded peak me
   }
 });
 
-test('defect 6: a burst of heavy work: what can finish by the deadline runs, the rest is refused at once', async () => {
-  // Quota and rate limits off: this is about the cores, not the caller's budget.
-  const t = await startServer({
-    ATELIER_ALLOW_ANONYMOUS: 'true', ATELIER_REQUEST_TIMEOUT_SECONDS: '2', ATELIER_CACHE_SIZE: '0',
+// Issue 23 reworked this test: it asserts what admission promises, whatever
+// this machine's speed and whatever else runs on it. The deadline is set from
+// a measured analysis (at least 2 s), the work is measured while requests
+// share the machine, then a burst far larger than fits arrives.
+test('defect 6: a burst of heavy work: admitted work meets its deadline, the rest is refused at once', async () => {
+  const photo = readFileSync(path.join(SOURCE_DIR, '..', 'shared', 'data', 'rooms', 'kitchen', 'coco_000000000486.jpg'));
+  const env = {
+    ATELIER_ALLOW_ANONYMOUS: 'true', ATELIER_CACHE_SIZE: '0',
     ATELIER_FREE_DAILY_LIMIT: '0', ATELIER_RATE_LIMIT_PER_MINUTE: '0', ATELIER_IDENTITY_RATE_LIMIT_PER_MINUTE: '0',
-  });
+  };
+  const one = async (url) => {
+    const start = Date.now();
+    const r = await fetch(`${url}/v1/vision/analyze?ocr=true`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
+    await r.text();
+    const timing = r.headers.get('server-timing') || '';
+    return { status: r.status, ms: Date.now() - start, retry: r.headers.get('retry-after'), timing,
+      total: Number(/total;dur=([\d.]+)/.exec(timing)?.[1] || 0) };
+  };
+  // How long one analysis takes here today, alone.
+  const probe = await startServer(env);
+  let solo = 0;
   try {
-    const photo = readFileSync(path.join(SOURCE_DIR, '..', 'shared', 'data', 'rooms', 'kitchen', 'coco_000000000486.jpg'));
-    const one = async () => {
-      const start = Date.now();
-      const r = await fetch(`${t.url}/v1/vision/analyze?ocr=true`, { method: 'POST', headers: { 'content-type': 'image/jpeg' }, body: photo });
-      await r.text();
-      return { status: r.status, ms: Date.now() - start, retry: r.headers.get('retry-after') };
+    for (let i = 0; i < 3; i++) solo = Math.max(solo, (await one(probe.url)).total);
+  } finally {
+    await probe.stop();
+  }
+  const deadline = Math.max(2, Math.ceil((6 * solo) / 1000));
+  const t = await startServer({ ...env, ATELIER_REQUEST_TIMEOUT_SECONDS: String(deadline) });
+  try {
+    const all = [];
+    const burst = async (n) => {
+      const rs = await Promise.all(Array.from({ length: n }, () => one(t.url)));
+      all.push(...rs);
+      return rs;
     };
-    assert.equal((await one()).status, 200, 'one alone (it measures this kind of work)');
-    // 40 analyses are several seconds of work for two cores; the deadline is 2 s.
-    const rs = await Promise.all(Array.from({ length: 40 }, one));
+    assert.equal((await burst(1))[0].status, 200, 'one alone (it measures this kind of work)');
+    for (let i = 0; i < 3; i++) await burst(6);  // measured while sharing the machine
+    const rs = await burst(40);  // many times what fits before the deadline
     const count = (st) => rs.filter((r) => r.status === st).length;
-    console.log(`200: ${count(200)}, 503: ${count(503)}, 504: ${count(504)}, slowest ${Math.max(...rs.map((r) => r.ms))} ms`);
-    for (const r of rs) {
+    console.log(`deadline ${deadline} s (one alone: ${solo} ms): 200: ${count(200)}, 503: ${count(503)}, 504: ${count(504)}, slowest ${Math.max(...rs.map((r) => r.ms))} ms`);
+    for (const r of all) {
       assert.ok([200, 503, 504].includes(r.status), `status ${r.status}`);
-      assert.ok(r.ms < 3000, `answered after ${r.ms} ms; the deadline is 2 s`);
+      // Admitted work is answered by its deadline (504 at the deadline at worst).
+      assert.ok(r.ms < deadline * 1000 + 2000, `answered after ${r.ms} ms; the deadline is ${deadline} s`);
       if (r.status === 503) {
         assert.ok(Number(r.retry) >= 1, 'a refusal says when to retry');
-        assert.ok(r.ms < 1500, `refused at once, not after waiting: ${r.ms} ms`);
+        // Refused at once: it neither queued nor ran.
+        assert.match(r.timing, /^queue;dur=0\.000, compute;dur=0\.000, total;dur=[\d.]+$/, r.timing);
       }
     }
-    assert.ok(count(200) >= 2, 'the work that fits is done');
+    assert.ok(count(200) >= 1, 'the work that fits is done');
     assert.ok(count(503) >= 1, 'the work that cannot finish is refused, not run late');
-    // How many of the admitted finish depends on the machine and on what
-    // else it runs; this file runs alone (ctest RUN_SERIAL).
+    // Admission plans admitted work to finish within 3/4 of the time left, so
+    // a machine slower by a third than when the work was measured still
+    // answers in time; at most a quarter of what it admitted may run late.
+    assert.ok(count(504) <= Math.floor((count(200) + count(504)) / 4),
+      `${count(504)} of ${count(200) + count(504)} admitted missed the deadline`);
     const m = await (await fetch(`${t.url}/metrics`)).text();
-    assert.equal(Number(/atelier_admission_refused_total (\d+)/.exec(m)[1]), count(503));
+    assert.equal(Number(/atelier_admission_refused_total (\d+)/.exec(m)[1]), all.filter((r) => r.status === 503).length);
   } finally {
     await t.stop();
   }
