@@ -15,6 +15,8 @@
 #include <string>
 #include <unordered_map>
 
+#include "obs/cache_stats.h"
+
 namespace atelier::cache {
 
 class Cache {
@@ -23,14 +25,7 @@ class Cache {
   virtual std::optional<std::string> get(const std::string& key) = 0;
   virtual void put(const std::string& key, std::string value) = 0;
 
-  // Per layer: `hits`/`misses` are the in-process layer's; the shared layer
-  // (Redis) is asked on each local miss and counts its own, with the calls
-  // that failed (answered as misses).
-  struct Stats {
-    std::uint64_t hits = 0, misses = 0, entries = 0, evictions = 0;
-    std::uint64_t shared_hits = 0, shared_misses = 0, shared_errors = 0;
-    bool shared = false;  // whether there is a shared layer
-  };
+  using Stats = CacheStats;  // per layer (obs/cache_stats.h)
   virtual Stats stats() const = 0;
 };
 

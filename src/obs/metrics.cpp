@@ -257,8 +257,8 @@ Metrics::chat_observer(const std::vector<std::string>& engines) {
   };
 }
 
-void Metrics::add_cache(const std::string& name, std::function<cache::Cache::Stats()> stats) {
-  using S = cache::Cache::Stats;
+void Metrics::add_cache(const std::string& name, std::function<CacheStats()> stats) {
+  using S = CacheStats;
   auto counter = [&](const char* metric, const char* help, const char* layer, auto field) {
     add_sampled_counter(metric, help, {{"cache", name}, {"layer", layer}},
                         [stats, field] { return static_cast<double>(stats().*field); });

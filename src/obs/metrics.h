@@ -17,7 +17,7 @@
 #include <string>
 #include <unordered_map>
 
-#include "cache/cache.h"
+#include "obs/cache_stats.h"
 
 namespace atelier {
 
@@ -56,7 +56,7 @@ class Metrics {
   chat_observer(const std::vector<std::string>& engines);
   // Result cache hits and misses by cache name and layer ("local", and
   // "redis" for a shared cache, with its failed calls).
-  void add_cache(const std::string& name, std::function<cache::Cache::Stats()> stats);
+  void add_cache(const std::string& name, std::function<CacheStats()> stats);
 
   // Gauges read at scrape time (queue depths, cache sizes, ...).
   using Sampler = std::function<double()>;
