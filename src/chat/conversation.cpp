@@ -74,6 +74,7 @@ Result<std::vector<Message>> ConversationRepository::messages(const std::string&
 Status ConversationRepository::append(const std::string& owner, const std::string& id,
                                       std::vector<Message> turns, std::int64_t now_ms) {
   return db_.transaction(work_, [&](db::Connection& c) -> Status {
+    ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, owner));
     ATELIER_ASSIGN_OR_RETURN(
         auto n, c.execute("UPDATE chat_conversations SET updated_at=? WHERE owner=? AND id=?",
                           {now_ms, owner, id}));
@@ -119,9 +120,12 @@ Status ConversationRepository::remove(const std::string& owner, const std::strin
 }
 
 Status ConversationRepository::remove_owner(const std::string& owner) {
+  // Conversations first: an append in flight holds its conversation's row,
+  // so this waits for it, and the messages it added are then deleted too.
   return db_.transaction(work_, [&](db::Connection& c) -> Status {
-    ATELIER_RETURN_IF_ERROR(c.execute("DELETE FROM chat_messages WHERE owner=?", {owner}).status());
-    return c.execute("DELETE FROM chat_conversations WHERE owner=?", {owner}).status();
+    ATELIER_RETURN_IF_ERROR(
+        c.execute("DELETE FROM chat_conversations WHERE owner=?", {owner}).status());
+    return c.execute("DELETE FROM chat_messages WHERE owner=?", {owner}).status();
   });
 }
 

@@ -290,12 +290,11 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           r.conversation_id = std::move(req.conversation_id);
         }
         r.collections = std::move(req.collections);
-        // Streams, and every call to a hosted engine (streamed or not),
-        // hold one of the caller's slots while they run.
-        std::unique_ptr<chat::StreamCap::Slot> slot;
-        if (stream || model != "local") {
-          ATELIER_ASSIGN_OR_RETURN(slot, cap->take(ctx.identity.id));
-        }
+        // Every completion, streamed or not, local or hosted, holds one of
+        // the caller's slots while it runs: this pool is not admitted by
+        // predicted completion, so the cap bounds what one caller runs.
+        ATELIER_ASSIGN_OR_RETURN(std::unique_ptr<chat::StreamCap::Slot> slot,
+                                 cap->take(ctx.identity.id));
         const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
         const std::int64_t created = unix_millis() / 1000;
         const std::string engine = svc.kind_of(model);

@@ -61,34 +61,51 @@ class UnsignedSockets {
 // it owns the socket until the connection closes.
 class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
  public:
+  // `counted_unsigned`: the socket holds one of its address's places for
+  // sockets not signed in yet (taken before the upgrade) until it signs in
+  // or closes.
   ChatSocket(ApiDeps& d, chat::ChatService& svc, ChatObserver observe,
              std::shared_ptr<chat::StreamCap> cap, std::string client_ip,
-             std::shared_ptr<UnsignedSockets> unsigned_sockets)
+             std::shared_ptr<UnsignedSockets> unsigned_sockets, bool counted_unsigned)
       : d_(d),
         svc_(svc),
         observe_(std::move(observe)),
         cap_(std::move(cap)),
         client_ip_(std::move(client_ip)),
-        unsigned_(std::move(unsigned_sockets)) {}
+        unsigned_(std::move(unsigned_sockets)),
+        counted_unsigned_(counted_unsigned) {}
 
-  // `counted`: the socket holds one of its address's unsigned places until
-  // it signs in or closes, and must sign in within the configured time.
-  void attach(std::shared_ptr<http::WebSocket> ws, bool counted) {
+  // The handshake's credentials, checked before the upgrade; a refusal (the
+  // caller's streams are capped) is told and the socket closed once attached.
+  void sign_in(Identity who) {
     std::lock_guard lock(mu_);
+    if (Status st = sign_in_locked(std::move(who)); !st.is_ok()) refuse_locked(st);
+  }
+
+  // After the upgrade. Frames may have been read (and a close seen) already
+  // on another network thread: what they answered is sent now, a socket
+  // already closed gives back its place, and one still unsigned gets its
+  // sign-in deadline.
+  void attach(std::shared_ptr<http::WebSocket> ws) {
+    std::lock_guard lock(mu_);
+    if (closed_) {
+      release_unsigned_locked();
+      return;
+    }
     ws_ = std::move(ws);
-    counted_unsigned_ = counted;
-    if (counted) {
+    for (auto& text : pending_) ws_->send(std::move(text));
+    pending_.clear();
+    if (pending_close_) {
+      ws_->close(pending_close_->first, pending_close_->second);
+      pending_close_.reset();
+      return;
+    }
+    if (!who_) {
       const int s = d_.config.ws_auth_s;
       ws_->close_after(
           std::chrono::seconds(s), 1008,
           "sign in within " + std::to_string(s) + " s: send {\"type\":\"auth\",\"token\":...}");
     }
-  }
-
-  // The handshake's credentials, checked before the upgrade.
-  Status sign_in(Identity who) {
-    std::lock_guard lock(mu_);
-    return sign_in_locked(std::move(who));
   }
 
   void on_message(std::string text) {
@@ -105,6 +122,10 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     }
     if (!parsed.is_ok()) return error(parsed.status());
     chat::SocketFrame frame = std::move(parsed).value();
+    // Pings and cancels keep no socket from being idle; sign-ins and turns do.
+    if (frame.type == chat::SocketFrame::Type::auth ||
+        frame.type == chat::SocketFrame::Type::message)
+      mark_active();
     switch (frame.type) {
       case chat::SocketFrame::Type::ping:
         send({{"type", "pong"}});
@@ -134,6 +155,10 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   bool signed_in() {
     std::lock_guard lock(mu_);
     return who_.has_value();
+  }
+  void mark_active() {
+    std::lock_guard lock(mu_);
+    if (ws_) ws_->mark_active();
   }
   void refuse(const Status& st) {
     std::lock_guard lock(mu_);
@@ -339,6 +364,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
 
   void done(const std::string& id, const std::string& model, const char* reason, std::size_t prompt,
             std::size_t completion, ordered_json timings, const std::string& conversation) {
+    mark_active();  // a turn that ended is activity, however long it ran
     ordered_json j = {{"type", "done"}, {"turn", id}, {"finish_reason", reason}, {"model", model}};
     if (!conversation.empty()) j["conversation_id"] = conversation;
     j["usage"] = {{"prompt_tokens", prompt},
@@ -352,7 +378,14 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     std::lock_guard lock(mu_);
     return send_locked(j);
   }
-  bool send_locked(const ordered_json& j) { return ws_ && ws_->send(j.dump()); }
+  // Before attach() the frame waits (a few at most: what the frames read
+  // before the upgrade returned answered).
+  bool send_locked(const ordered_json& j) {
+    if (ws_) return ws_->send(j.dump());
+    if (closed_ || pending_.size() >= 16) return false;
+    pending_.push_back(j.dump());
+    return true;
+  }
 
   void error(const Status& st, const std::string& turn = "") {
     std::lock_guard lock(mu_);
@@ -373,7 +406,10 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   void refuse_locked(const Status& st) {
     error_locked(st, "");
     const bool later = st.code() == Code::resource_exhausted || st.code() == Code::unavailable;
-    if (ws_) ws_->close(later ? 1013 : 1008, st.message());
+    if (ws_)
+      ws_->close(later ? 1013 : 1008, st.message());
+    else if (!closed_)
+      pending_close_ = std::make_pair(later ? 1013 : 1008, st.message());
   }
 
   ApiDeps& d_;
@@ -383,12 +419,14 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   const std::string client_ip_;
   const std::shared_ptr<UnsignedSockets> unsigned_;
   std::mutex mu_;
-  bool counted_unsigned_ = false;                // guarded by mu_: holds an unsigned place
-  std::shared_ptr<http::WebSocket> ws_;          // guarded by mu_; null once closed
-  std::optional<Identity> who_;                  // guarded by mu_
-  std::unique_ptr<chat::StreamCap::Slot> slot_;  // guarded by mu_
-  std::shared_ptr<CancelSource> turn_;           // guarded by mu_: the running turn
-  std::vector<chat::Message> history_;           // guarded by mu_
+  bool counted_unsigned_ = false;     // guarded by mu_: holds an unsigned place
+  std::vector<std::string> pending_;  // guarded by mu_: frames sent before attach()
+  std::optional<std::pair<int, std::string>> pending_close_;  // guarded by mu_: likewise
+  std::shared_ptr<http::WebSocket> ws_;                       // guarded by mu_; null once closed
+  std::optional<Identity> who_;                               // guarded by mu_
+  std::unique_ptr<chat::StreamCap::Slot> slot_;               // guarded by mu_
+  std::shared_ptr<CancelSource> turn_;                        // guarded by mu_: the running turn
+  std::vector<chat::Message> history_;                        // guarded by mu_
   std::int64_t retry_after_ = 0;
   bool closed_ = false;  // guarded by mu_
 };
@@ -422,8 +460,6 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
           r.set_header("Upgrade", "websocket");
           return r;
         }
-        auto socket =
-            std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip, unsigned_sockets);
         const auto authz = ctx.req.header("Authorization");
         const auto key = ctx.req.header("X-API-Key");
         std::optional<Identity> who;
@@ -440,24 +476,19 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
           r.set_header("Retry-After", std::to_string(d.config.ws_auth_s));
           return r;
         }
+        // Signed in (or counted) before the upgrade: once upgraded, frames may
+        // be read on another network thread before attach() runs.
+        auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
+                                                   unsigned_sockets, !who.has_value());
+        if (who) socket->sign_in(std::move(*who));
         auto ws =
             ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
                              [socket](int) { socket->on_close(); }});
         if (!ws) {
-          if (!who) unsigned_sockets->give_back(ctx.req.client_ip);
+          socket->on_close();  // gives back what it holds
           return Status::unavailable("the connection could not be upgraded");
         }
-        socket->attach(ws, !who.has_value());
-        if (who) {
-          if (Status st = socket->sign_in(std::move(*who)); !st.is_ok()) {
-            ws->send(ordered_json{{"type", "error"},
-                                  {"status", http::http_status(st.code())},
-                                  {"code", std::string(code_name(st.code()))},
-                                  {"message", st.message()}}
-                         .dump());
-            ws->close(1013, st.message());
-          }
-        }
+        socket->attach(ws);
         return http::Response::upgraded();
       },
   });

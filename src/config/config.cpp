@@ -361,8 +361,8 @@ const std::vector<Setting>& settings() {
                             "auth frame, or a message where anonymous callers are allowed) "
                             "within this, or is closed (1008)"));
     t.push_back(int_setting("ws_idle_seconds", &Config::ws_idle_s, 1, 86400,
-                            "WebSockets: a socket that sent and received no message for this "
-                            "long is closed (1000)"));
+                            "WebSockets: a socket that starts no turn (nor signs in) for this "
+                            "long is closed (1000); pings do not count"));
     t.push_back(int_setting("ws_unsigned_per_ip", &Config::ws_unsigned_per_ip, 1, 10000,
                             "WebSockets: sockets one client address may hold open before they "
                             "sign in (more: 429)"));

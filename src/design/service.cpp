@@ -112,7 +112,8 @@ Result<Room> DesignService::add_room(const std::string& owner, const std::string
   }
   ATELIER_RETURN_IF_ERROR(keep_blob(hash, bytes));
   // An erasure that passed between the row and keep_blob() left the photo.
-  if (!store_.find_room(owner, r.id).is_ok()) {
+  if (auto still = store_.find_room(owner, r.id); !still.is_ok()) {
+    if (still.status().code() != Code::not_found) return still.status();
     collect_blobs({hash});
     return Status::not_found("the room was deleted while it was stored");
   }

@@ -60,11 +60,10 @@ using StreamOpener = std::function<std::shared_ptr<StreamWriter>(Response head)>
 // A WebSocket a handler accepted (RequestContext::upgrade): whole text
 // messages both ways. The server answers the peer's pings, pings a quiet
 // peer every keep-alive interval and closes one that stops answering, closes
-// one that exchanged no message for the idle timeout, and cuts one that
-// leaves more than a bounded amount of output unread (a peer that does not
-// read).
-// Thread safety: send(), close(), closed(), close_after() and keep_open()
-// from any thread.
+// one the handler has not marked active for the idle timeout, and cuts one
+// that leaves more than a bounded amount of output unread (a peer that does
+// not read).
+// Thread safety: every method from any thread.
 class WebSocket {
  public:
   virtual ~WebSocket() = default;
@@ -76,6 +75,9 @@ class WebSocket {
   // sign-in deadline, say). A later call replaces an earlier one.
   virtual void close_after(std::chrono::milliseconds after, int code, std::string reason) = 0;
   virtual void keep_open() = 0;
+  // What the handler counts as use (a turn, a sign-in; not a keep-alive
+  // message): the idle timeout runs from the latest.
+  virtual void mark_active() = 0;
 };
 // What a WebSocket tells its handler, on a network thread, one call at a time;
 // neither may block. After on_close both are dropped (so they may own the

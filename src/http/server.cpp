@@ -328,7 +328,7 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
   struct Options {
     std::chrono::seconds ping_every{20};
     std::size_t max_message_bytes = 1 << 20;  // a longer message closes with 1009
-    std::chrono::seconds idle{300};           // no message either way: closed (1000)
+    std::chrono::seconds idle{300};           // not marked active for this long: closed (1000)
     std::size_t max_queued_bytes = 4 << 20;   // unread output past this: cut
   };
 
@@ -372,7 +372,6 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
       return false;
     }
     asio::post(strand_, [self = shared_from_this(), t = std::move(text), n]() mutable {
-      self->active_ = SteadyClock::now();
       if (!self->write(rws::opcode_t::text_frame, std::move(t), n)) self->queued_.fetch_sub(n);
     });
     return true;
@@ -398,6 +397,9 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
       asio::error_code ec;
       self->deadline_.cancel(ec);
     });
+  }
+  void mark_active() override {
+    asio::post(strand_, [self = shared_from_this()] { self->active_ = SteadyClock::now(); });
   }
   // Only once no network thread runs (see WsRegistry::abandon_all).
   void abandon() {
@@ -444,7 +446,6 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
         if (m.final_flag() != rws::final_frame) return;
         std::string text = std::move(partial_);
         partial_.clear();
-        active_ = heard_;
         if (events_.on_message && !closed_) events_.on_message(std::move(text));
         return;
       }
@@ -531,7 +532,7 @@ class WsConnection final : public WebSocket, public std::enable_shared_from_this
   rws::ws_handle_t ws_;                 // on the strand; null before attach and after close
   std::string partial_;                 // a fragmented message so far; on the strand
   SteadyClock::time_point heard_{};     // on the strand: any frame from the peer
-  SteadyClock::time_point active_{};    // on the strand: a message either way
+  SteadyClock::time_point active_{};    // on the strand: the handler's mark_active()
   std::atomic<std::size_t> queued_{0};  // output bytes not yet written
   std::atomic<bool> closed_{false};
   bool counted_ = false;

@@ -367,7 +367,10 @@ CREATE INDEX document_tombstones_version ON document_tombstones(collection_id, v
       // named the next account registered. The tables whose ids a token, a
       // key or an admin route names are rebuilt with AUTOINCREMENT (children
       // first, so that dropping a parent cascades into nothing; a rename
-      // carries the foreign keys along). PostgreSQL's identities never reuse.
+      // carries the foreign keys along), and the user and key sequences
+      // start above every id that data still names (rows an erased account
+      // left behind before this fix must not pass to a new one). PostgreSQL's
+      // identities never reuse.
       {14, "ids are never reused", R"SQL(
 CREATE TABLE users_v14 (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -438,6 +441,32 @@ ALTER TABLE document_tombstones_v14 RENAME TO document_tombstones;
 CREATE INDEX api_keys_user ON api_keys(user_id);
 CREATE INDEX documents_version ON documents(collection_id, version);
 CREATE INDEX document_tombstones_version ON document_tombstones(collection_id, version);
+INSERT INTO sqlite_sequence(name, seq) SELECT 'users', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'users');
+INSERT INTO sqlite_sequence(name, seq) SELECT 'api_keys', 0
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'api_keys');
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(n), 0) FROM (
+    SELECT CAST(substr(owner, 6) AS INTEGER) AS n FROM wardrobe_items WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM wardrobe_feedback WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM rooms WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM designs WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM chat_conversations WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM chat_messages WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(owner, 6) AS INTEGER) FROM collections WHERE owner LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(identity, 6) AS INTEGER) FROM usage_daily WHERE identity LIKE 'user:%'
+    UNION ALL SELECT CAST(substr(identity, 10) AS INTEGER) FROM usage_daily WHERE identity LIKE 'gen:user:%')))
+  WHERE name = 'users';
+UPDATE sqlite_sequence SET seq = max(seq, (SELECT coalesce(max(n), 0) FROM (
+    SELECT CAST(substr(owner, 5) AS INTEGER) AS n FROM wardrobe_items WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM wardrobe_feedback WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM rooms WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM designs WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM chat_conversations WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM chat_messages WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(owner, 5) AS INTEGER) FROM collections WHERE owner LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(identity, 5) AS INTEGER) FROM usage_daily WHERE identity LIKE 'key:%'
+    UNION ALL SELECT CAST(substr(identity, 9) AS INTEGER) FROM usage_daily WHERE identity LIKE 'gen:key:%')))
+  WHERE name = 'api_keys';
 )SQL",
        "SELECT 1"},
       // Owners whose erasure began (store/owners.h): their writes are refused.

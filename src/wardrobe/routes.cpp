@@ -278,9 +278,12 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
           const auto extra = static_cast<std::int64_t>(arr.size());
           const Decision q = d.ledger.reserve(
               ctx.identity.id, extra, d.config.daily_limit[static_cast<int>(ctx.identity.tier)]);
-          if (!q.allowed)
+          if (!q.allowed) {
+            if (q.binding.name == "usage_store_unavailable")
+              return Status::unavailable("usage store unavailable");
             return Status::resource_exhausted(
                 "daily quota reached: evaluating photos inline costs 2 units and 1 per photo");
+          }
           const std::string day = utc_day(system_clock_seconds()());
           auto evaluated = evaluate_inline(d, svc, ctx, arr);
           if (!evaluated.is_ok()) {

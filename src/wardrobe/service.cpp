@@ -77,7 +77,8 @@ Result<Item> WardrobeService::add(const NewItem& n, const image::Image& decoded,
   }
   // The row may have gone before the photo was written (the owner's erasure
   // passed in between): the photo goes too.
-  if (!repo_.find(it.owner, it.id).is_ok()) {
+  if (auto still = repo_.find(it.owner, it.id); !still.is_ok()) {
+    if (still.status().code() != Code::not_found) return still.status();
     collect_blob(it.blob);
     return Status::not_found("the item was deleted while it was stored");
   }

@@ -316,7 +316,7 @@ test('defect 7: sixteen 120 KB PNGs declaring 6000x6000 at once: bounded peak me
 // this machine's speed and whatever else runs on it. The deadline is set from
 // a measured analysis (at least 2 s), the work is measured while requests
 // share the machine, then a burst far larger than fits arrives.
-test('defect 6: a burst of heavy work: admitted work meets its deadline, the rest is refused at once', async () => {
+test('defect 6: a burst of heavy work: admitted work is planned to meet its deadline (at most a quarter late), the rest is refused at once', async () => {
   const photo = readFileSync(path.join(SOURCE_DIR, '..', 'shared', 'data', 'rooms', 'kitchen', 'coco_000000000486.jpg'));
   const env = {
     ATELIER_ALLOW_ANONYMOUS: 'true', ATELIER_CACHE_SIZE: '0',
