@@ -86,7 +86,7 @@ Figures measure(const std::vector<std::string>& queries, int concurrency, F&& on
 // and 16 beside FTS5 queried directly with the same MATCH strings.
 int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
             const std::vector<std::string>& queries, const text::Analyzer& analyzer,
-            const embed::EmbedderRegistry& registry) {
+            const engines::EmbedderRegistry& registry) {
   const auto dir = std::filesystem::temp_directory_path() /
                    ("atelier-bench-search-" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
@@ -95,7 +95,7 @@ int run_set(const char* title, const std::vector<search::IngestDocument>& docs,
   auto database = std::move(db::open_database("sqlite:" + db, 20)).value();
   (void)database->migrate(schema_migrations());
   CollectionRepository store(*database);
-  const embed::ImageModels no_images;
+  const engines::ImageModels no_images;
   search::SearchService svc(store, registry, no_images, analyzer,
                             {5, 1.0, 0.1, 100, 20000, 1000000, 32, ""});
   const search::Caller bench{"bench", true, false};
@@ -197,7 +197,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", wv.status().message().c_str());
     return 1;
   }
-  embed::EmbedderRegistry registry;
+  engines::EmbedderRegistry registry;
   registry.add(
       std::make_unique<embed::GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), analyzer));
 

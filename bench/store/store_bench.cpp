@@ -15,8 +15,8 @@
 #include <string>
 #include <vector>
 
-#include "auth/account_repository.h"
 #include "design/design_repository.h"
+#include "identity/account_repository.h"
 #include "quota/usage_repository.h"
 #include "search/collection_repository.h"
 #include "store/database.h"

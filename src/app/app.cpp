@@ -13,12 +13,9 @@
 #include <sstream>
 #include <thread>
 
+#include "accounts/module.h"
 #include "app/db_copy.h"
 #include "app/ops_routes.h"
-#include "auth/account_repository.h"
-#include "auth/authenticator.h"
-#include "auth/crypto.h"
-#include "auth/module.h"
 #include "cache/shared_cache.h"
 #include "chat/module.h"
 #include "core/clock.h"
@@ -30,6 +27,9 @@
 #include "http/pipeline.h"
 #include "http/route_deps.h"
 #include "http/server.h"
+#include "identity/account_repository.h"
+#include "identity/authenticator.h"
+#include "identity/crypto.h"
 #include "models/paths.h"
 #include "net/http_client.h"
 #include "obs/log.h"
@@ -344,8 +344,8 @@ int serve(const Config& cfg) {
   // line here, its folder and its migration.
   UserDataRegistry user_data;  // each capability's part; read per request, after start
   // Declared before the modules, which keep references into it.
-  Platform platform{c,    *database, accounts, *ledger, metrics, health,  user_data, router,
-                    deps, nullptr,   {},       {},      {},      nullptr, {},        {}};
+  Platform platform{c,      *database, accounts, *ledger, metrics, health, user_data,
+                    router, deps,      nullptr,  {},      {},      {}};
   platform.concurrency = concurrency.get();
   // Result caches: one LRU per capability, in front of Redis when replicas share one.
   platform.make_cache = [&c, &metrics, r = redis_client.get()](
@@ -363,14 +363,21 @@ int serve(const Config& cfg) {
     metrics.add_cache(name, [p = out.get()] { return p->stats(); });
     return out;
   };
+  // What capabilities offer each other passes through here, named: search's
+  // collections to chat, the wardrobe's advice to chat and its outfit judge
+  // to vision (asked from vision's ready(), once the wardrobe has started).
+  // Declared before the modules, which keep pointers to them.
+  search::Exports search_exports;
+  wardrobe::Exports wardrobe_exports;
   std::vector<ModulePtr> modules;
   modules.push_back(text::make_module());
   modules.push_back(embed::make_module());
-  modules.push_back(vision::make_module());
-  modules.push_back(search::make_module());
+  modules.push_back(vision::make_module([&] { return wardrobe_exports.outfit_judge; }));
+  modules.push_back(search::make_module(&search_exports));
   modules.push_back(design::make_module());
-  modules.push_back(wardrobe::make_module());
-  modules.push_back(chat::make_module());
+  modules.push_back(wardrobe::make_module(&wardrobe_exports));
+  modules.push_back(chat::make_module(
+      {.search = &search_exports, .advisor = [&] { return wardrobe_exports.advisor; }}));
   modules.push_back(accounts::make_module());
   for (auto& m : modules) {
     if (Status mst = m->start(platform); !mst.is_ok()) {

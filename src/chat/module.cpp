@@ -12,15 +12,19 @@ namespace {
 // the server's default text model.
 class ChatModule final : public Module {
  public:
+  explicit ChatModule(Needs needs) : needs_(std::move(needs)) {}
   const char* name() const override { return "chat"; }
   Status start(Platform& p) override {
-    if (!p.search) return Status::internal("the chat module needs the search module first");
+    if (!needs_.search || !needs_.search->service)
+      return Status::internal("the chat module needs the search module first");
+    search::SearchService& search = *needs_.search->service;
     // The knowledge base's name is the system's alone (issue 23).
-    p.search->reserve(kKnowledgeCollection, "system");
+    search.reserve(kKnowledgeCollection, "system");
     conversations_ = std::make_unique<ConversationRepository>(p.db);
-    service_ = std::make_unique<ChatService>(*p.search, *conversations_, p.config.embedding_model,
+    service_ = std::make_unique<ChatService>(search, *conversations_, p.config.embedding_model,
                                              kWordNetNouns);
-    if (p.wardrobe_advisor) service_->set_wardrobe_advisor(p.wardrobe_advisor);
+    if (WardrobeAdvisor advisor = needs_.advisor ? needs_.advisor() : nullptr)
+      service_->set_wardrobe_advisor(std::move(advisor));
     const Config& c = p.config;
     if (!c.chat_openai_base_url.empty()) {
       ATELIER_RETURN_IF_ERROR(service_->add_engine(std::make_unique<OpenAiChatEngine>(
@@ -39,6 +43,7 @@ class ChatModule final : public Module {
   }
 
  private:
+  const Needs needs_;
   std::unique_ptr<ConcurrencyLimiter> own_streams_;  // when the platform offers none
   std::unique_ptr<ConversationRepository> conversations_;
   std::unique_ptr<ChatService> service_;
@@ -46,8 +51,8 @@ class ChatModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<ChatModule>();
+ModulePtr make_module(Needs needs) {
+  return std::make_unique<ChatModule>(std::move(needs));
 }
 
 }  // namespace atelier::chat

@@ -3,10 +3,10 @@
 // knowledge base's provenance (GET /v1/rag/knowledge).
 #pragma once
 
-#include "auth/user_data.h"
 #include "chat/service.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "platform/user_data.h"
 #include "quota/concurrency.h"
 
 namespace atelier::api {

@@ -1,9 +1,9 @@
 // Interior design studio routes: rooms, design jobs, presets, spend.
 #pragma once
 
-#include "auth/user_data.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "platform/user_data.h"
 
 namespace atelier::design {
 class DesignService;

@@ -19,9 +19,9 @@ double GloveSifEmbedder::weight(std::uint32_t rank) const {
   return a_ / (a_ + p);
 }
 
-Result<Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts,
-                                           const WorkContext& work) const {
-  Embeddings out;
+Result<engines::Embeddings> GloveSifEmbedder::embed(const std::vector<std::string>& texts,
+                                                    const WorkContext& work) const {
+  engines::Embeddings out;
   out.vectors.reserve(texts.size());
   const std::size_t dim = vectors_->dim();
   const auto u = vectors_->common_component();

@@ -7,20 +7,20 @@
 
 #include <memory>
 
-#include "embed/embedder.h"
 #include "embed/word_vectors.h"
+#include "engines/embedder.h"
 #include "text/analyzer.h"
 
 namespace atelier::embed {
 
-class GloveSifEmbedder final : public TextEmbedder {
+class GloveSifEmbedder final : public engines::TextEmbedder {
  public:
   GloveSifEmbedder(std::string model, std::unique_ptr<WordVectors> vectors,
                    const text::Analyzer& analyzer, double a = 1e-3);
   const std::string& model() const override { return model_; }
   int dimensions() const override { return static_cast<int>(vectors_->dim()); }
-  Result<Embeddings> embed(const std::vector<std::string>& texts,
-                           const WorkContext& work) const override;
+  Result<engines::Embeddings> embed(const std::vector<std::string>& texts,
+                                    const WorkContext& work) const override;
 
   // The SIF weight of the word at `rank`.
   double weight(std::uint32_t rank) const;

@@ -61,7 +61,7 @@ std::map<std::string, std::string> find_hf_folders(const std::string& models_pat
 }
 
 std::unique_ptr<NativeModels> load_native_models(const Config& c,
-                                                 embed::EmbedderRegistry& embedders,
+                                                 engines::EmbedderRegistry& embedders,
                                                  Metrics& metrics, HealthRegistry& health) {
   auto out = std::make_unique<NativeModels>();
   if (c.native_models == "none" || c.native_models.empty()) return out;

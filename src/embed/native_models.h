@@ -12,7 +12,7 @@
 
 #include "config/config.h"
 #include "core/health.h"
-#include "embed/embedder.h"
+#include "engines/embedder.h"
 #include "engines/vision.h"
 #include "obs/metrics.h"
 
@@ -30,7 +30,7 @@ struct NativeModels {
 std::map<std::string, std::string> find_hf_folders(const std::string& models_path);
 
 std::unique_ptr<NativeModels> load_native_models(const Config& c,
-                                                 embed::EmbedderRegistry& embedders,
+                                                 engines::EmbedderRegistry& embedders,
                                                  Metrics& metrics, HealthRegistry& health);
 
 }  // namespace atelier::embed

@@ -57,7 +57,7 @@ nlohmann::json response_schema() {
 }  // namespace
 
 void add_embedding_routes(http::Router& router, ApiDeps& d,
-                          const embed::EmbedderRegistry& embedders,
+                          const engines::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason) {
   router.add({
       .method = Method::post,
@@ -122,7 +122,7 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
           }
           format = f->get<std::string>();
         }
-        const embed::TextEmbedder* e = embedders.text(model);
+        const engines::TextEmbedder* e = embedders.text(model);
         if (!e) {
           if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
             return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
@@ -139,7 +139,7 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
                                             " dimensions and cannot shorten them");
           }
         }
-        ATELIER_ASSIGN_OR_RETURN(embed::Embeddings out, e->embed(inputs, ctx.work));
+        ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
 
         nlohmann::ordered_json j;
         j["object"] = "list";
@@ -162,7 +162,8 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
   });
 }
 
-void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageModels& images) {
+void add_image_embedding_routes(http::Router& router, ApiDeps& d,
+                                const engines::ImageModels& images) {
   constexpr std::size_t kMaxImages = 32;
   router.add({
       .method = Method::post,
@@ -193,7 +194,7 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d, const ImageMod
         ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
         ATELIER_ASSIGN_OR_RETURN(
             auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-        std::vector<ImageModels::Input> inputs;
+        std::vector<engines::ImageModels::Input> inputs;
         for (auto& i : imgs) inputs.push_back({&i.bgr, i.sha256_hex});
         ATELIER_ASSIGN_OR_RETURN(auto feats, images.encode(*encoder, inputs, ctx.work));
         nlohmann::ordered_json j;

@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <mutex>
 
-#include "auth/crypto.h"
 #include "http/problem.h"
+#include "identity/crypto.h"
 #include "obs/log.h"
 
 namespace atelier::http {

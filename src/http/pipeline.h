@@ -18,11 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "auth/authenticator.h"
 #include "core/admission.h"
 #include "core/deadline_timer.h"
 #include "core/worker_pool.h"
 #include "http/router.h"
+#include "identity/authenticator.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
 

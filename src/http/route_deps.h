@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
-#include "auth/authenticator.h"
-#include "auth/identity.h"
 #include "config/config.h"
 #include "core/health.h"
 #include "core/worker_pool.h"
+#include "identity/authenticator.h"
+#include "identity/identity.h"
 #include "image/image.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"

@@ -13,10 +13,10 @@
 #include <unordered_map>
 #include <vector>
 
-#include "auth/identity.h"
 #include "core/cancel.h"
 #include "core/status.h"
 #include "http/http.h"
+#include "identity/identity.h"
 
 namespace atelier::http {
 

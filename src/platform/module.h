@@ -14,26 +14,22 @@
 #include <memory>
 #include <string>
 
-#include "auth/account_repository.h"
-#include "auth/user_data.h"
 #include "cache/cache.h"
 #include "config/config.h"
 #include "core/health.h"
 #include "core/status.h"
-#include "embed/embedder.h"
-#include "embed/image_models.h"
+#include "engines/embedder.h"
+#include "engines/image_models.h"
 #include "engines/vision.h"
+#include "identity/account_repository.h"
 #include "obs/metrics.h"
-#include "platform/wardrobe_advice.h"
+#include "platform/user_data.h"
 #include "quota/concurrency.h"
 #include "quota/limits.h"
 #include "store/database.h"
 
 namespace atelier {
 
-namespace search {
-class SearchService;
-}
 namespace http {
 class Router;
 }
@@ -61,16 +57,8 @@ struct Platform {
   // embedders (GloVe, native BERT/CLIP text towers) and image embedders
   // (MobileNetV2 from vision, CLIP image towers).
   const text::Analyzer* analyzer = nullptr;
-  embed::EmbedderRegistry embedders;
-  embed::ImageModels image_models;
-  // Judges a person's outfit in a photo (set by the wardrobe capability, used
-  // by vision's VQA from ready()); empty when no module offers it.
-  engines::OutfitJudge outfit_judge;
-  // The search capability's collections (set by its module; chat retrieves
-  // through them).
-  search::SearchService* search = nullptr;
-  // The asker's wardrobe as a chat tool (set by the wardrobe module).
-  WardrobeAdvisor wardrobe_advisor;
+  engines::EmbedderRegistry embedders;
+  engines::ImageModels image_models;
   // A result cache named `name` holding up to `max_bytes` in this process:
   // shared with the other replicas through Redis when one is configured. Its
   // hit and miss metrics are registered. Set by the composition root.

@@ -12,6 +12,7 @@ namespace {
 // vector and hybrid search; index files under <data dir>/indexes.
 class SearchModule final : public Module {
  public:
+  explicit SearchModule(Exports* exports) : exports_(exports) {}
   const char* name() const override { return "search"; }
   Status start(Platform& p) override {
     const Config& c = p.config;
@@ -28,7 +29,7 @@ class SearchModule final : public Module {
     f.freshness_ms = p.db.dialect() == db::Dialect::postgres ? 0 : -1;
     repo_ = std::make_unique<CollectionRepository>(p.db);
     service_ = std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *p.analyzer, f);
-    p.search = service_.get();
+    exports_->service = service_.get();
     api::add_search_routes(p.router, p.deps, *service_);
     api::add_image_collection_routes(p.router, p.deps, *service_);
     p.user_data.add(api::search_user_data(*service_, *repo_));
@@ -52,13 +53,14 @@ class SearchModule final : public Module {
 
  private:
   std::unique_ptr<CollectionRepository> repo_;
+  Exports* const exports_;
   std::unique_ptr<SearchService> service_;
 };
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<SearchModule>();
+ModulePtr make_module(Exports* exports) {
+  return std::make_unique<SearchModule>(exports);
 }
 
 }  // namespace atelier::search

@@ -5,6 +5,14 @@
 
 namespace atelier::search {
 
-ModulePtr make_module();
+class SearchService;
+
+// What the search capability offers the capabilities after it (set by its
+// start(); the composition root hands it on).
+struct Exports {
+  SearchService* service = nullptr;
+};
+
+ModulePtr make_module(Exports* exports);
 
 }  // namespace atelier::search

@@ -1,10 +1,10 @@
 // Search collections: text and image collections, ingest, search, stats.
 #pragma once
 
-#include "auth/user_data.h"
 #include "embed/routes.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "platform/user_data.h"
 #include "search/service.h"
 
 namespace atelier::api {

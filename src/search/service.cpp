@@ -168,8 +168,8 @@ std::map<std::string, std::string> scalar_fields(const std::string& metadata_jso
   return out;
 }
 
-const embed::TextEmbedder* SearchService::embedder_for(const Collection& c, Status* why) const {
-  const embed::TextEmbedder* e = embedders_.text(c.model);
+const engines::TextEmbedder* SearchService::embedder_for(const Collection& c, Status* why) const {
+  const engines::TextEmbedder* e = embedders_.text(c.model);
   if (!e)
     *why = Status::unavailable("embedding model '" + c.model + "' of collection '" + c.name +
                                "' is not loaded");
@@ -184,7 +184,7 @@ Result<Collection> SearchService::create(const std::string& name, const Caller& 
   if (auto r = reserved_.find(name); r != reserved_.end() && r->second != owner.id)
     return Status::permission_denied("the collection name '" + name +
                                      "' is reserved for atelier's own use");
-  if (const embed::TextEmbedder* e = embedders_.text(model)) {
+  if (const engines::TextEmbedder* e = embedders_.text(model)) {
     return store_.create(name, owner.id, model, e->dimensions(), visibility);
   }
   if (int dims = embedders_.image_dimensions(model); dims > 0) {
@@ -695,7 +695,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
     }
   }
   Status why;
-  const embed::TextEmbedder* e = need_text_vectors ? embedder_for(l->collection, &why) : nullptr;
+  const engines::TextEmbedder* e = need_text_vectors ? embedder_for(l->collection, &why) : nullptr;
   if (need_text_vectors && !e) {
     if (embedders_.image_dimensions(l->collection.model) > 0) {
       return Status::invalid_argument(
@@ -719,7 +719,7 @@ Result<UpsertCounts> SearchService::ingest(const std::string& name,
         to_embed.push_back(i);
       }
     }
-    embed::Embeddings emb;
+    engines::Embeddings emb;
     if (!texts.empty()) {
       ATELIER_ASSIGN_OR_RETURN(emb, e->embed(texts, work));
     }
@@ -862,7 +862,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
   }
   ATELIER_RETURN_IF_ERROR(work.check());
   if (req.mode != Mode::bm25) {
-    embed::Embeddings q;
+    engines::Embeddings q;
     if (!req.vector.empty()) {
       if (static_cast<int>(req.vector.size()) != l->collection.dimensions) {
         return Status::invalid_argument("the query vector does not match collection '" + name +
@@ -871,7 +871,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
       q.vectors.push_back(req.vector);
     } else {
       Status why;
-      const embed::TextEmbedder* e = embedder_for(l->collection, &why);
+      const engines::TextEmbedder* e = embedder_for(l->collection, &why);
       if (!e) return why;
       ATELIER_ASSIGN_OR_RETURN(q, e->embed({req.query}, work));
     }

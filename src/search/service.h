@@ -20,8 +20,8 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cancel.h"
-#include "embed/embedder.h"
-#include "embed/image_models.h"
+#include "engines/embedder.h"
+#include "engines/image_models.h"
 #include "search/bm25_index.h"
 #include "search/collection_repository.h"
 #include "search/vector_index.h"
@@ -122,8 +122,8 @@ struct CollectionStats {
 class SearchService {
  public:
   // `images`: the image embedding models image collections are encoded with.
-  SearchService(CollectionRepository& store, const embed::EmbedderRegistry& embedders,
-                const embed::ImageModels& images, const text::Analyzer& analyzer,
+  SearchService(CollectionRepository& store, const engines::EmbedderRegistry& embedders,
+                const engines::ImageModels& images, const text::Analyzer& analyzer,
                 FusionSettings fusion)
       : store_(store),
         embedders_(embedders),
@@ -253,12 +253,12 @@ class SearchService {
   Status write_file(const Collection& c, const std::string& file,
                     const std::function<Status(const std::string&)>& write,
                     const std::string* meta);
-  const embed::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
+  const engines::TextEmbedder* embedder_for(const Collection& c, Status* why) const;
   Result<engines::ImageEncoder*> image_encoder_for(const std::string& name, const Caller& caller);
 
   CollectionRepository& store_;
-  const embed::EmbedderRegistry& embedders_;
-  const embed::ImageModels& images_;
+  const engines::EmbedderRegistry& embedders_;
+  const engines::ImageModels& images_;
   const text::Analyzer& analyzer_;
   const FusionSettings fusion_;
   std::map<std::string, std::string> reserved_;  // name -> owner; set before serving

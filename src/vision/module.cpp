@@ -10,6 +10,8 @@ namespace {
 // describer when configured); its MobileNetV2 is also an image embedder.
 class VisionModule final : public Module {
  public:
+  explicit VisionModule(std::function<engines::OutfitJudge()> outfit_judge)
+      : outfit_judge_(std::move(outfit_judge)) {}
   const char* name() const override { return "vision"; }
   Status start(Platform& p) override {
     stack_ = build_vision(p.config, p.metrics, p.health,
@@ -24,19 +26,21 @@ class VisionModule final : public Module {
     return Status::ok();
   }
   // The wardrobe (started later) offers the outfit judge.
-  Status ready(Platform& p) override {
-    if (stack_->service && p.outfit_judge) stack_->service->set_outfit_judge(p.outfit_judge);
+  Status ready(Platform&) override {
+    engines::OutfitJudge judge = outfit_judge_ ? outfit_judge_() : nullptr;
+    if (stack_->service && judge) stack_->service->set_outfit_judge(std::move(judge));
     return Status::ok();
   }
 
  private:
+  const std::function<engines::OutfitJudge()> outfit_judge_;
   std::unique_ptr<VisionStack> stack_;
 };
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<VisionModule>();
+ModulePtr make_module(std::function<engines::OutfitJudge()> outfit_judge) {
+  return std::make_unique<VisionModule>(std::move(outfit_judge));
 }
 
 }  // namespace atelier::vision

@@ -16,6 +16,7 @@ namespace {
 // deleting a room never takes an item's photo or the other way round.
 class WardrobeModule final : public Module {
  public:
+  explicit WardrobeModule(Exports* exports) : exports_(exports) {}
   const char* name() const override { return "wardrobe"; }
   Status start(Platform& p) override {
     blobs_ = open_file_blob_store(
@@ -37,15 +38,15 @@ class WardrobeModule final : public Module {
     api::add_feedback_routes(p.router, *outfits_);
     api::add_wardrobe_index_stats(p.deps, *service_, *outfits_);
     OutfitService* outfits = outfits_.get();
-    p.wardrobe_advisor = [items = service_.get(), outfits](const std::string& owner,
-                                                           const std::string& question,
-                                                           const WorkContext& work) {
+    exports_->advisor = [items = service_.get(), outfits](const std::string& owner,
+                                                          const std::string& question,
+                                                          const WorkContext& work) {
       return advise(*items, *outfits, owner, question, work);
     };
     if (tagger_->loaded()) {
-      p.outfit_judge = [outfits](
-                           const cv::Mat& bgr, const std::vector<engines::OutfitPiece>& pieces,
-                           const WorkContext& work) { return outfits->judge(bgr, pieces, work); };
+      exports_->outfit_judge =
+          [outfits](const cv::Mat& bgr, const std::vector<engines::OutfitPiece>& pieces,
+                    const WorkContext& work) { return outfits->judge(bgr, pieces, work); };
     }
     for (const auto& e : feedback_events()) {
       p.metrics.add_sampled_counter("atelier_wardrobe_feedback_total",
@@ -58,6 +59,7 @@ class WardrobeModule final : public Module {
   }
 
  private:
+  Exports* const exports_;
   std::unique_ptr<BlobStore> blobs_;
   std::unique_ptr<Tagger> tagger_;
   std::unique_ptr<ItemRepository> repo_;
@@ -68,8 +70,8 @@ class WardrobeModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<WardrobeModule>();
+ModulePtr make_module(Exports* exports) {
+  return std::make_unique<WardrobeModule>(exports);
 }
 
 }  // namespace atelier::wardrobe

@@ -1,9 +1,9 @@
 // Wardrobe routes: items (upload, list, read, correct, delete, photo, similar).
 #pragma once
 
-#include "auth/user_data.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "platform/user_data.h"
 #include "wardrobe/outfits.h"
 #include "wardrobe/service.h"
 

@@ -38,7 +38,7 @@ std::string tag_text(const Item& it) {
 
 Status WardrobeService::embed_tags(Item& it, const WorkContext& work) const {
   if (!text_) return Status::ok();
-  ATELIER_ASSIGN_OR_RETURN(embed::Embeddings e, text_->embed({tag_text(it)}, work));
+  ATELIER_ASSIGN_OR_RETURN(engines::Embeddings e, text_->embed({tag_text(it)}, work));
   it.tag_embedding = e.vectors.empty() ? std::vector<float>() : std::move(e.vectors[0]);
   it.tag_embedding_model = text_->model();
   return Status::ok();
@@ -204,7 +204,7 @@ Result<std::vector<SimilarItem>> WardrobeService::search(const std::string& owne
   if (query.empty() || query.size() > 500 || !is_utf8(query))
     return Status::invalid_argument("'q' must be 1 to 500 bytes of text");
   if (!text_) return Status::unavailable("no text embedding model is loaded");
-  ATELIER_ASSIGN_OR_RETURN(embed::Embeddings e, text_->embed({query}, work));
+  ATELIER_ASSIGN_OR_RETURN(engines::Embeddings e, text_->embed({query}, work));
   // No word the model knows: nothing can be near it.
   if (e.vectors.empty() ||
       std::all_of(e.vectors[0].begin(), e.vectors[0].end(), [](float x) { return x == 0.f; }))

@@ -11,7 +11,7 @@
 
 #include "core/cancel.h"
 #include "core/status.h"
-#include "embed/embedder.h"
+#include "engines/embedder.h"
 #include "image/image.h"
 #include "store/blobs.h"
 #include "wardrobe/fields.h"
@@ -48,7 +48,7 @@ class WardrobeService {
   // `text` embeds tag_text() for tag similarity and search; null: items get no
   // tag embedding, and those routes answer unavailable.
   WardrobeService(ItemRepository& repo, BlobStore& blobs, const Tagger& tagger,
-                  const embed::TextEmbedder* text = nullptr)
+                  const engines::TextEmbedder* text = nullptr)
       : repo_(repo), blobs_(blobs), tagger_(tagger), text_(text) {}
 
   // invalid_argument for a user tag outside its set (see validate()).
@@ -89,7 +89,7 @@ class WardrobeService {
   ItemRepository& repo_;
   BlobStore& blobs_;
   const Tagger& tagger_;
-  const embed::TextEmbedder* text_;
+  const engines::TextEmbedder* text_;
 };
 
 }  // namespace atelier::wardrobe

@@ -86,10 +86,10 @@ Vecs rows(const std::vector<float>& flat, std::size_t n, std::size_t width, bool
 // Tokenises every text (counting tokens for usage) and runs the sequences
 // through the model's batcher as one slot.
 template <class Encode>
-Result<embed::Embeddings> embed_with(const std::vector<std::string>& texts,
-                                     Batcher<Seqs, Vecs>& batcher, const WorkContext& work,
-                                     Encode encode) {
-  embed::Embeddings out;
+Result<engines::Embeddings> embed_with(const std::vector<std::string>& texts,
+                                       Batcher<Seqs, Vecs>& batcher, const WorkContext& work,
+                                       Encode encode) {
+  engines::Embeddings out;
   if (texts.empty()) return out;
   Seqs seqs;
   for (auto& t : texts) {
@@ -101,7 +101,7 @@ Result<embed::Embeddings> embed_with(const std::vector<std::string>& texts,
   return out;
 }
 
-class BertEmbedder final : public embed::TextEmbedder {
+class BertEmbedder final : public engines::TextEmbedder {
  public:
   BertEmbedder(std::string name, std::unique_ptr<tokenize::WordPiece> tok,
                std::shared_ptr<const BertModel> model, Pooling pooling, std::size_t max_len,
@@ -121,8 +121,8 @@ class BertEmbedder final : public embed::TextEmbedder {
   }
   const std::string& model() const override { return name_; }
   int dimensions() const override { return model_->config().hidden; }
-  Result<embed::Embeddings> embed(const std::vector<std::string>& texts,
-                                  const WorkContext& work) const override {
+  Result<engines::Embeddings> embed(const std::vector<std::string>& texts,
+                                    const WorkContext& work) const override {
     return embed_with(texts, *batcher_, work,
                       [this](const std::string& t) { return tok_->encode(t, max_len_); });
   }
@@ -136,7 +136,7 @@ class BertEmbedder final : public embed::TextEmbedder {
   std::unique_ptr<Batcher<Seqs, Vecs>> batcher_;  // last: stops before the model goes
 };
 
-class ClipTextEmbedder final : public embed::TextEmbedder {
+class ClipTextEmbedder final : public engines::TextEmbedder {
  public:
   ClipTextEmbedder(std::string name, std::unique_ptr<tokenize::ClipBpe> tok,
                    std::shared_ptr<const ClipModel> model, const NativeOptions& opt)
@@ -150,8 +150,8 @@ class ClipTextEmbedder final : public embed::TextEmbedder {
   }
   const std::string& model() const override { return name_; }
   int dimensions() const override { return model_->config().projection_dim; }
-  Result<embed::Embeddings> embed(const std::vector<std::string>& texts,
-                                  const WorkContext& work) const override {
+  Result<engines::Embeddings> embed(const std::vector<std::string>& texts,
+                                    const WorkContext& work) const override {
     return embed_with(texts, *batcher_, work, [this](const std::string& t) {
       return tok_->encode(t, static_cast<std::size_t>(model_->config().max_positions));
     });

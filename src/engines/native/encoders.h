@@ -1,5 +1,5 @@
 // Serving wrappers that put the native models behind atelier's seams: BERT
-// and the CLIP text tower as embed::TextEmbedder, the CLIP image tower as
+// and the CLIP text tower as engines::TextEmbedder, the CLIP image tower as
 // engines::ImageEncoder. Each model has one Batcher: concurrent requests'
 // inputs run together in ragged forwards on the model thread, while
 // tokenising and image preprocessing stay on the callers' threads.
@@ -16,7 +16,7 @@
 #include <string>
 
 #include "core/batcher.h"
-#include "embed/embedder.h"
+#include "engines/embedder.h"
 #include "engines/vision.h"
 
 namespace atelier::engines::native {
@@ -33,7 +33,7 @@ struct NativeOptions {
 struct HfModel {
   std::string name;          // as registered: the folder's path under the models dir
   std::string architecture;  // "bert" or "clip"
-  std::unique_ptr<embed::TextEmbedder> text;
+  std::unique_ptr<engines::TextEmbedder> text;
   std::unique_ptr<ImageEncoder> image;  // CLIP only
 };
 

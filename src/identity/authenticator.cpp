@@ -1,4 +1,4 @@
-#include "auth/authenticator.h"
+#include "identity/authenticator.h"
 
 #include <charconv>
 

@@ -1,4 +1,4 @@
-#include "auth/jwt.h"
+#include "identity/jwt.h"
 
 #include <jwt.h>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "auth/account.h"
+#include "identity/account.h"
 #include "store/database.h"
 
 namespace atelier {

@@ -26,10 +26,10 @@
 #include <string>
 #include <unordered_map>
 
-#include "auth/account_repository.h"
-#include "auth/crypto.h"
-#include "auth/identity.h"
-#include "auth/jwt.h"
+#include "identity/account_repository.h"
+#include "identity/crypto.h"
+#include "identity/identity.h"
+#include "identity/jwt.h"
 
 namespace atelier {
 

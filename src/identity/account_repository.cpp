@@ -1,4 +1,4 @@
-#include "auth/account_repository.h"
+#include "identity/account_repository.h"
 
 #include "store/owners.h"
 

@@ -1,10 +1,10 @@
 // Accounts: register, login, tokens, API keys, /v1/me, export and deletion.
 #pragma once
 
-#include "auth/account_repository.h"
-#include "auth/user_data.h"
 #include "http/route_deps.h"
 #include "http/router.h"
+#include "identity/account_repository.h"
+#include "platform/user_data.h"
 
 namespace atelier::api {
 

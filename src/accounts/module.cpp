@@ -1,6 +1,6 @@
-#include "auth/module.h"
+#include "accounts/module.h"
 
-#include "auth/routes.h"
+#include "accounts/routes.h"
 
 namespace atelier::accounts {
 namespace {

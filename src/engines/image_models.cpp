@@ -1,10 +1,10 @@
-#include "embed/image_models.h"
+#include "engines/image_models.h"
 
 #include <cstdint>
 #include <cstring>
 #include <optional>
 
-namespace atelier::embed {
+namespace atelier::engines {
 
 Result<engines::ImageEncoder*> ImageModels::get(const std::string& model) const {
   if (auto it = encoders.find(model); it != encoders.end() && it->second) return it->second;
@@ -81,4 +81,4 @@ Result<std::vector<engines::ImageFeatures>> ImageModels::encode(engines::ImageEn
   return out;
 }
 
-}  // namespace atelier::embed
+}  // namespace atelier::engines

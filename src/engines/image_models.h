@@ -11,7 +11,7 @@
 #include "core/status.h"
 #include "engines/vision.h"
 
-namespace atelier::embed {
+namespace atelier::engines {
 
 struct ImageModels {
   std::map<std::string, engines::ImageEncoder*> encoders;
@@ -32,4 +32,4 @@ struct ImageModels {
                                                      const WorkContext& work) const;
 };
 
-}  // namespace atelier::embed
+}  // namespace atelier::engines

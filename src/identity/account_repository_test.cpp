@@ -1,5 +1,5 @@
 // Conformance: users and API keys, on SQLite and PostgreSQL.
-#include "auth/account_repository.h"
+#include "identity/account_repository.h"
 
 #include <gtest/gtest.h>
 

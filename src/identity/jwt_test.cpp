@@ -1,11 +1,11 @@
-#include "auth/jwt.h"
+#include "identity/jwt.h"
 
 #include <gtest/gtest.h>
 #include <sodium.h>
 
 #include <cstring>
 
-#include "auth/crypto.h"
+#include "identity/crypto.h"
 
 namespace atelier {
 namespace {

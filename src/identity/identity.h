@@ -6,8 +6,8 @@
 #include <optional>
 #include <string>
 
-#include "auth/account.h"
 #include "config/config.h"
+#include "identity/account.h"
 
 namespace atelier {
 

@@ -13,7 +13,7 @@
 #include "core/cancel.h"
 #include "core/status.h"
 
-namespace atelier::embed {
+namespace atelier::engines {
 
 struct Embeddings {
   std::vector<std::vector<float>> vectors;  // one per input, L2-normalised (or all zero)
@@ -58,4 +58,4 @@ class EmbedderRegistry {
   std::map<std::string, int> image_;
 };
 
-}  // namespace atelier::embed
+}  // namespace atelier::engines

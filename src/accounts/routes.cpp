@@ -2,7 +2,7 @@
 // and the admin's key management.
 #include <charconv>
 
-#include "auth/routes.h"
+#include "accounts/routes.h"
 #include "http/problem.h"
 
 namespace atelier::api {

@@ -1,4 +1,4 @@
-#include "auth/crypto.h"
+#include "identity/crypto.h"
 
 #include <sodium.h>
 

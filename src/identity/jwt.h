@@ -8,9 +8,9 @@
 #include <cstdint>
 #include <string>
 
-#include "auth/account.h"
 #include "config/config.h"
 #include "core/status.h"
+#include "identity/account.h"
 
 namespace atelier {
 
