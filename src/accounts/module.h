@@ -1,4 +1,4 @@
-// The auth capability's module (see platform/module.h).
+// The accounts capability's module (see platform/module.h).
 #pragma once
 
 #include "platform/module.h"

@@ -339,13 +339,13 @@ int serve(const Config& cfg) {
   auto openapi = std::make_shared<std::string>();
   api::add_ops_routes(router, deps);
   api::add_docs_routes(router, deps, openapi);
-  // The capabilities, in order: later ones use what earlier ones share
-  // (the analyzer, the text and image embedders). Adding a capability is one
-  // line here, its folder and its migration.
+  // The capabilities, in order: later ones use the models earlier ones
+  // registered (text and image embedders) and what they export (below).
+  // Adding a capability is one line here, its folder and its migration.
   UserDataRegistry user_data;  // each capability's part; read per request, after start
   // Declared before the modules, which keep references into it.
-  Platform platform{c,      *database, accounts, *ledger, metrics, health, user_data,
-                    router, deps,      nullptr,  {},      {},      {}};
+  Platform platform{c,         *database, accounts, *ledger, metrics, health,
+                    user_data, router,    deps,     {},      {},      {}};
   platform.concurrency = concurrency.get();
   // Result caches: one LRU per capability, in front of Redis when replicas share one.
   platform.make_cache = [&c, &metrics, r = redis_client.get()](
@@ -363,17 +363,19 @@ int serve(const Config& cfg) {
     metrics.add_cache(name, [p = out.get()] { return p->stats(); });
     return out;
   };
-  // What capabilities offer each other passes through here, named: search's
-  // collections to chat, the wardrobe's advice to chat and its outfit judge
-  // to vision (asked from vision's ready(), once the wardrobe has started).
-  // Declared before the modules, which keep pointers to them.
+  // What capabilities offer each other passes through here, named: the text
+  // analyzer to embeddings and search, search's collections to chat, the
+  // wardrobe's advice to chat and its outfit judge to vision (both asked from
+  // ready(), once every module has started). Declared before the modules,
+  // which keep pointers to them.
+  text::Exports text_exports;
   search::Exports search_exports;
   wardrobe::Exports wardrobe_exports;
   std::vector<ModulePtr> modules;
-  modules.push_back(text::make_module());
-  modules.push_back(embed::make_module());
+  modules.push_back(text::make_module(&text_exports));
+  modules.push_back(embed::make_module(&text_exports));
   modules.push_back(vision::make_module([&] { return wardrobe_exports.outfit_judge; }));
-  modules.push_back(search::make_module(&search_exports));
+  modules.push_back(search::make_module(&text_exports, &search_exports));
   modules.push_back(design::make_module());
   modules.push_back(wardrobe::make_module(&wardrobe_exports));
   modules.push_back(chat::make_module(

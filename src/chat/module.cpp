@@ -23,8 +23,6 @@ class ChatModule final : public Module {
     conversations_ = std::make_unique<ConversationRepository>(p.db);
     service_ = std::make_unique<ChatService>(search, *conversations_, p.config.embedding_model,
                                              kWordNetNouns);
-    if (WardrobeAdvisor advisor = needs_.advisor ? needs_.advisor() : nullptr)
-      service_->set_wardrobe_advisor(std::move(advisor));
     const Config& c = p.config;
     if (!c.chat_openai_base_url.empty()) {
       ATELIER_RETURN_IF_ERROR(service_->add_engine(std::make_unique<OpenAiChatEngine>(
@@ -39,6 +37,13 @@ class ChatModule final : public Module {
     }
     api::add_chat_routes(p.router, p.deps, *service_, p.embedders.text_models(), *p.concurrency);
     p.user_data.add(api::chat_user_data(*service_));
+    return Status::ok();
+  }
+
+  // The wardrobe offers its advice once every module has started.
+  Status ready(Platform&) override {
+    if (WardrobeAdvisor advisor = needs_.advisor ? needs_.advisor() : nullptr)
+      service_->set_wardrobe_advisor(std::move(advisor));
     return Status::ok();
   }
 

@@ -15,14 +15,15 @@ namespace {
 // path (their image towers join the image models).
 class EmbedModule final : public Module {
  public:
+  explicit EmbedModule(const text::Exports* text) : text_(text) {}
   const char* name() const override { return "embeddings"; }
   Status start(Platform& p) override {
     auto path = find_model(p.config, "glove-sif/wink-sg-100d.bin");
     auto wv = path.is_ok() ? WordVectors::open(*path)
                            : Result<std::unique_ptr<WordVectors>>(path.status());
     if (wv.is_ok()) {
-      p.embedders.add(
-          std::make_unique<GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(), *p.analyzer));
+      p.embedders.add(std::make_unique<GloveSifEmbedder>("glove-sif-100d", std::move(wv).value(),
+                                                         *text_->analyzer));
       log::info("model loaded", {{"model", "glove-sif-100d"}, {"path", *path}});
     } else {
       glove_error_ = wv.status().message();
@@ -48,6 +49,7 @@ class EmbedModule final : public Module {
   }
 
  private:
+  const text::Exports* const text_;
   std::string glove_error_;
   std::unique_ptr<NativeModels> native_;
   std::unique_ptr<cache::Cache> cache_;  // image encodings
@@ -55,8 +57,8 @@ class EmbedModule final : public Module {
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<EmbedModule>();
+ModulePtr make_module(const text::Exports* text) {
+  return std::make_unique<EmbedModule>(text);
 }
 
 }  // namespace atelier::embed

@@ -2,9 +2,11 @@
 #pragma once
 
 #include "platform/module.h"
+#include "text/module.h"
 
 namespace atelier::embed {
 
-ModulePtr make_module();
+// `text`: the text capability's exports (its analyzer tokenises for GloVe-SIF).
+ModulePtr make_module(const text::Exports* text);
 
 }  // namespace atelier::embed

@@ -36,12 +36,9 @@ class Router;
 namespace api {
 struct ApiDeps;
 }
-namespace text {
-class Analyzer;
-}
 
-// What the platform gives every module, and what modules share with the ones
-// after them (filled in list order).
+// What the platform gives every module: its own services and the model
+// registries (filled in list order).
 struct Platform {
   const Config& config;
   db::Database& db;             // capabilities build their repositories on it
@@ -53,10 +50,12 @@ struct Platform {
   http::Router& router;
   api::ApiDeps& deps;  // what routes receive
 
-  // Shared models, one registry each: the text capability's analyzer, text
-  // embedders (GloVe, native BERT/CLIP text towers) and image embedders
-  // (MobileNetV2 from vision, CLIP image towers).
-  const text::Analyzer* analyzer = nullptr;
+  // The model registries, the platform's own: capabilities register the
+  // models they load and read the ones they use by name. Text embedders
+  // (GloVe, native BERT/CLIP text towers) and image embedders (MobileNetV2
+  // from vision, CLIP image towers). What a capability offers another (the
+  // analyzer, search's collections, the wardrobe's advice) is not here: the
+  // composition root hands it over by name (app/app.cpp).
   engines::EmbedderRegistry embedders;
   engines::ImageModels image_models;
   // A result cache named `name` holding up to `max_bytes` in this process:

@@ -12,7 +12,7 @@ namespace {
 // vector and hybrid search; index files under <data dir>/indexes.
 class SearchModule final : public Module {
  public:
-  explicit SearchModule(Exports* exports) : exports_(exports) {}
+  SearchModule(const text::Exports* text, Exports* exports) : text_(text), exports_(exports) {}
   const char* name() const override { return "search"; }
   Status start(Platform& p) override {
     const Config& c = p.config;
@@ -28,7 +28,8 @@ class SearchModule final : public Module {
     // collection's version (one primary-key read). SQLite has one process.
     f.freshness_ms = p.db.dialect() == db::Dialect::postgres ? 0 : -1;
     repo_ = std::make_unique<CollectionRepository>(p.db);
-    service_ = std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *p.analyzer, f);
+    service_ =
+        std::make_unique<SearchService>(*repo_, p.embedders, p.image_models, *text_->analyzer, f);
     exports_->service = service_.get();
     api::add_search_routes(p.router, p.deps, *service_);
     api::add_image_collection_routes(p.router, p.deps, *service_);
@@ -53,14 +54,15 @@ class SearchModule final : public Module {
 
  private:
   std::unique_ptr<CollectionRepository> repo_;
+  const text::Exports* const text_;
   Exports* const exports_;
   std::unique_ptr<SearchService> service_;
 };
 
 }  // namespace
 
-ModulePtr make_module(Exports* exports) {
-  return std::make_unique<SearchModule>(exports);
+ModulePtr make_module(const text::Exports* text, Exports* exports) {
+  return std::make_unique<SearchModule>(text, exports);
 }
 
 }  // namespace atelier::search

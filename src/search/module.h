@@ -2,6 +2,7 @@
 #pragma once
 
 #include "platform/module.h"
+#include "text/module.h"
 
 namespace atelier::search {
 
@@ -13,6 +14,7 @@ struct Exports {
   SearchService* service = nullptr;
 };
 
-ModulePtr make_module(Exports* exports);
+// `text`: the text capability's exports (BM25 tokenises with its analyzer).
+ModulePtr make_module(const text::Exports* text, Exports* exports);
 
 }  // namespace atelier::search

@@ -9,6 +9,7 @@ namespace {
 
 class TextModule final : public Module {
  public:
+  explicit TextModule(Exports* exports) : exports_(exports) {}
   const char* name() const override { return "text"; }
   Status start(Platform& p) override {
     auto analyzer = Analyzer::create(p.config.stopwords_file);
@@ -17,7 +18,7 @@ class TextModule final : public Module {
       return analyzer.status();
     }
     analyzer_ = std::make_unique<Analyzer>(std::move(analyzer).value());
-    p.analyzer = analyzer_.get();
+    exports_->analyzer = analyzer_.get();
     const Analyzer* a = analyzer_.get();
     const std::string path = p.config.stopwords_file;
     p.health.add("stopwords", false, [a, path] {
@@ -30,13 +31,14 @@ class TextModule final : public Module {
   }
 
  private:
+  Exports* const exports_;
   std::unique_ptr<Analyzer> analyzer_;
 };
 
 }  // namespace
 
-ModulePtr make_module() {
-  return std::make_unique<TextModule>();
+ModulePtr make_module(Exports* exports) {
+  return std::make_unique<TextModule>(exports);
 }
 
 }  // namespace atelier::text

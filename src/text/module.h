@@ -5,6 +5,15 @@
 
 namespace atelier::text {
 
-ModulePtr make_module();
+class Analyzer;
+
+// What the text capability offers the capabilities after it (set by its
+// start(); the composition root hands it on): the analyzer BM25 and
+// GloVe-SIF tokenise with.
+struct Exports {
+  const Analyzer* analyzer = nullptr;
+};
+
+ModulePtr make_module(Exports* exports);
 
 }  // namespace atelier::text
