@@ -86,8 +86,220 @@ Result<std::string> key_name(const nlohmann::json& body) {
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_account_routes(), named after their routes' operation ids,
+// over what they need.
+struct AccountHandlers {
+  ApiDeps& d;
+  const UserDataRegistry& data;
+  AccountRepository& store;
+
+  Result<Response> handle_export_me(const RequestContext& ctx) const;
+  Result<Response> handle_delete_me(const RequestContext& ctx) const;
+  Result<Response> handle_register(const RequestContext& ctx) const;
+  Result<Response> handle_login(const RequestContext& ctx) const;
+  Result<Response> handle_me(const RequestContext& ctx) const;
+  Result<Response> handle_create_own_key(const RequestContext& ctx) const;
+  Result<Response> handle_rate_limit_status(const RequestContext& ctx) const;
+  Result<Response> handle_admin_list_keys(const RequestContext& ctx) const;
+  Result<Response> handle_admin_create_key(const RequestContext& ctx) const;
+  Result<Response> handle_admin_revoke_key(const RequestContext& ctx) const;
+};
+
+Result<Response> AccountHandlers::handle_export_me(const RequestContext& ctx) const {
+  const Identity& id = ctx.identity;
+  nlohmann::ordered_json out;
+  out["identity"] = id.id;
+  if (id.user_id) {
+    ATELIER_ASSIGN_OR_RETURN(User u, store.in(ctx.work).find_user(*id.user_id));
+    nlohmann::ordered_json acc;
+    acc["id"] = u.id;
+    acc["email"] = u.email;
+    acc["tier"] = tier_name(u.tier);
+    acc["role"] = u.role == Role::admin ? "admin" : "user";
+    acc["created_at"] = u.created_at;
+    out["account"] = acc;
+    auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
+    ATELIER_ASSIGN_OR_RETURN(auto all, store.in(ctx.work).list_api_keys());
+    for (const auto& k : all) {
+      if (k.user_id != id.user_id) continue;
+      keys.push_back({{"id", k.id},
+                      {"name", k.name},
+                      {"prefix", k.prefix},
+                      {"tier", tier_name(k.tier)},
+                      {"created_at", k.created_at},
+                      {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
+                                                  : nlohmann::ordered_json(nullptr)}});
+    }
+  } else {
+    out["account"] = nullptr;
+  }
+  ATELIER_ASSIGN_OR_RETURN(Usage today, d.ledger.today(id.id));
+  out["usage_today"] = {{"units", today.units}, {"requests", today.requests}};
+  for (const auto& part : data.parts()) {
+    ATELIER_ASSIGN_OR_RETURN(auto j, part.export_all(id.id));
+    // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
+    for (auto& [k, v] : j.items()) out[k] = v;
+  }
+  Response resp = Response::json_ordered(200, out);
+  resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
+  return resp;
+}
+
+Result<Response> AccountHandlers::handle_delete_me(const RequestContext& ctx) const {
+  const Identity& id = ctx.identity;
+  // The mark first: from here on no write of this owner commits, so
+  // requests still running for it (an upload being tagged) cannot add
+  // rows behind the erase (store/owners.h). Then the data, the account
+  // last: a failure part-way leaves an account that can retry the
+  // deletion, never data without an owner.
+  AccountRepository accounts = store.in(ctx.work);
+  ATELIER_RETURN_IF_ERROR(accounts.mark_erased(id.id));
+  for (const auto& part : data.parts()) {
+    Status st = part.erase_all(id.id);
+    if (!st.is_ok()) return Status(st.code(), "deleting " + part.name + " data: " + st.message());
+  }
+  const std::vector<std::string> identities = {id.id, "gen:" + id.id};
+  if (id.user_id) {
+    ATELIER_RETURN_IF_ERROR(accounts.delete_user(*id.user_id, identities));
+    d.auth.forget_user(*id.user_id);
+  } else if (id.key_id) {
+    // A key without a user is its own account: deleting it revokes it.
+    ATELIER_RETURN_IF_ERROR(accounts.delete_usage(identities));
+    ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
+  }
+  for (const auto& who : identities) d.ledger.forget(who);
+  return Response::no_content();
+}
+
+Result<Response> AccountHandlers::handle_register(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+  ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+  ATELIER_ASSIGN_OR_RETURN(
+      User u, d.auth.register_user(email, password, Tier::authenticated, Role::user, ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
+  return Response::json(201, token_json(d, token, u));
+}
+
+Result<Response> AccountHandlers::handle_login(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
+  ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
+  if (password.size() > 256)
+    return Status::invalid_argument("password must have at most 256 characters");
+  User u;
+  ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u, ctx.work));
+  return Response::json(200, token_json(d, token, u));
+}
+
+Result<Response> AccountHandlers::handle_me(const RequestContext& ctx) const {
+  const Identity& id = ctx.identity;
+  ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+  const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+  nlohmann::ordered_json j;
+  j["identity"] = id.id;
+  j["tier"] = tier_name(id.tier);
+  j["role"] = id.role == Role::admin ? "admin" : "user";
+  j["credential"] = id.credential == Credential::jwt ? "jwt" : "api_key";
+  if (id.user_id) {
+    j["user_id"] = *id.user_id;
+  } else {
+    j["user_id"] = nullptr;
+  }
+  auto& u = j["usage_today"];
+  u["units"] = usage.units;
+  u["requests"] = usage.requests;
+  u["limit"] = limit;
+  return Response::json_ordered(200, j);
+}
+
+Result<Response> AccountHandlers::handle_create_own_key(const RequestContext& ctx) const {
+  if (!ctx.identity.user_id) {
+    return Status::permission_denied("only a user account can create its own keys");
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+  ATELIER_ASSIGN_OR_RETURN(
+      NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
+  auto j = key_json(nk.key);
+  j["key"] = nk.secret;
+  return Response::json(201, j);
+}
+
+Result<Response> AccountHandlers::handle_rate_limit_status(const RequestContext& ctx) const {
+  const Identity& id = ctx.identity;
+  nlohmann::json limits = nlohmann::json::array();
+  bool blocked = false;
+  std::int64_t blocked_for = 0;
+  for (const auto& l : d.limiter.state(id.id)) {
+    if (l.name == "blocked") {
+      blocked = true;
+      blocked_for = l.reset_s;
+      continue;
+    }
+    limits.push_back({{"name", l.name},
+                      {"limit", l.limit},
+                      {"remaining", std::max<std::int64_t>(0, l.remaining)},
+                      {"reset_s", l.reset_s}});
+  }
+  ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
+  const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
+  const auto now = system_clock_seconds()();
+  nlohmann::json quota = {{"limit", limit},
+                          {"used", usage.units},
+                          {"requests", usage.requests},
+                          {"reset_s", seconds_to_utc_midnight(now)},
+                          {"day", utc_day(now)}};
+  quota["remaining"] = limit > 0 ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
+                                 : nlohmann::json(nullptr);
+  return Response::json(200, {{"identity", id.id},
+                              {"tier", tier_name(id.tier)},
+                              {"anonymous", id.anonymous()},
+                              {"blocked", blocked},
+                              {"blocked_for_s", blocked_for},
+                              {"limits", limits},
+                              {"daily_quota", quota}});
+}
+
+Result<Response> AccountHandlers::handle_admin_list_keys(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
+  nlohmann::json arr = nlohmann::json::array();
+  for (auto& k : keys) arr.push_back(key_json(k));
+  return Response::json(200, {{"keys", arr}});
+}
+
+Result<Response> AccountHandlers::handle_admin_create_key(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
+  ATELIER_ASSIGN_OR_RETURN(auto tier_text, string_field(body, "tier"));
+  Tier tier;
+  if (!parse_tier(tier_text, &tier)) {
+    return Status::invalid_argument("tier must be one of free, authenticated, premium, admin");
+  }
+  ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
+  auto j = key_json(nk.key);
+  j["key"] = nk.secret;
+  return Response::json(201, j);
+}
+
+Result<Response> AccountHandlers::handle_admin_revoke_key(const RequestContext& ctx) const {
+  const auto& text = ctx.req.path_params.at("id");
+  std::int64_t id = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    return Status::invalid_argument("key id must be an integer");
+  }
+  ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id, ctx.work));
+  return Response::no_content();
+}
+
+}  // namespace
+
 void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry& data,
                         AccountRepository& store) {
+  const auto h = std::make_shared<const AccountHandlers>(AccountHandlers{d, data, store});
   router.add({
       .method = Method::get,
       .path = "/v1/me/export",
@@ -97,45 +309,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "account",
       .access = Access::user,
       .exec = Exec::worker_pool,
-      .handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
-        const Identity& id = ctx.identity;
-        nlohmann::ordered_json out;
-        out["identity"] = id.id;
-        if (id.user_id) {
-          ATELIER_ASSIGN_OR_RETURN(User u, store.in(ctx.work).find_user(*id.user_id));
-          nlohmann::ordered_json acc;
-          acc["id"] = u.id;
-          acc["email"] = u.email;
-          acc["tier"] = tier_name(u.tier);
-          acc["role"] = u.role == Role::admin ? "admin" : "user";
-          acc["created_at"] = u.created_at;
-          out["account"] = acc;
-          auto& keys = out["api_keys"] = nlohmann::ordered_json::array();
-          ATELIER_ASSIGN_OR_RETURN(auto all, store.in(ctx.work).list_api_keys());
-          for (const auto& k : all) {
-            if (k.user_id != id.user_id) continue;
-            keys.push_back({{"id", k.id},
-                            {"name", k.name},
-                            {"prefix", k.prefix},
-                            {"tier", tier_name(k.tier)},
-                            {"created_at", k.created_at},
-                            {"revoked_at", k.revoked_at ? nlohmann::ordered_json(*k.revoked_at)
-                                                        : nlohmann::ordered_json(nullptr)}});
-          }
-        } else {
-          out["account"] = nullptr;
-        }
-        ATELIER_ASSIGN_OR_RETURN(Usage today, d.ledger.today(id.id));
-        out["usage_today"] = {{"units", today.units}, {"requests", today.requests}};
-        for (const auto& part : data.parts()) {
-          ATELIER_ASSIGN_OR_RETURN(auto j, part.export_all(id.id));
-          // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
-          for (auto& [k, v] : j.items()) out[k] = v;
-        }
-        Response resp = Response::json_ordered(200, out);
-        resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
-        return resp;
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_export_me),
   });
   router.add({
       .method = Method::del,
@@ -148,32 +322,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .exec = Exec::worker_pool,
       .response_content_type = "",
       .success_status = 204,
-      .handler = [&d, &data, &store](const RequestContext& ctx) -> Result<Response> {
-        const Identity& id = ctx.identity;
-        // The mark first: from here on no write of this owner commits, so
-        // requests still running for it (an upload being tagged) cannot add
-        // rows behind the erase (store/owners.h). Then the data, the account
-        // last: a failure part-way leaves an account that can retry the
-        // deletion, never data without an owner.
-        AccountRepository accounts = store.in(ctx.work);
-        ATELIER_RETURN_IF_ERROR(accounts.mark_erased(id.id));
-        for (const auto& part : data.parts()) {
-          Status st = part.erase_all(id.id);
-          if (!st.is_ok())
-            return Status(st.code(), "deleting " + part.name + " data: " + st.message());
-        }
-        const std::vector<std::string> identities = {id.id, "gen:" + id.id};
-        if (id.user_id) {
-          ATELIER_RETURN_IF_ERROR(accounts.delete_user(*id.user_id, identities));
-          d.auth.forget_user(*id.user_id);
-        } else if (id.key_id) {
-          // A key without a user is its own account: deleting it revokes it.
-          ATELIER_RETURN_IF_ERROR(accounts.delete_usage(identities));
-          ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(*id.key_id, ctx.work));
-        }
-        for (const auto& who : identities) d.ledger.forget(who);
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_delete_me),
   });
   router.add({
       .method = Method::post,
@@ -189,15 +338,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       // argon2id is deliberately slow
       .success_status = 201,
       .errors = {409},
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
-        ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-        ATELIER_ASSIGN_OR_RETURN(User u, d.auth.register_user(email, password, Tier::authenticated,
-                                                              Role::user, ctx.work));
-        ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
-        return Response::json(201, token_json(d, token, u));
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_register),
   });
   router.add({
       .method = Method::post,
@@ -209,16 +350,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .exec = Exec::worker_pool,
       .request_schema = kCredentialsSchema,
       .response_schema = kTokenSchema,
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(auto email, string_field(body, "email"));
-        ATELIER_ASSIGN_OR_RETURN(auto password, string_field(body, "password"));
-        if (password.size() > 256)
-          return Status::invalid_argument("password must have at most 256 characters");
-        User u;
-        ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.login(email, password, &u, ctx.work));
-        return Response::json(200, token_json(d, token, u));
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_login),
   });
   router.add({
       .method = Method::get,
@@ -228,26 +360,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "auth",
       .access = Access::user,
       .cost = 1,
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        const Identity& id = ctx.identity;
-        ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
-        const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
-        nlohmann::ordered_json j;
-        j["identity"] = id.id;
-        j["tier"] = tier_name(id.tier);
-        j["role"] = id.role == Role::admin ? "admin" : "user";
-        j["credential"] = id.credential == Credential::jwt ? "jwt" : "api_key";
-        if (id.user_id) {
-          j["user_id"] = *id.user_id;
-        } else {
-          j["user_id"] = nullptr;
-        }
-        auto& u = j["usage_today"];
-        u["units"] = usage.units;
-        u["requests"] = usage.requests;
-        u["limit"] = limit;
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_me),
   });
   router.add({
       .method = Method::post,
@@ -261,18 +374,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .response_schema = kKeySchema,
       .success_status = 201,
       .errors = {403},
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        if (!ctx.identity.user_id) {
-          return Status::permission_denied("only a user account can create its own keys");
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-        ATELIER_ASSIGN_OR_RETURN(
-            NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
-        auto j = key_json(nk.key);
-        j["key"] = nk.secret;
-        return Response::json(201, j);
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_create_own_key),
   });
   router.add({
       .method = Method::get,
@@ -282,41 +384,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "auth",
       .access = Access::caller,
       .rate_limited = false,
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        const Identity& id = ctx.identity;
-        nlohmann::json limits = nlohmann::json::array();
-        bool blocked = false;
-        std::int64_t blocked_for = 0;
-        for (const auto& l : d.limiter.state(id.id)) {
-          if (l.name == "blocked") {
-            blocked = true;
-            blocked_for = l.reset_s;
-            continue;
-          }
-          limits.push_back({{"name", l.name},
-                            {"limit", l.limit},
-                            {"remaining", std::max<std::int64_t>(0, l.remaining)},
-                            {"reset_s", l.reset_s}});
-        }
-        ATELIER_ASSIGN_OR_RETURN(Usage usage, d.ledger.today(id.id));
-        const auto limit = d.config.daily_limit[static_cast<int>(id.tier)];
-        const auto now = system_clock_seconds()();
-        nlohmann::json quota = {{"limit", limit},
-                                {"used", usage.units},
-                                {"requests", usage.requests},
-                                {"reset_s", seconds_to_utc_midnight(now)},
-                                {"day", utc_day(now)}};
-        quota["remaining"] = limit > 0
-                                 ? nlohmann::json(std::max<std::int64_t>(0, limit - usage.units))
-                                 : nlohmann::json(nullptr);
-        return Response::json(200, {{"identity", id.id},
-                                    {"tier", tier_name(id.tier)},
-                                    {"anonymous", id.anonymous()},
-                                    {"blocked", blocked},
-                                    {"blocked_for_s", blocked_for},
-                                    {"limits", limits},
-                                    {"daily_quota", quota}});
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_rate_limit_status),
   });
   router.add({
       .method = Method::get,
@@ -328,12 +396,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .exec = Exec::worker_pool,
       .response_schema = {{"type", "object"},
                           {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}},
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
-        nlohmann::json arr = nlohmann::json::array();
-        for (auto& k : keys) arr.push_back(key_json(k));
-        return Response::json(200, {{"keys", arr}});
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_admin_list_keys),
   });
   router.add({
       .method = Method::post,
@@ -351,20 +414,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
                              {"enum", {"free", "authenticated", "premium", "admin"}}}}}}},
       .response_schema = kKeySchema,
       .success_status = 201,
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(auto name, key_name(body));
-        ATELIER_ASSIGN_OR_RETURN(auto tier_text, string_field(body, "tier"));
-        Tier tier;
-        if (!parse_tier(tier_text, &tier)) {
-          return Status::invalid_argument(
-              "tier must be one of free, authenticated, premium, admin");
-        }
-        ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
-        auto j = key_json(nk.key);
-        j["key"] = nk.secret;
-        return Response::json(201, j);
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_admin_create_key),
   });
   router.add({
       .method = Method::del,
@@ -376,16 +426,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .response_content_type = "",
       .success_status = 204,
       .errors = {400, 404},
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        const auto& text = ctx.req.path_params.at("id");
-        std::int64_t id = 0;
-        auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
-        if (ec != std::errc() || p != text.data() + text.size()) {
-          return Status::invalid_argument("key id must be an integer");
-        }
-        ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(id, ctx.work));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &AccountHandlers::handle_admin_revoke_key),
   });
 }
 

@@ -32,7 +32,80 @@ const nlohmann::json kHealthSchema = {{"type", "object"},
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_ops_routes(), named after their routes' operation ids,
+// over what they need.
+struct OpsHandlers {
+  ApiDeps& d;
+
+  Result<Response> handle_health(const RequestContext&) const;
+  Result<Response> handle_health_live(const RequestContext&) const;
+  Result<Response> handle_health_ready(const RequestContext& ctx) const;
+  Result<Response> handle_health_detailed(const RequestContext&) const;
+  Result<Response> handle_metrics(const RequestContext&) const;
+};
+
+Result<Response> OpsHandlers::handle_health(const RequestContext&) const {
+  return Response::text(
+      200,
+      fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})", d.version, uptime_s(d)),
+      "application/json");
+}
+
+Result<Response> OpsHandlers::handle_health_live(const RequestContext&) const {
+  return Response::json(200, {{"status", "alive"}});
+}
+
+Result<Response> OpsHandlers::handle_health_ready(const RequestContext& ctx) const {
+  auto report = d.health.check();
+  if (d.draining()) {
+    report.ready = false;
+    report.failing.insert(report.failing.begin(), "server (draining)");
+  }
+  if (!report.ready) {
+    std::string names;
+    for (auto& f : report.failing) names += (names.empty() ? "" : ", ") + f;
+    Response resp = http::problem(503, "not ready: " + names, ctx.request_id,
+                                  {{"components", report.components}, {"failing", report.failing}});
+    resp.set_header("Retry-After", "1");
+    return resp;
+  }
+  return Response::json(200, {{"status", "ready"}, {"components", report.components}});
+}
+
+Result<Response> OpsHandlers::handle_health_detailed(const RequestContext&) const {
+  auto report = d.health.check();
+  auto ps = d.pool.stats();
+  nlohmann::json j = {
+      {"status", report.ready && !d.draining() ? "ready" : "not_ready"},
+      {"version", d.version},
+      {"uptime_s", uptime_s(d)},
+      {"draining", d.draining()},
+      {"profile", d.config.env},
+      {"components", report.components},
+      {"work_pool",
+       {{"threads", ps.threads},
+        {"queue_capacity", ps.capacity},
+        {"queued", ps.queued},
+        {"active", ps.active},
+        {"completed", ps.completed},
+        {"rejected", ps.rejected},
+        {"skipped_cancelled", ps.skipped_cancelled},
+        {"skipped_expired", ps.skipped_expired},
+        {"overran", ps.overran}}},
+  };
+  return Response::json(200, j);
+}
+
+Result<Response> OpsHandlers::handle_metrics(const RequestContext&) const {
+  return Response::text(200, d.metrics.serialize(), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+}  // namespace
+
 void add_ops_routes(http::Router& router, ApiDeps& d) {
+  const auto h = std::make_shared<const OpsHandlers>(OpsHandlers{d});
   router.add({
       .method = Method::get,
       .path = "/health",
@@ -44,12 +117,7 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .response_schema = kHealthSchema,
       .quiet_access_log = true,
       // The cheapest probe there is: formatted directly, no JSON tree.
-      .handler = [&d](const RequestContext&) -> Result<Response> {
-        return Response::text(200,
-                              fmt::format(R"({{"status":"ok","version":"{}","uptime_s":{:.3f}}})",
-                                          d.version, uptime_s(d)),
-                              "application/json");
-      },
+      .handler = http::bind_handler(h, &OpsHandlers::handle_health),
   });
   router.add({
       .method = Method::get,
@@ -60,9 +128,7 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .access = Access::open,
       .rate_limited = false,
       .quiet_access_log = true,
-      .handler = [](const RequestContext&) -> Result<Response> {
-        return Response::json(200, {{"status", "alive"}});
-      },
+      .handler = http::bind_handler(h, &OpsHandlers::handle_health_live),
   });
   router.add({
       .method = Method::get,
@@ -75,23 +141,7 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .rate_limited = false,
       .errors = {503},
       .quiet_access_log = true,
-      .handler = [&d](const RequestContext& ctx) -> Result<Response> {
-        auto report = d.health.check();
-        if (d.draining()) {
-          report.ready = false;
-          report.failing.insert(report.failing.begin(), "server (draining)");
-        }
-        if (!report.ready) {
-          std::string names;
-          for (auto& f : report.failing) names += (names.empty() ? "" : ", ") + f;
-          Response resp =
-              http::problem(503, "not ready: " + names, ctx.request_id,
-                            {{"components", report.components}, {"failing", report.failing}});
-          resp.set_header("Retry-After", "1");
-          return resp;
-        }
-        return Response::json(200, {{"status", "ready"}, {"components", report.components}});
-      },
+      .handler = http::bind_handler(h, &OpsHandlers::handle_health_ready),
   });
   router.add({
       .method = Method::get,
@@ -102,29 +152,7 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .access = d.config.detailed_health_admin_only ? Access::admin : Access::open,
       .rate_limited = false,
       .quiet_access_log = true,
-      .handler = [&d](const RequestContext&) -> Result<Response> {
-        auto report = d.health.check();
-        auto ps = d.pool.stats();
-        nlohmann::json j = {
-            {"status", report.ready && !d.draining() ? "ready" : "not_ready"},
-            {"version", d.version},
-            {"uptime_s", uptime_s(d)},
-            {"draining", d.draining()},
-            {"profile", d.config.env},
-            {"components", report.components},
-            {"work_pool",
-             {{"threads", ps.threads},
-              {"queue_capacity", ps.capacity},
-              {"queued", ps.queued},
-              {"active", ps.active},
-              {"completed", ps.completed},
-              {"rejected", ps.rejected},
-              {"skipped_cancelled", ps.skipped_cancelled},
-              {"skipped_expired", ps.skipped_expired},
-              {"overran", ps.overran}}},
-        };
-        return Response::json(200, j);
-      },
+      .handler = http::bind_handler(h, &OpsHandlers::handle_health_detailed),
   });
   if (d.config.metrics_enabled) {
     router.add({
@@ -138,30 +166,56 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
         .response_schema = {{"type", "string"}},
         .response_content_type = "text/plain",
         .quiet_access_log = true,
-        .handler = [&d](const RequestContext&) -> Result<Response> {
-          return Response::text(200, d.metrics.serialize(),
-                                "text/plain; version=0.0.4; charset=utf-8");
-        },
+        .handler = http::bind_handler(h, &OpsHandlers::handle_metrics),
     });
   }
 }
 
-void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std::string> openapi) {
-  router.add({
-      .method = Method::get,
-      .path = "/openapi.json",
-      .operation_id = "openapi",
-      .summary = "This OpenAPI 3.1 document",
-      .tag = "operations",
-      .access = Access::open,
-      .rate_limited = false,
-      .quiet_access_log = true,
-      .handler = [openapi](const RequestContext&) -> Result<Response> {
-        Response resp = Response::text(200, *openapi, "application/json");
-        return resp;
-      },
-  });
+namespace {
 
+// The handlers of add_docs_routes(), named after their routes' operation ids,
+// over what they need.
+struct DocsHandlers {
+  const std::shared_ptr<const std::string> openapi;
+  const std::string missing;
+  const std::shared_ptr<std::map<std::string, std::pair<std::string, std::string>>> files;
+
+  Result<Response> handle_openapi(const RequestContext&) const;
+  Result<Response> handle_docs(const RequestContext& ctx) const;
+  Result<Response> handle_docs_asset(const RequestContext& ctx) const;
+};
+
+Result<Response> DocsHandlers::handle_openapi(const RequestContext&) const {
+  Response resp = Response::text(200, *openapi, "application/json");
+  return resp;
+}
+
+Result<Response> DocsHandlers::handle_docs(const RequestContext& ctx) const {
+  if (!missing.empty()) return Status::unavailable(missing);
+  static const char* kPage = R"HTML(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>atelier API</title>
+<link rel="stylesheet" href="/docs/swagger-ui.css"><link rel="icon" href="/docs/favicon-32x32.png"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/swagger-ui-bundle.js"></script>
+<script src="/docs/swagger-ui-standalone-preset.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
+presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});</script>
+</body></html>)HTML";
+  (void)ctx;
+  return Response::text(200, kPage, "text/html; charset=utf-8");
+}
+
+Result<Response> DocsHandlers::handle_docs_asset(const RequestContext& ctx) const {
+  auto it = files->find(ctx.req.path_params.at("file"));
+  if (it == files->end()) return Status::not_found("no such documentation asset");
+  Response resp = Response::text(200, it->second.first, it->second.second);
+  resp.set_header("Cache-Control", "public, max-age=86400");
+  return resp;
+}
+
+}  // namespace
+
+void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std::string> openapi) {
   // Swagger UI assets are read once at start; a missing folder leaves /docs
   // answering 503 with the reason rather than a broken page.
   auto files = std::make_shared<std::map<std::string, std::pair<std::string, std::string>>>();
@@ -187,6 +241,19 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
       (*files)[name] = {ss.str(), type};
     }
   }
+  const auto h = std::make_shared<const DocsHandlers>(DocsHandlers{openapi, missing, files});
+  router.add({
+      .method = Method::get,
+      .path = "/openapi.json",
+      .operation_id = "openapi",
+      .summary = "This OpenAPI 3.1 document",
+      .tag = "operations",
+      .access = Access::open,
+      .rate_limited = false,
+      .quiet_access_log = true,
+      .handler = http::bind_handler(h, &DocsHandlers::handle_openapi),
+  });
+
   router.add({
       .method = Method::get,
       .path = "/docs",
@@ -199,20 +266,7 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
       .response_content_type = "text/html",
       .errors = {503},
       .quiet_access_log = true,
-      .handler = [missing](const RequestContext& ctx) -> Result<Response> {
-        if (!missing.empty()) return Status::unavailable(missing);
-        static const char* kPage = R"HTML(<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>atelier API</title>
-<link rel="stylesheet" href="/docs/swagger-ui.css"><link rel="icon" href="/docs/favicon-32x32.png"></head>
-<body><div id="swagger-ui"></div>
-<script src="/docs/swagger-ui-bundle.js"></script>
-<script src="/docs/swagger-ui-standalone-preset.js"></script>
-<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui",
-presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});</script>
-</body></html>)HTML";
-        (void)ctx;
-        return Response::text(200, kPage, "text/html; charset=utf-8");
-      },
+      .handler = http::bind_handler(h, &DocsHandlers::handle_docs),
   });
   router.add({
       .method = Method::get,
@@ -226,13 +280,7 @@ presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "Sta
       .response_content_type = "application/octet-stream",
       .errors = {404},
       .quiet_access_log = true,
-      .handler = [files](const RequestContext& ctx) -> Result<Response> {
-        auto it = files->find(ctx.req.path_params.at("file"));
-        if (it == files->end()) return Status::not_found("no such documentation asset");
-        Response resp = Response::text(200, it->second.first, it->second.second);
-        resp.set_header("Cache-Control", "public, max-age=86400");
-        return resp;
-      },
+      .handler = http::bind_handler(h, &DocsHandlers::handle_docs_asset),
   });
 }
 

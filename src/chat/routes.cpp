@@ -230,11 +230,254 @@ UserDataPart chat_user_data(chat::ChatService& svc) {
   return p;
 }
 
+namespace {
+
+// The handlers of add_chat_routes(), named after their routes' operation ids,
+// over what they need.
+struct ChatHandlers {
+  ApiDeps& d;
+  chat::ChatService& svc;
+  const ChatObserver observe;
+  const std::shared_ptr<chat::StreamCap> cap;
+  const std::vector<std::string> embedding_models;
+
+  Result<Response> handle_chat_completions(const RequestContext& ctx) const;
+  Result<Response> handle_create_conversation(const RequestContext& ctx) const;
+  Result<Response> handle_list_conversations(const RequestContext& ctx) const;
+  Result<Response> handle_get_conversation(const RequestContext& ctx) const;
+  Result<Response> handle_delete_conversation(const RequestContext& ctx) const;
+  Result<Response> handle_list_models(const RequestContext&) const;
+  Result<Response> handle_rag_query(const RequestContext& ctx) const;
+  Result<Response> handle_rag_knowledge(const RequestContext& ctx) const;
+};
+
+Result<Response> ChatHandlers::handle_chat_completions(const RequestContext& ctx) const {
+  const auto started = std::chrono::steady_clock::now();
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(chat::CompletionRequest req, chat::parse_completion_request(body));
+  const std::string model = req.model;
+  const bool stream = req.stream;
+  const bool include_usage = req.include_usage;
+  chat::TurnRequest r;
+  r.owner = ctx.identity.id;
+  r.model = model;
+  for (auto& [role, text] : req.messages)
+    r.messages.push_back({0, std::move(role), std::move(text), "[]", 0});
+  if (req.has_conversation) {
+    if (ctx.identity.anonymous())
+      return Status::unauthenticated("conversations belong to a user or key: sign in");
+    r.conversation_id = std::move(req.conversation_id);
+  }
+  r.collections = std::move(req.collections);
+  // Every completion, streamed or not, local or hosted, holds one of
+  // the caller's slots while it runs: this pool is not admitted by
+  // predicted completion, so the cap bounds what one caller runs.
+  ATELIER_ASSIGN_OR_RETURN(std::unique_ptr<chat::StreamCap::Slot> slot, cap->take(ctx.identity.id));
+  const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
+  const std::int64_t created = unix_millis() / 1000;
+  const std::string engine = svc.kind_of(model);
+  SseOut sse(ctx, id, created, model, include_usage);
+  double ttft_ms = 0;
+  // What reached the client: its tokens are charged when per-token
+  // quotas are on (a stream cut short is charged for what it carried).
+  std::string delivered;
+  auto charge = [&] {
+    const auto units = token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
+                                   d.config.chat_tokens_per_unit);
+    if (units > 0) d.ledger.reserve(ctx.identity.id, units, 0);
+  };
+  if (stream && model != "local") {
+    // The hosted engine's tokens pass through as they arrive.
+    r.on_sources = [&sse](const std::vector<chat::Retrieved>& s) { sse.open(s); };
+    r.on_delta = [&](std::string_view piece) {
+      if (ttft_ms == 0) ttft_ms = ms_since(started);
+      if (!sse.text(piece)) return false;
+      delivered += piece;
+      return true;
+    };
+    r.on_wait = [&sse] { sse.ping(); };
+  }
+  auto replied = svc.reply(r, caller_of(ctx.identity), ctx.work);
+  if (!replied.is_ok()) {
+    const Code c = replied.status().code();
+    observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
+    if (!sse.opened()) return replied.status();
+    charge();
+    if (!sse.gone()) sse.error(replied.status());  // the stream has begun: say it there
+    return sse.done();
+  }
+  auto turn = std::move(replied).value();
+  if (ctx.work.timings) {
+    ctx.work.timings->add("retrieval", turn.rag.retrieval_ms);
+    ctx.work.timings->add("compose", turn.rag.compose_ms);
+  }
+  const std::size_t prompt = turn.prompt_tokens;
+  const std::size_t completion = turn.completion_tokens;
+  auto timings = [&](double first_ms) {
+    return ordered_json{{"retrieval_ms", json::round3(turn.rag.retrieval_ms)},
+                        {"compose_ms", json::round3(turn.rag.compose_ms)},
+                        {"first_token_ms", json::round3(first_ms)},
+                        {"total_ms", json::round3(ms_since(started))}};
+  };
+  if (stream) {
+    if (model == "local") {
+      sse.open(turn.sources);
+      for (const auto& piece : answer_pieces(turn.text)) {
+        if (ttft_ms == 0) ttft_ms = ms_since(started);
+        if (!sse.text(piece)) break;
+        delivered += piece;
+      }
+    }
+    charge();
+    if (!sse.gone()) sse.finish("stop", timings(ttft_ms), prompt, completion);
+    observe(engine,
+            sse.gone()   ? "cancelled"
+            : turn.found ? "answered"
+                         : "nothing_found",
+            ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
+    return sse.done();
+  }
+  observe(engine, turn.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
+          ms_since(started) / 1000.0, completion);
+  delivered = turn.text;
+  charge();
+  ordered_json j;
+  j["id"] = id;
+  j["object"] = "chat.completion";
+  j["created"] = created;
+  j["model"] = model;
+  j["choices"] = ordered_json::array(
+      {ordered_json{{"index", 0},
+                    {"message", {{"role", "assistant"}, {"content", turn.text}}},
+                    {"logprobs", nullptr},
+                    {"finish_reason", "stop"}}});
+  j["usage"] = {{"prompt_tokens", prompt},
+                {"completion_tokens", completion},
+                {"total_tokens", prompt + completion}};
+  j["sources"] = sources_json(turn.sources);
+  j["timings"] = timings(ms_since(started));
+  return Response::json_ordered(200, j);
+}
+
+Result<Response> ChatHandlers::handle_create_conversation(const RequestContext& ctx) const {
+  std::string title;
+  if (!ctx.req.body.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+    if (body.contains("title")) {
+      if (!body["title"].is_string()) return Status::invalid_argument("'title' is a string");
+      title = body["title"].get<std::string>();
+    }
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto c, svc.create_conversation(ctx.identity.id, title, ctx.work));
+  return Response::json_ordered(201, conversation_json(c));
+}
+
+Result<Response> ChatHandlers::handle_list_conversations(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto list, svc.conversations().in(ctx.work).list(ctx.identity.id, 100));
+  ordered_json arr = ordered_json::array();
+  for (const auto& c : list) arr.push_back(conversation_json(c));
+  return Response::json_ordered(200, {{"conversations", arr}});
+}
+
+Result<Response> ChatHandlers::handle_get_conversation(const RequestContext& ctx) const {
+  auto repo = svc.conversations().in(ctx.work);
+  const std::string& id = ctx.req.path_params.at("id");
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 100, 1, 1000));
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t after,
+                           ctx.req.query_int("after", 0, 0, 1'000'000'000));
+  ATELIER_ASSIGN_OR_RETURN(auto c, repo.find(ctx.identity.id, id));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto messages,
+      repo.messages(ctx.identity.id, id, static_cast<int>(after), static_cast<int>(limit)));
+  ordered_json j = conversation_json(c);
+  j["next_after"] = static_cast<std::int64_t>(messages.size()) == limit
+                        ? ordered_json(messages.back().seq)
+                        : ordered_json(nullptr);
+  j["messages"] = messages_json(messages);
+  return Response::json_ordered(200, j);
+}
+
+Result<Response> ChatHandlers::handle_delete_conversation(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(
+      svc.conversations().in(ctx.work).remove(ctx.identity.id, ctx.req.path_params.at("id")));
+  return Response::no_content();
+}
+
+Result<Response> ChatHandlers::handle_list_models(const RequestContext&) const {
+  ordered_json data = ordered_json::array();
+  // `engine`: local (the grounded composer), openai (a hosted
+  // OpenAI-compatible server) or native (atelier's own kernels).
+  auto add = [&data](const std::string& id, const char* kind, const std::string& engine) {
+    ordered_json m = {
+        {"id", id}, {"object", "model"}, {"created", 0}, {"owned_by", "atelier"}, {"kind", kind}};
+    if (!engine.empty()) m["engine"] = engine;
+    data.push_back(std::move(m));
+  };
+  for (const auto& m : svc.models()) add(m.name, "chat", m.kind);
+  for (const auto& m : embedding_models) add(m, "embedding", "");
+  return Response::json_ordered(200, {{"object", "list"}, {"data", data}});
+}
+
+Result<Response> ChatHandlers::handle_rag_query(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  chat::RagRequest r;
+  if (!body.contains("question") || !body["question"].is_string())
+    return Status::invalid_argument("'question' is required (a string)");
+  r.question = body["question"].get<std::string>();
+  if (body.contains("k")) {
+    const auto& k = body["k"];
+    if (!k.is_number_integer() || k.get<std::int64_t>() < 1 || k.get<std::int64_t>() > 20)
+      return Status::invalid_argument("'k' is an integer from 1 to 20");
+    r.k = k.get<int>();
+  }
+  ATELIER_ASSIGN_OR_RETURN(r.collections, chat::parse_collections(body));
+  if (body.contains("filter")) {
+    if (!body["filter"].is_string()) return Status::invalid_argument("'filter' is key:value");
+    ATELIER_ASSIGN_OR_RETURN(r.filter, parse_metadata_filter(body["filter"].get<std::string>()));
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller_of(ctx.identity), ctx.work));
+  std::vector<chat::Retrieved> cited;
+  for (const auto& c : a.answer.cited) cited.push_back(c.source);
+  const ordered_json sources = sources_json(cited);
+  ordered_json retrieval = ordered_json::array();
+  for (const auto& x : a.retrieved) {
+    ordered_json j = {{"id", x.id}, {"collection", x.collection}};
+    j.update(ranks(x));
+    retrieval.push_back(std::move(j));
+  }
+  ordered_json j;
+  j["answer"] = a.answer.text;
+  j["found"] = a.answer.found;
+  j["sources"] = sources;
+  j["retrieval"] = retrieval;
+  j["engine"] = "local";
+  j["timings_ms"] = {{"retrieval", json::round3(a.retrieval_ms)},
+                     {"compose", json::round3(a.compose_ms)}};
+  return Response::json_ordered(200, j);
+}
+
+Result<Response> ChatHandlers::handle_rag_knowledge(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.ensure_knowledge(ctx.work));
+  ordered_json j;
+  j["collection"] = chat::kKnowledgeCollection;
+  j["passages"] = svc.knowledge_size();
+  j["source"] =
+      "WordNet 3.0 noun synsets in the style domains, built from Debian's "
+      "wordnet-base";
+  j["license"] = "WordNet-3.0";
+  j["license_text"] = chat::kWordNetLicence;
+  return Response::json_ordered(200, j);
+}
+
+}  // namespace
+
 void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      std::vector<std::string> embedding_models, ConcurrencyLimiter& streams) {
   auto observe = d.metrics.chat_observer({"local", "openai", "native"});
   auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user, streams);
   add_chat_socket_route(router, d, svc, observe, cap);
+  const auto h =
+      std::make_shared<const ChatHandlers>(ChatHandlers{d, svc, observe, cap, embedding_models});
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",
@@ -272,114 +515,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                     "total_ms": 2.4}})"),
       .errors = {404, 503},
       .openai_errors = true,
-      .handler = [&d, &svc, observe, cap](const RequestContext& ctx) -> Result<Response> {
-        const auto started = std::chrono::steady_clock::now();
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(chat::CompletionRequest req, chat::parse_completion_request(body));
-        const std::string model = req.model;
-        const bool stream = req.stream;
-        const bool include_usage = req.include_usage;
-        chat::TurnRequest r;
-        r.owner = ctx.identity.id;
-        r.model = model;
-        for (auto& [role, text] : req.messages)
-          r.messages.push_back({0, std::move(role), std::move(text), "[]", 0});
-        if (req.has_conversation) {
-          if (ctx.identity.anonymous())
-            return Status::unauthenticated("conversations belong to a user or key: sign in");
-          r.conversation_id = std::move(req.conversation_id);
-        }
-        r.collections = std::move(req.collections);
-        // Every completion, streamed or not, local or hosted, holds one of
-        // the caller's slots while it runs: this pool is not admitted by
-        // predicted completion, so the cap bounds what one caller runs.
-        ATELIER_ASSIGN_OR_RETURN(std::unique_ptr<chat::StreamCap::Slot> slot,
-                                 cap->take(ctx.identity.id));
-        const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
-        const std::int64_t created = unix_millis() / 1000;
-        const std::string engine = svc.kind_of(model);
-        SseOut sse(ctx, id, created, model, include_usage);
-        double ttft_ms = 0;
-        // What reached the client: its tokens are charged when per-token
-        // quotas are on (a stream cut short is charged for what it carried).
-        std::string delivered;
-        auto charge = [&] {
-          const auto units = token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
-                                         d.config.chat_tokens_per_unit);
-          if (units > 0) d.ledger.reserve(ctx.identity.id, units, 0);
-        };
-        if (stream && model != "local") {
-          // The hosted engine's tokens pass through as they arrive.
-          r.on_sources = [&sse](const std::vector<chat::Retrieved>& s) { sse.open(s); };
-          r.on_delta = [&](std::string_view piece) {
-            if (ttft_ms == 0) ttft_ms = ms_since(started);
-            if (!sse.text(piece)) return false;
-            delivered += piece;
-            return true;
-          };
-          r.on_wait = [&sse] { sse.ping(); };
-        }
-        auto replied = svc.reply(r, caller_of(ctx.identity), ctx.work);
-        if (!replied.is_ok()) {
-          const Code c = replied.status().code();
-          observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
-          if (!sse.opened()) return replied.status();
-          charge();
-          if (!sse.gone()) sse.error(replied.status());  // the stream has begun: say it there
-          return sse.done();
-        }
-        auto turn = std::move(replied).value();
-        if (ctx.work.timings) {
-          ctx.work.timings->add("retrieval", turn.rag.retrieval_ms);
-          ctx.work.timings->add("compose", turn.rag.compose_ms);
-        }
-        const std::size_t prompt = turn.prompt_tokens;
-        const std::size_t completion = turn.completion_tokens;
-        auto timings = [&](double first_ms) {
-          return ordered_json{{"retrieval_ms", json::round3(turn.rag.retrieval_ms)},
-                              {"compose_ms", json::round3(turn.rag.compose_ms)},
-                              {"first_token_ms", json::round3(first_ms)},
-                              {"total_ms", json::round3(ms_since(started))}};
-        };
-        if (stream) {
-          if (model == "local") {
-            sse.open(turn.sources);
-            for (const auto& piece : answer_pieces(turn.text)) {
-              if (ttft_ms == 0) ttft_ms = ms_since(started);
-              if (!sse.text(piece)) break;
-              delivered += piece;
-            }
-          }
-          charge();
-          if (!sse.gone()) sse.finish("stop", timings(ttft_ms), prompt, completion);
-          observe(engine,
-                  sse.gone()   ? "cancelled"
-                  : turn.found ? "answered"
-                               : "nothing_found",
-                  ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
-          return sse.done();
-        }
-        observe(engine, turn.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
-                ms_since(started) / 1000.0, completion);
-        delivered = turn.text;
-        charge();
-        ordered_json j;
-        j["id"] = id;
-        j["object"] = "chat.completion";
-        j["created"] = created;
-        j["model"] = model;
-        j["choices"] = ordered_json::array(
-            {ordered_json{{"index", 0},
-                          {"message", {{"role", "assistant"}, {"content", turn.text}}},
-                          {"logprobs", nullptr},
-                          {"finish_reason", "stop"}}});
-        j["usage"] = {{"prompt_tokens", prompt},
-                      {"completion_tokens", completion},
-                      {"total_tokens", prompt + completion}};
-        j["sources"] = sources_json(turn.sources);
-        j["timings"] = timings(ms_since(started));
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_chat_completions),
   });
   router.add({
       .method = Method::post,
@@ -397,18 +533,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690000000,
         "messages": 0})"),
       .success_status = 201,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        std::string title;
-        if (!ctx.req.body.empty()) {
-          ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-          if (body.contains("title")) {
-            if (!body["title"].is_string()) return Status::invalid_argument("'title' is a string");
-            title = body["title"].get<std::string>();
-          }
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto c, svc.create_conversation(ctx.identity.id, title, ctx.work));
-        return Response::json_ordered(201, conversation_json(c));
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_create_conversation),
   });
   router.add({
       .method = Method::get,
@@ -422,13 +547,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
           nlohmann::json::parse(R"({"conversations": [{"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
         "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690004000,
         "messages": 2}]})"),
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto list,
-                                 svc.conversations().in(ctx.work).list(ctx.identity.id, 100));
-        ordered_json arr = ordered_json::array();
-        for (const auto& c : list) arr.push_back(conversation_json(c));
-        return Response::json_ordered(200, {{"conversations", arr}});
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_list_conversations),
   });
   router.add({
       .method = Method::get,
@@ -448,24 +567,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                       "sources": [{"n": 1, "id": "wn30-n-04516116", "collection": "style-glossary"}],
                       "created_at": 1795690004000}]})"),
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        auto repo = svc.conversations().in(ctx.work);
-        const std::string& id = ctx.req.path_params.at("id");
-        ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit,
-                                 ctx.req.query_int("limit", 100, 1, 1000));
-        ATELIER_ASSIGN_OR_RETURN(const std::int64_t after,
-                                 ctx.req.query_int("after", 0, 0, 1'000'000'000));
-        ATELIER_ASSIGN_OR_RETURN(auto c, repo.find(ctx.identity.id, id));
-        ATELIER_ASSIGN_OR_RETURN(
-            auto messages,
-            repo.messages(ctx.identity.id, id, static_cast<int>(after), static_cast<int>(limit)));
-        ordered_json j = conversation_json(c);
-        j["next_after"] = static_cast<std::int64_t>(messages.size()) == limit
-                              ? ordered_json(messages.back().seq)
-                              : ordered_json(nullptr);
-        j["messages"] = messages_json(messages);
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_get_conversation),
   });
   router.add({
       .method = Method::del,
@@ -478,11 +580,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .response_content_type = "",
       .success_status = 204,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(
-            svc.conversations().in(ctx.work).remove(ctx.identity.id, ctx.req.path_params.at("id")));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_delete_conversation),
   });
   router.add({
       .method = Method::get,
@@ -492,23 +590,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .tag = "chat",
       .access = Access::open,
       .openai_errors = true,
-      .handler = [&svc, embedding_models](const RequestContext&) -> Result<Response> {
-        ordered_json data = ordered_json::array();
-        // `engine`: local (the grounded composer), openai (a hosted
-        // OpenAI-compatible server) or native (atelier's own kernels).
-        auto add = [&data](const std::string& id, const char* kind, const std::string& engine) {
-          ordered_json m = {{"id", id},
-                            {"object", "model"},
-                            {"created", 0},
-                            {"owned_by", "atelier"},
-                            {"kind", kind}};
-          if (!engine.empty()) m["engine"] = engine;
-          data.push_back(std::move(m));
-        };
-        for (const auto& m : svc.models()) add(m.name, "chat", m.kind);
-        for (const auto& m : embedding_models) add(m, "embedding", "");
-        return Response::json_ordered(200, {{"object", "list"}, {"data", data}});
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_list_models),
   });
   router.add({
       .method = Method::post,
@@ -531,44 +613,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .request_example = {{"question", "What is the difference between tweed and flannel?"}},
       .response_example = kRagExample,
       .errors = {404, 503},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        chat::RagRequest r;
-        if (!body.contains("question") || !body["question"].is_string())
-          return Status::invalid_argument("'question' is required (a string)");
-        r.question = body["question"].get<std::string>();
-        if (body.contains("k")) {
-          const auto& k = body["k"];
-          if (!k.is_number_integer() || k.get<std::int64_t>() < 1 || k.get<std::int64_t>() > 20)
-            return Status::invalid_argument("'k' is an integer from 1 to 20");
-          r.k = k.get<int>();
-        }
-        ATELIER_ASSIGN_OR_RETURN(r.collections, chat::parse_collections(body));
-        if (body.contains("filter")) {
-          if (!body["filter"].is_string()) return Status::invalid_argument("'filter' is key:value");
-          ATELIER_ASSIGN_OR_RETURN(r.filter,
-                                   parse_metadata_filter(body["filter"].get<std::string>()));
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto a, svc.rag(r, caller_of(ctx.identity), ctx.work));
-        std::vector<chat::Retrieved> cited;
-        for (const auto& c : a.answer.cited) cited.push_back(c.source);
-        const ordered_json sources = sources_json(cited);
-        ordered_json retrieval = ordered_json::array();
-        for (const auto& x : a.retrieved) {
-          ordered_json j = {{"id", x.id}, {"collection", x.collection}};
-          j.update(ranks(x));
-          retrieval.push_back(std::move(j));
-        }
-        ordered_json j;
-        j["answer"] = a.answer.text;
-        j["found"] = a.answer.found;
-        j["sources"] = sources;
-        j["retrieval"] = retrieval;
-        j["engine"] = "local";
-        j["timings_ms"] = {{"retrieval", json::round3(a.retrieval_ms)},
-                           {"compose", json::round3(a.compose_ms)}};
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_rag_query),
   });
   router.add({
       .method = Method::get,
@@ -578,18 +623,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .tag = "chat",
       .access = Access::open,
       .exec = Exec::worker_pool,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(svc.ensure_knowledge(ctx.work));
-        ordered_json j;
-        j["collection"] = chat::kKnowledgeCollection;
-        j["passages"] = svc.knowledge_size();
-        j["source"] =
-            "WordNet 3.0 noun synsets in the style domains, built from Debian's "
-            "wordnet-base";
-        j["license"] = "WordNet-3.0";
-        j["license_text"] = chat::kWordNetLicence;
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &ChatHandlers::handle_rag_knowledge),
   });
 }
 

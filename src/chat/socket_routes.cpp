@@ -433,9 +433,66 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_chat_socket_route(), named after their routes' operation ids,
+// over what they need.
+struct ChatSocketHandlers {
+  ApiDeps& d;
+  chat::ChatService& svc;
+  const ChatObserver observe;
+  const std::shared_ptr<chat::StreamCap> cap;
+  const std::shared_ptr<UnsignedSockets> unsigned_sockets;
+
+  Result<http::Response> handle_chat_socket(const http::RequestContext& ctx) const;
+};
+
+Result<http::Response> ChatSocketHandlers::handle_chat_socket(
+    const http::RequestContext& ctx) const {
+  if (!ctx.upgrade) {
+    http::Response r =
+        http::problem(426, "this endpoint speaks WebSocket: send a handshake", ctx.request_id);
+    r.set_header("Upgrade", "websocket");
+    return r;
+  }
+  const auto authz = ctx.req.header("Authorization");
+  const auto key = ctx.req.header("X-API-Key");
+  std::optional<Identity> who;
+  if (!authz.empty() || !key.empty()) {
+    auto id = d.auth.authenticate(authz, key, ctx.req.client_ip);
+    if (!id.is_ok()) return id.status();
+    who = std::move(id).value();
+  } else if (!unsigned_sockets->take(ctx.req.client_ip)) {
+    http::Response r =
+        http::problem(429,
+                      "too many WebSockets from this address are waiting to sign in (at most " +
+                          std::to_string(d.config.ws_unsigned_per_ip) + ")",
+                      ctx.request_id);
+    r.set_header("Retry-After", std::to_string(d.config.ws_auth_s));
+    return r;
+  }
+  // Signed in (or counted) before the upgrade: once upgraded, frames may
+  // be read on another network thread before attach() runs.
+  auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
+                                             unsigned_sockets, !who.has_value());
+  if (who) socket->sign_in(std::move(*who));
+  auto ws = ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
+                             [socket](int) { socket->on_close(); }});
+  if (!ws) {
+    socket->on_close();  // gives back what it holds
+    return Status::unavailable("the connection could not be upgraded");
+  }
+  socket->attach(ws);
+  return http::Response::upgraded();
+}
+
+}  // namespace
+
 void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                            ChatObserver observe, std::shared_ptr<chat::StreamCap> cap) {
   auto unsigned_sockets = std::make_shared<UnsignedSockets>(d.config.ws_unsigned_per_ip);
+  const auto h = std::make_shared<const ChatSocketHandlers>(
+      ChatSocketHandlers{d, svc, observe, cap, unsigned_sockets});
   router.add({
       .method = http::Method::get,
       .path = "/v1/chat/ws",
@@ -452,45 +509,7 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
       .response_content_type = "",
       .success_status = 101,
       .errors = {401, 426, 429},
-      .handler = [&d, &svc, observe, cap,
-                  unsigned_sockets](const http::RequestContext& ctx) -> Result<http::Response> {
-        if (!ctx.upgrade) {
-          http::Response r = http::problem(426, "this endpoint speaks WebSocket: send a handshake",
-                                           ctx.request_id);
-          r.set_header("Upgrade", "websocket");
-          return r;
-        }
-        const auto authz = ctx.req.header("Authorization");
-        const auto key = ctx.req.header("X-API-Key");
-        std::optional<Identity> who;
-        if (!authz.empty() || !key.empty()) {
-          auto id = d.auth.authenticate(authz, key, ctx.req.client_ip);
-          if (!id.is_ok()) return id.status();
-          who = std::move(id).value();
-        } else if (!unsigned_sockets->take(ctx.req.client_ip)) {
-          http::Response r = http::problem(
-              429,
-              "too many WebSockets from this address are waiting to sign in (at most " +
-                  std::to_string(d.config.ws_unsigned_per_ip) + ")",
-              ctx.request_id);
-          r.set_header("Retry-After", std::to_string(d.config.ws_auth_s));
-          return r;
-        }
-        // Signed in (or counted) before the upgrade: once upgraded, frames may
-        // be read on another network thread before attach() runs.
-        auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
-                                                   unsigned_sockets, !who.has_value());
-        if (who) socket->sign_in(std::move(*who));
-        auto ws =
-            ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
-                             [socket](int) { socket->on_close(); }});
-        if (!ws) {
-          socket->on_close();  // gives back what it holds
-          return Status::unavailable("the connection could not be upgraded");
-        }
-        socket->attach(ws);
-        return http::Response::upgraded();
-      },
+      .handler = http::bind_handler(h, &ChatSocketHandlers::handle_chat_socket),
   });
 }
 

@@ -72,7 +72,229 @@ Response image_response(std::string bytes, const std::string& type) {
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_design_routes(), named after their routes' operation ids,
+// over what they need.
+struct DesignHandlers {
+  ApiDeps& d;
+  design::DesignService& svc;
+
+  Result<Response> handle_design_styles(const RequestContext&) const;
+  Result<Response> handle_create_room(const RequestContext& ctx) const;
+  Result<Response> handle_list_rooms(const RequestContext& ctx) const;
+  Result<Response> handle_room_image(const RequestContext& ctx) const;
+  Result<Response> handle_delete_room(const RequestContext& ctx) const;
+  Result<Response> handle_create_design(const RequestContext& ctx) const;
+  Result<Response> handle_list_designs(const RequestContext& ctx) const;
+  Result<Response> handle_get_design(const RequestContext& ctx) const;
+  Result<Response> handle_design_image(const RequestContext& ctx) const;
+  Result<Response> handle_design_control(const RequestContext& ctx) const;
+  // The job's output image, or its control image.
+  Result<Response> design_picture(const RequestContext& ctx, bool output) const;
+  Result<Response> handle_cancel_design(const RequestContext& ctx) const;
+  Result<Response> handle_delete_design(const RequestContext& ctx) const;
+  Result<Response> handle_design_spend(const RequestContext& ctx) const;
+};
+
+Result<Response> DesignHandlers::handle_design_styles(const RequestContext&) const {
+  nlohmann::ordered_json styles = nlohmann::ordered_json::array();
+  for (const auto& s : design::styles())
+    styles.push_back({{"id", s.id},
+                      {"name", s.name},
+                      {"prompt", s.prompt},
+                      {"negative_prompt", s.negative},
+                      {"palette", s.palette},
+                      {"materials", s.materials},
+                      {"lighting", s.lighting}});
+  nlohmann::ordered_json rooms = nlohmann::ordered_json::array();
+  for (const auto& t : design::room_types()) rooms.push_back({{"id", t.id}, {"name", t.name}});
+  nlohmann::ordered_json out;
+  out["version"] = design::kPresetVersion;
+  out["styles"] = styles;
+  out["room_types"] = rooms;
+  return Response::json_ordered(200, out);
+}
+
+Result<Response> DesignHandlers::handle_create_room(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                           read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, image_limits(d, 64, ctx.work)));
+  std::string name, room_type = "other";
+  in.option(ctx.req, "name", &name);
+  in.option(ctx.req, "room_type", &room_type);
+  ATELIER_ASSIGN_OR_RETURN(
+      Room room, svc.add_room(ctx.identity.id, name, room_type, in.images[0],
+                              std::string(image::format_mime(imgs[0].header.format)), imgs[0].width,
+                              imgs[0].height, ctx.work));
+  return Response::json_ordered(201, room_json(room));
+}
+
+Result<Response> DesignHandlers::handle_list_rooms(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const auto& x : rooms) arr.push_back(room_json(x));
+  return Response::json_ordered(200, {{"rooms", arr}});
+}
+
+Result<Response> DesignHandlers::handle_room_image(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(Room room,
+                           svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
+  return image_response(std::move(bytes), room.content_type);
+}
+
+Result<Response> DesignHandlers::handle_delete_room(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::no_content();
+}
+
+Result<Response> DesignHandlers::handle_create_design(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
+  design::CreateDesign c;
+  c.owner = ctx.identity.id;
+  c.tier = static_cast<int>(ctx.identity.tier);
+  auto str = [&](const char* key, std::string* out) -> Status {
+    if (!body.contains(key) || body[key].is_null()) return Status::ok();
+    if (!body[key].is_string())
+      return Status::invalid_argument(std::string("'") + key + "' must be a string");
+    *out = body[key].get<std::string>();
+    return Status::ok();
+  };
+  std::string room_id, image_b64;
+  ATELIER_RETURN_IF_ERROR(str("room_id", &room_id));
+  ATELIER_RETURN_IF_ERROR(str("image", &image_b64));
+  ATELIER_RETURN_IF_ERROR(str("style", &c.style));
+  ATELIER_RETURN_IF_ERROR(str("room_type", &c.room_type));
+  ATELIER_RETURN_IF_ERROR(str("prompt", &c.extra_prompt));
+  ATELIER_RETURN_IF_ERROR(str("engine", &c.engine));
+  if (c.style.empty())
+    return Status::invalid_argument("'style' is required (GET /v1/design/styles lists them)");
+  if (!room_id.empty() && !image_b64.empty())
+    return Status::invalid_argument("give 'room_id' or 'image', not both");
+  if (!room_id.empty()) c.room_id = room_id;
+  if (!image_b64.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(c.image_bytes, decode_base64_image(image_b64, "'image'"));
+    ATELIER_ASSIGN_OR_RETURN(image::HeaderInfo h, image::probe(c.image_bytes));
+    if (static_cast<std::int64_t>(h.width) * h.height > d.config.max_image_pixels)
+      return Status::payload_too_large("the image has more pixels than the limit");
+    c.image_type = std::string(image::format_mime(h.format));
+    // Decode once now so a broken image fails the request, not the job.
+    ATELIER_RETURN_IF_ERROR(image::decode(c.image_bytes, image_limits(d, 64, ctx.work)).status());
+  }
+  if (body.contains("strength") && !body["strength"].is_null()) {
+    if (!body["strength"].is_number())
+      return Status::invalid_argument("'strength' must be a number in [0, 1]");
+    c.strength = body["strength"].get<double>();
+  }
+  if (body.contains("seed") && !body["seed"].is_null()) {
+    if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
+      return Status::invalid_argument("'seed' must be a non-negative integer");
+    c.seed = body["seed"].get<std::int64_t>();
+  }
+  for (const char* k : {"canny_low", "canny_high"}) {
+    if (!body.contains(k) || body[k].is_null()) continue;
+    if (!body[k].is_number_integer())
+      return Status::invalid_argument(std::string("'") + k + "' must be an integer");
+    (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
+  }
+  const std::string_view key = ctx.req.header("idempotency-key");
+  if (!key.empty()) {
+    c.idempotency_key = std::string(key);
+    // Over the parsed body (keys sorted), so whitespace and key order
+    // do not make a retry "different".
+    c.request_hash = sha256_hex(body.dump());
+  }
+  ATELIER_ASSIGN_OR_RETURN(const double wait_s, ctx.req.query_number("wait", 0, 0, 3600));
+  ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
+  Design out = made.design;
+  if (wait_s > 0) {
+    const auto limit = std::min<std::chrono::milliseconds>(
+        std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
+        svc.settings().ai_timeout);
+    ATELIER_ASSIGN_OR_RETURN(
+        out, svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining()), ctx.work));
+  }
+  const bool done =
+      out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
+  Response resp = Response::json_ordered(made.created ? (done ? 201 : 202) : 200, design_json(out));
+  resp.set_header("Location", "/v1/designs/" + out.id);
+  if (!made.created) resp.set_header("Idempotent-Replayed", "true");
+  return resp;
+}
+
+Result<Response> DesignHandlers::handle_list_designs(const RequestContext& ctx) const {
+  std::optional<std::string> room, cursor;
+  std::string v;
+  if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
+  if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 20, 1, 100));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto page, svc.list(ctx.identity.id, room, static_cast<int>(limit), cursor, ctx.work));
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const auto& x : page.items) arr.push_back(design_json(x));
+  nlohmann::ordered_json out;
+  out["designs"] = arr;
+  out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
+                                        : nlohmann::ordered_json(nullptr);
+  return Response::json_ordered(200, out);
+}
+
+Result<Response> DesignHandlers::handle_design_image(const RequestContext& ctx) const {
+  return design_picture(ctx, true);
+}
+
+Result<Response> DesignHandlers::handle_design_control(const RequestContext& ctx) const {
+  return design_picture(ctx, false);
+}
+
+Result<Response> DesignHandlers::design_picture(const RequestContext& ctx, bool output) const {
+  ATELIER_ASSIGN_OR_RETURN(Design x,
+                           svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  const auto& blob = output ? x.output_blob : x.control_blob;
+  if (!blob)
+    return Status::not_found("design '" + x.id + "' has no " + (output ? "image" : "control") +
+                             " yet (" + x.status + ")");
+  ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(*blob));
+  return image_response(std::move(bytes),
+                        output ? x.output_type.value_or("image/png") : "image/png");
+}
+
+Result<Response> DesignHandlers::handle_get_design(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(Design x,
+                           svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::json_ordered(200, design_json(x));
+}
+
+Result<Response> DesignHandlers::handle_cancel_design(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(Design x,
+                           svc.cancel(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::json_ordered(200, design_json(x));
+}
+
+Result<Response> DesignHandlers::handle_delete_design(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::no_content();
+}
+
+Result<Response> DesignHandlers::handle_design_spend(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id, ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
+  const std::int64_t limit = svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];
+  nlohmann::ordered_json out;
+  out["today_usd"] = s.first;
+  out["month_usd"] = s.second;
+  out["generations_today"] = u.units;
+  out["generations_limit"] = limit;
+  out["generations_left"] = std::max<std::int64_t>(0, limit - u.units);
+  return Response::json_ordered(200, out);
+}
+
+}  // namespace
+
 void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& svc) {
+  const auto h = std::make_shared<const DesignHandlers>(DesignHandlers{d, svc});
   router.add({
       .method = Method::get,
       .path = "/v1/design/styles",
@@ -80,25 +302,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .summary = "Style presets (prompts, palettes, materials, lighting) and room types",
       .tag = "design",
       .access = Access::caller,
-      .handler = [](const RequestContext&) -> Result<Response> {
-        nlohmann::ordered_json styles = nlohmann::ordered_json::array();
-        for (const auto& s : design::styles())
-          styles.push_back({{"id", s.id},
-                            {"name", s.name},
-                            {"prompt", s.prompt},
-                            {"negative_prompt", s.negative},
-                            {"palette", s.palette},
-                            {"materials", s.materials},
-                            {"lighting", s.lighting}});
-        nlohmann::ordered_json rooms = nlohmann::ordered_json::array();
-        for (const auto& t : design::room_types())
-          rooms.push_back({{"id", t.id}, {"name", t.name}});
-        nlohmann::ordered_json out;
-        out["version"] = design::kPresetVersion;
-        out["styles"] = styles;
-        out["room_types"] = rooms;
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_design_styles),
   });
   router.add({
       .method = Method::post,
@@ -114,19 +318,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
           {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false),
       .success_status = 201,
       .errors = {413, 415},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
-                                 read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-        ATELIER_ASSIGN_OR_RETURN(auto imgs, decode_all(in, image_limits(d, 64, ctx.work)));
-        std::string name, room_type = "other";
-        in.option(ctx.req, "name", &name);
-        in.option(ctx.req, "room_type", &room_type);
-        ATELIER_ASSIGN_OR_RETURN(
-            Room room, svc.add_room(ctx.identity.id, name, room_type, in.images[0],
-                                    std::string(image::format_mime(imgs[0].header.format)),
-                                    imgs[0].width, imgs[0].height, ctx.work));
-        return Response::json_ordered(201, room_json(room));
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_create_room),
   });
   router.add({
       .method = Method::get,
@@ -136,12 +328,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        for (const auto& x : rooms) arr.push_back(room_json(x));
-        return Response::json_ordered(200, {{"rooms", arr}});
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_list_rooms),
   });
   router.add({
       .method = Method::get,
@@ -153,12 +340,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .exec = Exec::worker_pool,
       .response_content_type = "image/*",
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(Room room,
-                                 svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(room.blob));
-        return image_response(std::move(bytes), room.content_type);
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_room_image),
   });
   router.add({
       .method = Method::del,
@@ -170,11 +352,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .exec = Exec::worker_pool,
       .success_status = 204,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(
-            svc.delete_room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_delete_room),
   });
   router.add({
       .method = Method::post,
@@ -210,83 +388,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .errors = {404, 409, 413, 415, 422, 429, 503},
       .query = {QueryParam{
           "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object()) return Status::invalid_argument("expected a JSON object");
-        design::CreateDesign c;
-        c.owner = ctx.identity.id;
-        c.tier = static_cast<int>(ctx.identity.tier);
-        auto str = [&](const char* key, std::string* out) -> Status {
-          if (!body.contains(key) || body[key].is_null()) return Status::ok();
-          if (!body[key].is_string())
-            return Status::invalid_argument(std::string("'") + key + "' must be a string");
-          *out = body[key].get<std::string>();
-          return Status::ok();
-        };
-        std::string room_id, image_b64;
-        ATELIER_RETURN_IF_ERROR(str("room_id", &room_id));
-        ATELIER_RETURN_IF_ERROR(str("image", &image_b64));
-        ATELIER_RETURN_IF_ERROR(str("style", &c.style));
-        ATELIER_RETURN_IF_ERROR(str("room_type", &c.room_type));
-        ATELIER_RETURN_IF_ERROR(str("prompt", &c.extra_prompt));
-        ATELIER_RETURN_IF_ERROR(str("engine", &c.engine));
-        if (c.style.empty())
-          return Status::invalid_argument("'style' is required (GET /v1/design/styles lists them)");
-        if (!room_id.empty() && !image_b64.empty())
-          return Status::invalid_argument("give 'room_id' or 'image', not both");
-        if (!room_id.empty()) c.room_id = room_id;
-        if (!image_b64.empty()) {
-          ATELIER_ASSIGN_OR_RETURN(c.image_bytes, decode_base64_image(image_b64, "'image'"));
-          ATELIER_ASSIGN_OR_RETURN(image::HeaderInfo h, image::probe(c.image_bytes));
-          if (static_cast<std::int64_t>(h.width) * h.height > d.config.max_image_pixels)
-            return Status::payload_too_large("the image has more pixels than the limit");
-          c.image_type = std::string(image::format_mime(h.format));
-          // Decode once now so a broken image fails the request, not the job.
-          ATELIER_RETURN_IF_ERROR(
-              image::decode(c.image_bytes, image_limits(d, 64, ctx.work)).status());
-        }
-        if (body.contains("strength") && !body["strength"].is_null()) {
-          if (!body["strength"].is_number())
-            return Status::invalid_argument("'strength' must be a number in [0, 1]");
-          c.strength = body["strength"].get<double>();
-        }
-        if (body.contains("seed") && !body["seed"].is_null()) {
-          if (!body["seed"].is_number_integer() || body["seed"].get<std::int64_t>() < 0)
-            return Status::invalid_argument("'seed' must be a non-negative integer");
-          c.seed = body["seed"].get<std::int64_t>();
-        }
-        for (const char* k : {"canny_low", "canny_high"}) {
-          if (!body.contains(k) || body[k].is_null()) continue;
-          if (!body[k].is_number_integer())
-            return Status::invalid_argument(std::string("'") + k + "' must be an integer");
-          (std::string(k) == "canny_low" ? c.canny_low : c.canny_high) = body[k].get<int>();
-        }
-        const std::string_view key = ctx.req.header("idempotency-key");
-        if (!key.empty()) {
-          c.idempotency_key = std::string(key);
-          // Over the parsed body (keys sorted), so whitespace and key order
-          // do not make a retry "different".
-          c.request_hash = sha256_hex(body.dump());
-        }
-        ATELIER_ASSIGN_OR_RETURN(const double wait_s, ctx.req.query_number("wait", 0, 0, 3600));
-        ATELIER_ASSIGN_OR_RETURN(design::Created made, svc.create(c, ctx.work));
-        Design out = made.design;
-        if (wait_s > 0) {
-          const auto limit = std::min<std::chrono::milliseconds>(
-              std::chrono::milliseconds(static_cast<std::int64_t>(wait_s * 1000)),
-              svc.settings().ai_timeout);
-          ATELIER_ASSIGN_OR_RETURN(
-              out,
-              svc.wait(c.owner, out.id, std::min(limit, ctx.work.deadline.remaining()), ctx.work));
-        }
-        const bool done =
-            out.status == "succeeded" || out.status == "failed" || out.status == "cancelled";
-        Response resp =
-            Response::json_ordered(made.created ? (done ? 201 : 202) : 200, design_json(out));
-        resp.set_header("Location", "/v1/designs/" + out.id);
-        if (!made.created) resp.set_header("Idempotent-Replayed", "true");
-        return resp;
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_create_design),
   });
   router.add({
       .method = Method::get,
@@ -299,22 +401,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
                 QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        std::optional<std::string> room, cursor;
-        std::string v;
-        if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
-        if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
-        ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 20, 1, 100));
-        ATELIER_ASSIGN_OR_RETURN(
-            auto page, svc.list(ctx.identity.id, room, static_cast<int>(limit), cursor, ctx.work));
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        for (const auto& x : page.items) arr.push_back(design_json(x));
-        nlohmann::ordered_json out;
-        out["designs"] = arr;
-        out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
-                                              : nlohmann::ordered_json(nullptr);
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_list_designs),
   });
   router.add({
       .method = Method::get,
@@ -325,11 +412,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .access = Access::user,
       .exec = Exec::worker_pool,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(Design x,
-                                 svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::json_ordered(200, design_json(x));
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_get_design),
   });
   for (const char* what : {"image", "control"}) {
     const bool output = std::string(what) == "image";
@@ -344,17 +427,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
         .exec = Exec::worker_pool,
         .response_content_type = "image/*",
         .errors = {404},
-        .handler = [&svc, output](const RequestContext& ctx) -> Result<Response> {
-          ATELIER_ASSIGN_OR_RETURN(
-              Design x, svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-          const auto& blob = output ? x.output_blob : x.control_blob;
-          if (!blob)
-            return Status::not_found("design '" + x.id + "' has no " +
-                                     (output ? "image" : "control") + " yet (" + x.status + ")");
-          ATELIER_ASSIGN_OR_RETURN(std::string bytes, svc.blob(*blob));
-          return image_response(std::move(bytes),
-                                output ? x.output_type.value_or("image/png") : "image/png");
-        },
+        .handler = output ? http::bind_handler(h, &DesignHandlers::handle_design_image)
+                          : http::bind_handler(h, &DesignHandlers::handle_design_control),
     });
   }
   router.add({
@@ -366,11 +440,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .access = Access::user,
       .exec = Exec::worker_pool,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(
-            Design x, svc.cancel(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::json_ordered(200, design_json(x));
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_cancel_design),
   });
   router.add({
       .method = Method::del,
@@ -382,11 +452,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .exec = Exec::worker_pool,
       .success_status = 204,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(
-            svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_delete_design),
   });
   router.add({
       .method = Method::get,
@@ -397,19 +463,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto s, svc.spend(ctx.identity.id, ctx.work));
-        ATELIER_ASSIGN_OR_RETURN(Usage u, d.ledger.today("gen:" + ctx.identity.id));
-        const std::int64_t limit =
-            svc.settings().daily_generations[static_cast<int>(ctx.identity.tier)];
-        nlohmann::ordered_json out;
-        out["today_usd"] = s.first;
-        out["month_usd"] = s.second;
-        out["generations_today"] = u.units;
-        out["generations_limit"] = limit;
-        out["generations_left"] = std::max<std::int64_t>(0, limit - u.units);
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &DesignHandlers::handle_design_spend),
   });
 }
 

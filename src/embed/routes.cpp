@@ -56,9 +56,111 @@ nlohmann::json response_schema() {
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_embedding_routes(), named after their routes' operation ids,
+// over what they need.
+struct EmbeddingHandlers {
+  ApiDeps& d;
+  const engines::EmbedderRegistry& embedders;
+  const std::string& unavailable_reason;
+
+  Result<Response> handle_create_embeddings(const RequestContext& ctx) const;
+};
+
+Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
+  std::vector<std::string> inputs;
+  auto in = body.find("input");
+  if (in == body.end()) return Status::invalid_argument("field 'input' is required");
+  if (in->is_string()) {
+    inputs.push_back(in->get<std::string>());
+  } else if (in->is_array()) {
+    if (in->empty()) return Status::invalid_argument("'input' must not be an empty array");
+    if (in->size() > kMaxInputs) {
+      return Status::invalid_argument("'input' may hold at most " + std::to_string(kMaxInputs) +
+                                      " items");
+    }
+    for (const auto& item : *in) {
+      if (!item.is_string()) {
+        return Status::invalid_argument(
+            "'input' must be a string or an array of strings (token arrays are not "
+            "supported)");
+      }
+      inputs.push_back(item.get<std::string>());
+    }
+  } else {
+    return Status::invalid_argument("'input' must be a string or an array of strings");
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    int cps = 0;
+    if (!text::valid_utf8(inputs[i], &cps))
+      return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
+    if (inputs[i].empty())
+      return Status::invalid_argument("input " + std::to_string(i) + " is empty");
+    if (cps > d.config.max_input_length) {
+      return Status::payload_too_large("input " + std::to_string(i) + " has " +
+                                       std::to_string(cps) + " characters; the limit is " +
+                                       std::to_string(d.config.max_input_length));
+    }
+  }
+  std::string model = d.config.embedding_model;
+  if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
+    if (!m->is_string()) return Status::invalid_argument("'model' must be a string");
+    model = m->get<std::string>();
+  }
+  std::string format = "float";
+  if (auto f = body.find("encoding_format"); f != body.end() && !f->is_null()) {
+    if (!f->is_string() || (*f != "float" && *f != "base64")) {
+      return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
+    }
+    format = f->get<std::string>();
+  }
+  const engines::TextEmbedder* e = embedders.text(model);
+  if (!e) {
+    if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
+      return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
+    }
+    std::string known;
+    for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
+    return Status::not_found("no embedding model '" + model + "'" +
+                             (known.empty() ? "" : "; available: " + known));
+  }
+  if (auto dims = body.find("dimensions"); dims != body.end() && !dims->is_null()) {
+    if (!dims->is_number_integer() || dims->get<long long>() != e->dimensions()) {
+      return Status::invalid_argument("model " + model + " has " + std::to_string(e->dimensions()) +
+                                      " dimensions and cannot shorten them");
+    }
+  }
+  ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
+
+  nlohmann::ordered_json j;
+  j["object"] = "list";
+  auto& data = j["data"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < out.vectors.size(); ++i) {
+    nlohmann::ordered_json item;
+    item["object"] = "embedding";
+    item["index"] = i;
+    if (format == "base64") {
+      item["embedding"] = base64_floats(out.vectors[i]);
+    } else {
+      item["embedding"] = out.vectors[i];
+    }
+    data.push_back(std::move(item));
+  }
+  j["model"] = model;
+  j["usage"] = {{"prompt_tokens", out.tokens}, {"total_tokens", out.tokens}};
+  return Response::json_ordered(200, j);
+}
+
+}  // namespace
+
 void add_embedding_routes(http::Router& router, ApiDeps& d,
                           const engines::EmbedderRegistry& embedders,
                           const std::string& unavailable_reason) {
+  const auto h = std::make_shared<const EmbeddingHandlers>(
+      EmbeddingHandlers{d, embedders, unavailable_reason});
   router.add({
       .method = Method::post,
       .path = "/v1/embeddings",
@@ -71,100 +173,64 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
       .request_schema = request_schema(),
       .response_schema = response_schema(),
       .errors = {404, 413},
-      .handler = [&d, &embedders,
-                  &unavailable_reason](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object())
-          return Status::invalid_argument("request body must be a JSON object");
-        std::vector<std::string> inputs;
-        auto in = body.find("input");
-        if (in == body.end()) return Status::invalid_argument("field 'input' is required");
-        if (in->is_string()) {
-          inputs.push_back(in->get<std::string>());
-        } else if (in->is_array()) {
-          if (in->empty()) return Status::invalid_argument("'input' must not be an empty array");
-          if (in->size() > kMaxInputs) {
-            return Status::invalid_argument("'input' may hold at most " +
-                                            std::to_string(kMaxInputs) + " items");
-          }
-          for (const auto& item : *in) {
-            if (!item.is_string()) {
-              return Status::invalid_argument(
-                  "'input' must be a string or an array of strings (token arrays are not "
-                  "supported)");
-            }
-            inputs.push_back(item.get<std::string>());
-          }
-        } else {
-          return Status::invalid_argument("'input' must be a string or an array of strings");
-        }
-        for (std::size_t i = 0; i < inputs.size(); ++i) {
-          int cps = 0;
-          if (!text::valid_utf8(inputs[i], &cps))
-            return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
-          if (inputs[i].empty())
-            return Status::invalid_argument("input " + std::to_string(i) + " is empty");
-          if (cps > d.config.max_input_length) {
-            return Status::payload_too_large("input " + std::to_string(i) + " has " +
-                                             std::to_string(cps) + " characters; the limit is " +
-                                             std::to_string(d.config.max_input_length));
-          }
-        }
-        std::string model = d.config.embedding_model;
-        if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
-          if (!m->is_string()) return Status::invalid_argument("'model' must be a string");
-          model = m->get<std::string>();
-        }
-        std::string format = "float";
-        if (auto f = body.find("encoding_format"); f != body.end() && !f->is_null()) {
-          if (!f->is_string() || (*f != "float" && *f != "base64")) {
-            return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
-          }
-          format = f->get<std::string>();
-        }
-        const engines::TextEmbedder* e = embedders.text(model);
-        if (!e) {
-          if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
-            return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
-          }
-          std::string known;
-          for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
-          return Status::not_found("no embedding model '" + model + "'" +
-                                   (known.empty() ? "" : "; available: " + known));
-        }
-        if (auto dims = body.find("dimensions"); dims != body.end() && !dims->is_null()) {
-          if (!dims->is_number_integer() || dims->get<long long>() != e->dimensions()) {
-            return Status::invalid_argument("model " + model + " has " +
-                                            std::to_string(e->dimensions()) +
-                                            " dimensions and cannot shorten them");
-          }
-        }
-        ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
-
-        nlohmann::ordered_json j;
-        j["object"] = "list";
-        auto& data = j["data"] = nlohmann::ordered_json::array();
-        for (std::size_t i = 0; i < out.vectors.size(); ++i) {
-          nlohmann::ordered_json item;
-          item["object"] = "embedding";
-          item["index"] = i;
-          if (format == "base64") {
-            item["embedding"] = base64_floats(out.vectors[i]);
-          } else {
-            item["embedding"] = out.vectors[i];
-          }
-          data.push_back(std::move(item));
-        }
-        j["model"] = model;
-        j["usage"] = {{"prompt_tokens", out.tokens}, {"total_tokens", out.tokens}};
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &EmbeddingHandlers::handle_create_embeddings),
   });
 }
 
+namespace {
+
+// The handlers of add_image_embedding_routes(), named after their routes' operation ids,
+// over what they need.
+constexpr std::size_t kMaxImages = 32;  // images per request
+
+struct ImageEmbeddingHandlers {
+  ApiDeps& d;
+  const engines::ImageModels& images;
+
+  Result<Response> handle_create_image_embeddings(const RequestContext& ctx) const;
+};
+
+Result<Response> ImageEmbeddingHandlers::handle_create_image_embeddings(
+    const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
+                           read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
+  std::string model = "mobilenet-v2";
+  in.option(ctx.req, "model", &model);
+  std::string format = "float";
+  in.option(ctx.req, "encoding_format", &format);
+  if (format != "float" && format != "base64") {
+    return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
+  }
+  ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
+  ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                           decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+  std::vector<engines::ImageModels::Input> inputs;
+  for (auto& i : imgs) inputs.push_back({&i.bgr, i.sha256_hex});
+  ATELIER_ASSIGN_OR_RETURN(auto feats, images.encode(*encoder, inputs, ctx.work));
+  nlohmann::ordered_json j;
+  j["object"] = "list";
+  auto& data = j["data"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < feats.size(); ++i) {
+    nlohmann::ordered_json item;
+    item["object"] = "embedding";
+    item["index"] = i;
+    if (format == "base64") {
+      item["embedding"] = base64_floats(feats[i].embedding);
+    } else {
+      item["embedding"] = feats[i].embedding;
+    }
+    data.push_back(std::move(item));
+  }
+  j["model"] = model;
+  j["usage"] = {{"prompt_tokens", 0}, {"total_tokens", 0}, {"images", feats.size()}};
+  return Response::json_ordered(200, j);
+}
+
+}  // namespace
+
 void add_image_embedding_routes(http::Router& router, ApiDeps& d,
                                 const engines::ImageModels& images) {
-  constexpr std::size_t kMaxImages = 32;
+  const auto h = std::make_shared<const ImageEmbeddingHandlers>(ImageEmbeddingHandlers{d, images});
   router.add({
       .method = Method::post,
       .path = "/v1/embeddings/images",
@@ -181,40 +247,7 @@ void add_image_embedding_routes(http::Router& router, ApiDeps& d,
           true),
       .response_schema = response_schema(),
       .errors = {404, 413, 415, 503},
-      .handler = [&d, &images](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(ImageRequest in,
-                                 read_images(ctx.req, kMaxImages, url_policy(d.config), ctx.work));
-        std::string model = "mobilenet-v2";
-        in.option(ctx.req, "model", &model);
-        std::string format = "float";
-        in.option(ctx.req, "encoding_format", &format);
-        if (format != "float" && format != "base64") {
-          return Status::invalid_argument("'encoding_format' must be \"float\" or \"base64\"");
-        }
-        ATELIER_ASSIGN_OR_RETURN(engines::ImageEncoder * encoder, images.get(model));
-        ATELIER_ASSIGN_OR_RETURN(
-            auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-        std::vector<engines::ImageModels::Input> inputs;
-        for (auto& i : imgs) inputs.push_back({&i.bgr, i.sha256_hex});
-        ATELIER_ASSIGN_OR_RETURN(auto feats, images.encode(*encoder, inputs, ctx.work));
-        nlohmann::ordered_json j;
-        j["object"] = "list";
-        auto& data = j["data"] = nlohmann::ordered_json::array();
-        for (std::size_t i = 0; i < feats.size(); ++i) {
-          nlohmann::ordered_json item;
-          item["object"] = "embedding";
-          item["index"] = i;
-          if (format == "base64") {
-            item["embedding"] = base64_floats(feats[i].embedding);
-          } else {
-            item["embedding"] = feats[i].embedding;
-          }
-          data.push_back(std::move(item));
-        }
-        j["model"] = model;
-        j["usage"] = {{"prompt_tokens", 0}, {"total_tokens", 0}, {"images", feats.size()}};
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &ImageEmbeddingHandlers::handle_create_image_embeddings),
   });
 }
 

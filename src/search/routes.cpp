@@ -104,7 +104,169 @@ Response ingest_response(const std::string& collection, const UpsertCounts& coun
   return Response::json_ordered(200, j);
 }
 
+namespace {
+
+// The handlers of add_search_routes(), named after their routes' operation ids,
+// over what they need.
+struct SearchHandlers {
+  ApiDeps& d;
+  search::SearchService& svc;
+
+  Result<Response> handle_create_collection(const RequestContext& ctx) const;
+  Result<Response> handle_list_collections(const RequestContext& ctx) const;
+  Result<Response> handle_ingest_documents(const RequestContext& ctx) const;
+  Result<Response> handle_delete_collection(const RequestContext& ctx) const;
+  Result<Response> handle_delete_document(const RequestContext& ctx) const;
+  Result<Response> handle_search(const RequestContext& ctx) const;
+  Result<Response> handle_index_stats(const RequestContext& ctx) const;
+};
+
+Result<Response> SearchHandlers::handle_create_collection(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
+    return Status::invalid_argument("'name' (string) is required");
+  }
+  const std::string name = body["name"];
+  ATELIER_RETURN_IF_ERROR(valid_name(name));
+  std::string model = d.config.embedding_model;
+  if (body.contains("model") && !body["model"].is_null()) {
+    if (!body["model"].is_string()) return Status::invalid_argument("'model' must be a string");
+    model = body["model"];
+  }
+  std::string visibility = "private";
+  if (body.contains("visibility") && !body["visibility"].is_null()) {
+    if (!body["visibility"].is_string())
+      return Status::invalid_argument("'visibility' is private or public");
+    visibility = body["visibility"];
+  }
+  ATELIER_ASSIGN_OR_RETURN(Collection c,
+                           svc.create(name, caller_of(ctx.identity), model, visibility));
+  return Response::json_ordered(201, collection_json(c));
+}
+
+Result<Response> SearchHandlers::handle_list_collections(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (auto& c : cols) arr.push_back(collection_json(c));
+  nlohmann::ordered_json j;
+  j["collections"] = arr;
+  return Response::json_ordered(200, j);
+}
+
+Result<Response> SearchHandlers::handle_ingest_documents(const RequestContext& ctx) const {
+  const std::string& name = ctx.req.path_params.at("name");
+  auto ct = ctx.req.header("Content-Type");
+  std::vector<search::IngestDocument> docs;
+  if (ct.find("ndjson") != std::string_view::npos || ct.find("jsonl") != std::string_view::npos) {
+    // Every line goes through the same bounded parser as a JSON body.
+    std::string_view rest = ctx.req.body;
+    std::size_t n = 0, line_no = 0;
+    while (!rest.empty()) {
+      const auto nl = rest.find('\n');
+      std::string_view line = rest.substr(0, nl);
+      rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      ATELIER_ASSIGN_OR_RETURN(auto item, json::parse(line, {}, "line " + std::to_string(line_no)));
+      ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(item, n++, d.config.max_input_length));
+      docs.push_back(std::move(doc));
+    }
+  } else {
+    ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+    if (!body.is_array()) return Status::invalid_argument("expected a JSON array of documents");
+    for (std::size_t i = 0; i < body.size(); ++i) {
+      ATELIER_ASSIGN_OR_RETURN(auto doc, parse_document(body[i], i, d.config.max_input_length));
+      docs.push_back(std::move(doc));
+    }
+  }
+  if (docs.empty()) return Status::invalid_argument("no documents in the request");
+  ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
+                           svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
+  return ingest_response(name, counts);
+}
+
+Result<Response> SearchHandlers::handle_delete_collection(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
+  return Response::no_content();
+}
+
+Result<Response> SearchHandlers::handle_delete_document(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"), ctx.req.path_params.at("id"),
+                                     caller_of(ctx.identity)));
+  return Response::no_content();
+}
+
+Result<Response> SearchHandlers::handle_search(const RequestContext& ctx) const {
+  search::SearchRequest sr;
+  if (!ctx.req.query_param("q", &sr.query) || sr.query.empty())
+    return Status::invalid_argument("'q' is required");
+  int cps = 0;
+  if (!text::valid_utf8(sr.query, &cps)) return Status::invalid_argument("'q' is not valid UTF-8");
+  if (cps > d.config.max_input_length)
+    return Status::payload_too_large("'q' is longer than the input limit");
+  ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
+  std::string mode;
+  if (ctx.req.query_param("mode", &mode) && !mode.empty() && !search::parse_mode(mode, &sr.mode)) {
+    return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
+  }
+  std::string filter;
+  if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
+  }
+  const auto t0 = SteadyClock::now();
+  ATELIER_ASSIGN_OR_RETURN(
+      auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
+  d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
+                           std::chrono::duration<double>(SteadyClock::now() - t0).count());
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const auto& h : hits) {
+    nlohmann::ordered_json j;
+    j["id"] = h.id;
+    j["score"] = h.score;
+    j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank},
+                                                     {"score", h.bm25_score.value_or(0)}}
+                            : nlohmann::ordered_json(nullptr);
+    j["vector"] = h.vector_rank ? nlohmann::ordered_json{{"rank", *h.vector_rank},
+                                                         {"score", h.vector_score.value_or(0)}}
+                                : nlohmann::ordered_json(nullptr);
+    j["snippet"] = h.snippet;
+    arr.push_back(std::move(j));
+  }
+  nlohmann::ordered_json out;
+  out["query"] = sr.query;
+  out["mode"] = mode.empty() ? "hybrid" : mode;
+  out["hits"] = arr;
+  return Response::json_ordered(200, out);
+}
+
+Result<Response> SearchHandlers::handle_index_stats(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  std::size_t vectors = 0, memory = 0;
+  for (auto& s : stats) {
+    auto j = collection_json(s.collection);
+    j["index"] = s.index_kind;
+    j["loaded"] = s.loaded;
+    j["vectors"] = s.vectors;
+    j["memory_bytes"] = s.memory_bytes;
+    vectors += s.vectors;
+    memory += s.memory_bytes;
+    arr.push_back(std::move(j));
+  }
+  nlohmann::ordered_json out;
+  out["collections"] = arr;
+  out["total_vectors"] = vectors;
+  out["total_memory_bytes"] = memory;
+  for (const auto& part : d.index_stats.parts()) {
+    ATELIER_ASSIGN_OR_RETURN(out[part.name], part.stats(ctx.identity, ctx.work));
+  }
+  return Response::json_ordered(200, out);
+}
+
+}  // namespace
+
 void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& svc) {
+  const auto h = std::make_shared<const SearchHandlers>(SearchHandlers{d, svc});
   router.add({
       .method = Method::post,
       .path = "/v1/collections",
@@ -122,29 +284,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
               {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
       .success_status = 201,
       .errors = {409},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object() || !body.contains("name") || !body["name"].is_string()) {
-          return Status::invalid_argument("'name' (string) is required");
-        }
-        const std::string name = body["name"];
-        ATELIER_RETURN_IF_ERROR(valid_name(name));
-        std::string model = d.config.embedding_model;
-        if (body.contains("model") && !body["model"].is_null()) {
-          if (!body["model"].is_string())
-            return Status::invalid_argument("'model' must be a string");
-          model = body["model"];
-        }
-        std::string visibility = "private";
-        if (body.contains("visibility") && !body["visibility"].is_null()) {
-          if (!body["visibility"].is_string())
-            return Status::invalid_argument("'visibility' is private or public");
-          visibility = body["visibility"];
-        }
-        ATELIER_ASSIGN_OR_RETURN(Collection c,
-                                 svc.create(name, caller_of(ctx.identity), model, visibility));
-        return Response::json_ordered(201, collection_json(c));
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_create_collection),
   });
   router.add({
       .method = Method::get,
@@ -155,14 +295,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        for (auto& c : cols) arr.push_back(collection_json(c));
-        nlohmann::ordered_json j;
-        j["collections"] = arr;
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_list_collections),
   });
   router.add({
       .method = Method::post,
@@ -182,42 +315,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
       .errors = {403, 404, 413},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        const std::string& name = ctx.req.path_params.at("name");
-        auto ct = ctx.req.header("Content-Type");
-        std::vector<search::IngestDocument> docs;
-        if (ct.find("ndjson") != std::string_view::npos ||
-            ct.find("jsonl") != std::string_view::npos) {
-          // Every line goes through the same bounded parser as a JSON body.
-          std::string_view rest = ctx.req.body;
-          std::size_t n = 0, line_no = 0;
-          while (!rest.empty()) {
-            const auto nl = rest.find('\n');
-            std::string_view line = rest.substr(0, nl);
-            rest = nl == std::string_view::npos ? std::string_view() : rest.substr(nl + 1);
-            ++line_no;
-            if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-            ATELIER_ASSIGN_OR_RETURN(auto item,
-                                     json::parse(line, {}, "line " + std::to_string(line_no)));
-            ATELIER_ASSIGN_OR_RETURN(auto doc,
-                                     parse_document(item, n++, d.config.max_input_length));
-            docs.push_back(std::move(doc));
-          }
-        } else {
-          ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-          if (!body.is_array())
-            return Status::invalid_argument("expected a JSON array of documents");
-          for (std::size_t i = 0; i < body.size(); ++i) {
-            ATELIER_ASSIGN_OR_RETURN(auto doc,
-                                     parse_document(body[i], i, d.config.max_input_length));
-            docs.push_back(std::move(doc));
-          }
-        }
-        if (docs.empty()) return Status::invalid_argument("no documents in the request");
-        ATELIER_ASSIGN_OR_RETURN(UpsertCounts counts,
-                                 svc.ingest(name, docs, caller_of(ctx.identity), ctx.work));
-        return ingest_response(name, counts);
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_ingest_documents),
   });
   router.add({
       .method = Method::del,
@@ -230,10 +328,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .response_content_type = "",
       .success_status = 204,
       .errors = {403, 404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(svc.drop(ctx.req.path_params.at("name"), caller_of(ctx.identity)));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_delete_collection),
   });
   router.add({
       .method = Method::del,
@@ -246,11 +341,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .response_content_type = "",
       .success_status = 204,
       .errors = {403, 404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(svc.remove(ctx.req.path_params.at("name"),
-                                           ctx.req.path_params.at("id"), caller_of(ctx.identity)));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_delete_document),
   });
   router.add({
       .method = Method::get,
@@ -268,51 +359,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
                            "bm25, vector or hybrid (default)",
                            {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
                 QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        search::SearchRequest sr;
-        if (!ctx.req.query_param("q", &sr.query) || sr.query.empty())
-          return Status::invalid_argument("'q' is required");
-        int cps = 0;
-        if (!text::valid_utf8(sr.query, &cps))
-          return Status::invalid_argument("'q' is not valid UTF-8");
-        if (cps > d.config.max_input_length)
-          return Status::payload_too_large("'q' is longer than the input limit");
-        ATELIER_ASSIGN_OR_RETURN(sr.k, int_param(ctx.req, "k", 10, 1, 100));
-        std::string mode;
-        if (ctx.req.query_param("mode", &mode) && !mode.empty() &&
-            !search::parse_mode(mode, &sr.mode)) {
-          return Status::invalid_argument("'mode' must be bm25, vector or hybrid");
-        }
-        std::string filter;
-        if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
-          ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
-        }
-        const auto t0 = SteadyClock::now();
-        ATELIER_ASSIGN_OR_RETURN(auto hits, svc.search(ctx.req.path_params.at("name"), sr,
-                                                       caller_of(ctx.identity), ctx.work));
-        d.metrics.observe_search(mode.empty() ? "hybrid" : mode,
-                                 std::chrono::duration<double>(SteadyClock::now() - t0).count());
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        for (const auto& h : hits) {
-          nlohmann::ordered_json j;
-          j["id"] = h.id;
-          j["score"] = h.score;
-          j["bm25"] = h.bm25_rank ? nlohmann::ordered_json{{"rank", *h.bm25_rank},
-                                                           {"score", h.bm25_score.value_or(0)}}
-                                  : nlohmann::ordered_json(nullptr);
-          j["vector"] = h.vector_rank
-                            ? nlohmann::ordered_json{{"rank", *h.vector_rank},
-                                                     {"score", h.vector_score.value_or(0)}}
-                            : nlohmann::ordered_json(nullptr);
-          j["snippet"] = h.snippet;
-          arr.push_back(std::move(j));
-        }
-        nlohmann::ordered_json out;
-        out["query"] = sr.query;
-        out["mode"] = mode.empty() ? "hybrid" : mode;
-        out["hits"] = arr;
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_search),
   });
   router.add({
       .method = Method::get,
@@ -323,29 +370,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto stats, svc.stats(caller_of(ctx.identity)));
-        nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-        std::size_t vectors = 0, memory = 0;
-        for (auto& s : stats) {
-          auto j = collection_json(s.collection);
-          j["index"] = s.index_kind;
-          j["loaded"] = s.loaded;
-          j["vectors"] = s.vectors;
-          j["memory_bytes"] = s.memory_bytes;
-          vectors += s.vectors;
-          memory += s.memory_bytes;
-          arr.push_back(std::move(j));
-        }
-        nlohmann::ordered_json out;
-        out["collections"] = arr;
-        out["total_vectors"] = vectors;
-        out["total_memory_bytes"] = memory;
-        for (const auto& part : d.index_stats.parts()) {
-          ATELIER_ASSIGN_OR_RETURN(out[part.name], part.stats(ctx.identity, ctx.work));
-        }
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &SearchHandlers::handle_index_stats),
   });
 }
 

@@ -145,6 +145,83 @@ Result<image::Image> one_image(const RequestContext& ctx, const ApiDeps& d, Imag
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_vision_routes(), named after their routes' operation ids,
+// over what they need.
+struct VisionHandlers {
+  ApiDeps& d;
+  vision::VisionService& svc;
+
+  Result<Response> handle_vision_analyze(const RequestContext& ctx) const;
+  Result<Response> handle_vision_detect(const RequestContext& ctx) const;
+  Result<Response> handle_vision_ocr(const RequestContext& ctx) const;
+  Result<Response> handle_vision_caption(const RequestContext& ctx) const;
+  Result<Response> handle_vision_vqa(const RequestContext& ctx) const;
+};
+
+Result<Response> VisionHandlers::handle_vision_analyze(const RequestContext& ctx) const {
+  ImageRequest in;
+  ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+  vision::AnalyzeOptions o;
+  ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+  o.min_score = float(ms);
+  ATELIER_ASSIGN_OR_RETURN(o.classify, in.flag(ctx.req, "classify", true));
+  ATELIER_ASSIGN_OR_RETURN(o.colors, in.flag(ctx.req, "colors", true));
+  ATELIER_ASSIGN_OR_RETURN(o.ocr, in.flag(ctx.req, "ocr", false));
+  ATELIER_ASSIGN_OR_RETURN(o.caption, in.flag(ctx.req, "caption", false));
+  ATELIER_ASSIGN_OR_RETURN(double mc, in.number(ctx.req, "max_colors", 5, 1, 12));
+  o.max_colors = int(mc);
+  ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+  o.psm = int(p);
+  ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.analyze(img, o, ctx.work));
+  return Response::json_ordered(200, analysis_json(a));
+}
+
+Result<Response> VisionHandlers::handle_vision_detect(const RequestContext& ctx) const {
+  ImageRequest in;
+  ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+  ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
+  Result<vision::Analysis> a = Status::internal("not run");
+  {
+    ScopedTiming t(ctx.work.timings.get(), "detect");
+    a = svc.detect(img, float(ms), ctx.work);
+  }
+  if (!a.is_ok()) return a.status();
+  ScopedTiming t(ctx.work.timings.get(), "json");
+  return Response::json_ordered(200, analysis_json(*a));
+}
+
+Result<Response> VisionHandlers::handle_vision_ocr(const RequestContext& ctx) const {
+  ImageRequest in;
+  ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+  ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
+  ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.ocr(img, int(p), ctx.work));
+  return Response::json_ordered(200, analysis_json(a, true));
+}
+
+Result<Response> VisionHandlers::handle_vision_caption(const RequestContext& ctx) const {
+  ImageRequest in;
+  ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
+  ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.caption(img, ctx.work));
+  return Response::json_ordered(200, analysis_json(a));
+}
+
+Result<Response> VisionHandlers::handle_vision_vqa(const RequestContext& ctx) const {
+  ImageRequest in;
+  ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  std::string q;
+  if (!in.option(ctx.req, "question", &q) || q.empty())
+    return Status::invalid_argument("'question' is required");
+  if (q.size() > 500) return Status::payload_too_large("'question' is longer than 500 bytes");
+  ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                           decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+  ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.vqa(imgs[0], q, ctx.work));
+  return Response::json_ordered(200, analysis_json(a));
+}
+
+}  // namespace
+
 void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& svc) {
   const nlohmann::json min_score = {
       {"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.3}};
@@ -154,6 +231,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
       {"maximum", 13},
       {"default", 3},
       {"description", "Tesseract page segmentation mode: 3 auto, 6 block, 7 line, 11 sparse"}};
+  const auto h = std::make_shared<const VisionHandlers>(VisionHandlers{d, svc});
   router.add(vision_route(
       {
           .path = "/v1/vision/analyze",
@@ -161,23 +239,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .summary =
               "Detections, garment/furniture types, colours, and optionally OCR and a caption",
           .cost = 5,
-          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-            ImageRequest in;
-            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-            vision::AnalyzeOptions o;
-            ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-            o.min_score = float(ms);
-            ATELIER_ASSIGN_OR_RETURN(o.classify, in.flag(ctx.req, "classify", true));
-            ATELIER_ASSIGN_OR_RETURN(o.colors, in.flag(ctx.req, "colors", true));
-            ATELIER_ASSIGN_OR_RETURN(o.ocr, in.flag(ctx.req, "ocr", false));
-            ATELIER_ASSIGN_OR_RETURN(o.caption, in.flag(ctx.req, "caption", false));
-            ATELIER_ASSIGN_OR_RETURN(double mc, in.number(ctx.req, "max_colors", 5, 1, 12));
-            o.max_colors = int(mc);
-            ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
-            o.psm = int(p);
-            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.analyze(img, o, ctx.work));
-            return Response::json_ordered(200, analysis_json(a));
-          },
+          .handler = http::bind_handler(h, &VisionHandlers::handle_vision_analyze),
       },
       {{"min_score", min_score},
        {"classify", {{"type", "boolean"}, {"default", true}}},
@@ -192,19 +254,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .operation_id = "vision_detect",
           .summary = "Objects (COCO) mapped to atelier's categories, boxes in image pixels",
           .cost = 2,
-          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-            ImageRequest in;
-            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-            ATELIER_ASSIGN_OR_RETURN(double ms, in.number(ctx.req, "min_score", 0.3, 0, 1));
-            Result<vision::Analysis> a = Status::internal("not run");
-            {
-              ScopedTiming t(ctx.work.timings.get(), "detect");
-              a = svc.detect(img, float(ms), ctx.work);
-            }
-            if (!a.is_ok()) return a.status();
-            ScopedTiming t(ctx.work.timings.get(), "json");
-            return Response::json_ordered(200, analysis_json(*a));
-          },
+          .handler = http::bind_handler(h, &VisionHandlers::handle_vision_detect),
       },
       {{"min_score", min_score}}));
   router.add(vision_route(
@@ -213,13 +263,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .operation_id = "vision_ocr",
           .summary = "Text with lines, words, boxes and confidences",
           .cost = 2,
-          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-            ImageRequest in;
-            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-            ATELIER_ASSIGN_OR_RETURN(double p, in.number(ctx.req, "psm", 3, 0, 13));
-            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.ocr(img, int(p), ctx.work));
-            return Response::json_ordered(200, analysis_json(a, true));
-          },
+          .handler = http::bind_handler(h, &VisionHandlers::handle_vision_ocr),
       },
       {{"psm", psm}}));
   router.add(vision_route(
@@ -228,12 +272,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .operation_id = "vision_caption",
           .summary = "A caption written from what the engines found (or by a hosted model)",
           .cost = 3,
-          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-            ImageRequest in;
-            ATELIER_ASSIGN_OR_RETURN(image::Image img, one_image(ctx, d, &in));
-            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.caption(img, ctx.work));
-            return Response::json_ordered(200, analysis_json(a));
-          },
+          .handler = http::bind_handler(h, &VisionHandlers::handle_vision_caption),
       },
       {}));
   router.add(vision_route(
@@ -243,19 +282,7 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .summary =
               "Answer a question about the image, with the evidence; 'unknown' when ungrounded",
           .cost = 3,
-          .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-            ImageRequest in;
-            ATELIER_ASSIGN_OR_RETURN(in, read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-            std::string q;
-            if (!in.option(ctx.req, "question", &q) || q.empty())
-              return Status::invalid_argument("'question' is required");
-            if (q.size() > 500)
-              return Status::payload_too_large("'question' is longer than 500 bytes");
-            ATELIER_ASSIGN_OR_RETURN(
-                auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-            ATELIER_ASSIGN_OR_RETURN(vision::Analysis a, svc.vqa(imgs[0], q, ctx.work));
-            return Response::json_ordered(200, analysis_json(a));
-          },
+          .handler = http::bind_handler(h, &VisionHandlers::handle_vision_vqa),
       },
       {{"question", {{"type", "string"}, {"maxLength", 500}}}}));
 }

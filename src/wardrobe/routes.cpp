@@ -221,7 +221,135 @@ Result<wardrobe::Evaluation> evaluate_inline(ApiDeps& d, wardrobe::OutfitService
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_outfit_routes(), named after their routes' operation ids,
+// over what they need.
+struct OutfitHandlers {
+  ApiDeps& d;
+  wardrobe::OutfitService& svc;
+
+  Result<Response> handle_evaluate_outfit(const RequestContext& ctx) const;
+  Result<Response> handle_recommend_outfits(const RequestContext& ctx) const;
+};
+
+Result<Response> OutfitHandlers::handle_evaluate_outfit(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+  const bool by_id = body.contains("item_ids"), inline_items = body.contains("items");
+  if (by_id == inline_items) return Status::invalid_argument("give either 'item_ids' or 'items'");
+  wardrobe::Evaluation e;
+  if (by_id) {
+    ATELIER_ASSIGN_OR_RETURN(auto ids, id_list(body, "item_ids"));
+    ATELIER_ASSIGN_OR_RETURN(e, svc.evaluate_items(ctx.identity.id, ids, ctx.work));
+  } else {
+    const auto& arr = body["items"];
+    if (!arr.is_array() || arr.size() < wardrobe::kMinOutfitItems ||
+        arr.size() > wardrobe::kMaxOutfitItems)
+      return Status::invalid_argument("'items' must hold 2 to 9 items");
+    // Cost follows the work: each photo is decoded and tagged as an
+    // upload is, so each costs a unit more (refunded should this fail).
+    const auto extra = static_cast<std::int64_t>(arr.size());
+    const Decision q = d.ledger.reserve(ctx.identity.id, extra,
+                                        d.config.daily_limit[static_cast<int>(ctx.identity.tier)]);
+    if (!q.allowed) {
+      if (q.binding.name == "usage_store_unavailable")
+        return Status::unavailable("usage store unavailable");
+      return Status::resource_exhausted(
+          "daily quota reached: evaluating photos inline costs 2 units and 1 per photo");
+    }
+    const std::string day = utc_day(system_clock_seconds()());
+    auto evaluated = evaluate_inline(d, svc, ctx, arr);
+    if (!evaluated.is_ok()) {
+      d.ledger.refund(ctx.identity.id, day, extra);
+      return evaluated.status();
+    }
+    e = std::move(evaluated).value();
+  }
+  return Response::json_ordered(200, evaluation_json(e));
+}
+
+Result<Response> OutfitHandlers::handle_recommend_outfits(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+  static const std::set<std::string> known = {"anchor_item_ids",
+                                              "exclude_item_ids",
+                                              "occasion",
+                                              "season",
+                                              "weather",
+                                              "count",
+                                              "seed",
+                                              "fill",
+                                              "k"};
+  for (auto& [k, v] : body.items())
+    if (!known.count(k)) return Status::invalid_argument("unknown field '" + k + "'");
+  ATELIER_ASSIGN_OR_RETURN(auto anchors, id_list(body, "anchor_item_ids"));
+  if (body.contains("fill")) {
+    const auto& f = body["fill"];
+    if (!f.is_object() || !f.contains("category") || !f["category"].is_string())
+      return Status::invalid_argument("'fill' needs a 'category'");
+    wardrobe::FillRequest fr;
+    fr.anchor_item_ids = anchors;
+    fr.category = f["category"];
+    if (f.contains("type") && !f["type"].is_null()) {
+      ATELIER_ASSIGN_OR_RETURN(fr.type, wardrobe::text_field(f["type"], "fill.type", 64));
+    }
+    ATELIER_ASSIGN_OR_RETURN(auto k, number_field(body, "k"));
+    if (k) {
+      if (*k != std::floor(*k)) return Status::invalid_argument("'k' must be an integer");
+      fr.k = static_cast<int>(std::clamp(*k, -1.0, 1000.0));
+    }
+    ATELIER_ASSIGN_OR_RETURN(auto ranked, svc.fill(ctx.identity.id, fr, ctx.work));
+    ordered_json arr = ordered_json::array();
+    for (const auto& x : ranked)
+      arr.push_back(
+          {{"id", x.item_id}, {"score", round3(x.score)}, {"explanation", x.explanation}});
+    return Response::json_ordered(200, {{"items", arr}});
+  }
+  wardrobe::RecommendRequest rr;
+  rr.anchor_item_ids = anchors;
+  ATELIER_ASSIGN_OR_RETURN(rr.exclude_item_ids, id_list(body, "exclude_item_ids"));
+  for (auto [name, slot] :
+       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+           {"occasion", &rr.occasion}, {"season", &rr.season}}) {
+    auto it = body.find(name);
+    if (it == body.end() || it->is_null()) continue;
+    ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*it, name, 32));
+  }
+  if (auto w = body.find("weather"); w != body.end() && !w->is_null()) {
+    if (!w->is_object()) return Status::invalid_argument("'weather' must be an object");
+    ATELIER_ASSIGN_OR_RETURN(rr.weather.temperature_c, number_field(*w, "temperature_c"));
+    ATELIER_ASSIGN_OR_RETURN(rr.weather.precipitation, number_field(*w, "precipitation"));
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto count, number_field(body, "count"));
+  if (count) {
+    if (*count != std::floor(*count)) return Status::invalid_argument("'count' must be an integer");
+    rr.count = static_cast<int>(std::clamp(*count, -1.0, 1000.0));
+  }
+  if (auto sd = body.find("seed"); sd != body.end() && !sd->is_null()) {
+    if (!sd->is_number_unsigned())
+      return Status::invalid_argument("'seed' must be a non-negative integer");
+    rr.seed = sd->get<std::uint64_t>();
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto rec, svc.recommend(ctx.identity.id, rr, ctx.work));
+  ordered_json arr = ordered_json::array();
+  for (const auto& o : rec.outfits) {
+    ordered_json j;
+    j["item_ids"] = o.item_ids;
+    ordered_json e = evaluation_json(o.evaluation);  // named: items() must not outlive it
+    for (auto& [k, v] : e.items()) j[k] = std::move(v);
+    arr.push_back(std::move(j));
+  }
+  ordered_json out;
+  out["outfits"] = arr;
+  out["note"] = rec.note.empty() ? ordered_json(nullptr) : ordered_json(rec.note);
+  return Response::json_ordered(200, out);
+}
+
+}  // namespace
+
 void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService& svc) {
+  const auto h = std::make_shared<const OutfitHandlers>(OutfitHandlers{d, svc});
   router.add({
       .method = Method::post,
       .path = "/v1/outfits/evaluate",
@@ -258,42 +386,7 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
                         "The only accent colour comes from the blue jeans; the rest is neutral.",
                         "The blue jeans are casual while the black blouse is smart casual."]})"),
       .errors = {404, 413, 415},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
-        const bool by_id = body.contains("item_ids"), inline_items = body.contains("items");
-        if (by_id == inline_items)
-          return Status::invalid_argument("give either 'item_ids' or 'items'");
-        wardrobe::Evaluation e;
-        if (by_id) {
-          ATELIER_ASSIGN_OR_RETURN(auto ids, id_list(body, "item_ids"));
-          ATELIER_ASSIGN_OR_RETURN(e, svc.evaluate_items(ctx.identity.id, ids, ctx.work));
-        } else {
-          const auto& arr = body["items"];
-          if (!arr.is_array() || arr.size() < wardrobe::kMinOutfitItems ||
-              arr.size() > wardrobe::kMaxOutfitItems)
-            return Status::invalid_argument("'items' must hold 2 to 9 items");
-          // Cost follows the work: each photo is decoded and tagged as an
-          // upload is, so each costs a unit more (refunded should this fail).
-          const auto extra = static_cast<std::int64_t>(arr.size());
-          const Decision q = d.ledger.reserve(
-              ctx.identity.id, extra, d.config.daily_limit[static_cast<int>(ctx.identity.tier)]);
-          if (!q.allowed) {
-            if (q.binding.name == "usage_store_unavailable")
-              return Status::unavailable("usage store unavailable");
-            return Status::resource_exhausted(
-                "daily quota reached: evaluating photos inline costs 2 units and 1 per photo");
-          }
-          const std::string day = utc_day(system_clock_seconds()());
-          auto evaluated = evaluate_inline(d, svc, ctx, arr);
-          if (!evaluated.is_ok()) {
-            d.ledger.refund(ctx.identity.id, day, extra);
-            return evaluated.status();
-          }
-          e = std::move(evaluated).value();
-        }
-        return Response::json_ordered(200, evaluation_json(e));
-      },
+      .handler = http::bind_handler(h, &OutfitHandlers::handle_evaluate_outfit),
   });
   router.add({
       .method = Method::post,
@@ -339,91 +432,140 @@ void add_outfit_routes(http::Router& router, ApiDeps& d, wardrobe::OutfitService
                                    "explanation": ["The white shirt and the navy trousers are both smart casual."]}],
         "note": "only 1 outfits differ enough from each other"})"),
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
-        static const std::set<std::string> known = {"anchor_item_ids",
-                                                    "exclude_item_ids",
-                                                    "occasion",
-                                                    "season",
-                                                    "weather",
-                                                    "count",
-                                                    "seed",
-                                                    "fill",
-                                                    "k"};
-        for (auto& [k, v] : body.items())
-          if (!known.count(k)) return Status::invalid_argument("unknown field '" + k + "'");
-        ATELIER_ASSIGN_OR_RETURN(auto anchors, id_list(body, "anchor_item_ids"));
-        if (body.contains("fill")) {
-          const auto& f = body["fill"];
-          if (!f.is_object() || !f.contains("category") || !f["category"].is_string())
-            return Status::invalid_argument("'fill' needs a 'category'");
-          wardrobe::FillRequest fr;
-          fr.anchor_item_ids = anchors;
-          fr.category = f["category"];
-          if (f.contains("type") && !f["type"].is_null()) {
-            ATELIER_ASSIGN_OR_RETURN(fr.type, wardrobe::text_field(f["type"], "fill.type", 64));
-          }
-          ATELIER_ASSIGN_OR_RETURN(auto k, number_field(body, "k"));
-          if (k) {
-            if (*k != std::floor(*k)) return Status::invalid_argument("'k' must be an integer");
-            fr.k = static_cast<int>(std::clamp(*k, -1.0, 1000.0));
-          }
-          ATELIER_ASSIGN_OR_RETURN(auto ranked, svc.fill(ctx.identity.id, fr, ctx.work));
-          ordered_json arr = ordered_json::array();
-          for (const auto& x : ranked)
-            arr.push_back(
-                {{"id", x.item_id}, {"score", round3(x.score)}, {"explanation", x.explanation}});
-          return Response::json_ordered(200, {{"items", arr}});
-        }
-        wardrobe::RecommendRequest rr;
-        rr.anchor_item_ids = anchors;
-        ATELIER_ASSIGN_OR_RETURN(rr.exclude_item_ids, id_list(body, "exclude_item_ids"));
-        for (auto [name, slot] :
-             std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
-                 {"occasion", &rr.occasion}, {"season", &rr.season}}) {
-          auto it = body.find(name);
-          if (it == body.end() || it->is_null()) continue;
-          ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*it, name, 32));
-        }
-        if (auto w = body.find("weather"); w != body.end() && !w->is_null()) {
-          if (!w->is_object()) return Status::invalid_argument("'weather' must be an object");
-          ATELIER_ASSIGN_OR_RETURN(rr.weather.temperature_c, number_field(*w, "temperature_c"));
-          ATELIER_ASSIGN_OR_RETURN(rr.weather.precipitation, number_field(*w, "precipitation"));
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto count, number_field(body, "count"));
-        if (count) {
-          if (*count != std::floor(*count))
-            return Status::invalid_argument("'count' must be an integer");
-          rr.count = static_cast<int>(std::clamp(*count, -1.0, 1000.0));
-        }
-        if (auto sd = body.find("seed"); sd != body.end() && !sd->is_null()) {
-          if (!sd->is_number_unsigned())
-            return Status::invalid_argument("'seed' must be a non-negative integer");
-          rr.seed = sd->get<std::uint64_t>();
-        }
-        ATELIER_ASSIGN_OR_RETURN(auto rec, svc.recommend(ctx.identity.id, rr, ctx.work));
-        ordered_json arr = ordered_json::array();
-        for (const auto& o : rec.outfits) {
-          ordered_json j;
-          j["item_ids"] = o.item_ids;
-          ordered_json e = evaluation_json(o.evaluation);  // named: items() must not outlive it
-          for (auto& [k, v] : e.items()) j[k] = std::move(v);
-          arr.push_back(std::move(j));
-        }
-        ordered_json out;
-        out["outfits"] = arr;
-        out["note"] = rec.note.empty() ? ordered_json(nullptr) : ordered_json(rec.note);
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &OutfitHandlers::handle_recommend_outfits),
   });
 }
+
+namespace {
+
+// The handlers of add_wardrobe_routes(), named after their routes' operation ids,
+// over what they need.
+struct WardrobeHandlers {
+  ApiDeps& d;
+  wardrobe::WardrobeService& svc;
+
+  Result<Response> handle_create_wardrobe_item(const RequestContext& ctx) const;
+  Result<Response> handle_list_wardrobe_items(const RequestContext& ctx) const;
+  Result<Response> handle_get_wardrobe_item(const RequestContext& ctx) const;
+  Result<Response> handle_update_wardrobe_item(const RequestContext& ctx) const;
+  Result<Response> handle_delete_wardrobe_item(const RequestContext& ctx) const;
+  Result<Response> handle_get_wardrobe_item_image(const RequestContext& ctx) const;
+  Result<Response> handle_similar_wardrobe_items(const RequestContext& ctx) const;
+  Result<Response> handle_search_wardrobe(const RequestContext& ctx) const;
+};
+
+Result<Response> WardrobeHandlers::handle_create_wardrobe_item(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(api::ImageRequest in,
+                           read_images(ctx.req, 1, url_policy(d.config), ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(auto imgs,
+                           decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
+  // Options may come as query parameters too.
+  nlohmann::json fields = in.fields;
+  for (const char* k : {"name", "brand", "notes", "category", "type", "color_family", "pattern",
+                        "formality", "warmth", "season"}) {
+    std::string v;
+    if (!fields.contains(k) && in.option(ctx.req, k, &v)) fields[k] = v;
+  }
+  wardrobe::NewItem n;
+  n.owner = ctx.identity.id;
+  ATELIER_ASSIGN_OR_RETURN(n.user_tags, wardrobe::parse_user_tags(fields));
+  for (auto [name, slot, max] :
+       std::initializer_list<std::tuple<const char*, std::string*, std::size_t>>{
+           {"name", &n.name, 200}, {"brand", &n.brand, 200}, {"notes", &n.notes, 2000}}) {
+    auto it = fields.find(name);
+    if (it == fields.end()) continue;
+    ATELIER_ASSIGN_OR_RETURN(auto v, wardrobe::text_field(*it, name, max));
+    *slot = v.value_or("");
+  }
+  n.bytes = std::move(in.images[0]);
+  n.content_type = std::string(image::format_mime(imgs[0].header.format));
+  ATELIER_ASSIGN_OR_RETURN(Item it, svc.add(n, imgs[0], ctx.work));
+  return Response::json_ordered(201, item_json(it));
+}
+
+Result<Response> WardrobeHandlers::handle_list_wardrobe_items(const RequestContext& ctx) const {
+  wardrobe::ItemFilter f;
+  std::string v;
+  for (auto [name, slot] :
+       std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+           {"category", &f.category},
+           {"type", &f.type},
+           {"color_family", &f.color_family},
+           {"season", &f.season},
+           {"q", &f.text}}) {
+    if (ctx.req.query_param(name, &v) && !v.empty()) {
+      if (v.size() > 200 || !is_utf8(v))
+        return Status::invalid_argument(std::string("'") + name + "' is too long");
+      *slot = v;
+    }
+  }
+  std::optional<std::string> cursor;
+  if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+  ATELIER_ASSIGN_OR_RETURN(int limit, int_query(ctx.req, "limit", 20, 1, 100));
+  ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, f, limit, cursor, ctx.work));
+  ordered_json arr = ordered_json::array();
+  for (const auto& x : page.items) arr.push_back(item_json(x));
+  ordered_json out;
+  out["items"] = arr;
+  out["next_cursor"] = opt_json(page.next_cursor);
+  return Response::json_ordered(200, out);
+}
+
+Result<Response> WardrobeHandlers::handle_get_wardrobe_item(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(Item it,
+                           svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::json_ordered(200, item_json(it));
+}
+
+Result<Response> WardrobeHandlers::handle_update_wardrobe_item(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  ATELIER_ASSIGN_OR_RETURN(wardrobe::ItemPatch p, wardrobe::parse_item_patch(body));
+  ATELIER_ASSIGN_OR_RETURN(Item it,
+                           svc.update(ctx.identity.id, ctx.req.path_params.at("id"), p, ctx.work));
+  return Response::json_ordered(200, item_json(it));
+}
+
+Result<Response> WardrobeHandlers::handle_delete_wardrobe_item(const RequestContext& ctx) const {
+  ATELIER_RETURN_IF_ERROR(svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::no_content();
+}
+
+Result<Response> WardrobeHandlers::handle_get_wardrobe_item_image(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto img,
+                           svc.image(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  Response r = Response::text(200, std::move(img.first), img.second);
+  r.set_header("Cache-Control", "private, max-age=3600");
+  return r;
+}
+
+Result<Response> WardrobeHandlers::handle_similar_wardrobe_items(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
+  std::string by = "image";
+  ctx.req.query_param("by", &by);
+  if (by != "image" && by != "tags") return Status::invalid_argument("'by' must be image or tags");
+  ATELIER_ASSIGN_OR_RETURN(
+      auto found,
+      svc.similar(ctx.identity.id, ctx.req.path_params.at("id"), k,
+                  by == "tags" ? wardrobe::Likeness::tags : wardrobe::Likeness::image, ctx.work));
+  return Response::json_ordered(200, {{"items", scored_items(found)}});
+}
+
+Result<Response> WardrobeHandlers::handle_search_wardrobe(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
+  std::string q;
+  ctx.req.query_param("q", &q);
+  ATELIER_ASSIGN_OR_RETURN(auto found, svc.search(ctx.identity.id, q, k, ctx.work));
+  return Response::json_ordered(200, {{"items", scored_items(found)}});
+}
+
+}  // namespace
 
 void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeService& svc) {
   nlohmann::json upload_fields = kTagFields;
   upload_fields["name"] = {{"type", "string"}, {"maxLength", 200}};
   upload_fields["brand"] = {{"type", "string"}, {"maxLength", 200}};
   upload_fields["notes"] = {{"type", "string"}, {"maxLength", 2000}};
+  const auto h = std::make_shared<const WardrobeHandlers>(WardrobeHandlers{d, svc});
   router.add({
       .method = Method::post,
       .path = "/v1/wardrobe/items",
@@ -440,34 +582,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .response_example = kItemExample,
       .success_status = 201,
       .errors = {413, 415, 503},
-      .handler = [&d, &svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(api::ImageRequest in,
-                                 read_images(ctx.req, 1, url_policy(d.config), ctx.work));
-        ATELIER_ASSIGN_OR_RETURN(
-            auto imgs, decode_all(in, image_limits(d, d.config.max_resolution, ctx.work)));
-        // Options may come as query parameters too.
-        nlohmann::json fields = in.fields;
-        for (const char* k : {"name", "brand", "notes", "category", "type", "color_family",
-                              "pattern", "formality", "warmth", "season"}) {
-          std::string v;
-          if (!fields.contains(k) && in.option(ctx.req, k, &v)) fields[k] = v;
-        }
-        wardrobe::NewItem n;
-        n.owner = ctx.identity.id;
-        ATELIER_ASSIGN_OR_RETURN(n.user_tags, wardrobe::parse_user_tags(fields));
-        for (auto [name, slot, max] :
-             std::initializer_list<std::tuple<const char*, std::string*, std::size_t>>{
-                 {"name", &n.name, 200}, {"brand", &n.brand, 200}, {"notes", &n.notes, 2000}}) {
-          auto it = fields.find(name);
-          if (it == fields.end()) continue;
-          ATELIER_ASSIGN_OR_RETURN(auto v, wardrobe::text_field(*it, name, max));
-          *slot = v.value_or("");
-        }
-        n.bytes = std::move(in.images[0]);
-        n.content_type = std::string(image::format_mime(imgs[0].header.format));
-        ATELIER_ASSIGN_OR_RETURN(Item it, svc.add(n, imgs[0], ctx.work));
-        return Response::json_ordered(201, item_json(it));
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_create_wardrobe_item),
   });
   router.add({
       .method = Method::get,
@@ -488,33 +603,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
                 QueryParam{"q", "text in name, brand, notes or type", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
                 QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        wardrobe::ItemFilter f;
-        std::string v;
-        for (auto [name, slot] :
-             std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
-                 {"category", &f.category},
-                 {"type", &f.type},
-                 {"color_family", &f.color_family},
-                 {"season", &f.season},
-                 {"q", &f.text}}) {
-          if (ctx.req.query_param(name, &v) && !v.empty()) {
-            if (v.size() > 200 || !is_utf8(v))
-              return Status::invalid_argument(std::string("'") + name + "' is too long");
-            *slot = v;
-          }
-        }
-        std::optional<std::string> cursor;
-        if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
-        ATELIER_ASSIGN_OR_RETURN(int limit, int_query(ctx.req, "limit", 20, 1, 100));
-        ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, f, limit, cursor, ctx.work));
-        ordered_json arr = ordered_json::array();
-        for (const auto& x : page.items) arr.push_back(item_json(x));
-        ordered_json out;
-        out["items"] = arr;
-        out["next_cursor"] = opt_json(page.next_cursor);
-        return Response::json_ordered(200, out);
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_list_wardrobe_items),
   });
   router.add({
       .method = Method::get,
@@ -527,11 +616,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .response_schema = kItemSchema,
       .response_example = kItemExample,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(Item it,
-                                 svc.get(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::json_ordered(200, item_json(it));
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_get_wardrobe_item),
   });
   nlohmann::json patch_props = kTagFields;
   patch_props["name"] = {{"type", "string"}, {"maxLength", 200}};
@@ -553,13 +638,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
           kItemExample, {{"name", "black work bag"},
                          {"tags", with(kItemExample["tags"], {{"user", {{"category", "bag"}}}})}}),
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        ATELIER_ASSIGN_OR_RETURN(wardrobe::ItemPatch p, wardrobe::parse_item_patch(body));
-        ATELIER_ASSIGN_OR_RETURN(
-            Item it, svc.update(ctx.identity.id, ctx.req.path_params.at("id"), p, ctx.work));
-        return Response::json_ordered(200, item_json(it));
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_update_wardrobe_item),
   });
   router.add({
       .method = Method::del,
@@ -572,11 +651,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .response_content_type = "",
       .success_status = 204,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_RETURN_IF_ERROR(
-            svc.remove(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        return Response::no_content();
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_delete_wardrobe_item),
   });
   router.add({
       .method = Method::get,
@@ -588,13 +663,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .exec = Exec::worker_pool,
       .response_content_type = "image/*",
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(
-            auto img, svc.image(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
-        Response r = Response::text(200, std::move(img.first), img.second);
-        r.set_header("Cache-Control", "private, max-age=3600");
-        return r;
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_get_wardrobe_item_image),
   });
   router.add({
       .method = Method::get,
@@ -612,19 +681,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
                 QueryParam{"by",
                            "image (default): the photos' looks; tags: the tags' words",
                            {{"type", "string"}, {"enum", {"image", "tags"}}}}},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
-        std::string by = "image";
-        ctx.req.query_param("by", &by);
-        if (by != "image" && by != "tags")
-          return Status::invalid_argument("'by' must be image or tags");
-        ATELIER_ASSIGN_OR_RETURN(
-            auto found,
-            svc.similar(ctx.identity.id, ctx.req.path_params.at("id"), k,
-                        by == "tags" ? wardrobe::Likeness::tags : wardrobe::Likeness::image,
-                        ctx.work));
-        return Response::json_ordered(200, {{"items", scored_items(found)}});
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_similar_wardrobe_items),
   });
   router.add({
       .method = Method::get,
@@ -641,13 +698,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .errors = {503},
       .query = {QueryParam{"q", "the text, 1-500 bytes", {{"type", "string"}}, true},
                 QueryParam{"k", "1-100, default 10", {{"type", "integer"}}}},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(int k, int_query(ctx.req, "k", 10, 1, 100));
-        std::string q;
-        ctx.req.query_param("q", &q);
-        ATELIER_ASSIGN_OR_RETURN(auto found, svc.search(ctx.identity.id, q, k, ctx.work));
-        return Response::json_ordered(200, {{"items", scored_items(found)}});
-      },
+      .handler = http::bind_handler(h, &WardrobeHandlers::handle_search_wardrobe),
   });
 }
 
@@ -667,7 +718,80 @@ ordered_json feedback_json(const wardrobe::Feedback& f) {
 
 }  // namespace
 
+namespace {
+
+// The handlers of add_feedback_routes(), named after their routes' operation ids,
+// over what they need.
+struct FeedbackHandlers {
+  wardrobe::OutfitService& svc;
+
+  Result<Response> handle_add_feedback(const RequestContext& ctx) const;
+  Result<Response> handle_get_preferences(const RequestContext& ctx) const;
+};
+
+Result<Response> FeedbackHandlers::handle_add_feedback(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
+  if (!body.contains("event") || !body["event"].is_string())
+    return Status::invalid_argument("'event' is required");
+  std::vector<std::string> ids;
+  if (body.contains("item_id") == body.contains("item_ids"))
+    return Status::invalid_argument("give either 'item_id' or 'item_ids'");
+  if (body.contains("item_id")) {
+    ATELIER_ASSIGN_OR_RETURN(auto one, wardrobe::text_field(body["item_id"], "item_id", 64));
+    if (!one) return Status::invalid_argument("'item_id' must be an item id");
+    ids.push_back(*one);
+  } else {
+    ATELIER_ASSIGN_OR_RETURN(ids, id_list(body, "item_ids"));
+  }
+  wardrobe::FeedbackContext c;
+  if (auto it = body.find("context"); it != body.end() && !it->is_null()) {
+    if (!it->is_object()) return Status::invalid_argument("'context' must be an object");
+    for (auto [name, slot] :
+         std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
+             {"occasion", &c.occasion}, {"season", &c.season}, {"source", &c.source}}) {
+      auto v = it->find(name);
+      if (v == it->end() || v->is_null()) continue;
+      ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*v, name, 32));
+    }
+  }
+  ATELIER_ASSIGN_OR_RETURN(auto f,
+                           svc.add_feedback(ctx.identity.id, body["event"], ids, c, ctx.work));
+  return Response::json_ordered(201, feedback_json(f));
+}
+
+Result<Response> FeedbackHandlers::handle_get_preferences(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto p, svc.preferences(ctx.identity.id, ctx.work));
+  ordered_json j;
+  j["events"] = {{"like", p.likes}, {"dislike", p.dislikes}, {"wore", p.wore}, {"skip", p.skips}};
+  ordered_json fam = ordered_json::object();
+  for (const auto& [f, v] : p.color_families) fam[f] = round3(v);
+  j["color_families"] = fam;
+  const auto& names = wardrobe::Features::names();
+  ordered_json w;
+  w["bias"] = round3(p.weights.bias);
+  for (int k = 0; k < wardrobe::Features::kCount; ++k) w[names[k]] = round3(p.weights.w[k]);
+  ordered_json g;
+  g["bias"] = round3(svc.weights().bias);
+  for (int k = 0; k < wardrobe::Features::kCount; ++k) g[names[k]] = round3(svc.weights().w[k]);
+  j["weights"] = {{"personal", w}, {"global", g}};
+  ordered_json pairs = ordered_json::array();
+  for (const auto& [k, v] : p.pair_affinity) {
+    const auto bar = k.find('|');
+    pairs.push_back({{"item_ids", {k.substr(0, bar), k.substr(bar + 1)}}, {"affinity", round3(v)}});
+  }
+  j["pairs"] = pairs;
+  j["has_taste"] = !p.taste.empty();
+  ordered_json worn = ordered_json::object();
+  for (const auto& [id, ms] : p.last_worn) worn[id] = ms;
+  j["last_worn"] = worn;
+  return Response::json_ordered(200, j);
+}
+
+}  // namespace
+
 void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
+  const auto h = std::make_shared<const FeedbackHandlers>(FeedbackHandlers{svc});
   router.add({
       .method = Method::post,
       .path = "/v1/feedback",
@@ -703,36 +827,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         "context": {"occasion": "work"}, "created_at": 1795685275173})"),
       .success_status = 201,
       .errors = {404},
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-        if (!body.is_object()) return Status::invalid_argument("the body must be a JSON object");
-        if (!body.contains("event") || !body["event"].is_string())
-          return Status::invalid_argument("'event' is required");
-        std::vector<std::string> ids;
-        if (body.contains("item_id") == body.contains("item_ids"))
-          return Status::invalid_argument("give either 'item_id' or 'item_ids'");
-        if (body.contains("item_id")) {
-          ATELIER_ASSIGN_OR_RETURN(auto one, wardrobe::text_field(body["item_id"], "item_id", 64));
-          if (!one) return Status::invalid_argument("'item_id' must be an item id");
-          ids.push_back(*one);
-        } else {
-          ATELIER_ASSIGN_OR_RETURN(ids, id_list(body, "item_ids"));
-        }
-        wardrobe::FeedbackContext c;
-        if (auto it = body.find("context"); it != body.end() && !it->is_null()) {
-          if (!it->is_object()) return Status::invalid_argument("'context' must be an object");
-          for (auto [name, slot] :
-               std::initializer_list<std::pair<const char*, std::optional<std::string>*>>{
-                   {"occasion", &c.occasion}, {"season", &c.season}, {"source", &c.source}}) {
-            auto v = it->find(name);
-            if (v == it->end() || v->is_null()) continue;
-            ATELIER_ASSIGN_OR_RETURN(*slot, wardrobe::text_field(*v, name, 32));
-          }
-        }
-        ATELIER_ASSIGN_OR_RETURN(
-            auto f, svc.add_feedback(ctx.identity.id, body["event"], ids, c, ctx.work));
-        return Response::json_ordered(201, feedback_json(f));
-      },
+      .handler = http::bind_handler(h, &FeedbackHandlers::handle_add_feedback),
   });
   router.add({
       .method = Method::get,
@@ -756,36 +851,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         "pairs": [{"item_ids": ["wi_68af7a1edead99e3d08d559b", "wi_6a182d9d610e44383a1901aa"],
                    "affinity": 1}],
         "has_taste": true, "last_worn": {}})"),
-      .handler = [&svc](const RequestContext& ctx) -> Result<Response> {
-        ATELIER_ASSIGN_OR_RETURN(auto p, svc.preferences(ctx.identity.id, ctx.work));
-        ordered_json j;
-        j["events"] = {
-            {"like", p.likes}, {"dislike", p.dislikes}, {"wore", p.wore}, {"skip", p.skips}};
-        ordered_json fam = ordered_json::object();
-        for (const auto& [f, v] : p.color_families) fam[f] = round3(v);
-        j["color_families"] = fam;
-        const auto& names = wardrobe::Features::names();
-        ordered_json w;
-        w["bias"] = round3(p.weights.bias);
-        for (int k = 0; k < wardrobe::Features::kCount; ++k) w[names[k]] = round3(p.weights.w[k]);
-        ordered_json g;
-        g["bias"] = round3(svc.weights().bias);
-        for (int k = 0; k < wardrobe::Features::kCount; ++k)
-          g[names[k]] = round3(svc.weights().w[k]);
-        j["weights"] = {{"personal", w}, {"global", g}};
-        ordered_json pairs = ordered_json::array();
-        for (const auto& [k, v] : p.pair_affinity) {
-          const auto bar = k.find('|');
-          pairs.push_back(
-              {{"item_ids", {k.substr(0, bar), k.substr(bar + 1)}}, {"affinity", round3(v)}});
-        }
-        j["pairs"] = pairs;
-        j["has_taste"] = !p.taste.empty();
-        ordered_json worn = ordered_json::object();
-        for (const auto& [id, ms] : p.last_worn) worn[id] = ms;
-        j["last_worn"] = worn;
-        return Response::json_ordered(200, j);
-      },
+      .handler = http::bind_handler(h, &FeedbackHandlers::handle_get_preferences),
   });
 }
 
