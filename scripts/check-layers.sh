@@ -2,7 +2,7 @@
 # The layering rules, checked on every include (CI runs this beside the
 # format check; the build enforces the same for libpq and RESTinio, whose
 # include paths and compile settings only their own targets get):
-#   - RESTinio only in the HTTP adapter (http/server.cpp, http/multipart.cpp)
+#   - RESTinio only in the HTTP adapter (http/server.cpp, server_streaming.cpp, server_internal.h, multipart.cpp)
 #   - database drivers only in their backends (store/sqlite/, store/postgres/, store/redis/)
 #   - http/ only from http/, a capability's route files (<capability>/*routes.{h,cpp}) and app/
 #   - app/ from nowhere but main.cpp (tests and benchmarks may compose)
@@ -27,7 +27,7 @@ rule() {  # rule NAME INCLUDE-REGEX ALLOWED-PATH-REGEX [FILES...]
   fi
 }
 mapfile -t src < <(git ls-files --cached --others --exclude-standard 'src/*.cpp' 'src/*.h' | grep -vE '_test\.cpp$|_testing\.h$')
-rule "RESTinio outside the HTTP adapter" 'restinio/' 'src/http/server\.cpp|src/http/multipart\.cpp' "${src[@]}"
+rule "RESTinio outside the HTTP adapter" 'restinio/' 'src/http/server(_streaming)?\.cpp|src/http/server_internal\.h|src/http/multipart\.cpp' "${src[@]}"
 rule "SQLite outside store/sqlite" 'sqlite3\.h' 'src/store/sqlite/[^:]*' "${src[@]}"
 rule "libpq outside store/postgres" 'libpq-fe\.h|pqxx' 'src/store/postgres/[^:]*' "${src[@]}"
 rule "hiredis outside store/redis" 'hiredis/' 'src/store/redis/[^:]*' "${src[@]}"

@@ -234,12 +234,12 @@ Result<Response> AccountHandlers::handle_rate_limit_status(const RequestContext&
   bool blocked = false;
   std::int64_t blocked_for = 0;
   for (const auto& l : d.limiter.state(id.id)) {
-    if (l.name == "blocked") {
+    if (l.name == Limit::blocked) {
       blocked = true;
       blocked_for = l.reset_s;
       continue;
     }
-    limits.push_back({{"name", l.name},
+    limits.push_back({{"name", limit_name(l.name)},
                       {"limit", l.limit},
                       {"remaining", std::max<std::int64_t>(0, l.remaining)},
                       {"reset_s", l.reset_s}});

@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -20,6 +19,7 @@
 #include "chat/module.h"
 #include "core/clock.h"
 #include "core/health.h"
+#include "core/mutex.h"
 #include "core/worker_pool.h"
 #include "design/module.h"
 #include "embed/module.h"
@@ -327,6 +327,10 @@ int serve(const Config& cfg) {
   image::DecodeBudget decode_budget(c.decode_pixel_budget > 0 ? c.decode_pixel_budget
                                                               : 2 * c.max_image_pixels);
   deps.decode_budget = &decode_budget;
+  // Page cursors are signed with a key derived from the token secret, which
+  // every replica shares, so each reads the others' cursors.
+  const PageCursors cursors(*secret);
+  deps.cursors = &cursors;
   deps.inference_pool = &inference_pool;
   deps.outbound_pool = &outbound_pool;
   metrics.add_sampled_gauge(
@@ -408,14 +412,19 @@ int serve(const Config& cfg) {
       {}, [&pipeline] { return static_cast<double>(pipeline.admission().refused()); });
 
   // Usage counters are written behind, once a second and at shutdown.
-  std::mutex flush_mu;
-  std::condition_variable flush_cv;
-  bool stopping = false;
+  Mutex flush_mu;
+  CondVar flush_cv;
+  bool stopping = false;  // under flush_mu
   // Module housekeeping (design retention) runs here too, once an hour.
   std::thread flusher([&] {
-    std::unique_lock lock(flush_mu);
+    MutexLock lock(flush_mu);
     auto next_retention = SteadyClock::now() + std::chrono::hours(1);
-    while (!flush_cv.wait_for(lock, std::chrono::seconds(1), [&] { return stopping; })) {
+    for (;;) {
+      // Up to a second, or until stopping is set.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      while (!stopping && flush_cv.wait_until(flush_mu, until)) {
+      }
+      if (stopping) break;
       lock.unlock();
       if (Status st = ledger->flush(); !st.is_ok())
         log::warn("usage flush failed", {{"error", st.message()}});
@@ -460,7 +469,7 @@ int serve(const Config& cfg) {
   outbound_pool.shutdown();
   for (auto& m : modules) m->stop();  // e.g. index files for the next start
   {
-    std::lock_guard lock(flush_mu);
+    MutexLock lock(flush_mu);
     stopping = true;
   }
   flush_cv.notify_all();

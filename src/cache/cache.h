@@ -10,11 +10,11 @@
 #include <cstdint>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 
+#include "core/mutex.h"
 #include "obs/cache_stats.h"
 
 namespace atelier::cache {
@@ -36,7 +36,7 @@ class LruCache final : public Cache {
       : max_entries_(max_entries), max_bytes_(max_bytes) {}
 
   std::optional<std::string> get(const std::string& key) override {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     auto it = map_.find(key);
     if (it == map_.end()) {
       ++stats_.misses;
@@ -49,7 +49,7 @@ class LruCache final : public Cache {
 
   void put(const std::string& key, std::string value) override {
     if (max_entries_ == 0 || key.size() + value.size() > max_bytes_) return;
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     auto it = map_.find(key);
     if (it != map_.end()) {
       bytes_ -= it->second->first.size() + it->second->second.size();
@@ -69,7 +69,7 @@ class LruCache final : public Cache {
   }
 
   Stats stats() const override {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     Stats s = stats_;
     s.entries = map_.size();
     return s;
@@ -78,11 +78,11 @@ class LruCache final : public Cache {
  private:
   using Entry = std::pair<std::string, std::string>;
   const std::size_t max_entries_, max_bytes_;
-  mutable std::mutex mu_;
-  std::list<Entry> order_;                                           // guarded; front = newest
-  std::unordered_map<std::string, std::list<Entry>::iterator> map_;  // guarded
-  std::size_t bytes_ = 0;                                            // guarded
-  Stats stats_;                                                      // guarded
+  mutable Mutex mu_;
+  std::list<Entry> order_ GUARDED_BY(mu_);  // front = newest
+  std::unordered_map<std::string, std::list<Entry>::iterator> map_ GUARDED_BY(mu_);
+  std::size_t bytes_ GUARDED_BY(mu_) = 0;
+  Stats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::cache

@@ -1,9 +1,10 @@
 // The hosted chat engine: any OpenAI-compatible server (vLLM, llama.cpp's
-// server, Ollama's OpenAI route, OpenAI) through POST {base}/chat/completions,
-// always streamed upstream so that tokens pass through as they arrive and a
-// caller who goes away closes the upstream connection. The retrieved passages
-// go into the system prompt as numbered sources inside a delimited data block
-// that the instructions say never to obey. Timeouts (total and idle), 5xx,
+// server, Ollama's OpenAI route, OpenAI) through POST {base}/chat/completions
+// (engines::OpenAiClient), always streamed upstream so that tokens pass
+// through as they arrive and a caller who goes away closes the upstream
+// connection. The retrieved passages go into the system prompt as numbered
+// sources inside a delimited data block that the instructions say never to
+// obey. Timeouts (total and idle), 5xx,
 // malformed streams and upstream errors are unavailable / deadline_exceeded,
 // and a circuit breaker stops calling a failing server for a while.
 //
@@ -23,6 +24,7 @@
 #include "core/cancel.h"
 #include "core/circuit_breaker.h"
 #include "core/status.h"
+#include "engines/hosted/openai_client.h"
 
 namespace atelier::chat {
 
@@ -59,6 +61,7 @@ class OpenAiChatEngine final : public ChatEngine {
                             const std::vector<Retrieved>& sources, const DeltaSink& on_delta,
                             const WorkContext& work, std::function<void()> on_wait);
   OpenAiChatOptions opt_;
+  engines::OpenAiClient client_;
   CircuitBreaker breaker_{5, std::chrono::seconds(30)};
 };
 

@@ -12,6 +12,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "http/paging.h"
 #include "http/problem.h"
 #include "search/routes.h"
 
@@ -282,9 +283,8 @@ Result<Response> ChatHandlers::handle_chat_completions(const RequestContext& ctx
   // quotas are on (a stream cut short is charged for what it carried).
   std::string delivered;
   auto charge = [&] {
-    const auto units = token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
-                                   d.config.chat_tokens_per_unit);
-    if (units > 0) d.ledger.reserve(ctx.identity.id, units, 0);
+    ctx.charge->settle(token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
+                                   d.config.chat_tokens_per_unit));
   };
   if (stream && model != "local") {
     // The hosted engine's tokens pass through as they arrive.
@@ -383,16 +383,20 @@ Result<Response> ChatHandlers::handle_get_conversation(const RequestContext& ctx
   auto repo = svc.conversations().in(ctx.work);
   const std::string& id = ctx.req.path_params.at("id");
   ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 100, 1, 1000));
-  ATELIER_ASSIGN_OR_RETURN(const std::int64_t after,
-                           ctx.req.query_int("after", 0, 0, 1'000'000'000));
+  // A cursor continues one conversation's turns, after the turn it names.
+  const std::string list = "conversation:" + id;
+  ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, list));
+  const std::int64_t after = start ? start->ts : 0;
+  if (after < 0 || after > 1'000'000'000) return Status::invalid_argument("malformed cursor");
   ATELIER_ASSIGN_OR_RETURN(auto c, repo.find(ctx.identity.id, id));
   ATELIER_ASSIGN_OR_RETURN(
       auto messages,
       repo.messages(ctx.identity.id, id, static_cast<int>(after), static_cast<int>(limit)));
   ordered_json j = conversation_json(c);
-  j["next_after"] = static_cast<std::int64_t>(messages.size()) == limit
-                        ? ordered_json(messages.back().seq)
-                        : ordered_json(nullptr);
+  std::optional<PagePosition> next;
+  if (static_cast<std::int64_t>(messages.size()) == limit)
+    next = PagePosition{messages.back().seq, ""};
+  j["next_cursor"] = http::next_cursor(ctx, *d.cursors, list, next);
   j["messages"] = messages_json(messages);
   return Response::json_ordered(200, j);
 }
@@ -554,7 +558,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .path = "/v1/conversations/{id}",
       .operation_id = "get_conversation",
       .summary = "A conversation and its turns, oldest first, a page at a time: at most 'limit' "
-                 "(default 100) after the turn numbered 'after'; 'next_after' continues",
+                 "(default 100); 'next_cursor' continues",
       .tag = "chat",
       .access = Access::user,
       .exec = Exec::worker_pool,
@@ -565,8 +569,10 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                      {"seq": 2, "role": "assistant",
                       "content": "tweed: thick woolen fabric used for clothing; originated in Scotland [1]",
                       "sources": [{"n": 1, "id": "wn30-n-04516116", "collection": "style-glossary"}],
-                      "created_at": 1795690004000}]})"),
+                      "created_at": 1795690004000}], "next_cursor": null})"),
       .errors = {404},
+      .query = {http::QueryParam{"limit", "1-1000, default 100", {{"type", "integer"}}},
+                http::cursor_param()},
       .handler = http::bind_handler(h, &ChatHandlers::handle_get_conversation),
   });
   router.add({

@@ -18,7 +18,7 @@ const search::Caller kSystem{"system", true, false};
 }  // namespace
 
 Status ChatService::ensure_knowledge(const WorkContext& work) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (ready_) return Status::ok();
   auto built = build_style_glossary(nouns_);
   if (!built.is_ok())
@@ -54,7 +54,7 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
 }
 
 std::size_t ChatService::knowledge_size() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return passages_.size();
 }
 
@@ -115,7 +115,7 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
       x.bm25_rank = h.bm25_rank;
       x.vector_rank = h.vector_rank;
       if (name == kKnowledgeCollection) {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         const auto p = passages_.find(h.id);
         if (p == passages_.end()) continue;
         x.title = p->second.title;
@@ -143,7 +143,7 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
     for (const auto& x : out.retrieved)
       if (x.collection == kKnowledgeCollection) have.insert(x.id);
     std::set<std::string> heads;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto add = [&](const Passage& p) {
       if (!have.insert(p.id).second) return;
       out.retrieved.push_back({p.id, kKnowledgeCollection, p.title, p.synonyms, p.hypernym, p.text,
@@ -180,7 +180,7 @@ std::string ChatService::rewrite(const std::vector<Message>& history) const {
   for (const auto& w : q) refers_back = refers_back || std::count(back.begin(), back.end(), w);
   bool names = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     for (const auto& [id, p] : passages_) {
       if (mention(q, p.title) >= 0) {
         names = true;

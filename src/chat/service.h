@@ -13,7 +13,6 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -24,6 +23,7 @@
 #include "chat/engine.h"
 #include "chat/knowledge.h"
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "platform/wardrobe_advice.h"
 #include "search/service.h"
@@ -119,8 +119,8 @@ class ChatService {
   // Builds and stores the knowledge base unless this process already has
   // (the collection is upserted: unchanged passages stay as they are).
   // unavailable when WordNet or the text model is missing.
-  Status ensure_knowledge(const WorkContext& work);
-  std::size_t knowledge_size() const;
+  Status ensure_knowledge(const WorkContext& work) EXCLUDES(mu_);
+  std::size_t knowledge_size() const EXCLUDES(mu_);
 
  private:
   search::SearchService& search_;
@@ -130,9 +130,9 @@ class ChatService {
   WardrobeAdvisor advisor_;
   std::vector<std::unique_ptr<ChatEngine>> engines_;  // fixed once serving
   ChatEngine* engine_for(const std::string& model) const;
-  mutable std::mutex mu_;
-  bool ready_ = false;
-  std::unordered_map<std::string, Passage> passages_;  // by id
+  mutable Mutex mu_;
+  bool ready_ GUARDED_BY(mu_) = false;
+  std::unordered_map<std::string, Passage> passages_ GUARDED_BY(mu_);  // by id
 };
 
 }  // namespace atelier::chat

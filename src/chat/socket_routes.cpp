@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <mutex>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -13,6 +12,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/json.h"
+#include "core/mutex.h"
 #include "http/problem.h"
 #include "search/routes.h"
 
@@ -34,7 +34,7 @@ class UnsignedSockets {
  public:
   explicit UnsignedSockets(int per_ip) : per_ip_(per_ip) {}
   bool take(const std::string& ip) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     int& n = open_[ip];
     if (n >= per_ip_) {
       if (n == 0) open_.erase(ip);
@@ -44,15 +44,15 @@ class UnsignedSockets {
     return true;
   }
   void give_back(const std::string& ip) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = open_.find(ip);
     if (it != open_.end() && --it->second <= 0) open_.erase(it);
   }
 
  private:
   const int per_ip_;
-  std::mutex mu_;
-  std::unordered_map<std::string, int> open_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, int> open_ GUARDED_BY(mu_);
 };
 
 // One WebSocket's conversation. Frames arrive on a network thread
@@ -66,19 +66,21 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   // or closes.
   ChatSocket(ApiDeps& d, chat::ChatService& svc, ChatObserver observe,
              std::shared_ptr<chat::StreamCap> cap, std::string client_ip,
-             std::shared_ptr<UnsignedSockets> unsigned_sockets, bool counted_unsigned)
+             std::shared_ptr<UnsignedSockets> unsigned_sockets, bool counted_unsigned,
+             http::MessageMeter meter)
       : d_(d),
         svc_(svc),
         observe_(std::move(observe)),
         cap_(std::move(cap)),
         client_ip_(std::move(client_ip)),
         unsigned_(std::move(unsigned_sockets)),
-        counted_unsigned_(counted_unsigned) {}
+        counted_unsigned_(counted_unsigned),
+        meter_(std::move(meter)) {}
 
   // The handshake's credentials, checked before the upgrade; a refusal (the
   // caller's streams are capped) is told and the socket closed once attached.
   void sign_in(Identity who) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (Status st = sign_in_locked(std::move(who)); !st.is_ok()) refuse_locked(st);
   }
 
@@ -87,7 +89,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   // already closed gives back its place, and one still unsigned gets its
   // sign-in deadline.
   void attach(std::shared_ptr<http::WebSocket> ws) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) {
       release_unsigned_locked();
       return;
@@ -131,7 +133,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
         send({{"type", "pong"}});
         return;
       case chat::SocketFrame::Type::cancel: {
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (turn_) turn_->cancel();  // a cancel after the turn ended has nothing to stop
         return;
       }
@@ -143,7 +145,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   void on_close() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     closed_ = true;
     if (turn_) turn_->cancel();
     slot_.reset();
@@ -153,24 +155,24 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
 
  private:
   bool signed_in() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return who_.has_value();
   }
   void mark_active() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (ws_) ws_->mark_active();
   }
   void refuse(const Status& st) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     refuse_locked(st);
   }
-  void release_unsigned_locked() {
+  void release_unsigned_locked() REQUIRES(mu_) {
     if (!counted_unsigned_) return;
     counted_unsigned_ = false;
     unsigned_->give_back(client_ip_);
   }
 
-  Status sign_in_locked(Identity who) {
+  Status sign_in_locked(Identity who) REQUIRES(mu_) {
     ATELIER_ASSIGN_OR_RETURN(slot_, cap_->take(who.id));
     who_ = std::move(who);
     release_unsigned_locked();
@@ -182,7 +184,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   void authenticate(const std::string& token) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (who_) return error_locked(Status::invalid_argument("this socket is already signed in"), "");
     // API keys and JWTs both travel as bearer tokens.
     auto id = d_.auth.authenticate("Bearer " + token, "", client_ip_);
@@ -191,7 +193,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   void start_turn(chat::SocketFrame frame) {
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     if (closed_) return;
     if (!who_) {
       // No credentials yet: the socket is anonymous, where that is allowed.
@@ -216,7 +218,13 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
       all.insert(all.end(), r.messages.begin(), r.messages.end());
       r.messages = std::move(all);
     }
-    if (Status st = admit(); !st.is_ok()) return error_locked(st, "");
+    // A turn is metered as a request is: the rate limits, then the route's
+    // message cost from the daily quota.
+    http::MessageCharge metered = meter_(*who_);
+    if (!metered.charge) {
+      retry_after_ = metered.retry_after_s;
+      return error_locked(metered.refused, "");
+    }
 
     auto turn = std::make_shared<CancelSource>();
     turn_ = turn;
@@ -227,7 +235,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     WorkerPool& pool = d_.outbound_pool    ? *d_.outbound_pool
                        : d_.inference_pool ? *d_.inference_pool
                                            : d_.pool;
-    const Metered who{*who_, utc_day(system_clock_seconds()())};
+    const Metered who{*who_, std::move(metered.charge)};
     lock.unlock();
     Status submitted = pool.submit(work, [self = shared_from_this(), r = std::move(r), work, id,
                                           who](const Status& pre, SteadyClock::duration) mutable {
@@ -249,30 +257,12 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     return r;
   }
 
-  // A turn is a request: the rate limits, then one quota unit reserved.
-  Status admit() {
-    const Decision rate = d_.limiter.admit(who_->id);
-    if (!rate.allowed) return limited(rate);
-    const Decision quota =
-        d_.ledger.reserve(who_->id, 1, d_.config.daily_limit[static_cast<int>(who_->tier)]);
-    if (!quota.allowed) {
-      if (quota.binding.name == "usage_store_unavailable")
-        return Status::unavailable("usage store unavailable");
-      return limited(quota);
-    }
-    return Status::ok();
-  }
-  Status limited(const Decision& d) {
-    retry_after_ = std::max<std::int64_t>(1, d.retry_after_s);
-    return Status::resource_exhausted("limit '" + d.binding.name + "' reached; retry in " +
-                                      std::to_string(retry_after_) + " s");
-  }
-  // Who a turn is charged to, and on which quota day its unit was reserved.
+  // Who a turn is charged to, and its charge.
   struct Metered {
     Identity identity;
-    std::string day;
+    std::shared_ptr<Charge> charge;
   };
-  void refund(const Metered& who) { d_.ledger.refund(who.identity.id, who.day, 1); }
+  static void refund(const Metered& who) { who.charge->refund(); }
 
   // On the inference pool.
   void run_turn(chat::TurnRequest r, const WorkContext& work, const std::string& id,
@@ -331,7 +321,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
              ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
     charge(who, delivered);
     if (!cancelled && conversation.empty()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       history_.push_back(r.messages.back());
       history_.push_back({0, "assistant", turn.text, "[]", 0});
       // Bounded: the engine sees only the newest turns within its budget anyway.
@@ -350,15 +340,14 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     return text.empty() ? 0 : chat::estimated_tokens(text);
   }
   // The delivered answer's tokens, when they are charged.
-  void charge(const Metered& who, const std::string& delivered) {
-    const std::int64_t units = token_units(estimated(delivered), d_.config.chat_tokens_per_unit);
-    if (units > 0) d_.ledger.reserve(who.identity.id, units, 0);  // delivered: past any limit
+  void charge(const Metered& who, const std::string& delivered) const {
+    who.charge->settle(token_units(estimated(delivered), d_.config.chat_tokens_per_unit));
   }
 
   // The next message may start a turn (before 'done' goes out, so a client
   // that answers 'done' at once is not refused).
   void finish_turn() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     turn_.reset();
   }
 
@@ -375,12 +364,12 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   bool send(const ordered_json& j) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return send_locked(j);
   }
   // Before attach() the frame waits (a few at most: what the frames read
   // before the upgrade returned answered).
-  bool send_locked(const ordered_json& j) {
+  bool send_locked(const ordered_json& j) REQUIRES(mu_) {
     if (ws_) return ws_->send(j.dump());
     if (closed_ || pending_.size() >= 16) return false;
     pending_.push_back(j.dump());
@@ -388,10 +377,10 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
 
   void error(const Status& st, const std::string& turn = "") {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     error_locked(st, turn);
   }
-  void error_locked(const Status& st, const std::string& turn) {
+  void error_locked(const Status& st, const std::string& turn) REQUIRES(mu_) {
     ordered_json j = {{"type", "error"}};
     if (!turn.empty()) j["turn"] = turn;
     j["status"] = http::http_status(st.code());
@@ -403,7 +392,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   }
   // An error that ends the socket: 1008 (policy) for credentials, 1013 (try
   // again later) for limits and for limits that cannot be counted now.
-  void refuse_locked(const Status& st) {
+  void refuse_locked(const Status& st) REQUIRES(mu_) {
     error_locked(st, "");
     const bool later = st.code() == Code::resource_exhausted || st.code() == Code::unavailable;
     if (ws_)
@@ -418,17 +407,18 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
   const std::shared_ptr<chat::StreamCap> cap_;
   const std::string client_ip_;
   const std::shared_ptr<UnsignedSockets> unsigned_;
-  std::mutex mu_;
-  bool counted_unsigned_ = false;     // guarded by mu_: holds an unsigned place
-  std::vector<std::string> pending_;  // guarded by mu_: frames sent before attach()
-  std::optional<std::pair<int, std::string>> pending_close_;  // guarded by mu_: likewise
-  std::shared_ptr<http::WebSocket> ws_;                       // guarded by mu_; null once closed
-  std::optional<Identity> who_;                               // guarded by mu_
-  std::unique_ptr<chat::StreamCap::Slot> slot_;               // guarded by mu_
-  std::shared_ptr<CancelSource> turn_;                        // guarded by mu_: the running turn
-  std::vector<chat::Message> history_;                        // guarded by mu_
-  std::int64_t retry_after_ = 0;
-  bool closed_ = false;  // guarded by mu_
+  Mutex mu_;
+  bool counted_unsigned_ GUARDED_BY(mu_) = false;     // holds an unsigned place
+  std::vector<std::string> pending_ GUARDED_BY(mu_);  // frames sent before attach()
+  std::optional<std::pair<int, std::string>> pending_close_ GUARDED_BY(mu_);  // likewise
+  std::shared_ptr<http::WebSocket> ws_ GUARDED_BY(mu_);                       // null once closed
+  std::optional<Identity> who_ GUARDED_BY(mu_);
+  std::unique_ptr<chat::StreamCap::Slot> slot_ GUARDED_BY(mu_);
+  std::shared_ptr<CancelSource> turn_ GUARDED_BY(mu_);  // the running turn
+  std::vector<chat::Message> history_ GUARDED_BY(mu_);
+  const http::MessageMeter meter_;
+  std::int64_t retry_after_ GUARDED_BY(mu_) = 0;  // of the last refusal
+  bool closed_ GUARDED_BY(mu_) = false;
 };
 
 }  // namespace
@@ -473,8 +463,9 @@ Result<http::Response> ChatSocketHandlers::handle_chat_socket(
   }
   // Signed in (or counted) before the upgrade: once upgraded, frames may
   // be read on another network thread before attach() runs.
+  if (!ctx.meter_message) return Status::internal("the chat socket route is not metered");
   auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
-                                             unsigned_sockets, !who.has_value());
+                                             unsigned_sockets, !who.has_value(), ctx.meter_message);
   if (who) socket->sign_in(std::move(*who));
   auto ws = ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
                              [socket](int) { socket->on_close(); }});
@@ -506,6 +497,7 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
       // on a WebSocket), so the handshake is checked here, not by the pipeline.
       .access = http::Access::open,
       .rate_limited = true,
+      .message_cost = 1,
       .response_content_type = "",
       .success_status = 101,
       .errors = {401, 426, 429},

@@ -22,7 +22,7 @@ void Admission::advance(SteadyClock::time_point now) {
 
 Result<Admission::Ticket> Admission::admit(const void* key, SteadyClock::time_point now,
                                            SteadyClock::time_point deadline, int* retry_after_s) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const Kind& k = kinds_[key];
   const double estimate = k.estimate();
   // Refused only behind a backlog: alone, a request always runs (and its
@@ -46,7 +46,7 @@ Result<Admission::Ticket> Admission::admit(const void* key, SteadyClock::time_po
 }
 
 void Admission::start(Ticket& t, SteadyClock::time_point now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   advance(now);
   ++running_;
   t.started = true;
@@ -55,7 +55,7 @@ void Admission::start(Ticket& t, SteadyClock::time_point now) {
 }
 
 void Admission::done(const Ticket& t, bool ran, SteadyClock::time_point now) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   advance(now);
   if (outstanding_ > 0) --outstanding_;
   backlog_ms_ = std::max(0.0, backlog_ms_ - t.estimate_ms);
@@ -78,28 +78,28 @@ void Admission::done(const Ticket& t, bool ran, SteadyClock::time_point now) {
 }
 
 double Admission::estimate_ms(const void* key) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = kinds_.find(key);
   return it == kinds_.end() ? 0 : it->second.estimate();
 }
 
 double Admission::backlog_ms() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return backlog_ms_;
 }
 
 std::size_t Admission::outstanding() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return outstanding_;
 }
 
 std::size_t Admission::running() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return running_;
 }
 
 std::uint64_t Admission::refused() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return refused_;
 }
 

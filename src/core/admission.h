@@ -39,10 +39,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <mutex>
 #include <unordered_map>
 
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier {
@@ -87,17 +87,17 @@ class Admission {
     double estimate() const { return mean_ms + 2 * dev_ms; }
   };
   // Brings the running-count integral up to `now`; mu_ held.
-  void advance(SteadyClock::time_point now);
+  void advance(SteadyClock::time_point now) REQUIRES(mu_);
 
   const Options opt_;
-  mutable std::mutex mu_;
-  std::unordered_map<const void*, Kind> kinds_;  // guarded by mu_
-  double backlog_ms_ = 0;                        // guarded by mu_
-  std::size_t outstanding_ = 0;                  // guarded by mu_: admitted, not done
-  std::size_t running_ = 0;                      // guarded by mu_: started, not done
-  double area_ = 0;                              // guarded by mu_: integral of running_, task-ms
-  SteadyClock::time_point last_{};  // guarded by mu_: when area_ was brought up to date
-  std::uint64_t refused_ = 0;       // guarded by mu_
+  mutable Mutex mu_;
+  std::unordered_map<const void*, Kind> kinds_ GUARDED_BY(mu_);
+  double backlog_ms_ GUARDED_BY(mu_) = 0;
+  std::size_t outstanding_ GUARDED_BY(mu_) = 0;     // admitted, not done
+  std::size_t running_ GUARDED_BY(mu_) = 0;         // started, not done
+  double area_ GUARDED_BY(mu_) = 0;                 // integral of running_, task-ms
+  SteadyClock::time_point last_ GUARDED_BY(mu_){};  // when area_ was brought up to date
+  std::uint64_t refused_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace atelier

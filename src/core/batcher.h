@@ -23,17 +23,16 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <future>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier {
@@ -72,7 +71,7 @@ class Batcher {
   }
   ~Batcher() {
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
@@ -87,7 +86,7 @@ class Batcher {
     auto slot = std::make_shared<Slot>(Slot{std::move(in), work, {}, SteadyClock::now()});
     std::future<Result<Out>> fut = slot->done.get_future();
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       if (stopping_) return Status::unavailable(opt_.name + " is shutting down");
       if (queue_.size() >= opt_.queue_capacity) {
         ++rejected_;
@@ -123,11 +122,11 @@ class Batcher {
   }
 
   std::size_t queued() const {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return queue_.size();
   }
   std::uint64_t rejected() const {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return rejected_;
   }
   const BatcherOptions& options() const { return opt_; }
@@ -140,7 +139,7 @@ class Batcher {
     SteadyClock::time_point enqueued;
   };
 
-  bool lower_lanes_busy(std::size_t lane) const {  // mu_ held
+  bool lower_lanes_busy(std::size_t lane) const REQUIRES(mu_) {  // mu_ held
     for (std::size_t k = 0; k < lane; ++k) {
       if (!busy_[k]) return false;
     }
@@ -153,14 +152,16 @@ class Batcher {
       std::vector<std::shared_ptr<Slot>> batch;
       bool more = false;
       {
-        std::unique_lock lk(mu_);
+        MutexLock lk(mu_);
         // Lower lanes first: a lone request always lands on lane 0, whose
         // model stays warm in cache, instead of on whichever lane wakes first.
-        cv_.wait(lk, [&] { return stopping_ || (!queue_.empty() && lower_lanes_busy(lane)); });
+        while (!(stopping_ || (!queue_.empty() && lower_lanes_busy(lane)))) cv_.wait(mu_);
         if (stopping_ && queue_.empty()) return;
         if (last_batch > 1 && queue_.size() < opt_.max_batch && !stopping_) {
           const auto until = SteadyClock::now() + opt_.window;
-          cv_.wait_until(lk, until, [&] { return stopping_ || queue_.size() >= opt_.max_batch; });
+          while (!(stopping_ || queue_.size() >= opt_.max_batch)) {
+            if (!cv_.wait_until(mu_, until)) break;
+          }
         }
         // An even share for each free lane, so a burst spreads over them.
         const std::size_t share =
@@ -209,7 +210,7 @@ class Batcher {
                              std::chrono::duration<double, std::milli>(finished - t).count());
       }
       {
-        std::lock_guard lk(mu_);
+        MutexLock lk(mu_);
         ++idle_lanes_;
         busy_[lane] = false;
       }
@@ -227,13 +228,13 @@ class Batcher {
   BatcherOptions opt_;
   LaneRunFn run_;
   ObserveFn observe_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::shared_ptr<Slot>> queue_;  // guarded by mu_
-  bool stopping_ = false;                    // guarded by mu_
-  std::uint64_t rejected_ = 0;               // guarded by mu_
-  std::size_t idle_lanes_ = 0;               // guarded by mu_
-  std::vector<bool> busy_;                   // per lane; guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<std::shared_ptr<Slot>> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::uint64_t rejected_ GUARDED_BY(mu_) = 0;
+  std::size_t idle_lanes_ GUARDED_BY(mu_) = 0;
+  std::vector<bool> busy_ GUARDED_BY(mu_);  // per lane
   std::vector<std::thread> threads_;
 };
 

@@ -12,11 +12,11 @@ namespace {
 TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
   std::atomic<int> forwards{0};
   std::vector<std::size_t> sizes;
-  std::mutex mu;
+  Mutex mu;  // guards sizes
   auto model = [&](std::vector<int>& in) {
     ++forwards;
     {
-      std::lock_guard lk(mu);
+      MutexLock lk(mu);
       sizes.push_back(in.size());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(30));  // a slow model
@@ -48,7 +48,7 @@ TEST(Batcher, LoneRequestRunsAtOnceAndConcurrentOnesShareForwards) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(ok, 16);
   EXPECT_LT(forwards.load(), 16);  // some inputs shared a forward
-  std::lock_guard lk(mu);
+  MutexLock lk(mu);
   for (auto s : sizes) EXPECT_LE(s, 8u);
 }
 

@@ -13,8 +13,8 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier {
@@ -32,7 +32,7 @@ class CircuitBreaker {
 
   // unavailable when open (the caller should not call); OK to go ahead.
   Status admit() {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     const auto now = now_();
     if (state_ == State::open) {
       if (now - opened_at_ < cooldown_) {
@@ -60,7 +60,7 @@ class CircuitBreaker {
   }
 
   void record(const Status& outcome) {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     const bool bad = outcome.code() == Code::unavailable ||
                      outcome.code() == Code::deadline_exceeded || outcome.code() == Code::internal;
     trial_ = false;
@@ -77,15 +77,15 @@ class CircuitBreaker {
   }
 
   State state() const {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return state_;
   }
   std::uint64_t rejected() const {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return rejected_;
   }
   std::uint64_t opened() const {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     return opened_;
   }
 
@@ -93,12 +93,13 @@ class CircuitBreaker {
   const int threshold_;
   const std::chrono::milliseconds cooldown_;
   const Now now_;
-  mutable std::mutex mu_;
-  State state_ = State::closed;
-  int failures_ = 0;
-  bool trial_ = false;
-  TimePoint opened_at_{};
-  std::uint64_t rejected_ = 0, opened_ = 0;
+  mutable Mutex mu_;
+  State state_ GUARDED_BY(mu_) = State::closed;
+  int failures_ GUARDED_BY(mu_) = 0;
+  bool trial_ GUARDED_BY(mu_) = false;
+  TimePoint opened_at_ GUARDED_BY(mu_){};
+  std::uint64_t rejected_ GUARDED_BY(mu_) = 0;
+  std::uint64_t opened_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace atelier

@@ -6,7 +6,7 @@ DeadlineTimer::DeadlineTimer() : thread_([this] { run(); }) {}
 
 DeadlineTimer::~DeadlineTimer() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
   }
   cv_.notify_all();
@@ -15,22 +15,22 @@ DeadlineTimer::~DeadlineTimer() {
 
 void DeadlineTimer::at(SteadyClock::time_point when, std::function<void()> fn) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     due_.push({when, std::move(fn)});
   }
   cv_.notify_all();
 }
 
 void DeadlineTimer::run() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(mu_);
   while (!stopping_) {
     if (due_.empty()) {
-      cv_.wait(lock);
+      cv_.wait(mu_);
       continue;
     }
     const auto when = due_.top().when;
     if (SteadyClock::now() < when) {
-      cv_.wait_until(lock, when);
+      cv_.wait_until(mu_, when);
       continue;
     }
     auto fn = std::move(const_cast<Entry&>(due_.top()).fn);

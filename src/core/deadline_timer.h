@@ -7,14 +7,13 @@
 // stops the thread; callbacks not yet due are dropped.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
-#include <mutex>
 #include <queue>
 #include <thread>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/mutex.h"
 
 namespace atelier {
 
@@ -35,10 +34,10 @@ class DeadlineTimer {
   };
   void run();
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> due_;  // guarded by mu_
-  bool stopping_ = false;                                               // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> due_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

@@ -102,9 +102,13 @@ class [[nodiscard]] Result {
 
 #define ATELIER_CONCAT_INNER(a, b) a##b
 #define ATELIER_CONCAT(a, b) ATELIER_CONCAT_INNER(a, b)
+// `tmp` names a variable and `lhs` may be a declaration ("auto x"): neither
+// can be parenthesised.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ATELIER_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
   auto tmp = (expr);                                  \
   if (!tmp.is_ok()) return tmp.status();              \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)
 #define ATELIER_ASSIGN_OR_RETURN(lhs, expr) \
   ATELIER_ASSIGN_OR_RETURN_IMPL(ATELIER_CONCAT(_res_, __LINE__), lhs, expr)

@@ -9,9 +9,10 @@
 #pragma once
 
 #include <chrono>
-#include <mutex>
 #include <utility>
 #include <vector>
+
+#include "core/mutex.h"
 
 namespace atelier {
 
@@ -19,17 +20,17 @@ class Timings {
  public:
   // `name` must have static storage (a string literal): it is kept, not copied.
   void add(const char* name, double ms) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     entries_.emplace_back(name, ms);
   }
   std::vector<std::pair<const char*, double>> entries() const {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return entries_;
   }
 
  private:
-  mutable std::mutex mu_;
-  std::vector<std::pair<const char*, double>> entries_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<std::pair<const char*, double>> entries_ GUARDED_BY(mu_);
 };
 
 // Adds the time since construction to `timings` (if any) as `name`.

@@ -17,7 +17,7 @@ WorkerPool::~WorkerPool() {
 
 Status WorkerPool::submit(WorkContext ctx, Task task) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_) return Status::unavailable("server is shutting down");
     if (queue_.size() >= capacity_) {
       ++stats_.rejected;
@@ -31,19 +31,19 @@ Status WorkerPool::submit(WorkContext ctx, Task task) {
 }
 
 WorkerPool::Stats WorkerPool::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return stats_;
 }
 
 bool WorkerPool::saturated() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return queue_.size() >= capacity_;
 }
 
 void WorkerPool::shutdown() {
   std::deque<Item> orphans;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (stopping_ && threads_.empty()) return;
     stopping_ = true;
     orphans.swap(queue_);
@@ -63,8 +63,8 @@ void WorkerPool::run() {
   for (;;) {
     Item item;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      MutexLock lock(mu_);
+      while (!stopping_ && queue_.empty()) cv_.wait(mu_);
       if (queue_.empty()) return;  // stopping and drained
       item = std::move(queue_.front());
       queue_.pop_front();
@@ -75,7 +75,7 @@ void WorkerPool::run() {
     Status pre = item.ctx.check();
     item.task(pre, waited);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       --stats_.active;
       if (pre.is_ok()) {
         ++stats_.completed;

@@ -11,17 +11,16 @@
 // thread. shutdown() waits for running tasks and fails the queued ones.
 #pragma once
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier {
@@ -68,11 +67,11 @@ class WorkerPool {
 
   const std::string name_;
   const std::size_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Item> queue_;  // guarded by mu_
-  bool stopping_ = false;   // guarded by mu_
-  Stats stats_;             // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Item> queue_ GUARDED_BY(mu_);
+  bool stopping_ GUARDED_BY(mu_) = false;
+  Stats stats_ GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 

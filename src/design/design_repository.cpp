@@ -174,20 +174,12 @@ Result<Design> DesignRepository::find_design_by_key(const std::string& owner,
 Result<DesignPage> DesignRepository::list_designs(const std::string& owner,
                                                   const std::optional<std::string>& room_id,
                                                   int limit,
-                                                  const std::optional<std::string>& cursor) {
+                                                  const std::optional<PagePosition>& before) {
   std::optional<std::int64_t> before_ts;
   std::string before_id;
-  if (cursor) {
-    const auto dot = cursor->find('.');
-    if (dot == std::string::npos) return Status::invalid_argument("malformed cursor");
-    try {
-      std::size_t used = 0;
-      before_ts = std::stoll(cursor->substr(0, dot), &used);
-      if (used != dot) return Status::invalid_argument("malformed cursor");
-    } catch (...) {
-      return Status::invalid_argument("malformed cursor");
-    }
-    before_id = cursor->substr(dot + 1);
+  if (before) {
+    before_ts = before->ts;
+    before_id = before->id;
   }
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   // Ids compare bytewise on both backends (PostgreSQL: COLLATE "C" columns).
@@ -202,7 +194,7 @@ Result<DesignPage> DesignRepository::list_designs(const std::string& owner,
   DesignPage page;
   if (static_cast<int>(found.size()) > limit) {
     found.resize(static_cast<std::size_t>(limit));
-    page.next_cursor = std::to_string(found.back().created_at) + "." + found.back().id;
+    page.next = PagePosition{found.back().created_at, found.back().id};
   }
   page.items = std::move(found);
   return page;

@@ -1,7 +1,7 @@
 // Rooms and design jobs over the database seam. Rows are scoped by owner:
 // another owner's id reads as not_found. The designs table is also the job
-// queue (queued and running rows are resumed after a restart). Page cursors
-// are this repository's own format ("<created_at>.<id>", opaque to callers).
+// queue (queued and running rows are resumed after a restart). Pages continue
+// from a PagePosition (created_at, id); routes seal it as a cursor.
 //
 // Thread safety: every method may be called from any thread.
 #pragma once
@@ -46,7 +46,7 @@ class DesignRepository {
   // Newest first (keyset pagination on created_at, id: stable while rows are added).
   Result<DesignPage> list_designs(const std::string& owner,
                                   const std::optional<std::string>& room_id, int limit,
-                                  const std::optional<std::string>& cursor);
+                                  const std::optional<PagePosition>& before);
   // With `only_if_status`, writes only while the row still has that status.
   Result<bool> update_design(const Design& d, const std::optional<std::string>& only_if_status);
   Result<std::vector<Design>> designs_with_status(const std::vector<std::string>& statuses);

@@ -4,9 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <mutex>
 #include <thread>
 
+#include "core/mutex.h"
 #include "store/backends_testing.h"
 
 namespace atelier {
@@ -42,7 +42,7 @@ TEST_P(DesignRepositoryTest, JobsAreClaimedOnceUnderLeasesAndTakenOverWhenOneRun
     ASSERT_TRUE(repo.create_design(design("ds_" + std::to_string(100 + i), "user:1", i)).is_ok());
   EXPECT_EQ(*repo.count_queued(), 40);
   // Four workers (two "replicas" each) claim concurrently: each job once.
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::string> claimed;
   std::vector<std::thread> workers;
   for (int w = 0; w < 4; ++w) {
@@ -53,7 +53,7 @@ TEST_P(DesignRepositoryTest, JobsAreClaimedOnceUnderLeasesAndTakenOverWhenOneRun
         if (!*d) return;
         EXPECT_EQ((*d)->status, "running");
         EXPECT_EQ((*d)->attempts, 1);
-        std::lock_guard lock(mu);
+        MutexLock lock(mu);
         claimed.push_back((*d)->id);
       }
     });
@@ -147,21 +147,18 @@ TEST_P(DesignRepositoryTest, PagesAreNewestFirstAndStableAcrossEqualTimes) {
     ASSERT_TRUE(repo.create_design(d).is_ok());
   }
   std::vector<std::string> seen;
-  std::optional<std::string> cursor;
+  std::optional<PagePosition> cursor;
   do {
     auto page = repo.list_designs("user:1", std::nullopt, 2, cursor);
     ASSERT_TRUE(page.is_ok()) << page.status().message();
     for (const auto& d : page->items) seen.push_back(d.id);
-    cursor = page->next_cursor;
+    cursor = page->next;
   } while (cursor);
   // created_at 500 first, then 400; within each, ids descending bytewise.
   EXPECT_EQ(seen, (std::vector<std::string>{"ds_a", "ds_C", "ds_B", "ds_b", "ds__", "ds_Z"}));
   auto in_room = repo.list_designs("user:1", std::string("rm_1"), 10, std::nullopt);
   EXPECT_EQ(in_room->items.size(), 3u);
-  EXPECT_EQ(repo.list_designs("user:1", std::nullopt, 2, std::string("nodot")).status().code(),
-            Code::invalid_argument);
-  EXPECT_EQ(repo.list_designs("user:1", std::nullopt, 2, std::string("12x.ds_a")).status().code(),
-            Code::invalid_argument);
+  // Malformed and forged cursors are refused where they are opened (core/page_cursor_test.cpp).
 }
 
 TEST_P(DesignRepositoryTest, ABudgetIsHeldExactlyByRacingCreatorsAndFreedByFailedJobs) {
@@ -174,7 +171,7 @@ TEST_P(DesignRepositoryTest, ABudgetIsHeldExactlyByRacingCreatorsAndFreedByFaile
   failed.cost = 3;
   ASSERT_TRUE(repo.create_design(failed).is_ok());
   // Eight "replicas" race to create three jobs each at 1 USD under a 5 USD budget.
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::string> made;
   int refused = 0;
   std::vector<std::thread> threads;
@@ -186,7 +183,7 @@ TEST_P(DesignRepositoryTest, ABudgetIsHeldExactlyByRacingCreatorsAndFreedByFaile
                           "user:" + std::to_string(t), 1000);
         d.cost = 1;
         auto r = mine.create_design_within(d, 5, 100);
-        std::lock_guard lk(mu);
+        MutexLock lk(mu);
         if (r.is_ok()) {
           made.push_back(d.id);
         } else {

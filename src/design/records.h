@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "core/page_cursor.h"
+
 namespace atelier {
 
 // Interior design studio. Ids are opaque strings ("rm_...", "ds_...");
@@ -46,7 +48,7 @@ struct Design {
 
 struct DesignPage {
   std::vector<Design> items;
-  std::optional<std::string> next_cursor;  // pass back to continue (newest first)
+  std::optional<PagePosition> next;  // where the next page starts (newest first)
 };
 
 }  // namespace atelier

@@ -4,6 +4,7 @@
 #include "design/presets.h"
 #include "design/service.h"
 #include "http/image_input.h"
+#include "http/paging.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -225,10 +226,10 @@ Result<Response> DesignHandlers::handle_create_design(const RequestContext& ctx)
 }
 
 Result<Response> DesignHandlers::handle_list_designs(const RequestContext& ctx) const {
-  std::optional<std::string> room, cursor;
+  std::optional<std::string> room;
   std::string v;
   if (ctx.req.query_param("room_id", &v) && !v.empty()) room = v;
-  if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+  ATELIER_ASSIGN_OR_RETURN(auto cursor, http::page_start(ctx, *d.cursors, "designs"));
   ATELIER_ASSIGN_OR_RETURN(const std::int64_t limit, ctx.req.query_int("limit", 20, 1, 100));
   ATELIER_ASSIGN_OR_RETURN(
       auto page, svc.list(ctx.identity.id, room, static_cast<int>(limit), cursor, ctx.work));
@@ -236,8 +237,7 @@ Result<Response> DesignHandlers::handle_list_designs(const RequestContext& ctx) 
   for (const auto& x : page.items) arr.push_back(design_json(x));
   nlohmann::ordered_json out;
   out["designs"] = arr;
-  out["next_cursor"] = page.next_cursor ? nlohmann::ordered_json(*page.next_cursor)
-                                        : nlohmann::ordered_json(nullptr);
+  out["next_cursor"] = http::next_cursor(ctx, *d.cursors, "designs", page.next);
   return Response::json_ordered(200, out);
 }
 
@@ -400,7 +400,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .exec = Exec::worker_pool,
       .query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
-                QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
+                http::cursor_param()},
       .handler = http::bind_handler(h, &DesignHandlers::handle_list_designs),
   });
   router.add({
@@ -476,11 +476,11 @@ UserDataPart design_user_data(design::DesignService& svc) {
     auto& ra = out["rooms"] = nlohmann::ordered_json::array();
     for (const auto& x : rooms) ra.push_back(room_json(x));
     auto& da = out["designs"] = nlohmann::ordered_json::array();
-    std::optional<std::string> cursor;
+    std::optional<PagePosition> cursor;
     do {
       ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(owner, std::nullopt, 100, cursor));
       for (const auto& x : page.items) da.push_back(design_json(x));
-      cursor = page.next_cursor;
+      cursor = page.next;
     } while (cursor);
     return out;
   };

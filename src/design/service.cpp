@@ -75,7 +75,7 @@ DesignService::DesignService(DesignRepository& store, BlobStore& blobs, QuotaLed
 
 DesignService::~DesignService() {
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     stopping_ = true;
     // Running jobs are told to stop; their rows stay `running` until the
     // lease runs out, and a replica (or the next start) claims them again.
@@ -258,7 +258,7 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
   }
   if (!req.room_id) ATELIER_RETURN_IF_ERROR(keep_blob(d.input_blob, req.image_bytes));
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     ++wakeups_;
   }
   work_cv_.notify_one();  // another replica's idle worker may claim it first
@@ -271,9 +271,9 @@ Result<Design> DesignService::wait(const std::string& owner, const std::string& 
   for (;;) {
     ATELIER_ASSIGN_OR_RETURN(Design d, store_.in(work).find_design(owner, id));
     if (terminal(d.status) || std::chrono::steady_clock::now() >= until) return d;
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     done_cv_.wait_until(
-        lk, std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200)));
+        mu_, std::min(until, std::chrono::steady_clock::now() + std::chrono::milliseconds(200)));
   }
 }
 
@@ -290,7 +290,7 @@ Result<Design> DesignService::cancel(const std::string& owner, const std::string
     if (wrote) {
       ledger_.refund(gen_identity(owner), d.quota_day, 1);
       {
-        std::lock_guard lk(mu_);
+        MutexLock lk(mu_);
         if (auto it = running_.find(id); it != running_.end()) it->second.cancel();
       }
       done_cv_.notify_all();
@@ -335,7 +335,7 @@ Status DesignService::delete_owner(const std::string& owner) {
   std::vector<std::string> blobs;
   ATELIER_ASSIGN_OR_RETURN(auto rooms, store_.list_rooms(owner));
   for (auto& r : rooms) blobs.push_back(r.blob);
-  std::optional<std::string> cursor;
+  std::optional<PagePosition> cursor;
   do {
     ATELIER_ASSIGN_OR_RETURN(auto page, store_.list_designs(owner, std::nullopt, 500, cursor));
     for (auto& d : page.items) {
@@ -344,7 +344,7 @@ Status DesignService::delete_owner(const std::string& owner) {
       if (d.output_blob) blobs.push_back(*d.output_blob);
       if (d.control_blob) blobs.push_back(*d.control_blob);
     }
-    cursor = page.next_cursor;
+    cursor = page.next;
   } while (cursor);
   ATELIER_RETURN_IF_ERROR(store_.delete_design_data(owner));
   collect_blobs(blobs);
@@ -364,7 +364,7 @@ Result<int> DesignService::apply_retention() {
 Result<int> DesignService::recover() {
   ATELIER_ASSIGN_OR_RETURN(std::int64_t n, store_.count_claimable(now_ms(), kMaxAttempts));
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     wakeups_ += n;
   }
   work_cv_.notify_all();
@@ -374,7 +374,7 @@ Result<int> DesignService::recover() {
 void DesignService::worker() {
   for (;;) {
     {
-      std::unique_lock lk(mu_);
+      MutexLock lk(mu_);
       if (stopping_) return;  // queued rows stay queued in the database
     }
     auto claimed = store_.claim_design(worker_id_, now_ms(), now_ms() + settings_.lease.count());
@@ -392,9 +392,11 @@ void DesignService::worker() {
     // Nothing to claim (or the database is away): wait for a job made here,
     // and look again now and then for jobs made elsewhere and leases that
     // ran out.
-    std::unique_lock lk(mu_);
-    work_cv_.wait_for(lk, std::chrono::milliseconds(claimed.is_ok() ? 500 : 1000),
-                      [&] { return stopping_ || wakeups_ > 0; });
+    MutexLock lk(mu_);
+    const auto until =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(claimed.is_ok() ? 500 : 1000);
+    while (!stopping_ && wakeups_ <= 0)
+      if (!work_cv_.wait_until(mu_, until)) break;
     if (wakeups_ > 0) --wakeups_;
   }
 }
@@ -403,10 +405,10 @@ void DesignService::keeper() {
   for (;;) {
     std::vector<std::pair<std::string, CancelSource>> jobs;
     {
-      std::unique_lock lk(mu_);
+      MutexLock lk(mu_);
       if (stopping_) return;
       done_cv_.wait_for(
-          lk, std::min<std::chrono::milliseconds>(std::chrono::seconds(1), settings_.lease / 3));
+          mu_, std::min<std::chrono::milliseconds>(std::chrono::seconds(1), settings_.lease / 3));
       if (stopping_) return;
       jobs.assign(running_.begin(), running_.end());
     }
@@ -448,7 +450,7 @@ void DesignService::finish(Design d, const std::string& status, const std::strin
     if (observer_.finished) observer_.finished(d.engine, status, seconds, d.cost);
   }
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     running_.erase(d.id);
   }
   done_cv_.notify_all();
@@ -457,7 +459,7 @@ void DesignService::finish(Design d, const std::string& status, const std::strin
 void DesignService::run_job(Design d) {
   CancelSource cs;
   {
-    std::lock_guard lk(mu_);
+    MutexLock lk(mu_);
     running_[d.id] = cs;
   }
   // Claimed a third time: the replicas that ran it died twice.
@@ -469,14 +471,14 @@ void DesignService::run_job(Design d) {
     const bool cancelled = cs.cancelled();
     bool stopping = false;
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       stopping = stopping_;
     }
     if (cancelled && stopping) {
       // This replica is shutting down: the job goes back to the queue for
       // another replica (or the next start), not to the caller as cancelled.
       (void)store_.release_lease(d.id, worker_id_);
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       running_.erase(d.id);
       return;
     }

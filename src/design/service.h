@@ -26,12 +26,10 @@
 
 #include <opencv2/core.hpp>
 
-#include <condition_variable>
 #include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -40,6 +38,7 @@
 
 #include "cache/cache.h"
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "core/status.h"
 #include "design/design_repository.h"
 #include "engines/design.h"
@@ -125,7 +124,7 @@ class DesignService {
   Result<Design> wait(const std::string& owner, const std::string& id,
                       std::chrono::milliseconds wait, const WorkContext& work = {});
   Result<DesignPage> list(const std::string& owner, const std::optional<std::string>& room_id,
-                          int limit, const std::optional<std::string>& cursor,
+                          int limit, const std::optional<PagePosition>& cursor,
                           const WorkContext& work = {}) {
     return store_.in(work).list_designs(owner, room_id, limit, cursor);
   }
@@ -173,14 +172,14 @@ class DesignService {
   DesignObserver observer_;
   std::int64_t max_image_pixels_;
 
-  mutable std::mutex mu_;
-  std::condition_variable work_cv_, done_cv_;
-  std::int64_t wakeups_ = 0;  // guarded by mu_: jobs created here since the workers looked
-  std::map<std::string, CancelSource> running_;  // guarded by mu_: cancel tokens of running jobs
+  mutable Mutex mu_;
+  CondVar work_cv_, done_cv_;
+  std::int64_t wakeups_ GUARDED_BY(mu_) = 0;  // jobs created here since the workers looked
+  std::map<std::string, CancelSource> running_ GUARDED_BY(mu_);  // cancel tokens of running jobs
   // Input hash and thresholds -> the control's blob (content-addressed in
   // the shared blob store, so replicas sharing the cache share the edge maps).
   std::unique_ptr<cache::Cache> controls_;
-  bool stopping_ = false;        // guarded by mu_
+  bool stopping_ GUARDED_BY(mu_) = false;
   const std::string worker_id_;  // this replica's name on its leases
   std::vector<std::thread> threads_;
 };

@@ -1,8 +1,7 @@
 // POST /v1/embeddings in OpenAI's request and response shapes, so the official
 // clients work unchanged against atelier.
-#include <sodium.h>
-
 #include "embed/routes.h"
+#include "core/base64.h"
 #include "http/image_input.h"
 #include "http/problem.h"
 #include "text/analyzer.h"
@@ -22,12 +21,8 @@ constexpr std::size_t kMaxInputs = 2048;  // OpenAI's limit per request
 
 std::string base64_floats(const std::vector<float>& v) {
   // OpenAI's base64 encoding: the little-endian float32 bytes (x86 is little-endian).
-  const auto* bytes = reinterpret_cast<const unsigned char*>(v.data());
-  const std::size_t n = v.size() * sizeof(float);
-  std::string out(sodium_base64_ENCODED_LEN(n, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), bytes, n, sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);  // drop the terminating NUL
-  return out;
+  return base64_encode(
+      std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
 }
 
 nlohmann::json request_schema() {

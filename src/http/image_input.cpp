@@ -2,8 +2,7 @@
 
 #include "http/route_deps.h"
 
-#include <sodium.h>
-
+#include "core/base64.h"
 #include "http/multipart.h"
 #include "http/problem.h"
 
@@ -22,24 +21,10 @@ Result<std::string> decode_base64_image(const std::string& s, const std::string&
     v.remove_prefix(comma + 1);
   }
   if (v.empty()) return Status::invalid_argument(where + " is empty");
-  std::string out(v.size() / 4 * 3 + 3, '\0');
-  std::size_t len = 0;
-  // Standard, URL-safe and unpadded base64 are all accepted (clients differ);
-  // a variant counts only when it consumed every character.
-  bool decoded = false;
-  for (int variant : {sodium_base64_VARIANT_ORIGINAL, sodium_base64_VARIANT_ORIGINAL_NO_PADDING,
-                      sodium_base64_VARIANT_URLSAFE, sodium_base64_VARIANT_URLSAFE_NO_PADDING}) {
-    const char* end = nullptr;
-    if (sodium_base642bin(reinterpret_cast<unsigned char*>(out.data()), out.size(), v.data(),
-                          v.size(), " \r\n\t", &len, &end, variant) == 0 &&
-        end == v.data() + v.size()) {
-      decoded = true;
-      break;
-    }
-  }
-  if (!decoded) return Status::invalid_argument(where + " is not valid base64");
-  out.resize(len);
-  return out;
+  // Standard, URL-safe and unpadded base64 are all accepted (clients differ).
+  auto out = base64_decode(v);
+  if (!out) return Status::invalid_argument(where + " is not valid base64");
+  return std::move(*out);
 }
 
 namespace {

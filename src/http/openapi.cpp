@@ -30,6 +30,7 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
         {"x-atelier-cost", r.cost},
         {"x-atelier-execution", r.exec == Exec::worker_pool ? "worker_pool" : "inline"},
     };
+    if (r.message_cost > 0) op["x-atelier-message-cost"] = r.message_cost;
     nlohmann::json params = nlohmann::json::array();
     std::string_view p = r.path;
     for (std::size_t i = p.find('{'); i != std::string_view::npos; i = p.find('{', i + 1)) {
@@ -102,7 +103,8 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
         {"version", version},
         {"description",
          "AI for fashion and interior styling. Every error is RFC 9457 problem+json. "
-         "x-atelier-cost is the quota cost in units charged on success."}}},
+         "x-atelier-cost is the quota cost in units charged on success; "
+         "x-atelier-message-cost, that of each message of a socket."}}},
       {"paths", paths},
       {"components",
        {{"schemas", {{"Problem", problem_schema}}},

@@ -3,8 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <mutex>
+#include <optional>
 
+#include "core/mutex.h"
 #include "http/problem.h"
 #include "identity/crypto.h"
 #include "obs/log.h"
@@ -21,16 +22,15 @@ struct Pipeline::State {
   WorkContext work;
   Decision rate;
   Decision quota;
-  std::int64_t charged_units = 0;
-  std::string charged_day;
+  std::optional<Charge> charge;  // set once the caller is known
   double queue_ms = 0;
   double compute_ms = 0;
   bool watched = false;
   bool admitted = false;  // holds an admission ticket (work that takes the machine)
   Admission::Ticket ticket;
   std::atomic<bool> finished{false};  // the first finish() answers; later ones are dropped
-  std::mutex stream_mu;
-  std::shared_ptr<StreamWriter> stream;  // guarded by stream_mu: set when the handler streams
+  Mutex stream_mu;
+  std::shared_ptr<StreamWriter> stream GUARDED_BY(stream_mu);  // set when the handler streams
 };
 
 namespace {
@@ -75,19 +75,6 @@ const Decision& tighter(const Decision& a, const Decision& b) {
   if (!a.has_binding) return b;
   if (!b.has_binding) return a;
   return b.binding.remaining < a.binding.remaining ? b : a;
-}
-
-std::string describe_limit(const LimitState& l) {
-  if (l.name == "blocked") return "caller is blocked after repeated limit violations";
-  if (l.name == "global_minute")
-    return "server-wide limit of " + std::to_string(l.limit) + " requests per minute reached";
-  if (l.name == "global_hour")
-    return "server-wide limit of " + std::to_string(l.limit) + " requests per hour reached";
-  if (l.name == "identity_minute")
-    return "limit of " + std::to_string(l.limit) + " requests per minute reached";
-  if (l.name == "daily_quota")
-    return "daily quota of " + std::to_string(l.limit) + " cost units reached";
-  return l.name;
 }
 
 }  // namespace
@@ -147,11 +134,19 @@ void Pipeline::handle(Request&& req, Done done) {
 }
 
 void Pipeline::dispatch(std::shared_ptr<State> s) {
-  const Request& req = s->req;
   // While draining, requests that reach here were already arriving on open
   // connections (the listener is closed): they are served, and their
   // connections closed after the response (see finish()).
+  if (auto answered = route(s)) return finish(s, std::move(*answered));
+  if (auto answered = identify(s)) return finish(s, std::move(*answered));
+  if (auto answered = meter(s)) return finish(s, std::move(*answered));
+  s->work.deadline = Deadline::after(opt_.request_timeout);
+  if (s->route->exec == Exec::inline_on_network_thread) return run_inline(s);
+  run_on_pool(s);
+}
 
+std::optional<Result<Response>> Pipeline::route(const std::shared_ptr<State>& s) {
+  const Request& req = s->req;
   // CORS preflight: answered for any known path, before identity.
   if (req.method == Method::options && req.has_header("Access-Control-Request-Method")) {
     Response r = Response::no_content();
@@ -164,23 +159,20 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
                    "Authorization, Content-Type, X-API-Key, X-Request-ID, Idempotency-Key");
       r.set_header("Access-Control-Max-Age", "600");
     }
-    return finish(s, std::move(r));
+    return r;
   }
 
   Match m = router_.match(req.method, req.path);
-  if (m.kind == Match::not_found) {
-    return finish(s, problem(404, "no route for " + req.path, s->request_id));
-  }
+  if (m.kind == Match::not_found) return problem(404, "no route for " + req.path, s->request_id);
   if (m.kind == Match::method_not_allowed) {
     Response r =
         problem(405, std::string(method_name(req.method)) + " is not allowed on " + req.path,
                 s->request_id);
     r.set_header("Allow", m.allow);
-    return finish(s, std::move(r));
+    return r;
   }
   s->route = m.route;
   s->req.path_params = std::move(m.params);
-  const RouteSpec& route = *s->route;
 
   if (static_cast<std::int64_t>(req.body.size()) > opt_.max_body_bytes) {
     Response r = problem(413,
@@ -188,94 +180,121 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
                              " bytes exceeds the limit of " + std::to_string(opt_.max_body_bytes),
                          s->request_id, {{"limit_bytes", opt_.max_body_bytes}});
     r.close_connection = true;
-    return finish(s, std::move(r));
+    return r;
   }
+  return std::nullopt;
+}
 
-  if (route.access != Access::open) {
-    auto id =
-        auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
-    if (!id.is_ok()) {
-      // Failed credentials count against the client IP, so guessing keys or
-      // tokens runs into the same limits and block as any other traffic.
-      s->identity.id = "ip:" + req.client_ip;
-      s->rate = limiter_.admit(s->identity.id);
-      if (!s->rate.allowed && s->rate.binding.name != "limiter_unavailable") {
-        metrics_.rate_limited(tier_name(Tier::free), s->rate.binding.name);
-        Response r = problem(429, describe_limit(s->rate.binding), s->request_id,
-                             {{"limit", s->rate.binding.name}});
-        r.set_header("Retry-After",
-                     std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
-        return finish(s, std::move(r));
-      }
-      return finish(s, id.status());
-    }
-    s->identity = std::move(id).value();
-    if (route.access == Access::user && s->identity.anonymous()) {
-      return finish(s, Status::unauthenticated("this endpoint needs an API key or a bearer token"));
-    }
-    if (route.access == Access::admin) {
-      if (s->identity.anonymous())
-        return finish(s, Status::unauthenticated("admin credentials required"));
-      if (!s->identity.admin()) return finish(s, Status::permission_denied("admin role required"));
-    }
-  }
-
-  if (route.access == Access::open && route.rate_limited) {
+std::optional<Result<Response>> Pipeline::identify(const std::shared_ptr<State>& s) {
+  const Request& req = s->req;
+  const RouteSpec& route = *s->route;
+  if (route.access == Access::open) {
     // Open but abusable (register, login): limited per client IP.
-    s->identity.id = "ip:" + req.client_ip;
+    if (route.rate_limited) s->identity.id = "ip:" + req.client_ip;
+    return std::nullopt;
   }
+  auto id = auth_.authenticate(req.header("Authorization"), req.header("X-API-Key"), req.client_ip);
+  if (!id.is_ok()) {
+    // Failed credentials count against the client IP, so guessing keys or
+    // tokens runs into the same limits and block as any other traffic.
+    s->identity.id = "ip:" + req.client_ip;
+    s->rate = limiter_.admit(s->identity.id);
+    if (!s->rate.allowed && s->rate.binding.name != Limit::limiter_unavailable)
+      return refuse(s, s->rate);
+    return id.status();
+  }
+  s->identity = std::move(id).value();
+  if (route.access == Access::user && s->identity.anonymous())
+    return Status::unauthenticated("this endpoint needs an API key or a bearer token");
+  if (route.access == Access::admin) {
+    if (s->identity.anonymous()) return Status::unauthenticated("admin credentials required");
+    if (!s->identity.admin()) return Status::permission_denied("admin role required");
+  }
+  return std::nullopt;
+}
+
+std::optional<Result<Response>> Pipeline::meter(const std::shared_ptr<State>& s) {
+  const RouteSpec& route = *s->route;
   // The rate limits, then the quota: one call (one round trip with Redis).
   const bool rate_limited = route.rate_limited && !s->identity.id.empty();
   const bool metered = route.access != Access::open && route.cost > 0;
-  const auto limit = opt_.daily_limit[static_cast<int>(s->identity.tier)];
+  const auto limit = daily_limit(s->identity);
   Metered checked;
   if (rate_limited || metered)
     checked = meter_.check(s->identity.id, rate_limited, metered ? route.cost : 0, limit);
   if (rate_limited) {
     s->rate = checked.rate;
-    if (!s->rate.allowed && s->rate.binding.name == "limiter_unavailable") {
-      // The shared counters cannot be read (Redis down, failure mode closed).
-      Response r = problem(503, "rate limiter unavailable", s->request_id);
-      r.set_header("Retry-After", "1");
-      return finish(s, std::move(r));
-    }
-    if (!s->rate.allowed) {
-      metrics_.rate_limited(tier_name(s->identity.tier), s->rate.binding.name);
-      Response r = problem(429, describe_limit(s->rate.binding), s->request_id,
-                           {{"limit", s->rate.binding.name}});
-      r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, s->rate.retry_after_s)));
-      return finish(s, std::move(r));
-    }
+    if (!s->rate.allowed) return refuse(s, s->rate);
   }
-
   if (metered) {
     s->quota = checked.quota;
-    if (!s->quota.allowed) {
-      if (s->quota.binding.name == "usage_store_unavailable") {
-        Response r = problem(503, "usage store unavailable", s->request_id);
-        r.set_header("Retry-After", "1");
-        return finish(s, std::move(r));
-      }
-      metrics_.rate_limited(tier_name(s->identity.tier), "daily_quota");
-      Response r = problem(429, describe_limit(s->quota.binding), s->request_id,
-                           {{"limit", "daily_quota"}, {"cost", route.cost}});
-      r.set_header("Retry-After",
-                   std::to_string(std::max<std::int64_t>(1, s->quota.retry_after_s)));
-      return finish(s, std::move(r));
+    if (!s->quota.allowed) return refuse(s, s->quota);
+  }
+  if (route.access != Access::open)
+    s->charge.emplace(ledger_, s->identity.id, limit, metered ? route.cost : 0,
+                      utc_day(system_clock_seconds()()));
+  return std::nullopt;
+}
+
+Response Pipeline::refuse(const std::shared_ptr<State>& s, const Decision& d) {
+  const Limit limit = d.binding.name;
+  if (limit == Limit::limiter_unavailable || limit == Limit::usage_store_unavailable) {
+    // The shared counters cannot be read (Redis or the usage store down,
+    // failure mode closed): nothing is served unmetered.
+    Response r = problem(503, describe_limit(d.binding), s->request_id);
+    r.set_header("Retry-After", "1");
+    return r;
+  }
+  metrics_.rate_limited(tier_name(s->identity.tier), limit_name(limit));
+  nlohmann::json extra = {{"limit", limit_name(limit)}};
+  if (limit == Limit::daily_quota && s->route) extra["cost"] = s->route->cost;
+  Response r = problem(429, describe_limit(d.binding), s->request_id, std::move(extra));
+  r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, d.retry_after_s)));
+  return r;
+}
+
+std::int64_t Pipeline::daily_limit(const Identity& who) const {
+  return opt_.daily_limit[static_cast<int>(who.tier)];
+}
+
+RequestContext Pipeline::context(const std::shared_ptr<State>& s) {
+  RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
+  if (s->charge) ctx.charge = &*s->charge;
+  return ctx;
+}
+
+void Pipeline::run_inline(const std::shared_ptr<State>& s) {
+  RequestContext ctx = context(s);
+  ctx.upgrade = upgrader(s);
+  if (s->route->message_cost > 0 && ctx.upgrade) ctx.meter_message = message_meter(*s->route);
+  const auto t = SteadyClock::now();
+  Result<Response> out = s->route->handler(ctx);
+  s->compute_ms = ms_since(t);
+  finish(s, std::move(out));
+}
+
+MessageMeter Pipeline::message_meter(const RouteSpec& route) {
+  return [this, cost = route.message_cost,
+          rate_limited = route.rate_limited](const Identity& who) -> MessageCharge {
+    const auto limit = daily_limit(who);
+    const Metered checked = meter_.check(who.id, rate_limited, cost, limit);
+    for (const Decision* d : {&checked.rate, &checked.quota}) {
+      if (d->allowed) continue;
+      const Limit l = d->binding.name;
+      if (l == Limit::limiter_unavailable || l == Limit::usage_store_unavailable)
+        return {nullptr, Status::unavailable(describe_limit(d->binding)), 1};
+      metrics_.rate_limited(tier_name(who.tier), limit_name(l));
+      return {nullptr, Status::resource_exhausted(describe_limit(d->binding)),
+              std::max<std::int64_t>(1, d->retry_after_s)};
     }
-    s->charged_units = route.cost;
-    s->charged_day = utc_day(system_clock_seconds()());
-  }
+    return {
+        std::make_shared<Charge>(ledger_, who.id, limit, cost, utc_day(system_clock_seconds()())),
+        Status::ok(), 0};
+  };
+}
 
-  s->work.deadline = Deadline::after(opt_.request_timeout);
-  if (route.exec == Exec::inline_on_network_thread) {
-    RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s), upgrader(s)};
-    const auto t = SteadyClock::now();
-    Result<Response> out = route.handler(ctx);
-    s->compute_ms = ms_since(t);
-    return finish(s, std::move(out));
-  }
-
+void Pipeline::run_on_pool(const std::shared_ptr<State>& s) {
+  const RouteSpec& route = *s->route;
   if (route.exec != Exec::outbound_pool) {
     int retry_after_s = 1;
     auto ticket =
@@ -314,7 +333,7 @@ void Pipeline::dispatch(std::shared_ptr<State> s) {
           return finish(s, pre);
         }
         if (s->admitted) admission_.start(s->ticket, SteadyClock::now());
-        RequestContext ctx{s->req, s->identity, s->work, s->request_id, stream_opener(s)};
+        RequestContext ctx = context(s);
         const auto t = SteadyClock::now();
         Result<Response> out = Status::internal("handler did not run");
         try {
@@ -343,7 +362,7 @@ StreamOpener Pipeline::stream_opener(const std::shared_ptr<State>& s) {
     decorate(st, head);
     head.headers.push_back({"Server-Timing", "queue;dur=" + std::to_string(st->queue_ms)});
     auto writer = st->req.open_stream(std::move(head));
-    std::lock_guard lock(st->stream_mu);
+    MutexLock lock(st->stream_mu);
     st->stream = writer;
     return writer;
   };
@@ -376,7 +395,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   if (s->finished.exchange(true)) return;
   std::shared_ptr<StreamWriter> stream;
   {
-    std::lock_guard lock(s->stream_mu);
+    MutexLock lock(s->stream_mu);
     stream = s->stream;
   }
   if (stream) {
@@ -395,6 +414,13 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     s->req.watch->unwatch(s->req.connection_id);
     s->watched = false;
   }
+  // A handler's reserve() refused by a limit: answered as the pipeline's own refusals are.
+  if (!result.is_ok() && s->charge && result.status().code() == Code::resource_exhausted) {
+    if (auto refused = s->charge->refusal()) {
+      s->quota = *refused;
+      result = refuse(s, *refused);
+    }
+  }
   Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
   if (s->route && s->route->openai_errors) add_openai_error(r);
   r.headers.reserve(r.headers.size() + 6);
@@ -403,9 +429,9 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     r.set_header("Retry-After", "1");
   }
   // Only successful work is charged: give the units back otherwise.
-  if (s->charged_units > 0 && r.status >= 400) {
-    ledger_.refund(s->identity.id, s->charged_day, s->charged_units);
-    if (s->quota.has_binding) s->quota.binding.remaining += s->charged_units;
+  if (s->charge && r.status >= 400) {
+    const std::int64_t back = s->charge->refund();
+    if (s->quota.has_binding && s->quota.allowed) s->quota.binding.remaining += back;
   }
   if (!r.streamed) decorate(s, r);
   const double total_ms = ms_since(s->start);

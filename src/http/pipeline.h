@@ -1,9 +1,10 @@
 // The middleware every request passes through, in this order:
 //   request id -> drain check -> CORS -> route -> body limit -> identity ->
-//   rate limits -> daily quota (reserve) -> admission (pool routes: refused
-//   with 503 + Retry-After when the queued work would not let the request
+//   rate limits -> daily quota (reserve the route's cost; RequestContext::charge) -> admission
+//   (pool routes: refused with 503 + Retry-After when the queued work would not let the request
 //   finish before its deadline; core/admission.h) -> handler (inline or
-//   worker pool) -> settle (refund on failure) -> headers, metrics, access log.
+//   worker pool) -> settle (what was reserved is refunded on failure) -> headers, metrics, access
+//   log.
 // handle() never throws and calls `done` exactly once, possibly from a worker
 // thread; for pool routes at the latest at the deadline (504), even if the
 // work is still running. Errors become problem+json here and only here.
@@ -15,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,7 +60,20 @@ class Pipeline {
 
  private:
   struct State;
+  // dispatch() runs the stages in order; a stage that answers ends the request.
   void dispatch(std::shared_ptr<State> s);
+  std::optional<Result<Response>> route(
+      const std::shared_ptr<State>& s);  // preflight, match, body limit
+  std::optional<Result<Response>> identify(const std::shared_ptr<State>& s);  // credentials, access
+  std::optional<Result<Response>> meter(const std::shared_ptr<State>& s);     // rate limits, quota
+  void run_inline(const std::shared_ptr<State>& s);
+  void run_on_pool(const std::shared_ptr<State>& s);  // admission, deadline, worker pool
+  // The one place a limit's refusal is answered: 429 + Retry-After with the
+  // limit named, or 503 + Retry-After when the limits cannot be counted.
+  Response refuse(const std::shared_ptr<State>& s, const Decision& d);
+  std::int64_t daily_limit(const Identity& who) const;
+  RequestContext context(const std::shared_ptr<State>& s);
+  MessageMeter message_meter(const RouteSpec& route);
   void finish(const std::shared_ptr<State>& s, Result<Response> result);
   // Headers every answer carries (request id, rate limits, CORS, close while draining).
   void decorate(const std::shared_ptr<State>& s, Response& r);

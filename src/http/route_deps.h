@@ -13,6 +13,7 @@
 
 #include "config/config.h"
 #include "core/health.h"
+#include "core/page_cursor.h"
 #include "core/worker_pool.h"
 #include "identity/authenticator.h"
 #include "identity/identity.h"
@@ -57,6 +58,8 @@ struct ApiDeps {
   WorkerPool* inference_pool = nullptr;
   // Work that waits on hosted engines and streaming clients (chat turns).
   WorkerPool* outbound_pool = nullptr;
+  // Seals and opens every paged list's cursors (http/paging.h).
+  const PageCursors* cursors = nullptr;
 };
 
 // The decoding limits every image route uses: the configured pixel limit, the

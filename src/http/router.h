@@ -18,6 +18,7 @@
 #include "core/status.h"
 #include "http/http.h"
 #include "identity/identity.h"
+#include "quota/charge.h"
 
 namespace atelier::http {
 
@@ -42,6 +43,15 @@ enum class Exec {
   outbound_pool,
 };
 
+// A socket message's charge, or why it is refused: resource_exhausted (a
+// limit; retry_after_s says when) or unavailable (limits cannot be counted).
+struct MessageCharge {
+  std::shared_ptr<Charge> charge;  // null when refused
+  Status refused;
+  std::int64_t retry_after_s = 0;
+};
+using MessageMeter = std::function<MessageCharge(const Identity&)>;
+
 struct RequestContext {
   const Request& req;
   const Identity& identity;
@@ -54,6 +64,15 @@ struct RequestContext {
   // Upgrades the connection to a WebSocket (the pipeline's headers added to
   // the 101); null unless the request is a WebSocket handshake.
   WebSocketUpgrader upgrade = nullptr;
+  // What this request is charged (never null from the pipeline): the route's
+  // cost is reserved already; a handler whose work grows with its input
+  // reserves more, and a stream settles what it delivered, each by one call.
+  // The pipeline refunds what was reserved when the answer is an error.
+  Charge* charge = nullptr;
+  // Socket routes with a message_cost: meters one message (a turn) of the
+  // signed-in caller as the pipeline meters a request (rate limits, then the
+  // cost from the daily quota). Null on other routes.
+  MessageMeter meter_message = nullptr;
 };
 
 using Handler = std::function<Result<Response>(const RequestContext&)>;
@@ -86,6 +105,9 @@ struct RouteSpec {
   Access access = Access::caller;
   bool rate_limited = true;
   std::int64_t cost = 0;  // quota units charged on success
+  // Socket routes: quota units each message (turn) costs, metered through
+  // RequestContext::meter_message once the caller has signed in.
+  std::int64_t message_cost = 0;
   Exec exec = Exec::inline_on_network_thread;
   nlohmann::json request_schema{};  // null: no body
   // A whole OpenAPI requestBody object for bodies that are not only JSON

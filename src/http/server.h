@@ -1,6 +1,8 @@
 // The network side: accepts connections, reads requests, hands them to the
-// Pipeline and writes its responses. Implemented on RESTinio in server.cpp,
-// the only file that includes the library.
+// Pipeline and writes its responses. Implemented on RESTinio in server.cpp
+// (connections, requests, answers) and server_streaming.cpp (chunked
+// responses, WebSockets), which share server_internal.h; with multipart.cpp,
+// the only files that include the library.
 //
 // Limits: read timeout per request, a cap on open connections (connections
 // beyond it are closed as soon as they are accepted), and a transport body cap

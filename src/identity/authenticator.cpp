@@ -78,7 +78,7 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
   const std::string presented(key);
   std::uint64_t generation = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = key_cache_.find(presented);
     if (it != key_cache_.end() && it->second.expires > now) {
       if (it->second.revoked) return Status::unauthenticated("API key revoked");
@@ -109,7 +109,7 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
     id.id = "key:" + std::to_string(k.id);
   }
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     // An invalidation since the read may concern this key: not cached.
     if (generation == generation_) {
       if (key_cache_.size() > 100000) key_cache_.clear();  // bounded; refills from the store
@@ -124,7 +124,7 @@ Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id
   const auto now = std::chrono::steady_clock::now();
   std::uint64_t generation = 0;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     auto it = user_cache_.find(user_id);
     if (it != user_cache_.end() && it->second.expires > now) return it->second;
     generation = generation_;
@@ -140,7 +140,7 @@ Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id
   }
   if (after_read_) after_read_();
   u.expires = now + cache_ttl_;
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   if (generation != generation_) return u;  // an invalidation since the read: not cached
   if (user_cache_.size() > 100000) user_cache_.clear();
   user_cache_[user_id] = u;
@@ -153,7 +153,7 @@ void Authenticator::forget_user(std::int64_t user_id) {
 }
 
 void Authenticator::drop_user(std::int64_t user_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++generation_;
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.identity.user_id == user_id ? key_cache_.erase(it) : std::next(it);
@@ -207,7 +207,7 @@ Result<std::string> Authenticator::login(const std::string& email, const std::st
     // which emails are registered.
     std::string dummy;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (dummy_hash_.empty()) {
         auto h = hash_password("atelier-timing-equaliser", pw_);
         if (h.is_ok()) dummy_hash_ = *h;
@@ -254,7 +254,7 @@ Status Authenticator::revoke_key(std::int64_t id, const WorkContext& work) {
 }
 
 void Authenticator::drop_key(std::int64_t id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++generation_;
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.key_id == id ? key_cache_.erase(it) : std::next(it);
@@ -275,7 +275,7 @@ void Authenticator::apply(const std::string& event) {
 }
 
 void Authenticator::clear_caches() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++generation_;
   key_cache_.clear();
   user_cache_.clear();

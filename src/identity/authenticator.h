@@ -22,10 +22,10 @@
 
 #include <chrono>
 #include <functional>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "core/mutex.h"
 #include "identity/account_repository.h"
 #include "identity/crypto.h"
 #include "identity/identity.h"
@@ -93,7 +93,7 @@ class Authenticator {
   void set_after_store_read_for_testing(std::function<void()> f) { after_read_ = std::move(f); }
 
  private:
-  Result<Identity> from_api_key(std::string_view key);
+  Result<Identity> from_api_key(std::string_view key) EXCLUDES(mu_);
   Result<Identity> from_jwt(const std::string& token);
 
   struct CachedKey {
@@ -109,9 +109,9 @@ class Authenticator {
     std::int64_t not_before = 0;  // tokens issued earlier are refused
     std::chrono::steady_clock::time_point expires;
   };
-  Result<CachedUser> user_state(std::int64_t user_id);
-  void drop_key(std::int64_t key_id);
-  void drop_user(std::int64_t user_id);
+  Result<CachedUser> user_state(std::int64_t user_id) EXCLUDES(mu_);
+  void drop_key(std::int64_t key_id) EXCLUDES(mu_);
+  void drop_user(std::int64_t user_id) EXCLUDES(mu_);
   std::function<void(const std::string&)> publish_;  // set before serving
   std::function<void()> after_read_;                 // tests only; set before use
 
@@ -120,11 +120,11 @@ class Authenticator {
   PasswordParams pw_;
   bool allow_anonymous_;
   const std::chrono::seconds cache_ttl_;
-  std::mutex mu_;
-  std::uint64_t generation_ = 0;  // guarded by mu_: bumped by every invalidation
-  std::unordered_map<std::string, CachedKey> key_cache_;     // by presented key; guarded by mu_
-  std::unordered_map<std::int64_t, CachedUser> user_cache_;  // guarded by mu_
-  std::string dummy_hash_;                                   // guarded by mu_
+  Mutex mu_;
+  std::uint64_t generation_ GUARDED_BY(mu_) = 0;  // bumped by every invalidation
+  std::unordered_map<std::string, CachedKey> key_cache_ GUARDED_BY(mu_);  // by presented key
+  std::unordered_map<std::int64_t, CachedUser> user_cache_ GUARDED_BY(mu_);
+  std::string dummy_hash_ GUARDED_BY(mu_);
 };
 
 // Validation shared by the CLI and the HTTP API.

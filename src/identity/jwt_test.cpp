@@ -3,8 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
-#include <cstring>
-
+#include "core/base64.h"
 #include "identity/crypto.h"
 
 namespace atelier {
@@ -14,12 +13,7 @@ const std::string kSecret(40, 'x');
 constexpr std::int64_t kNow = 1'800'000'000;
 
 std::string b64url(std::string_view s) {
-  std::string out(sodium_base64_ENCODED_LEN(s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING),
-                  '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(s.data()),
-                    s.size(), sodium_base64_VARIANT_URLSAFE_NO_PADDING);
-  out.resize(std::strlen(out.c_str()));
-  return out;
+  return base64_encode(s, Base64Variant::url_safe_unpadded);
 }
 
 std::string hs256(const std::string& key, const std::string& header, const std::string& payload) {

@@ -269,10 +269,13 @@ void apply_orientation(cv::Mat& m, int o) {
 Result<DecodeBudget::Lease> DecodeBudget::acquire(std::int64_t pixels,
                                                   std::chrono::milliseconds wait) {
   const std::int64_t need = std::min(pixels, capacity_);
-  std::unique_lock lock(mu_);
-  if (!cv_.wait_for(lock, wait, [&] { return used_ + need <= capacity_; })) {
-    ++refused_;
-    return Status::unavailable("too many images are being decoded at once; retry shortly");
+  MutexLock lock(mu_);
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (used_ + need > capacity_) {
+    if (!cv_.wait_until(mu_, until) && used_ + need > capacity_) {
+      ++refused_;
+      return Status::unavailable("too many images are being decoded at once; retry shortly");
+    }
   }
   used_ += need;
   return Lease(this, need);
@@ -280,19 +283,19 @@ Result<DecodeBudget::Lease> DecodeBudget::acquire(std::int64_t pixels,
 
 void DecodeBudget::release(std::int64_t pixels) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     used_ -= pixels;
   }
   cv_.notify_all();
 }
 
 std::int64_t DecodeBudget::in_use() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return used_;
 }
 
 std::uint64_t DecodeBudget::refused() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   return refused_;
 }
 

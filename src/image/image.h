@@ -10,13 +10,12 @@
 #include <opencv2/core.hpp>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier::image {
@@ -77,10 +76,10 @@ class DecodeBudget {
  private:
   void release(std::int64_t pixels);
   const std::int64_t capacity_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::int64_t used_ = 0;      // guarded by mu_
-  std::uint64_t refused_ = 0;  // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::int64_t used_ GUARDED_BY(mu_) = 0;
+  std::uint64_t refused_ GUARDED_BY(mu_) = 0;
 };
 
 struct Limits {

@@ -5,11 +5,12 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
 #include <thread>
+
+#include "core/mutex.h"
 
 namespace atelier::log {
 namespace {
@@ -90,9 +91,9 @@ class BufferedStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
 struct LogState {
   std::shared_ptr<spdlog::logger> logger;
   std::thread flusher;
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stop = false;
+  Mutex mu;
+  CondVar cv;
+  bool stop GUARDED_BY(mu) = false;
 };
 LogState& state() {
   static LogState s;
@@ -141,10 +142,18 @@ void init(const std::string& level) {
   l->set_level(level == "off" ? spdlog::level::off : spdlog::level::from_str(level));
   l->flush_on(spdlog::level::warn);
   st.logger = l;
-  st.stop = false;
+  {
+    MutexLock lock(st.mu);
+    st.stop = false;
+  }
   st.flusher = std::thread([&st] {
-    std::unique_lock lock(st.mu);
-    while (!st.cv.wait_for(lock, std::chrono::milliseconds(200), [&st] { return st.stop; })) {
+    MutexLock lock(st.mu);
+    for (;;) {
+      // Up to 200 ms, or until stop is set.
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(200);
+      while (!st.stop && st.cv.wait_until(st.mu, until)) {
+      }
+      if (st.stop) break;
       st.logger->flush();
     }
   });
@@ -154,7 +163,7 @@ void shutdown() {
   auto& st = state();
   if (!st.logger) return;
   {
-    std::lock_guard lock(st.mu);
+    MutexLock lock(st.mu);
     st.stop = true;
   }
   st.cv.notify_all();

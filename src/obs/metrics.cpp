@@ -8,7 +8,6 @@
 #include <dirent.h>
 #include <chrono>
 #include <fstream>
-#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -93,11 +92,11 @@ class SampledCollector final : public prometheus::Collectable {
     Metrics::Sampler f;
   };
   void add(Sample s) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     samples_.push_back(std::move(s));
   }
   std::vector<prometheus::MetricFamily> Collect() const override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     std::vector<prometheus::MetricFamily> out;
     for (const auto& s : samples_) {
       prometheus::MetricFamily* fam = nullptr;
@@ -121,8 +120,8 @@ class SampledCollector final : public prometheus::Collectable {
   }
 
  private:
-  mutable std::mutex mu_;
-  std::vector<Sample> samples_;
+  mutable Mutex mu_;
+  std::vector<Sample> samples_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -278,7 +277,7 @@ void Metrics::observe_search(const std::string& mode, double seconds) {
   static const std::vector<std::string> kModes = {"bm25", "vector", "hybrid"};
   for (std::size_t i = 0; i < kModes.size(); ++i) {
     if (kModes[i] == mode) {
-      std::lock_guard lock(series_mu_);
+      MutexLock lock(series_mu_);
       const std::pair<const void*, std::uint64_t> key{&kModes[i], 0xfeed};
       auto it = series_.find(key);
       if (it == series_.end()) {
@@ -308,7 +307,7 @@ void Metrics::observe_request(const std::string& method, const std::string& rout
   const std::pair<const void*, std::uint64_t> key{&route, tag};
   Series series{};
   {
-    std::lock_guard lock(series_mu_);
+    MutexLock lock(series_mu_);
     auto it = series_.find(key);
     if (it != series_.end()) {
       series = it->second;

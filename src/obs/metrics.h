@@ -13,10 +13,10 @@
 
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <unordered_map>
 
+#include "core/mutex.h"
 #include "obs/cache_stats.h"
 
 namespace atelier {
@@ -85,9 +85,9 @@ class Metrics {
       return std::hash<const void*>()(k.first) ^ (k.second * 0x9e3779b97f4a7c15ULL);
     }
   };
-  std::mutex series_mu_;
-  std::unordered_map<std::pair<const void*, std::uint64_t>, Series, SeriesKeyHash>
-      series_;  // guarded
+  Mutex series_mu_;
+  std::unordered_map<std::pair<const void*, std::uint64_t>, Series, SeriesKeyHash> series_
+      GUARDED_BY(series_mu_);
 };
 
 }  // namespace atelier

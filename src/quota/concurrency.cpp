@@ -1,7 +1,8 @@
 #include "quota/concurrency.h"
 
-#include <mutex>
 #include <unordered_map>
+
+#include "core/mutex.h"
 
 namespace atelier {
 namespace {
@@ -9,7 +10,7 @@ namespace {
 class MemoryConcurrencyLimiter final : public ConcurrencyLimiter {
  public:
   Result<std::unique_ptr<Slot>> take(const std::string& who, int cap) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     int& n = open_[who];
     if (n >= cap) return std::unique_ptr<Slot>();
     ++n;
@@ -28,11 +29,11 @@ class MemoryConcurrencyLimiter final : public ConcurrencyLimiter {
     const std::string who_;
   };
   void release(const std::string& who) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (--open_[who] <= 0) open_.erase(who);
   }
-  std::mutex mu_;
-  std::unordered_map<std::string, int> open_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, int> open_ GUARDED_BY(mu_);
 };
 
 }  // namespace

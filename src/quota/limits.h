@@ -37,8 +37,22 @@ Clock system_clock_seconds();
 std::string utc_day(std::int64_t unix_s);
 std::int64_t seconds_to_utc_midnight(std::int64_t unix_s);
 
+// The limits a request can meet, and the two refusals because they cannot be
+// counted now.
+enum class Limit {
+  global_minute,
+  global_hour,
+  identity_minute,
+  daily_quota,
+  blocked,  // after repeated violations
+  limiter_unavailable,
+  usage_store_unavailable,
+};
+// Its name in problem bodies, metrics and GET /v1/limits ("identity_minute").
+const char* limit_name(Limit l);
+
 struct LimitState {
-  std::string name;  // "global_minute", "global_hour", "identity_minute", "daily_quota", "blocked"
+  Limit name = Limit::daily_quota;
   std::int64_t limit = 0;
   std::int64_t remaining = 0;
   std::int64_t reset_s = 0;  // seconds until the window resets
@@ -99,6 +113,10 @@ class Meter {
 };
 // One check after the other (the in-process counters need nothing more).
 std::unique_ptr<Meter> make_meter(RateLimiter& limiter, QuotaLedger& ledger);
+
+// What a refusal by `l` says to the caller ("per-minute limit of 60 requests
+// reached"): the one wording for HTTP problems and socket errors.
+std::string describe_limit(const LimitState& l);
 
 // A refusal because usage could not be read or counted (the store or Redis
 // is unreachable), so the quota cannot be enforced exactly: the pipeline

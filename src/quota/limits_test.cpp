@@ -81,13 +81,13 @@ TEST(LimitsGolden, AllCases) {
         if (w[5] == "-") {
           EXPECT_FALSE(d.has_binding) << where;
         } else {
-          EXPECT_EQ(d.binding.name, w[5]) << where;
+          EXPECT_EQ(limit_name(d.binding.name), w[5]) << where;
           EXPECT_EQ(d.binding.remaining, std::stoll(w[6])) << where;
           EXPECT_EQ(d.binding.reset_s, std::stoll(w[7])) << where;
         }
       } else {
         EXPECT_FALSE(d.allowed) << where;
-        EXPECT_EQ(d.binding.name, w[5]) << where;
+        EXPECT_EQ(limit_name(d.binding.name), w[5]) << where;
         EXPECT_EQ(d.retry_after_s, std::stoll(w[6])) << where;
       }
     } else if (op == "reserve") {
@@ -99,7 +99,7 @@ TEST(LimitsGolden, AllCases) {
         }
       } else {
         EXPECT_FALSE(d.allowed) << where;
-        EXPECT_EQ(d.binding.name, "daily_quota") << where;
+        EXPECT_EQ(d.binding.name, Limit::daily_quota) << where;
         EXPECT_EQ(d.retry_after_s, std::stoll(w[7])) << where;
       }
     } else if (op == "refund") {

@@ -1,9 +1,9 @@
 // In-process RateLimiter and QuotaLedger: one mutex each, exact counts.
 #include <ctime>
 #include <map>
-#include <mutex>
 #include <unordered_map>
 
+#include "core/mutex.h"
 #include "quota/limits.h"
 
 namespace atelier {
@@ -56,7 +56,7 @@ class MemoryRateLimiter final : public RateLimiter {
   MemoryRateLimiter(RateLimitConfig cfg, Clock clock) : cfg_(cfg), clock_(std::move(clock)) {}
 
   Decision admit(const std::string& identity) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const std::int64_t now = clock_();
     if (++admits_ % 4096 == 0) prune(now);
     Entry& e = entries_[identity];
@@ -64,7 +64,7 @@ class MemoryRateLimiter final : public RateLimiter {
     if (e.blocked_until > now) {
       d.allowed = false;
       d.has_binding = true;
-      d.binding = {"blocked", 0, 0, e.blocked_until - now};
+      d.binding = {Limit::blocked, 0, 0, e.blocked_until - now};
       d.retry_after_s = e.blocked_until - now;
       return d;
     }
@@ -75,15 +75,15 @@ class MemoryRateLimiter final : public RateLimiter {
     LimitState states[3];
     Window* windows[3];
     int n = 0;
-    auto add = [&](const char* name, std::int64_t limit, Window& w, std::int64_t len) {
+    auto add = [&](Limit name, std::int64_t limit, Window& w, std::int64_t len) {
       if (limit <= 0) return;
       states[n] = {name, limit, limit - w.count, w.start + len - now};
       windows[n] = &w;
       ++n;
     };
-    add("global_minute", cfg_.global_per_minute, global_minute_, 60);
-    add("global_hour", cfg_.global_per_hour, global_hour_, 3600);
-    add("identity_minute", cfg_.identity_per_minute, e.minute, 60);
+    add(Limit::global_minute, cfg_.global_per_minute, global_minute_, 60);
+    add(Limit::global_hour, cfg_.global_per_hour, global_hour_, 3600);
+    add(Limit::identity_minute, cfg_.identity_per_minute, e.minute, 60);
 
     for (int i = 0; i < n; ++i) {
       if (states[i].remaining <= 0) {
@@ -108,26 +108,26 @@ class MemoryRateLimiter final : public RateLimiter {
   }
 
   std::vector<LimitState> state(const std::string& identity) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     const std::int64_t now = clock_();
     std::vector<LimitState> out;
     Entry e;
     if (auto it = entries_.find(identity); it != entries_.end()) e = it->second;
-    if (e.blocked_until > now) out.push_back({"blocked", 0, 0, e.blocked_until - now});
+    if (e.blocked_until > now) out.push_back({Limit::blocked, 0, 0, e.blocked_until - now});
     Window gm = global_minute_, gh = global_hour_;
     gm.roll(now, 60);
     gh.roll(now, 3600);
     e.minute.roll(now, 60);
     if (cfg_.global_per_minute > 0) {
-      out.push_back({"global_minute", cfg_.global_per_minute, cfg_.global_per_minute - gm.count,
-                     gm.start + 60 - now});
+      out.push_back({Limit::global_minute, cfg_.global_per_minute,
+                     cfg_.global_per_minute - gm.count, gm.start + 60 - now});
     }
     if (cfg_.global_per_hour > 0) {
-      out.push_back({"global_hour", cfg_.global_per_hour, cfg_.global_per_hour - gh.count,
+      out.push_back({Limit::global_hour, cfg_.global_per_hour, cfg_.global_per_hour - gh.count,
                      gh.start + 3600 - now});
     }
     if (cfg_.identity_per_minute > 0) {
-      out.push_back({"identity_minute", cfg_.identity_per_minute,
+      out.push_back({Limit::identity_minute, cfg_.identity_per_minute,
                      cfg_.identity_per_minute - e.minute.count, e.minute.start + 60 - now});
     }
     return out;
@@ -140,7 +140,7 @@ class MemoryRateLimiter final : public RateLimiter {
     std::int64_t blocked_until = 0;
   };
 
-  void note_violation(Entry& e, std::int64_t now) {
+  void note_violation(Entry& e, std::int64_t now) REQUIRES(mu_) {
     if (cfg_.block_after_violations <= 0 || cfg_.block_duration_s <= 0) return;
     e.violations.roll(now, 60);
     if (++e.violations.count >= cfg_.block_after_violations) {
@@ -149,7 +149,7 @@ class MemoryRateLimiter final : public RateLimiter {
     }
   }
 
-  void prune(std::int64_t now) {
+  void prune(std::int64_t now) REQUIRES(mu_) {
     const std::int64_t minute = now - now % 60;
     for (auto it = entries_.begin(); it != entries_.end();) {
       bool idle = it->second.minute.start < minute && it->second.blocked_until <= now &&
@@ -160,10 +160,10 @@ class MemoryRateLimiter final : public RateLimiter {
 
   const RateLimitConfig cfg_;
   const Clock clock_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
-  Window global_minute_, global_hour_;              // guarded by mu_
-  std::uint64_t admits_ = 0;                        // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  Window global_minute_ GUARDED_BY(mu_), global_hour_ GUARDED_BY(mu_);
+  std::uint64_t admits_ GUARDED_BY(mu_) = 0;
 };
 
 class MemoryQuotaLedger final : public QuotaLedger {
@@ -175,7 +175,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
     const std::int64_t now = clock_();
     const std::string day = utc_day(now);
     const std::int64_t reset = seconds_to_utc_midnight(now);
-    std::unique_lock lock(mu_);
+    MutexLock lock(mu_);
     Counter* c = find_current(identity, day);
     if (!c) {
       lock.unlock();
@@ -188,7 +188,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
     d.has_binding = limit > 0;
     if (limit > 0 && c->units + units > limit) {
       d.allowed = false;
-      d.binding = {"daily_quota", limit, limit - c->units, reset};
+      d.binding = {Limit::daily_quota, limit, limit - c->units, reset};
       d.retry_after_s = reset;
       return d;
     }
@@ -196,12 +196,12 @@ class MemoryQuotaLedger final : public QuotaLedger {
     c->requests += 1;
     c->pending.units += units;
     c->pending.requests += 1;
-    if (limit > 0) d.binding = {"daily_quota", limit, limit - c->units, reset};
+    if (limit > 0) d.binding = {Limit::daily_quota, limit, limit - c->units, reset};
     return d;
   }
 
   void refund(const std::string& identity, const std::string& day, std::int64_t units) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Counter* c = find_current(identity, day);
     if (!c) {
       orphans_[{identity, day}].units -= units;  // still corrects the stored total
@@ -215,11 +215,11 @@ class MemoryQuotaLedger final : public QuotaLedger {
   Result<Usage> today(const std::string& identity) override {
     const std::string day = utc_day(clock_());
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (Counter* c = find_current(identity, day)) return Usage{c->units, c->requests};
     }
     if (!load(identity, day)) return Status::unavailable("usage store unavailable");
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     Counter* c = find_current(identity, day);
     if (!c) return Status::unavailable("usage store unavailable");
     return Usage{c->units, c->requests};
@@ -228,7 +228,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
   Status flush() override {
     std::map<std::pair<std::string, std::string>, Usage> batch;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       batch.swap(orphans_);
       for (auto& [id, c] : counters_) {
         if (c.pending.units == 0 && c.pending.requests == 0) continue;
@@ -244,14 +244,14 @@ class MemoryQuotaLedger final : public QuotaLedger {
     for (auto& [k, u] : batch) deltas.push_back({k.first, k.second, u.units, u.requests});
     Status st = store_.add_usage(deltas);
     if (!st.is_ok()) {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       for (auto& [k, u] : batch) add_pending(k.first, k.second, u);
     }
     return st;
   }
 
   void forget(const std::string& identity) override {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     counters_.erase(identity);
     std::erase_if(orphans_, [&](const auto& o) { return o.first.first == identity; });
   }
@@ -264,12 +264,13 @@ class MemoryQuotaLedger final : public QuotaLedger {
     Usage pending;  // counted here, not yet in the store
   };
 
-  Counter* find_current(const std::string& identity, const std::string& day) {
+  Counter* find_current(const std::string& identity, const std::string& day) REQUIRES(mu_) {
     auto it = counters_.find(identity);
     return it != counters_.end() && it->second.day == day ? &it->second : nullptr;
   }
 
-  void add_pending(const std::string& identity, const std::string& day, const Usage& u) {
+  void add_pending(const std::string& identity, const std::string& day, const Usage& u)
+      REQUIRES(mu_) {
     if (Counter* c = find_current(identity, day)) {
       c->pending.units += u.units;
       c->pending.requests += u.requests;
@@ -283,10 +284,10 @@ class MemoryQuotaLedger final : public QuotaLedger {
   // Reads the stored total for (identity, day) outside the lock and installs
   // it unless another thread did so first. Unflushed usage of the identity's
   // previous day moves to orphans_ so the next flush still writes it.
-  bool load(const std::string& identity, const std::string& day) {
+  bool load(const std::string& identity, const std::string& day) EXCLUDES(mu_) {
     auto stored = store_.get_usage(identity, day);
     if (!stored.is_ok()) return false;
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (counters_.size() > 200000) prune(day);
     auto& c = counters_[identity];
     if (c.day == day) return true;
@@ -309,7 +310,7 @@ class MemoryQuotaLedger final : public QuotaLedger {
     return true;
   }
 
-  void prune(const std::string& day) {
+  void prune(const std::string& day) REQUIRES(mu_) {
     for (auto it = counters_.begin(); it != counters_.end();) {
       bool drop = it->second.day != day && it->second.pending.units == 0 &&
                   it->second.pending.requests == 0;
@@ -319,9 +320,9 @@ class MemoryQuotaLedger final : public QuotaLedger {
 
   UsageRepository& store_;
   const Clock clock_;
-  std::mutex mu_;
-  std::unordered_map<std::string, Counter> counters_;             // guarded by mu_
-  std::map<std::pair<std::string, std::string>, Usage> orphans_;  // guarded by mu_
+  Mutex mu_;
+  std::unordered_map<std::string, Counter> counters_ GUARDED_BY(mu_);
+  std::map<std::pair<std::string, std::string>, Usage> orphans_ GUARDED_BY(mu_);
 };
 
 }  // namespace
@@ -330,7 +331,7 @@ Decision usage_store_unavailable(std::int64_t limit) {
   Decision d;
   d.allowed = false;
   d.has_binding = true;
-  d.binding = {"usage_store_unavailable", limit, 0, 1};
+  d.binding = {Limit::usage_store_unavailable, limit, 0, 1};
   d.retry_after_s = 1;
   return d;
 }

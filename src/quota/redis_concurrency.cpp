@@ -1,9 +1,8 @@
-#include <condition_variable>
 #include <map>
-#include <mutex>
 #include <thread>
 
 #include "core/ids.h"
+#include "core/mutex.h"
 #include "quota/redis_limits.h"
 
 namespace atelier {
@@ -50,7 +49,7 @@ class RedisConcurrencyLimiter final : public ConcurrencyLimiter {
 
   ~RedisConcurrencyLimiter() override {
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
@@ -74,7 +73,7 @@ class RedisConcurrencyLimiter final : public ConcurrencyLimiter {
     }
     if (r->as_int() != 1) return std::unique_ptr<Slot>();
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       held_[member] = key;
     }
     return std::unique_ptr<Slot>(std::make_unique<RedisSlot>(*this, key, member));
@@ -95,9 +94,9 @@ class RedisConcurrencyLimiter final : public ConcurrencyLimiter {
   std::int64_t lease_ms() const { return static_cast<std::int64_t>(lease_.count()) * 1000; }
   std::int64_t key_ttl_s() const { return static_cast<std::int64_t>(lease_.count()) * 2 + 1; }
 
-  void release(const std::string& key, const std::string& member) {
+  void release(const std::string& key, const std::string& member) EXCLUDES(mu_) {
     {
-      std::lock_guard lk(mu_);
+      MutexLock lk(mu_);
       held_.erase(member);
     }
     // Unreachable now: the slot lapses when its lease ends.
@@ -106,9 +105,14 @@ class RedisConcurrencyLimiter final : public ConcurrencyLimiter {
 
   // Renews every held slot a few times per lease, so a replica that dies
   // gives its slots back within one lease.
-  void renew_loop() {
-    std::unique_lock lk(mu_);
-    while (!cv_.wait_for(lk, lease_ / 3, [this] { return stopping_; })) {
+  void renew_loop() EXCLUDES(mu_) {
+    MutexLock lk(mu_);
+    for (;;) {
+      // Wakes when stopping, else once a third of a lease has passed.
+      const auto wake = std::chrono::steady_clock::now() + lease_ / 3;
+      while (!stopping_)
+        if (!cv_.wait_until(mu_, wake)) break;
+      if (stopping_) return;
       const auto held = held_;
       lk.unlock();
       const std::string until = std::to_string(now_ms_() + lease_ms());
@@ -126,11 +130,11 @@ class RedisConcurrencyLimiter final : public ConcurrencyLimiter {
   const std::string replica_;  // names this process's slots
   std::atomic<std::uint64_t> next_{0};
   const std::unique_ptr<ConcurrencyLimiter> fallback_;  // open mode, Redis down
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::map<std::string, std::string> held_;  // guarded by mu_: member -> key
-  bool stopping_ = false;                    // guarded by mu_
-  std::thread renewer_;                      // last: starts once the rest is built
+  Mutex mu_;
+  CondVar cv_;
+  std::map<std::string, std::string> held_ GUARDED_BY(mu_);  // member -> key
+  bool stopping_ GUARDED_BY(mu_) = false;
+  std::thread renewer_;  // last: starts once the rest is built
 };
 
 }  // namespace

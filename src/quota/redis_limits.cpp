@@ -1,7 +1,8 @@
 #include "quota/redis_limits.h"
 
 #include <map>
-#include <mutex>
+
+#include "core/mutex.h"
 
 namespace atelier {
 namespace {
@@ -111,7 +112,8 @@ std::string window_key(const char* kind, std::int64_t now, std::int64_t len) {
 
 // The three windows, in the order the admit script checks them.
 constexpr std::int64_t kWindowSeconds[3] = {60, 3600, 60};
-constexpr const char* kWindowNames[3] = {"global_minute", "global_hour", "identity_minute"};
+constexpr Limit kWindowNames[3] = {Limit::global_minute, Limit::global_hour,
+                                   Limit::identity_minute};
 
 class RedisRateLimiter final : public RateLimiter {
  public:
@@ -159,7 +161,7 @@ class RedisRateLimiter final : public RateLimiter {
       const std::int64_t which = e[1].as_int();
       if (which == 0) {
         const std::int64_t until = e.size() > 2 ? e[2].as_int() : now + 1;
-        d.binding = {"blocked", 0, 0, until - now};
+        d.binding = {Limit::blocked, 0, 0, until - now};
         d.retry_after_s = until - now;
       } else {
         const std::size_t i = static_cast<std::size_t>(std::clamp<std::int64_t>(which, 1, 3) - 1);
@@ -192,7 +194,7 @@ class RedisRateLimiter final : public RateLimiter {
     Decision d;
     d.allowed = false;
     d.has_binding = true;
-    d.binding = {"limiter_unavailable", 0, 0, 1};
+    d.binding = {Limit::limiter_unavailable, 0, 0, 1};
     d.retry_after_s = 1;
     return d;
   }
@@ -206,7 +208,7 @@ class RedisRateLimiter final : public RateLimiter {
     if (!r.is_ok() || r->elements.size() != 4) return fallback_->state(identity);
     std::vector<LimitState> out;
     const std::int64_t blocked = r->elements[0].as_int(0);
-    if (blocked > now) out.push_back({"blocked", 0, 0, blocked - now});
+    if (blocked > now) out.push_back({Limit::blocked, 0, 0, blocked - now});
     for (std::size_t i = 0; i < 3; ++i) {
       if (limits_[i] <= 0) continue;
       out.push_back({kWindowNames[i], limits_[i], limits_[i] - r->elements[i + 1].as_int(0),
@@ -273,12 +275,12 @@ class RedisQuotaLedger final : public QuotaLedger {
     d.has_binding = limit > 0;
     if (e[0].as_int() == 0) {
       d.allowed = false;
-      d.binding = {"daily_quota", limit, limit - used, reset};
+      d.binding = {Limit::daily_quota, limit, limit - used, reset};
       d.retry_after_s = reset;
       return d;
     }
     add_pending(identity, day, {units, 1});
-    if (limit > 0) d.binding = {"daily_quota", limit, limit - used, reset};
+    if (limit > 0) d.binding = {Limit::daily_quota, limit, limit - used, reset};
     return d;
   }
 
@@ -317,7 +319,7 @@ class RedisQuotaLedger final : public QuotaLedger {
   Status flush() override {
     std::map<std::pair<std::string, std::string>, Usage> batch;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       batch.swap(pending_);
     }
     Status fb = fallback_->flush();
@@ -336,7 +338,7 @@ class RedisQuotaLedger final : public QuotaLedger {
   void forget(const std::string& identity) override {
     fallback_->forget(identity);
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       std::erase_if(pending_, [&](const auto& p) { return p.first.first == identity; });
     }
     const std::string day = utc_day(clock_());
@@ -355,7 +357,7 @@ class RedisQuotaLedger final : public QuotaLedger {
       ATELIER_ASSIGN_OR_RETURN(Usage stored, store_.get_usage(identity, day));
       {
         // This replica's usage not yet written is part of the total.
-        std::lock_guard lock(mu_);
+        MutexLock lock(mu_);
         if (auto it = pending_.find({identity, day}); it != pending_.end()) {
           stored.units += it->second.units;
           stored.requests += it->second.requests;
@@ -370,8 +372,9 @@ class RedisQuotaLedger final : public QuotaLedger {
     return r;
   }
 
-  void add_pending(const std::string& identity, const std::string& day, const Usage& u) {
-    std::lock_guard lock(mu_);
+  void add_pending(const std::string& identity, const std::string& day, const Usage& u)
+      EXCLUDES(mu_) {
+    MutexLock lock(mu_);
     auto& p = pending_[{identity, day}];
     p.units += u.units;
     p.requests += u.requests;
@@ -383,8 +386,8 @@ class RedisQuotaLedger final : public QuotaLedger {
   const RedisFailureMode mode_;
   const std::shared_ptr<RedisHealth> health_;
   const std::unique_ptr<QuotaLedger> fallback_;
-  std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Usage> pending_;  // guarded by mu_: not yet stored
+  Mutex mu_;
+  std::map<std::pair<std::string, std::string>, Usage> pending_ GUARDED_BY(mu_);  // not yet stored
 };
 
 // Both checks of a metered request in one script: one round trip instead of

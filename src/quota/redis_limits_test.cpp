@@ -9,6 +9,7 @@
 #include <atomic>
 #include <thread>
 
+#include "core/mutex.h"
 #include "store/redis/redis.h"
 #include "store/redis/redis_server_testing.h"
 #include "store/temp_database_testing.h"
@@ -76,7 +77,7 @@ TEST(RedisLimits, QuotaIsExactAcrossReplicasRacingForTheLastUnits) {
   EXPECT_EQ(l2->today("user:1")->units, 95);
   const auto d = l1->reserve("user:1", 10, 100);
   EXPECT_FALSE(d.allowed);
-  EXPECT_EQ(d.binding.name, "daily_quota");
+  EXPECT_EQ(d.binding.name, Limit::daily_quota);
   EXPECT_EQ(d.binding.remaining, 5);
   EXPECT_EQ(health->refusals.load(), 0u);
 }
@@ -95,23 +96,23 @@ TEST(RedisLimits, RateLimitsAndBlocksHoldAcrossReplicas) {
   EXPECT_EQ(allowed, 10);
   const auto last = r1->admit("key:2");
   EXPECT_TRUE(last.allowed);
-  EXPECT_EQ(last.binding.name, "identity_minute");
+  EXPECT_EQ(last.binding.name, Limit::identity_minute);
   EXPECT_EQ(last.binding.remaining, 9);
   EXPECT_EQ(last.binding.reset_s, 60);
   // Refused on both; the third refusal blocks for 30 s, everywhere.
   for (int i = 0; i < 3; ++i) {
     const auto d = (i % 2 ? *r1 : *r2).admit("key:1");
     EXPECT_FALSE(d.allowed);
-    EXPECT_EQ(d.binding.name, "identity_minute");
+    EXPECT_EQ(d.binding.name, Limit::identity_minute);
   }
   f.now += 20;  // within the block's 30 s
   const auto blocked = r2->admit("key:1");
   EXPECT_FALSE(blocked.allowed);
-  EXPECT_EQ(blocked.binding.name, "blocked");
+  EXPECT_EQ(blocked.binding.name, Limit::blocked);
   EXPECT_EQ(blocked.retry_after_s, 10);
   const auto st = r1->state("key:1");
   ASSERT_FALSE(st.empty());
-  EXPECT_EQ(st[0].name, "blocked");
+  EXPECT_EQ(st[0].name, Limit::blocked);
   f.now += 40;  // the block ended and a new minute began
   EXPECT_TRUE(r1->admit("key:1").allowed);
 
@@ -147,10 +148,10 @@ TEST(RedisLimits, RedisDownRefusesWhenClosedAndFallsBackWhenOpenThenRecovers) {
   f.server.stop();
   const auto refused = closed_limiter->admit("user:9");
   EXPECT_FALSE(refused.allowed);
-  EXPECT_EQ(refused.binding.name, "limiter_unavailable");
+  EXPECT_EQ(refused.binding.name, Limit::limiter_unavailable);
   const auto no_quota = closed_ledger->reserve("user:9", 1, 10);
   EXPECT_FALSE(no_quota.allowed);
-  EXPECT_EQ(no_quota.binding.name, "usage_store_unavailable");
+  EXPECT_EQ(no_quota.binding.name, Limit::usage_store_unavailable);
   EXPECT_GE(closed_health->refusals.load(), 2u);
   EXPECT_FALSE(f.a->up());
   // Open: this replica's own counters answer.
@@ -173,20 +174,20 @@ TEST(RedisClient, SubscriptionsDeliverAndReconnect) {
   ATELIER_NEED_REDIS();
   Fixture f;
   ASSERT_TRUE(f.start());
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::string> got;
   std::atomic<int> reconnects{0};
   auto sub = f.a->subscribe(
       "events",
       [&](std::string m) {
-        std::lock_guard lock(mu);
+        MutexLock lock(mu);
         got.push_back(std::move(m));
       },
       [&] { reconnects.fetch_add(1); });
   auto published = [&](const std::string& m) {
     return eventually([&] {
       (void)f.b->command({"PUBLISH", "events", m});
-      std::lock_guard lock(mu);
+      MutexLock lock(mu);
       return std::find(got.begin(), got.end(), m) != got.end();
     });
   };
@@ -220,13 +221,13 @@ TEST(RedisConcurrency, SlotsAreCappedAcrossReplicasAndADeadReplicasLapse) {
                                           std::chrono::seconds(30));
   // Two replicas race for a caller's three slots.
   std::vector<std::unique_ptr<ConcurrencyLimiter::Slot>> held;
-  std::mutex mu;
+  Mutex mu;
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       auto r = (t % 2 ? a : b)->take("user:1", 3);
       ASSERT_TRUE(r.is_ok());
-      std::lock_guard lk(mu);
+      MutexLock lk(mu);
       if (*r) held.push_back(std::move(*r));
     });
   }
@@ -336,7 +337,7 @@ TEST(RedisMeter, BothChecksInOneScriptAreExactAndARefusedRateReservesNothing) {
   EXPECT_TRUE(t.meter->check("user:2", true, 3, 100).quota.allowed);
   const auto refused = t.meter->check("user:2", true, 3, 100);
   EXPECT_FALSE(refused.rate.allowed);
-  EXPECT_EQ(refused.rate.binding.name, "identity_minute");
+  EXPECT_EQ(refused.rate.binding.name, Limit::identity_minute);
   EXPECT_EQ(t.ledger->today("user:2")->units, 6);
   // Only the quota (a route that is not rate limited), and only the rate.
   EXPECT_TRUE(t.meter->check("user:3", false, 2, 100).quota.allowed);
@@ -354,7 +355,7 @@ TEST(RedisMeter, BothChecksInOneScriptAreExactAndARefusedRateReservesNothing) {
   f.server.stop();
   const auto down = a.meter->check("user:5", true, 1, 100);
   EXPECT_FALSE(down.rate.allowed);
-  EXPECT_EQ(down.rate.binding.name, "limiter_unavailable");
+  EXPECT_EQ(down.rate.binding.name, Limit::limiter_unavailable);
   const auto fallback = open.meter->check("user:5", true, 1, 100);
   EXPECT_TRUE(fallback.rate.allowed);
   EXPECT_TRUE(fallback.quota.allowed);

@@ -10,7 +10,6 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
-#include <mutex>
 
 namespace atelier::search {
 namespace {
@@ -249,14 +248,14 @@ void Bm25Index::maybe_compact_locked() {
 }
 
 void Bm25Index::upsert(const std::string& id, std::string_view text) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   if (auto it = ordinal_of_.find(id); it != ordinal_of_.end()) remove_locked(it->second);
   add_locked(id, text);
   maybe_compact_locked();
 }
 
 bool Bm25Index::remove(const std::string& id) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto it = ordinal_of_.find(id);
   if (it == ordinal_of_.end()) return false;
   remove_locked(it->second);
@@ -265,12 +264,12 @@ bool Bm25Index::remove(const std::string& id) {
 }
 
 std::size_t Bm25Index::size() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return ordinal_of_.size();
 }
 
 std::size_t Bm25Index::memory_bytes() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::size_t n = postings_.capacity() * sizeof(Postings) + doc_terms_.capacity() * 4 +
                   term_start_.capacity() * 8 + lengths_.capacity() * 4 + live_.capacity() +
                   ids_.capacity() * sizeof(std::string) + ordinal_of_.size() * 48 +
@@ -284,7 +283,7 @@ std::size_t Bm25Index::memory_bytes() const {
 
 std::vector<Bm25Hit> Bm25Index::search(const std::vector<std::string>& terms, int k,
                                        const std::function<bool(const std::string&)>& keep) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (k <= 0 || ordinal_of_.empty()) return {};
   const double avgdl =
       std::max(1e-9, static_cast<double>(live_length_) / static_cast<double>(ordinal_of_.size()));
@@ -458,7 +457,7 @@ class Reader {
 }  // namespace
 
 Status Bm25Index::save(const std::string& path, std::int64_t version) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   if (!out) return Status::unavailable("cannot write " + path);
   out.write(kMagic, sizeof kMagic);
@@ -512,6 +511,7 @@ Result<std::unique_ptr<Bm25Index>> Bm25Index::load(const std::string& path, std:
     return Status::not_found("not a BM25 index file");
   if (saved != version) return Status::not_found("BM25 index file is stale");
   auto idx = std::make_unique<Bm25Index>(params);
+  WriterLock lock(idx->mu_);  // no other thread sees it yet; held so the fills are checked
   const auto corrupt = [&] { return Status::not_found("BM25 index file is corrupt: " + path); };
   std::uint64_t ndocs = 0;
   if (!r.get(&ndocs) || ndocs > r.left() / 8 || ndocs >= kEnd) return corrupt();

@@ -27,12 +27,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier::search {
@@ -55,9 +55,9 @@ class Bm25Index {
   explicit Bm25Index(Bm25Params params = {}) : params_(params) {}
 
   // Indexes `text` under `id`, replacing what `id` held.
-  void upsert(const std::string& id, std::string_view text);
+  void upsert(const std::string& id, std::string_view text) EXCLUDES(mu_);
   // False when `id` is not indexed.
-  bool remove(const std::string& id);
+  bool remove(const std::string& id) EXCLUDES(mu_);
 
   // The k best documents for the OR of `terms` (already bm25_terms; a term
   // given twice counts twice, as in FTS5), best first; ties go to the
@@ -92,27 +92,30 @@ class Bm25Index {
   };
   struct Cursor;
 
-  void add_locked(const std::string& id, std::string_view text);
-  void remove_locked(std::uint32_t ordinal);
-  void append_posting(std::uint32_t term, std::uint32_t doc, std::uint32_t tf, std::uint32_t len);
-  void rebuild_doc_terms_locked();
-  void maybe_compact_locked();
-  double idf(std::uint32_t df) const;
+  void add_locked(const std::string& id, std::string_view text) REQUIRES(mu_);
+  void remove_locked(std::uint32_t ordinal) REQUIRES(mu_);
+  void append_posting(std::uint32_t term, std::uint32_t doc, std::uint32_t tf, std::uint32_t len)
+      REQUIRES(mu_);
+  void rebuild_doc_terms_locked() REQUIRES(mu_);
+  void maybe_compact_locked() REQUIRES(mu_);
+  double idf(std::uint32_t df) const REQUIRES_SHARED(mu_);
 
   const Bm25Params params_;
-  mutable std::shared_mutex mu_;
-  std::unordered_map<std::string, std::uint32_t> term_ids_;
-  std::vector<std::string> terms_;  // term id -> text
-  std::vector<Postings> postings_;  // by term id
+  mutable SharedMutex mu_;
+  std::unordered_map<std::string, std::uint32_t> term_ids_ GUARDED_BY(mu_);
+  std::vector<std::string> terms_ GUARDED_BY(mu_);  // term id -> text
+  std::vector<Postings> postings_ GUARDED_BY(mu_);  // by term id
   // Documents by ordinal (the order they were indexed in).
-  std::vector<std::string> ids_;
-  std::vector<std::uint32_t> lengths_;  // tokens, stop words included
-  std::vector<char> live_;
-  std::vector<std::uint64_t> term_start_;  // doc_terms_ range of each ordinal (size + 1)
-  std::vector<std::uint32_t> doc_terms_;   // distinct term ids of each document
-  std::unordered_map<std::string, std::uint32_t> ordinal_of_;  // live documents only
-  std::uint64_t live_length_ = 0;
-  std::uint64_t postings_total_ = 0, postings_dead_ = 0;
+  std::vector<std::string> ids_ GUARDED_BY(mu_);
+  std::vector<std::uint32_t> lengths_ GUARDED_BY(mu_);  // tokens, stop words included
+  std::vector<char> live_ GUARDED_BY(mu_);
+  // doc_terms_ range of each ordinal (size + 1).
+  std::vector<std::uint64_t> term_start_ GUARDED_BY(mu_);
+  std::vector<std::uint32_t> doc_terms_ GUARDED_BY(mu_);  // distinct term ids of each document
+  // Live documents only.
+  std::unordered_map<std::string, std::uint32_t> ordinal_of_ GUARDED_BY(mu_);
+  std::uint64_t live_length_ GUARDED_BY(mu_) = 0;
+  std::uint64_t postings_total_ GUARDED_BY(mu_) = 0, postings_dead_ GUARDED_BY(mu_) = 0;
   mutable std::atomic<std::uint64_t> scored_{0};
 };
 

@@ -2,7 +2,7 @@
 
 #include <hnswlib/hnswlib.h>
 
-#include <mutex>
+#include "core/mutex.h"
 
 namespace atelier::search {
 namespace {
@@ -39,7 +39,7 @@ class HnswIndex final : public VectorIndex {
   }
 
   Status save(const std::string& path, std::vector<std::string>* ids) const override {
-    std::unique_lock lock(mu_);  // exclusive: hnswlib's save reads without its own locks
+    WriterLock lock(mu_);  // exclusive: hnswlib's save reads without its own locks
     try {
       index_->saveIndex(path);
     } catch (const std::exception& e) {
@@ -52,15 +52,15 @@ class HnswIndex final : public VectorIndex {
   std::string kind() const override { return "hnsw"; }
   int dimensions() const override { return dim_; }
   std::size_t size() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     return label_of_.size();
   }
   std::size_t deleted() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     return deleted_.size();
   }
   std::size_t memory_bytes() const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     // Level-0 links and vectors dominate: hnswlib's per-element block.
     return index_->max_elements_ * (index_->size_data_per_element_ + sizeof(void*)) +
            ids_.size() * 48;
@@ -69,7 +69,7 @@ class HnswIndex final : public VectorIndex {
   Status upsert(const std::string& id, const std::vector<float>& v) override {
     if (static_cast<int>(v.size()) != dim_)
       return Status::invalid_argument("vector dimensions do not match the index");
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     std::size_t label;
     if (auto it = label_of_.find(id); it != label_of_.end()) {
       label = it->second;
@@ -92,7 +92,7 @@ class HnswIndex final : public VectorIndex {
   }
 
   void remove(const std::string& id) override {
-    std::unique_lock lock(mu_);
+    WriterLock lock(mu_);
     auto it = label_of_.find(id);
     if (it == label_of_.end()) return;
     try {
@@ -106,7 +106,7 @@ class HnswIndex final : public VectorIndex {
   std::vector<VectorHit> search(
       const std::vector<float>& q, int k,
       const std::function<bool(const std::string&)>& keep) const override {
-    std::shared_lock lock(mu_);
+    ReaderLock lock(mu_);
     std::vector<VectorHit> out;
     if (static_cast<int>(q.size()) != dim_ || k <= 0 || label_of_.empty()) return out;
     // Over-fetch when filtering, widening until k survive or all were seen.
@@ -136,12 +136,13 @@ class HnswIndex final : public VectorIndex {
   const int dim_;
   const HnswParams params_;
   hnswlib::InnerProductSpace space_;
-  std::unique_ptr<hnswlib::HierarchicalNSW<float>>
-      index_;  // guarded by mu_ (hnswlib's own locks aside)
-  mutable std::shared_mutex mu_;
-  std::vector<std::string> ids_;                           // label -> id
-  std::unordered_map<std::string, std::size_t> label_of_;  // live ids
-  std::unordered_map<std::string, std::size_t> deleted_;   // marked-deleted ids, reusable labels
+  std::unique_ptr<hnswlib::HierarchicalNSW<float>> index_ GUARDED_BY(mu_)
+      PT_GUARDED_BY(mu_);  // hnswlib's own locks aside
+  mutable SharedMutex mu_;
+  std::vector<std::string> ids_ GUARDED_BY(mu_);                           // label -> id
+  std::unordered_map<std::string, std::size_t> label_of_ GUARDED_BY(mu_);  // live ids
+  // Marked-deleted ids, reusable labels.
+  std::unordered_map<std::string, std::size_t> deleted_ GUARDED_BY(mu_);
 };
 
 }  // namespace

@@ -9,8 +9,8 @@
 #include <omp.h>
 
 #include <cmath>
-#include <mutex>
-#include <shared_mutex>
+
+#include "core/mutex.h"
 
 namespace atelier::search {
 
@@ -45,7 +45,7 @@ class IvfIndex final : public VectorIndex {
   }
 
   Status save(const std::string& path, std::vector<std::string>* ids) const override {
-    std::shared_lock lk(mu_);
+    ReaderLock lk(mu_);
     try {
       faiss::write_index(index_.get(), path.c_str());
     } catch (const faiss::FaissException& e) {
@@ -56,6 +56,7 @@ class IvfIndex final : public VectorIndex {
   }
 
   Status train(const std::vector<float>& rows) {
+    WriterLock lk(mu_);  // a fresh index no other thread sees yet
     try {
       index_->train(static_cast<faiss::Index::idx_t>(rows.size() / dim_), rows.data());
       index_->set_direct_map_type(faiss::DirectMap::Hashtable);
@@ -68,11 +69,11 @@ class IvfIndex final : public VectorIndex {
   std::string kind() const override { return "ivf"; }
   int dimensions() const override { return dim_; }
   std::size_t size() const override {
-    std::shared_lock lk(mu_);
+    ReaderLock lk(mu_);
     return static_cast<std::size_t>(index_->ntotal);
   }
   std::size_t memory_bytes() const override {
-    std::shared_lock lk(mu_);
+    ReaderLock lk(mu_);
     return static_cast<std::size_t>(index_->ntotal) *
                (dim_ * sizeof(float) + sizeof(faiss::Index::idx_t) * 3) +
            index_->nlist * dim_ * sizeof(float);
@@ -83,7 +84,7 @@ class IvfIndex final : public VectorIndex {
       return Status::invalid_argument("vector has " + std::to_string(v.size()) +
                                       " dimensions, index has " + std::to_string(dim_));
     }
-    std::unique_lock lk(mu_);
+    WriterLock lk(mu_);
     faiss::Index::idx_t label;
     auto it = label_.find(id);
     try {
@@ -104,7 +105,7 @@ class IvfIndex final : public VectorIndex {
   }
 
   void remove(const std::string& id) override {
-    std::unique_lock lk(mu_);
+    WriterLock lk(mu_);
     auto it = label_.find(id);
     if (it == label_.end()) return;
     faiss::Index::idx_t label = it->second;
@@ -119,7 +120,7 @@ class IvfIndex final : public VectorIndex {
       const std::function<bool(const std::string&)>& keep) const override {
     std::vector<VectorHit> out;
     if (static_cast<int>(q.size()) != dim_ || k <= 0) return out;
-    std::shared_lock lk(mu_);
+    ReaderLock lk(mu_);
     if (index_->ntotal == 0) return out;
     faiss::SearchParametersIVF params;
     params.nprobe = std::min(nprobe_, index_->nlist);
@@ -140,11 +141,12 @@ class IvfIndex final : public VectorIndex {
 
  private:
   const int dim_;
-  mutable std::shared_mutex mu_;
-  std::unique_ptr<faiss::IndexIVFFlat> index_;  // owns its quantizer; guarded by mu_
+  mutable SharedMutex mu_;
+  std::unique_ptr<faiss::IndexIVFFlat> index_ GUARDED_BY(mu_)
+      PT_GUARDED_BY(mu_);  // owns its quantizer
   const std::size_t nprobe_;
-  std::vector<std::string> names_;  // label -> id ("" once removed); guarded by mu_
-  std::unordered_map<std::string, faiss::Index::idx_t> label_;  // guarded by mu_
+  std::vector<std::string> names_ GUARDED_BY(mu_);  // label -> id ("" once removed)
+  std::unordered_map<std::string, faiss::Index::idx_t> label_ GUARDED_BY(mu_);
 };
 
 }  // namespace

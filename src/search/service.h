@@ -10,7 +10,6 @@
 #include <atomic>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -20,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/cancel.h"
+#include "core/mutex.h"
 #include "engines/embedder.h"
 #include "engines/image_models.h"
 #include "search/bm25_index.h"
@@ -194,16 +194,18 @@ class SearchService {
   struct Loaded {
     Collection collection;
     // Replaced whole on a rebuild: readers take a reference under mu_ and
-    // keep the old index alive until their search ends.
+    // keep the old index alive until their search ends. (SearchService's
+    // mu_ cannot be named in an annotation here: index_of() reads it.)
     std::shared_ptr<VectorIndex> index;
     // Synchronised inside; never replaced.
     std::shared_ptr<Bm25Index> text;
     // Writers to one collection (ingest, remove, rebuild) go one at a time,
     // so a rebuild's scan of the store cannot miss a concurrent write.
-    std::mutex write_mu;
-    std::int64_t saved_version = -1;  // collection version of its index file; guarded by write_mu
-    std::int64_t text_saved_version = -1;  // the same for its BM25 file; guarded by write_mu
-    // Scalar metadata as text, for filtering vector candidates like the store does.
+    Mutex write_mu;
+    std::int64_t saved_version GUARDED_BY(write_mu) = -1;  // collection version of its index file
+    std::int64_t text_saved_version GUARDED_BY(write_mu) = -1;  // the same for its BM25 file
+    // Scalar metadata as text, for filtering vector candidates like the store
+    // does; under SearchService's mu_ (not nameable here, as for `index`).
     std::unordered_map<std::string, std::map<std::string, std::string>> metadata;
     // The collection version this copy reflects, and when (steady ms) it was
     // last compared with the database's: replicas write to one database.
@@ -218,12 +220,14 @@ class SearchService {
   std::optional<std::int64_t> behind(Loaded& l);
   // Applies the writes other replicas made since the copy's version, up to
   // `to`: the changed rows only, not a rebuild.
-  Status catch_up(Loaded* l, std::int64_t to);
+  Status catch_up(Loaded* l, std::int64_t to) EXCLUDES(l->write_mu);
   // One written document's text and scalar metadata into the loaded copy
   // (its vector is the caller's: ingest and catch-up check it differently),
   // and one deleted document out of every part. Callers hold l->write_mu.
-  void keep_text_and_metadata(Loaded* l, const DocumentRecord& d);
-  void forget(Loaded* l, VectorIndex& index, const std::string& id);
+  void keep_text_and_metadata(Loaded* l, const DocumentRecord& d) REQUIRES(l->write_mu)
+      EXCLUDES(mu_);
+  void forget(Loaded* l, VectorIndex& index, const std::string& id) REQUIRES(l->write_mu)
+      EXCLUDES(mu_);
   // After this replica's write that left the collection at `written`.
   void follow(Loaded& l, std::int64_t written);
   // Loads (once: concurrent first callers wait for the one load) and checks
@@ -233,7 +237,7 @@ class SearchService {
   std::string kind_for(std::size_t vectors) const;
   // Builds the index the collection's size calls for from the stored vectors
   // (the source of truth); fills `metadata` when given.
-  std::shared_ptr<VectorIndex> index_of(Loaded* l);
+  std::shared_ptr<VectorIndex> index_of(Loaded* l) EXCLUDES(mu_);
   struct Rows {  // stored vectors, as a scan collects them
     std::vector<std::string> ids;
     std::vector<float> data;
@@ -242,7 +246,7 @@ class SearchService {
   Result<std::unique_ptr<VectorIndex>> make_index(const Collection& c, Rows rows);
   // Rebuilds from the store when the collection outgrew its index kind, or
   // when removed ids hold more than a fifth of an HNSW graph.
-  Status maybe_rebuild(Loaded* l);
+  Status maybe_rebuild(Loaded* l) REQUIRES(l->write_mu);
   // Index file cache (index_dir): load when its version matches, save new ones.
   Result<std::unique_ptr<VectorIndex>> load_saved(const Collection& c, const std::string& kind);
   Result<std::unique_ptr<Bm25Index>> load_text(const Collection& c);
@@ -262,15 +266,15 @@ class SearchService {
   const text::Analyzer& analyzer_;
   const FusionSettings fusion_;
   std::map<std::string, std::string> reserved_;  // name -> owner; set before serving
-  std::mutex mu_;
-  // Guarded by mu_ (the map, not the indexes). shared_ptr: a drop may remove
-  // an entry while a search still holds it.
-  std::map<std::string, std::shared_ptr<Loaded>> loaded_;
+  Mutex mu_;
+  // The map, not the indexes. shared_ptr: a drop may remove an entry while a
+  // search still holds it.
+  std::map<std::string, std::shared_ptr<Loaded>> loaded_ GUARDED_BY(mu_);
   std::atomic<std::uint64_t> caught_up_{0}, rebuilt_{0};
   // One mutex per collection being loaded, so a first load builds its index
-  // once while other collections load in parallel; guarded by mu_.
-  std::map<std::string, std::shared_ptr<std::mutex>> loading_;
-  std::mutex save_mu_;  // renames of an index file and its meta file go as a pair
+  // once while other collections load in parallel.
+  std::map<std::string, std::shared_ptr<Mutex>> loading_ GUARDED_BY(mu_);
+  Mutex save_mu_;  // renames of an index file and its meta file go as a pair
 };
 
 // A passage of `text` around the densest run of query terms (matched by

@@ -3,18 +3,17 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <mutex>
 #include <queue>
 
 namespace atelier::search {
 
 std::size_t FlatIndex::size() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   return ids_.size();
 }
 
 std::size_t FlatIndex::memory_bytes() const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   std::size_t n = data_.capacity() * sizeof(float);
   for (const auto& id : ids_) n += sizeof(std::string) + id.capacity() + 32;  // id + map node
   return n;
@@ -25,7 +24,7 @@ Status FlatIndex::upsert(const std::string& id, const std::vector<float>& v) {
     return Status::invalid_argument("vector has " + std::to_string(v.size()) +
                                     " dimensions, the index " + std::to_string(dim_));
   }
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto it = row_.find(id);
   std::size_t row;
   if (it != row_.end()) {
@@ -41,7 +40,7 @@ Status FlatIndex::upsert(const std::string& id, const std::vector<float>& v) {
 }
 
 void FlatIndex::remove(const std::string& id) {
-  std::unique_lock lock(mu_);
+  WriterLock lock(mu_);
   auto it = row_.find(id);
   if (it == row_.end()) return;
   // Move the last row into the hole to keep the matrix dense.
@@ -60,7 +59,7 @@ void FlatIndex::remove(const std::string& id) {
 
 std::vector<VectorHit> FlatIndex::search(
     const std::vector<float>& q, int k, const std::function<bool(const std::string&)>& keep) const {
-  std::shared_lock lock(mu_);
+  ReaderLock lock(mu_);
   if (static_cast<int>(q.size()) != dim_ || k <= 0) return {};
   using Entry = std::pair<float, std::size_t>;
   // All inner products in one OpenBLAS matrix-vector product.

@@ -8,11 +8,11 @@
 #pragma once
 
 #include <functional>
-#include <shared_mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 
 namespace atelier::search {
@@ -62,10 +62,10 @@ class FlatIndex final : public VectorIndex {
 
  private:
   const int dim_;
-  mutable std::shared_mutex mu_;
-  std::vector<float> data_;                           // rows of dim_ floats; guarded by mu_
-  std::vector<std::string> ids_;                      // row -> id; guarded by mu_
-  std::unordered_map<std::string, std::size_t> row_;  // id -> row; guarded by mu_
+  mutable SharedMutex mu_;
+  std::vector<float> data_ GUARDED_BY(mu_);                           // rows of dim_ floats
+  std::vector<std::string> ids_ GUARDED_BY(mu_);                      // row -> id
+  std::unordered_map<std::string, std::size_t> row_ GUARDED_BY(mu_);  // id -> row
 };
 
 }  // namespace atelier::search

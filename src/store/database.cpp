@@ -1,20 +1,19 @@
 #include "store/database.h"
 
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 
 #include "core/clock.h"
+#include "core/mutex.h"
 #include "store/postgres/postgres_database.h"
 #include "store/sqlite/sqlite_database.h"
 
 namespace atelier::db {
 
 struct Database::Pool {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::vector<std::unique_ptr<Connection>> free;  // guarded by mu
-  std::size_t size = 0;                           // guarded by mu
+  Mutex mu;
+  CondVar cv;
+  std::vector<std::unique_ptr<Connection>> free GUARDED_BY(mu);
+  std::size_t size GUARDED_BY(mu) = 0;
 };
 
 std::shared_ptr<Database::Pool> Database::make_pool() {
@@ -22,7 +21,7 @@ std::shared_ptr<Database::Pool> Database::make_pool() {
 }
 
 void Database::add_connection(std::unique_ptr<Connection> c) {
-  std::lock_guard lock(pool_->mu);
+  MutexLock lock(pool_->mu);
   pool_->free.push_back(std::move(c));
   ++pool_->size;
 }
@@ -33,7 +32,7 @@ Lease::~Lease() {
 
 void Database::give_back(std::unique_ptr<Connection> c) {
   {
-    std::lock_guard lock(pool_->mu);
+    MutexLock lock(pool_->mu);
     pool_->free.push_back(std::move(c));
   }
   pool_->cv.notify_one();
@@ -45,7 +44,7 @@ Result<Lease> Database::lease(const WorkContext& work, std::chrono::milliseconds
   // Cancellation has no way to wake the condition variable, so a waiter
   // looks at it every few milliseconds; the pool's own hand-backs wake it.
   constexpr auto kPoll = std::chrono::milliseconds(20);
-  std::unique_lock lock(pool_->mu);
+  MutexLock lock(pool_->mu);
   while (pool_->free.empty()) {
     const auto now = SteadyClock::now();
     if (now >= give_up) {
@@ -53,7 +52,7 @@ Result<Lease> Database::lease(const WorkContext& work, std::chrono::milliseconds
       return Status::unavailable("all " + std::to_string(pool_->size) +
                                  " database connections are busy");
     }
-    pool_->cv.wait_until(lock, std::min(give_up, now + kPoll));
+    pool_->cv.wait_until(pool_->mu, std::min(give_up, now + kPoll));
     if (work.cancel.cancelled()) return Status::cancelled("the client went away");
   }
   auto c = std::move(pool_->free.back());

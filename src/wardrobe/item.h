@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/page_cursor.h"
+
 namespace atelier::wardrobe {
 
 // The closed set of categories ("dress" covers dresses and jumpsuits).
@@ -127,7 +129,7 @@ struct ItemFilter {
 
 struct ItemPage {
   std::vector<Item> items;
-  std::optional<std::string> next_cursor;
+  std::optional<PagePosition> next;  // where the next page starts (newest first)
 };
 
 }  // namespace atelier::wardrobe

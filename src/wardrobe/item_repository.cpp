@@ -143,20 +143,6 @@ Item read_item(const db::Row& r) {
   return it;
 }
 
-Result<std::optional<std::pair<std::int64_t, std::string>>> parse_cursor(
-    const std::optional<std::string>& cursor) {
-  if (!cursor) return std::optional<std::pair<std::int64_t, std::string>>();
-  const auto dot = cursor->find('.');
-  if (dot == std::string::npos || dot == 0) return Status::invalid_argument("malformed cursor");
-  std::int64_t ts = 0;
-  for (std::size_t i = 0; i < dot; ++i) {
-    const char c = (*cursor)[i];
-    if (c < '0' || c > '9' || i > 18) return Status::invalid_argument("malformed cursor");
-    ts = ts * 10 + (c - '0');
-  }
-  return std::optional(std::make_pair(ts, cursor->substr(dot + 1)));
-}
-
 }  // namespace
 
 static Status insert_item(db::Connection& c, const Item& it);
@@ -210,11 +196,13 @@ Result<Item> ItemRepository::find(const std::string& owner, const std::string& i
 }
 
 Result<ItemPage> ItemRepository::list(const std::string& owner, const ItemFilter& f, int limit,
-                                      const std::optional<std::string>& cursor) {
-  ATELIER_ASSIGN_OR_RETURN(auto after, parse_cursor(cursor));
+                                      const std::optional<PagePosition>& before) {
   std::optional<std::int64_t> before_ts;
   std::string before_id;
-  if (after) std::tie(before_ts, before_id) = *after;
+  if (before) {
+    before_ts = before->ts;
+    before_id = before->id;
+  }
   const std::optional<std::string> season =
       f.season ? std::optional("%," + *f.season + ",%") : std::nullopt;
   const std::optional<std::string> text =
@@ -239,7 +227,7 @@ Result<ItemPage> ItemRepository::list(const std::string& owner, const ItemFilter
   ItemPage page;
   if (static_cast<int>(found.size()) > limit) {
     found.resize(static_cast<std::size_t>(limit));
-    page.next_cursor = std::to_string(found.back().created_at) + "." + found.back().id;
+    page.next = PagePosition{found.back().created_at, found.back().id};
   }
   page.items = std::move(found);
   return page;

@@ -30,7 +30,7 @@ class ItemRepository {
   Result<Item> find(const std::string& owner, const std::string& id);
   // Newest first; keyset pagination on (created_at, id), stable while items are added.
   Result<ItemPage> list(const std::string& owner, const ItemFilter& filter, int limit,
-                        const std::optional<std::string>& cursor);
+                        const std::optional<PagePosition>& before);
   // Every item of the owner (embeddings included), newest first.
   Result<std::vector<Item>> all(const std::string& owner);
   // Writes the owner-editable fields, the user tags and the tag embedding

@@ -80,12 +80,12 @@ TEST_P(ItemRepositoryTest, ListsFilterOnEffectiveTagsAndPageNewestFirst) {
   ASSERT_TRUE(repo.create(item("wi_e", "other", 4, "top")).is_ok());
 
   std::vector<std::string> seen;
-  std::optional<std::string> cursor;
+  std::optional<PagePosition> cursor;
   do {
     auto page = repo.list("u", {}, 2, cursor);
     ASSERT_TRUE(page.is_ok()) << page.status().message();
     for (const auto& it : page->items) seen.push_back(it.id);
-    cursor = page->next_cursor;
+    cursor = page->next;
   } while (cursor);
   EXPECT_EQ(seen, (std::vector<std::string>{"wi_d", "wi_c", "wi_b", "wi_a"}));
 
@@ -113,7 +113,6 @@ TEST_P(ItemRepositoryTest, ListsFilterOnEffectiveTagsAndPageNewestFirst) {
   EXPECT_EQ(repo.list("u", text, 10, std::nullopt)->items.size(), 1u);
   text.text = "1_0";  // '_' as a wildcard would match "100"
   EXPECT_EQ(repo.list("u", text, 10, std::nullopt)->items.size(), 0u);
-  EXPECT_EQ(repo.list("u", {}, 10, std::string("zzz")).status().code(), Code::invalid_argument);
 }
 
 TEST_P(ItemRepositoryTest, DeletingAnOwnerReturnsTheirBlobsAndKeepsOthers) {

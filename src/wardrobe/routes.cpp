@@ -9,6 +9,7 @@
 #include "core/ids.h"
 #include "core/json.h"
 #include "http/image_input.h"
+#include "http/paging.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -249,22 +250,8 @@ Result<Response> OutfitHandlers::handle_evaluate_outfit(const RequestContext& ct
       return Status::invalid_argument("'items' must hold 2 to 9 items");
     // Cost follows the work: each photo is decoded and tagged as an
     // upload is, so each costs a unit more (refunded should this fail).
-    const auto extra = static_cast<std::int64_t>(arr.size());
-    const Decision q = d.ledger.reserve(ctx.identity.id, extra,
-                                        d.config.daily_limit[static_cast<int>(ctx.identity.tier)]);
-    if (!q.allowed) {
-      if (q.binding.name == "usage_store_unavailable")
-        return Status::unavailable("usage store unavailable");
-      return Status::resource_exhausted(
-          "daily quota reached: evaluating photos inline costs 2 units and 1 per photo");
-    }
-    const std::string day = utc_day(system_clock_seconds()());
-    auto evaluated = evaluate_inline(d, svc, ctx, arr);
-    if (!evaluated.is_ok()) {
-      d.ledger.refund(ctx.identity.id, day, extra);
-      return evaluated.status();
-    }
-    e = std::move(evaluated).value();
+    ATELIER_RETURN_IF_ERROR(ctx.charge->reserve(static_cast<std::int64_t>(arr.size())));
+    ATELIER_ASSIGN_OR_RETURN(e, evaluate_inline(d, svc, ctx, arr));
   }
   return Response::json_ordered(200, evaluation_json(e));
 }
@@ -499,15 +486,14 @@ Result<Response> WardrobeHandlers::handle_list_wardrobe_items(const RequestConte
       *slot = v;
     }
   }
-  std::optional<std::string> cursor;
-  if (ctx.req.query_param("cursor", &v) && !v.empty()) cursor = v;
+  ATELIER_ASSIGN_OR_RETURN(auto cursor, http::page_start(ctx, *d.cursors, "wardrobe_items"));
   ATELIER_ASSIGN_OR_RETURN(int limit, int_query(ctx.req, "limit", 20, 1, 100));
   ATELIER_ASSIGN_OR_RETURN(auto page, svc.list(ctx.identity.id, f, limit, cursor, ctx.work));
   ordered_json arr = ordered_json::array();
   for (const auto& x : page.items) arr.push_back(item_json(x));
   ordered_json out;
   out["items"] = arr;
-  out["next_cursor"] = opt_json(page.next_cursor);
+  out["next_cursor"] = http::next_cursor(ctx, *d.cursors, "wardrobe_items", page.next);
   return Response::json_ordered(200, out);
 }
 
@@ -602,7 +588,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
                 QueryParam{"season", "spring, summer, autumn or winter", {{"type", "string"}}},
                 QueryParam{"q", "text in name, brand, notes or type", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
-                QueryParam{"cursor", "next_cursor of the previous page", {{"type", "string"}}}},
+                http::cursor_param()},
       .handler = http::bind_handler(h, &WardrobeHandlers::handle_list_wardrobe_items),
   });
   router.add({

@@ -91,7 +91,7 @@ Result<Item> WardrobeService::get(const std::string& owner, const std::string& i
 }
 
 Result<ItemPage> WardrobeService::list(const std::string& owner, const ItemFilter& filter,
-                                       int limit, const std::optional<std::string>& cursor,
+                                       int limit, const std::optional<PagePosition>& cursor,
                                        const WorkContext& work) {
   if (filter.category)
     ATELIER_RETURN_IF_ERROR(check_one_of(filter.category, "category", categories()));

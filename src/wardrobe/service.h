@@ -55,7 +55,7 @@ class WardrobeService {
   Result<Item> add(const NewItem& item, const image::Image& decoded, const WorkContext& work);
   Result<Item> get(const std::string& owner, const std::string& id, const WorkContext& work);
   Result<ItemPage> list(const std::string& owner, const ItemFilter& filter, int limit,
-                        const std::optional<std::string>& cursor, const WorkContext& work);
+                        const std::optional<PagePosition>& cursor, const WorkContext& work);
   Result<Item> update(const std::string& owner, const std::string& id, const ItemPatch& patch,
                       const WorkContext& work);
   Status remove(const std::string& owner, const std::string& id, const WorkContext& work);

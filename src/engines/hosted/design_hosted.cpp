@@ -1,24 +1,16 @@
 #include "engines/hosted/design_hosted.h"
 
-#include <sodium.h>
 #include <opencv2/imgcodecs.hpp>
 
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/base64.h"
 #include "net/http_client.h"
 
 namespace atelier::engines {
 
 namespace {
-
-std::string base64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
 
 std::string control_png(const DesignRequest& req) {
   std::vector<unsigned char> png;
@@ -62,13 +54,13 @@ Result<DesignResult> ReplicateEngine::generate(const DesignRequest& req, const W
       {"Authorization", "Bearer " + opt_.token}, {"Content-Type", "application/json"}};
   nlohmann::json input = {
       {"image", "data:" + (req.image_type.empty() ? std::string("image/jpeg") : req.image_type) +
-                    ";base64," + base64(req.image_bytes)},
+                    ";base64," + base64_encode(req.image_bytes)},
       {"prompt", req.prompt},
       {"negative_prompt", req.negative},
       {"seed", req.seed},
       {"prompt_strength", req.strength}};
   if (const auto c = control_png(req); !c.empty())
-    input["control_image"] = "data:image/png;base64," + base64(c);
+    input["control_image"] = "data:image/png;base64," + base64_encode(c);
   net::OutboundRequest create;
   create.method = "POST";
   create.url = opt_.base_url + "/predictions";
@@ -186,13 +178,14 @@ Result<DesignResult> HfInferenceEngine::generate(const DesignRequest& req,
                            {"negative_prompt", req.negative},
                            {"seed", req.seed},
                            {"strength", req.strength}};
-  if (const auto c = control_png(req); !c.empty()) params["control_image"] = base64(c);
+  if (const auto c = control_png(req); !c.empty()) params["control_image"] = base64_encode(c);
   net::OutboundRequest call;
   call.method = "POST";
   call.url = opt_.endpoint;
   call.headers = {{"Content-Type", "application/json"}, {"Accept", "image/png"}};
   if (!opt_.token.empty()) call.headers.emplace_back("Authorization", "Bearer " + opt_.token);
-  call.body = nlohmann::json{{"inputs", base64(req.image_bytes)}, {"parameters", params}}.dump();
+  call.body =
+      nlohmann::json{{"inputs", base64_encode(req.image_bytes)}, {"parameters", params}}.dump();
   call.max_response_bytes = 32u << 20;
   call.timeout = work.deadline.remaining();
   ATELIER_ASSIGN_OR_RETURN(auto r, net::fetch(call, work));

@@ -1,26 +1,17 @@
 #include "engines/hosted/openai_vision.h"
 
-#include <sodium.h>
 #include <nlohmann/json.hpp>
 
-#include "net/http_client.h"
+#include "core/base64.h"
 
 namespace atelier::engines {
 
-OpenAiVisionDescriber::OpenAiVisionDescriber(OpenAiVisionOptions opt) : opt_(std::move(opt)) {
-  while (!opt_.base_url.empty() && opt_.base_url.back() == '/') opt_.base_url.pop_back();
-  name_ = "openai:" + opt_.model;
-}
+OpenAiVisionDescriber::OpenAiVisionDescriber(OpenAiVisionOptions opt)
+    : opt_(std::move(opt)),
+      client_({opt_.base_url, opt_.api_key, "the hosted vision model"}),
+      name_("openai:" + opt_.model) {}
 
 namespace {
-
-std::string base64(const std::string& bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
-                    bytes.size(), sodium_base64_VARIANT_ORIGINAL);
-  out.resize(out.size() - 1);
-  return out;
-}
 
 std::string hints(const SceneFacts& f) {
   std::string h;
@@ -37,7 +28,7 @@ std::string hints(const SceneFacts& f) {
 
 Result<Description> OpenAiVisionDescriber::ask(const std::string& prompt, const SceneFacts& facts,
                                                const std::string& jpeg, const WorkContext& work) {
-  if (opt_.base_url.empty())
+  if (client_.base_url().empty())
     return Status::unavailable("caption_engine is openai but openai_base_url is not set");
   nlohmann::json body;
   body["model"] = opt_.model;
@@ -50,40 +41,28 @@ Result<Description> OpenAiVisionDescriber::ask(const std::string& prompt, const 
          "what "
          "is visible; say 'unknown' when the image does not show the answer."}},
        {{"role", "user"},
-        {"content", nlohmann::json::array(
-                        {{{"type", "text"}, {"text", hints(facts) + prompt}},
-                         {{"type", "image_url"},
-                          {"image_url", {{"url", "data:image/jpeg;base64," + base64(jpeg)}}}}})}}});
-  net::OutboundRequest req;
-  req.method = "POST";
-  req.url = opt_.base_url + "/chat/completions";
-  req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
-  if (!opt_.api_key.empty()) req.headers.emplace_back("Authorization", "Bearer " + opt_.api_key);
-  req.body = body.dump();
-  req.timeout = opt_.timeout;
-  req.max_response_bytes = 4u << 20;
-  ATELIER_ASSIGN_OR_RETURN(net::OutboundResponse r, net::fetch(req, work));
-  auto j = nlohmann::json::parse(r.body, nullptr, false);
-  if (r.status != 200) {
-    std::string why = "HTTP " + std::to_string(r.status);
-    if (!j.is_discarded() && j.contains("error") && j["error"].is_object() &&
-        j["error"].contains("message") && j["error"]["message"].is_string()) {
-      why += ": " + j["error"]["message"].get<std::string>();
-    }
-    return Status::unavailable("the hosted vision model answered " + why);
-  }
+        {"content",
+         nlohmann::json::array(
+             {{{"type", "text"}, {"text", hints(facts) + prompt}},
+              {{"type", "image_url"},
+               {"image_url", {{"url", "data:image/jpeg;base64," + base64_encode(jpeg)}}}}})}}});
+  OpenAiCallLimits limits;
+  limits.timeout = opt_.timeout;
+  limits.max_response_bytes = 4u << 20;
+  ATELIER_ASSIGN_OR_RETURN(const nlohmann::json j,
+                           client_.post_json("/chat/completions", body, limits, work));
   if (j.is_discarded() || !j.contains("choices") || !j["choices"].is_array() ||
       j["choices"].empty() || !j["choices"][0].contains("message") ||
       !j["choices"][0]["message"].contains("content") ||
       !j["choices"][0]["message"]["content"].is_string()) {
-    return Status::unavailable("the hosted vision model sent a malformed chat completion");
+    return client_.malformed("chat completion");
   }
   Description d;
   d.text = j["choices"][0]["message"]["content"].get<std::string>();
   while (!d.text.empty() && (d.text.back() == '\n' || d.text.back() == ' ')) d.text.pop_back();
   // A remote model gives no calibrated confidence; say where the words came from.
   d.confidence = d.text == "unknown" ? 0.05f : 0.5f;
-  d.evidence.push_back("answered by " + opt_.model + " at " + opt_.base_url);
+  d.evidence.push_back("answered by " + opt_.model + " at " + client_.base_url());
   if (j.contains("usage") && j["usage"].is_object() && j["usage"].contains("total_tokens")) {
     d.evidence.push_back("tokens: " + j["usage"]["total_tokens"].dump());
   }

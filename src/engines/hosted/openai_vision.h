@@ -1,13 +1,15 @@
 // Caption and VQA through any OpenAI-compatible server's chat completions
-// API (`POST {base}/chat/completions`, a user message with a text part and an
-// `image_url` part carrying the image as a base64 data URL). Base URL, model,
-// key and timeout come from configuration. The local engines' findings are
-// passed along as hints; the answer is the remote model's, labelled so.
+// API (`POST {base}/chat/completions` through OpenAiClient, a user message
+// with a text part and an `image_url` part carrying the image as a base64
+// data URL). Base URL, model, key and timeout come from configuration. The
+// local engines' findings are passed along as hints; the answer is the
+// remote model's, labelled so.
 #pragma once
 
 #include <chrono>
 #include <string>
 
+#include "engines/hosted/openai_client.h"
 #include "engines/vision.h"
 
 namespace atelier::engines {
@@ -33,6 +35,7 @@ class OpenAiVisionDescriber final : public SceneDescriber {
   Result<Description> ask(const std::string& prompt, const SceneFacts& facts,
                           const std::string& jpeg, const WorkContext& work);
   OpenAiVisionOptions opt_;
+  OpenAiClient client_;
   std::string name_;
 };
 

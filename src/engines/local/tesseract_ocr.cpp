@@ -33,8 +33,11 @@ Result<std::unique_ptr<TesseractOcr>> TesseractOcr::load(TesseractOptions opt) {
   ATELIER_ASSIGN_OR_RETURN(ApiPtr first, o->make_api());
   o->model_ =
       std::string("tesseract-") + tesseract::TessBaseAPI::Version() + "-" + o->opt_.language;
-  o->idle_.push_back(std::move(first));
-  o->created_ = 1;
+  {
+    MutexLock lk(o->mu_);  // not yet shared: taken for the analysis only
+    o->idle_.push_back(std::move(first));
+    o->created_ = 1;
+  }
   return o;
 }
 
@@ -67,20 +70,22 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
     return Status::invalid_argument("psm must be a Tesseract page segmentation mode 0..13");
   ApiPtr api;
   {
-    std::unique_lock lk(mu_);
+    MutexLock lk(mu_);
     if (idle_.empty() && created_ < opt_.instances) {
       ++created_;
       lk.unlock();
       auto made = make_api();
       if (!made.is_ok()) {
-        std::lock_guard relock(mu_);
+        MutexLock relock(mu_);
         --created_;
         return made.status();
       }
       api = std::move(made).value();
     } else {
-      if (!cv_.wait_until(lk, work.deadline.at, [&] { return !idle_.empty(); })) {
-        return Status::deadline_exceeded("no OCR engine became free before the deadline");
+      while (idle_.empty()) {
+        if (!cv_.wait_until(mu_, work.deadline.at) && idle_.empty()) {
+          return Status::deadline_exceeded("no OCR engine became free before the deadline");
+        }
       }
       api = std::move(idle_.back());
       idle_.pop_back();
@@ -92,7 +97,7 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
     ApiPtr* api;
     ~Return() {
       (*api)->Clear();
-      std::lock_guard lk(self->mu_);
+      MutexLock lk(self->mu_);
       self->idle_.push_back(std::move(*api));
       self->cv_.notify_one();
     }

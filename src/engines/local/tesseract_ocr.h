@@ -4,12 +4,11 @@
 // reach Tesseract through its progress monitor.
 #pragma once
 
-#include <condition_variable>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/mutex.h"
 #include "engines/vision.h"
 
 namespace tesseract {
@@ -46,10 +45,10 @@ class TesseractOcr final : public OcrEngine {
 
   TesseractOptions opt_;
   std::string model_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<ApiPtr> idle_;  // guarded by mu_
-  std::size_t created_ = 0;   // guarded by mu_
+  Mutex mu_;
+  CondVar cv_;
+  std::vector<ApiPtr> idle_ GUARDED_BY(mu_);
+  std::size_t created_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace atelier::engines

@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <charconv>
-#include <mutex>
 #include <thread>
 
+#include "core/mutex.h"
 #include "obs/log.h"
 
 namespace atelier::redis {
@@ -134,7 +134,7 @@ class HiredisSubscription final : public Subscription {
   ~HiredisSubscription() override {
     stop_.store(true);
     {
-      std::lock_guard lock(fd_mu_);
+      MutexLock lock(fd_mu_);
       if (const int fd = fd_.load(); fd >= 0) ::shutdown(fd, SHUT_RDWR);
     }
     if (thread_.joinable()) thread_.join();
@@ -147,7 +147,7 @@ class HiredisSubscription final : public Subscription {
   const std::function<void(std::string)> on_message_;
   const std::function<void()> on_reconnect_;
   std::atomic<bool> stop_{false};
-  std::mutex fd_mu_;         // held while the socket is shut down or forgotten
+  Mutex fd_mu_;              // held while the socket is shut down or forgotten
   std::atomic<int> fd_{-1};  // the subscribed connection's socket
   std::thread thread_;
 };
@@ -222,14 +222,14 @@ class HiredisClient final : public Client {
 
   // While the server is marked down: the back-off left, else zero.
   bool backing_off() {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     return std::chrono::steady_clock::now() < down_until_;
   }
   const Options& options() const { return opt_; }
 
-  void mark_down(const std::string& why) {
+  void mark_down(const std::string& why) EXCLUDES(mu_) {
     failures_.fetch_add(1);
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     idle_.clear();  // connections made before the failure are suspect
     ++epoch_;       // and those in use now are not pooled again
     const bool was_up = up_.exchange(false);
@@ -254,7 +254,7 @@ class HiredisClient final : public Client {
   Result<Pooled> acquire(bool fresh) {
     std::uint64_t epoch = 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(mu_);
       if (!up_.load() && std::chrono::steady_clock::now() < down_until_) {
         failures_.fetch_add(1);
         return Status::unavailable("redis unreachable (retrying in " +
@@ -273,17 +273,17 @@ class HiredisClient final : public Client {
     return Pooled{std::move(c), epoch, false};
   }
   void release(Pooled p) {
-    std::lock_guard lock(mu_);
+    MutexLock lock(mu_);
     if (p.epoch == epoch_ && idle_.size() < opt_.pool) idle_.push_back(std::move(p));
   }
 
   const Options opt_;
   const Endpoint ep_;
-  std::mutex mu_;
-  std::vector<Pooled> idle_;                            // guarded by mu_
-  std::uint64_t epoch_ = 0;                             // guarded by mu_: mark_down() count
-  std::chrono::steady_clock::time_point down_until_{};  // guarded by mu_
-  std::chrono::milliseconds backoff_{100};              // guarded by mu_
+  Mutex mu_;
+  std::vector<Pooled> idle_ GUARDED_BY(mu_);
+  std::uint64_t epoch_ GUARDED_BY(mu_) = 0;  // mark_down() count
+  std::chrono::steady_clock::time_point down_until_ GUARDED_BY(mu_){};
+  std::chrono::milliseconds backoff_ GUARDED_BY(mu_){100};
   std::atomic<bool> up_{true};
   std::atomic<std::uint64_t> failures_{0};
 };
@@ -331,7 +331,7 @@ void HiredisSubscription::run() {
         on_message_(std::string(msg->element[2]->str, msg->element[2]->len));
       }
     }
-    std::lock_guard lock(fd_mu_);
+    MutexLock lock(fd_mu_);
     fd_.store(-1);
   }
 }

@@ -1,8 +1,8 @@
-#include "chat/sse.h"
+#include "engines/hosted/sse.h"
 
 #include <gtest/gtest.h>
 
-namespace atelier::chat {
+namespace atelier::engines {
 namespace {
 
 TEST(Sse, EventsComeOutWholeHoweverTheBytesAreSplit) {
@@ -25,4 +25,4 @@ TEST(Sse, EventsComeOutWholeHoweverTheBytesAreSplit) {
 }
 
 }  // namespace
-}  // namespace atelier::chat
+}  // namespace atelier::engines

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-namespace atelier::chat {
+namespace atelier::engines {
 
 struct SseEvent {
   std::string event;  // "" : the default "message"
@@ -31,4 +31,4 @@ class SseParser {
   bool has_data_ = false;
 };
 
-}  // namespace atelier::chat
+}  // namespace atelier::engines

@@ -1,6 +1,6 @@
-#include "chat/sse.h"
+#include "engines/hosted/sse.h"
 
-namespace atelier::chat {
+namespace atelier::engines {
 
 std::vector<SseEvent> SseParser::feed(std::string_view bytes) {
   std::vector<SseEvent> out;
@@ -38,4 +38,4 @@ void SseParser::line(std::string_view l, std::vector<SseEvent>& out) {
   }
 }
 
-}  // namespace atelier::chat
+}  // namespace atelier::engines
