@@ -37,8 +37,9 @@ PKGS=(
   python3-torch python3-numpy python3-pil python3-regex libtorch-dev
   # fuzzing (scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
   clang libclang-rt-dev
-  # the format check (scripts/format.sh --check)
-  clang-format-14
+  # the format check (scripts/format.sh --check) and the lint and thread-safety
+  # check (scripts/tidy.sh: clang-tidy with Clang's -Wthread-safety)
+  clang-format-14 clang-tidy
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
   python3 python3-fastapi uvicorn python3-uvloop python3-httptools python3-redis

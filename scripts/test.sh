@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Command (2): install what is needed, check the C++ format, build, and run
-# the whole test suite:
+# Command (2): install what is needed, check the C++ format and the layering,
+# build, run clang-tidy with Clang's thread-safety analysis over src/
+# (scripts/tidy.sh), and run the whole test suite:
 # the libFuzzer targets for a bounded budget (ATELIER_FUZZ_SECONDS, default
 # 180 in all; ASan + UBSan), then GoogleTest unit and golden tests and
 # black-box HTTP tests against the real binary (node's test runner), under
@@ -11,6 +12,7 @@ scripts/install-deps.sh
 scripts/format.sh --check
 scripts/check-layers.sh
 scripts/build.sh
+scripts/tidy.sh
 scripts/fuzz.sh "${ATELIER_FUZZ_SECONDS:-180}"
 # A throwaway PostgreSQL 15 cluster: the repositories' conformance suites and
 # the accounts, quotas, search and design HTTP suites run on it too.

@@ -8,89 +8,166 @@
 #include "app/app.h"
 #include "config/config.h"
 
+namespace {
+
+// What the options write into, and the subcommands main dispatches on; it
+// outlives the parse, which writes through the addresses CLI11 keeps.
+struct CliArgs {
+  std::string config_file, data_dir, models_dir, host;
+  int port = -1;
+  std::string key_name = "default", key_tier = "free", key_user;
+  long long revoke_id = 0;
+  std::string model_name, model_revision;
+  std::string email, password, user_tier = "authenticated";
+  bool password_stdin = false, admin = false;
+  std::string copy_from, copy_to;
+
+  CLI::App* serve = nullptr;
+  CLI::App* migrate = nullptr;
+  CLI::App* version = nullptr;
+  CLI::App* config_show = nullptr;
+  CLI::App* keys_create = nullptr;
+  CLI::App* keys_list = nullptr;
+  CLI::App* keys_revoke = nullptr;
+  CLI::App* models_pull = nullptr;
+  CLI::App* models_list = nullptr;
+  CLI::App* models_verify = nullptr;
+  CLI::App* users_create = nullptr;
+  CLI::App* db_copy = nullptr;
+};
+
+void add_common_options(CLI::App& cli, CliArgs& a) {
+  cli.add_option("--config", a.config_file, "YAML or .env configuration file (ATELIER_CONFIG)");
+  cli.add_option("--data-dir", a.data_dir, "data directory (ATELIER_DATA_DIR)");
+  cli.add_option("--models-dir", a.models_dir, "models directory (ATELIER_MODELS_DIR)");
+}
+
+// serve, migrate and version: the commands outside any group.
+void add_serve_commands(CLI::App& cli, CliArgs& a) {
+  a.serve = cli.add_subcommand("serve", "run the HTTP server");
+  a.serve->add_option("--host", a.host, "listen address (ATELIER_HOST)");
+  a.serve->add_option("--port", a.port, "listen port (ATELIER_PORT)");
+  a.migrate = cli.add_subcommand("migrate", "apply database migrations");
+  a.version = cli.add_subcommand("version", "print the version");
+}
+
+void add_config_commands(CLI::App& cli, CliArgs& a) {
+  auto* config = cli.add_subcommand("config", "configuration");
+  config->require_subcommand(1);
+  a.config_show =
+      config->add_subcommand("show", "print the effective configuration, secrets masked");
+}
+
+void add_keys_commands(CLI::App& cli, CliArgs& a) {
+  auto* keys = cli.add_subcommand("keys", "API keys");
+  keys->require_subcommand(1);
+  a.keys_create =
+      keys->add_subcommand("create", "create a key; prints it once, alone on the last line");
+  a.keys_create->add_option("--name", a.key_name, "label");
+  a.keys_create->add_option("--tier", a.key_tier, "free, authenticated, premium or admin");
+  a.keys_create->add_option("--user", a.key_user, "email of the user the key acts for");
+  a.keys_list = keys->add_subcommand("list", "list keys (never their secrets)");
+  a.keys_revoke = keys->add_subcommand("revoke", "revoke a key");
+  a.keys_revoke->add_option("id", a.revoke_id, "key id")->required();
+}
+
+void add_models_commands(CLI::App& cli, CliArgs& a) {
+  auto* models = cli.add_subcommand("models", "model folders (Hugging Face layout)");
+  models->require_subcommand(1);
+  a.models_pull = models->add_subcommand("pull", "download a model folder with SHA-256 checks");
+  a.models_pull->add_option("name", a.model_name, "e.g. sentence-transformers/all-MiniLM-L6-v2")
+      ->required();
+  a.models_pull->add_option("--revision", a.model_revision,
+                            "branch, tag or commit (default: the catalogue's)");
+  a.models_list =
+      models->add_subcommand("list", "the catalogue and the folders installed in the models path");
+  a.models_verify =
+      models->add_subcommand("verify", "re-hash installed models against their manifests");
+  a.models_verify->add_option("name", a.model_name, "only this model");
+}
+
+void add_users_commands(CLI::App& cli, CliArgs& a) {
+  auto* users = cli.add_subcommand("users", "user accounts");
+  users->require_subcommand(1);
+  a.users_create = users->add_subcommand("create", "create a user");
+  a.users_create->add_option("--email", a.email)->required();
+  a.users_create->add_option("--password", a.password, "password (or --password-stdin)");
+  a.users_create->add_flag("--password-stdin", a.password_stdin,
+                           "read the password from standard input");
+  a.users_create->add_option("--tier", a.user_tier, "free, authenticated, premium or admin");
+  a.users_create->add_flag("--admin", a.admin, "admin role (tier admin)");
+}
+
+void add_db_commands(CLI::App& cli, CliArgs& a) {
+  auto* dbcmd = cli.add_subcommand("db", "the database");
+  dbcmd->require_subcommand(1);
+  a.db_copy = dbcmd->add_subcommand(
+      "copy", "copy every row to another database (idempotent, verified by counts)");
+  a.db_copy->add_option("--from", a.copy_from,
+                        "sqlite:PATH or postgresql://... (default: the configured database)");
+  a.db_copy->add_option("--to", a.copy_to, "sqlite:PATH or postgresql://user:pass@host:port/db")
+      ->required();
+}
+
+// The configuration sources: the file, the environment, and the flags given.
+atelier::ConfigSource config_source(const CliArgs& a) {
+  atelier::ConfigSource src;
+  src.file = a.config_file;
+  src.env = atelier::environment_settings();
+  if (!a.data_dir.empty()) src.flags["data_dir"] = a.data_dir;
+  if (!a.models_dir.empty()) src.flags["models_dir"] = a.models_dir;
+  if (!a.host.empty()) src.flags["host"] = a.host;
+  if (a.port >= 0) src.flags["port"] = std::to_string(a.port);
+  return src;
+}
+
+int run_users_create(const atelier::Config& c, CliArgs& a) {
+  if (a.password_stdin) std::getline(std::cin, a.password);
+  if (a.password.empty()) {
+    std::cerr << "a password is required (--password or --password-stdin)\n";
+    return 2;
+  }
+  return atelier::app::users_create(c, a.email, a.password, a.user_tier, a.admin);
+}
+
+// Runs the one subcommand that was parsed (version is handled before).
+int run_command(const atelier::Config& c, CliArgs& a) {
+  if (a.serve->parsed()) return atelier::app::serve(c);
+  if (a.migrate->parsed()) return atelier::app::migrate(c);
+  if (a.db_copy->parsed()) return atelier::app::db_copy(c, a.copy_from, a.copy_to);
+  if (a.config_show->parsed()) return atelier::app::config_show(c);
+  if (a.keys_create->parsed())
+    return atelier::app::keys_create(c, a.key_name, a.key_tier, a.key_user);
+  if (a.keys_list->parsed()) return atelier::app::keys_list(c);
+  if (a.models_pull->parsed()) return atelier::app::models_pull(c, a.model_name, a.model_revision);
+  if (a.models_list->parsed()) return atelier::app::models_list(c);
+  if (a.models_verify->parsed()) return atelier::app::models_verify(c, a.model_name);
+  if (a.keys_revoke->parsed()) return atelier::app::keys_revoke(c, a.revoke_id);
+  if (a.users_create->parsed()) return run_users_create(c, a);
+  return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App cli{"atelier: AI for fashion and interior styling"};
   cli.require_subcommand(1);
   // Common flags work after the subcommand too (`atelier serve --data-dir X`),
   // as people type them: subcommands created below inherit this.
   cli.fallthrough();
-  atelier::ConfigSource src;
-  std::string config_file, data_dir, models_dir, host;
-  int port = -1;
-  cli.add_option("--config", config_file, "YAML or .env configuration file (ATELIER_CONFIG)");
-  cli.add_option("--data-dir", data_dir, "data directory (ATELIER_DATA_DIR)");
-  cli.add_option("--models-dir", models_dir, "models directory (ATELIER_MODELS_DIR)");
-
-  auto* serve = cli.add_subcommand("serve", "run the HTTP server");
-  serve->add_option("--host", host, "listen address (ATELIER_HOST)");
-  serve->add_option("--port", port, "listen port (ATELIER_PORT)");
-  auto* migrate = cli.add_subcommand("migrate", "apply database migrations");
-  auto* version = cli.add_subcommand("version", "print the version");
-
-  auto* config = cli.add_subcommand("config", "configuration");
-  config->require_subcommand(1);
-  auto* config_show =
-      config->add_subcommand("show", "print the effective configuration, secrets masked");
-
-  auto* keys = cli.add_subcommand("keys", "API keys");
-  keys->require_subcommand(1);
-  std::string key_name = "default", key_tier = "free", key_user;
-  long long revoke_id = 0;
-  auto* keys_create =
-      keys->add_subcommand("create", "create a key; prints it once, alone on the last line");
-  keys_create->add_option("--name", key_name, "label");
-  keys_create->add_option("--tier", key_tier, "free, authenticated, premium or admin");
-  keys_create->add_option("--user", key_user, "email of the user the key acts for");
-  auto* keys_list = keys->add_subcommand("list", "list keys (never their secrets)");
-  auto* keys_revoke = keys->add_subcommand("revoke", "revoke a key");
-  keys_revoke->add_option("id", revoke_id, "key id")->required();
-
-  auto* models = cli.add_subcommand("models", "model folders (Hugging Face layout)");
-  models->require_subcommand(1);
-  std::string model_name, model_revision;
-  auto* models_pull = models->add_subcommand("pull", "download a model folder with SHA-256 checks");
-  models_pull->add_option("name", model_name, "e.g. sentence-transformers/all-MiniLM-L6-v2")
-      ->required();
-  models_pull->add_option("--revision", model_revision,
-                          "branch, tag or commit (default: the catalogue's)");
-  auto* models_list =
-      models->add_subcommand("list", "the catalogue and the folders installed in the models path");
-  auto* models_verify =
-      models->add_subcommand("verify", "re-hash installed models against their manifests");
-  models_verify->add_option("name", model_name, "only this model");
-
-  auto* users = cli.add_subcommand("users", "user accounts");
-  users->require_subcommand(1);
-  std::string email, password, user_tier = "authenticated";
-  bool password_stdin = false, admin = false;
-  auto* users_create = users->add_subcommand("create", "create a user");
-  users_create->add_option("--email", email)->required();
-  users_create->add_option("--password", password, "password (or --password-stdin)");
-  users_create->add_flag("--password-stdin", password_stdin,
-                         "read the password from standard input");
-  users_create->add_option("--tier", user_tier, "free, authenticated, premium or admin");
-  users_create->add_flag("--admin", admin, "admin role (tier admin)");
-
-  auto* dbcmd = cli.add_subcommand("db", "the database");
-  dbcmd->require_subcommand(1);
-  std::string copy_from, copy_to;
-  auto* db_copy = dbcmd->add_subcommand(
-      "copy", "copy every row to another database (idempotent, verified by counts)");
-  db_copy->add_option("--from", copy_from,
-                      "sqlite:PATH or postgresql://... (default: the configured database)");
-  db_copy->add_option("--to", copy_to, "sqlite:PATH or postgresql://user:pass@host:port/db")
-      ->required();
+  CliArgs args;
+  add_common_options(cli, args);
+  add_serve_commands(cli, args);
+  add_config_commands(cli, args);
+  add_keys_commands(cli, args);
+  add_models_commands(cli, args);
+  add_users_commands(cli, args);
+  add_db_commands(cli, args);
 
   CLI11_PARSE(cli, argc, argv);
 
-  src.file = config_file;
-  src.env = atelier::environment_settings();
-  if (!data_dir.empty()) src.flags["data_dir"] = data_dir;
-  if (!models_dir.empty()) src.flags["models_dir"] = models_dir;
-  if (!host.empty()) src.flags["host"] = host;
-  if (port >= 0) src.flags["port"] = std::to_string(port);
-
-  if (version->parsed()) {
+  atelier::ConfigSource src = config_source(args);
+  if (args.version->parsed()) {
     std::cout << "atelier " << atelier::app::kVersion << "\n";
     return 0;
   }
@@ -101,24 +178,5 @@ int main(int argc, char** argv) {
   }
   atelier::Config c = std::move(cfg).value();
   atelier::app::discover_paths(c, argv[0]);
-
-  if (serve->parsed()) return atelier::app::serve(c);
-  if (migrate->parsed()) return atelier::app::migrate(c);
-  if (db_copy->parsed()) return atelier::app::db_copy(c, copy_from, copy_to);
-  if (config_show->parsed()) return atelier::app::config_show(c);
-  if (keys_create->parsed()) return atelier::app::keys_create(c, key_name, key_tier, key_user);
-  if (keys_list->parsed()) return atelier::app::keys_list(c);
-  if (models_pull->parsed()) return atelier::app::models_pull(c, model_name, model_revision);
-  if (models_list->parsed()) return atelier::app::models_list(c);
-  if (models_verify->parsed()) return atelier::app::models_verify(c, model_name);
-  if (keys_revoke->parsed()) return atelier::app::keys_revoke(c, revoke_id);
-  if (users_create->parsed()) {
-    if (password_stdin) std::getline(std::cin, password);
-    if (password.empty()) {
-      std::cerr << "a password is required (--password or --password-stdin)\n";
-      return 2;
-    }
-    return atelier::app::users_create(c, email, password, user_tier, admin);
-  }
-  return 2;
+  return run_command(c, args);
 }

@@ -224,7 +224,7 @@ int serve(const Config& cfg) {
         log::warn("revocation not broadcast", {{"event", event}, {"error", st.status().message()}});
     });
     revocations = r->subscribe(
-        kRevocationChannel, [&auth](std::string event) { auth.apply(event); },
+        kRevocationChannel, [&auth](const std::string& event) { auth.apply(event); },
         [&auth] { auth.clear_caches(); });  // broadcasts may have been missed meanwhile
   }
   std::unique_ptr<RateLimiter> limiter;

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <utility>
 
 #include "app/ops_routes.h"
 #include "http/problem.h"
@@ -241,7 +242,8 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
       (*files)[name] = {ss.str(), type};
     }
   }
-  const auto h = std::make_shared<const DocsHandlers>(DocsHandlers{openapi, missing, files});
+  const auto h =
+      std::make_shared<const DocsHandlers>(DocsHandlers{std::move(openapi), missing, files});
   router.add({
       .method = Method::get,
       .path = "/openapi.json",

@@ -177,11 +177,12 @@ std::vector<std::string> words_of(const std::string& text) {
   return out;
 }
 
-Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved) {
-  const auto q = words_of(question);
-  Writer w;
-  // Passages the question names: by title before by synonym, longer names
-  // first, then in retrieval order.
+namespace {
+
+// Passages the question names: by title before by synonym, longer names
+// first, then in retrieval order.
+std::vector<std::pair<Naming, const Retrieved*>> named_passages(
+    const std::vector<std::string>& q, const std::vector<Retrieved>& retrieved) {
   std::vector<std::pair<Naming, const Retrieved*>> named;
   for (const auto& r : retrieved) {
     const Naming n = naming(q, r);
@@ -191,14 +192,20 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
     if (a.first.title != b.first.title) return a.first.title;
     return a.first.words > b.first.words;
   });
-  // One place per name in the question, a name inside a longer one dropped
-  // ("color" in "complementary color"); each place keeps its passages best
-  // first (two synsets may share a title).
-  struct Place {
-    int at = 0;
-    std::size_t words = 0;
-    std::vector<const Retrieved*> passages;
-  };
+  return named;
+}
+
+// A place in the question that names something.
+struct Place {
+  int at = 0;
+  std::size_t words = 0;
+  std::vector<const Retrieved*> passages;
+};
+
+// One place per name in the question, a name inside a longer one dropped
+// ("color" in "complementary color"); each place keeps its passages best
+// first (two synsets may share a title).
+std::vector<Place> places_of(const std::vector<std::pair<Naming, const Retrieved*>>& named) {
   std::vector<Place> places;
   for (const auto& [n, r] : named) {
     bool placed = false;
@@ -212,25 +219,36 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
     }
     if (!placed) places.push_back({n.position, n.words, {r}});
   }
-  std::vector<const Retrieved*> about;
-  for (const auto& p : places) about.push_back(p.passages.front());
-  // Documents without a title (the caller's collections) are cited by the
-  // sentence of theirs that answers the question, at most two, best first.
+  return places;
+}
+
+// The question's topic words, each once.
+std::vector<std::string> topic_of(const std::vector<std::string>& q) {
   std::vector<std::string> topic;
   for (const auto& word : q)
     if (!is_function_word(word) && std::find(topic.begin(), topic.end(), word) == topic.end())
       topic.push_back(word);
+  return topic;
+}
+
+// Documents without a title (the caller's collections) are cited by the
+// sentence of theirs that answers the question, at most two, best first.
+std::vector<std::pair<const Retrieved*, std::string>> answering_documents(
+    const std::vector<std::string>& topic, const std::vector<Retrieved>& retrieved) {
   std::vector<std::pair<const Retrieved*, std::string>> documents;
   for (const auto& r : retrieved) {
     if (!r.title.empty() || documents.size() >= 2) continue;
     std::string s = answering_sentence(topic, r);
     if (!s.empty()) documents.emplace_back(&r, std::move(s));
   }
-  auto cite_documents = [&] {
-    for (const auto& [r, s] : documents) w.sentence(s, w.cite(*r));
-  };
+  return documents;
+}
 
-  // Lists: "kinds of boots", "types of fabric", "examples of tweed".
+// Lists: "kinds of boots", "types of fabric", "examples of tweed". False
+// when the question asks for none, or nothing retrieved is a kind of what
+// it names.
+bool write_list(Writer& w, const std::string& question, const std::vector<const Retrieved*>& about,
+                const std::vector<Retrieved>& retrieved) {
   for (const char* lead : {"kinds of ", "types of ", "examples of ", "sorts of "}) {
     if (!has_phrase(question, lead)) continue;
     for (const Retrieved* head : about) {
@@ -245,9 +263,61 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
       }
       w.plain(s + ".");
       w.define(*head);
-      return w.done(true);
+      return true;
     }
   }
+  return false;
+}
+
+// Comparisons: two named things, each defined, then how they relate.
+bool asks_to_compare(const std::string& question, const std::vector<Place>& places) {
+  return places.size() >= 2 && (has_phrase(question, " vs") || has_phrase(question, "versus") ||
+                                has_phrase(question, "difference") ||
+                                has_phrase(question, "compare") || has_phrase(question, " or "));
+}
+
+void write_comparison(Writer& w, const std::vector<Place>& places) {
+  // The two first named, in the question's order; of passages sharing a
+  // title, a pair of the same kind when there is one ("flannel" the fabric,
+  // not the trousers, beside "tweed").
+  std::vector<Place> two(places.begin(), places.begin() + 2);
+  std::sort(two.begin(), two.end(), [](const Place& x, const Place& y) { return x.at < y.at; });
+  const Retrieved* pa = two[0].passages.front();
+  const Retrieved* pb = two[1].passages.front();
+  bool paired = false;
+  for (const Retrieved* x : two[0].passages)
+    for (const Retrieved* y : two[1].passages)
+      if (!paired && !x->hypernym.empty() && x->hypernym == y->hypernym) {
+        pa = x;
+        pb = y;
+        paired = true;
+      }
+  const Retrieved& a = *pa;
+  const Retrieved& b = *pb;
+  w.define(a);
+  w.define(b);
+  if (!a.hypernym.empty() && a.hypernym == b.hypernym) {
+    w.plain("Both are kinds of " + a.hypernym + ".");
+  } else if (!a.hypernym.empty() && !b.hypernym.empty()) {
+    w.plain(capitalised(a.title) + " is a kind of " + a.hypernym + ", while " + b.title +
+            " is a kind of " + b.hypernym + ".");
+  }
+}
+
+}  // namespace
+
+Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved) {
+  const auto q = words_of(question);
+  Writer w;
+  const std::vector<Place> places = places_of(named_passages(q, retrieved));
+  std::vector<const Retrieved*> about;
+  for (const auto& p : places) about.push_back(p.passages.front());
+  const auto documents = answering_documents(topic_of(q), retrieved);
+  auto cite_documents = [&] {
+    for (const auto& [r, s] : documents) w.sentence(s, w.cite(*r));
+  };
+
+  if (write_list(w, question, about, retrieved)) return w.done(true);
   if (about.empty()) {
     if (!documents.empty()) {
       cite_documents();
@@ -256,37 +326,8 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
     w.plain(kNothingFound);
     return w.done(false);
   }
-  // Comparisons: two named things, each defined, then how they relate.
-  const bool compare =
-      places.size() >= 2 && (has_phrase(question, " vs") || has_phrase(question, "versus") ||
-                             has_phrase(question, "difference") ||
-                             has_phrase(question, "compare") || has_phrase(question, " or "));
-  if (compare) {
-    // The two first named, in the question's order; of passages sharing a
-    // title, a pair of the same kind when there is one ("flannel" the fabric,
-    // not the trousers, beside "tweed").
-    std::vector<Place> two(places.begin(), places.begin() + 2);
-    std::sort(two.begin(), two.end(), [](const Place& x, const Place& y) { return x.at < y.at; });
-    const Retrieved* pa = two[0].passages.front();
-    const Retrieved* pb = two[1].passages.front();
-    bool paired = false;
-    for (const Retrieved* x : two[0].passages)
-      for (const Retrieved* y : two[1].passages)
-        if (!paired && !x->hypernym.empty() && x->hypernym == y->hypernym) {
-          pa = x;
-          pb = y;
-          paired = true;
-        }
-    const Retrieved& a = *pa;
-    const Retrieved& b = *pb;
-    w.define(a);
-    w.define(b);
-    if (!a.hypernym.empty() && a.hypernym == b.hypernym) {
-      w.plain("Both are kinds of " + a.hypernym + ".");
-    } else if (!a.hypernym.empty() && !b.hypernym.empty()) {
-      w.plain(capitalised(a.title) + " is a kind of " + a.hypernym + ", while " + b.title +
-              " is a kind of " + b.hypernym + ".");
-    }
+  if (asks_to_compare(question, places)) {
+    write_comparison(w, places);
     return w.done(true);
   }
   // Definitions: the best named passage, and a second one when the question

@@ -5,13 +5,13 @@
 namespace atelier::chat {
 namespace {
 
-Retrieved passage(std::string id, std::string title, std::string hypernym, std::string gloss,
-                  std::vector<std::string> synonyms = {}) {
+Retrieved passage(std::string id, const std::string& title, const std::string& hypernym,
+                  const std::string& gloss, std::vector<std::string> synonyms = {}) {
   Retrieved r;
   r.id = std::move(id);
   r.collection = "kb";
   r.title = title;
-  r.synonyms = synonyms;
+  r.synonyms = std::move(synonyms);
   r.hypernym = hypernym;
   r.text = title + ": " + gloss + " [a kind of " + hypernym + "]";
   return r;

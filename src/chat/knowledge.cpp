@@ -98,7 +98,9 @@ Result<std::vector<Passage>> build_style_glossary(const std::string& path) {
       if (symbol == "@" || symbol == "@i") s.hypernyms.push_back(target);
       if (symbol == "~" || symbol == "~i") s.hyponyms.push_back(target);
     }
-    if (!f) return Status::invalid_argument(path + ": malformed synset " + offset);
+    if (!f)
+      return Status::invalid_argument(
+          std::string(path).append(": malformed synset ").append(offset));
     if (bar != std::string::npos) {
       s.gloss = line.substr(bar + 3);
       while (!s.gloss.empty() && (s.gloss.back() == ' ' || s.gloss.back() == '\r'))

@@ -480,8 +480,8 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
   auto observe = d.metrics.chat_observer({"local", "openai", "native"});
   auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user, streams);
   add_chat_socket_route(router, d, svc, observe, cap);
-  const auto h =
-      std::make_shared<const ChatHandlers>(ChatHandlers{d, svc, observe, cap, embedding_models});
+  const auto h = std::make_shared<const ChatHandlers>(
+      ChatHandlers{d, svc, observe, cap, std::move(embedding_models)});
   router.add({
       .method = Method::post,
       .path = "/v1/chat/completions",

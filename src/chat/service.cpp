@@ -58,45 +58,47 @@ std::size_t ChatService::knowledge_size() const {
   return passages_.size();
 }
 
-Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& caller,
-                                   const WorkContext& work) {
-  if (r.question.empty() || r.question.size() > 4000)
-    return Status::invalid_argument("'question' must be 1 to 4000 bytes");
-  if (r.k < 1 || r.k > 20) return Status::invalid_argument("'k' must lie in [1, 20]");
-  if (r.collections.size() > 5) return Status::invalid_argument("at most 5 'collections'");
-  ATELIER_RETURN_IF_ERROR(ensure_knowledge(work));
+namespace {
+
+Retrieved as_retrieved(const WardrobePiece& p) {
+  Retrieved x;
+  x.id = p.id;
+  x.collection = "wardrobe";
+  x.title = p.label;
+  x.text = p.label + ": " + p.summary;
+  x.score = p.score;
+  return x;
+}
+
+}  // namespace
+
+Result<RagAnswer> ChatService::wardrobe_answer(const RagRequest& r, const search::Caller& caller,
+                                               const WorkContext& work,
+                                               std::chrono::steady_clock::time_point t) const {
   RagAnswer out;
-  auto t = std::chrono::steady_clock::now();
-  // "What goes with my navy blazer?": the asker's wardrobe answers.
-  if (advisor_ && !caller.anonymous && asks_about_own_clothes(r.question)) {
-    ATELIER_ASSIGN_OR_RETURN(auto advice, advisor_(caller.id, r.question, work));
-    out.retrieval_ms = ms_since(t);
-    t = std::chrono::steady_clock::now();
-    if (!advice) {
-      out.answer.text =
-          "I found no item in your wardrobe that the question names, so I cannot say what goes "
-          "with it.";
-      out.compose_ms = ms_since(t);
-      return out;
-    }
-    auto as_retrieved = [](const WardrobePiece& p) {
-      Retrieved x;
-      x.id = p.id;
-      x.collection = "wardrobe";
-      x.title = p.label;
-      x.text = p.label + ": " + p.summary;
-      x.score = p.score;
-      return x;
-    };
-    const Retrieved anchor = as_retrieved(advice->anchor);
-    std::vector<Retrieved> matches;
-    for (const auto& m : advice->matches) matches.push_back(as_retrieved(m));
-    out.retrieved.push_back(anchor);
-    out.retrieved.insert(out.retrieved.end(), matches.begin(), matches.end());
-    out.answer = compose_wardrobe(anchor, matches, advice->explanation);
+  ATELIER_ASSIGN_OR_RETURN(auto advice, advisor_(caller.id, r.question, work));
+  out.retrieval_ms = ms_since(t);
+  t = std::chrono::steady_clock::now();
+  if (!advice) {
+    out.answer.text =
+        "I found no item in your wardrobe that the question names, so I cannot say what goes "
+        "with it.";
     out.compose_ms = ms_since(t);
     return out;
   }
+  const Retrieved anchor = as_retrieved(advice->anchor);
+  std::vector<Retrieved> matches;
+  for (const auto& m : advice->matches) matches.push_back(as_retrieved(m));
+  out.retrieved.push_back(anchor);
+  out.retrieved.insert(out.retrieved.end(), matches.begin(), matches.end());
+  out.answer = compose_wardrobe(anchor, matches, advice->explanation);
+  out.compose_ms = ms_since(t);
+  return out;
+}
+
+Status ChatService::search_collections(const RagRequest& r, const search::Caller& caller,
+                                       const WorkContext& work,
+                                       std::vector<Retrieved>& retrieved) const {
   std::vector<std::string> names = {kKnowledgeCollection};
   for (const auto& c : r.collections)
     if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
@@ -125,40 +127,59 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
       } else {
         x.text = h.text;  // cited verbatim, without the search's highlighting
       }
-      out.retrieved.push_back(std::move(x));
+      retrieved.push_back(std::move(x));
     }
   }
-  std::stable_sort(out.retrieved.begin(), out.retrieved.end(),
-                   [](const Retrieved& a, const Retrieved& b) { return a.score > b.score; });
+  return Status::ok();
+}
+
+void ChatService::add_named_passages(const std::string& question,
+                                     std::vector<Retrieved>& retrieved) const {
   // A third path besides BM25 and vectors: headwords the question names
   // exactly, and for "kinds of X" the passages whose hypernym is X, straight
   // from the knowledge base (score 0: after everything retrieved).
-  {
-    const auto q = words_of(r.question);
-    const bool kinds = r.question.find("kinds of") != std::string::npos ||
-                       r.question.find("types of") != std::string::npos ||
-                       r.question.find("examples of") != std::string::npos ||
-                       r.question.find("sorts of") != std::string::npos;
-    std::set<std::string> have;
-    for (const auto& x : out.retrieved)
-      if (x.collection == kKnowledgeCollection) have.insert(x.id);
-    std::set<std::string> heads;
-    MutexLock lock(mu_);
-    auto add = [&](const Passage& p) {
-      if (!have.insert(p.id).second) return;
-      out.retrieved.push_back({p.id, kKnowledgeCollection, p.title, p.synonyms, p.hypernym, p.text,
-                               0.0, std::nullopt, std::nullopt});
-    };
-    for (const auto& [id, p] : passages_) {
-      if (mention(q, p.title) < 0) continue;
-      add(p);
-      heads.insert(p.title);
-    }
-    if (kinds) {
-      for (const auto& [id, p] : passages_)
-        if (heads.count(p.hypernym)) add(p);
-    }
+  const auto q = words_of(question);
+  const bool kinds = question.find("kinds of") != std::string::npos ||
+                     question.find("types of") != std::string::npos ||
+                     question.find("examples of") != std::string::npos ||
+                     question.find("sorts of") != std::string::npos;
+  std::set<std::string> have;
+  for (const auto& x : retrieved)
+    if (x.collection == kKnowledgeCollection) have.insert(x.id);
+  std::set<std::string> heads;
+  MutexLock lock(mu_);
+  auto add = [&](const Passage& p) {
+    if (!have.insert(p.id).second) return;
+    retrieved.push_back({p.id, kKnowledgeCollection, p.title, p.synonyms, p.hypernym, p.text, 0.0,
+                         std::nullopt, std::nullopt});
+  };
+  for (const auto& [id, p] : passages_) {
+    if (mention(q, p.title) < 0) continue;
+    add(p);
+    heads.insert(p.title);
   }
+  if (kinds) {
+    for (const auto& [id, p] : passages_)
+      if (heads.count(p.hypernym)) add(p);
+  }
+}
+
+Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& caller,
+                                   const WorkContext& work) {
+  if (r.question.empty() || r.question.size() > 4000)
+    return Status::invalid_argument("'question' must be 1 to 4000 bytes");
+  if (r.k < 1 || r.k > 20) return Status::invalid_argument("'k' must lie in [1, 20]");
+  if (r.collections.size() > 5) return Status::invalid_argument("at most 5 'collections'");
+  ATELIER_RETURN_IF_ERROR(ensure_knowledge(work));
+  RagAnswer out;
+  auto t = std::chrono::steady_clock::now();
+  // "What goes with my navy blazer?": the asker's wardrobe answers.
+  if (advisor_ && !caller.anonymous && asks_about_own_clothes(r.question))
+    return wardrobe_answer(r, caller, work, t);
+  ATELIER_RETURN_IF_ERROR(search_collections(r, caller, work, out.retrieved));
+  std::stable_sort(out.retrieved.begin(), out.retrieved.end(),
+                   [](const Retrieved& a, const Retrieved& b) { return a.score > b.score; });
+  add_named_passages(r.question, out.retrieved);
   out.retrieval_ms = ms_since(t);
   t = std::chrono::steady_clock::now();
   out.answer = compose(r.question, out.retrieved);

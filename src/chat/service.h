@@ -11,6 +11,7 @@
 // Thread safety: all methods may be called concurrently.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -130,6 +131,18 @@ class ChatService {
   WardrobeAdvisor advisor_;
   std::vector<std::unique_ptr<ChatEngine>> engines_;  // fixed once serving
   ChatEngine* engine_for(const std::string& model) const;
+  // rag()'s steps. A question about the asker's own clothes, answered from
+  // their wardrobe (`t`: when retrieval began).
+  Result<RagAnswer> wardrobe_answer(const RagRequest& r, const search::Caller& caller,
+                                    const WorkContext& work,
+                                    std::chrono::steady_clock::time_point t) const;
+  // The hits of the knowledge base and of the collections the request names.
+  Status search_collections(const RagRequest& r, const search::Caller& caller,
+                            const WorkContext& work, std::vector<Retrieved>& retrieved) const
+      EXCLUDES(mu_);
+  // The knowledge base's passages the question names, after the hits.
+  void add_named_passages(const std::string& question, std::vector<Retrieved>& retrieved) const
+      EXCLUDES(mu_);
   mutable Mutex mu_;
   bool ready_ GUARDED_BY(mu_) = false;
   std::unordered_map<std::string, Passage> passages_ GUARDED_BY(mu_);  // by id

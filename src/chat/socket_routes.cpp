@@ -110,7 +110,7 @@ class ChatSocket : public std::enable_shared_from_this<ChatSocket> {
     }
   }
 
-  void on_message(std::string text) {
+  void on_message(const std::string& text) {
     auto parsed = chat::parse_socket_frame(text);
     // Before sign-in only the frames that sign in are read: nothing else is
     // answered for a caller the server does not know.
@@ -467,7 +467,7 @@ Result<http::Response> ChatSocketHandlers::handle_chat_socket(
   auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
                                              unsigned_sockets, !who.has_value(), ctx.meter_message);
   if (who) socket->sign_in(std::move(*who));
-  auto ws = ctx.upgrade({}, {[socket](std::string text) { socket->on_message(std::move(text)); },
+  auto ws = ctx.upgrade({}, {[socket](const std::string& text) { socket->on_message(text); },
                              [socket](int) { socket->on_close(); }});
   if (!ws) {
     socket->on_close();  // gives back what it holds
@@ -483,7 +483,7 @@ void add_chat_socket_route(http::Router& router, ApiDeps& d, chat::ChatService& 
                            ChatObserver observe, std::shared_ptr<chat::StreamCap> cap) {
   auto unsigned_sockets = std::make_shared<UnsignedSockets>(d.config.ws_unsigned_per_ip);
   const auto h = std::make_shared<const ChatSocketHandlers>(
-      ChatSocketHandlers{d, svc, observe, cap, unsigned_sockets});
+      ChatSocketHandlers{d, svc, std::move(observe), std::move(cap), unsigned_sockets});
   router.add({
       .method = http::Method::get,
       .path = "/v1/chat/ws",

@@ -39,7 +39,7 @@ struct Setting {
 
 template <typename Int>
 Setting int_setting(std::string key, Int Config::*m, long long lo, long long hi, std::string help) {
-  Setting s{key, std::move(help)};
+  Setting s{std::move(key), std::move(help)};
   s.set = [m, lo, hi](Config& c, const std::string& v) -> std::string {
     long long x = 0;
     auto t = trim(v);
@@ -76,7 +76,7 @@ Setting daily_limit_setting(Tier t) {
 }
 
 Setting double_setting(std::string key, double Config::*m, double lo, double hi, std::string help) {
-  Setting s{key, std::move(help)};
+  Setting s{std::move(key), std::move(help)};
   s.set = [m, lo, hi](Config& c, const std::string& v) -> std::string {
     auto t = trim(v);
     char* end = nullptr;
@@ -96,7 +96,7 @@ Setting double_setting(std::string key, double Config::*m, double lo, double hi,
 }
 
 Setting bool_setting(std::string key, bool Config::*m, std::string help) {
-  Setting s{key, std::move(help)};
+  Setting s{std::move(key), std::move(help)};
   s.set = [m](Config& c, const std::string& v) -> std::string {
     auto t = lower(trim(v));
     if (t == "1" || t == "true" || t == "yes" || t == "on") {
@@ -112,9 +112,10 @@ Setting bool_setting(std::string key, bool Config::*m, std::string help) {
   return s;
 }
 
-Setting string_setting(std::string key, std::string Config::*m, std::vector<std::string> allowed,
-                       std::string help, bool secret = false) {
-  Setting s{key, std::move(help), secret};
+Setting string_setting(std::string key, std::string Config::*m,
+                       const std::vector<std::string>& allowed, std::string help,
+                       bool secret = false) {
+  Setting s{std::move(key), std::move(help), secret};
   s.set = [m, allowed](Config& c, const std::string& v) -> std::string {
     auto t = trim(v);
     if (!allowed.empty() && std::find(allowed.begin(), allowed.end(), t) == allowed.end()) {
@@ -460,8 +461,10 @@ Status read_yaml_file(const std::string& path,
       } else if (it.second.IsNull()) {
         out->emplace_back(key, "");
       } else {
-        return Status::invalid_argument(path + ": setting '" + key +
-                                        "' must be a scalar or a list");
+        return Status::invalid_argument(std::string(path)
+                                            .append(": setting '")
+                                            .append(key)
+                                            .append("' must be a scalar or a list"));
       }
     }
   } catch (const std::exception& e) {

@@ -63,7 +63,7 @@ double palette_distance(const cv::Mat& bgr, const std::vector<engines::LabColor>
   int n = 0;
   for (int y = 0; y < bgr.rows; y += 8)
     for (int x = 0; x < bgr.cols; x += 8) {
-      const auto p = bgr.at<cv::Vec3b>(y, x);
+      const auto& p = bgr.at<cv::Vec3b>(y, x);
       const auto lab = vision::srgb_to_lab(p[2], p[1], p[0]);
       double best = 1e9;
       for (const auto& c : pal) best = std::min(best, vision::ciede2000(lab, {c.L, c.a, c.b}));

@@ -148,11 +148,38 @@ Status same_request(const Design& earlier, const CreateDesign& req) {
 }
 }  // namespace
 
-Result<Created> DesignService::create(const CreateDesign& req, const WorkContext& work) {
-  // Reads and the insert honour the request; once the design row exists the
-  // bookkeeping after it (a refund, a failed queue) runs to the end.
-  DesignRepository store = store_.in(work);
-  const std::string engine = req.engine.empty() ? settings_.default_engine : req.engine;
+namespace {
+// The queued job's fields from the request, its prompt and its day.
+void fill_queued(Design& d, const CreateDesign& req, const std::string& engine,
+                 const std::string& room_type, const Prompt& p, const std::string& day,
+                 bool deterministic) {
+  d.id = random_id("ds_");
+  d.style = req.style;
+  d.room_type = room_type;
+  d.extra_prompt = req.extra_prompt;
+  d.prompt = p.positive;
+  d.negative_prompt = p.negative;
+  d.preset_version = p.version;
+  d.strength = req.strength;
+  if (req.seed) {
+    d.seed = *req.seed;
+  } else if (!deterministic) {
+    d.seed = static_cast<std::int64_t>(randombytes_random() & 0x7fffffff);
+  }
+  d.engine = engine;
+  d.status = "queued";
+  d.quota_day = day;
+  d.idempotency_key = req.idempotency_key;
+  d.request_hash = req.request_hash;
+  if (req.canny_low) {
+    d.canny_low = *req.canny_low;
+    d.canny_high = *req.canny_high;
+  }
+  d.created_at = now_ms();
+}
+}  // namespace
+
+Status DesignService::check_create(const CreateDesign& req, const std::string& engine) const {
   if (!engines_.count(engine)) {
     std::string names;
     for (auto& [k, v] : engines_) names += (names.empty() ? "" : ", ") + k;
@@ -167,9 +194,49 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
        (*req.canny_low < 0 || *req.canny_high > 1000 || *req.canny_low > *req.canny_high)))
     return Status::invalid_argument(
         "give both 'canny_low' and 'canny_high', with 0 <= low <= high <= 1000");
+  if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 200))
+    return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
+  return Status::ok();
+}
+
+Status DesignService::reserve_generation(DesignRepository& store, const CreateDesign& req) {
+  // The queue is the table, shared by the replicas: a full one refuses at
+  // once and charges nothing.
+  ATELIER_ASSIGN_OR_RETURN(std::int64_t waiting, store.count_queued());
+  if (waiting >= static_cast<std::int64_t>(settings_.queue_capacity))
+    return Status::unavailable("the design queue is full; retry shortly");
+  const std::int64_t limit = settings_.daily_generations[std::clamp(req.tier, 0, 3)];
+  Decision q = ledger_.reserve(gen_identity(req.owner), 1, limit);
+  if (!q.allowed && observer_.refused) observer_.refused(req.tier, "daily_generations");
+  if (!q.allowed)
+    return Status::resource_exhausted("daily generation limit reached (" + std::to_string(limit) +
+                                      " per day for this tier)");
+  return Status::ok();
+}
+
+Result<Created> DesignService::insert_failed(const Status& failed, const CreateDesign& req,
+                                             const Design& d, const std::string& day) {
+  ledger_.refund(gen_identity(req.owner), day, 1);
+  if (failed.code() == Code::resource_exhausted && observer_.refused)
+    observer_.refused(req.tier, "monthly_budget");
+  if (failed.code() == Code::already_exists && req.idempotency_key) {
+    // A concurrent retry with the same key won the insert.
+    ATELIER_ASSIGN_OR_RETURN(Design other,
+                             store_.find_design_by_key(req.owner, *req.idempotency_key));
+    ATELIER_RETURN_IF_ERROR(same_request(other, req));
+    return Created{other, false};
+  }
+  if (!req.room_id) collect_blobs({d.input_blob});
+  return failed;
+}
+
+Result<Created> DesignService::create(const CreateDesign& req, const WorkContext& work) {
+  // Reads and the insert honour the request; once the design row exists the
+  // bookkeeping after it (a refund, a failed queue) runs to the end.
+  DesignRepository store = store_.in(work);
+  const std::string engine = req.engine.empty() ? settings_.default_engine : req.engine;
+  ATELIER_RETURN_IF_ERROR(check_create(req, engine));
   if (req.idempotency_key) {
-    if (req.idempotency_key->empty() || req.idempotency_key->size() > 200)
-      return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
     auto existing = store.find_design_by_key(req.owner, *req.idempotency_key);
     if (existing.is_ok()) {
       ATELIER_RETURN_IF_ERROR(same_request(*existing, req));
@@ -197,42 +264,9 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
     d.input_type = req.image_type;
   }
 
-  // The queue is the table, shared by the replicas: a full one refuses at
-  // once and charges nothing.
-  ATELIER_ASSIGN_OR_RETURN(std::int64_t waiting, store.count_queued());
-  if (waiting >= static_cast<std::int64_t>(settings_.queue_capacity))
-    return Status::unavailable("the design queue is full; retry shortly");
-  const std::int64_t limit = settings_.daily_generations[std::clamp(req.tier, 0, 3)];
-  Decision q = ledger_.reserve(gen_identity(req.owner), 1, limit);
-  if (!q.allowed && observer_.refused) observer_.refused(req.tier, "daily_generations");
-  if (!q.allowed)
-    return Status::resource_exhausted("daily generation limit reached (" + std::to_string(limit) +
-                                      " per day for this tier)");
+  ATELIER_RETURN_IF_ERROR(reserve_generation(store, req));
   const std::string day = utc_day(std::time(nullptr));
-
-  d.id = random_id("ds_");
-  d.style = req.style;
-  d.room_type = room_type;
-  d.extra_prompt = req.extra_prompt;
-  d.prompt = p.positive;
-  d.negative_prompt = p.negative;
-  d.preset_version = p.version;
-  d.strength = req.strength;
-  if (req.seed) {
-    d.seed = *req.seed;
-  } else if (!settings_.deterministic) {
-    d.seed = static_cast<std::int64_t>(randombytes_random() & 0x7fffffff);
-  }
-  d.engine = engine;
-  d.status = "queued";
-  d.quota_day = day;
-  d.idempotency_key = req.idempotency_key;
-  d.request_hash = req.request_hash;
-  if (req.canny_low) {
-    d.canny_low = *req.canny_low;
-    d.canny_high = *req.canny_high;
-  }
-  d.created_at = now_ms();
+  fill_queued(d, req, engine, room_type, p, day, settings_.deterministic);
   // The job holds its cost against the monthly budget from now on; a failed
   // or cancelled one gives it back (the budget counts queued, running and
   // succeeded jobs).
@@ -242,20 +276,7 @@ Result<Created> DesignService::create(const CreateDesign& req, const WorkContext
       settings_.monthly_budget > 0
           ? store.create_design_within(d, settings_.monthly_budget, day_and_month_start().second)
           : store.create_design(d);
-  if (!made.is_ok()) {
-    ledger_.refund(gen_identity(req.owner), day, 1);
-    if (made.status().code() == Code::resource_exhausted && observer_.refused)
-      observer_.refused(req.tier, "monthly_budget");
-    if (made.status().code() == Code::already_exists && req.idempotency_key) {
-      // A concurrent retry with the same key won the insert.
-      ATELIER_ASSIGN_OR_RETURN(Design other,
-                               store_.find_design_by_key(req.owner, *req.idempotency_key));
-      ATELIER_RETURN_IF_ERROR(same_request(other, req));
-      return Created{other, false};
-    }
-    if (!req.room_id) collect_blobs({d.input_blob});
-    return made.status();
-  }
+  if (!made.is_ok()) return insert_failed(made.status(), req, d, day);
   if (!req.room_id) ATELIER_RETURN_IF_ERROR(keep_blob(d.input_blob, req.image_bytes));
   {
     MutexLock lk(mu_);
@@ -456,6 +477,62 @@ void DesignService::finish(Design d, const std::string& status, const std::strin
   done_cv_.notify_all();
 }
 
+namespace {
+// The style's palette (as Lab colours) and tone.
+void apply_style(engines::DesignRequest& er, const StylePreset& style) {
+  for (const auto& name : style.palette) {
+    int r, g, b;
+    if (vision::named_color_rgb(name, &r, &g, &b)) {
+      const auto lab = vision::srgb_to_lab(r, g, b);
+      er.palette.push_back({lab.L, lab.a, lab.b});
+    }
+  }
+  er.warmth = style.tone.warmth;
+  er.saturation = style.tone.saturation;
+  er.contrast = style.tone.contrast;
+  er.brightness = style.tone.brightness;
+}
+
+// What the engine is asked: the room, its control image, the prompts, the
+// style and the job's strength and seed.
+engines::DesignRequest engine_request(const Design& d, const cv::Mat& bgr, const std::string& bytes,
+                                      const Result<std::string>& control_png) {
+  engines::DesignRequest er;
+  er.bgr = bgr;
+  er.image_bytes = bytes;
+  er.image_type = d.input_type;
+  if (control_png.is_ok())
+    er.control = cv::imdecode(std::vector<unsigned char>(control_png->begin(), control_png->end()),
+                              cv::IMREAD_GRAYSCALE);
+  er.prompt = d.prompt;
+  er.negative = d.negative_prompt;
+  const StylePreset* style = find_style(d.style);
+  if (style) apply_style(er, *style);
+  er.strength = d.strength;
+  er.seed = static_cast<std::uint64_t>(d.seed);
+  return er;
+}
+}  // namespace
+
+void DesignService::fail_job(const Design& d, const CancelSource& cs, const Status& s) {
+  const bool cancelled = cs.cancelled();
+  bool stopping = false;
+  {
+    MutexLock lk(mu_);
+    stopping = stopping_;
+  }
+  if (cancelled && stopping) {
+    // This replica is shutting down: the job goes back to the queue for
+    // another replica (or the next start), not to the caller as cancelled.
+    (void)store_.release_lease(d.id, worker_id_);
+    MutexLock lk(mu_);
+    running_.erase(d.id);
+    return;
+  }
+  finish(d, cancelled ? "cancelled" : "failed",
+         cancelled ? "cancelled" : std::string(code_name(s.code())) + ": " + s.message());
+}
+
 void DesignService::run_job(Design d) {
   CancelSource cs;
   {
@@ -467,24 +544,7 @@ void DesignService::run_job(Design d) {
     return finish(d, "failed", "interrupted by restarts twice; not retried again");
   }
   const WorkContext work{Deadline::after(settings_.ai_timeout), cs.token()};
-  auto fail = [&](const Status& s) {
-    const bool cancelled = cs.cancelled();
-    bool stopping = false;
-    {
-      MutexLock lk(mu_);
-      stopping = stopping_;
-    }
-    if (cancelled && stopping) {
-      // This replica is shutting down: the job goes back to the queue for
-      // another replica (or the next start), not to the caller as cancelled.
-      (void)store_.release_lease(d.id, worker_id_);
-      MutexLock lk(mu_);
-      running_.erase(d.id);
-      return;
-    }
-    finish(d, cancelled ? "cancelled" : "failed",
-           cancelled ? "cancelled" : std::string(code_name(s.code())) + ": " + s.message());
-  };
+  auto fail = [&](const Status& s) { fail_job(d, cs, s); };
   auto bytes = blobs_.get(d.input_blob);
   if (!bytes.is_ok()) return fail(bytes.status());
   auto img = image::decode(*bytes, {max_image_pixels_, 2048});
@@ -495,31 +555,7 @@ void DesignService::run_job(Design d) {
   if (!control.is_ok()) return fail(control.status());
   d.control_blob = *control;
   auto control_png = blobs_.get(*control);
-  engines::DesignRequest er;
-  er.bgr = img->bgr;
-  er.image_bytes = *bytes;
-  er.image_type = d.input_type;
-  if (control_png.is_ok())
-    er.control = cv::imdecode(std::vector<unsigned char>(control_png->begin(), control_png->end()),
-                              cv::IMREAD_GRAYSCALE);
-  er.prompt = d.prompt;
-  er.negative = d.negative_prompt;
-  const StylePreset* style = find_style(d.style);
-  if (style) {
-    for (const auto& name : style->palette) {
-      int r, g, b;
-      if (vision::named_color_rgb(name, &r, &g, &b)) {
-        const auto lab = vision::srgb_to_lab(r, g, b);
-        er.palette.push_back({lab.L, lab.a, lab.b});
-      }
-    }
-    er.warmth = style->tone.warmth;
-    er.saturation = style->tone.saturation;
-    er.contrast = style->tone.contrast;
-    er.brightness = style->tone.brightness;
-  }
-  er.strength = d.strength;
-  er.seed = static_cast<std::uint64_t>(d.seed);
+  const engines::DesignRequest er = engine_request(d, img->bgr, *bytes, control_png);
   const auto engine = engines_.find(d.engine);
   if (engine == engines_.end())  // e.g. a job queued before a restart that dropped the engine
     return fail(Status::unavailable("engine '" + d.engine + "' is no longer configured"));

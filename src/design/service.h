@@ -151,6 +151,9 @@ class DesignService {
   void worker();
   void keeper();  // renews the leases of this replica's running jobs
   void run_job(Design d);
+  // A job that could not run: cancelled or failed, or back to the queue when
+  // this replica is stopping.
+  void fail_job(const Design& d, const CancelSource& cs, const Status& s);
   void finish(Design d, const std::string& status, const std::string& error);
   void collect_blobs(const std::vector<std::string>& candidates);
   // After a row that references `hash` is written: writes `bytes` again when
@@ -158,6 +161,13 @@ class DesignService {
   // another row with the same bytes may have collected it in between; once
   // the row exists, the collector keeps it (BlobStore::remove_unless).
   Status keep_blob(const std::string& hash, const std::string& bytes);
+  // create()'s steps: the request's own checks (before anything is read or
+  // charged); a place in the queue and one generation of the daily quota;
+  // after a refused insert, the refund and what the caller is told.
+  Status check_create(const CreateDesign& req, const std::string& engine) const;
+  Status reserve_generation(DesignRepository& store, const CreateDesign& req);
+  Result<Created> insert_failed(const Status& failed, const CreateDesign& req, const Design& d,
+                                const std::string& day);
   Result<std::string> control_for(const std::string& input_hash, const cv::Mat& bgr, int low,
                                   int high);
 

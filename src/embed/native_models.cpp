@@ -75,9 +75,14 @@ std::unique_ptr<NativeModels> load_native_models(const Config& c,
     for (const auto& name : split_list(c.native_models)) {
       auto it = found.find(name);
       if (it == found.end()) {
-        out->errors[name] = "no folder '" + name +
-                            "' with config.json and model.safetensors in the models path (" +
-                            c.models_dir + "); fetch it with `atelier models pull " + name + "`";
+        out->errors[name] =
+            std::string("no folder '")
+                .append(name)
+                .append("' with config.json and model.safetensors in the models path (")
+                .append(c.models_dir)
+                .append("); fetch it with `atelier models pull ")
+                .append(name)
+                .append("`");
       } else {
         wanted.insert(*it);
       }

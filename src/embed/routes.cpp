@@ -53,19 +53,9 @@ nlohmann::json response_schema() {
 
 namespace {
 
-// The handlers of add_embedding_routes(), named after their routes' operation ids,
-// over what they need.
-struct EmbeddingHandlers {
-  ApiDeps& d;
-  const engines::EmbedderRegistry& embedders;
-  const std::string& unavailable_reason;
-
-  Result<Response> handle_create_embeddings(const RequestContext& ctx) const;
-};
-
-Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContext& ctx) const {
-  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-  if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
+// The texts of 'input': a string, or a non-empty array of at most kMaxInputs
+// strings.
+Result<std::vector<std::string>> parse_inputs(const nlohmann::json& body) {
   std::vector<std::string> inputs;
   auto in = body.find("input");
   if (in == body.end()) return Status::invalid_argument("field 'input' is required");
@@ -88,23 +78,38 @@ Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContex
   } else {
     return Status::invalid_argument("'input' must be a string or an array of strings");
   }
+  return inputs;
+}
+
+// Each input valid UTF-8, not empty, and at most `max_input_length` characters.
+Status check_inputs(const std::vector<std::string>& inputs, int max_input_length) {
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     int cps = 0;
     if (!text::valid_utf8(inputs[i], &cps))
       return Status::invalid_argument("input " + std::to_string(i) + " is not valid UTF-8");
     if (inputs[i].empty())
       return Status::invalid_argument("input " + std::to_string(i) + " is empty");
-    if (cps > d.config.max_input_length) {
+    if (cps > max_input_length) {
       return Status::payload_too_large("input " + std::to_string(i) + " has " +
                                        std::to_string(cps) + " characters; the limit is " +
-                                       std::to_string(d.config.max_input_length));
+                                       std::to_string(max_input_length));
     }
   }
-  std::string model = d.config.embedding_model;
+  return Status::ok();
+}
+
+// 'model', or `default_model` when absent or null.
+Result<std::string> requested_model(const nlohmann::json& body, const std::string& default_model) {
+  std::string model = default_model;
   if (auto m = body.find("model"); m != body.end() && !m->is_null()) {
     if (!m->is_string()) return Status::invalid_argument("'model' must be a string");
     model = m->get<std::string>();
   }
+  return model;
+}
+
+// 'encoding_format': "float" (the default) or "base64".
+Result<std::string> encoding_format(const nlohmann::json& body) {
   std::string format = "float";
   if (auto f = body.find("encoding_format"); f != body.end() && !f->is_null()) {
     if (!f->is_string() || (*f != "float" && *f != "base64")) {
@@ -112,24 +117,24 @@ Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContex
     }
     format = f->get<std::string>();
   }
-  const engines::TextEmbedder* e = embedders.text(model);
-  if (!e) {
-    if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
-      return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
-    }
-    std::string known;
-    for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
-    return Status::not_found("no embedding model '" + model + "'" +
-                             (known.empty() ? "" : "; available: " + known));
-  }
+  return format;
+}
+
+// 'dimensions', when given, must be the model's own: no shortening.
+Status check_dimensions(const nlohmann::json& body, const std::string& model,
+                        const engines::TextEmbedder& e) {
   if (auto dims = body.find("dimensions"); dims != body.end() && !dims->is_null()) {
-    if (!dims->is_number_integer() || dims->get<long long>() != e->dimensions()) {
-      return Status::invalid_argument("model " + model + " has " + std::to_string(e->dimensions()) +
+    if (!dims->is_number_integer() || dims->get<long long>() != e.dimensions()) {
+      return Status::invalid_argument("model " + model + " has " + std::to_string(e.dimensions()) +
                                       " dimensions and cannot shorten them");
     }
   }
-  ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
+  return Status::ok();
+}
 
+// OpenAI's list of embeddings, as floats or base64.
+nlohmann::ordered_json embeddings_json(const engines::Embeddings& out, const std::string& model,
+                                       const std::string& format) {
   nlohmann::ordered_json j;
   j["object"] = "list";
   auto& data = j["data"] = nlohmann::ordered_json::array();
@@ -146,7 +151,48 @@ Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContex
   }
   j["model"] = model;
   j["usage"] = {{"prompt_tokens", out.tokens}, {"total_tokens", out.tokens}};
-  return Response::json_ordered(200, j);
+  return j;
+}
+
+// The handlers of add_embedding_routes(), named after their routes' operation ids,
+// over what they need.
+struct EmbeddingHandlers {
+  ApiDeps& d;
+  const engines::EmbedderRegistry& embedders;
+  const std::string& unavailable_reason;
+
+  Result<Response> handle_create_embeddings(const RequestContext& ctx) const;
+  // The text embedder named `model`; unavailable or not_found (with the
+  // models there are) when there is none.
+  Result<const engines::TextEmbedder*> find_embedder(const std::string& model) const;
+};
+
+Result<const engines::TextEmbedder*> EmbeddingHandlers::find_embedder(
+    const std::string& model) const {
+  const engines::TextEmbedder* e = embedders.text(model);
+  if (!e) {
+    if (model == "glove-sif-100d" && !unavailable_reason.empty()) {
+      return Status::unavailable("model " + model + " is not loaded: " + unavailable_reason);
+    }
+    std::string known;
+    for (auto& name : embedders.text_models()) known += (known.empty() ? "" : ", ") + name;
+    return Status::not_found("no embedding model '" + model + "'" +
+                             (known.empty() ? "" : "; available: " + known));
+  }
+  return e;
+}
+
+Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
+  if (!body.is_object()) return Status::invalid_argument("request body must be a JSON object");
+  ATELIER_ASSIGN_OR_RETURN(std::vector<std::string> inputs, parse_inputs(body));
+  ATELIER_RETURN_IF_ERROR(check_inputs(inputs, d.config.max_input_length));
+  ATELIER_ASSIGN_OR_RETURN(std::string model, requested_model(body, d.config.embedding_model));
+  ATELIER_ASSIGN_OR_RETURN(std::string format, encoding_format(body));
+  ATELIER_ASSIGN_OR_RETURN(const engines::TextEmbedder* e, find_embedder(model));
+  ATELIER_RETURN_IF_ERROR(check_dimensions(body, model, *e));
+  ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
+  return Response::json_ordered(200, embeddings_json(out, model, format));
 }
 
 }  // namespace

@@ -43,6 +43,8 @@ double ms_since(SteadyClock::time_point t) {
 // runs three times per request.
 void append_ms(std::string& out, double ms) {
   if (!(ms >= 0)) ms = 0;
+  // ms >= 0 here (negatives and NaN were zeroed), so + 0.5 and truncation round half up.
+  // NOLINTNEXTLINE(bugprone-incorrect-roundings): non-negative, see above
   const auto us = static_cast<unsigned long long>(ms * 1000.0 + 0.5);
   out += std::to_string(us / 1000);
   const auto frac = static_cast<unsigned>(us % 1000);
@@ -133,7 +135,7 @@ void Pipeline::handle(Request&& req, Done done) {
   }
 }
 
-void Pipeline::dispatch(std::shared_ptr<State> s) {
+void Pipeline::dispatch(const std::shared_ptr<State>& s) {
   // While draining, requests that reach here were already arriving on open
   // connections (the listener is closed): they are served, and their
   // connections closed after the response (see finish()).
@@ -248,7 +250,7 @@ Response Pipeline::refuse(const std::shared_ptr<State>& s, const Decision& d) {
   metrics_.rate_limited(tier_name(s->identity.tier), limit_name(limit));
   nlohmann::json extra = {{"limit", limit_name(limit)}};
   if (limit == Limit::daily_quota && s->route) extra["cost"] = s->route->cost;
-  Response r = problem(429, describe_limit(d.binding), s->request_id, std::move(extra));
+  Response r = problem(429, describe_limit(d.binding), s->request_id, extra);
   r.set_header("Retry-After", std::to_string(std::max<std::int64_t>(1, d.retry_after_s)));
   return r;
 }
@@ -421,11 +423,11 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
       result = refuse(s, *refused);
     }
   }
+  const bool unavailable = !result.is_ok() && result.status().code() == Code::unavailable;
   Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
   if (s->route && s->route->openai_errors) add_openai_error(r);
   r.headers.reserve(r.headers.size() + 6);
-  if (!result.is_ok() && result.status().code() == Code::unavailable &&
-      !r.has_header("Retry-After")) {
+  if (unavailable && !r.has_header("Retry-After")) {
     r.set_header("Retry-After", "1");
   }
   // Only successful work is charged: give the units back otherwise.

@@ -61,7 +61,7 @@ class Pipeline {
  private:
   struct State;
   // dispatch() runs the stages in order; a stage that answers ends the request.
-  void dispatch(std::shared_ptr<State> s);
+  void dispatch(const std::shared_ptr<State>& s);
   std::optional<Result<Response>> route(
       const std::shared_ptr<State>& s);  // preflight, match, body limit
   std::optional<Result<Response>> identify(const std::shared_ptr<State>& s);  // credentials, access

@@ -53,6 +53,7 @@ struct Case {
 // Issue 12, defect 11: malformed HTTP got the connection closed without a
 // status line; each of these now gets a verdict, after the requests before it.
 TEST(WireGuard, Issue12MalformedRequestsGetAStatusAfterEarlierRequests) {
+  using namespace std::string_literals;
   std::string many = "GET / HTTP/1.1\r\n";
   for (int i = 0; i < 10000; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
   many += "\r\n";
@@ -62,7 +63,9 @@ TEST(WireGuard, Issue12MalformedRequestsGetAStatusAfterEarlierRequests) {
       {"10,000 headers", many, 431},
       {"unknown method", "FOO / HTTP/1.1\r\nHost: x\r\n\r\n", 501},
       {"HTTP/2 preface", std::string("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 505},
-      {"NUL in a header", std::string("GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n", 29), 400},
+      // The literal's own length (28 bytes, the NUL included): the old count of 29 also
+      // took its terminating NUL, a byte after the request the verdict never reached.
+      {"NUL in a header", "GET / HTTP/1.1\r\nX-A: a\0b\r\n\r\n"s, 400},
       {"declared body over the cap", "POST / HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n", 413},
   };
   for (const auto& c : cases) {

@@ -158,7 +158,13 @@ Result<std::vector<PulledFile>> pull(const CatalogEntry& entry, const PullOption
     const fs::path target = staging / f.path;
     fs::create_directories(target.parent_path(), ec);
     net::DownloadRequest req;
-    req.url = endpoint + "/" + entry.name + "/resolve/" + revision + "/" + f.path;
+    req.url = endpoint;
+    req.url.append("/")
+        .append(entry.name)
+        .append("/resolve/")
+        .append(revision)
+        .append("/")
+        .append(f.path);
     req.path = target.string();
     if (!opt.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + opt.token);
     if (opt.progress)
@@ -191,9 +197,14 @@ Result<std::vector<PulledFile>> pull(const CatalogEntry& entry, const PullOption
     } else if (is_hex(etag, 40)) {
       const std::string sha1 = git_blob_sha1(target.string());
       if (sha1 != etag)
-        return Status::invalid_argument(entry.name + "/" + f.path + ": git blob SHA-1 " + sha1 +
-                                        " does not match the hub's ETag " + etag +
-                                        "; nothing was installed");
+        return Status::invalid_argument(std::string(entry.name)
+                                            .append("/")
+                                            .append(f.path)
+                                            .append(": git blob SHA-1 ")
+                                            .append(sha1)
+                                            .append(" does not match the hub's ETag ")
+                                            .append(etag)
+                                            .append("; nothing was installed"));
       pf.checked_against = "hub ETag (git blob sha1)";
     } else {
       pf.checked_against = "unverified (no checksum published)";
@@ -262,7 +273,10 @@ Result<VerifyReport> verify_folder(const std::string& dir, const std::string& na
     }
     const std::string got = sha256_file(p.string());
     if (got != f.value("sha256", ""))
-      rep.problems.push_back(path + ": SHA-256 " + got + " does not match the manifest");
+      rep.problems.push_back(std::string(path)
+                                 .append(": SHA-256 ")
+                                 .append(got)
+                                 .append(" does not match the manifest"));
   }
   return rep;
 }

@@ -75,7 +75,8 @@ Result<DownloadResult> download(const DownloadRequest& req) {
   crypto_hash_sha256_init(&sink.sha);
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& [k, v] : req.headers)
-    headers.reset(curl_slist_append(headers.release(), (k + ": " + v).c_str()));
+    headers.reset(
+        curl_slist_append(headers.release(), std::string(k).append(": ").append(v).c_str()));
   const bool plain = req.url.rfind("http://", 0) == 0;
   CURL* h = c.get();
   curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());

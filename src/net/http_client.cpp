@@ -133,7 +133,8 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
 
   std::unique_ptr<curl_slist, SlistDeleter> headers;
   for (const auto& [k, v] : req.headers) {
-    headers.reset(curl_slist_append(headers.release(), (k + ": " + v).c_str()));
+    headers.reset(
+        curl_slist_append(headers.release(), std::string(k).append(": ").append(v).c_str()));
   }
   std::unique_ptr<curl_slist, SlistDeleter> pins;
   for (const auto& p : req.pinned) pins.reset(curl_slist_append(pins.release(), p.c_str()));

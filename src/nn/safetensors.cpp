@@ -131,7 +131,8 @@ Result<std::unique_ptr<SafeTensors>> SafeTensors::open(const std::string& path) 
         if (mv.is_string()) st_file->metadata_[k] = mv.get<std::string>();
       continue;
     }
-    const std::string t = where + "tensor '" + name + "': ";
+    std::string t = where;
+    t.append("tensor '").append(name).append("': ");
     if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
         !v.contains("data_offsets"))
       return Status::invalid_argument(t + "needs dtype, shape and data_offsets");

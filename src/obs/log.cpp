@@ -205,7 +205,7 @@ void write(Level l, const std::string& msg, nlohmann::json fields) {
   line["level"] = level_text(l);
   line["msg"] = msg;
   if (fields.is_object()) {
-    for (auto& [k, v] : fields.items()) line[k] = std::move(v);
+    for (auto& [k, v] : fields.items()) line[k] = v;  // converted (copied) to ordered_json
   }
   logger()->log(to_spd(l), line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }

@@ -124,7 +124,8 @@ class RedisRateLimiter final : public RateLimiter {
         redis_(redis),
         mode_(mode),
         health_(std::move(health)),
-        fallback_(make_memory_rate_limiter(cfg, clock)),
+        // clock_, declared (so initialised) before fallback_, already holds its copy.
+        fallback_(make_memory_rate_limiter(cfg, std::move(clock))),
         limits_{cfg.global_per_minute, cfg.global_per_hour, cfg.identity_per_minute} {}
 
   Decision admit(const std::string& identity) override {
@@ -236,7 +237,8 @@ class RedisQuotaLedger final : public QuotaLedger {
         redis_(redis),
         mode_(mode),
         health_(std::move(health)),
-        fallback_(make_memory_quota_ledger(store, clock)) {}
+        // clock_, declared (so initialised) before fallback_, already holds its copy.
+        fallback_(make_memory_quota_ledger(store, std::move(clock))) {}
 
   Decision reserve(const std::string& identity, std::int64_t units, std::int64_t limit) override {
     const std::int64_t now = clock_();
@@ -441,7 +443,8 @@ RedisLimits make_redis_limits(RateLimitConfig cfg, UsageRepository& store, Clock
                               redis::Client& redis, RedisFailureMode mode,
                               std::shared_ptr<RedisHealth> health) {
   auto limiter = std::make_unique<RedisRateLimiter>(cfg, clock, redis, mode, health);
-  auto ledger = std::make_unique<RedisQuotaLedger>(store, clock, redis, mode, health);
+  auto ledger =
+      std::make_unique<RedisQuotaLedger>(store, std::move(clock), redis, mode, std::move(health));
   RedisLimits out;
   out.meter = std::make_unique<RedisMeter>(*limiter, *ledger, redis);
   out.limiter = std::move(limiter);

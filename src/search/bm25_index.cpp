@@ -281,18 +281,137 @@ std::size_t Bm25Index::memory_bytes() const {
   return n;
 }
 
-std::vector<Bm25Hit> Bm25Index::search(const std::vector<std::string>& terms, int k,
-                                       const std::function<bool(const std::string&)>& keep) const {
-  ReaderLock lock(mu_);
-  if (k <= 0 || ordinal_of_.empty()) return {};
-  const double avgdl =
-      std::max(1e-9, static_cast<double>(live_length_) / static_cast<double>(ordinal_of_.size()));
-  const double k1 = params_.k1, b = params_.b;
-  // FTS5's per-term BM25 weight of a term frequency in a document of `len` tokens.
-  auto weight = [&](double tf, double len) {
-    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl));
-  };
+namespace {
 
+// The top k so far: a min-heap on (score, then later ordinal first), so
+// that among equal scores the document indexed first stays.
+class TopK {
+ public:
+  using Entry = std::pair<double, std::uint32_t>;
+
+  explicit TopK(std::size_t want) : want_(want) {}
+  bool enters(double s) const { return heap_.size() < want_ || s > heap_.front().first; }
+  void push(double score, std::uint32_t doc) {
+    if (heap_.size() == want_) {
+      std::pop_heap(heap_.begin(), heap_.end(), Worse());
+      heap_.pop_back();
+    }
+    heap_.emplace_back(score, doc);
+    std::push_heap(heap_.begin(), heap_.end(), Worse());
+  }
+  // Best first (the heap is spent).
+  const std::vector<Entry>& sorted() {
+    std::sort(heap_.begin(), heap_.end(), Worse());
+    return heap_;
+  }
+
+ private:
+  struct Worse {
+    bool operator()(const Entry& a, const Entry& b) const {
+      return a.first > b.first || (a.first == b.first && a.second < b.second);
+    }
+  };
+  const std::size_t want_;
+  std::vector<Entry> heap_;
+};
+
+}  // namespace
+
+// FTS5's per-term BM25 weight of a term frequency in a document of `len` tokens.
+struct Bm25Index::Weight {
+  double k1, b, avgdl;
+  double operator()(double tf, double len) const {
+    return tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avgdl));
+  }
+};
+
+// Block-max WAND's moves over one search's cursors: the pivot, the bounds of
+// its blocks, and the cursors' advances that keep them in document order.
+struct Bm25Index::Wand {
+  explicit Wand(std::vector<Cursor>& query_order) : cursors(query_order), n(query_order.size()) {
+    for (auto& c : query_order) order.push_back(&c);
+    auto by_doc = [](const Cursor* a, const Cursor* b) { return a->doc() < b->doc(); };
+    std::sort(order.begin(), order.end(), by_doc);
+  }
+
+  // Restores doc order after cursor `i` advanced (it only moves right).
+  void resort(std::size_t i) {
+    while (i + 1 < n && order[i]->doc() > order[i + 1]->doc()) {
+      std::swap(order[i], order[i + 1]);
+      ++i;
+    }
+  }
+  // Pivot: the first cursor at which the lists' bounds could enter (n: none).
+  std::size_t pivot(const TopK& top) const {
+    double bound = 0;
+    std::size_t at = n;
+    for (std::size_t i = 0; i < n && order[i]->doc() != kEnd; ++i) {
+      bound += order[i]->max_score;
+      if (top.enters(bound * kSlack)) {
+        at = i;
+        break;
+      }
+    }
+    return at;
+  }
+  // The bound of the blocks that hold pivot_doc.
+  double block_bound(std::size_t pivot, std::uint32_t pivot_doc, const Weight& weight) {
+    double bound = 0;
+    for (std::size_t i = 0; i <= pivot; ++i) {
+      Cursor* c = order[i];
+      c->shallow(pivot_doc);
+      if (c->block < c->p->blocks.size()) {
+        const Block& blk = c->p->blocks[c->block];
+        bound += c->idf * weight(blk.max_tf, blk.min_len);
+      }
+    }
+    return bound;
+  }
+  // The score of `doc` (of `len` tokens), which the first cursor is on.
+  double score(std::uint32_t doc, double len, const Weight& weight) const {
+    // Summed in query order, so equal documents get bit-equal scores.
+    double sum = 0;
+    for (const Cursor& c : cursors) {
+      if (c.doc() == doc) sum += c.idf * weight(c.p->tfs[c.pos], len);
+    }
+    return sum;
+  }
+  // Past the scored document: every cursor up to the pivot moves on.
+  void advance(std::size_t pivot) {
+    for (std::size_t i = pivot + 1; i-- > 0;) {
+      order[i]->next();
+      resort(i);
+    }
+  }
+  // Bring a list that is behind up to the pivot.
+  void catch_up(std::size_t pivot, std::uint32_t pivot_doc) {
+    std::size_t j = pivot;
+    while (order[j]->doc() == pivot_doc) --j;
+    order[j]->next_geq(pivot_doc);
+    resort(j);
+  }
+  // No document up to the end of the shortest of these blocks can
+  // enter: skip past it (or to where the next list starts).
+  void skip_blocks(std::size_t pivot, std::uint32_t pivot_doc) {
+    std::uint32_t next = kEnd;
+    for (std::size_t i = 0; i <= pivot; ++i) next = std::min(next, order[i]->block_last());
+    if (next != kEnd) ++next;
+    if (pivot + 1 < n && order[pivot + 1]->doc() < next) next = order[pivot + 1]->doc();
+    if (next <= pivot_doc) next = pivot_doc + 1;
+    std::size_t j = 0;
+    for (std::size_t i = 1; i <= pivot; ++i)
+      if (order[i]->max_score > order[j]->max_score) j = i;
+    order[j]->next_geq(next);
+    resort(j);
+  }
+
+  const std::vector<Cursor>& cursors;  // query order
+  std::vector<Cursor*> order;          // document order
+  const std::size_t n;
+};
+
+std::vector<Bm25Index::Cursor> Bm25Index::open_cursors(const std::vector<std::string>& terms,
+                                                       const Weight& weight) const {
   std::vector<Cursor> cursors;
   for (const auto& t : terms) {
     auto it = term_ids_.find(t);
@@ -304,101 +423,46 @@ std::vector<Bm25Hit> Bm25Index::search(const std::vector<std::string>& terms, in
       c.max_score = std::max(c.max_score, c.idf * weight(blk.max_tf, blk.min_len));
     cursors.push_back(c);
   }
-  if (cursors.empty()) return {};
-  std::vector<Cursor*> order;
-  for (auto& c : cursors) order.push_back(&c);
-  const std::size_t n = order.size();
-  auto by_doc = [](const Cursor* a, const Cursor* b) { return a->doc() < b->doc(); };
-  std::sort(order.begin(), order.end(), by_doc);
+  return cursors;
+}
 
-  // The top k so far: a min-heap on (score, then later ordinal first), so
-  // that among equal scores the document indexed first stays.
-  using Entry = std::pair<double, std::uint32_t>;
-  auto worse = [](const Entry& a, const Entry& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
-  std::vector<Entry> heap;
-  const auto want = static_cast<std::size_t>(k);
-  auto enters = [&](double s) { return heap.size() < want || s > heap.front().first; };
-  // Restores doc order after cursor `i` advanced (it only moves right).
-  auto resort = [&](std::size_t i) {
-    while (i + 1 < n && order[i]->doc() > order[i + 1]->doc()) {
-      std::swap(order[i], order[i + 1]);
-      ++i;
-    }
-  };
+std::vector<Bm25Hit> Bm25Index::search(const std::vector<std::string>& terms, int k,
+                                       const std::function<bool(const std::string&)>& keep) const {
+  ReaderLock lock(mu_);
+  if (k <= 0 || ordinal_of_.empty()) return {};
+  const double avgdl =
+      std::max(1e-9, static_cast<double>(live_length_) / static_cast<double>(ordinal_of_.size()));
+  const Weight weight{params_.k1, params_.b, avgdl};
+
+  std::vector<Cursor> cursors = open_cursors(terms, weight);
+  if (cursors.empty()) return {};
+  Wand wand(cursors);
+  TopK top(static_cast<std::size_t>(k));
   std::uint64_t scored = 0;
   for (;;) {
-    // Pivot: the first cursor at which the lists' bounds could enter.
-    double bound = 0;
-    std::size_t pivot = n;
-    for (std::size_t i = 0; i < n && order[i]->doc() != kEnd; ++i) {
-      bound += order[i]->max_score;
-      if (enters(bound * kSlack)) {
-        pivot = i;
-        break;
-      }
-    }
-    if (pivot == n) break;
-    const std::uint32_t pivot_doc = order[pivot]->doc();
-    while (pivot + 1 < n && order[pivot + 1]->doc() == pivot_doc) ++pivot;
-    // The bound of the blocks that hold pivot_doc.
-    double block_bound = 0;
-    for (std::size_t i = 0; i <= pivot; ++i) {
-      Cursor* c = order[i];
-      c->shallow(pivot_doc);
-      if (c->block < c->p->blocks.size()) {
-        const Block& blk = c->p->blocks[c->block];
-        block_bound += c->idf * weight(blk.max_tf, blk.min_len);
-      }
-    }
-    if (enters(block_bound * kSlack)) {
-      if (order[0]->doc() == pivot_doc) {
-        // Summed in query order, so equal documents get bit-equal scores.
-        double score = 0;
-        for (const Cursor& c : cursors) {
-          if (c.doc() == pivot_doc) score += c.idf * weight(c.p->tfs[c.pos], lengths_[pivot_doc]);
-        }
+    std::size_t pivot = wand.pivot(top);
+    if (pivot == wand.n) break;
+    const std::uint32_t pivot_doc = wand.order[pivot]->doc();
+    while (pivot + 1 < wand.n && wand.order[pivot + 1]->doc() == pivot_doc) ++pivot;
+    if (top.enters(wand.block_bound(pivot, pivot_doc, weight) * kSlack)) {
+      if (wand.order[0]->doc() == pivot_doc) {
+        const double score = wand.score(pivot_doc, lengths_[pivot_doc], weight);
         scored += pivot + 1;
-        if (live_[pivot_doc] && enters(score) && (!keep || keep(ids_[pivot_doc]))) {
-          if (heap.size() == want) {
-            std::pop_heap(heap.begin(), heap.end(), worse);
-            heap.pop_back();
-          }
-          heap.emplace_back(score, pivot_doc);
-          std::push_heap(heap.begin(), heap.end(), worse);
-        }
-        for (std::size_t i = pivot + 1; i-- > 0;) {
-          order[i]->next();
-          resort(i);
-        }
+        if (live_[pivot_doc] && top.enters(score) && (!keep || keep(ids_[pivot_doc])))
+          top.push(score, pivot_doc);
+        wand.advance(pivot);
       } else {
-        // Bring a list that is behind up to the pivot.
-        std::size_t j = pivot;
-        while (order[j]->doc() == pivot_doc) --j;
-        order[j]->next_geq(pivot_doc);
-        resort(j);
+        wand.catch_up(pivot, pivot_doc);
       }
     } else {
-      // No document up to the end of the shortest of these blocks can
-      // enter: skip past it (or to where the next list starts).
-      std::uint32_t next = kEnd;
-      for (std::size_t i = 0; i <= pivot; ++i) next = std::min(next, order[i]->block_last());
-      if (next != kEnd) ++next;
-      if (pivot + 1 < n && order[pivot + 1]->doc() < next) next = order[pivot + 1]->doc();
-      if (next <= pivot_doc) next = pivot_doc + 1;
-      std::size_t j = 0;
-      for (std::size_t i = 1; i <= pivot; ++i)
-        if (order[i]->max_score > order[j]->max_score) j = i;
-      order[j]->next_geq(next);
-      resort(j);
+      wand.skip_blocks(pivot, pivot_doc);
     }
   }
   scored_.fetch_add(scored, std::memory_order_relaxed);
-  std::sort(heap.begin(), heap.end(), worse);
+  const auto& best = top.sorted();
   std::vector<Bm25Hit> out;
-  out.reserve(heap.size());
-  for (const auto& [score, doc] : heap) out.push_back({ids_[doc], score});
+  out.reserve(best.size());
+  for (const auto& [score, doc] : best) out.push_back({ids_[doc], score});
   return out;
 }
 

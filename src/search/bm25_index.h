@@ -90,7 +90,13 @@ class Bm25Index {
     std::vector<Block> blocks;  // blocks[i] covers postings [i*kBlock, (i+1)*kBlock)
     std::uint32_t df = 0;       // live documents holding the term
   };
-  struct Cursor;
+  struct Cursor;  // one term's postings, read in document order
+  struct Weight;  // FTS5's per-term weight, for one search's average length
+  struct Wand;    // one search's cursors, in query and in document order
+
+  // A cursor for each of `terms` that some live document holds, in query order.
+  std::vector<Cursor> open_cursors(const std::vector<std::string>& terms,
+                                   const Weight& weight) const REQUIRES_SHARED(mu_);
 
   void add_locked(const std::string& id, std::string_view text) REQUIRES(mu_);
   void remove_locked(std::uint32_t ordinal) REQUIRES(mu_);

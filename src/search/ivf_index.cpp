@@ -32,8 +32,10 @@ class IvfIndex final : public VectorIndex {
     auto q = std::make_unique<faiss::IndexFlatIP>(dim);
     index_ =
         std::make_unique<faiss::IndexIVFFlat>(q.get(), dim, nlist, faiss::METRIC_INNER_PRODUCT);
-    index_->own_fields = true;  // the IVF index deletes its quantizer
-    q.release();
+    // The IVF index deletes its quantizer: it holds q's pointer already, so q lets go of it
+    // (the pointer release() returns is that same one, not needed here).
+    index_->own_fields = true;
+    (void)q.release();
   }
   // Adopts an index read from disk; labels are positions in `ids`.
   IvfIndex(int dim, std::size_t nprobe, std::unique_ptr<faiss::IndexIVFFlat> index,
@@ -159,8 +161,7 @@ Result<std::unique_ptr<VectorIndex>> load_ivf_index(const std::string& path, int
     auto* ivf = dynamic_cast<faiss::IndexIVFFlat*>(raw.get());
     if (!ivf || ivf->d != dimensions)
       return Status::unavailable(path + " is not a " + std::to_string(dimensions) + "-d IVF index");
-    raw.release();
-    std::unique_ptr<faiss::IndexIVFFlat> owned(ivf);
+    std::unique_ptr<faiss::IndexIVFFlat> owned(static_cast<faiss::IndexIVFFlat*>(raw.release()));
     if (owned->direct_map.type != faiss::DirectMap::Hashtable)
       owned->set_direct_map_type(faiss::DirectMap::Hashtable);
     return std::unique_ptr<VectorIndex>(

@@ -20,11 +20,17 @@ class Stemmer {
       step4();
       step5();
     }
-    b_.resize(static_cast<std::size_t>(k_ + 1));
+    b_.resize(size_through(k_));
   }
 
  private:
   char at(int i) const { return b_[static_cast<std::size_t>(i)]; }
+  // The length of b[0..i]. i >= -1 (-1: nothing left) and below the word's
+  // int-sized length, so i + 1 neither overflows nor is negative.
+  static std::size_t size_through(int i) {
+    const int n = i + 1;
+    return static_cast<std::size_t>(n);
+  }
 
   bool cons(int i) const {
     switch (at(i)) {
@@ -83,7 +89,7 @@ class Stemmer {
     return true;
   }
   void set_to(std::string_view s) {
-    b_.resize(static_cast<std::size_t>(j_ + 1));
+    b_.resize(size_through(j_));
     b_.append(s);
     k_ = j_ + static_cast<int>(s.size());
   }
@@ -117,7 +123,7 @@ class Stemmer {
       if (m() > 0) --k_;
     } else if ((ends("ed") || ends("ing")) && vowel_in_stem()) {
       k_ = j_;
-      b_.resize(static_cast<std::size_t>(k_ + 1));
+      b_.resize(size_through(k_));
       if (ends("at")) {
         set_to("ate");
       } else if (ends("bl")) {
@@ -136,7 +142,7 @@ class Stemmer {
   // Terminal y to i when there is another vowel in the stem.
   void step1c() {
     if (ends("y") && vowel_in_stem()) {
-      b_.resize(static_cast<std::size_t>(k_ + 1));
+      b_.resize(size_through(k_));
       b_[static_cast<std::size_t>(k_)] = 'i';
     }
   }

@@ -146,7 +146,7 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
     log::info("vector index loaded from file",
               {{"collection", c.name}, {"index", kind}, {"version", c.version}});
   } else if (st.is_ok()) {
-    auto built = make_index(c, std::move(rows));
+    auto built = make_index(c, rows);
     if (built.is_ok()) {
       l->index = std::move(built).value();
       // c.version was read before the scan: if a write slipped in between, the
@@ -194,10 +194,10 @@ Result<std::unique_ptr<VectorIndex>> SearchService::build_index(const Collection
       rows.data.insert(rows.data.end(), d.vector.begin(), d.vector.end());
     }
   }));
-  return make_index(c, std::move(rows));
+  return make_index(c, rows);
 }
 
-Result<std::unique_ptr<VectorIndex>> SearchService::make_index(const Collection& c, Rows r) {
+Result<std::unique_ptr<VectorIndex>> SearchService::make_index(const Collection& c, const Rows& r) {
   const std::vector<std::string>& ids = r.ids;
   const std::vector<float>& rows = r.data;
   const std::string kind = kind_for(ids.size());

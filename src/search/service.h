@@ -14,6 +14,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -129,7 +130,7 @@ class SearchService {
         embedders_(embedders),
         images_(images),
         analyzer_(analyzer),
-        fusion_(fusion) {}
+        fusion_(std::move(fusion)) {}
 
   // A name only `owner` may create or drop (a system collection such as the
   // chat knowledge base, issue 23: whoever created it first owned it). Call
@@ -243,7 +244,7 @@ class SearchService {
     std::vector<float> data;
   };
   Result<std::unique_ptr<VectorIndex>> build_index(const Collection& c);
-  Result<std::unique_ptr<VectorIndex>> make_index(const Collection& c, Rows rows);
+  Result<std::unique_ptr<VectorIndex>> make_index(const Collection& c, const Rows& rows);
   // Rebuilds from the store when the collection outgrew its index kind, or
   // when removed ids hold more than a fifth of an HNSW graph.
   Status maybe_rebuild(Loaded* l) REQUIRES(l->write_mu);

@@ -239,8 +239,9 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     const UChar32 ch = u.char32At(i);
     const int32_t len = U16_LENGTH(ch);
     for (int32_t k = 0; k < len; ++k) {
-      cp_at[static_cast<std::size_t>(i + k)] = cp;
-      byte_at[static_cast<std::size_t>(i + k)] = byte;
+      const std::size_t at = static_cast<std::size_t>(i) + static_cast<std::size_t>(k);
+      cp_at[at] = cp;
+      byte_at[at] = byte;
     }
     i += len;
     ++cp;

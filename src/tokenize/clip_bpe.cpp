@@ -182,7 +182,8 @@ Result<std::unique_ptr<ClipBpe>> ClipBpe::load_hf(const std::string& vocab_json,
   build_byte_encoder(t->byte_encoder_, nullptr);
   for (auto& [k, v] : j.items()) {
     if (!v.is_number_integer())
-      return Status::invalid_argument(vocab_json + ": id of '" + k + "' is not an integer");
+      return Status::invalid_argument(
+          std::string(vocab_json).append(": id of '").append(k).append("' is not an integer"));
     t->vocab_.emplace(k, v.get<std::int32_t>());
   }
   std::ifstream mt(merges_txt);

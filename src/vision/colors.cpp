@@ -155,10 +155,11 @@ std::string color_family(const Lab& lab) {
   return lab.L > 65 ? "pink" : "purple";
 }
 
-std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k,
-                                          const cv::Mat& mask) {
-  roi &= cv::Rect(0, 0, bgr.cols, bgr.rows);
-  if (roi.empty() || k <= 0) return {};
+namespace {
+
+// The region's pixels in Lab (L 0..100, a/b about -127..127), one per row;
+// only the masked ones when there is a mask (empty when it keeps none).
+cv::Mat lab_samples(const cv::Mat& bgr, cv::Rect roi, const cv::Mat& mask) {
   // Work on at most ~4096 pixels: the palette does not need more. Nearest
   // sampling keeps colours that are really there (area averaging would
   // invent blends along every edge).
@@ -184,8 +185,18 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
     if (kept.empty()) return {};
     samples = kept;
   }
+  return samples;
+}
+
+struct Cluster {
+  double L, a, b;
+  int count;
+};
+
+// k-means of the samples into `kk` clusters (seeded: the same pixels give the
+// same palette), with each cluster's sample count.
+std::vector<Cluster> kmeans_clusters(const cv::Mat& samples, int kk) {
   const int n = samples.rows;
-  const int kk = std::min(k, n);
   cv::Mat labels, centers;
   cv::RNG& rng = cv::theRNG();  // thread-local in OpenCV
   const auto saved = rng.state;
@@ -195,16 +206,16 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
              cv::KMEANS_PP_CENTERS, centers);
   rng.state = saved;
 
-  struct Cluster {
-    double L, a, b;
-    int count;
-  };
   std::vector<Cluster> cl(kk, {0, 0, 0, 0});
   for (int i = 0; i < kk; ++i) {
     cl[i] = {centers.at<float>(i, 0), centers.at<float>(i, 1), centers.at<float>(i, 2), 0};
   }
   for (int i = 0; i < n; ++i) ++cl[labels.at<int>(i)].count;
-  // Merge clusters within a just-noticeable difference (k-means splits flat areas).
+  return cl;
+}
+
+// Merge clusters within a just-noticeable difference (k-means splits flat areas).
+void merge_close_clusters(std::vector<Cluster>& cl) {
   bool merged = true;
   while (merged) {
     merged = false;
@@ -221,28 +232,47 @@ std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int 
       }
     }
   }
+}
+
+// A cluster as a palette entry; `n` is the number of samples.
+PaletteColor palette_color(const Cluster& c, int n) {
+  // Back to sRGB through OpenCV so the hex is what the pixels look like.
+  cv::Mat one(1, 1, CV_32FC3, cv::Scalar(c.L, c.a, c.b)), rgb;
+  image::cvt_lab(one, rgb, cv::COLOR_Lab2RGB);
+  const cv::Vec3f v = rgb.at<cv::Vec3f>(0, 0);
+  const int r = std::clamp(int(std::lround(v[0] * 255)), 0, 255);
+  const int g = std::clamp(int(std::lround(v[1] * 255)), 0, 255);
+  const int b = std::clamp(int(std::lround(v[2] * 255)), 0, 255);
+  PaletteColor p;
+  char hex[8];
+  std::snprintf(hex, sizeof hex, "#%02x%02x%02x", r, g, b);
+  p.hex = hex;
+  p.lab = srgb_to_lab(r, g, b);
+  p.name = nearest_color_name(r, g, b);
+  p.family = color_family(p.lab);
+  p.share = double(c.count) / n;
+  return p;
+}
+
+}  // namespace
+
+std::vector<PaletteColor> dominant_colors(const cv::Mat& bgr, cv::Rect roi, int k,
+                                          const cv::Mat& mask) {
+  roi &= cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (roi.empty() || k <= 0) return {};
+  const cv::Mat samples = lab_samples(bgr, roi, mask);
+  if (samples.empty()) return {};  // the mask keeps no pixel
+  const int n = samples.rows;
+  const int kk = std::min(k, n);
+  std::vector<Cluster> cl = kmeans_clusters(samples, kk);
+  merge_close_clusters(cl);
   std::sort(cl.begin(), cl.end(),
             [](const Cluster& x, const Cluster& y) { return x.count > y.count; });
   std::vector<PaletteColor> out;
   for (const auto& c : cl) {
     if (c.count == 0 || (double(c.count) / n < 0.01 && !out.empty()))
       continue;  // specks are not a palette
-    // Back to sRGB through OpenCV so the hex is what the pixels look like.
-    cv::Mat one(1, 1, CV_32FC3, cv::Scalar(c.L, c.a, c.b)), rgb;
-    image::cvt_lab(one, rgb, cv::COLOR_Lab2RGB);
-    const cv::Vec3f v = rgb.at<cv::Vec3f>(0, 0);
-    const int r = std::clamp(int(std::lround(v[0] * 255)), 0, 255);
-    const int g = std::clamp(int(std::lround(v[1] * 255)), 0, 255);
-    const int b = std::clamp(int(std::lround(v[2] * 255)), 0, 255);
-    PaletteColor p;
-    char hex[8];
-    std::snprintf(hex, sizeof hex, "#%02x%02x%02x", r, g, b);
-    p.hex = hex;
-    p.lab = srgb_to_lab(r, g, b);
-    p.name = nearest_color_name(r, g, b);
-    p.family = color_family(p.lab);
-    p.share = double(c.count) / n;
-    out.push_back(std::move(p));
+    out.push_back(palette_color(c, n));
   }
   return out;
 }

@@ -266,10 +266,13 @@ Result<std::vector<Ranked>> OutfitService::fill(const std::string& owner, const 
   return out;
 }
 
-Result<Recommendation> OutfitService::recommend(const std::string& owner, const RecommendRequest& r,
-                                                const WorkContext& work) {
+namespace {
+
+// The request's own checks, before anything is read; `allowed` gets the
+// formality levels of its occasion.
+Status check_recommend(const RecommendRequest& r,
+                       std::optional<std::vector<std::string>>& allowed) {
   if (r.count < 1 || r.count > 20) return Status::invalid_argument("'count' must lie in [1, 20]");
-  std::optional<std::vector<std::string>> allowed;
   if (r.occasion) {
     ATELIER_ASSIGN_OR_RETURN(allowed, occasion_formalities(*r.occasion));
   }
@@ -287,6 +290,218 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
       ((*r.season == "summer" && *w.temperature_c < 5) ||
        (*r.season == "winter" && *w.temperature_c > 25)))
     return Status::invalid_argument("'season' and 'weather.temperature_c' contradict each other");
+  return Status::ok();
+}
+
+// Items by category.
+using Pool = std::map<std::string, std::vector<const Item*>>;
+
+// The pool: the owner's items that fit the occasion, season and weather.
+Pool pool_for(const std::vector<Item>& all, const RecommendRequest& r,
+              const std::optional<std::vector<std::string>>& allowed, bool hot,
+              const Preferences& prefs, std::int64_t worn_since) {
+  Pool pool;
+  for (const auto& it : all) {
+    if (contains(r.exclude_item_ids, it.id) || contains(r.anchor_item_ids, it.id)) continue;
+    const auto f = it.formality();
+    if (allowed && f && !contains(*allowed, *f)) continue;
+    const auto s = it.season();
+    if (r.season && !s.empty() && !contains(s, *r.season)) continue;
+    if (hot && it.warmth() == "warm") continue;
+    if (auto w = prefs.last_worn.find(it.id); w != prefs.last_worn.end() && w->second >= worn_since)
+      continue;  // worn recently
+    pool[it.category()].push_back(&it);
+  }
+  return pool;
+}
+
+struct Slots {
+  std::map<std::string, const Item*> fixed;  // anchored slots
+  std::vector<const Item*> extra_anchors;    // anchors beyond one per slot (accessories)
+};
+
+Slots slots_of(const std::vector<Item>& anchors) {
+  Slots slots;
+  auto& fixed = slots.fixed;
+  for (const auto& a : anchors) {
+    const std::string c = a.category();
+    if (c == "accessory" || fixed.count(c)) {
+      slots.extra_anchors.push_back(&a);
+    } else {
+      fixed[c] = &a;
+    }
+  }
+  return slots;
+}
+
+// Cores: a top and a bottom, or a dress.
+std::vector<std::vector<const Item*>> cores_of(Slots& slots, Pool& pool) {
+  auto& fixed = slots.fixed;
+  auto choices = [&](const std::string& c) {
+    return fixed.count(c) ? std::vector<const Item*>{fixed[c]} : pool[c];
+  };
+  std::vector<std::vector<const Item*>> cores;
+  if (!fixed.count("dress")) {
+    for (const Item* t : choices("top"))
+      for (const Item* b : choices("bottom")) cores.push_back({t, b});
+  }
+  if (!fixed.count("top") && !fixed.count("bottom")) {
+    for (const Item* d : choices("dress")) cores.push_back({d});
+  }
+  return cores;
+}
+
+// An outfit's score: the owner's preferences when they gave any feedback,
+// else compatibility alone.
+struct Ranker {
+  Views& views;
+  const Preferences& prefs;
+  const CompatWeights& weights;
+  double operator()(const std::vector<const Item*>& items) const {
+    const Features f = views.features_of(items);
+    return prefs.empty() ? score(f, weights) : prefs.score(items, f);
+  }
+};
+
+// The seed's small jitter on ranks, drawn in a fixed order.
+struct Jitter {
+  std::mt19937_64 rng;
+  std::uniform_real_distribution<double> jitter{0.0, 0.02};
+  double operator()() { return jitter(rng); }
+};
+
+std::vector<const Item*> with(std::vector<const Item*> v, const Item* x) {
+  if (x) v.push_back(x);
+  return v;
+}
+
+bool by_rank(const Candidate& a, const Candidate& b) {
+  return a.rank > b.rank;
+}
+
+// Each core with the anchors beyond it, ranked; the best 60 stay.
+Result<std::vector<Candidate>> rank_cores(const std::vector<std::vector<const Item*>>& cores,
+                                          Slots& slots, const Ranker& rank, Jitter& jitter,
+                                          const WorkContext& work) {
+  auto& fixed = slots.fixed;
+  std::vector<Candidate> ranked;
+  for (const auto& core : cores) {
+    auto items = core;
+    for (const Item* a : slots.extra_anchors) items.push_back(a);
+    for (const char* c : {"footwear", "outerwear", "bag"})
+      if (fixed.count(c)) items.push_back(fixed[c]);
+    const double s = rank(items);
+    ranked.push_back({items, s + jitter(), s});
+    if (ranked.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
+  }
+  std::sort(ranked.begin(), ranked.end(), by_rank);
+  if (ranked.size() > 60) ranked.resize(60);
+  return ranked;
+}
+
+// The item of `options` that lifts `base` highest above `floor` (none: null).
+std::pair<const Item*, double> best_addition(const Ranker& rank,
+                                             const std::vector<const Item*>& base,
+                                             const std::vector<const Item*>& options,
+                                             double floor) {
+  const Item* best = nullptr;
+  double best_score = floor;
+  for (const Item* x : options) {
+    const double s = rank(with(base, x));
+    if (s > best_score) {
+      best = x;
+      best_score = s;
+    }
+  }
+  return {best, best_score};
+}
+
+// Complete each core: footwear when there is any, outerwear when the
+// weather calls for it, a bag and one accessory when they add to the score.
+Status complete_candidates(std::vector<Candidate>& ranked, const Slots& slots, Pool& pool,
+                           bool needs_outerwear, const Ranker& rank, Jitter& jitter,
+                           const WorkContext& work) {
+  const auto& fixed = slots.fixed;
+  for (auto& cand : ranked) {
+    ATELIER_RETURN_IF_ERROR(work.check());
+    if (!fixed.count("footwear") && !pool["footwear"].empty()) {
+      auto [x, s] = best_addition(rank, cand.items, pool["footwear"], -1);
+      cand.items.push_back(x);
+      cand.score = s;
+    }
+    if (needs_outerwear && !fixed.count("outerwear") && !pool["outerwear"].empty()) {
+      auto [x, s] = best_addition(rank, cand.items, pool["outerwear"], -1);
+      cand.items.push_back(x);
+      cand.score = s;
+    }
+    for (const char* optional : {"bag", "accessory"}) {
+      if (std::string(optional) == "bag" && fixed.count("bag")) continue;
+      auto [x, s] = best_addition(rank, cand.items, pool[optional], cand.score);
+      if (x) {
+        cand.items.push_back(x);
+        cand.score = s;
+      }
+    }
+    cand.rank = cand.score + jitter();
+  }
+  return Status::ok();
+}
+
+// Diverse: two outfits share at most half the items of the smaller one.
+std::vector<const Candidate*> choose_diverse(const std::vector<Candidate>& ranked, int count,
+                                             const Preferences& prefs) {
+  std::vector<const Candidate*> chosen;
+  for (const auto& cand : ranked) {
+    if (static_cast<int>(chosen.size()) >= count) break;
+    std::vector<std::string> ids;
+    for (const Item* x : cand.items) ids.push_back(x->id);
+    if (prefs.disliked_outfit(ids)) continue;  // not proposed again
+    bool diverse = true;
+    for (const Candidate* c : chosen) {
+      std::size_t shared = 0;
+      for (const Item* x : cand.items) shared += contains_item(c->items, x);
+      if (2 * shared > std::min(c->items.size(), cand.items.size())) diverse = false;
+    }
+    if (diverse) chosen.push_back(&cand);
+  }
+  return chosen;
+}
+
+Outfit outfit_of(const Candidate& c, const std::shared_ptr<const StyleSpace>& space,
+                 const CompatWeights& weights, const Preferences& prefs, Views& views) {
+  Outfit o;
+  for (const Item* x : c.items) o.item_ids.push_back(x->id);
+  auto items = as_outfit(c.items, space);
+  distinct_labels(items);
+  o.evaluation = evaluate(items, weights);
+  if (!prefs.empty()) {
+    o.evaluation.score = c.score;  // the personal score it was ranked by
+    (void)prefs.score(c.items, views.features_of(c.items), &o.evaluation.explanation);
+  }
+  return o;
+}
+
+// Why there are fewer outfits, or fewer pieces, than asked.
+void add_notes(Recommendation& out, Pool& pool, const Slots& slots, bool needs_outerwear,
+               int count) {
+  const auto& fixed = slots.fixed;
+  std::vector<std::string> notes;
+  if (pool["footwear"].empty() && !fixed.count("footwear"))
+    notes.push_back("no footwear fits the request, so the outfits have none");
+  if (needs_outerwear && pool["outerwear"].empty() && !fixed.count("outerwear"))
+    notes.push_back("the weather calls for outerwear but none fits the request");
+  if (static_cast<int>(out.outfits.size()) < count)
+    notes.push_back("only " + std::to_string(out.outfits.size()) +
+                    " outfits differ enough from each other");
+  for (const auto& n : notes) out.note += (out.note.empty() ? "" : "; ") + n;
+}
+
+}  // namespace
+
+Result<Recommendation> OutfitService::recommend(const std::string& owner, const RecommendRequest& r,
+                                                const WorkContext& work) {
+  std::optional<std::vector<std::string>> allowed;
+  ATELIER_RETURN_IF_ERROR(check_recommend(r, allowed));
 
   ATELIER_ASSIGN_OR_RETURN(auto all, repo_.in(work).all(owner));
   ATELIER_ASSIGN_OR_RETURN(auto anchors, owned(owner, r.anchor_item_ids, all));
@@ -301,151 +516,29 @@ Result<Recommendation> OutfitService::recommend(const std::string& owner, const 
     out.note = "the wardrobe is empty: add items first";
     return out;
   }
+  const auto& w = r.weather;
   const bool cold = w.temperature_c && *w.temperature_c < 15;
   const bool hot = w.temperature_c && *w.temperature_c >= 24;
   const bool wet = w.precipitation && *w.precipitation >= 0.5;
 
-  // The pool: the owner's items that fit the occasion, season and weather.
-  std::map<std::string, std::vector<const Item*>> pool;
-  for (const auto& it : all) {
-    if (contains(r.exclude_item_ids, it.id) || contains(r.anchor_item_ids, it.id)) continue;
-    const auto f = it.formality();
-    if (allowed && f && !contains(*allowed, *f)) continue;
-    const auto s = it.season();
-    if (r.season && !s.empty() && !contains(s, *r.season)) continue;
-    if (hot && it.warmth() == "warm") continue;
-    if (auto w = prefs.last_worn.find(it.id); w != prefs.last_worn.end() && w->second >= worn_since)
-      continue;  // worn recently
-    pool[it.category()].push_back(&it);
-  }
-  std::map<std::string, const Item*> fixed;  // anchored slots
-  std::vector<const Item*> extra_anchors;    // anchors beyond one per slot (accessories)
-  for (const auto& a : anchors) {
-    const std::string c = a.category();
-    if (c == "accessory" || fixed.count(c)) {
-      extra_anchors.push_back(&a);
-    } else {
-      fixed[c] = &a;
-    }
-  }
-  auto choices = [&](const std::string& c) {
-    return fixed.count(c) ? std::vector<const Item*>{fixed[c]} : pool[c];
-  };
-
-  // Cores: a top and a bottom, or a dress.
-  std::vector<std::vector<const Item*>> cores;
-  if (!fixed.count("dress")) {
-    for (const Item* t : choices("top"))
-      for (const Item* b : choices("bottom")) cores.push_back({t, b});
-  }
-  if (!fixed.count("top") && !fixed.count("bottom")) {
-    for (const Item* d : choices("dress")) cores.push_back({d});
-  }
+  Pool pool = pool_for(all, r, allowed, hot, prefs, worn_since);
+  Slots slots = slots_of(anchors);
+  const auto cores = cores_of(slots, pool);
   if (cores.empty()) {
     out.note = "the wardrobe has no top and bottom and no dress that fit the request";
     return out;
   }
   Views views(all, space);
   for (const auto& a : anchors) views.add(a);
-  auto rank = [&](const std::vector<const Item*>& items) {
-    const Features f = views.features_of(items);
-    return prefs.empty() ? score(f, weights_) : prefs.score(items, f);
-  };
-  std::mt19937_64 rng(r.seed);
-  std::uniform_real_distribution<double> jitter(0.0, 0.02);
-  auto with = [&](std::vector<const Item*> v, const Item* x) {
-    if (x) v.push_back(x);
-    return v;
-  };
-  std::vector<Candidate> ranked;
-  for (auto& core : cores) {
-    auto items = core;
-    for (const Item* a : extra_anchors) items.push_back(a);
-    for (const char* c : {"footwear", "outerwear", "bag"})
-      if (fixed.count(c)) items.push_back(fixed[c]);
-    const double s = rank(items);
-    ranked.push_back({items, s + jitter(rng), s});
-    if (ranked.size() % 64 == 0) ATELIER_RETURN_IF_ERROR(work.check());
-  }
-  std::sort(ranked.begin(), ranked.end(),
-            [](const Candidate& a, const Candidate& b) { return a.rank > b.rank; });
-  if (ranked.size() > 60) ranked.resize(60);
-
-  // Complete each core: footwear when there is any, outerwear when the
-  // weather calls for it, a bag and one accessory when they add to the score.
-  auto best_addition = [&](const std::vector<const Item*>& base, const std::string& category,
-                           double floor) -> std::pair<const Item*, double> {
-    const Item* best = nullptr;
-    double best_score = floor;
-    for (const Item* x : pool[category]) {
-      const double s = rank(with(base, x));
-      if (s > best_score) {
-        best = x;
-        best_score = s;
-      }
-    }
-    return {best, best_score};
-  };
-  for (auto& cand : ranked) {
-    ATELIER_RETURN_IF_ERROR(work.check());
-    if (!fixed.count("footwear") && !pool["footwear"].empty()) {
-      auto [x, s] = best_addition(cand.items, "footwear", -1);
-      cand.items.push_back(x);
-      cand.score = s;
-    }
-    if ((cold || wet) && !fixed.count("outerwear") && !pool["outerwear"].empty()) {
-      auto [x, s] = best_addition(cand.items, "outerwear", -1);
-      cand.items.push_back(x);
-      cand.score = s;
-    }
-    for (const char* optional : {"bag", "accessory"}) {
-      if (std::string(optional) == "bag" && fixed.count("bag")) continue;
-      auto [x, s] = best_addition(cand.items, optional, cand.score);
-      if (x) {
-        cand.items.push_back(x);
-        cand.score = s;
-      }
-    }
-    cand.rank = cand.score + jitter(rng);
-  }
-  std::sort(ranked.begin(), ranked.end(),
-            [](const Candidate& a, const Candidate& b) { return a.rank > b.rank; });
-  // Diverse: two outfits share at most half the items of the smaller one.
-  std::vector<const Candidate*> chosen;
-  for (const auto& cand : ranked) {
-    if (static_cast<int>(chosen.size()) >= r.count) break;
-    std::vector<std::string> ids;
-    for (const Item* x : cand.items) ids.push_back(x->id);
-    if (prefs.disliked_outfit(ids)) continue;  // not proposed again
-    bool diverse = true;
-    for (const Candidate* c : chosen) {
-      std::size_t shared = 0;
-      for (const Item* x : cand.items) shared += contains_item(c->items, x);
-      if (2 * shared > std::min(c->items.size(), cand.items.size())) diverse = false;
-    }
-    if (diverse) chosen.push_back(&cand);
-  }
-  for (const Candidate* c : chosen) {
-    Outfit o;
-    for (const Item* x : c->items) o.item_ids.push_back(x->id);
-    auto items = as_outfit(c->items, space);
-    distinct_labels(items);
-    o.evaluation = evaluate(items, weights_);
-    if (!prefs.empty()) {
-      o.evaluation.score = c->score;  // the personal score it was ranked by
-      (void)prefs.score(c->items, views.features_of(c->items), &o.evaluation.explanation);
-    }
-    out.outfits.push_back(std::move(o));
-  }
-  std::vector<std::string> notes;
-  if (pool["footwear"].empty() && !fixed.count("footwear"))
-    notes.push_back("no footwear fits the request, so the outfits have none");
-  if ((cold || wet) && pool["outerwear"].empty() && !fixed.count("outerwear"))
-    notes.push_back("the weather calls for outerwear but none fits the request");
-  if (static_cast<int>(out.outfits.size()) < r.count)
-    notes.push_back("only " + std::to_string(out.outfits.size()) +
-                    " outfits differ enough from each other");
-  for (const auto& n : notes) out.note += (out.note.empty() ? "" : "; ") + n;
+  const Ranker rank{views, prefs, weights_};
+  Jitter jitter{std::mt19937_64(r.seed)};
+  ATELIER_ASSIGN_OR_RETURN(auto ranked, rank_cores(cores, slots, rank, jitter, work));
+  ATELIER_RETURN_IF_ERROR(
+      complete_candidates(ranked, slots, pool, cold || wet, rank, jitter, work));
+  std::sort(ranked.begin(), ranked.end(), by_rank);
+  for (const Candidate* c : choose_diverse(ranked, r.count, prefs))
+    out.outfits.push_back(outfit_of(*c, space, weights_, prefs, views));
+  add_notes(out, pool, slots, cold || wet, r.count);
   return out;
 }
 

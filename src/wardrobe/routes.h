@@ -1,4 +1,5 @@
-// Wardrobe routes: items (upload, list, read, correct, delete, photo, similar).
+// Wardrobe routes: items (upload, list, read, correct, delete, photo, similar;
+// routes.cpp), outfits and feedback (outfit_routes.cpp).
 #pragma once
 
 #include "http/route_deps.h"

@@ -367,23 +367,32 @@ const std::string& Tagger::model() const {
   return encoder_ ? encoder_->model() : none;
 }
 
-Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
-  if (!encoder_) return Status::unavailable("the image encoder (mobilenet-v2) is not loaded");
-  const Foreground fg = find_foreground(bgr);
-  const cv::Mat square = square_crop(bgr, fg);
-  ATELIER_ASSIGN_OR_RETURN(auto feats, encoder_->encode({square}, work));
-  if (feats.empty()) return Status::internal("the encoder returned nothing");
-  const auto& probs = feats[0].probs;
-  Tagged out;
-  out.embedding = std::move(feats[0].embedding);
+namespace {
+
+// The encoder's ImageNet probabilities summed per wardrobe category and per
+// type, over the labels that are evidence for one.
+struct ImageNetMass {
   std::array<double, kCategoryCount> mass{};
   std::map<std::string, double> type_mass;
-  for (std::size_t i = 0; i < probs.size() && i < class_category_.size(); ++i) {
-    if (class_category_[i] < 0) continue;
-    mass[class_category_[i]] += probs[i];
-    type_mass[class_type_[i]] += probs[i];
+};
+
+ImageNetMass imagenet_mass(const std::vector<float>& probs, const std::vector<int>& class_category,
+                           const std::vector<std::string>& class_type) {
+  ImageNetMass m;
+  auto& mass = m.mass;
+  auto& type_mass = m.type_mass;
+  for (std::size_t i = 0; i < probs.size() && i < class_category.size(); ++i) {
+    if (class_category[i] < 0) continue;
+    mass[class_category[i]] += probs[i];
+    type_mass[class_type[i]] += probs[i];
   }
-  auto& f = out.features;
+  return m;
+}
+
+// The linear layer's inputs (see kFeatureCount).
+void fill_features(std::array<double, kFeatureCount>& f,
+                   const std::array<double, kCategoryCount>& mass, const Foreground& fg,
+                   const cv::Mat& bgr) {
   for (int c = 0; c < kCategoryCount; ++c) f[c] = std::log(mass[c] + 0.01);
   const cv::Rect box = fg.box;
   f[kCategoryCount] = std::log(double(box.height) / std::max(1, box.width));
@@ -391,13 +400,17 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
       fg.plain_background ? double(cv::countNonZero(fg.mask(box))) / box.area() : 1.0;
   f[kCategoryCount + 2] = std::log(double(box.area()) / (double(bgr.rows) * bgr.cols));
   f[kCategoryCount + 3] = fg.plain_background ? 1.0 : 0.0;
+}
 
+// Each category's probability and the most probable one.
+void classify_category(const TaggerWeights& weights, const std::array<double, kFeatureCount>& f,
+                       AutoTags& t) {
   // Softmax over the linear layer.
   std::array<double, kCategoryCount> score{};
   double mx = -1e300;
   for (int c = 0; c < kCategoryCount; ++c) {
-    score[c] = weights_.bias[c];
-    for (int k = 0; k < kFeatureCount; ++k) score[c] += weights_.w[c][k] * f[k];
+    score[c] = weights.bias[c];
+    for (int k = 0; k < kFeatureCount; ++k) score[c] += weights.w[c][k] * f[k];
     mx = std::max(mx, score[c]);
   }
   double sum = 0;
@@ -406,14 +419,14 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
   for (int c = 0; c < kCategoryCount; ++c) {
     score[c] /= sum;
     if (score[c] > score[best]) best = c;
-    out.tags.category_scores.emplace_back(categories()[c], score[c]);
+    t.category_scores.emplace_back(categories()[c], score[c]);
   }
-  AutoTags& t = out.tags;
   t.category = {categories()[best], score[best]};
-  t.plain_background = fg.plain_background;
+}
 
-  // Type: the best-supported type of the chosen category, when ImageNet
-  // named it with some confidence.
+// Type: the best-supported type of the chosen category, when ImageNet
+// named it with some confidence.
+void pick_type(const std::map<std::string, double>& type_mass, AutoTags& t) {
   std::string type;
   double type_p = 0;
   for (const auto& [name, p] : type_mass) {
@@ -423,8 +436,10 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
     }
   }
   if (!type.empty() && type_p >= 0.15) t.type = Scored{type, std::min(1.0, type_p)};
+}
 
-  // Colours of the item's own pixels.
+// Colours of the item's own pixels.
+void add_colors(const cv::Mat& bgr, const Foreground& fg, AutoTags& t) {
   const auto palette = vision::dominant_colors(bgr, fg.box, 5, fg.mask);
   for (const auto& c : palette) t.colors.push_back({c.hex, c.name, c.family, c.share});
   if (!palette.empty()) {
@@ -436,11 +451,12 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
     if (t.color_family == "grey" && lab.L >= 70 && std::hypot(lab.a, lab.b) < 10)
       t.color_family = "white";
   }
+}
 
+// Formality, warmth and seasons from the type's traits (outerwear of no known
+// type: warm, autumn and winter).
+void add_type_traits(AutoTags& t) {
   const std::string& cat = t.category.value;
-  if (cat == "top" || cat == "bottom" || cat == "dress" || cat == "outerwear")
-    t.pattern = detect_pattern(bgr, fg);
-
   if (t.type) {
     if (const TypeTraits* tr = type_traits(t.type->value)) {
       const double conf = std::min(0.9, t.type->confidence);
@@ -454,6 +470,33 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
     t.season = {"autumn", "winter"};
     t.season_confidence = 0.5;
   }
+}
+
+}  // namespace
+
+Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
+  if (!encoder_) return Status::unavailable("the image encoder (mobilenet-v2) is not loaded");
+  const Foreground fg = find_foreground(bgr);
+  const cv::Mat square = square_crop(bgr, fg);
+  ATELIER_ASSIGN_OR_RETURN(auto feats, encoder_->encode({square}, work));
+  if (feats.empty()) return Status::internal("the encoder returned nothing");
+  const auto& probs = feats[0].probs;
+  Tagged out;
+  out.embedding = std::move(feats[0].embedding);
+  const ImageNetMass m = imagenet_mass(probs, class_category_, class_type_);
+  fill_features(out.features, m.mass, fg, bgr);
+
+  AutoTags& t = out.tags;
+  classify_category(weights_, out.features, t);
+  t.plain_background = fg.plain_background;
+  pick_type(m.type_mass, t);
+  add_colors(bgr, fg, t);
+
+  const std::string& cat = t.category.value;
+  if (cat == "top" || cat == "bottom" || cat == "dress" || cat == "outerwear")
+    t.pattern = detect_pattern(bgr, fg);
+
+  add_type_traits(t);
   return out;
 }
 

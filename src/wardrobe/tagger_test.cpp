@@ -8,7 +8,7 @@ namespace atelier::wardrobe {
 namespace {
 
 // A product shot: an item on a plain, slightly noisy studio background.
-cv::Mat product(cv::Scalar item, cv::Scalar background = cv::Scalar(245, 245, 245)) {
+cv::Mat product(const cv::Scalar& item, const cv::Scalar& background = cv::Scalar(245, 245, 245)) {
   cv::Mat m(334, 239, CV_8UC3, background);
   cv::Mat noise(m.size(), CV_8UC3);
   cv::randn(noise, cv::Scalar::all(0), cv::Scalar::all(2));

@@ -104,7 +104,12 @@ Result<DesignResult> ReplicateEngine::generate(const DesignRequest& req, const W
       const std::string err = pred.contains("error") && pred["error"].is_string()
                                   ? pred["error"].get<std::string>()
                                   : status;
-      return Status::unavailable("replicate prediction " + id + " " + status + ": " + err);
+      return Status::unavailable(std::string("replicate prediction ")
+                                     .append(id)
+                                     .append(" ")
+                                     .append(status)
+                                     .append(": ")
+                                     .append(err));
     }
     if (status != "starting" && status != "processing")
       return bad_answer("replicate", "status '" + status + "'");

@@ -30,7 +30,7 @@ std::string plural(const std::string& noun) {
 }
 
 // Query words -> the object names and types they may refer to.
-std::vector<std::string> referents(std::string w) {
+std::vector<std::string> referents(const std::string& w) {
   static const std::map<std::string, std::vector<std::string>> syn = {
       {"people", {"person"}},
       {"persons", {"person"}},
@@ -108,7 +108,7 @@ std::string garment(const SceneObject& o) {
 std::string describe(const SceneObject& o, int n = 1) {
   const std::string count = n == 1 ? "" : std::to_string(n) + " ";
   if (o.name == "person") {
-    const std::string who = n == 1 ? "a person" : count + "people";
+    std::string who = n == 1 ? "a person" : count + "people";
     if (sure_type(o)) {
       if (n == 1 || plural_only(o.type)) return who + " in " + garment(o);
       return who + " in " + (o.colour.empty() ? "" : o.colour + " ") + plural(o.type);

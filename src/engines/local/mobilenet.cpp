@@ -55,7 +55,7 @@ void to_probabilities(std::vector<float>& v) {
 
 }  // namespace
 
-Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(MobileNetOptions opt) {
+Result<std::unique_ptr<MobileNetEncoder>> MobileNetEncoder::load(const MobileNetOptions& opt) {
   auto e = std::make_unique<MobileNetEncoder>(Key{});
   ATELIER_ASSIGN_OR_RETURN(e->labels_, read_labels(opt.labels_path));
   e->net_ = std::make_unique<Net>();

@@ -28,7 +28,7 @@ class MobileNetEncoder final : public ImageEncoder {
   };
 
  public:
-  static Result<std::unique_ptr<MobileNetEncoder>> load(MobileNetOptions opt);
+  static Result<std::unique_ptr<MobileNetEncoder>> load(const MobileNetOptions& opt);
   explicit MobileNetEncoder(Key);
   ~MobileNetEncoder() override;
 

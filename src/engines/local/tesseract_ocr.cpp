@@ -63,56 +63,9 @@ std::string text_of(tesseract::ResultIterator* it, tesseract::PageIteratorLevel 
   return s;
 }
 
-}  // namespace
-
-Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkContext& work) {
-  if (psm < 0 || psm > 13)
-    return Status::invalid_argument("psm must be a Tesseract page segmentation mode 0..13");
-  ApiPtr api;
-  {
-    MutexLock lk(mu_);
-    if (idle_.empty() && created_ < opt_.instances) {
-      ++created_;
-      lk.unlock();
-      auto made = make_api();
-      if (!made.is_ok()) {
-        MutexLock relock(mu_);
-        --created_;
-        return made.status();
-      }
-      api = std::move(made).value();
-    } else {
-      while (idle_.empty()) {
-        if (!cv_.wait_until(mu_, work.deadline.at) && idle_.empty()) {
-          return Status::deadline_exceeded("no OCR engine became free before the deadline");
-        }
-      }
-      api = std::move(idle_.back());
-      idle_.pop_back();
-    }
-  }
-  // Give the instance back however this call ends.
-  struct Return {
-    TesseractOcr* self;
-    ApiPtr* api;
-    ~Return() {
-      (*api)->Clear();
-      MutexLock lk(self->mu_);
-      self->idle_.push_back(std::move(*api));
-      self->cv_.notify_one();
-    }
-  } give_back{this, &api};
-
-  cv::Mat gray;
-  if (bgr.channels() == 3) {
-    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
-  } else {
-    gray = bgr;
-  }
-  api->SetPageSegMode(static_cast<tesseract::PageSegMode>(psm));
-  api->SetImage(gray.data, gray.cols, gray.rows, 1, static_cast<int>(gray.step));
-  api->SetSourceResolution(300);
-
+// Runs recognition on the image set on `api`, stopping at the deadline or on
+// cancellation (the work context's error then).
+Status recognize(tesseract::TessBaseAPI& api, const WorkContext& work) {
   Monitor mon{&work};
   tesseract::ETEXT_DESC desc;
   desc.cancel = &Monitor::cancel;
@@ -120,16 +73,20 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
   const auto remaining = work.deadline.remaining().count();
   if (remaining < 1'000'000'000)
     desc.set_deadline_msecs(static_cast<int32_t>(std::max<long long>(1, remaining)));
-  if (api->Recognize(&desc) != 0) {
+  if (api.Recognize(&desc) != 0) {
     ATELIER_RETURN_IF_ERROR(work.check());
     return Status::invalid_argument("OCR failed on this image");
   }
   ATELIER_RETURN_IF_ERROR(work.check());
+  return Status::ok();
+}
 
+// The recognised lines and their words, with the mean word confidence.
+OcrResult collect_lines(tesseract::TessBaseAPI& api) {
   OcrResult out;
   double conf_sum = 0;
   int conf_n = 0;
-  std::unique_ptr<tesseract::ResultIterator> it(api->GetIterator());
+  std::unique_ptr<tesseract::ResultIterator> it(api.GetIterator());
   if (it) {
     do {
       if (it->Empty(tesseract::RIL_TEXTLINE)) continue;
@@ -156,6 +113,65 @@ Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkCont
   }
   out.confidence = conf_n ? float(conf_sum / conf_n) : 0.0f;
   return out;
+}
+
+}  // namespace
+
+// An idle instance, or a new one while fewer than `instances` exist; else waits
+// for one until the deadline.
+Result<TesseractOcr::ApiPtr> TesseractOcr::borrow_api(const WorkContext& work) {
+  ApiPtr api;
+  MutexLock lk(mu_);
+  if (idle_.empty() && created_ < opt_.instances) {
+    ++created_;
+    lk.unlock();
+    auto made = make_api();
+    if (!made.is_ok()) {
+      MutexLock relock(mu_);
+      --created_;
+      return made.status();
+    }
+    api = std::move(made).value();
+  } else {
+    while (idle_.empty()) {
+      if (!cv_.wait_until(mu_, work.deadline.at) && idle_.empty()) {
+        return Status::deadline_exceeded("no OCR engine became free before the deadline");
+      }
+    }
+    api = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  return api;
+}
+
+Result<OcrResult> TesseractOcr::read(const cv::Mat& bgr, int psm, const WorkContext& work) {
+  if (psm < 0 || psm > 13)
+    return Status::invalid_argument("psm must be a Tesseract page segmentation mode 0..13");
+  ATELIER_ASSIGN_OR_RETURN(ApiPtr api, borrow_api(work));
+  // Give the instance back however this call ends.
+  struct Return {
+    TesseractOcr* self;
+    ApiPtr* api;
+    ~Return() {
+      (*api)->Clear();
+      MutexLock lk(self->mu_);
+      self->idle_.push_back(std::move(*api));
+      self->cv_.notify_one();
+    }
+  } give_back{this, &api};
+
+  cv::Mat gray;
+  if (bgr.channels() == 3) {
+    cv::cvtColor(bgr, gray, cv::COLOR_BGR2GRAY);
+  } else {
+    gray = bgr;
+  }
+  api->SetPageSegMode(static_cast<tesseract::PageSegMode>(psm));
+  api->SetImage(gray.data, gray.cols, gray.rows, 1, static_cast<int>(gray.step));
+  api->SetSourceResolution(300);
+
+  ATELIER_RETURN_IF_ERROR(recognize(*api, work));
+  return collect_lines(*api);
 }
 
 }  // namespace atelier::engines

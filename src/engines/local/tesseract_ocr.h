@@ -42,6 +42,7 @@ class TesseractOcr final : public OcrEngine {
   };
   using ApiPtr = std::unique_ptr<tesseract::TessBaseAPI, ApiDeleter>;
   Result<ApiPtr> make_api() const;
+  Result<ApiPtr> borrow_api(const WorkContext& work) EXCLUDES(mu_);
 
   TesseractOptions opt_;
   std::string model_;

@@ -83,7 +83,7 @@ cv::Mat YoloxDetector::letterbox(const cv::Mat& bgr, int size, float* ratio) {
   return out;
 }
 
-Result<std::unique_ptr<YoloxDetector>> YoloxDetector::load(YoloxOptions opt) {
+Result<std::unique_ptr<YoloxDetector>> YoloxDetector::load(const YoloxOptions& opt) {
   auto d = std::make_unique<YoloxDetector>(Key{});
   ATELIER_ASSIGN_OR_RETURN(d->labels_, read_labels(opt.labels_path));
   d->net_ = std::make_unique<Net>();

@@ -28,7 +28,7 @@ struct YoloxOptions {
 
 class YoloxDetector final : public Detector {
  public:
-  static Result<std::unique_ptr<YoloxDetector>> load(YoloxOptions opt);
+  static Result<std::unique_ptr<YoloxDetector>> load(const YoloxOptions& opt);
   ~YoloxDetector() override;
 
   const std::string& model() const override { return model_; }

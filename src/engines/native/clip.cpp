@@ -233,8 +233,12 @@ Taps taps_for(int in_size, int out_size) {
   t.weights.assign(static_cast<std::size_t>(out_size) * static_cast<std::size_t>(t.max_taps), 0.0);
   for (int i = 0; i < out_size; ++i) {
     const double center = (i + 0.5) * scale;
+    // PIL's own (int)(x + 0.5), kept so the taps match the reference exactly: xmax is
+    // non-negative, and a negative xmin (truncated toward zero) is clamped to 0 below.
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings): the reference's rounding, see above
     int xmin = static_cast<int>(center - support + 0.5);
     if (xmin < 0) xmin = 0;
+    // NOLINTNEXTLINE(bugprone-incorrect-roundings): the reference's rounding, see above
     int xmax = static_cast<int>(center + support + 0.5);
     if (xmax > in_size) xmax = in_size;
     xmax -= xmin;

@@ -114,7 +114,7 @@ TEST_F(Exact, BertHiddenStatesAndPooledVectors) {
   for (const auto& b : ref()["bert"]) {
     std::vector<std::vector<std::int32_t>> seqs;
     std::vector<int> lengths;
-    for (auto i : b["batch"]) {
+    for (const auto& i : b["batch"]) {
       seqs.push_back(ref()["bert_ids"][i.get<std::size_t>()].get<std::vector<std::int32_t>>());
       lengths.push_back(static_cast<int>(seqs.back().size()));
     }
