@@ -439,6 +439,8 @@ struct ChatSocketHandlers {
 
 Result<http::Response> ChatSocketHandlers::handle_chat_socket(
     const http::RequestContext& ctx) const {
+  if (ctx.upgrade && !ctx.meter_message)
+    return Status::internal("the chat socket route is not metered");
   if (!ctx.upgrade) {
     http::Response r =
         http::problem(426, "this endpoint speaks WebSocket: send a handshake", ctx.request_id);
@@ -463,7 +465,6 @@ Result<http::Response> ChatSocketHandlers::handle_chat_socket(
   }
   // Signed in (or counted) before the upgrade: once upgraded, frames may
   // be read on another network thread before attach() runs.
-  if (!ctx.meter_message) return Status::internal("the chat socket route is not metered");
   auto socket = std::make_shared<ChatSocket>(d, svc, observe, cap, ctx.req.client_ip,
                                              unsigned_sockets, !who.has_value(), ctx.meter_message);
   if (who) socket->sign_in(std::move(*who));

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <optional>
 
@@ -232,9 +233,10 @@ std::optional<Result<Response>> Pipeline::meter(const std::shared_ptr<State>& s)
     s->quota = checked.quota;
     if (!s->quota.allowed) return refuse(s, s->quota);
   }
-  if (route.access != Access::open)
-    s->charge.emplace(ledger_, s->identity.id, limit, metered ? route.cost : 0,
-                      utc_day(system_clock_seconds()()));
+  // Every routed request has a Charge (ctx.charge is never null): on open
+  // routes it holds nothing and charges no one.
+  s->charge.emplace(ledger_, s->identity.id, limit, metered ? route.cost : 0,
+                    utc_day(system_clock_seconds()()));
   return std::nullopt;
 }
 
@@ -433,7 +435,10 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   // Only successful work is charged: give the units back otherwise.
   if (s->charge && r.status >= 400) {
     const std::int64_t back = s->charge->refund();
-    if (s->quota.has_binding && s->quota.allowed) s->quota.binding.remaining += back;
+    // RateLimit-Remaining counted only the route's cost off; units a handler
+    // reserved on top were never shown as taken.
+    if (s->quota.has_binding && s->quota.allowed && s->route)
+      s->quota.binding.remaining += std::min(back, s->route->cost);
   }
   if (!r.streamed) decorate(s, r);
   const double total_ms = ms_since(s->start);
