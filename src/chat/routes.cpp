@@ -1,11 +1,9 @@
-// POST /v1/rag/query and GET /v1/rag/knowledge.
+// The chat capability's routes: conversations, GET /v1/models, POST
+// /v1/rag/query and GET /v1/rag/knowledge; the completions route is in
+// completion_routes.cpp, the socket in socket_routes.cpp.
 #include "chat/routes.h"
 
-#include <chrono>
-#include <functional>
-#include <mutex>
-#include <unordered_map>
-
+#include "chat/completion_routes.h"
 #include "chat/request.h"
 #include "chat/socket_routes.h"
 #include "chat/stream_cap.h"
@@ -53,114 +51,6 @@ ordered_json messages_json(const std::vector<chat::Message>& messages) {
   }
   return arr;
 }
-
-// A streamed completion as OpenAI sends it: chat.completion.chunk events
-// (the first carries the role and the sources, then the text in pieces, one
-// with finish_reason), a usage chunk with no choices when asked, then
-// [DONE]; an error after the stream began is a data event with `error`
-// (which OpenAI's clients raise). Each event is written as it is made; a
-// client that has gone stops the rest. Where the transport cannot stream
-// (in-process tests) the events are gathered into one body.
-class SseOut {
- public:
-  SseOut(const RequestContext& ctx, std::string id, std::int64_t created, std::string model,
-         bool include_usage)
-      : ctx_(ctx),
-        id_(std::move(id)),
-        created_(created),
-        model_(std::move(model)),
-        include_usage_(include_usage) {}
-
-  void open(const std::vector<chat::Retrieved>& sources) {
-    if (opened_) return;
-    opened_ = true;
-    head_ = Response::text(200, "", "text/event-stream");
-    head_.set_header("Cache-Control", "no-cache");
-    head_.set_header("X-Accel-Buffering", "no");
-    w_ = ctx_.stream ? ctx_.stream(head_) : nullptr;
-    ordered_json first = event(choice({{"role", "assistant"}, {"content", ""}}, nullptr));
-    first["sources"] = sources_json(sources);
-    send(first);
-  }
-  bool opened() const { return opened_; }
-  // False once the client has gone.
-  bool text(std::string_view piece) {
-    send(event(choice({{"content", std::string(piece)}}, nullptr)));
-    return !gone_;
-  }
-  void finish(const std::string& reason, ordered_json timings, std::size_t prompt,
-              std::size_t completion) {
-    ordered_json last = event(choice(ordered_json::object(), reason));
-    last["timings"] = std::move(timings);
-    send(last);
-    if (include_usage_) {
-      ordered_json u = event(ordered_json::array(), false);
-      u["usage"] = {{"prompt_tokens", prompt},
-                    {"completion_tokens", completion},
-                    {"total_tokens", prompt + completion}};
-      send(u);
-    }
-    raw("data: [DONE]\n\n");
-  }
-  void error(const Status& st) {
-    ordered_json e = {
-        {"error",
-         {{"message", st.message()},
-          {"type", http::http_status(st.code()) < 500 ? "invalid_request_error" : "server_error"},
-          {"param", nullptr},
-          {"code", http::http_status(st.code())}}}};
-    raw("data: " + e.dump() + "\n\n");
-  }
-  // A comment line: keeps proxies and clients from timing out a quiet stream.
-  void ping() { raw(": ping\n\n"); }
-  bool gone() const { return gone_; }
-  Response done() {
-    if (w_) {
-      w_->end();
-      return Response::stream_done(*w_);
-    }
-    head_.body = std::move(out_);
-    return std::move(head_);
-  }
-
- private:
-  ordered_json event(ordered_json choices, bool usage_slot = true) {
-    ordered_json c;
-    c["id"] = id_;
-    c["object"] = "chat.completion.chunk";
-    c["created"] = created_;
-    c["model"] = model_;
-    c["choices"] = std::move(choices);
-    if (usage_slot && include_usage_) c["usage"] = nullptr;
-    return c;
-  }
-  static ordered_json choice(ordered_json delta, const ordered_json& finish) {
-    ordered_json arr = ordered_json::array();
-    arr.push_back({{"index", 0},
-                   {"delta", std::move(delta)},
-                   {"logprobs", nullptr},
-                   {"finish_reason", finish}});
-    return arr;
-  }
-  void send(const ordered_json& c) { raw("data: " + c.dump() + "\n\n"); }
-  void raw(std::string e) {
-    if (!w_) {
-      out_ += e;
-    } else if (!gone_ && !w_->write(std::move(e))) {
-      gone_ = true;
-    }
-  }
-
-  const RequestContext& ctx_;
-  const std::string id_;
-  const std::int64_t created_;
-  const std::string model_;
-  const bool include_usage_;
-  bool opened_ = false, gone_ = false;
-  Response head_;
-  std::shared_ptr<http::StreamWriter> w_;
-  std::string out_;
-};
 
 const nlohmann::json kRagExample = nlohmann::json::parse(R"({
   "answer": "tweed: thick woolly fabric; a coarse twill [1] flannel: a soft light woolen fabric; used for clothing [2] Both are kinds of fabric.",
@@ -238,11 +128,8 @@ namespace {
 struct ChatHandlers {
   ApiDeps& d;
   chat::ChatService& svc;
-  const ChatObserver observe;
-  const std::shared_ptr<chat::StreamCap> cap;
   const std::vector<std::string> embedding_models;
 
-  Result<Response> handle_chat_completions(const RequestContext& ctx) const;
   Result<Response> handle_create_conversation(const RequestContext& ctx) const;
   Result<Response> handle_list_conversations(const RequestContext& ctx) const;
   Result<Response> handle_get_conversation(const RequestContext& ctx) const;
@@ -251,113 +138,6 @@ struct ChatHandlers {
   Result<Response> handle_rag_query(const RequestContext& ctx) const;
   Result<Response> handle_rag_knowledge(const RequestContext& ctx) const;
 };
-
-Result<Response> ChatHandlers::handle_chat_completions(const RequestContext& ctx) const {
-  const auto started = std::chrono::steady_clock::now();
-  ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
-  ATELIER_ASSIGN_OR_RETURN(chat::CompletionRequest req, chat::parse_completion_request(body));
-  const std::string model = req.model;
-  const bool stream = req.stream;
-  const bool include_usage = req.include_usage;
-  chat::TurnRequest r;
-  r.owner = ctx.identity.id;
-  r.model = model;
-  for (auto& [role, text] : req.messages)
-    r.messages.push_back({0, std::move(role), std::move(text), "[]", 0});
-  if (req.has_conversation) {
-    if (ctx.identity.anonymous())
-      return Status::unauthenticated("conversations belong to a user or key: sign in");
-    r.conversation_id = std::move(req.conversation_id);
-  }
-  r.collections = std::move(req.collections);
-  // Every completion, streamed or not, local or hosted, holds one of
-  // the caller's slots while it runs: this pool is not admitted by
-  // predicted completion, so the cap bounds what one caller runs.
-  ATELIER_ASSIGN_OR_RETURN(std::unique_ptr<chat::StreamCap::Slot> slot, cap->take(ctx.identity.id));
-  const std::string id = "chatcmpl-" + random_id("").substr(0, 24);
-  const std::int64_t created = unix_millis() / 1000;
-  const std::string engine = svc.kind_of(model);
-  SseOut sse(ctx, id, created, model, include_usage);
-  double ttft_ms = 0;
-  // What reached the client: its tokens are charged when per-token
-  // quotas are on (a stream cut short is charged for what it carried).
-  std::string delivered;
-  auto charge = [&] {
-    ctx.charge->settle(token_units(delivered.empty() ? 0 : chat::estimated_tokens(delivered),
-                                   d.config.chat_tokens_per_unit));
-  };
-  if (stream && model != "local") {
-    // The hosted engine's tokens pass through as they arrive.
-    r.on_sources = [&sse](const std::vector<chat::Retrieved>& s) { sse.open(s); };
-    r.on_delta = [&](std::string_view piece) {
-      if (ttft_ms == 0) ttft_ms = ms_since(started);
-      if (!sse.text(piece)) return false;
-      delivered += piece;
-      return true;
-    };
-    r.on_wait = [&sse] { sse.ping(); };
-  }
-  auto replied = svc.reply(r, caller_of(ctx.identity), ctx.work);
-  if (!replied.is_ok()) {
-    const Code c = replied.status().code();
-    observe(engine, c == Code::cancelled || sse.gone() ? "cancelled" : "failed", 0, 0, 0);
-    if (!sse.opened()) return replied.status();
-    charge();
-    if (!sse.gone()) sse.error(replied.status());  // the stream has begun: say it there
-    return sse.done();
-  }
-  auto turn = std::move(replied).value();
-  if (ctx.work.timings) {
-    ctx.work.timings->add("retrieval", turn.rag.retrieval_ms);
-    ctx.work.timings->add("compose", turn.rag.compose_ms);
-  }
-  const std::size_t prompt = turn.prompt_tokens;
-  const std::size_t completion = turn.completion_tokens;
-  auto timings = [&](double first_ms) {
-    return ordered_json{{"retrieval_ms", json::round3(turn.rag.retrieval_ms)},
-                        {"compose_ms", json::round3(turn.rag.compose_ms)},
-                        {"first_token_ms", json::round3(first_ms)},
-                        {"total_ms", json::round3(ms_since(started))}};
-  };
-  if (stream) {
-    if (model == "local") {
-      sse.open(turn.sources);
-      for (const auto& piece : answer_pieces(turn.text)) {
-        if (ttft_ms == 0) ttft_ms = ms_since(started);
-        if (!sse.text(piece)) break;
-        delivered += piece;
-      }
-    }
-    charge();
-    if (!sse.gone()) sse.finish("stop", timings(ttft_ms), prompt, completion);
-    observe(engine,
-            sse.gone()   ? "cancelled"
-            : turn.found ? "answered"
-                         : "nothing_found",
-            ttft_ms / 1000.0, ms_since(started) / 1000.0, completion);
-    return sse.done();
-  }
-  observe(engine, turn.found ? "answered" : "nothing_found", ms_since(started) / 1000.0,
-          ms_since(started) / 1000.0, completion);
-  delivered = turn.text;
-  charge();
-  ordered_json j;
-  j["id"] = id;
-  j["object"] = "chat.completion";
-  j["created"] = created;
-  j["model"] = model;
-  j["choices"] = ordered_json::array(
-      {ordered_json{{"index", 0},
-                    {"message", {{"role", "assistant"}, {"content", turn.text}}},
-                    {"logprobs", nullptr},
-                    {"finish_reason", "stop"}}});
-  j["usage"] = {{"prompt_tokens", prompt},
-                {"completion_tokens", completion},
-                {"total_tokens", prompt + completion}};
-  j["sources"] = sources_json(turn.sources);
-  j["timings"] = timings(ms_since(started));
-  return Response::json_ordered(200, j);
-}
 
 Result<Response> ChatHandlers::handle_create_conversation(const RequestContext& ctx) const {
   std::string title;
@@ -480,47 +260,9 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
   auto observe = d.metrics.chat_observer({"local", "openai", "native"});
   auto cap = std::make_shared<chat::StreamCap>(d.config.chat_streams_per_user, streams);
   add_chat_socket_route(router, d, svc, observe, cap);
-  const auto h = std::make_shared<const ChatHandlers>(
-      ChatHandlers{d, svc, observe, cap, std::move(embedding_models)});
-  router.add({
-      .method = Method::post,
-      .path = "/v1/chat/completions",
-      .operation_id = "chat_completions",
-      .summary = "OpenAI-compatible chat completion (model 'local': the grounded composer over "
-                 "the style knowledge base); the answer cites its sources with [n] markers and "
-                 "lists them in 'sources' (on the first chunk when streamed as server-sent "
-                 "events)",
-      .tag = "chat",
-      .access = Access::caller,
-      .cost = 1,
-      // Mostly waiting (on a hosted engine, on a client reading a stream):
-      // the wide pool, so long streams do not hold the CPU pool.
-      .exec = Exec::outbound_pool,
-      .request_schema = {{"type", "object"},
-                         {"required", {"messages"}},
-                         {"properties",
-                          {{"model", {{"type", "string"}}},
-                           {"messages", {{"type", "array"}, {"minItems", 1}}},
-                           {"stream", {{"type", "boolean"}}},
-                           {"collections", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
-      .request_example = {{"model", "local"},
-                          {"messages", {{{"role", "user"}, {"content", "What is chintz?"}}}}},
-      .response_example = nlohmann::json::parse(R"({
-        "id": "chatcmpl-5f1c2e9a0b7d4c3e8a6f2d1b", "object": "chat.completion",
-        "created": 1795690000, "model": "local",
-        "choices": [{"index": 0, "finish_reason": "stop", "logprobs": null,
-                     "message": {"role": "assistant",
-                                 "content": "chintz: a brightly printed and glazed cotton fabric [1]"}}],
-        "usage": {"prompt_tokens": 4, "completion_tokens": 14, "total_tokens": 18},
-        "sources": [{"n": 1, "id": "wn30-n-03011521", "collection": "style-glossary",
-                     "title": "chintz", "snippet": "chintz: a brightly printed and glazed cotton fabric [a kind of fabric]",
-                     "score": 0.033, "bm25_rank": 1, "vector_rank": 1}],
-        "timings": {"retrieval_ms": 2.1, "compose_ms": 0.02, "first_token_ms": 2.4,
-                    "total_ms": 2.4}})"),
-      .errors = {404, 503},
-      .openai_errors = true,
-      .handler = http::bind_handler(h, &ChatHandlers::handle_chat_completions),
-  });
+  add_chat_completions_route(router, d, svc, observe, cap);
+  const auto h =
+      std::make_shared<const ChatHandlers>(ChatHandlers{d, svc, std::move(embedding_models)});
   router.add({
       .method = Method::post,
       .path = "/v1/conversations",

@@ -28,6 +28,16 @@ std::vector<float> read_vector(const db::Row& r, int col) {
   return v;
 }
 
+// The documents table's one reader; it fills `d` in place so that a scan
+// reuses its buffers.
+#define ATELIER_DOCUMENT_COLUMNS "doc_id, text, metadata, vector"
+void read_document(const db::Row& r, DocumentRecord* d) {
+  d->id = r.text(0);
+  d->text = r.text(1);
+  d->metadata_json = r.text(2);
+  d->vector = read_vector(r, 3);
+}
+
 db::Value vector_value(const std::vector<float>& v) {
   if (v.empty()) return db::Value::null_of(db::Value::Type::null_blob);
   return db::Blob{
@@ -168,12 +178,9 @@ Status CollectionRepository::scan_documents(std::int64_t collection_id,
                                             const std::function<void(const DocumentRecord&)>& f) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   DocumentRecord d;
-  return c->each("SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=?",
+  return c->each("SELECT " ATELIER_DOCUMENT_COLUMNS " FROM documents WHERE collection_id=?",
                  {collection_id}, [&](const db::Row& r) {
-                   d.id = r.text(0);
-                   d.text = r.text(1);
-                   d.metadata_json = r.text(2);
-                   d.vector = read_vector(r, 3);
+                   read_document(r, &d);
                    f(d);
                  });
 }
@@ -182,13 +189,14 @@ Result<DocumentRecord> CollectionRepository::get_document(std::int64_t collectio
                                                           const std::string& id) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
-      auto d, db::first<DocumentRecord>(
-                  *c,
-                  "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND "
-                  "doc_id=?",
-                  {collection_id, id}, [](const db::Row& r) {
-                    return DocumentRecord{r.text(0), r.text(1), r.text(2), read_vector(r, 3)};
-                  }));
+      auto d, db::first<DocumentRecord>(*c,
+                                        "SELECT " ATELIER_DOCUMENT_COLUMNS
+                                        " FROM documents WHERE collection_id=? AND doc_id=?",
+                                        {collection_id, id}, [](const db::Row& r) {
+                                          DocumentRecord d;
+                                          read_document(r, &d);
+                                          return d;
+                                        }));
   if (!d) return Status::not_found("no document '" + id + "'");
   return *d;
 }
@@ -203,16 +211,12 @@ Status CollectionRepository::changes(std::int64_t collection_id, std::int64_t si
               "version <= ?",
               {collection_id, since, until}, [&](const db::Row& r) { deleted(r.text(0)); }));
   DocumentRecord d;
-  return c->each(
-      "SELECT doc_id, text, metadata, vector FROM documents WHERE collection_id=? AND version > ? "
-      "AND version <= ?",
-      {collection_id, since, until}, [&](const db::Row& r) {
-        d.id = r.text(0);
-        d.text = r.text(1);
-        d.metadata_json = r.text(2);
-        d.vector = read_vector(r, 3);
-        upserted(d);
-      });
+  return c->each("SELECT " ATELIER_DOCUMENT_COLUMNS
+                 " FROM documents WHERE collection_id=? AND version > ? AND version <= ?",
+                 {collection_id, since, until}, [&](const db::Row& r) {
+                   read_document(r, &d);
+                   upserted(d);
+                 });
 }
 
 }  // namespace atelier

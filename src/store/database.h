@@ -146,12 +146,29 @@ class Lease {
   std::unique_ptr<Connection> c_;
 };
 
+// One schema step, written once for both dialects. The few places where
+// they differ are named tokens that render_migration() spells per dialect:
+//   {{identity}}  an integer key the database assigns (a BIGINT identity)
+//   {{bytes}}     raw bytes (BLOB / BYTEA)
+//   {{double}}    a double (REAL / DOUBLE PRECISION)
+//   {{key}}       text compared byte by byte, for ids that page (TEXT /
+//                 TEXT COLLATE "C"; SQLite's TEXT already compares bytes)
+// A step that only one dialect needs names it in `only`; the other records
+// the version without running anything.
 struct Migration {
   int version;
   const char* name;
-  const char* sqlite;    // statements for SQLite
-  const char* postgres;  // for PostgreSQL; nullptr when the same as `sqlite`
+  const char* sql;
+  std::optional<Dialect> only;
+
+  Migration(int v, const char* n, const char* s) : version(v), name(n), sql(s) {}
+  Migration(int v, const char* n, Dialect d, const char* s)
+      : version(v), name(n), sql(s), only(d) {}
 };
+
+// `sql` with every token spelled for `d`; invalid_argument for a token this
+// list does not name (a typo must not reach the database as SQL).
+Result<std::string> render_migration(std::string_view sql, Dialect d);
 
 class Database {
  public:

@@ -26,6 +26,28 @@ TEST_P(Database, MigrationsAreVersionedAndIdempotent) {
   EXPECT_EQ(db_->describe().find("password"), std::string::npos);
 }
 
+TEST(Migrations, TokensAreSpelledPerDialectAndAnUnknownOneIsRefused) {
+  auto lite = db::render_migration("CREATE TABLE t (id {{identity}}, v {{bytes}}, k {{key}})",
+                                   db::Dialect::sqlite);
+  ASSERT_TRUE(lite.is_ok());
+  EXPECT_EQ(*lite, "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB, k TEXT)");
+  auto pg = db::render_migration("x {{double}} y {{key}}", db::Dialect::postgres);
+  ASSERT_TRUE(pg.is_ok());
+  EXPECT_EQ(*pg, "x DOUBLE PRECISION y TEXT COLLATE \"C\"");
+  EXPECT_EQ(db::render_migration("id {{identiy}}", db::Dialect::sqlite).status().code(),
+            Code::invalid_argument);
+  EXPECT_EQ(db::render_migration("id {{identity", db::Dialect::postgres).status().code(),
+            Code::invalid_argument);
+  // Every step of the schema renders on both dialects with nothing left over.
+  for (const auto& m : schema_migrations()) {
+    for (auto d : {db::Dialect::sqlite, db::Dialect::postgres}) {
+      auto sql = db::render_migration(m.sql, d);
+      ASSERT_TRUE(sql.is_ok()) << m.version << ": " << sql.status().message();
+      EXPECT_EQ(sql->find("{{"), std::string::npos) << m.version;
+    }
+  }
+}
+
 TEST_P(Database, EveryTypeRoundTripsWithNumberedAndRepeatedPlaceholders) {
   auto c = db_->lease();
   ASSERT_TRUE(c.is_ok());

@@ -1,6 +1,5 @@
-// The schema, as versioned migrations for both dialects (a PostgreSQL text
-// only where the SQL differs: identity columns, bytea, double precision,
-// byte-order collation for keys that page by id).
+// The schema, as versioned migrations written once for both dialects; where
+// the SQL differs it names a dialect token (db::Migration lists them).
 #pragma once
 
 #include <vector>
