@@ -12,6 +12,8 @@
 
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <set>
 #include <unordered_map>
 
 namespace atelier::text {
@@ -211,6 +213,100 @@ const LanguageInfo* Analyzer::find_language(const std::string& key) const {
   return nullptr;
 }
 
+namespace {
+
+// UTF-16 index -> code point index and byte index, for offsets callers can
+// use directly.
+struct Offsets {
+  std::vector<int> cp_at;
+  std::vector<int> byte_at;
+};
+
+Offsets offsets_of(const icu::UnicodeString& u) {
+  Offsets o;
+  o.cp_at.assign(static_cast<std::size_t>(u.length()) + 1, 0);
+  o.byte_at.assign(static_cast<std::size_t>(u.length()) + 1, 0);
+  for (int32_t i = 0, cp = 0, byte = 0; i < u.length();) {
+    const UChar32 ch = u.char32At(i);
+    const int32_t len = U16_LENGTH(ch);
+    for (int32_t k = 0; k < len; ++k) {
+      const std::size_t at = static_cast<std::size_t>(i) + static_cast<std::size_t>(k);
+      o.cp_at[at] = cp;
+      o.byte_at[at] = byte;
+    }
+    i += len;
+    ++cp;
+    byte += U8_LENGTH(ch);
+    o.cp_at[static_cast<std::size_t>(i)] = cp;
+    o.byte_at[static_cast<std::size_t>(i)] = byte;
+  }
+  return o;
+}
+
+// The token's type from the word iterator's rule status; none for white
+// space and punctuation, which are not tokens.
+std::optional<TokenType> token_type(int32_t status, const icu::UnicodeString& piece) {
+  if (status >= UBRK_WORD_IDEO && status < UBRK_WORD_IDEO_LIMIT) return TokenType::ideographic;
+  if (status >= UBRK_WORD_KANA && status < UBRK_WORD_KANA_LIMIT) return TokenType::ideographic;
+  if (status >= UBRK_WORD_LETTER && status < UBRK_WORD_LETTER_LIMIT) return TokenType::word;
+  if (status >= UBRK_WORD_NUMBER && status < UBRK_WORD_NUMBER_LIMIT) return TokenType::number;
+  if (is_blank_or_punct(piece)) return std::nullopt;
+  return TokenType::symbol;  // emoji and other symbols
+}
+
+std::string stem_of(sb_stemmer* stemmer, const std::string& normalized) {
+  const sb_symbol* s =
+      sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(normalized.data()),
+                      static_cast<int>(normalized.size()));
+  if (!s) return normalized;
+  return {reinterpret_cast<const char*>(s), static_cast<std::size_t>(sb_stemmer_length(stemmer))};
+}
+
+// The sentences the iterator finds, trimmed of surrounding white space, each
+// with the number of words of `a.tokens` it holds.
+void add_sentences(icu::BreakIterator& sentences, const icu::UnicodeString& u, const Offsets& at,
+                   Analysis& a) {
+  sentences.setText(u);
+  std::size_t next_token = 0;
+  for (int32_t start = sentences.first(), end = sentences.next(); end != icu::BreakIterator::DONE;
+       start = end, end = sentences.next()) {
+    int32_t s = start, e = end;
+    while (s < e && u_isUWhiteSpace(u.char32At(s))) s += U16_LENGTH(u.char32At(s));
+    while (e > s && u_isUWhiteSpace(u.char32At(e - 1))) --e;
+    if (s >= e) continue;
+    Sentence sen;
+    sen.text = to_utf8(u.tempSubStringBetween(s, e));
+    sen.start = at.cp_at[static_cast<std::size_t>(s)];
+    sen.end = at.cp_at[static_cast<std::size_t>(e)];
+    while (next_token < a.tokens.size() && a.tokens[next_token].start < sen.end) {
+      const auto type = a.tokens[next_token].type;
+      if (a.tokens[next_token].start >= sen.start &&
+          (type == TokenType::word || type == TokenType::ideographic)) {
+        ++sen.words;
+      }
+      ++next_token;
+    }
+    if (sen.words > 0) ++a.complexity.sentences;
+    a.sentences.push_back(std::move(sen));
+  }
+}
+
+// The readability figures from the counts.
+void score_complexity(Complexity& cx, std::size_t unique_words, int word_chars) {
+  cx.unique_words = static_cast<int>(unique_words);
+  if (cx.words == 0) return;
+  const double sentences_n = cx.sentences > 0 ? cx.sentences : 1;
+  const double wps = cx.words / sentences_n;
+  const double spw = static_cast<double>(cx.syllables) / cx.words;
+  cx.mean_sentence_length = wps;
+  cx.mean_word_length = static_cast<double>(word_chars) / cx.words;
+  cx.lexical_diversity = static_cast<double>(cx.unique_words) / cx.words;
+  cx.flesch_reading_ease = 206.835 - 1.015 * wps - 84.6 * spw;
+  cx.flesch_kincaid_grade = 0.39 * wps + 11.8 * spw - 15.59;
+}
+
+}  // namespace
+
 Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& language,
                                    bool with_sentences) const {
   int code_points = 0;
@@ -232,23 +328,7 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
 
   const icu::UnicodeString u = icu::UnicodeString::fromUTF8(
       icu::StringPiece(utf8.data(), static_cast<int32_t>(utf8.size())));
-  // UTF-16 index -> code point index, for offsets callers can use directly.
-  std::vector<int> cp_at(static_cast<std::size_t>(u.length()) + 1, 0);
-  std::vector<int> byte_at(static_cast<std::size_t>(u.length()) + 1, 0);
-  for (int32_t i = 0, cp = 0, byte = 0; i < u.length();) {
-    const UChar32 ch = u.char32At(i);
-    const int32_t len = U16_LENGTH(ch);
-    for (int32_t k = 0; k < len; ++k) {
-      const std::size_t at = static_cast<std::size_t>(i) + static_cast<std::size_t>(k);
-      cp_at[at] = cp;
-      byte_at[at] = byte;
-    }
-    i += len;
-    ++cp;
-    byte += U8_LENGTH(ch);
-    cp_at[static_cast<std::size_t>(i)] = cp;
-    byte_at[static_cast<std::size_t>(i)] = byte;
-  }
+  const Offsets at = offsets_of(u);
   const std::set<std::string>* stop = nullptr;
   if (auto it = stopwords_.find(lang->iso); it != stopwords_.end()) stop = &it->second;
 
@@ -258,43 +338,23 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
   cx.characters = code_points;
   std::set<std::string> unique;
   int word_chars = 0;
-
   words->setText(u);
   for (int32_t start = words->first(), end = words->next(); end != icu::BreakIterator::DONE;
        start = end, end = words->next()) {
-    const int32_t status = words->getRuleStatus();
     const icu::UnicodeString piece = u.tempSubStringBetween(start, end);
+    const auto type = token_type(words->getRuleStatus(), piece);
+    if (!type) continue;
     Token tok;
-    if (status >= UBRK_WORD_IDEO && status < UBRK_WORD_IDEO_LIMIT) {
-      tok.type = TokenType::ideographic;
-    } else if (status >= UBRK_WORD_KANA && status < UBRK_WORD_KANA_LIMIT) {
-      tok.type = TokenType::ideographic;
-    } else if (status >= UBRK_WORD_LETTER && status < UBRK_WORD_LETTER_LIMIT) {
-      tok.type = TokenType::word;
-    } else if (status >= UBRK_WORD_NUMBER && status < UBRK_WORD_NUMBER_LIMIT) {
-      tok.type = TokenType::number;
-    } else {
-      if (is_blank_or_punct(piece)) continue;
-      tok.type = TokenType::symbol;  // emoji and other symbols
-    }
+    tok.type = *type;
     tok.text = to_utf8(piece);
     UErrorCode e = U_ZERO_ERROR;
     tok.normalized = to_utf8(fold->normalize(piece, e));
     if (U_FAILURE(e)) tok.normalized = tok.text;
-    tok.start = cp_at[static_cast<std::size_t>(start)];
-    tok.end = cp_at[static_cast<std::size_t>(end)];
-    tok.byte_start = byte_at[static_cast<std::size_t>(start)];
-    tok.byte_end = byte_at[static_cast<std::size_t>(end)];
-    if (tok.type == TokenType::word) {
-      const sb_symbol* s =
-          sb_stemmer_stem(stemmer, reinterpret_cast<const sb_symbol*>(tok.normalized.data()),
-                          static_cast<int>(tok.normalized.size()));
-      tok.stem = s ? std::string(reinterpret_cast<const char*>(s),
-                                 static_cast<std::size_t>(sb_stemmer_length(stemmer)))
-                   : tok.normalized;
-    } else {
-      tok.stem = tok.normalized;
-    }
+    tok.start = at.cp_at[static_cast<std::size_t>(start)];
+    tok.end = at.cp_at[static_cast<std::size_t>(end)];
+    tok.byte_start = at.byte_at[static_cast<std::size_t>(start)];
+    tok.byte_end = at.byte_at[static_cast<std::size_t>(end)];
+    tok.stem = tok.type == TokenType::word ? stem_of(stemmer, tok.normalized) : tok.normalized;
     tok.stopword = stop && stop->count(tok.normalized) > 0;
     if (tok.type == TokenType::word || tok.type == TokenType::ideographic) {
       ++cx.words;
@@ -305,44 +365,8 @@ Result<Analysis> Analyzer::analyze(std::string_view utf8, const std::string& lan
     }
     a.tokens.push_back(std::move(tok));
   }
-
-  if (with_sentences) sentences->setText(u);
-  std::size_t next_token = 0;
-  for (int32_t start = with_sentences ? sentences->first() : 0,
-               end = with_sentences ? sentences->next() : icu::BreakIterator::DONE;
-       end != icu::BreakIterator::DONE; start = end, end = sentences->next()) {
-    // Trim surrounding white space from the sentence.
-    int32_t s = start, e = end;
-    while (s < e && u_isUWhiteSpace(u.char32At(s))) s += U16_LENGTH(u.char32At(s));
-    while (e > s && u_isUWhiteSpace(u.char32At(e - 1))) --e;
-    if (s >= e) continue;
-    Sentence sen;
-    sen.text = to_utf8(u.tempSubStringBetween(s, e));
-    sen.start = cp_at[static_cast<std::size_t>(s)];
-    sen.end = cp_at[static_cast<std::size_t>(e)];
-    while (next_token < a.tokens.size() && a.tokens[next_token].start < sen.end) {
-      const auto type = a.tokens[next_token].type;
-      if (a.tokens[next_token].start >= sen.start &&
-          (type == TokenType::word || type == TokenType::ideographic)) {
-        ++sen.words;
-      }
-      ++next_token;
-    }
-    if (sen.words > 0) ++cx.sentences;
-    a.sentences.push_back(std::move(sen));
-  }
-
-  cx.unique_words = static_cast<int>(unique.size());
-  if (cx.words > 0) {
-    const double sentences_n = cx.sentences > 0 ? cx.sentences : 1;
-    const double wps = cx.words / sentences_n;
-    const double spw = static_cast<double>(cx.syllables) / cx.words;
-    cx.mean_sentence_length = wps;
-    cx.mean_word_length = static_cast<double>(word_chars) / cx.words;
-    cx.lexical_diversity = static_cast<double>(cx.unique_words) / cx.words;
-    cx.flesch_reading_ease = 206.835 - 1.015 * wps - 84.6 * spw;
-    cx.flesch_kincaid_grade = 0.39 * wps + 11.8 * spw - 15.59;
-  }
+  if (with_sentences) add_sentences(*sentences, u, at, a);
+  score_complexity(cx, unique.size(), word_chars);
   return a;
 }
 

@@ -211,184 +211,201 @@ Result<Description> GroundedSceneDescriber::caption(const SceneFacts& f, const s
   return d;
 }
 
+namespace {
+
+// "unknown", with why.
+Description unknown(std::string why) {
+  Description d;
+  d.text = "unknown";
+  d.confidence = 0.05f;
+  d.evidence.push_back(std::move(why));
+  return d;
+}
+
+std::string at_and_score(const SceneObject& o) {
+  return "at (" + std::to_string(int(o.box.x)) + "," + std::to_string(int(o.box.y)) + ") score " +
+         std::to_string(int(o.score * 100)) + "%";
+}
+
+// "Does this outfit work?": the wardrobe's judge on the person's pieces.
+Description answer_outfit(const SceneFacts& f) {
+  if (!f.outfit)
+    return unknown(
+        "no person's outfit could be judged (a person at least 80 pixels tall "
+        "and two pieces are needed)");
+  Description d;
+  const auto& o = *f.outfit;
+  d.text = o.score >= 0.6 ? "yes" : o.score >= 0.4 ? "mostly" : "no";
+  d.confidence = 0.5f;
+  std::ostringstream score;
+  score << std::fixed << std::setprecision(2) << o.score;
+  d.evidence.push_back("outfit score " + score.str() + ": " + o.verdict);
+  for (const auto& p : f.outfit_pieces)
+    d.evidence.push_back("judged the " + p.category + " at (" + std::to_string(int(p.box.x)) + "," +
+                         std::to_string(int(p.box.y)) + ") " + std::to_string(int(p.box.w)) + "x" +
+                         std::to_string(int(p.box.h)));
+  for (const auto& e : o.explanation) d.evidence.push_back(e);
+  return d;
+}
+
+// "How many chairs?": the detections the word refers to.
+Description answer_count(const std::string& word, const SceneFacts& f) {
+  Description d;
+  const auto names = referents(word);
+  int n = 0;
+  for (const auto& o : f.objects) {
+    if (!refers_to(o, names)) continue;
+    ++n;
+    d.evidence.push_back("detected " + o.name + " " + at_and_score(o));
+  }
+  d.text = std::to_string(n);
+  d.confidence = n > 0 ? 0.8f : 0.5f;
+  if (n == 0)
+    d.evidence.push_back("no " + word + " among " + std::to_string(f.objects.size()) +
+                         " detections");
+  return d;
+}
+
+// "What is she wearing?": each person's garment type, or their colour.
+Description answer_wearing(const std::vector<const SceneObject*>& people) {
+  Description d;
+  std::vector<std::string> said;
+  for (const auto* p : people) {
+    std::string what;
+    if (sure_type(*p)) {
+      what = garment(*p);
+    } else if (!p->colour.empty()) {
+      what = p->colour + " clothes";
+    } else {
+      continue;
+    }
+    if (std::find(said.begin(), said.end(), what) == said.end()) said.push_back(what);
+    d.evidence.push_back("detected person score " + std::to_string(int(p->score * 100)) + "%" +
+                         (sure_type(*p) ? ", classified " + p->type + " " +
+                                              std::to_string(int(p->type_score * 100)) + "%"
+                                        : std::string()) +
+                         (p->colour.empty() ? "" : ", dominant colour " + p->colour));
+  }
+  if (said.empty())
+    return unknown(people.empty() ? "no person was detected"
+                                  : "no garment or colour could be read on the people");
+  for (std::size_t i = 0; i < said.size(); ++i) d.text += (i ? "; " : "") + said[i];
+  d.confidence = 0.6f;
+  return d;
+}
+
+// "Casual or formal?": the formality most of the recognised garments imply.
+Description answer_formality(const std::vector<const SceneObject*>& people) {
+  Description d;
+  std::map<std::string, int> votes;
+  for (const auto* p : people) {
+    if (!sure_type(*p)) continue;
+    const std::string level = formality_of(p->type);
+    if (level.empty()) continue;
+    ++votes[level];
+    d.evidence.push_back("a person in " + garment(*p) + " (" + level + ")");
+  }
+  if (votes.empty()) return unknown("no garment whose formality is known was recognised");
+  auto best = std::max_element(votes.begin(), votes.end(),
+                               [](auto& a, auto& b) { return a.second < b.second; });
+  d.text = best->first;
+  d.confidence = 0.55f;
+  return d;
+}
+
+// The first of the image's classified types that the word names, if any.
+const std::string* classified_as(const SceneFacts& f, const std::vector<std::string>& names) {
+  for (const auto& t : f.image_types)
+    if (std::find(names.begin(), names.end(), t) != names.end()) return &t;
+  return nullptr;
+}
+
+// "What colour is the sofa?": its box's dominant colour, or the image's when
+// the image is of one.
+Description answer_colour(const std::string& word, const SceneFacts& f) {
+  Description d;
+  const auto names = referents(word);
+  for (const auto& o : f.objects) {
+    if (refers_to(o, names) && !o.colour.empty()) {
+      d.text = o.colour;
+      d.confidence = 0.7f;
+      d.evidence.push_back("dominant colour of the detected " + o.name + " box is " + o.colour);
+      return d;
+    }
+  }
+  if (f.objects.empty() && !f.palette.empty()) {
+    if (const std::string* t = classified_as(f, names)) {
+      d.text = f.palette[0];
+      d.confidence = 0.5f;
+      d.evidence.push_back("image classified as " + *t + "; dominant colour " + f.palette[0]);
+      return d;
+    }
+  }
+  return unknown("no " + word + " was detected to take a colour from");
+}
+
+// "Is there a plant?": a detection or the image's type.
+Description answer_presence(const std::string& word, const SceneFacts& f) {
+  Description d;
+  const auto names = referents(word);
+  for (const auto& o : f.objects) {
+    if (refers_to(o, names)) {
+      d.text = "yes";
+      d.confidence = std::max(0.5f, o.score);
+      d.evidence.push_back("detected " + o.name + " score " + std::to_string(int(o.score * 100)) +
+                           "%");
+      return d;
+    }
+  }
+  if (const std::string* t = classified_as(f, names)) {
+    d.text = "yes";
+    d.confidence = 0.5f;
+    d.evidence.push_back("image classified as " + *t);
+    return d;
+  }
+  d.text = "no";
+  d.confidence = 0.5f;
+  d.evidence.push_back("no " + word + " among " + std::to_string(f.objects.size()) + " detections");
+  return d;
+}
+
+// "What does the sign say?": what OCR read.
+Description answer_text(const SceneFacts& f) {
+  Description d;
+  d.confidence = f.text.empty() ? 0.5f : 0.7f;
+  d.text = f.text.empty() ? "no readable text" : f.text;
+  d.evidence.push_back(f.text.empty() ? "OCR found no text" : "OCR read " + quote_text(f.text));
+  return d;
+}
+
+}  // namespace
+
+// The question's kind, by pattern, in a fixed order; each kind is answered
+// only from what the scene's facts ground.
 Result<Description> GroundedSceneDescriber::answer(const std::string& question, const SceneFacts& f,
                                                    const std::string&, const WorkContext&) {
-  const std::string q = lower(question);
-  std::smatch m;
-  Description d;
   static const std::regex how_many(R"(how many ([a-z\-]+))");
   static const std::regex what_colour(R"(what colou?r (?:is|are) (?:the |that |this )?([a-z\-]+))");
   static const std::regex is_there(R"((?:is|are) there (?:an? |any |some )?([a-z\-]+))");
   static const std::regex text_q(
       R"((what does|what do) (?:the |this |that )?(text|sign|label|it|words?)( say| read)|what is written|read the text|what text)");
-
-  if (asks_about_outfit(question)) {
-    if (!f.outfit) {
-      d.text = "unknown";
-      d.confidence = 0.05f;
-      d.evidence.push_back(
-          "no person's outfit could be judged (a person at least 80 pixels tall "
-          "and two pieces are needed)");
-      return d;
-    }
-    const auto& o = *f.outfit;
-    d.text = o.score >= 0.6 ? "yes" : o.score >= 0.4 ? "mostly" : "no";
-    d.confidence = 0.5f;
-    std::ostringstream score;
-    score << std::fixed << std::setprecision(2) << o.score;
-    d.evidence.push_back("outfit score " + score.str() + ": " + o.verdict);
-    for (const auto& p : f.outfit_pieces)
-      d.evidence.push_back("judged the " + p.category + " at (" + std::to_string(int(p.box.x)) +
-                           "," + std::to_string(int(p.box.y)) + ") " +
-                           std::to_string(int(p.box.w)) + "x" + std::to_string(int(p.box.h)));
-    for (const auto& e : o.explanation) d.evidence.push_back(e);
-    return d;
-  }
-  if (std::regex_search(q, m, how_many)) {
-    const auto names = referents(m[1]);
-    int n = 0;
-    for (const auto& o : f.objects) {
-      if (refers_to(o, names)) {
-        ++n;
-        d.evidence.push_back("detected " + o.name + " at (" + std::to_string(int(o.box.x)) + "," +
-                             std::to_string(int(o.box.y)) + ") score " +
-                             std::to_string(int(o.score * 100)) + "%");
-      }
-    }
-    d.text = std::to_string(n);
-    d.confidence = n > 0 ? 0.8f : 0.5f;
-    if (n == 0)
-      d.evidence.push_back("no " + std::string(m[1]) + " among " +
-                           std::to_string(f.objects.size()) + " detections");
-    return d;
-  }
   static const std::regex wearing(
       R"(what (?:is|are) (?:the |that |this |these |those )?(?:person|people|man|men|woman|women|girl|boy|child|children|he|she|they|someone|model) wearing)");
   static const std::regex casual_formal(R"((casual|formal|dressy))");
+  const std::string q = lower(question);
+  std::smatch m;
+  if (asks_about_outfit(question)) return answer_outfit(f);
+  if (std::regex_search(q, m, how_many)) return answer_count(m[1], f);
   std::vector<const SceneObject*> people;
   for (const auto& o : f.objects)
     if (o.name == "person") people.push_back(&o);
-  if (std::regex_search(q, m, wearing)) {
-    std::vector<std::string> said;
-    for (const auto* p : people) {
-      std::string what;
-      if (sure_type(*p)) {
-        what = garment(*p);
-      } else if (!p->colour.empty()) {
-        what = p->colour + " clothes";
-      } else {
-        continue;
-      }
-      if (std::find(said.begin(), said.end(), what) == said.end()) said.push_back(what);
-      d.evidence.push_back("detected person score " + std::to_string(int(p->score * 100)) + "%" +
-                           (sure_type(*p) ? ", classified " + p->type + " " +
-                                                std::to_string(int(p->type_score * 100)) + "%"
-                                          : std::string()) +
-                           (p->colour.empty() ? "" : ", dominant colour " + p->colour));
-    }
-    if (said.empty()) {
-      d.text = "unknown";
-      d.confidence = 0.05f;
-      d.evidence.push_back(people.empty() ? "no person was detected"
-                                          : "no garment or colour could be read on the people");
-      return d;
-    }
-    for (std::size_t i = 0; i < said.size(); ++i) d.text += (i ? "; " : "") + said[i];
-    d.confidence = 0.6f;
-    return d;
-  }
-  if (std::regex_search(q, casual_formal) && !people.empty()) {
-    std::map<std::string, int> votes;
-    for (const auto* p : people) {
-      if (!sure_type(*p)) continue;
-      const std::string level = formality_of(p->type);
-      if (level.empty()) continue;
-      ++votes[level];
-      d.evidence.push_back("a person in " + garment(*p) + " (" + level + ")");
-    }
-    if (votes.empty()) {
-      d.text = "unknown";
-      d.confidence = 0.05f;
-      d.evidence.push_back("no garment whose formality is known was recognised");
-      return d;
-    }
-    auto best = std::max_element(votes.begin(), votes.end(),
-                                 [](auto& a, auto& b) { return a.second < b.second; });
-    d.text = best->first;
-    d.confidence = 0.55f;
-    return d;
-  }
-  if (std::regex_search(q, m, what_colour)) {
-    const auto names = referents(m[1]);
-    for (const auto& o : f.objects) {
-      if (refers_to(o, names) && !o.colour.empty()) {
-        d.text = o.colour;
-        d.confidence = 0.7f;
-        d.evidence.push_back("dominant colour of the detected " + o.name + " box is " + o.colour);
-        return d;
-      }
-    }
-    if (f.objects.empty() && !f.palette.empty()) {
-      for (const auto& t : f.image_types) {
-        for (const auto& n : names) {
-          if (t == n) {
-            d.text = f.palette[0];
-            d.confidence = 0.5f;
-            d.evidence.push_back("image classified as " + t + "; dominant colour " + f.palette[0]);
-            return d;
-          }
-        }
-      }
-    }
-    d.text = "unknown";
-    d.confidence = 0.05f;
-    d.evidence.push_back("no " + std::string(m[1]) + " was detected to take a colour from");
-    return d;
-  }
-  if (std::regex_search(q, m, is_there)) {
-    const auto names = referents(m[1]);
-    for (const auto& o : f.objects) {
-      if (refers_to(o, names)) {
-        d.text = "yes";
-        d.confidence = std::max(0.5f, o.score);
-        d.evidence.push_back("detected " + o.name + " score " + std::to_string(int(o.score * 100)) +
-                             "%");
-        return d;
-      }
-    }
-    for (const auto& t : f.image_types) {
-      for (const auto& n : names) {
-        if (t == n) {
-          d.text = "yes";
-          d.confidence = 0.5f;
-          d.evidence.push_back("image classified as " + t);
-          return d;
-        }
-      }
-    }
-    d.text = "no";
-    d.confidence = 0.5f;
-    d.evidence.push_back("no " + std::string(m[1]) + " among " + std::to_string(f.objects.size()) +
-                         " detections");
-    return d;
-  }
-  if (std::regex_search(q, m, text_q)) {
-    if (f.text.empty()) {
-      d.text = "no readable text";
-      d.confidence = 0.5f;
-      d.evidence.push_back("OCR found no text");
-    } else {
-      d.text = f.text;
-      d.confidence = 0.7f;
-      d.evidence.push_back("OCR read " + quote_text(f.text));
-    }
-    return d;
-  }
-  d.text = "unknown";
-  d.confidence = 0.05f;
-  d.evidence.push_back(
+  if (std::regex_search(q, wearing)) return answer_wearing(people);
+  if (std::regex_search(q, casual_formal) && !people.empty()) return answer_formality(people);
+  if (std::regex_search(q, m, what_colour)) return answer_colour(m[1], f);
+  if (std::regex_search(q, m, is_there)) return answer_presence(m[1], f);
+  if (std::regex_search(q, text_q)) return answer_text(f);
+  return unknown(
       "the local engine answers only questions it can ground in detections, colours and text");
-  return d;
 }
 
 }  // namespace atelier::engines
