@@ -92,7 +92,9 @@ class ReplicatePrediction {
         const std::string err = pred_.contains("error") && pred_["error"].is_string()
                                     ? pred_["error"].get<std::string>()
                                     : status;
-        return Status::unavailable("replicate prediction " + id_ + " " + status + ": " + err);
+        std::string what = "replicate prediction ";
+        what.append(id_).append(" ").append(status).append(": ").append(err);
+        return Status::unavailable(std::move(what));
       }
       if (status != "starting" && status != "processing")
         return bad_answer("replicate", "status '" + status + "'");
