@@ -347,6 +347,25 @@ http::ServerOptions server_options(const Config& c) {
   return so;
 }
 
+void add_admission_metric(Metrics& metrics, http::Pipeline& pipeline) {
+  metrics.add_sampled_counter(
+      "atelier_admission_refused_total",
+      "Requests refused (503) because the queued work would not let them finish by their deadline.",
+      {}, [&pipeline] { return static_cast<double>(pipeline.admission().refused()); });
+}
+
+void log_listening(const Config& c, const db::Database& database, const http::Router& router) {
+  log::info("listening", {{"host", c.host},
+                          {"port", c.port},
+                          {"version", kVersion},
+                          {"profile", c.env},
+                          {"data_dir", c.data_dir},
+                          {"models_dir", c.models_dir},
+                          {"store", database.describe()},
+                          {"workers", c.workers},
+                          {"routes", router.routes().size()}});
+}
+
 int fail_logged(const char* what, const Status& st) {
   log::error(what, {{"error", st.message()}});
   log::shutdown();
@@ -423,24 +442,11 @@ int serve(const Config& cfg) {
   http::Pipeline pipeline(pipeline_options(c), router, auth, *limits.limiter, *limits.ledger,
                           *limits.meter, pools.cpu, metrics, &pools.inference, &pools.outbound);
   pipeline_ptr = &pipeline;
-  metrics.add_sampled_counter(
-      "atelier_admission_refused_total",
-      "Requests refused (503) because the queued work would not let them finish by their deadline.",
-      {}, [&pipeline] { return static_cast<double>(pipeline.admission().refused()); });
+  add_admission_metric(metrics, pipeline);
   Housekeeper housekeeper(*limits.ledger, caps.modules);
 
   http::Server server(server_options(c), pipeline);
-  Status st = server.run([&] {
-    log::info("listening", {{"host", c.host},
-                            {"port", c.port},
-                            {"version", kVersion},
-                            {"profile", c.env},
-                            {"data_dir", c.data_dir},
-                            {"models_dir", c.models_dir},
-                            {"store", database->describe()},
-                            {"workers", c.workers},
-                            {"routes", router.routes().size()}});
-  });
+  Status st = server.run([&] { log_listening(c, *database, router); });
   pools.shutdown();
   for (auto& m : caps.modules) m->stop();  // e.g. index files for the next start
   housekeeper.stop();

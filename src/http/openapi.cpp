@@ -20,69 +20,90 @@ std::string lower_method(Method m) {
 
 }  // namespace
 
+namespace {
+
+// The path's {params}, then the query parameters the route declares.
+nlohmann::json parameters_of(const RouteSpec& r) {
+  nlohmann::json params = nlohmann::json::array();
+  std::string_view p = r.path;
+  for (std::size_t i = p.find('{'); i != std::string_view::npos; i = p.find('{', i + 1)) {
+    auto j = p.find('}', i);
+    params.push_back({{"name", std::string(p.substr(i + 1, j - i - 1))},
+                      {"in", "path"},
+                      {"required", true},
+                      {"schema", {{"type", "string"}}}});
+  }
+  for (const auto& q : r.query) {
+    params.push_back({{"name", q.name},
+                      {"in", "query"},
+                      {"required", q.required},
+                      {"description", q.description},
+                      {"schema", q.schema}});
+  }
+  return params;
+}
+
+// Who may call it: a key or a token, or also anyone (Access::caller).
+nlohmann::json security_of(const RouteSpec& r) {
+  if (r.access == Access::open) return nlohmann::json::array();
+  auto s = nlohmann::json::array(
+      {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyHeader", nlohmann::json::array()}}});
+  if (r.access == Access::caller) s.push_back(nlohmann::json::object());
+  return s;
+}
+
+// The success answer, then every problem the pipeline or the handler may give.
+nlohmann::json responses_of(const RouteSpec& r) {
+  nlohmann::json responses = nlohmann::json::object();
+  nlohmann::json ok = {{"description", std::string(reason_phrase(r.success_status))}};
+  if (!r.response_content_type.empty()) {
+    ok["content"] = {{r.response_content_type, {{"schema", r.response_schema}}}};
+    if (!r.response_example.is_null())
+      ok["content"][r.response_content_type]["example"] = r.response_example;
+  }
+  responses[std::to_string(r.success_status)] = ok;
+  std::vector<int> errors = r.errors;
+  if (r.access != Access::open) {
+    errors.insert(errors.end(), {401, 429});
+    if (r.access == Access::admin) errors.push_back(403);
+  }
+  if (!r.request_schema.is_null() || !r.request_body.is_null())
+    errors.insert(errors.end(), {400, 413, 415});
+  if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
+  errors.push_back(500);
+  for (int e : errors) responses[std::to_string(e)] = problem_response(e);
+  return responses;
+}
+
+nlohmann::json operation_of(const RouteSpec& r) {
+  nlohmann::json op = {
+      {"operationId", r.operation_id},
+      {"summary", r.summary},
+      {"tags", {r.tag}},
+      {"x-atelier-cost", r.cost},
+      {"x-atelier-execution", r.exec == Exec::worker_pool ? "worker_pool" : "inline"},
+  };
+  if (r.message_cost > 0) op["x-atelier-message-cost"] = r.message_cost;
+  if (auto params = parameters_of(r); !params.empty()) op["parameters"] = std::move(params);
+  if (!r.request_body.is_null()) {
+    op["requestBody"] = r.request_body;
+  } else if (!r.request_schema.is_null()) {
+    op["requestBody"] = {{"required", true},
+                         {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
+  }
+  if (!r.request_example.is_null() && op.contains("requestBody") &&
+      op["requestBody"]["content"].contains("application/json"))
+    op["requestBody"]["content"]["application/json"]["example"] = r.request_example;
+  op["security"] = security_of(r);
+  op["responses"] = responses_of(r);
+  return op;
+}
+
+}  // namespace
+
 nlohmann::json build_openapi(const Router& router, const std::string& version) {
   nlohmann::json paths = nlohmann::json::object();
-  for (const auto& r : router.routes()) {
-    nlohmann::json op = {
-        {"operationId", r.operation_id},
-        {"summary", r.summary},
-        {"tags", {r.tag}},
-        {"x-atelier-cost", r.cost},
-        {"x-atelier-execution", r.exec == Exec::worker_pool ? "worker_pool" : "inline"},
-    };
-    if (r.message_cost > 0) op["x-atelier-message-cost"] = r.message_cost;
-    nlohmann::json params = nlohmann::json::array();
-    std::string_view p = r.path;
-    for (std::size_t i = p.find('{'); i != std::string_view::npos; i = p.find('{', i + 1)) {
-      auto j = p.find('}', i);
-      params.push_back({{"name", std::string(p.substr(i + 1, j - i - 1))},
-                        {"in", "path"},
-                        {"required", true},
-                        {"schema", {{"type", "string"}}}});
-    }
-    for (const auto& q : r.query) {
-      params.push_back({{"name", q.name},
-                        {"in", "query"},
-                        {"required", q.required},
-                        {"description", q.description},
-                        {"schema", q.schema}});
-    }
-    if (!params.empty()) op["parameters"] = params;
-    if (!r.request_body.is_null()) {
-      op["requestBody"] = r.request_body;
-    } else if (!r.request_schema.is_null()) {
-      op["requestBody"] = {{"required", true},
-                           {"content", {{"application/json", {{"schema", r.request_schema}}}}}};
-    }
-    if (!r.request_example.is_null() && op.contains("requestBody") &&
-        op["requestBody"]["content"].contains("application/json"))
-      op["requestBody"]["content"]["application/json"]["example"] = r.request_example;
-    nlohmann::json responses = nlohmann::json::object();
-    nlohmann::json ok = {{"description", std::string(reason_phrase(r.success_status))}};
-    if (!r.response_content_type.empty()) {
-      ok["content"] = {{r.response_content_type, {{"schema", r.response_schema}}}};
-      if (!r.response_example.is_null())
-        ok["content"][r.response_content_type]["example"] = r.response_example;
-    }
-    responses[std::to_string(r.success_status)] = ok;
-    std::vector<int> errors = r.errors;
-    if (r.access != Access::open) {
-      errors.insert(errors.end(), {401, 429});
-      if (r.access == Access::admin) errors.push_back(403);
-      op["security"] = nlohmann::json::array(
-          {{{"bearerAuth", nlohmann::json::array()}}, {{"apiKeyHeader", nlohmann::json::array()}}});
-      if (r.access == Access::caller) op["security"].push_back(nlohmann::json::object());
-    } else {
-      op["security"] = nlohmann::json::array();
-    }
-    if (!r.request_schema.is_null() || !r.request_body.is_null())
-      errors.insert(errors.end(), {400, 413, 415});
-    if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
-    errors.push_back(500);
-    for (int e : errors) responses[std::to_string(e)] = problem_response(e);
-    op["responses"] = responses;
-    paths[r.path][lower_method(r.method)] = op;
-  }
+  for (const auto& r : router.routes()) paths[r.path][lower_method(r.method)] = operation_of(r);
 
   nlohmann::json problem_schema = {
       {"type", "object"},

@@ -393,31 +393,52 @@ void Pipeline::decorate(const std::shared_ptr<State>& s, Response& r) {
   if (draining()) r.close_connection = true;
 }
 
-void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) {
-  // Pool work is answered by whichever comes first: its handler, or the
-  // deadline timer (504); the other's answer is dropped.
-  if (s->finished.exchange(true)) return;
+namespace {
+
+// The Server-Timing header: queue, compute and total, then what the work
+// timed itself.
+std::string server_timing(double queue_ms, double compute_ms, double total_ms,
+                          const Timings* work) {
+  std::string timing;
+  timing.reserve(64);
+  timing += "queue;dur=";
+  append_ms(timing, queue_ms);
+  timing += ", compute;dur=";
+  append_ms(timing, compute_ms);
+  timing += ", total;dur=";
+  append_ms(timing, total_ms);
+  if (work) {
+    for (const auto& [name, ms] : work->entries()) {
+      timing += ", ";
+      timing += name;
+      timing += ";dur=";
+      append_ms(timing, ms);
+    }
+  }
+  return timing;
+}
+
+}  // namespace
+
+Result<Response> Pipeline::end_stream(const std::shared_ptr<State>& s, Result<Response> result) {
   std::shared_ptr<StreamWriter> stream;
   {
     MutexLock lock(s->stream_mu);
     stream = s->stream;
   }
-  if (stream) {
-    // The status and headers are out: what is left is to end the stream
-    // (after a deadline or an error the client sees it end early).
-    stream->end();
-    if (!result.is_ok() || !result->streamed) {
-      Response r;
-      r.status = result.is_ok() ? result->status : http_status(result.status().code());
-      r.streamed = true;
-      r.streamed_bytes = stream->bytes_written();
-      result = std::move(r);
-    }
-  }
-  if (s->watched && s->req.watch) {
-    s->req.watch->unwatch(s->req.connection_id);
-    s->watched = false;
-  }
+  if (!stream) return result;
+  // The status and headers are out: what is left is to end the stream
+  // (after a deadline or an error the client sees it end early).
+  stream->end();
+  if (result.is_ok() && result->streamed) return result;
+  Response r;
+  r.status = result.is_ok() ? result->status : http_status(result.status().code());
+  r.streamed = true;
+  r.streamed_bytes = stream->bytes_written();
+  return r;
+}
+
+Response Pipeline::answer_of(const std::shared_ptr<State>& s, Result<Response> result) {
   // A handler's reserve() refused by a limit: answered as the pipeline's own refusals are.
   if (!result.is_ok() && s->charge && result.status().code() == Code::resource_exhausted) {
     if (auto refused = s->charge->refusal()) {
@@ -429,9 +450,7 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
   Response r = result.is_ok() ? std::move(result).value() : problem(result.status(), s->request_id);
   if (s->route && s->route->openai_errors) add_openai_error(r);
   r.headers.reserve(r.headers.size() + 6);
-  if (unavailable && !r.has_header("Retry-After")) {
-    r.set_header("Retry-After", "1");
-  }
+  if (unavailable && !r.has_header("Retry-After")) r.set_header("Retry-After", "1");
   // Only successful work is charged: give the units back otherwise.
   if (s->charge && r.status >= 400) {
     const std::int64_t back = s->charge->refund();
@@ -440,27 +459,10 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
     if (s->quota.has_binding && s->quota.allowed && s->route)
       s->quota.binding.remaining += std::min(back, s->route->cost);
   }
-  if (!r.streamed) decorate(s, r);
-  const double total_ms = ms_since(s->start);
-  std::string timing;
-  timing.reserve(64);
-  timing += "queue;dur=";
-  append_ms(timing, s->queue_ms);
-  timing += ", compute;dur=";
-  append_ms(timing, s->compute_ms);
-  timing += ", total;dur=";
-  append_ms(timing, total_ms);
-  if (s->work.timings) {
-    for (const auto& [name, ms] : s->work.timings->entries()) {
-      timing += ", ";
-      timing += name;
-      timing += ";dur=";
-      append_ms(timing, ms);
-    }
-  }
-  r.headers.push_back({"Server-Timing", std::move(timing)});
-  if (s->req.method == Method::head) r.body.clear();
+  return r;
+}
 
+void Pipeline::record(const std::shared_ptr<State>& s, const Response& r, double total_ms) {
   static const std::string kUnmatched = "unmatched";
   // A reference to the route's own template: Metrics caches series by address.
   const std::string& route_label = s->route ? s->route->path : kUnmatched;
@@ -471,6 +473,24 @@ void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) 
                  r.status, total_ms, r.streamed ? r.streamed_bytes : r.body.size()},
                 s->route && s->route->quiet_access_log ? log::Level::debug : log::Level::info);
   }
+}
+
+void Pipeline::finish(const std::shared_ptr<State>& s, Result<Response> result) {
+  // Pool work is answered by whichever comes first: its handler, or the
+  // deadline timer (504); the other's answer is dropped.
+  if (s->finished.exchange(true)) return;
+  result = end_stream(s, std::move(result));
+  if (s->watched && s->req.watch) {
+    s->req.watch->unwatch(s->req.connection_id);
+    s->watched = false;
+  }
+  Response r = answer_of(s, std::move(result));
+  if (!r.streamed) decorate(s, r);
+  const double total_ms = ms_since(s->start);
+  r.headers.push_back({"Server-Timing",
+                       server_timing(s->queue_ms, s->compute_ms, total_ms, s->work.timings.get())});
+  if (s->req.method == Method::head) r.body.clear();
+  record(s, r, total_ms);
   Done done = std::move(s->done);
   if (!r.streamed) done(std::move(r));  // a stream has answered through its writer
   // After done(): a drain that sees zero in flight has every response queued.

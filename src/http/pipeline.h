@@ -75,6 +75,12 @@ class Pipeline {
   RequestContext context(const std::shared_ptr<State>& s);
   MessageMeter message_meter(const RouteSpec& route);
   void finish(const std::shared_ptr<State>& s, Result<Response> result);
+  // The steps of finish(): a begun stream ended, a refused reserve() or an
+  // error turned into its answer (and the units given back), the request
+  // counted and logged.
+  Result<Response> end_stream(const std::shared_ptr<State>& s, Result<Response> result);
+  Response answer_of(const std::shared_ptr<State>& s, Result<Response> result);
+  void record(const std::shared_ptr<State>& s, const Response& r, double total_ms);
   // Headers every answer carries (request id, rate limits, CORS, close while draining).
   void decorate(const std::shared_ptr<State>& s, Response& r);
   StreamOpener stream_opener(const std::shared_ptr<State>& s);

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
 #include <sstream>
 
@@ -129,112 +130,100 @@ Result<std::vector<CatalogEntry>> load_catalog(const std::string& path) {
   return out;
 }
 
-Result<std::vector<PulledFile>> pull(const CatalogEntry& entry, const PullOptions& opt) {
-  if (!valid_model_name(entry.name))
-    return Status::invalid_argument("invalid model name '" + entry.name + "'");
-  const std::string revision = opt.revision.empty() ? entry.revision : opt.revision;
-  if (!valid_model_name(revision) || revision.find('/') != std::string::npos)
-    return Status::invalid_argument("invalid revision '" + revision + "'");
-  const fs::path dest = fs::path(opt.dest_root) / entry.name;
-  const fs::path staging =
-      fs::path(opt.dest_root) / (entry.name + ".partial-" + std::to_string(::getpid()));
-  std::error_code ec;
-  fs::remove_all(staging, ec);
-  fs::create_directories(staging, ec);
-  if (ec) return Status::internal(staging.string() + ": " + ec.message());
-  struct Cleanup {
-    fs::path p;
-    bool keep = false;
-    ~Cleanup() {
-      std::error_code e;
-      if (!keep) fs::remove_all(p, e);
-    }
-  } cleanup{staging};
+namespace {
 
-  std::string endpoint = opt.endpoint;
-  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
-  std::vector<PulledFile> pulled;
-  for (const auto& f : entry.files) {
-    const fs::path target = staging / f.path;
-    fs::create_directories(target.parent_path(), ec);
-    net::DownloadRequest req;
-    req.url = endpoint;
-    req.url.append("/")
-        .append(entry.name)
-        .append("/resolve/")
-        .append(revision)
-        .append("/")
-        .append(f.path);
-    req.path = target.string();
-    if (!opt.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + opt.token);
-    if (opt.progress)
-      req.progress = [&](std::uint64_t got, std::uint64_t total) {
-        opt.progress(f.path, got, total);
-      };
-    ATELIER_ASSIGN_OR_RETURN(net::DownloadResult r, net::download(req));
-    if (r.status == 404 && f.optional) {
-      fs::remove(target, ec);
-      continue;
-    }
-    if (r.status != 200)
-      return Status::unavailable(
-          req.url + " answered HTTP " + std::to_string(r.status) +
-          (r.status == 401 || r.status == 403 ? " (a gated model? set HF_TOKEN)" : ""));
-    PulledFile pf{f.path, r.sha256_hex, "", r.bytes};
-    const std::string linked =
-        unquote(r.headers.count("x-linked-etag") ? r.headers["x-linked-etag"] : "");
-    const std::string etag = unquote(r.headers.count("etag") ? r.headers["etag"] : "");
-    std::string want;
-    if (!f.sha256.empty()) {
-      want = f.sha256;
-      pf.checked_against = "catalogue sha256";
-    } else if (is_hex(linked, 64)) {
-      want = linked;
-      pf.checked_against = "hub X-Linked-Etag (sha256)";
-    } else if (is_hex(etag, 64)) {
-      want = etag;
-      pf.checked_against = "hub ETag (sha256)";
-    } else if (is_hex(etag, 40)) {
-      const std::string sha1 = git_blob_sha1(target.string());
-      if (sha1 != etag)
-        return Status::invalid_argument(std::string(entry.name)
-                                            .append("/")
-                                            .append(f.path)
-                                            .append(": git blob SHA-1 ")
-                                            .append(sha1)
-                                            .append(" does not match the hub's ETag ")
-                                            .append(etag)
-                                            .append("; nothing was installed"));
-      pf.checked_against = "hub ETag (git blob sha1)";
-    } else {
-      pf.checked_against = "unverified (no checksum published)";
-    }
-    if (!want.empty() && want != r.sha256_hex)
-      return Status::invalid_argument(entry.name + "/" + f.path + ": SHA-256 " + r.sha256_hex +
-                                      " does not match " + pf.checked_against + " " + want +
-                                      "; nothing was installed");
-    if (r.headers.count("x-linked-size") && r.headers["x-linked-size"] != std::to_string(r.bytes))
-      return Status::invalid_argument(entry.name + "/" + f.path + ": got " +
-                                      std::to_string(r.bytes) + " bytes, the hub announced " +
-                                      r.headers["x-linked-size"]);
-    pulled.push_back(pf);
+// Which checksum a downloaded file is held to, in order of trust: the
+// catalogue's, the hub's X-Linked-Etag (LFS files' SHA-256), an ETag that is
+// a SHA-256, an ETag that is a git blob SHA-1; else it is marked unverified.
+// A mismatch fails the pull.
+Status check_file(const CatalogEntry& entry, const CatalogFile& f, net::DownloadResult& r,
+                  const fs::path& target, PulledFile* pf) {
+  const std::string linked =
+      unquote(r.headers.count("x-linked-etag") ? r.headers["x-linked-etag"] : "");
+  const std::string etag = unquote(r.headers.count("etag") ? r.headers["etag"] : "");
+  std::string want;
+  if (!f.sha256.empty()) {
+    want = f.sha256;
+    pf->checked_against = "catalogue sha256";
+  } else if (is_hex(linked, 64)) {
+    want = linked;
+    pf->checked_against = "hub X-Linked-Etag (sha256)";
+  } else if (is_hex(etag, 64)) {
+    want = etag;
+    pf->checked_against = "hub ETag (sha256)";
+  } else if (is_hex(etag, 40)) {
+    const std::string sha1 = git_blob_sha1(target.string());
+    if (sha1 != etag)
+      return Status::invalid_argument(std::string(entry.name)
+                                          .append("/")
+                                          .append(f.path)
+                                          .append(": git blob SHA-1 ")
+                                          .append(sha1)
+                                          .append(" does not match the hub's ETag ")
+                                          .append(etag)
+                                          .append("; nothing was installed"));
+    pf->checked_against = "hub ETag (git blob sha1)";
+  } else {
+    pf->checked_against = "unverified (no checksum published)";
   }
+  if (!want.empty() && want != r.sha256_hex)
+    return Status::invalid_argument(entry.name + "/" + f.path + ": SHA-256 " + r.sha256_hex +
+                                    " does not match " + pf->checked_against + " " + want +
+                                    "; nothing was installed");
+  if (r.headers.count("x-linked-size") && r.headers["x-linked-size"] != std::to_string(r.bytes))
+    return Status::invalid_argument(entry.name + "/" + f.path + ": got " + std::to_string(r.bytes) +
+                                    " bytes, the hub announced " + r.headers["x-linked-size"]);
+  return Status::ok();
+}
 
+// One file of the model into the staging folder, checked; none when an
+// optional file is not there.
+Result<std::optional<PulledFile>> pull_file(const CatalogEntry& entry, const CatalogFile& f,
+                                            const std::string& base_url, const fs::path& staging,
+                                            const PullOptions& opt) {
+  const fs::path target = staging / f.path;
+  std::error_code ec;
+  fs::create_directories(target.parent_path(), ec);
+  net::DownloadRequest req;
+  req.url = base_url + "/" + f.path;
+  req.path = target.string();
+  if (!opt.token.empty()) req.headers.emplace_back("Authorization", "Bearer " + opt.token);
+  if (opt.progress)
+    req.progress = [&](std::uint64_t got, std::uint64_t total) {
+      opt.progress(f.path, got, total);
+    };
+  ATELIER_ASSIGN_OR_RETURN(net::DownloadResult r, net::download(req));
+  if (r.status == 404 && f.optional) {
+    fs::remove(target, ec);
+    return std::optional<PulledFile>();
+  }
+  if (r.status != 200)
+    return Status::unavailable(
+        req.url + " answered HTTP " + std::to_string(r.status) +
+        (r.status == 401 || r.status == 403 ? " (a gated model? set HF_TOKEN)" : ""));
+  PulledFile pf{f.path, r.sha256_hex, "", r.bytes};
+  ATELIER_RETURN_IF_ERROR(check_file(entry, f, r, target, &pf));
+  return std::optional<PulledFile>(std::move(pf));
+}
+
+void write_manifest(const fs::path& folder, const CatalogEntry& entry, const std::string& revision,
+                    const std::string& source, const std::vector<PulledFile>& pulled) {
   nlohmann::ordered_json m;
   m["name"] = entry.name;
   m["revision"] = revision;
-  m["source"] = endpoint + "/" + entry.name;
+  m["source"] = source;
   m["architecture"] = entry.architecture;
   m["license"] = entry.license;
   auto& files = m["files"] = nlohmann::ordered_json::object();
   for (const auto& p : pulled)
     files[p.path] = {
         {"sha256", p.sha256}, {"bytes", p.bytes}, {"checked_against", p.checked_against}};
-  std::ofstream(staging / "atelier-manifest.json") << m.dump(2) << "\n";
+  std::ofstream(folder / "atelier-manifest.json") << m.dump(2) << "\n";
+}
 
-  // Swap the finished folder in; an older copy goes only once the new one is whole.
-  const fs::path old =
-      fs::path(opt.dest_root) / (entry.name + ".old-" + std::to_string(::getpid()));
+// Swaps the finished folder in; an older copy goes only once the new one is whole.
+Status swap_in(const fs::path& staging, const fs::path& dest, const fs::path& old) {
+  std::error_code ec;
   const bool had = fs::exists(dest, ec);
   if (had) fs::rename(dest, old, ec);
   if (ec) return Status::internal(dest.string() + ": " + ec.message());
@@ -245,8 +234,50 @@ Result<std::vector<PulledFile>> pull(const CatalogEntry& entry, const PullOption
     if (had) fs::rename(old, dest, e2);
     return Status::internal(dest.string() + ": " + ec.message());
   }
-  cleanup.keep = true;
   if (had) fs::remove_all(old, ec);
+  return Status::ok();
+}
+
+// A folder removed when it goes out of scope, unless kept.
+struct StagingFolder {
+  explicit StagingFolder(fs::path p) : path(std::move(p)) {}
+  StagingFolder(const StagingFolder&) = delete;
+  StagingFolder& operator=(const StagingFolder&) = delete;
+  ~StagingFolder() {
+    std::error_code e;
+    if (!keep) fs::remove_all(path, e);
+  }
+  fs::path path;
+  bool keep = false;
+};
+
+}  // namespace
+
+Result<std::vector<PulledFile>> pull(const CatalogEntry& entry, const PullOptions& opt) {
+  if (!valid_model_name(entry.name))
+    return Status::invalid_argument("invalid model name '" + entry.name + "'");
+  const std::string revision = opt.revision.empty() ? entry.revision : opt.revision;
+  if (!valid_model_name(revision) || revision.find('/') != std::string::npos)
+    return Status::invalid_argument("invalid revision '" + revision + "'");
+  const std::string pid = std::to_string(::getpid());
+  StagingFolder staging(fs::path(opt.dest_root) / (entry.name + ".partial-" + pid));
+  std::error_code ec;
+  fs::remove_all(staging.path, ec);
+  fs::create_directories(staging.path, ec);
+  if (ec) return Status::internal(staging.path.string() + ": " + ec.message());
+
+  std::string endpoint = opt.endpoint;
+  while (!endpoint.empty() && endpoint.back() == '/') endpoint.pop_back();
+  const std::string base_url = endpoint + "/" + entry.name + "/resolve/" + revision;
+  std::vector<PulledFile> pulled;
+  for (const auto& f : entry.files) {
+    ATELIER_ASSIGN_OR_RETURN(auto got, pull_file(entry, f, base_url, staging.path, opt));
+    if (got) pulled.push_back(std::move(*got));
+  }
+  write_manifest(staging.path, entry, revision, endpoint + "/" + entry.name, pulled);
+  ATELIER_RETURN_IF_ERROR(swap_in(staging.path, fs::path(opt.dest_root) / entry.name,
+                                  fs::path(opt.dest_root) / (entry.name + ".old-" + pid)));
+  staging.keep = true;
   return pulled;
 }
 

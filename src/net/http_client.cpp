@@ -120,6 +120,67 @@ void global_init() {
   curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+namespace {
+
+// The easy handle set up for `req`: the method and body, the headers and
+// pinned addresses, no redirects, the timeouts, and `t` as the sink.
+void configure(CURL* h, const OutboundRequest& req, std::chrono::milliseconds timeout,
+               const curl_slist* headers, const curl_slist* pins, Transfer& t) {
+  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                   static_cast<long>(std::min<long long>(timeout.count(), 10000)));
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_data);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "atelier/" ATELIER_VERSION);
+  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+  if (pins) curl_easy_setopt(h, CURLOPT_RESOLVE, pins);
+  if (req.method == "POST") {
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+  } else if (req.method != "GET") {
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
+    if (!req.body.empty()) {
+      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
+      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
+    }
+  }
+}
+
+// Why a transfer ended without a response, or ok.
+Status transfer_status(CURLcode rc, const Transfer& t, const OutboundRequest& req,
+                       std::chrono::milliseconds timeout, const WorkContext& work) {
+  if (t.too_large) {
+    return Status::payload_too_large("the response from " + req.url + " is larger than " +
+                                     std::to_string(req.max_response_bytes) + " bytes");
+  }
+  if (t.stopped) return Status::cancelled("the stream's reader went away");
+  if (t.idle_expired)
+    return Status::deadline_exceeded(req.url + " sent nothing for " +
+                                     std::to_string(req.idle_timeout.count()) + " ms");
+  if (rc == CURLE_ABORTED_BY_CALLBACK) {
+    Status s = work.check();
+    return s.is_ok() ? Status::cancelled("outbound call aborted") : s;
+  }
+  if (rc == CURLE_OPERATION_TIMEDOUT) {
+    return Status::deadline_exceeded("no answer from " + req.url + " within " +
+                                     std::to_string(timeout.count()) + " ms");
+  }
+  if (rc != CURLE_OK)
+    return Status::unavailable(std::string("cannot reach ") + req.url + ": " +
+                               curl_easy_strerror(rc));
+  return Status::ok();
+}
+
+}  // namespace
+
 Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& work) {
   std::unique_ptr<CURL, EasyDeleter> c(curl_easy_init());
   if (!c) return Status::internal("curl_easy_init failed");
@@ -147,52 +208,9 @@ Result<OutboundResponse> fetch(const OutboundRequest& req, const WorkContext& wo
     t.on_wait = &req.on_wait;
     t.wait_tick = req.wait_tick;
   }
-  curl_easy_setopt(h, CURLOPT_URL, req.url.c_str());
-  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                   static_cast<long>(std::min<long long>(timeout.count(), 10000)));
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &on_data);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &t);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &on_progress);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &t);
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "atelier/" ATELIER_VERSION);
-  if (headers) curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-  if (pins) curl_easy_setopt(h, CURLOPT_RESOLVE, pins.get());
-  if (req.method == "POST") {
-    curl_easy_setopt(h, CURLOPT_POST, 1L);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-  } else if (req.method != "GET") {
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req.method.c_str());
-    if (!req.body.empty()) {
-      curl_easy_setopt(h, CURLOPT_POSTFIELDS, req.body.data());
-      curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(req.body.size()));
-    }
-  }
+  configure(h, req, timeout, headers.get(), pins.get(), t);
   const CURLcode rc = perform(h, work);
-  if (t.too_large) {
-    return Status::payload_too_large("the response from " + req.url + " is larger than " +
-                                     std::to_string(req.max_response_bytes) + " bytes");
-  }
-  if (t.stopped) return Status::cancelled("the stream's reader went away");
-  if (t.idle_expired)
-    return Status::deadline_exceeded(req.url + " sent nothing for " +
-                                     std::to_string(req.idle_timeout.count()) + " ms");
-  if (rc == CURLE_ABORTED_BY_CALLBACK) {
-    Status s = work.check();
-    return s.is_ok() ? Status::cancelled("outbound call aborted") : s;
-  }
-  if (rc == CURLE_OPERATION_TIMEDOUT) {
-    return Status::deadline_exceeded("no answer from " + req.url + " within " +
-                                     std::to_string(timeout.count()) + " ms");
-  }
-  if (rc != CURLE_OK)
-    return Status::unavailable(std::string("cannot reach ") + req.url + ": " +
-                               curl_easy_strerror(rc));
+  ATELIER_RETURN_IF_ERROR(transfer_status(rc, t, req, timeout, work));
   OutboundResponse out;
   long status = 0;
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);

@@ -83,6 +83,53 @@ float bf16_to_float(std::uint16_t h) noexcept {
   return std::bit_cast<float>(static_cast<std::uint32_t>(h) << 16);
 }
 
+namespace {
+
+// One tensor's header entry (`t` names it in errors), checked against the
+// data area: a known dtype, a plausible shape, offsets inside the area that
+// hold exactly the shape's bytes.
+Result<TensorInfo> read_entry(const std::string& t, const nlohmann::json& v,
+                              const std::uint8_t* data, std::size_t data_size) {
+  if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    return Status::invalid_argument(t + "needs dtype, shape and data_offsets");
+  const auto& dt = v["dtype"];
+  const DTypeName* found = nullptr;
+  if (dt.is_string())
+    for (auto& d : kDTypes)
+      if (dt.get<std::string>() == d.name) found = &d;
+  if (!found) return Status::invalid_argument(t + "unsupported dtype " + dt.dump());
+  TensorInfo info{found->dtype, {}, nullptr, 0};
+  if (!v["shape"].is_array()) return Status::invalid_argument(t + "shape is not an array");
+  std::uint64_t numel = 1;
+  for (auto& d : v["shape"]) {
+    if (!d.is_number_unsigned())
+      return Status::invalid_argument(t + "shape holds a non-natural number");
+    const auto dim = d.get<std::uint64_t>();
+    if (dim > (1ull << 40) || (dim && numel > (1ull << 40) / dim))
+      return Status::invalid_argument(t + "shape is implausibly large");
+    numel *= dim;
+    info.shape.push_back(static_cast<std::int64_t>(dim));
+  }
+  const auto& off = v["data_offsets"];
+  if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
+      !off[1].is_number_unsigned())
+    return Status::invalid_argument(t + "data_offsets must be two natural numbers");
+  const auto b = off[0].get<std::uint64_t>(), e = off[1].get<std::uint64_t>();
+  if (b > e || e > data_size)
+    return Status::invalid_argument(t + "data_offsets [" + std::to_string(b) + "," +
+                                    std::to_string(e) + "] lie outside the " +
+                                    std::to_string(data_size) + "-byte data area");
+  if (e - b != numel * found->size)
+    return Status::invalid_argument(t + "holds " + std::to_string(e - b) + " bytes but " +
+                                    std::string(found->name) + shape_string(info.shape) +
+                                    " needs " + std::to_string(numel * found->size));
+  info.data = data + b;
+  info.bytes = e - b;
+  return info;
+}
+
+}  // namespace
+
 SafeTensors::~SafeTensors() {
   if (map_) ::munmap(map_, size_);
 }
@@ -133,43 +180,9 @@ Result<std::unique_ptr<SafeTensors>> SafeTensors::open(const std::string& path) 
     }
     std::string t = where;
     t.append("tensor '").append(name).append("': ");
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
-        !v.contains("data_offsets"))
-      return Status::invalid_argument(t + "needs dtype, shape and data_offsets");
-    const auto& dt = v["dtype"];
-    const DTypeName* found = nullptr;
-    if (dt.is_string())
-      for (auto& d : kDTypes)
-        if (dt.get<std::string>() == d.name) found = &d;
-    if (!found) return Status::invalid_argument(t + "unsupported dtype " + dt.dump());
-    TensorInfo info{found->dtype, {}, nullptr, 0};
-    if (!v["shape"].is_array()) return Status::invalid_argument(t + "shape is not an array");
-    std::uint64_t numel = 1;
-    for (auto& d : v["shape"]) {
-      if (!d.is_number_unsigned())
-        return Status::invalid_argument(t + "shape holds a non-natural number");
-      const auto dim = d.get<std::uint64_t>();
-      if (dim > (1ull << 40) || (dim && numel > (1ull << 40) / dim))
-        return Status::invalid_argument(t + "shape is implausibly large");
-      numel *= dim;
-      info.shape.push_back(static_cast<std::int64_t>(dim));
-    }
-    const auto& off = v["data_offsets"];
-    if (!off.is_array() || off.size() != 2 || !off[0].is_number_unsigned() ||
-        !off[1].is_number_unsigned())
-      return Status::invalid_argument(t + "data_offsets must be two natural numbers");
-    const auto b = off[0].get<std::uint64_t>(), e = off[1].get<std::uint64_t>();
-    if (b > e || e > data_size)
-      return Status::invalid_argument(t + "data_offsets [" + std::to_string(b) + "," +
-                                      std::to_string(e) + "] lie outside the " +
-                                      std::to_string(data_size) + "-byte data area");
-    if (e - b != numel * found->size)
-      return Status::invalid_argument(t + "holds " + std::to_string(e - b) + " bytes but " +
-                                      std::string(found->name) + shape_string(info.shape) +
-                                      " needs " + std::to_string(numel * found->size));
-    info.data = data + b;
-    info.bytes = e - b;
-    spans.emplace_back(b, e);
+    ATELIER_ASSIGN_OR_RETURN(TensorInfo info, read_entry(t, v, data, data_size));
+    const auto b = static_cast<std::size_t>(info.data - data);
+    spans.emplace_back(b, b + info.bytes);
     st_file->tensors_.emplace(name, std::move(info));
   }
   std::sort(spans.begin(), spans.end());

@@ -103,17 +103,17 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
     auto it = loaded_.find(name);
     if (it != loaded_.end()) return it->second;
   }
-  auto finished = [&] {
-    MutexLock lock(mu_);
-    auto it = loading_.find(name);
-    if (it != loading_.end() && it->second == gate) loading_.erase(it);
-  };
-  auto found = store_.find(name);
-  if (!found.is_ok()) {
-    finished();
-    return found.status();
-  }
-  const Collection c = *found;
+  auto built = build_loaded(name);
+  MutexLock lock(mu_);
+  if (auto g = loading_.find(name); g != loading_.end() && g->second == gate) loading_.erase(g);
+  if (!built.is_ok()) return built.status();
+  auto [it, fresh] = loaded_.emplace(name, std::move(built).value());
+  return it->second;
+}
+
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::build_loaded(
+    const std::string& name) {
+  ATELIER_ASSIGN_OR_RETURN(const Collection c, store_.find(name));
   auto l = std::make_shared<Loaded>();
   // No other thread sees `l` before loaded_ holds it; its writer lock is
   // taken so that the saved versions are set as everywhere else.
@@ -163,16 +163,8 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
     l->text = std::move(fresh_text);
     if (save_text(c, *l->text, c.version).is_ok()) l->text_saved_version = c.version;
   }
-  if (!st.is_ok()) {
-    finished();
-    return st;
-  }
-  writer.unlock();
-  MutexLock lock(mu_);
-  auto [it, fresh] = loaded_.emplace(name, std::move(l));
-  auto g = loading_.find(name);
-  if (g != loading_.end() && g->second == gate) loading_.erase(g);
-  return it->second;
+  if (!st.is_ok()) return st;
+  return l;
 }
 
 std::shared_ptr<VectorIndex> SearchService::index_of(Loaded* l) {

@@ -235,6 +235,9 @@ class SearchService {
   // that `caller` may read it.
   Result<std::shared_ptr<Loaded>> load(const std::string& name, const Caller& caller);
   Result<std::shared_ptr<Loaded>> load_once(const std::string& name);
+  // The collection's indexes, from their files where these are current and
+  // otherwise from one scan of its rows.
+  Result<std::shared_ptr<Loaded>> build_loaded(const std::string& name);
   std::string kind_for(std::size_t vectors) const;
   // Builds the index the collection's size calls for from the stored vectors
   // (the source of truth); fills `metadata` when given.

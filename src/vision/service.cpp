@@ -184,6 +184,38 @@ Result<Analysis> VisionService::cached(const std::string& key, F&& compute) {
   return r;
 }
 
+namespace {
+
+// A detection as the analysis reports it (taxon, box in the caller's
+// pixels, colours, the classifier's types when its box was classified) and
+// as a scene fact (the most likely type that fits its category).
+std::pair<DetectedObject, engines::SceneObject> describe_detection(
+    const image::Image& img, const engines::Detection& d, bool colors,
+    const engines::ImageFeatures* features, const std::vector<std::string>* labels) {
+  TaxonEntry tx = coco_taxon(d.label);
+  DetectedObject item{tx.type,    tx.category, d.label,
+                      d.class_id, d.score,     unscaled(d.box, img.scale),
+                      {},         std::nullopt};
+  engines::SceneObject obj{tx.type, "", "", d.box, d.score};
+  if (colors) {
+    item.colors = dominant_colors(img.bgr, colour_region(d), 3);
+    if (!item.colors.empty()) obj.colour = item.colors[0].family;
+  }
+  if (features && labels) {
+    item.types = types_from_probs(features->probs, *labels, 0.1, 3);
+    for (const auto& t : *item.types) {
+      if (t.score >= 0.25 && compatible(tx.category, t.category)) {
+        obj.type = t.type;
+        obj.type_score = float(t.score);
+        break;
+      }
+    }
+  }
+  return {std::move(item), std::move(obj)};
+}
+
+}  // namespace
+
 Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
                                                         const AnalyzeOptions& opt,
                                                         const WorkContext& work) {
@@ -240,26 +272,11 @@ Result<VisionService::Scene> VisionService::build_scene(const image::Image& img,
   if (opt.detect) {
     a.detections.emplace();
     for (std::size_t i = 0; i < dets.size(); ++i) {
-      const auto& d = dets[i];
-      TaxonEntry tx = coco_taxon(d.label);
-      DetectedObject item{tx.type, tx.category,        d.label, d.class_id,
-                          d.score, unscaled(d.box, s), {},      std::nullopt};
-      engines::SceneObject obj{tx.type, "", "", d.box, d.score};
-      if (opt.colors) {
-        item.colors = dominant_colors(img.bgr, colour_region(d), 3);
-        if (!item.colors.empty()) obj.colour = item.colors[0].family;
-      }
-      auto k = std::find(classified.begin(), classified.end(), i);
-      if (k != classified.end()) {
-        item.types = types_from_probs(feats[1 + (k - classified.begin())].probs, *labels, 0.1, 3);
-        for (const auto& t : *item.types) {
-          if (t.score >= 0.25 && compatible(tx.category, t.category)) {
-            obj.type = t.type;
-            obj.type_score = float(t.score);
-            break;
-          }
-        }
-      }
+      // The box's features, when it was one of those classified.
+      const engines::ImageFeatures* f = nullptr;
+      if (auto k = std::find(classified.begin(), classified.end(), i); k != classified.end())
+        f = &feats[1 + (k - classified.begin())];
+      auto [item, obj] = describe_detection(img, dets[i], opt.colors, f, labels);
       sc.facts.objects.push_back(std::move(obj));
       a.detections->push_back(std::move(item));
     }
