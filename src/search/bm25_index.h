@@ -26,6 +26,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -78,6 +79,8 @@ class Bm25Index {
                                                  Bm25Params params = {});
 
  private:
+  // No document: the end of a posting list, an ordinal dropped by compaction.
+  static constexpr std::uint32_t kEnd = std::numeric_limits<std::uint32_t>::max();
   static constexpr std::size_t kBlock = 64;
   struct Block {
     std::uint32_t last_doc = 0;
