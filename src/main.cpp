@@ -2,7 +2,9 @@
 // else lives here.
 #include <CLI/CLI.hpp>
 
+#include <termios.h>
 #include <unistd.h>
+
 #include <iostream>
 
 #include "app/app.h"
@@ -33,6 +35,10 @@ struct CliArgs {
   CLI::App* models_list = nullptr;
   CLI::App* models_verify = nullptr;
   CLI::App* users_create = nullptr;
+  CLI::App* users_list = nullptr;
+  CLI::App* users_disable = nullptr;
+  CLI::App* users_enable = nullptr;
+  CLI::App* users_set_tier = nullptr;
   CLI::App* db_copy = nullptr;
 };
 
@@ -96,6 +102,17 @@ void add_users_commands(CLI::App& cli, CliArgs& a) {
                            "read the password from standard input");
   a.users_create->add_option("--tier", a.user_tier, "free, authenticated, premium or admin");
   a.users_create->add_flag("--admin", a.admin, "admin role (tier admin)");
+  a.users_list = users->add_subcommand("list", "list users (id, email, tier, role, status)");
+  a.users_disable =
+      users->add_subcommand("disable", "refuse a user's logins, tokens and keys from now on");
+  a.users_disable->add_option("email", a.email, "the user's email")->required();
+  a.users_enable = users->add_subcommand("enable", "let a disabled user sign in again");
+  a.users_enable->add_option("email", a.email, "the user's email")->required();
+  a.users_set_tier = users->add_subcommand(
+      "set-tier", "change a user's tier (admin: admin role); they sign in again to get it");
+  a.users_set_tier->add_option("email", a.email, "the user's email")->required();
+  a.users_set_tier->add_option("tier", a.user_tier, "free, authenticated, premium or admin")
+      ->required();
 }
 
 void add_db_commands(CLI::App& cli, CliArgs& a) {
@@ -121,13 +138,62 @@ atelier::ConfigSource config_source(const CliArgs& a) {
   return src;
 }
 
+// A line of standard input; on a terminal after a prompt, without echo.
+std::string read_password() {
+  const bool tty = ::isatty(0) != 0;
+  termios saved{};
+  if (tty) {
+    std::cerr << "password: " << std::flush;
+    if (::tcgetattr(0, &saved) == 0) {
+      termios quiet = saved;
+      quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+      ::tcsetattr(0, TCSAFLUSH, &quiet);
+    }
+  }
+  std::string password;
+  std::getline(std::cin, password);
+  if (tty) {
+    ::tcsetattr(0, TCSAFLUSH, &saved);
+    std::cerr << "\n";
+  }
+  return password;
+}
+
 int run_users_create(const atelier::Config& c, CliArgs& a) {
-  if (a.password_stdin) std::getline(std::cin, a.password);
+  // --password-stdin, or nothing given on a terminal: ask.
+  if (a.password_stdin || (a.password.empty() && ::isatty(0) != 0)) a.password = read_password();
   if (a.password.empty()) {
     std::cerr << "a password is required (--password or --password-stdin)\n";
     return 2;
   }
   return atelier::app::users_create(c, a.email, a.password, a.user_tier, a.admin);
+}
+
+// `config show`: the effective configuration even when some of it is
+// invalid, then what is invalid (exit 2), so a profile can be inspected
+// before it is fixed.
+int show_config(const atelier::ConfigSource& src, const char* argv0) {
+  std::vector<std::string> problems;
+  auto cfg = atelier::load_config(src, &problems);
+  if (!cfg.is_ok()) {
+    std::cerr << cfg.status().message() << "\n";
+    return 2;
+  }
+  atelier::app::discover_paths(*cfg, argv0);
+  const int rc = atelier::app::config_show(*cfg);
+  if (problems.empty()) return rc;
+  std::cerr << "invalid configuration:\n";
+  for (const auto& p : problems) std::cerr << "  - " << p << "\n";
+  return 2;
+}
+
+// Every command's help names the options all of them take.
+void add_common_footer(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    sub->footer(
+        "Every command also takes --config, --data-dir and --models-dir (see atelier --help).");
+    add_common_footer(*sub);
+  }
 }
 
 // Runs the one subcommand that was parsed (version is handled before).
@@ -144,6 +210,10 @@ int run_command(const atelier::Config& c, CliArgs& a) {
   if (a.models_verify->parsed()) return atelier::app::models_verify(c, a.model_name);
   if (a.keys_revoke->parsed()) return atelier::app::keys_revoke(c, a.revoke_id);
   if (a.users_create->parsed()) return run_users_create(c, a);
+  if (a.users_list->parsed()) return atelier::app::users_list(c);
+  if (a.users_disable->parsed()) return atelier::app::users_disable(c, a.email, true);
+  if (a.users_enable->parsed()) return atelier::app::users_disable(c, a.email, false);
+  if (a.users_set_tier->parsed()) return atelier::app::users_set_tier(c, a.email, a.user_tier);
   return 2;
 }
 
@@ -151,6 +221,8 @@ int run_command(const atelier::Config& c, CliArgs& a) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"atelier: AI for fashion and interior styling"};
+  cli.set_version_flag("--version", std::string("atelier ") + atelier::app::kVersion);
+  cli.option_defaults()->always_capture_default();
   cli.require_subcommand(1);
   // Common flags work after the subcommand too (`atelier serve --data-dir X`),
   // as people type them: subcommands created below inherit this.
@@ -163,6 +235,7 @@ int main(int argc, char** argv) {
   add_models_commands(cli, args);
   add_users_commands(cli, args);
   add_db_commands(cli, args);
+  add_common_footer(cli);
 
   CLI11_PARSE(cli, argc, argv);
 
@@ -171,6 +244,7 @@ int main(int argc, char** argv) {
     std::cout << "atelier " << atelier::app::kVersion << "\n";
     return 0;
   }
+  if (args.config_show->parsed()) return show_config(src, argv[0]);
   auto cfg = atelier::load_config(src);
   if (!cfg.is_ok()) {
     std::cerr << cfg.status().message() << "\n";

@@ -7,6 +7,7 @@
 
 #include "app/db_copy.h"
 #include "app/startup.h"
+#include "core/clock.h"
 #include "identity/account_repository.h"
 #include "identity/authenticator.h"
 #include "identity/crypto.h"
@@ -128,6 +129,26 @@ Result<CliContext> cli_context(const Config& c) {
 }
 }  // namespace
 
+namespace {
+
+// Running replicas drop the key or user from their caches now, not after a
+// TTL (Authenticator::apply), when they share a Redis.
+void tell_replicas(const Config& c, const std::string& event) {
+  if (c.redis_url.empty()) return;
+  auto r = redis::Client::create({c.redis_url});
+  auto sent = r.is_ok() ? (*r)->command({"PUBLISH", kRevocationChannel, event})
+                        : Result<redis::Reply>(r.status());
+  if (!sent.is_ok()) {
+    std::cerr << "warning: replicas not told (" << sent.status().message()
+              << "); they see the change within " << c.credential_cache_s << " s\n";
+  } else {
+    // PUBLISH answers how many subscribers (replicas) received it.
+    std::cout << "told " << sent->integer << " replicas\n";
+  }
+}
+
+}  // namespace
+
 int keys_create(const Config& c, const std::string& name, const std::string& tier_text,
                 const std::string& user_email) {
   auto ctx = cli_context(c);
@@ -169,20 +190,7 @@ int keys_revoke(const Config& c, long long id) {
   if (!ctx.is_ok()) return fail(ctx.status());
   if (Status st = ctx->auth->revoke_key(id); !st.is_ok()) return fail(st);
   std::cout << "revoked key " << id << "\n";
-  if (!c.redis_url.empty()) {
-    // Running replicas drop the key from their caches now, not after a TTL.
-    auto r = redis::Client::create({c.redis_url});
-    auto sent = r.is_ok()
-                    ? (*r)->command({"PUBLISH", kRevocationChannel, "key:" + std::to_string(id)})
-                    : Result<redis::Reply>(r.status());
-    if (!sent.is_ok()) {
-      std::cerr << "warning: replicas not told (" << sent.status().message()
-                << "); they refuse the key within " << c.credential_cache_s << " s\n";
-    } else {
-      // PUBLISH answers how many subscribers (replicas) received it.
-      std::cout << "told " << sent->integer << " replicas\n";
-    }
-  }
+  tell_replicas(c, "key:" + std::to_string(id));
   return 0;
 }
 
@@ -199,6 +207,52 @@ int users_create(const Config& c, const std::string& email, const std::string& p
   if (!u.is_ok()) return fail(u.status());
   std::cout << "created user id=" << u->id << " email=" << u->email
             << " tier=" << tier_name(u->tier) << "\n";
+  return 0;
+}
+
+int users_list(const Config& c) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  auto users = ctx->store->list_users();
+  if (!users.is_ok()) return fail(users.status());
+  std::cout << "id\temail\ttier\trole\tstatus\n";
+  for (const auto& u : *users) {
+    std::cout << u.id << "\t" << u.email << "\t" << tier_name(u.tier) << "\t"
+              << (u.role == Role::admin ? "admin" : "user") << "\t"
+              << (u.disabled ? "disabled" : "active") << "\n";
+  }
+  return 0;
+}
+
+int users_disable(const Config& c, const std::string& email, bool disabled) {
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  auto u = ctx->store->find_user_by_email(email);
+  if (!u.is_ok()) return fail(u.status());
+  // Disabling also ends every token issued so far; enabling does not bring them back.
+  const std::int64_t cutoff = disabled ? unix_seconds() : 0;
+  if (Status st = ctx->store->set_user_disabled(u->id, disabled, cutoff); !st.is_ok())
+    return fail(st);
+  std::cout << (disabled ? "disabled" : "enabled") << " user id=" << u->id << " email=" << email
+            << "\n";
+  tell_replicas(c, "account:" + std::to_string(u->id));
+  return 0;
+}
+
+int users_set_tier(const Config& c, const std::string& email, const std::string& tier_text) {
+  Tier tier;
+  if (!parse_tier(tier_text, &tier))
+    return fail(Status::invalid_argument("unknown tier '" + tier_text + "'"));
+  auto ctx = cli_context(c);
+  if (!ctx.is_ok()) return fail(ctx.status());
+  auto u = ctx->store->find_user_by_email(email);
+  if (!u.is_ok()) return fail(u.status());
+  if (Status st = ctx->store->set_user_tier(u->id, tier); !st.is_ok()) return fail(st);
+  // Tokens carry the tier: the ones issued so far end, so the next sign-in has the new one.
+  if (Status st = ctx->store->set_user_disabled(u->id, u->disabled, unix_seconds()); !st.is_ok())
+    return fail(st);
+  std::cout << "user id=" << u->id << " email=" << email << " tier=" << tier_name(tier) << "\n";
+  tell_replicas(c, "account:" + std::to_string(u->id));
   return 0;
 }
 

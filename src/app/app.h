@@ -32,5 +32,9 @@ int models_list(const Config& c);
 int models_verify(const Config& c, const std::string& name);
 int users_create(const Config& c, const std::string& email, const std::string& password,
                  const std::string& tier, bool admin);
+int users_list(const Config& c);
+// `users disable|enable EMAIL`: disabling also ends the tokens issued so far.
+int users_disable(const Config& c, const std::string& email, bool disabled);
+int users_set_tier(const Config& c, const std::string& email, const std::string& tier);
 
 }  // namespace atelier::app

@@ -144,6 +144,7 @@ Result<chat::TurnRequest> turn_request(chat::CompletionRequest req, const Reques
     r.conversation_id = std::move(req.conversation_id);
   }
   r.collections = std::move(req.collections);
+  r.sampling = std::move(req.sampling);
   return r;
 }
 
@@ -161,9 +162,10 @@ struct CompletionsHandler {
 class CompletionRun {
  public:
   CompletionRun(const CompletionsHandler& h, const RequestContext& ctx,
-                const chat::CompletionRequest& req)
+                const chat::CompletionRequest& req, std::chrono::steady_clock::time_point started)
       : h_(h),
         ctx_(ctx),
+        started_(started),
         model_(req.model),
         stream_(req.stream),
         engine_(h.svc.kind_of(req.model)),
@@ -198,7 +200,8 @@ class CompletionRun {
     }
     charge();
     if (!sse_.gone())
-      sse_.finish("stop", timings(turn, ttft_ms_), turn.prompt_tokens, turn.completion_tokens);
+      sse_.finish(turn.finish_reason, timings(turn, ttft_ms_), turn.prompt_tokens,
+                  turn.completion_tokens);
     h_.observe(engine_,
                sse_.gone()  ? "cancelled"
                : turn.found ? "answered"
@@ -222,7 +225,7 @@ class CompletionRun {
         {ordered_json{{"index", 0},
                       {"message", {{"role", "assistant"}, {"content", turn.text}}},
                       {"logprobs", nullptr},
-                      {"finish_reason", "stop"}}});
+                      {"finish_reason", turn.finish_reason}}});
     j["usage"] = {{"prompt_tokens", turn.prompt_tokens},
                   {"completion_tokens", turn.completion_tokens},
                   {"total_tokens", turn.prompt_tokens + turn.completion_tokens}};
@@ -254,7 +257,7 @@ class CompletionRun {
 
   const CompletionsHandler& h_;
   const RequestContext& ctx_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  const std::chrono::steady_clock::time_point started_;  // when the request began to be read
   const std::string model_;
   const bool stream_;
   const std::string engine_;
@@ -266,9 +269,10 @@ class CompletionRun {
 };
 
 Result<Response> CompletionsHandler::handle_chat_completions(const RequestContext& ctx) const {
+  const auto started = std::chrono::steady_clock::now();
   ATELIER_ASSIGN_OR_RETURN(auto body, http::parse_json_body(ctx.req));
   ATELIER_ASSIGN_OR_RETURN(chat::CompletionRequest req, chat::parse_completion_request(body));
-  CompletionRun run(*this, ctx, req);
+  CompletionRun run(*this, ctx, req, started);
   ATELIER_ASSIGN_OR_RETURN(chat::TurnRequest r, turn_request(std::move(req), ctx));
   // Every completion, streamed or not, local or hosted, holds one of the
   // caller's slots while it runs: this pool is not admitted by predicted
@@ -305,13 +309,24 @@ void add_chat_completions_route(http::Router& router, ApiDeps& d, chat::ChatServ
       // Mostly waiting (on a hosted engine, on a client reading a stream):
       // the wide pool, so long streams do not hold the CPU pool.
       .exec = Exec::outbound_pool,
-      .request_schema = {{"type", "object"},
-                         {"required", {"messages"}},
-                         {"properties",
-                          {{"model", {{"type", "string"}}},
-                           {"messages", {{"type", "array"}, {"minItems", 1}}},
-                           {"stream", {{"type", "boolean"}}},
-                           {"collections", {{"type", "array"}, {"items", {{"type", "string"}}}}}}}},
+      .request_schema =
+          {{"type", "object"},
+           {"required", {"messages"}},
+           {"properties",
+            {{"model", {{"type", "string"}}},
+             {"messages", {{"type", "array"}, {"minItems", 1}}},
+             {"stream", {{"type", "boolean"}}},
+             {"collections", {{"type", "array"}, {"items", {{"type", "string"}}}}},
+             {"max_completion_tokens", {{"type", "integer"}, {"minimum", 1}}},
+             {"max_tokens", {{"type", "integer"}, {"minimum", 1}}},
+             {"temperature", {{"type", "number"}, {"minimum", 0}, {"maximum", 2}}},
+             {"top_p", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}}},
+             {"stop",
+              {{"oneOf",
+                {{{"type", "string"}},
+                 {{"type", "array"}, {"maxItems", 4}, {"items", {{"type", "string"}}}}}}}},
+             {"seed", {{"type", "integer"}}},
+             {"n", {{"type", "integer"}, {"const", 1}}}}}},
       .request_example = {{"model", "local"},
                           {"messages", {{{"role", "user"}, {"content", "What is chintz?"}}}}},
       .response_example = nlohmann::json::parse(R"({

@@ -8,6 +8,7 @@
 // Thread safety: complete() may be called concurrently.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,6 +17,7 @@
 
 #include "chat/composer.h"
 #include "chat/conversation.h"
+#include "chat/sampling.h"
 #include "core/cancel.h"
 #include "core/status.h"
 
@@ -41,10 +43,12 @@ class ChatEngine {
   // passing text to `on_delta` as it is made. Stops within a few tens of
   // milliseconds of `work` being cancelled. `on_wait` (optional) is called
   // while the engine is silent, so a stream can send keep-alives.
+  // `sampling` is passed on to the model (the engine says "length" when
+  // max_tokens cut the answer).
   virtual Result<EngineOutput> complete(const std::vector<Message>& history,
                                         const std::vector<Retrieved>& sources,
-                                        const DeltaSink& on_delta, const WorkContext& work,
-                                        std::function<void()> on_wait) = 0;
+                                        const Sampling& sampling, const DeltaSink& on_delta,
+                                        const WorkContext& work, std::function<void()> on_wait) = 0;
 };
 
 }  // namespace atelier::chat

@@ -35,17 +35,19 @@ OpenAiChatEngine::OpenAiChatEngine(OpenAiChatOptions opt)
 
 Result<EngineOutput> OpenAiChatEngine::complete(const std::vector<Message>& history,
                                                 const std::vector<Retrieved>& sources,
-                                                const DeltaSink& on_delta, const WorkContext& work,
+                                                const Sampling& sampling, const DeltaSink& on_delta,
+                                                const WorkContext& work,
                                                 std::function<void()> on_wait) {
   ATELIER_RETURN_IF_ERROR(breaker_.admit());
-  auto out = call(history, sources, on_delta, work, std::move(on_wait));
+  auto out = call(history, sources, sampling, on_delta, work, std::move(on_wait));
   breaker_.record(out.status());
   return out;
 }
 
 Result<EngineOutput> OpenAiChatEngine::call(const std::vector<Message>& history,
                                             const std::vector<Retrieved>& sources,
-                                            const DeltaSink& on_delta, const WorkContext& work,
+                                            const Sampling& sampling, const DeltaSink& on_delta,
+                                            const WorkContext& work,
                                             std::function<void()> on_wait) {
   nlohmann::json messages = nlohmann::json::array();
   messages.push_back({{"role", "system"}, {"content", system_prompt(sources)}});
@@ -53,10 +55,17 @@ Result<EngineOutput> OpenAiChatEngine::call(const std::vector<Message>& history,
     if (m.role == "system") continue;  // the engine's instructions are ours
     messages.push_back({{"role", m.role}, {"content", m.content}});
   }
-  const nlohmann::json body = {{"model", opt_.model},
-                               {"messages", messages},
-                               {"stream", true},
-                               {"stream_options", {{"include_usage", true}}}};
+  nlohmann::json body = {{"model", opt_.model},
+                         {"messages", messages},
+                         {"stream", true},
+                         {"stream_options", {{"include_usage", true}}}};
+  // The caller's parameters as OpenAI-compatible servers take them
+  // (max_tokens: what llama.cpp, vLLM and OpenAI's chat models all read).
+  if (sampling.max_tokens) body["max_tokens"] = *sampling.max_tokens;
+  if (sampling.temperature) body["temperature"] = *sampling.temperature;
+  if (sampling.top_p) body["top_p"] = *sampling.top_p;
+  if (!sampling.stop.empty()) body["stop"] = sampling.stop;
+  if (sampling.seed) body["seed"] = *sampling.seed;
   engines::OpenAiCallLimits limits;
   limits.timeout = opt_.timeout;
   limits.max_response_bytes = 8u << 20;

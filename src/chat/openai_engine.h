@@ -52,14 +52,16 @@ class OpenAiChatEngine final : public ChatEngine {
   std::string_view kind() const override { return "openai"; }
   // `on_wait` is called every `keepalive` while the upstream is silent.
   Result<EngineOutput> complete(const std::vector<Message>& history,
-                                const std::vector<Retrieved>& sources, const DeltaSink& on_delta,
-                                const WorkContext& work, std::function<void()> on_wait) override;
+                                const std::vector<Retrieved>& sources, const Sampling& sampling,
+                                const DeltaSink& on_delta, const WorkContext& work,
+                                std::function<void()> on_wait) override;
   const CircuitBreaker& breaker() const { return breaker_; }
 
  private:
   Result<EngineOutput> call(const std::vector<Message>& history,
-                            const std::vector<Retrieved>& sources, const DeltaSink& on_delta,
-                            const WorkContext& work, std::function<void()> on_wait);
+                            const std::vector<Retrieved>& sources, const Sampling& sampling,
+                            const DeltaSink& on_delta, const WorkContext& work,
+                            std::function<void()> on_wait);
   OpenAiChatOptions opt_;
   engines::OpenAiClient client_;
   CircuitBreaker breaker_{5, std::chrono::seconds(30)};

@@ -1,5 +1,7 @@
 #include "chat/request.h"
 
+#include <sstream>
+
 #include "core/ids.h"
 #include "core/json.h"
 
@@ -29,6 +31,59 @@ Result<bool> optional_bool(const Json& o, const char* name, bool* out) {
     return Status::invalid_argument(std::string("'") + name + "' must be true or false");
   *out = it->get<bool>();
   return true;
+}
+
+// A number in [lo, hi] when present; 400 naming it otherwise.
+Result<std::optional<double>> optional_number(const Json& o, const char* name, double lo,
+                                              double hi) {
+  const auto it = o.find(name);
+  if (it == o.end() || it->is_null()) return std::optional<double>();
+  if (!it->is_number() || it->get<double>() < lo || it->get<double>() > hi) {
+    std::ostringstream range;
+    range << "'" << name << "' is a number from " << lo << " to " << hi;
+    return Status::invalid_argument(range.str());
+  }
+  return std::optional<double>(it->get<double>());
+}
+
+// max_completion_tokens (or the older max_tokens), temperature, top_p, stop
+// and seed, checked as OpenAI checks them.
+Result<Sampling> parse_sampling(const Json& body) {
+  Sampling s;
+  for (const char* name : {"max_tokens", "max_completion_tokens"}) {
+    const auto it = body.find(name);
+    if (it == body.end() || it->is_null()) continue;
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 1 ||
+        it->get<std::int64_t>() > 1'000'000)
+      return Status::invalid_argument(std::string("'") + name +
+                                      "' is an integer from 1 to 1000000");
+    s.max_tokens = static_cast<int>(it->get<std::int64_t>());  // the later name wins
+  }
+  ATELIER_ASSIGN_OR_RETURN(s.temperature, optional_number(body, "temperature", 0, 2));
+  ATELIER_ASSIGN_OR_RETURN(s.top_p, optional_number(body, "top_p", 0, 1));
+  if (const auto st = body.find("stop"); st != body.end() && !st->is_null()) {
+    const auto bad = [] {
+      return Status::invalid_argument("'stop' is a string or a list of up to 4 strings");
+    };
+    if (st->is_string()) {
+      s.stop.push_back(st->get<std::string>());
+    } else if (st->is_array() && st->size() <= 4) {
+      for (const auto& x : *st) {
+        if (!x.is_string()) return bad();
+        s.stop.push_back(x.get<std::string>());
+      }
+    } else {
+      return bad();
+    }
+    for (const auto& x : s.stop)
+      if (x.size() > 256)
+        return Status::invalid_argument("a 'stop' sequence has at most 256 bytes");
+  }
+  if (const auto seed = body.find("seed"); seed != body.end() && !seed->is_null()) {
+    if (!seed->is_number_integer()) return Status::invalid_argument("'seed' is an integer");
+    s.seed = seed->get<std::int64_t>();
+  }
+  return s;
 }
 
 Result<std::vector<std::pair<std::string, std::string>>> parse_messages(const Json& body) {
@@ -107,6 +162,7 @@ Result<CompletionRequest> parse_completion_request(const nlohmann::json& body) {
   ATELIER_ASSIGN_OR_RETURN(r.has_conversation, optional_string(body, "conversation_id", kMaxIdBytes,
                                                                &r.conversation_id));
   ATELIER_ASSIGN_OR_RETURN(r.collections, parse_collections(body));
+  ATELIER_ASSIGN_OR_RETURN(r.sampling, parse_sampling(body));
   return r;
 }
 

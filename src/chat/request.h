@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "chat/sampling.h"
 #include "core/status.h"
 
 namespace atelier::chat {
@@ -34,6 +35,7 @@ struct CompletionRequest {
   std::string conversation_id;  // "" : none
   bool has_conversation = false;
   std::vector<std::string> collections;
+  Sampling sampling;
 };
 Result<CompletionRequest> parse_completion_request(const nlohmann::json& body);
 

@@ -285,6 +285,9 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
   t.engine = r.model;
   if (!hosted) {
     t.text = t.rag.answer.text;
+    // The composer does not sample: temperature, top_p and seed change
+    // nothing; stop and max_tokens cut what it wrote.
+    t.finish_reason = limit_answer(&t.text, r.sampling);
     for (const auto& c : t.rag.answer.cited) t.sources.push_back(c.source);
     t.found = t.rag.answer.found;
     t.completion_tokens = estimated_tokens(t.text);
@@ -298,8 +301,9 @@ Result<Turn> ChatService::reply(const TurnRequest& r, const search::Caller& call
     const DeltaSink sink =
         r.on_delta ? r.on_delta : DeltaSink([](std::string_view) { return true; });
     ATELIER_ASSIGN_OR_RETURN(EngineOutput o,
-                             engine->complete(seen, t.sources, sink, work, r.on_wait));
+                             engine->complete(seen, t.sources, r.sampling, sink, work, r.on_wait));
     t.text = std::move(o.text);
+    t.finish_reason = o.finish_reason;
     t.found = true;
     if (o.prompt_tokens) t.prompt_tokens = *o.prompt_tokens;
     t.completion_tokens = o.completion_tokens.value_or(estimated_tokens(t.text));

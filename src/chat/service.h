@@ -23,6 +23,7 @@
 #include "chat/conversation.h"
 #include "chat/engine.h"
 #include "chat/knowledge.h"
+#include "chat/sampling.h"
 #include "core/cancel.h"
 #include "core/mutex.h"
 #include "core/status.h"
@@ -60,6 +61,7 @@ struct TurnRequest {
   std::function<void(const std::vector<Retrieved>& sources)> on_sources;
   DeltaSink on_delta;
   std::function<void()> on_wait;  // while the engine is silent (keep-alives)
+  Sampling sampling;              // OpenAI's max_tokens, stop, temperature, ...
 };
 
 struct Turn {
@@ -71,6 +73,7 @@ struct Turn {
   bool found = false;
   std::size_t prompt_tokens = 0;  // the engine's, or estimated from the history it saw
   std::size_t completion_tokens = 0;
+  std::string finish_reason = "stop";  // or "length": max_tokens cut the answer
 };
 
 class ChatService {

@@ -487,7 +487,7 @@ std::map<std::string, std::string> environment_settings() {
   return out;
 }
 
-Result<Config> load_config(const ConfigSource& src) {
+Result<Config> load_config(const ConfigSource& src, std::vector<std::string>* problems) {
   Config c;
   std::vector<std::string> errors;
 
@@ -543,6 +543,10 @@ Result<Config> load_config(const ConfigSource& src) {
     errors.push_back("jwt_secret must be at least 32 bytes");
   }
 
+  if (problems) {
+    *problems = std::move(errors);
+    return c;
+  }
   if (!errors.empty()) {
     std::string msg = "invalid configuration:";
     for (auto& e : errors) msg += "\n  - " + e;

@@ -180,7 +180,10 @@ struct ConfigSource {
 // Reads the process environment's ATELIER_* variables.
 std::map<std::string, std::string> environment_settings();
 
-Result<Config> load_config(const ConfigSource& src);
+// Every bad value is named in one invalid_argument. With `problems` given,
+// they are listed there instead and the configuration is returned as far as
+// it could be read (for `config show`); an unreadable file still fails.
+Result<Config> load_config(const ConfigSource& src, std::vector<std::string>* problems = nullptr);
 
 // (name, value) pairs of the effective configuration, secrets masked.
 std::vector<std::pair<std::string, std::string>> describe_config(const Config& c);

@@ -214,6 +214,7 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
       .request_schema = request_schema(),
       .response_schema = response_schema(),
       .errors = {404, 413},
+      .openai_errors = true,
       .handler = http::bind_handler(h, &EmbeddingHandlers::handle_create_embeddings),
   });
 }

@@ -119,6 +119,35 @@ Response problem(const Status& st, const std::string& request_id, const nlohmann
   return problem(http_status(st.code()), st.message(), request_id, extra);
 }
 
+namespace {
+
+// OpenAI's `code` where its clients switch on one (model_not_found,
+// invalid_api_key, rate_limit_exceeded, insufficient_quota,
+// context_length_exceeded); else the problem's type.
+std::string openai_code(int status, const nlohmann::json& body) {
+  const std::string detail = body.value("detail", std::string());
+  if (status == 401) return "invalid_api_key";
+  if (status == 429)
+    return body.value("limit", std::string()) == "daily_quota" ? "insufficient_quota"
+                                                               : "rate_limit_exceeded";
+  if (status == 404 &&
+      (detail.rfind("the model '", 0) == 0 || detail.rfind("no embedding model '", 0) == 0))
+    return "model_not_found";
+  if (status == 413) return "context_length_exceeded";
+  return body.value("type", std::string());
+}
+
+// The parameter a field error names: our messages begin with it quoted
+// ("'temperature' is a number from 0 to 2").
+nlohmann::json openai_param(const std::string& detail) {
+  if (detail.size() < 3 || detail[0] != '\'') return nullptr;
+  const auto end = detail.find('\'', 1);
+  if (end == std::string::npos || end == 1 || end > 64) return nullptr;
+  return detail.substr(1, end - 1);
+}
+
+}  // namespace
+
 void add_openai_error(Response& r) {
   if (r.status < 400 || r.content_type != "application/problem+json") return;
   auto body = nlohmann::json::parse(r.body, nullptr, false);
@@ -127,10 +156,11 @@ void add_openai_error(Response& r) {
                      : r.status == 401 ? "authentication_error"
                      : r.status < 500  ? "invalid_request_error"
                                        : "server_error";
-  body["error"] = {{"message", body.value("detail", std::string())},
+  const std::string detail = body.value("detail", std::string());
+  body["error"] = {{"message", detail},
                    {"type", type},
-                   {"param", nullptr},
-                   {"code", body.value("type", std::string())}};
+                   {"param", openai_param(detail)},
+                   {"code", openai_code(r.status, body)}};
   r.body = body.dump();
 }
 

@@ -98,6 +98,21 @@ Status AccountRepository::set_user_disabled(std::int64_t id, bool disabled,
   return Status::ok();
 }
 
+Status AccountRepository::set_user_tier(std::int64_t id, Tier tier) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  // An admin tier is an admin role; leaving it leaves the role.
+  ATELIER_ASSIGN_OR_RETURN(auto changed, c->execute("UPDATE users SET tier=?, role=? WHERE id=?",
+                                                    {std::string(tier_name(tier)),
+                                                     tier == Tier::admin ? "admin" : "user", id}));
+  if (changed == 0) return Status::not_found("no such user");
+  return Status::ok();
+}
+
+Result<std::vector<User>> AccountRepository::list_users() {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return db::all<User>(*c, ATELIER_USER_SELECT " ORDER BY id", {}, read_user);
+}
+
 Status AccountRepository::delete_user(std::int64_t id, const std::vector<std::string>& identities) {
   return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(c.execute("DELETE FROM api_keys WHERE user_id=?", {id}).status());

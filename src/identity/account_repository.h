@@ -29,6 +29,10 @@ class AccountRepository {
   Result<User> find_user(std::int64_t id);
   Result<User> find_user_by_email(const std::string& email);
   Status set_user_disabled(std::int64_t id, bool disabled, std::int64_t tokens_valid_after);
+  // not_found when there is no such user; the role follows an admin tier.
+  Status set_user_tier(std::int64_t id, Tier tier);
+  // Every user, by id (the CLI's `users list`).
+  Result<std::vector<User>> list_users();
   // The user, their keys and the usage rows of `identities`, in one transaction.
   Status delete_user(std::int64_t id, const std::vector<std::string>& identities);
   // The usage rows of `identities` (an account that is a key without a user).

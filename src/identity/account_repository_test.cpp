@@ -50,6 +50,23 @@ TEST_P(AccountRepositoryTest, DisablingMovesTokenCutoffOnlyForward) {
   EXPECT_EQ(repo.set_user_disabled(u->id + 99, true, 1).code(), Code::not_found);
 }
 
+TEST_P(AccountRepositoryTest, UsersAreListedByIdAndTheirTierCarriesTheRole) {
+  AccountRepository repo(*db_);
+  auto a = repo.create_user(user("first@example.com"));
+  auto b = repo.create_user(user("second@example.com"));
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  ASSERT_TRUE(repo.set_user_tier(b->id, Tier::admin).is_ok());
+  auto all = repo.list_users();
+  ASSERT_TRUE(all.is_ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].email, "first@example.com");
+  EXPECT_EQ((*all)[1].tier, Tier::admin);
+  EXPECT_EQ((*all)[1].role, Role::admin);
+  ASSERT_TRUE(repo.set_user_tier(b->id, Tier::premium).is_ok());
+  EXPECT_EQ(repo.find_user(b->id)->role, Role::user);
+  EXPECT_EQ(repo.set_user_tier(b->id + 99, Tier::free).code(), Code::not_found);
+}
+
 TEST_P(AccountRepositoryTest, KeysStoreHashesRevokeOnceAndNeedAnExistingUser) {
   AccountRepository repo(*db_);
   ApiKey k;

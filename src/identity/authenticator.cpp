@@ -82,7 +82,9 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
     auto it = key_cache_.find(presented);
     if (it != key_cache_.end() && it->second.expires > now) {
       if (it->second.revoked) return Status::unauthenticated("API key revoked");
-      return it->second.identity;
+      Identity cached = it->second.identity;
+      lock.unlock();
+      return unless_user_disabled(std::move(cached));
     }
     generation = generation_;
   }
@@ -117,7 +119,15 @@ Result<Identity> Authenticator::from_api_key(std::string_view key) {
     }
   }
   if (entry.revoked) return Status::unauthenticated("API key revoked");
-  return entry.identity;
+  return unless_user_disabled(entry.identity);
+}
+
+Result<Identity> Authenticator::unless_user_disabled(Identity id) {
+  if (!id.user_id) return id;
+  ATELIER_ASSIGN_OR_RETURN(CachedUser u, user_state(*id.user_id));
+  if (!u.exists) return Status::unauthenticated("the key's user no longer exists");
+  if (u.disabled) return Status::unauthenticated("the key's user is disabled");
+  return id;
 }
 
 Result<Authenticator::CachedUser> Authenticator::user_state(std::int64_t user_id) {
@@ -152,11 +162,15 @@ void Authenticator::forget_user(std::int64_t user_id) {
   if (publish_) publish_("user:" + std::to_string(user_id));
 }
 
-void Authenticator::drop_user(std::int64_t user_id) {
+void Authenticator::drop_user(std::int64_t user_id, bool gone) {
   MutexLock lock(mu_);
   ++generation_;
   for (auto it = key_cache_.begin(); it != key_cache_.end();) {
     it = it->second.identity.user_id == user_id ? key_cache_.erase(it) : std::next(it);
+  }
+  if (!gone) {
+    user_cache_.erase(user_id);
+    return;
   }
   // Remembered as gone (not merely uncached) until the TTL passes, so a
   // token presented right after deletion cannot race a store read.
@@ -272,6 +286,7 @@ void Authenticator::apply(const std::string& event) {
   const std::string_view kind(event.data(), colon);
   if (kind == "key") drop_key(id);
   if (kind == "user") drop_user(id);
+  if (kind == "account") drop_user(id, /*gone=*/false);
 }
 
 void Authenticator::clear_caches() {

@@ -72,8 +72,9 @@ class Authenticator {
   // other processes follow within cache_ttl(), or at once with a broadcast.
   void forget_user(std::int64_t user_id);
 
-  // Replicas: revocations and forgotten users are published ("key:<id>",
-  // "user:<id>") so that every replica drops them from its caches at once
+  // Replicas: revocations, forgotten users and changed accounts are published
+  // ("key:<id>", "user:<id>", "account:<id>": disabled, enabled, a new tier,
+  // read again from the store) so that every replica drops them at once
   // (set before serving). apply() is what a replica does with one it
   // received; clear_caches() after a broadcast may have been missed.
   void set_broadcast(std::function<void(const std::string& event)> publish) {
@@ -110,8 +111,11 @@ class Authenticator {
     std::chrono::steady_clock::time_point expires;
   };
   Result<CachedUser> user_state(std::int64_t user_id) EXCLUDES(mu_);
+  // A key that acts for a user answers only while that user may sign in.
+  Result<Identity> unless_user_disabled(Identity id) EXCLUDES(mu_);
   void drop_key(std::int64_t key_id) EXCLUDES(mu_);
-  void drop_user(std::int64_t user_id) EXCLUDES(mu_);
+  // `gone`: remembered as deleted for the TTL; else merely read again.
+  void drop_user(std::int64_t user_id, bool gone = true) EXCLUDES(mu_);
   std::function<void(const std::string&)> publish_;  // set before serving
   std::function<void()> after_read_;                 // tests only; set before use
 

@@ -113,5 +113,26 @@ TEST_F(AuthenticatorTest, Issue23AUserForgottenDuringALookupIsNotUndoneByIt) {
   EXPECT_EQ(auth.authenticate("Bearer " + *tok, "", "ip").status().code(), Code::unauthenticated);
 }
 
+TEST_F(AuthenticatorTest, Issue25AChangedAccountIsReadAgainAndAKeyFollowsItsUsersState) {
+  // A cache that would otherwise hold for an hour: only the broadcast can refresh it.
+  Authenticator auth(**store_, JwtCodec(std::string(32, 'k'), "atelier", 600), {1, 8u << 20}, false,
+                     std::chrono::seconds(3600));
+  auto u = auth.register_user("owner@example.com", "long enough", Tier::authenticated, Role::user);
+  ASSERT_TRUE(u.is_ok());
+  auto nk = auth.create_key("theirs", Tier::premium, u->id);
+  ASSERT_TRUE(nk.is_ok());
+  ASSERT_TRUE(auth.authenticate("", nk->secret, "ip").is_ok());
+  // Another process disables the user and says so: the key is refused, as disabled.
+  ASSERT_TRUE((**store_).set_user_disabled(u->id, true, 0).is_ok());
+  auth.apply("account:" + std::to_string(u->id));
+  auto refused = auth.authenticate("", nk->secret, "ip");
+  ASSERT_EQ(refused.status().code(), Code::unauthenticated);
+  EXPECT_NE(refused.status().message().find("disabled"), std::string::npos);
+  // Enabled again: an account change is read again at once, not remembered as gone.
+  ASSERT_TRUE((**store_).set_user_disabled(u->id, false, 0).is_ok());
+  auth.apply("account:" + std::to_string(u->id));
+  EXPECT_TRUE(auth.authenticate("", nk->secret, "ip").is_ok());
+}
+
 }  // namespace
 }  // namespace atelier

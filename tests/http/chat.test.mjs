@@ -161,6 +161,51 @@ test('the official openai client, unmodified: completions, models and errors', a
   assert.equal(problem.error.message, problem.detail, 'problem+json and OpenAI error shape at once');
 });
 
+test('issue 25: max_tokens and stop cut the local answer (finish_reason length / stop); bad sampling values are 400 naming them', async () => {
+  const { default: OpenAI } = await import('openai');
+  const client = new OpenAI({ apiKey: key, baseURL: `${s.url}/v1`, maxRetries: 0 });
+  const messages = [{ role: 'user', content: 'What is chintz?' }];
+  const full = (await client.chat.completions.create({ model: 'local', messages })).choices[0].message.content;
+  assert.ok(full.length > 24, full);
+  const cut = await client.chat.completions.create({ model: 'local', messages, max_tokens: 4 });
+  assert.equal(cut.choices[0].finish_reason, 'length');
+  assert.ok(cut.usage.completion_tokens <= 4, JSON.stringify(cut.usage));
+  const text = cut.choices[0].message.content;
+  assert.ok(text.length > 0 && full.startsWith(text) && text.length < full.length, text);
+  // The same cut streamed: the pieces join to the same prefix, one finish, "length".
+  const stream = await client.chat.completions.create({ model: 'local', messages, max_completion_tokens: 4, stream: true });
+  let streamed = '';
+  const reasons = [];
+  for await (const ch of stream) for (const x of ch.choices) {
+    streamed += x.delta.content ?? '';
+    if (x.finish_reason) reasons.push(x.finish_reason);
+  }
+  assert.equal(streamed, text);
+  assert.deepEqual(reasons, ['length']);
+  // A stop sequence ends the answer before it.
+  const word = full.split(' ')[2];
+  const stopped = await client.chat.completions.create({ model: 'local', messages, stop: [word, 'zzz-never'] });
+  assert.equal(stopped.choices[0].finish_reason, 'stop');
+  assert.equal(stopped.choices[0].message.content, full.slice(0, full.indexOf(word)));
+  // The composer does not sample: temperature, top_p and seed leave the answer as it is.
+  const same = await client.chat.completions.create({ model: 'local', messages, temperature: 1.5, top_p: 0.5, seed: 3 });
+  assert.equal(same.choices[0].message.content, full);
+  for (const [param, value] of [['temperature', 3], ['top_p', -0.1], ['max_tokens', 0], ['stop', [1]], ['seed', 'x'], ['n', 2]]) {
+    await assert.rejects(client.chat.completions.create({ model: 'local', messages, [param]: value }),
+      (e) => e.status === 400 && e.error?.type === 'invalid_request_error' && e.message.includes(`'${param}'`), param);
+  }
+  // OpenAI's error codes and params, as its clients switch on them.
+  await assert.rejects(client.chat.completions.create({ model: 'local', messages, temperature: 3 }),
+    (e) => e.param === 'temperature');
+  await assert.rejects(client.chat.completions.create({ model: 'gpt-9', messages }),
+    (e) => e.status === 404 && e.code === 'model_not_found');
+  const stranger = new OpenAI({ apiKey: 'atl_wrong_key', baseURL: `${s.url}/v1`, maxRetries: 0 });
+  await assert.rejects(stranger.chat.completions.create({ model: 'local', messages }),
+    (e) => e.status === 401 && e.code === 'invalid_api_key');
+  await assert.rejects(client.embeddings.create({ model: 'no-such-model', input: 'tweed' }),
+    (e) => e.status === 404 && e.code === 'model_not_found' && e.error?.type === 'invalid_request_error');
+});
+
 test('streamed with the official client: chunks, sources on the first, one finish, usage only when asked', async () => {
   const { default: OpenAI } = await import('openai');
   const client = new OpenAI({ apiKey: key, baseURL: `${s.url}/v1`, maxRetries: 0 });

@@ -27,6 +27,13 @@ before(async () => {
     requests.push(j);
     const last = j.messages[j.messages.length - 1].content;
     const sse = () => res.writeHead(200, { 'content-type': 'text/event-stream' });
+    if (last.includes('briefly')) {
+      // A server that honours max_tokens: it stops and says "length".
+      sse();
+      res.write(chunk('Tweed is'));
+      res.write(chunk('', { choices: [{ index: 0, delta: {}, finish_reason: 'length' }] }));
+      return res.end('data: [DONE]\n\n');
+    }
     if (last.includes('overloaded')) {
       res.writeHead(500, { 'content-type': 'application/json' });
       return res.end(JSON.stringify({ error: { message: 'model overloaded' } }));
@@ -126,6 +133,28 @@ test('tokens pass through as they arrive, with the sources and the upstream\'s u
   assert.equal(sent.model, 'upstream-model');
   assert.match(sent.messages[0].content, /^You are atelier's style assistant\./);
   assert.match(sent.messages[0].content, /<<<SOURCES\n\[1\] /);
+});
+
+test('issue 25: max_tokens, temperature, top_p, stop and seed go upstream; its finish_reason comes back', async () => {
+  const c = await client();
+  const params = { max_completion_tokens: 2, temperature: 0.3, top_p: 0.9, stop: ['\n\n'], seed: 7 };
+  const whole = await c.chat.completions.create({ ...ask('Say it briefly: what is tweed?'), ...params });
+  assert.equal(whole.choices[0].finish_reason, 'length');
+  assert.equal(whole.choices[0].message.content, 'Tweed is');
+  const sent = requests[requests.length - 1];
+  assert.equal(sent.max_tokens, 2);
+  assert.equal(sent.temperature, 0.3);
+  assert.equal(sent.top_p, 0.9);
+  assert.deepEqual(sent.stop, ['\n\n']);
+  assert.equal(sent.seed, 7);
+  const stream = await c.chat.completions.create({ ...ask('Say it briefly: what is tweed?'), max_tokens: 2, stream: true });
+  const reasons = [];
+  for await (const ch of stream) for (const x of ch.choices) if (x.finish_reason) reasons.push(x.finish_reason);
+  assert.deepEqual(reasons, ['length']);
+  // Unset, nothing extra goes upstream.
+  await c.chat.completions.create(ask('What is tweed?'));
+  const plain = requests[requests.length - 1];
+  for (const k of ['max_tokens', 'temperature', 'top_p', 'stop', 'seed']) assert.ok(!(k in plain), k);
 });
 
 test('retrieved text is data: a passage that says "ignore previous instructions" stays inside the data block', async () => {

@@ -132,4 +132,8 @@ test('the compose stack validates offline; its Dockerfile is multi-stage Debian 
   const docker = readFileSync(path.join(dir, 'Dockerfile'), 'utf8');
   assert.equal([...docker.matchAll(/^FROM debian:12/gm)].length, 2, 'a build stage and a runtime stage');
   assert.match(docker, /^USER 10001$/m);
+  // Issue 25: the context (the checkout) leaves the host's builds, dependencies, data and secrets out.
+  const ignored = readFileSync(path.join(SOURCE_DIR, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
+  for (const p of ['.git/', 'build/', 'build-*/', 'node_modules/', 'data/', '**/*.db', '**/jwt.secret', '.env'])
+    assert.ok(ignored.includes(p), `.dockerignore lists ${p}`);
 });

@@ -92,6 +92,47 @@ test('API keys: CLI key works via Bearer and X-API-Key; revocation stops it', as
   assert.match(s.cli(['keys', 'list']).stdout, /revoked/);
 });
 
+// Polls until `f` is true, never past 30 s (the condition itself, not a fixed sleep).
+async function until(f) {
+  for (let i = 0; i < 300; ++i) {
+    if (await f()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+test('issue 25: users list, disable, enable and set-tier from the CLI reach keys and tokens', async () => {
+  const email = 'ops-user@example.com';
+  const made = runCli(['users', 'create', '--email', email, '--password-stdin'], s.env, 'a long passphrase\n');
+  assert.equal(made.code, 0, made.stderr);
+  const keyOut = s.cli(['keys', 'create', '--name', 'ops', '--tier', 'premium', '--user', email]);
+  assert.equal(keyOut.code, 0, keyOut.stderr);
+  const key = keyOut.stdout.trim().split('\n').pop();
+  const me = () => fetch(`${s.url}/v1/me`, { headers: { 'X-API-Key': key } });
+  assert.equal((await me()).status, 200);
+  const list = s.cli(['users', 'list']);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`\\t${email}\\tauthenticated\\tuser\\tactive$`, 'm'));
+
+  assert.equal(s.cli(['users', 'disable', email]).code, 0);
+  assert.match(s.cli(['users', 'list']).stdout, new RegExp(`\\t${email}\\t.*\\tdisabled$`, 'm'));
+  assert.ok(await until(async () => (await me()).status === 401), "a disabled user's key is refused");
+  const refused = await expectProblem(assert, await me(), 401);
+  assert.match(refused.detail, /disabled/);
+  const login = () => post(`${s.url}/v1/auth/login`, { email, password: 'a long passphrase' });
+  assert.equal((await login()).status, 401);
+
+  assert.equal(s.cli(['users', 'enable', email]).code, 0);
+  assert.ok(await until(async () => (await me()).status === 200), 'enabled again, the key answers');
+  const set = s.cli(['users', 'set-tier', email, 'premium']);
+  assert.equal(set.code, 0, set.stderr);
+  const token = (await json(await login())).access_token;
+  const who = await json(await fetch(`${s.url}/v1/me`, { headers: { Authorization: `Bearer ${token}` } }));
+  assert.equal(who.tier, 'premium');
+  assert.equal(s.cli(['users', 'set-tier', email, 'platinum']).code, 2);
+  assert.equal(s.cli(['users', 'disable', 'nobody@example.com']).code, 1);
+});
+
 test('admin routes: keys made and revoked over HTTP take effect at once; others get 403', async () => {
   const admin = createKey(s, 'admin', 'root');
   const user = createKey(s, 'free', 'plain');

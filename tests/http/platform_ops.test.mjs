@@ -157,4 +157,32 @@ test('config show masks secrets; bad configuration exits 2 naming each bad value
   assert.match(m.stdout, /^schema version [1-9]\d*$/m);
   const v = spawnSync(BIN, ['version'], { encoding: 'utf8' });
   assert.match(v.stdout, /^atelier \d+\.\d+\.\d+/);
+  const vflag = spawnSync(BIN, ['--version'], { encoding: 'utf8' });
+  assert.equal(vflag.status, 0);
+  assert.match(vflag.stdout, /^atelier \d+\.\d+\.\d+/);
+  // Issue 25: a profile that cannot serve is still shown, then what is wrong.
+  const { ATELIER_JWT_SECRET, ...noSecret } = env;
+  const prod = runCli(['config', 'show'], { ...noSecret, ATELIER_ENV: 'production' });
+  assert.equal(prod.code, 2);
+  assert.match(prod.stdout, /^env=production$/m);
+  assert.match(prod.stdout, /^jwt_secret=\(unset\)$/m);
+  assert.match(prod.stderr, /jwt_secret must be set to at least 32 bytes in the production profile/);
+  // Help names every command's common options and shows defaults.
+  const help = spawnSync(BIN, ['keys', 'create', '--help'], { encoding: 'utf8' });
+  assert.match(help.stdout, /--data-dir/);
+  assert.match(help.stdout, /--tier\s+TEXT=free/);
+});
+
+test('users create asks for nothing it was given: --password-stdin reads one line from a pipe', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-cfg-'));
+  const env = { ...process.env, ATELIER_DATA_DIR: dir, ATELIER_JWT_SECRET: 'z'.repeat(40) };
+  const made = spawnSync(BIN, ['users', 'create', '--email', 'pipe@example.com', '--password-stdin'],
+    { encoding: 'utf8', env, input: 'correct horse battery staple\n' });
+  assert.equal(made.status, 0, made.stderr);
+  assert.match(made.stdout, /created user id=\d+ email=pipe@example\.com/);
+  assert.ok(!made.stderr.includes('password:'), 'no prompt when standard input is not a terminal');
+  const none = spawnSync(BIN, ['users', 'create', '--email', 'none@example.com'],
+    { encoding: 'utf8', env, input: '' });
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /a password is required/);
 });
