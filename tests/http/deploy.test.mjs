@@ -76,7 +76,8 @@ test('alert rules pass promtool and read only metrics the server exports (with R
 test('Kubernetes manifests validate against the API schemas; replicas scale 2 to 10 with a disruption budget', async () => {
   const { default: yaml } = await import('js-yaml');
   const docs = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/atelier.yaml'), 'utf8'));
-  for (const d of docs) {
+  const example = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/secret.example.yaml'), 'utf8'));
+  for (const d of [...docs, ...example]) {
     const [group, version] = d.apiVersion.includes('/') ? d.apiVersion.split('/') : ['', d.apiVersion];
     const mod = await import(`kubernetes-models/${group ? `${group}/${version}` : version}/${d.kind}`);
     new mod[d.kind](d).validate();  // kubernetes-models: the API's OpenAPI schemas, through ajv
@@ -97,6 +98,24 @@ test('Kubernetes manifests validate against the API schemas; replicas scale 2 to
   const fromSecret = c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name).sort();
   assert.deepEqual(fromSecret, ['ATELIER_DATABASE_URL', 'ATELIER_JWT_SECRET', 'ATELIER_REDIS_URL']);
   assert.deepEqual(kind('PersistentVolumeClaim').spec.accessModes, ['ReadWriteMany']);
+  // Issue 25: the Secret lives apart (applying the manifest never overwrites the real one).
+  assert.equal(docs.filter((d) => d.kind === 'Secret').length, 0);
+  assert.deepEqual(Object.keys(example[0].stringData).sort(), ['database-url', 'jwt-secret', 'redis-url']);
+  // Pod Security "restricted": non-root, no privilege escalation, no capabilities,
+  // RuntimeDefault seccomp, a read-only root with the writable paths as volumes.
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  const mounted = c.volumeMounts.filter((m) => !m.readOnly).map((m) => m.mountPath).sort();
+  assert.deepEqual(mounted, ['/tmp', '/var/lib/atelier']);
+  // Its own ServiceAccount without an API token; ingress only to HTTP; one Ingress to the Service.
+  assert.equal(pod.serviceAccountName, 'atelier');
+  assert.equal(pod.automountServiceAccountToken, false);
+  assert.equal(kind('ServiceAccount').automountServiceAccountToken, false);
+  assert.deepEqual(kind('NetworkPolicy').spec.ingress[0].ports, [{ protocol: 'TCP', port: 8080 }]);
+  assert.equal(kind('Ingress').spec.rules[0].http.paths[0].backend.service.name, kind('Service').metadata.name);
   // A broken manifest is caught, so the check above can fail.
   const { Deployment } = await import('kubernetes-models/apps/v1/Deployment');
   const bad = structuredClone(kind('Deployment'));
