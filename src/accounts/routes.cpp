@@ -180,7 +180,9 @@ Result<Response> AccountHandlers::handle_register(const RequestContext& ctx) con
   ATELIER_ASSIGN_OR_RETURN(
       User u, d.auth.register_user(email, password, Tier::authenticated, Role::user, ctx.work));
   ATELIER_ASSIGN_OR_RETURN(auto token, d.auth.issue_token(u));
-  return Response::json(201, token_json(d, token, u));
+  Response r = Response::json(201, token_json(d, token, u));
+  r.set_header("Location", "/v1/me");  // the account, as its token reads it
+  return r;
 }
 
 Result<Response> AccountHandlers::handle_login(const RequestContext& ctx) const {

@@ -149,7 +149,9 @@ Result<Response> ChatHandlers::handle_create_conversation(const RequestContext& 
     }
   }
   ATELIER_ASSIGN_OR_RETURN(auto c, svc.create_conversation(ctx.identity.id, title, ctx.work));
-  return Response::json_ordered(201, conversation_json(c));
+  Response r = Response::json_ordered(201, conversation_json(c));
+  r.set_header("Location", "/v1/conversations/" + c.id);
+  return r;
 }
 
 Result<Response> ChatHandlers::handle_list_conversations(const RequestContext& ctx) const {

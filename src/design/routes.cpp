@@ -84,6 +84,7 @@ struct DesignHandlers {
   Result<Response> handle_design_styles(const RequestContext&) const;
   Result<Response> handle_create_room(const RequestContext& ctx) const;
   Result<Response> handle_list_rooms(const RequestContext& ctx) const;
+  Result<Response> handle_get_room(const RequestContext& ctx) const;
   Result<Response> handle_room_image(const RequestContext& ctx) const;
   Result<Response> handle_delete_room(const RequestContext& ctx) const;
   Result<Response> handle_create_design(const RequestContext& ctx) const;
@@ -128,7 +129,9 @@ Result<Response> DesignHandlers::handle_create_room(const RequestContext& ctx) c
       Room room, svc.add_room(ctx.identity.id, name, room_type, in.images[0],
                               std::string(image::format_mime(imgs[0].header.format)), imgs[0].width,
                               imgs[0].height, ctx.work));
-  return Response::json_ordered(201, room_json(room));
+  Response r = Response::json_ordered(201, room_json(room));
+  r.set_header("Location", "/v1/rooms/" + room.id);
+  return r;
 }
 
 Result<Response> DesignHandlers::handle_list_rooms(const RequestContext& ctx) const {
@@ -136,6 +139,12 @@ Result<Response> DesignHandlers::handle_list_rooms(const RequestContext& ctx) co
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& x : rooms) arr.push_back(room_json(x));
   return Response::json_ordered(200, {{"rooms", arr}});
+}
+
+Result<Response> DesignHandlers::handle_get_room(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto room,
+                           svc.room(ctx.identity.id, ctx.req.path_params.at("id"), ctx.work));
+  return Response::json_ordered(200, room_json(room));
 }
 
 Result<Response> DesignHandlers::handle_room_image(const RequestContext& ctx) const {
@@ -329,6 +338,17 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .access = Access::user,
       .exec = Exec::worker_pool,
       .handler = http::bind_handler(h, &DesignHandlers::handle_list_rooms),
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/rooms/{id}",
+      .operation_id = "get_room",
+      .summary = "One of the caller's rooms (the Location of its upload)",
+      .tag = "design",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .handler = http::bind_handler(h, &DesignHandlers::handle_get_room),
   });
   router.add({
       .method = Method::get,

@@ -114,6 +114,7 @@ struct SearchHandlers {
 
   Result<Response> handle_create_collection(const RequestContext& ctx) const;
   Result<Response> handle_list_collections(const RequestContext& ctx) const;
+  Result<Response> handle_get_collection(const RequestContext& ctx) const;
   Result<Response> handle_ingest_documents(const RequestContext& ctx) const;
   Result<Response> handle_delete_collection(const RequestContext& ctx) const;
   Result<Response> handle_delete_document(const RequestContext& ctx) const;
@@ -141,7 +142,9 @@ Result<Response> SearchHandlers::handle_create_collection(const RequestContext& 
   }
   ATELIER_ASSIGN_OR_RETURN(Collection c,
                            svc.create(name, caller_of(ctx.identity), model, visibility));
-  return Response::json_ordered(201, collection_json(c));
+  Response r = Response::json_ordered(201, collection_json(c));
+  r.set_header("Location", "/v1/collections/" + c.name);
+  return r;
 }
 
 Result<Response> SearchHandlers::handle_list_collections(const RequestContext& ctx) const {
@@ -151,6 +154,15 @@ Result<Response> SearchHandlers::handle_list_collections(const RequestContext& c
   nlohmann::ordered_json j;
   j["collections"] = arr;
   return Response::json_ordered(200, j);
+}
+
+Result<Response> SearchHandlers::handle_get_collection(const RequestContext& ctx) const {
+  const std::string& name = ctx.req.path_params.at("name");
+  // What the list shows, for one name; another owner's private one reads as absent.
+  ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
+  for (const auto& c : cols)
+    if (c.name == name) return Response::json_ordered(200, collection_json(c));
+  return Status::not_found("no collection '" + name + "'");
 }
 
 Result<Response> SearchHandlers::handle_ingest_documents(const RequestContext& ctx) const {
@@ -296,6 +308,18 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .access = Access::caller,
       .exec = Exec::worker_pool,
       .handler = http::bind_handler(h, &SearchHandlers::handle_list_collections),
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/collections/{name}",
+      .operation_id = "get_collection",
+      .summary = "One collection the caller may read, as the list shows it (the Location of its "
+                 "creation)",
+      .tag = "search",
+      .access = Access::caller,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .handler = http::bind_handler(h, &SearchHandlers::handle_get_collection),
   });
   router.add({
       .method = Method::post,

@@ -70,7 +70,9 @@ Result<Response> WardrobeHandlers::handle_create_wardrobe_item(const RequestCont
   n.bytes = std::move(in.images[0]);
   n.content_type = std::string(image::format_mime(imgs[0].header.format));
   ATELIER_ASSIGN_OR_RETURN(Item it, svc.add(n, imgs[0], ctx.work));
-  return Response::json_ordered(201, item_json(it));
+  Response r = Response::json_ordered(201, item_json(it));
+  r.set_header("Location", "/v1/wardrobe/items/" + it.id);
+  return r;
 }
 
 Result<Response> WardrobeHandlers::handle_list_wardrobe_items(const RequestContext& ctx) const {
