@@ -120,7 +120,16 @@ export async function startCluster({ replicas = 3, env = {}, dataDir } = {}) {
     ATELIER_ACCESS_LOG: 'false',
     ...env,
   };
-  const servers = await Promise.all(Array.from({ length: replicas }, () => startReplica(shared, { dataDir: data })));
+  // Every replica that did start is stopped when another did not, so a failed
+  // start fails the test instead of leaving processes that keep it running.
+  const started = await Promise.allSettled(Array.from({ length: replicas }, () => startReplica(shared, { dataDir: data })));
+  const failed = started.find((r) => r.status === 'rejected');
+  if (failed) {
+    await Promise.all(started.filter((r) => r.status === 'fulfilled').map((r) => r.value.stop({ keepData: true })));
+    await redis.stop();
+    throw failed.reason;
+  }
+  const servers = started.map((r) => r.value);
   const nginx = await startNginx(path.join(dir, 'nginx'), servers.map((s) => s.port));
   return {
     url: nginx.url,

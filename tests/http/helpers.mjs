@@ -89,14 +89,21 @@ export async function startReplica(env = {}, { fast = true, dataDir } = {}) {
       resolve({ code, signal });
     }));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15000;
+  // The condition itself, with a bound generous enough for a machine that is
+  // building and testing other copies at once (three replicas loading their
+  // models together took over 15 s there); a server that never comes up is
+  // killed, so that the test fails instead of hanging on it.
+  const deadline = Date.now() + 120000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`server exited early: ${out.stderr}${out.stdout}`);
     try {
       const r = await fetch(`${url}/health/live`);
       if (r.ok) break;
     } catch {}
-    if (Date.now() > deadline) throw new Error('server did not start');
+    if (Date.now() > deadline) {
+      proc.kill('SIGKILL');
+      throw new Error(`server did not start within 120 s: ${out.stderr.slice(-2000)}`);
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
