@@ -48,6 +48,13 @@ test('every 201 names what it made in Location, and GET there answers with it', 
   const item = await call('POST', '/v1/wardrobe/items', fd);
   await located(item, 'id', (await json(item.clone())).id);
 
+  // Another caller reads what was made as absent, and a bad id is a 404 problem, not a crash.
+  const other = createKey(s, 'premium', 'someone-else');
+  for (const where of [`/v1/rooms/${(await json(made)).id}`, '/v1/rooms/rm_nope', '/v1/collections/no-such']) {
+    const r = await fetch(`${s.url}${where}`, { headers: { authorization: `Bearer ${other}` } });
+    assert.equal(r.status, 404, where);
+    assert.equal(r.headers.get('content-type'), 'application/problem+json');
+  }
   const reg = await fetch(`${s.url}/v1/auth/register`, {
     method: 'POST', headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: 'conventions@example.com', password: 'correct horse battery' }),
