@@ -23,12 +23,14 @@
 #include "http/pipeline.h"
 #include "http/route_deps.h"
 #include "http/server.h"
+#include "idempotency/idempotency_repository.h"
 #include "identity/account_repository.h"
 #include "identity/authenticator.h"
 #include "net/http_client.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "platform/module.h"
+#include "platform/user_data.h"
 #include "quota/limits.h"
 #include "quota/redis_limits.h"
 #include "quota/usage_repository.h"
@@ -270,8 +272,12 @@ Status start_capabilities(Platform& platform, Capabilities& caps) {
 // housekeeping (design retention) runs here too, once an hour.
 class Housekeeper {
  public:
-  Housekeeper(QuotaLedger& ledger, std::vector<ModulePtr>& modules)
-      : ledger_(ledger), modules_(modules), thread_([this] { loop(); }) {}
+  // `hourly` is the platform's own hourly work, before the modules'.
+  Housekeeper(QuotaLedger& ledger, std::vector<ModulePtr>& modules, std::function<void()> hourly)
+      : ledger_(ledger),
+        modules_(modules),
+        hourly_(std::move(hourly)),
+        thread_([this] { loop(); }) {}
   Housekeeper(const Housekeeper&) = delete;
   Housekeeper& operator=(const Housekeeper&) = delete;
   ~Housekeeper() { stop(); }
@@ -304,6 +310,7 @@ class Housekeeper {
         log::warn("usage flush failed", {{"error", st.message()}});
       if (SteadyClock::now() >= next_hourly) {
         next_hourly = SteadyClock::now() + std::chrono::hours(1);
+        hourly_();
         for (auto& m : modules_) m->hourly();
       }
       lock.lock();
@@ -312,11 +319,22 @@ class Housekeeper {
 
   QuotaLedger& ledger_;
   std::vector<ModulePtr>& modules_;
+  std::function<void()> hourly_;
   Mutex mu_;
   CondVar cv_;
   bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;  // last: it starts once the rest is built
 };
+
+// Stored answers of Idempotency-Key requests are the owner's data: deleted
+// with the account (an export has them already, in each capability's part).
+UserDataPart idempotency_part(IdempotencyRepository& keys) {
+  return {"idempotency_keys",
+          [](const std::string&) -> Result<nlohmann::ordered_json> {
+            return nlohmann::ordered_json::object();
+          },
+          [&keys](const std::string& owner) { return keys.erase_owner(owner); }};
+}
 
 http::PipelineOptions pipeline_options(const Config& c) {
   http::PipelineOptions po;
@@ -427,6 +445,8 @@ int serve(const Config& cfg) {
   api::add_ops_routes(router, deps);
   api::add_docs_routes(router, deps, openapi);
   UserDataRegistry user_data;  // each capability's part; read per request, after start
+  IdempotencyRepository idempotency(*database);
+  user_data.add(idempotency_part(idempotency));
   // Declared before the modules, which keep references into it.
   Platform platform{
       c, *database, accounts, *limits.ledger, metrics, health, user_data, router, deps, {}, {}, {}};
@@ -440,10 +460,15 @@ int serve(const Config& cfg) {
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::Pipeline pipeline(pipeline_options(c), router, auth, *limits.limiter, *limits.ledger,
-                          *limits.meter, pools.cpu, metrics, &pools.inference, &pools.outbound);
+                          *limits.meter, pools.cpu, metrics, &pools.inference, &pools.outbound,
+                          &idempotency);
   pipeline_ptr = &pipeline;
   add_admission_metric(metrics, pipeline);
-  Housekeeper housekeeper(*limits.ledger, caps.modules);
+  Housekeeper housekeeper(*limits.ledger, caps.modules, [&idempotency] {
+    const auto before = system_clock_seconds()() - IdempotencyRepository::kKeepSeconds;
+    if (auto gone = idempotency.purge(before); !gone.is_ok())
+      log::warn("idempotency key purge failed", {{"error", gone.status().message()}});
+  });
 
   http::Server server(server_options(c), pipeline);
   Status st = server.run([&] { log_listening(c, *database, router); });

@@ -281,6 +281,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
         "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690000000,
         "messages": 0})"),
       .success_status = 201,
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &ChatHandlers::handle_create_conversation),
   });
   router.add({

@@ -327,6 +327,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
           {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false),
       .success_status = 201,
       .errors = {413, 415},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &DesignHandlers::handle_create_room),
   });
   router.add({
@@ -408,6 +409,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .errors = {404, 409, 413, 415, 422, 429, 503},
       .query = {QueryParam{
           "wait", "seconds to wait for the result (0 to the AI timeout)", {{"type", "number"}}}},
+      .idempotency = http::Idempotency::handler,
       .handler = http::bind_handler(h, &DesignHandlers::handle_create_design),
   });
   router.add({

@@ -200,4 +200,11 @@ bool Response::has_header(std::string_view name) const noexcept {
   }
   return false;
 }
+
+std::string_view Response::header(std::string_view name) const noexcept {
+  for (const auto& h : headers) {
+    if (iequals(h.name, name)) return h.value;
+  }
+  return {};
+}
 }  // namespace atelier::http

@@ -151,6 +151,8 @@ struct Response {
                        std::string content_type = "text/plain; charset=utf-8");
   void set_header(std::string name, std::string value);
   bool has_header(std::string_view name) const noexcept;
+  // The first value of a header; empty when absent.
+  std::string_view header(std::string_view name) const noexcept;
 };
 
 std::string url_decode(std::string_view s, bool plus_is_space);

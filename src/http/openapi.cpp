@@ -40,7 +40,44 @@ nlohmann::json parameters_of(const RouteSpec& r) {
                       {"description", q.description},
                       {"schema", q.schema}});
   }
+  if (r.idempotency != Idempotency::none) {
+    params.push_back(
+        {{"name", "Idempotency-Key"},
+         {"in", "header"},
+         {"required", false},
+         {"description",
+          "A key of your choosing (1 to 255 characters): a retry with the same key and body "
+          "gets the first answer again (Idempotent-Replayed: true) instead of making a second "
+          "one; the same key with another body is 422, and 409 while the first still runs. "
+          "Kept for 24 hours."},
+         {"schema", {{"type", "string"}, {"minLength", 1}, {"maxLength", 255}}}});
+  }
   return params;
+}
+
+nlohmann::json header_doc(const char* type, const char* description) {
+  return {{"description", description}, {"schema", {{"type", type}}}};
+}
+
+// The headers an answer of this route carries.
+nlohmann::json headers_of(const RouteSpec& r, int status) {
+  nlohmann::json h = {
+      {"X-Request-ID",
+       header_doc("string", "this request's id (yours, when you sent a valid one)")}};
+  if (r.access != Access::open) {
+    h["RateLimit-Limit"] = header_doc("integer", "the binding limit's size");
+    h["RateLimit-Remaining"] = header_doc("integer", "what is left of it");
+    h["RateLimit-Reset"] = header_doc("integer", "seconds until it resets");
+  }
+  if (status == 201) h["Location"] = header_doc("string", "the URL of what was made");
+  if (status < 300 && r.idempotency != Idempotency::none)
+    h["Idempotent-Replayed"] =
+        header_doc("string",
+                   "\"true\" when this is the stored answer to an earlier request "
+                   "with the same Idempotency-Key");
+  if (status == 429 || status == 503)
+    h["Retry-After"] = header_doc("integer", "seconds to wait before trying again");
+  return h;
 }
 
 // Who may call it: a key or a token, or also anyone (Access::caller).
@@ -61,6 +98,7 @@ nlohmann::json responses_of(const RouteSpec& r) {
     if (!r.response_example.is_null())
       ok["content"][r.response_content_type]["example"] = r.response_example;
   }
+  ok["headers"] = headers_of(r, r.success_status);
   responses[std::to_string(r.success_status)] = ok;
   std::vector<int> errors = r.errors;
   if (r.access != Access::open) {
@@ -70,8 +108,12 @@ nlohmann::json responses_of(const RouteSpec& r) {
   if (!r.request_schema.is_null() || !r.request_body.is_null())
     errors.insert(errors.end(), {400, 413, 415});
   if (r.exec == Exec::worker_pool) errors.insert(errors.end(), {503, 504});
+  if (r.idempotency != Idempotency::none) errors.insert(errors.end(), {409, 422});
   errors.push_back(500);
-  for (int e : errors) responses[std::to_string(e)] = problem_response(e);
+  for (int e : errors) {
+    responses[std::to_string(e)] = problem_response(e);
+    responses[std::to_string(e)]["headers"] = headers_of(r, e);
+  }
   return responses;
 }
 

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "core/mutex.h"
+#include "core/sha256.h"
+#include "http/multipart.h"
 #include "http/problem.h"
 #include "identity/crypto.h"
 #include "obs/log.h"
@@ -84,7 +86,8 @@ const Decision& tighter(const Decision& a, const Decision& b) {
 
 Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth,
                    RateLimiter& limiter, QuotaLedger& ledger, Meter& meter, WorkerPool& pool,
-                   Metrics& metrics, WorkerPool* inference_pool, WorkerPool* outbound_pool)
+                   Metrics& metrics, WorkerPool* inference_pool, WorkerPool* outbound_pool,
+                   IdempotencyRepository* idempotency)
     : opt_(std::move(opt)),
       router_(router),
       auth_(auth),
@@ -94,6 +97,7 @@ Pipeline::Pipeline(PipelineOptions opt, const Router& router, Authenticator& aut
       pool_(pool),
       inference_pool_(inference_pool),
       outbound_pool_(outbound_pool),
+      idempotency_(idempotency),
       metrics_(metrics),
       id_prefix_(random_hex(4)),
       admission_() {}
@@ -272,7 +276,7 @@ void Pipeline::run_inline(const std::shared_ptr<State>& s) {
   ctx.upgrade = upgrader(s);
   if (s->route->message_cost > 0 && ctx.upgrade) ctx.meter_message = message_meter(*s->route);
   const auto t = SteadyClock::now();
-  Result<Response> out = s->route->handler(ctx);
+  Result<Response> out = run_handler(s, ctx);
   s->compute_ms = ms_since(t);
   finish(s, std::move(out));
 }
@@ -341,7 +345,7 @@ void Pipeline::run_on_pool(const std::shared_ptr<State>& s) {
         const auto t = SteadyClock::now();
         Result<Response> out = Status::internal("handler did not run");
         try {
-          out = s->route->handler(ctx);
+          out = run_handler(s, ctx);
         } catch (const std::exception& e) {
           log::error("handler threw", {{"request_id", s->request_id}, {"error", e.what()}});
           out = Status::internal("unexpected error");
@@ -418,7 +422,76 @@ std::string server_timing(double queue_ms, double compute_ms, double total_ms,
   return timing;
 }
 
+// What a request asks, for Idempotency-Key: its method, target, media type
+// and body; a form's parts rather than its bytes, so that a retry with a new
+// multipart boundary asks the same thing.
+std::string fingerprint(const Request& req) {
+  std::string what(method_name(req.method));
+  what += ' ' + req.path + '?' + req.query + '\n';
+  if (!is_multipart(req)) {
+    what += req.header("Content-Type");
+    what += '\n';
+    what += req.body;
+    return sha256_hex(what);
+  }
+  auto parts = parse_multipart(req);
+  if (!parts.is_ok()) return sha256_hex(what + req.body);
+  for (const auto& p : *parts) {
+    what += p.name + '\n' + p.filename + '\n' + p.content_type + '\n' + sha256_hex(p.body) + '\n';
+  }
+  return sha256_hex(what);
+}
+
+// A claim that never completed (its process died) is taken over after this.
+constexpr std::int64_t kStaleClaimSeconds = 600;
+
 }  // namespace
+
+Result<Response> Pipeline::run_handler(const std::shared_ptr<State>& s, const RequestContext& ctx) {
+  const RouteSpec& route = *s->route;
+  const std::string_view given = s->req.header("Idempotency-Key");
+  if (route.idempotency != Idempotency::pipeline || !idempotency_ || given.empty())
+    return route.handler(ctx);
+  if (given.size() > 255)
+    return Status::invalid_argument("Idempotency-Key must have 1 to 255 characters");
+  const std::string key(given);
+  const std::string& owner = s->identity.id;
+  IdempotencyRepository keys = idempotency_->in(s->work);
+  ATELIER_ASSIGN_OR_RETURN(
+      KeyClaim claim,
+      keys.claim(owner, key, fingerprint(s->req), system_clock_seconds()(), kStaleClaimSeconds));
+  switch (claim.kind) {
+    case KeyClaim::mismatch:
+      return Status::unprocessable(
+          "this Idempotency-Key was used for a different request; use a new key for new content");
+    case KeyClaim::in_progress:
+      return Status::already_exists(
+          "a request with this Idempotency-Key is still being processed; retry when it is done");
+    case KeyClaim::replay: {
+      // Answered before: the same answer again, and nothing charged twice.
+      if (ctx.charge) ctx.charge->refund();
+      Response r = Response::text(claim.answer.status, std::move(claim.answer.body),
+                                  std::move(claim.answer.content_type));
+      if (!claim.answer.location.empty()) r.set_header("Location", claim.answer.location);
+      r.set_header("Idempotent-Replayed", "true");
+      return r;
+    }
+    case KeyClaim::claimed:
+      break;
+  }
+  Result<Response> out = route.handler(ctx);
+  // Only a success is kept; after a failure the key may be used again.
+  // (Bookkeeping failures are logged: the request itself was answered.)
+  const bool kept = out.is_ok() && out->status < 300 && !out->streamed;
+  Status st = kept ? keys.complete(owner, key,
+                                   {out->status, out->content_type,
+                                    std::string(out->header("Location")), out->body})
+                   : keys.release(owner, key);
+  if (!st.is_ok() && st.code() != Code::unauthenticated)
+    log::warn("idempotency key not recorded",
+              {{"request_id", s->request_id}, {"error", st.message()}});
+  return out;
+}
 
 Result<Response> Pipeline::end_stream(const std::shared_ptr<State>& s, Result<Response> result) {
   std::shared_ptr<StreamWriter> stream;

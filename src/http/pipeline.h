@@ -24,6 +24,7 @@
 #include "core/deadline_timer.h"
 #include "core/worker_pool.h"
 #include "http/router.h"
+#include "idempotency/idempotency_repository.h"
 #include "identity/authenticator.h"
 #include "obs/metrics.h"
 #include "quota/limits.h"
@@ -47,7 +48,8 @@ class Pipeline {
   // `ledger` takes refunds.
   Pipeline(PipelineOptions opt, const Router& router, Authenticator& auth, RateLimiter& limiter,
            QuotaLedger& ledger, Meter& meter, WorkerPool& pool, Metrics& metrics,
-           WorkerPool* inference_pool = nullptr, WorkerPool* outbound_pool = nullptr);
+           WorkerPool* inference_pool = nullptr, WorkerPool* outbound_pool = nullptr,
+           IdempotencyRepository* idempotency = nullptr);
 
   void handle(Request&& req, Done done);
 
@@ -74,6 +76,10 @@ class Pipeline {
   std::int64_t daily_limit(const Identity& who) const;
   RequestContext context(const std::shared_ptr<State>& s);
   MessageMeter message_meter(const RouteSpec& route);
+  // The route's handler; on a route with Idempotency::pipeline and an
+  // Idempotency-Key, behind the key's claim (a replay, 409 or 422 instead of
+  // running it again), its answer stored or the claim released after.
+  Result<Response> run_handler(const std::shared_ptr<State>& s, const RequestContext& ctx);
   void finish(const std::shared_ptr<State>& s, Result<Response> result);
   // The steps of finish(): a begun stream ended, a refused reserve() or an
   // error turned into its answer (and the units given back), the request
@@ -95,8 +101,9 @@ class Pipeline {
   QuotaLedger& ledger_;
   Meter& meter_;
   WorkerPool& pool_;
-  WorkerPool* inference_pool_;  // null: inference routes share pool_
-  WorkerPool* outbound_pool_;   // null: outbound routes share the inference pool (or pool_)
+  WorkerPool* inference_pool_;          // null: inference routes share pool_
+  WorkerPool* outbound_pool_;           // null: outbound routes share the inference pool (or pool_)
+  IdempotencyRepository* idempotency_;  // null: Idempotency-Key is not kept
   Metrics& metrics_;
   std::atomic<bool> draining_{false};
   std::atomic<std::int64_t> in_flight_{0};

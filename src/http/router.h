@@ -86,6 +86,18 @@ Handler bind_handler(std::shared_ptr<const H> h,
   return [h = std::move(h), f](const RequestContext& ctx) { return ((*h).*f)(ctx); };
 }
 
+// Whether a POST creates, and who answers its retries with Idempotency-Key.
+enum class Idempotency {
+  none,
+  // The pipeline: the first request with a key runs, a retry with the same
+  // key and body gets its stored answer again (Idempotent-Replayed: true),
+  // the same key with another body 422, and while the first runs 409
+  // (idempotency/idempotency_repository.h).
+  pipeline,
+  // The handler keeps its own keys (designs: a retry sees the job as it is now).
+  handler,
+};
+
 struct QueryParam {
   std::string name;
   std::string description;
@@ -128,6 +140,7 @@ struct RouteSpec {
   // OpenAI-compatible routes: an error body also carries OpenAI's `error`
   // object ({message, type, param, code}), which OpenAI's clients read.
   bool openai_errors = false;
+  Idempotency idempotency = Idempotency::none;
   Handler handler{};
 };
 

@@ -145,6 +145,7 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
       .errors = {403, 404, 413, 503},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &ImageCollectionHandlers::handle_ingest_images),
   });
   router.add({

@@ -296,6 +296,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
               {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
       .success_status = 201,
       .errors = {409},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &SearchHandlers::handle_create_collection),
   });
   router.add({
@@ -339,6 +340,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
       .errors = {403, 404, 413},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &SearchHandlers::handle_ingest_documents),
   });
   router.add({

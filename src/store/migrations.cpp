@@ -311,6 +311,22 @@ CREATE TABLE erased_owners (
   erased_at BIGINT NOT NULL
 );
 )SQL"},
+      // Idempotency-Key on the POSTs that create (idempotency/): status 0 while
+      // the first request runs, then its answer, kept for a day.
+      {16, "idempotency keys", R"SQL(
+CREATE TABLE idempotency_keys (
+  owner {{key}} NOT NULL,
+  idem_key {{key}} NOT NULL,
+  fingerprint TEXT NOT NULL,
+  status INTEGER NOT NULL DEFAULT 0,
+  content_type TEXT NOT NULL DEFAULT '',
+  location TEXT NOT NULL DEFAULT '',
+  body {{bytes}},
+  created_at BIGINT NOT NULL,
+  PRIMARY KEY (owner, idem_key)
+);
+CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+)SQL"},
   };
   return kAll;
 }

@@ -367,6 +367,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         "context": {"occasion": "work"}, "created_at": 1795685275173})"),
       .success_status = 201,
       .errors = {404},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &FeedbackHandlers::handle_add_feedback),
   });
   router.add({

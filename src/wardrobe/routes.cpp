@@ -173,6 +173,7 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .response_example = kItemExample,
       .success_status = 201,
       .errors = {413, 415, 503},
+      .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &WardrobeHandlers::handle_create_wardrobe_item),
   });
   router.add({
