@@ -1,8 +1,11 @@
 // Identity and limits: register, login, me, own API keys, rate-limit status,
 // and the admin's key management.
 #include <charconv>
+#include <limits>
+#include <optional>
 
 #include "accounts/routes.h"
+#include "http/paging.h"
 #include "http/problem.h"
 
 namespace atelier::api {
@@ -105,7 +108,28 @@ struct AccountHandlers {
   Result<Response> handle_admin_list_keys(const RequestContext& ctx) const;
   Result<Response> handle_admin_create_key(const RequestContext& ctx) const;
   Result<Response> handle_admin_revoke_key(const RequestContext& ctx) const;
+  Result<Response> handle_list_own_keys(const RequestContext& ctx) const;
+  Result<Response> handle_get_own_key(const RequestContext& ctx) const;
+  Result<Response> handle_revoke_own_key(const RequestContext& ctx) const;
+  Result<Response> handle_admin_get_key(const RequestContext& ctx) const;
+  // A page of keys by id (only `user_id`'s when set) as the list `list`.
+  Result<Response> keys_page(const RequestContext& ctx, std::optional<std::int64_t> user_id,
+                             std::string_view list) const;
+  // The key {id} names, when it is `user_id`'s (any key without one); not_found otherwise.
+  Result<ApiKey> key_of(const RequestContext& ctx, std::optional<std::int64_t> user_id) const;
 };
+
+// The signed-in user's id, or why a caller without one cannot manage keys.
+Result<std::int64_t> key_owner(const RequestContext& ctx) {
+  if (!ctx.identity.user_id)
+    return Status::permission_denied("only a user account has keys of its own");
+  return *ctx.identity.user_id;
+}
+
+Result<std::int64_t> key_id_param(const RequestContext& ctx) {
+  return http::parse_integer(ctx.req.path_params.at("id"), "key id", 1,
+                             std::numeric_limits<std::int64_t>::max());
+}
 
 Result<Response> AccountHandlers::handle_export_me(const RequestContext& ctx) const {
   const Identity& id = ctx.identity;
@@ -227,7 +251,58 @@ Result<Response> AccountHandlers::handle_create_own_key(const RequestContext& ct
       NewKey nk, d.auth.create_key(name, ctx.identity.tier, ctx.identity.user_id, ctx.work));
   auto j = key_json(nk.key);
   j["key"] = nk.secret;
-  return Response::json(201, j);
+  Response r = Response::json(201, j);
+  r.set_header("Location", "/v1/keys/" + std::to_string(nk.key.id));
+  return r;
+}
+
+Result<Response> AccountHandlers::keys_page(const RequestContext& ctx,
+                                            std::optional<std::int64_t> user_id,
+                                            std::string_view list) const {
+  ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, list));
+  ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
+  ATELIER_ASSIGN_OR_RETURN(auto keys,
+                           d.auth.list_keys(user_id, start ? start->ts : 0, limit + 1, ctx.work));
+  std::optional<PagePosition> next;
+  if (static_cast<int>(keys.size()) > limit) {
+    keys.resize(static_cast<std::size_t>(limit));
+    next = PagePosition{keys.back().id, ""};
+  }
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const auto& k : keys) arr.push_back(nlohmann::ordered_json(key_json(k)));
+  return http::page_answer(ctx, *d.cursors, list, next, {{"keys", arr}});
+}
+
+Result<ApiKey> AccountHandlers::key_of(const RequestContext& ctx,
+                                       std::optional<std::int64_t> user_id) const {
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t id, key_id_param(ctx));
+  ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(user_id, id - 1, 1, ctx.work));
+  if (keys.empty() || keys.front().id != id)
+    return Status::not_found("no key " + std::to_string(id));
+  return keys.front();
+}
+
+Result<Response> AccountHandlers::handle_list_own_keys(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t user, key_owner(ctx));
+  return keys_page(ctx, user, "keys");
+}
+
+Result<Response> AccountHandlers::handle_get_own_key(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t user, key_owner(ctx));
+  ATELIER_ASSIGN_OR_RETURN(ApiKey k, key_of(ctx, user));
+  return Response::json(200, key_json(k));
+}
+
+Result<Response> AccountHandlers::handle_revoke_own_key(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(const std::int64_t user, key_owner(ctx));
+  ATELIER_ASSIGN_OR_RETURN(ApiKey k, key_of(ctx, user));
+  ATELIER_RETURN_IF_ERROR(d.auth.revoke_key(k.id, ctx.work));
+  return Response::no_content();
+}
+
+Result<Response> AccountHandlers::handle_admin_get_key(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(ApiKey k, key_of(ctx, std::nullopt));
+  return Response::json(200, key_json(k));
 }
 
 Result<Response> AccountHandlers::handle_rate_limit_status(const RequestContext& ctx) const {
@@ -266,10 +341,7 @@ Result<Response> AccountHandlers::handle_rate_limit_status(const RequestContext&
 }
 
 Result<Response> AccountHandlers::handle_admin_list_keys(const RequestContext& ctx) const {
-  ATELIER_ASSIGN_OR_RETURN(auto keys, d.auth.list_keys(ctx.work));
-  nlohmann::json arr = nlohmann::json::array();
-  for (auto& k : keys) arr.push_back(key_json(k));
-  return Response::json(200, {{"keys", arr}});
+  return keys_page(ctx, std::nullopt, "admin_keys");
 }
 
 Result<Response> AccountHandlers::handle_admin_create_key(const RequestContext& ctx) const {
@@ -283,7 +355,9 @@ Result<Response> AccountHandlers::handle_admin_create_key(const RequestContext& 
   ATELIER_ASSIGN_OR_RETURN(NewKey nk, d.auth.create_key(name, tier, std::nullopt, ctx.work));
   auto j = key_json(nk.key);
   j["key"] = nk.secret;
-  return Response::json(201, j);
+  Response r = Response::json(201, j);
+  r.set_header("Location", "/v1/admin/keys/" + std::to_string(nk.key.id));
+  return r;
 }
 
 Result<Response> AccountHandlers::handle_admin_revoke_key(const RequestContext& ctx) const {
@@ -378,6 +452,49 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .errors = {403},
       .handler = http::bind_handler(h, &AccountHandlers::handle_create_own_key),
   });
+  const nlohmann::json key_list = {{"type", "object"},
+                                   {"properties",
+                                    {{"keys", {{"type", "array"}, {"items", kKeySchema}}},
+                                     {"next_cursor", {{"type", {"string", "null"}}}}}}};
+  router.add({
+      .method = Method::get,
+      .path = "/v1/keys",
+      .operation_id = "list_own_keys",
+      .summary = "The signed-in user's API keys, oldest first (never their secrets; cursor "
+                 "pagination)",
+      .tag = "auth",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_schema = key_list,
+      .errors = {403},
+      .query = {http::limit_param(), http::cursor_param()},
+      .handler = http::bind_handler(h, &AccountHandlers::handle_list_own_keys),
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/keys/{id}",
+      .operation_id = "get_own_key",
+      .summary = "One of the signed-in user's API keys (never its secret)",
+      .tag = "auth",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_schema = kKeySchema,
+      .errors = {403, 404},
+      .handler = http::bind_handler(h, &AccountHandlers::handle_get_own_key),
+  });
+  router.add({
+      .method = Method::del,
+      .path = "/v1/keys/{id}",
+      .operation_id = "revoke_own_key",
+      .summary = "Revoke one of the signed-in user's API keys; it stops working at once",
+      .tag = "auth",
+      .access = Access::user,
+      .exec = Exec::worker_pool,
+      .response_content_type = "",
+      .success_status = 204,
+      .errors = {403, 404},
+      .handler = http::bind_handler(h, &AccountHandlers::handle_revoke_own_key),
+  });
   router.add({
       .method = Method::get,
       .path = "/v1/rate-limit/status",
@@ -396,8 +513,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "admin",
       .access = Access::admin,
       .exec = Exec::worker_pool,
-      .response_schema = {{"type", "object"},
-                          {"properties", {{"keys", {{"type", "array"}, {"items", kKeySchema}}}}}},
+      .response_schema = key_list,
+      .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &AccountHandlers::handle_admin_list_keys),
   });
   router.add({
@@ -429,6 +546,18 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .success_status = 204,
       .errors = {400, 404},
       .handler = http::bind_handler(h, &AccountHandlers::handle_admin_revoke_key),
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/admin/keys/{id}",
+      .operation_id = "admin_get_key",
+      .summary = "One API key (never its secret)",
+      .tag = "admin",
+      .access = Access::admin,
+      .exec = Exec::worker_pool,
+      .response_schema = kKeySchema,
+      .errors = {400, 404},
+      .handler = http::bind_handler(h, &AccountHandlers::handle_admin_get_key),
   });
 }
 

@@ -6,9 +6,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/page_cursor.h"
 #include "store/database.h"
 
 namespace atelier::chat {
@@ -48,6 +50,11 @@ class ConversationRepository {
   Result<Conversation> find(const std::string& owner, const std::string& id);
   // Most recently updated first, at most `limit`.
   Result<std::vector<Conversation>> list(const std::string& owner, int limit);
+  // The same, a page at a time: those after `before` (keyset on updated_at,
+  // id), at most `limit`, and where the next page starts.
+  Result<std::vector<Conversation>> list(const std::string& owner, int limit,
+                                         const std::optional<PagePosition>& before,
+                                         std::optional<PagePosition>* next);
   // Its messages after `after_seq`, oldest first, at most `limit` (0: all,
   // which the bounds above keep small).
   Result<std::vector<Message>> messages(const std::string& owner, const std::string& id,

@@ -34,8 +34,8 @@ ordered_json ranks(const chat::Retrieved& r) {
 ordered_json conversation_json(const chat::Conversation& c) {
   return {{"id", c.id},
           {"title", c.title},
-          {"created_at", c.created_at},
-          {"updated_at", c.updated_at},
+          {"created_at", http::seconds_of_ms(c.created_at)},
+          {"updated_at", http::seconds_of_ms(c.updated_at)},
           {"messages", c.messages}};
 }
 
@@ -47,7 +47,7 @@ ordered_json messages_json(const std::vector<chat::Message>& messages) {
                    {"role", m.role},
                    {"content", m.content},
                    {"sources", sources.is_discarded() ? ordered_json::array() : sources},
-                   {"created_at", m.created_at}});
+                   {"created_at", http::seconds_of_ms(m.created_at)}});
   }
   return arr;
 }
@@ -155,10 +155,14 @@ Result<Response> ChatHandlers::handle_create_conversation(const RequestContext& 
 }
 
 Result<Response> ChatHandlers::handle_list_conversations(const RequestContext& ctx) const {
-  ATELIER_ASSIGN_OR_RETURN(auto list, svc.conversations().in(ctx.work).list(ctx.identity.id, 100));
+  ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, "conversations"));
+  ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
+  std::optional<PagePosition> next;
+  ATELIER_ASSIGN_OR_RETURN(
+      auto list, svc.conversations().in(ctx.work).list(ctx.identity.id, limit, start, &next));
   ordered_json arr = ordered_json::array();
   for (const auto& c : list) arr.push_back(conversation_json(c));
-  return Response::json_ordered(200, {{"conversations", arr}});
+  return http::page_answer(ctx, *d.cursors, "conversations", next, {{"conversations", arr}});
 }
 
 Result<Response> ChatHandlers::handle_get_conversation(const RequestContext& ctx) const {
@@ -178,9 +182,8 @@ Result<Response> ChatHandlers::handle_get_conversation(const RequestContext& ctx
   std::optional<PagePosition> next;
   if (static_cast<std::int64_t>(messages.size()) == limit)
     next = PagePosition{messages.back().seq, ""};
-  j["next_cursor"] = http::next_cursor(ctx, *d.cursors, list, next);
   j["messages"] = messages_json(messages);
-  return Response::json_ordered(200, j);
+  return http::page_answer(ctx, *d.cursors, list, next, std::move(j));
 }
 
 Result<Response> ChatHandlers::handle_delete_conversation(const RequestContext& ctx) const {
@@ -278,7 +281,7 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
                          {"properties", {{"title", {{"type", "string"}, {"maxLength", 200}}}}}},
       .request_example = {{"title", "fabrics for winter"}},
       .response_example = nlohmann::json::parse(R"({"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
-        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690000000,
+        "title": "fabrics for winter", "created_at": 1795690000, "updated_at": 1795690000,
         "messages": 0})"),
       .success_status = 201,
       .idempotency = http::Idempotency::pipeline,
@@ -288,14 +291,15 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .method = Method::get,
       .path = "/v1/conversations",
       .operation_id = "list_conversations",
-      .summary = "The caller's conversations, most recently updated first",
+      .summary = "The caller's conversations, most recently updated first (cursor pagination)",
       .tag = "chat",
       .access = Access::user,
       .exec = Exec::worker_pool,
       .response_example =
           nlohmann::json::parse(R"({"conversations": [{"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
-        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690004000,
-        "messages": 2}]})"),
+        "title": "fabrics for winter", "created_at": 1795690000, "updated_at": 1795690004,
+        "messages": 2}], "next_cursor": null})"),
+      .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &ChatHandlers::handle_list_conversations),
   });
   router.add({
@@ -308,13 +312,13 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .access = Access::user,
       .exec = Exec::worker_pool,
       .response_example = nlohmann::json::parse(R"({"id": "cv_4f0a9c2b7e1d3a5c6b8e9f01",
-        "title": "fabrics for winter", "created_at": 1795690000000, "updated_at": 1795690004000,
+        "title": "fabrics for winter", "created_at": 1795690000, "updated_at": 1795690004,
         "messages": [{"seq": 1, "role": "user", "content": "What is tweed?", "sources": [],
-                      "created_at": 1795690004000},
+                      "created_at": 1795690004},
                      {"seq": 2, "role": "assistant",
                       "content": "tweed: thick woolen fabric used for clothing; originated in Scotland [1]",
                       "sources": [{"n": 1, "id": "wn30-n-04516116", "collection": "style-glossary"}],
-                      "created_at": 1795690004000}], "next_cursor": null})"),
+                      "created_at": 1795690004}], "next_cursor": null})"),
       .errors = {404},
       .query = {http::QueryParam{"limit", "1-1000, default 100", {{"type", "integer"}}},
                 http::cursor_param()},

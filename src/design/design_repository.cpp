@@ -92,6 +92,31 @@ Result<std::vector<Room>> DesignRepository::list_rooms(const std::string& owner)
                        {owner}, read_room);
 }
 
+Result<RoomPage> DesignRepository::list_rooms(const std::string& owner, int limit,
+                                              const std::optional<PagePosition>& before) {
+  std::optional<std::int64_t> before_ts;
+  std::optional<std::string> before_id;
+  if (before) {
+    before_ts = before->ts;
+    before_id = before->id;
+  }
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  ATELIER_ASSIGN_OR_RETURN(
+      auto found,
+      db::all<Room>(*c,
+                    "SELECT " ATELIER_ROOM_COLUMNS
+                    " FROM rooms WHERE owner=?1 AND (?2 IS NULL OR created_at < ?2 OR "
+                    "(created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
+                    {owner, before_ts, before_id, limit + 1}, read_room));
+  RoomPage page;
+  if (static_cast<int>(found.size()) > limit) {
+    found.resize(static_cast<std::size_t>(limit));
+    page.next = PagePosition{found.back().created_at, found.back().id};
+  }
+  page.items = std::move(found);
+  return page;
+}
+
 Status DesignRepository::delete_room(const std::string& owner, const std::string& id) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(auto n,

@@ -30,6 +30,9 @@ class DesignRepository {
   Result<Room> create_room(const Room& r);
   Result<Room> find_room(const std::string& owner, const std::string& id);
   Result<std::vector<Room>> list_rooms(const std::string& owner);
+  // Newest first, a page at a time (keyset on created_at, id).
+  Result<RoomPage> list_rooms(const std::string& owner, int limit,
+                              const std::optional<PagePosition>& before);
   Status delete_room(const std::string& owner, const std::string& id);
 
   // already_exists when (owner, idempotency_key) is taken.

@@ -46,6 +46,11 @@ struct Design {
   std::string request_hash;
 };
 
+struct RoomPage {
+  std::vector<Room> items;
+  std::optional<PagePosition> next;  // where the next page starts (newest first)
+};
+
 struct DesignPage {
   std::vector<Design> items;
   std::optional<PagePosition> next;  // where the next page starts (newest first)

@@ -26,7 +26,7 @@ nlohmann::ordered_json room_json(const Room& r) {
           {"width", r.width},
           {"height", r.height},
           {"content_type", r.content_type},
-          {"created_at", r.created_at},
+          {"created_at", http::seconds_of_ms(r.created_at)},
           {"image_url", "/v1/rooms/" + r.id + "/image"}};
 }
 
@@ -50,11 +50,12 @@ nlohmann::ordered_json design_json(const Design& d) {
   j["attempts"] = d.attempts;
   if (d.canny_low) j["control_thresholds"] = {*d.canny_low, *d.canny_high};
   nlohmann::ordered_json t;
-  t["created_at"] = d.created_at;
-  t["started_at"] =
-      d.started_at ? nlohmann::ordered_json(*d.started_at) : nlohmann::ordered_json(nullptr);
-  t["finished_at"] =
-      d.finished_at ? nlohmann::ordered_json(*d.finished_at) : nlohmann::ordered_json(nullptr);
+  auto seconds = [](const std::optional<std::int64_t>& ms) {
+    return ms ? nlohmann::ordered_json(http::seconds_of_ms(*ms)) : nlohmann::ordered_json(nullptr);
+  };
+  t["created_at"] = http::seconds_of_ms(d.created_at);
+  t["started_at"] = seconds(d.started_at);
+  t["finished_at"] = seconds(d.finished_at);
   if (d.started_at) t["queue_ms"] = *d.started_at - d.created_at;
   if (d.started_at && d.finished_at) t["run_ms"] = *d.finished_at - *d.started_at;
   j["timings"] = t;
@@ -135,10 +136,12 @@ Result<Response> DesignHandlers::handle_create_room(const RequestContext& ctx) c
 }
 
 Result<Response> DesignHandlers::handle_list_rooms(const RequestContext& ctx) const {
-  ATELIER_ASSIGN_OR_RETURN(auto rooms, svc.rooms(ctx.identity.id, ctx.work));
+  ATELIER_ASSIGN_OR_RETURN(auto cursor, http::page_start(ctx, *d.cursors, "rooms"));
+  ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
+  ATELIER_ASSIGN_OR_RETURN(auto page, svc.rooms(ctx.identity.id, limit, cursor, ctx.work));
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-  for (const auto& x : rooms) arr.push_back(room_json(x));
-  return Response::json_ordered(200, {{"rooms", arr}});
+  for (const auto& x : page.items) arr.push_back(room_json(x));
+  return http::page_answer(ctx, *d.cursors, "rooms", page.next, {{"rooms", arr}});
 }
 
 Result<Response> DesignHandlers::handle_get_room(const RequestContext& ctx) const {
@@ -246,8 +249,7 @@ Result<Response> DesignHandlers::handle_list_designs(const RequestContext& ctx) 
   for (const auto& x : page.items) arr.push_back(design_json(x));
   nlohmann::ordered_json out;
   out["designs"] = arr;
-  out["next_cursor"] = http::next_cursor(ctx, *d.cursors, "designs", page.next);
-  return Response::json_ordered(200, out);
+  return http::page_answer(ctx, *d.cursors, "designs", page.next, std::move(out));
 }
 
 Result<Response> DesignHandlers::handle_design_image(const RequestContext& ctx) const {
@@ -334,10 +336,11 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .method = Method::get,
       .path = "/v1/rooms",
       .operation_id = "list_rooms",
-      .summary = "The caller's rooms, newest first",
+      .summary = "The caller's rooms, newest first (cursor pagination)",
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &DesignHandlers::handle_list_rooms),
   });
   router.add({

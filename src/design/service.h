@@ -110,6 +110,10 @@ class DesignService {
   Result<std::vector<Room>> rooms(const std::string& owner, const WorkContext& work = {}) {
     return store_.in(work).list_rooms(owner);
   }
+  Result<RoomPage> rooms(const std::string& owner, int limit,
+                         const std::optional<PagePosition>& cursor, const WorkContext& work = {}) {
+    return store_.in(work).list_rooms(owner, limit, cursor);
+  }
   Result<Room> room(const std::string& owner, const std::string& id, const WorkContext& work = {}) {
     return store_.in(work).find_room(owner, id);
   }

@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <cctype>
+#include <cmath>
 
 namespace atelier::http {
 
@@ -135,17 +136,71 @@ Result<double> parse_number(std::string_view text, std::string_view name, double
   return x;
 }
 
+double round_for_answer(double x) {
+  // Zero, NaN, infinities and subnormal-scale values are left as they are.
+  if (!std::isfinite(x) || std::fabs(x) < 1e-290 || std::fabs(x) > 1e290) return x;
+  const int exp10 = static_cast<int>(std::floor(std::log10(std::fabs(x))));
+  const double scale = std::pow(10.0, 5 - exp10);
+  return std::round(x * scale) / scale;
+}
+
+namespace {
+
+// Rounds every floating-point number in `j` (round_for_answer); integers
+// and the rest are left alone.
+template <class J>
+void round_numbers(J& j) {
+  if (j.is_number_float()) {
+    j = round_for_answer(j.template get<double>());
+  } else if (j.is_structured()) {
+    for (auto& v : j) round_numbers(v);
+  }
+}
+
+template <class J>
+std::string dump_exact(const J& j) {
+  return j.dump(-1, ' ', false, J::error_handler_t::replace);
+}
+
+template <class J>
+bool has_float(const J& j) {
+  if (j.is_number_float()) return true;
+  if (!j.is_structured()) return false;
+  for (const auto& v : j) {
+    if (has_float(v)) return true;
+  }
+  return false;
+}
+
+// Copies only an answer that has fractional numbers to round.
+template <class J>
+std::string dump_answer(const J& j) {
+  if (!has_float(j)) return dump_exact(j);
+  J rounded = j;
+  round_numbers(rounded);
+  return dump_exact(rounded);
+}
+
+}  // namespace
+
 Response Response::json(int status, const nlohmann::json& j) {
   Response r;
   r.status = status;
-  r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body = dump_answer(j);
   return r;
 }
 
 Response Response::json_ordered(int status, const nlohmann::ordered_json& j) {
   Response r;
   r.status = status;
-  r.body = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  r.body = dump_answer(j);
+  return r;
+}
+
+Response Response::json_vectors(int status, const nlohmann::ordered_json& j) {
+  Response r;
+  r.status = status;
+  r.body = dump_exact(j);
   return r;
 }
 

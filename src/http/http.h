@@ -141,6 +141,9 @@ struct Response {
   static Response json(int status, const nlohmann::json& j);
   // Keys in insertion order, and cheaper to build than std::map-backed objects.
   static Response json_ordered(int status, const nlohmann::ordered_json& j);
+  // An answer that carries vectors (embeddings): its numbers go out as
+  // computed, not rounded (json and json_ordered round; see round_for_answer).
+  static Response json_vectors(int status, const nlohmann::ordered_json& j);
   // 204 with no body and no Content-Type.
   static Response no_content();
   // What a handler that streamed its answer returns.
@@ -156,5 +159,17 @@ struct Response {
 };
 
 std::string url_decode(std::string_view s, bool plus_is_space);
+
+// Every time in an answer is in Unix seconds (OpenAI's `created` is too);
+// capabilities that keep milliseconds convert here, at the edge.
+constexpr std::int64_t seconds_of_ms(std::int64_t ms) {
+  return ms / 1000;
+}
+// Every fractional number in an answer is rounded here, at the edge, to six
+// significant digits: what a float model or a price means, without
+// 102.62211538461541. Response::json and json_ordered apply it to every
+// number in the answer (embedding vectors keep float precision: 6 digits
+// is under float32's 7, so nothing a client can rely on is lost).
+double round_for_answer(double x);
 
 }  // namespace atelier::http

@@ -1,5 +1,7 @@
 #include "http/openapi.h"
 
+#include <algorithm>
+
 #include "http/problem.h"
 
 namespace atelier::http {
@@ -70,6 +72,11 @@ nlohmann::json headers_of(const RouteSpec& r, int status) {
     h["RateLimit-Reset"] = header_doc("integer", "seconds until it resets");
   }
   if (status == 201) h["Location"] = header_doc("string", "the URL of what was made");
+  const bool paged = std::any_of(r.query.begin(), r.query.end(),
+                                 [](const QueryParam& q) { return q.name == "cursor"; });
+  if (status < 300 && paged)
+    h["Link"] =
+        header_doc("string", "<next page URL>; rel=\"next\" (RFC 8288), while there is one");
   if (status < 300 && r.idempotency != Idempotency::none)
     h["Idempotent-Replayed"] =
         header_doc("string",

@@ -24,5 +24,14 @@ nlohmann::ordered_json next_cursor(const RequestContext& ctx, const PageCursors&
 
 // The route's documentation of ?cursor=.
 QueryParam cursor_param();
+// ?limit= (1 to `max`, default `fallback`) and its documentation.
+Result<int> page_limit(const RequestContext& ctx, int fallback = 20, int max = 100);
+QueryParam limit_param(int fallback = 20, int max = 100);
+
+// A page's answer: `body` with "next_cursor" set, and, when there is a next
+// page, a Link header (RFC 8288, rel="next") to it: this request's own path
+// and query with the new cursor.
+Response page_answer(const RequestContext& ctx, const PageCursors& cursors, std::string_view list,
+                     const std::optional<PagePosition>& next, nlohmann::ordered_json body);
 
 }  // namespace atelier::http

@@ -167,6 +167,14 @@ Result<std::vector<ApiKey>> AccountRepository::list_api_keys() {
   return db::all<ApiKey>(*c, ATELIER_KEY_SELECT " ORDER BY id", {}, read_key);
 }
 
+Result<std::vector<ApiKey>> AccountRepository::list_api_keys(std::optional<std::int64_t> user_id,
+                                                             std::int64_t after_id, int limit) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return db::all<ApiKey>(
+      *c, ATELIER_KEY_SELECT " WHERE (?1 IS NULL OR user_id = ?1) AND id > ?2 ORDER BY id LIMIT ?3",
+      {user_id, after_id, limit}, read_key);
+}
+
 Status AccountRepository::revoke_api_key(std::int64_t id) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(

@@ -44,6 +44,9 @@ class AccountRepository {
   Result<ApiKey> create_api_key(const ApiKey& k);
   Result<ApiKey> find_api_key_by_hash(const std::string& hash);
   Result<std::vector<ApiKey>> list_api_keys();
+  // A page of keys by id: at most `limit` after `after_id`, only `user_id`'s when set.
+  Result<std::vector<ApiKey>> list_api_keys(std::optional<std::int64_t> user_id,
+                                            std::int64_t after_id, int limit);
   Status revoke_api_key(std::int64_t id);
 
  private:

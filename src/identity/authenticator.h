@@ -85,6 +85,11 @@ class Authenticator {
   Result<std::vector<ApiKey>> list_keys(const WorkContext& work = {}) {
     return store_.in(work).list_api_keys();
   }
+  // A page of keys by id (AccountRepository::list_api_keys).
+  Result<std::vector<ApiKey>> list_keys(std::optional<std::int64_t> user_id, std::int64_t after_id,
+                                        int limit, const WorkContext& work = {}) {
+    return store_.in(work).list_api_keys(user_id, after_id, limit);
+  }
 
   const JwtCodec& jwt() const { return jwt_; }
   bool allow_anonymous() const { return allow_anonymous_; }

@@ -1,9 +1,11 @@
 // Collections, bulk ingest, delete, BM25 / vector / hybrid search, index stats.
+#include <algorithm>
 #include <charconv>
 #include <sstream>
 
 #include "core/ids.h"
 #include "core/json.h"
+#include "http/paging.h"
 #include "http/problem.h"
 #include "search/routes.h"
 
@@ -148,12 +150,22 @@ Result<Response> SearchHandlers::handle_create_collection(const RequestContext& 
 }
 
 Result<Response> SearchHandlers::handle_list_collections(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, "collections"));
+  ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
   ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
+  // By name, a page after the name the cursor holds.
+  std::sort(cols.begin(), cols.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
-  for (auto& c : cols) arr.push_back(collection_json(c));
-  nlohmann::ordered_json j;
-  j["collections"] = arr;
-  return Response::json_ordered(200, j);
+  std::optional<PagePosition> next;
+  for (auto& c : cols) {
+    if (start && c.name <= start->id) continue;
+    if (static_cast<int>(arr.size()) == limit) {
+      next = PagePosition{0, arr.back()["name"].get<std::string>()};
+      break;
+    }
+    arr.push_back(collection_json(c));
+  }
+  return http::page_answer(ctx, *d.cursors, "collections", next, {{"collections", arr}});
 }
 
 Result<Response> SearchHandlers::handle_get_collection(const RequestContext& ctx) const {
@@ -308,6 +320,7 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
+      .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &SearchHandlers::handle_list_collections),
   });
   router.add({

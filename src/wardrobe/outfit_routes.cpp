@@ -364,7 +364,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
       .response_example =
           nlohmann::json::parse(R"({"id": "fb_103cf7c36b3485e6fa92c3bc", "event": "like",
         "item_ids": ["wi_6a182d9d610e44383a1901aa", "wi_68af7a1edead99e3d08d559b"],
-        "context": {"occasion": "work"}, "created_at": 1795685275173})"),
+        "context": {"occasion": "work"}, "created_at": 1795685275})"),
       .success_status = 201,
       .errors = {404},
       .idempotency = http::Idempotency::pipeline,

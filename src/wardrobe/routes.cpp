@@ -98,8 +98,7 @@ Result<Response> WardrobeHandlers::handle_list_wardrobe_items(const RequestConte
   for (const auto& x : page.items) arr.push_back(item_json(x));
   ordered_json out;
   out["items"] = arr;
-  out["next_cursor"] = http::next_cursor(ctx, *d.cursors, "wardrobe_items", page.next);
-  return Response::json_ordered(200, out);
+  return http::page_answer(ctx, *d.cursors, "wardrobe_items", page.next, std::move(out));
 }
 
 Result<Response> WardrobeHandlers::handle_get_wardrobe_item(const RequestContext& ctx) const {

@@ -75,8 +75,8 @@ ordered_json item_json(const Item& it) {
   j["embedding_model"] = it.embedding_model;
   j["tag_embedding_model"] =
       it.tag_embedding_model.empty() ? ordered_json(nullptr) : ordered_json(it.tag_embedding_model);
-  j["created_at"] = it.created_at;
-  j["updated_at"] = it.updated_at;
+  j["created_at"] = http::seconds_of_ms(it.created_at);
+  j["updated_at"] = http::seconds_of_ms(it.updated_at);
   return j;
 }
 
@@ -170,7 +170,7 @@ const nlohmann::json kItemExample = nlohmann::json::parse(R"({
   "image": {"url": "/v1/wardrobe/items/wi_6a182d9d610e44383a1901aa/image",
             "content_type": "image/jpeg", "width": 224, "height": 224},
   "embedding_model": "mobilenet-v2", "tag_embedding_model": "glove-sif-100d",
-  "created_at": 1795685274905, "updated_at": 1795685274905
+  "created_at": 1795685274, "updated_at": 1795685274
 })");
 
 nlohmann::json with(nlohmann::json j, const nlohmann::json& more) {
@@ -187,7 +187,7 @@ ordered_json feedback_json(const wardrobe::Feedback& f) {
           {"event", f.event},
           {"item_ids", f.item_ids},
           {"context", ctx},
-          {"created_at", f.created_at}};
+          {"created_at", http::seconds_of_ms(f.created_at)}};
 }
 
 }  // namespace atelier::api::wardrobe_routes

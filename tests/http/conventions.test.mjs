@@ -133,3 +133,99 @@ test('every POST that creates honours Idempotency-Key: a retry replays, another 
 
 const postJsonKeyed = (route, obj, key) =>
   call('POST', route, JSON.stringify(obj), { 'content-type': 'application/json', 'idempotency-key': key });
+
+// Every number with a fraction has at most six significant digits.
+function assertRounded(text, where) {
+  const found = [...text.matchAll(/-?\d+\.\d+(?:[eE][-+]?\d+)?/g)];
+  assert.ok(found.length > 0, `${where}: no fractional number to check in ${text.slice(0, 200)}`);
+  for (const m of found) {
+    const digits = m[0].replace(/^-/, '').replace(/[eE].*$/, '').replace('.', '').replace(/^0+/, '');
+    assert.ok(digits.length <= 6, `${where}: ${m[0]} is not rounded`);
+  }
+}
+
+test('lists are cursor pages with a Link to the next one; times are Unix seconds; numbers are rounded', async () => {
+  const now = Date.now() / 1000;
+  const reg = await fetch(`${s.url}/v1/auth/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'pages@example.com', password: 'correct horse battery' }),
+  });
+  const token = (await json(reg)).access_token;
+  const as = (method, route, body, headers = {}) =>
+    fetch(`${s.url}${route}`, { method, body, headers: { authorization: `Bearer ${token}`, ...headers } });
+  const outfits = JSON.parse(readFileSync(path.join(SHARED, 'outfits/outfits.json'), 'utf8'));
+  const room = readdirSync(path.join(SHARED, 'rooms/bedroom')).find((f) => f.endsWith('.jpg'));
+  const roomBytes = readFileSync(path.join(SHARED, 'rooms/bedroom', room));
+  const keyIds = [];
+  for (let i = 0; i < 3; i++) {
+    await as('POST', '/v1/conversations', JSON.stringify({ title: `page ${i}` }), { 'content-type': 'application/json' });
+    await as('POST', '/v1/collections', JSON.stringify({ name: `pages-${i}` }), { 'content-type': 'application/json' });
+    await as('POST', `/v1/rooms?room_type=bedroom&name=p${i}`, roomBytes, { 'content-type': 'image/jpeg' });
+    const fd = new FormData();
+    fd.append('image', new Blob([readFileSync(path.join(SHARED, 'outfits', outfits[2].items[i].image))], { type: 'image/jpeg' }), 'i.jpg');
+    await as('POST', '/v1/wardrobe/items', fd);
+    const k = await as('POST', '/v1/keys', JSON.stringify({ name: `k${i}` }), { 'content-type': 'application/json' });
+    assert.equal(k.status, 201);
+    const made = await json(k);
+    assert.equal(k.headers.get('location'), `/v1/keys/${made.id}`);
+    keyIds.push(made.id);
+  }
+  for (const [route, field, idField] of [['/v1/conversations', 'conversations', 'id'], ['/v1/collections', 'collections', 'name'],
+    ['/v1/rooms', 'rooms', 'id'], ['/v1/wardrobe/items', 'items', 'id'], ['/v1/keys', 'keys', 'id']]) {
+    const seen = [];
+    let next = `${route}?limit=2`;
+    let pages = 0;
+    while (next) {
+      const r = await as('GET', next);
+      assert.equal(r.status, 200, `${next}: ${await r.clone().text()}`);
+      const body = await json(r);
+      assert.ok(body[field].length <= 2, next);
+      seen.push(...body[field].map((x) => x[idField]));
+      for (const x of body[field]) {
+        if ('created_at' in x) assert.ok(Math.abs(x.created_at - now) < 3600, `${route}: created_at ${x.created_at} is not Unix seconds`);
+      }
+      const link = r.headers.get('link');
+      if (body.next_cursor === null) {
+        assert.equal(link, null, next);
+        next = null;
+      } else {
+        const m = /^<([^>]+)>; rel="next"$/.exec(link ?? '');
+        assert.ok(m, `${next}: Link ${link}`);
+        assert.ok(m[1].startsWith(`${route}?`) && m[1].includes('limit=2'), m[1]);
+        next = m[1];
+      }
+      pages += 1;
+    }
+    assert.equal(new Set(seen).size, seen.length, `${route}: a page repeated an entry`);
+    assert.ok(seen.length >= 3 && pages >= 2, `${route}: ${seen.length} in ${pages} pages`);
+  }
+
+  // Own keys: fetched, listed, invisible to others, revoked.
+  const mine = await as('GET', `/v1/keys/${keyIds[0]}`);
+  assert.equal(mine.status, 200);
+  assert.equal((await json(mine)).key, undefined, 'a key is never shown again');
+  const stranger = createKey(s, 'premium', 'stranger');
+  for (const method of ['GET', 'DELETE']) {
+    const r = await fetch(`${s.url}/v1/keys/${keyIds[0]}`, { method, headers: { authorization: `Bearer ${stranger}` } });
+    assert.ok([403, 404].includes(r.status), `${method}: ${r.status}`);
+  }
+  const other = await fetch(`${s.url}/v1/auth/register`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'pages-other@example.com', password: 'correct horse battery' }),
+  });
+  const otherToken = (await json(other)).access_token;
+  const peek = await fetch(`${s.url}/v1/keys/${keyIds[0]}`, { headers: { authorization: `Bearer ${otherToken}` } });
+  assert.equal(peek.status, 404);
+  assert.equal((await as('DELETE', `/v1/keys/${keyIds[0]}`)).status, 204);
+  assert.equal((await as('GET', `/v1/keys/${keyIds[0]}`)).status, 200);
+  assert.equal((await json(await as('GET', `/v1/keys/${keyIds[0]}`))).revoked, true);
+
+  // Numbers: an outfit's scores and a detection's boxes, as sent.
+  const items = (await json(await as('GET', '/v1/wardrobe/items'))).items;
+  const evaluated = await as('POST', '/v1/outfits/evaluate', JSON.stringify({ item_ids: items.slice(0, 3).map((x) => x.id) }), { 'content-type': 'application/json' });
+  assert.equal(evaluated.status, 200);
+  assertRounded(await evaluated.text(), 'outfits/evaluate');
+  const detected = await as('POST', '/v1/vision/detect', roomBytes, { 'content-type': 'image/jpeg' });
+  assert.equal(detected.status, 200);
+  assertRounded(await detected.text(), 'vision/detect');
+});
