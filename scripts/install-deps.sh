@@ -9,7 +9,7 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 PKGS=(
-  build-essential cmake ninja-build pkg-config git curl ca-certificates
+  build-essential cmake ninja-build pkg-config git curl jq ca-certificates
   # HTTP, JSON, logs, metrics, CLI, config
   librestinio-dev libasio-dev libhttp-parser-dev libfmt-dev nlohmann-json3-dev
   libspdlog-dev prometheus-cpp-dev libcli11-dev libyaml-cpp-dev

@@ -436,6 +436,9 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "auth",
       .access = Access::user,
       .cost = 1,
+      .response_example = nlohmann::json::parse(R"({"identity": "key:3", "tier": "premium",
+        "role": "user", "credential": "api_key", "user_id": null,
+        "usage_today": {"units": 1, "requests": 1, "limit": 5000}})"),
       .handler = http::bind_handler(h, &AccountHandlers::handle_me),
   });
   router.add({
@@ -503,6 +506,11 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .tag = "auth",
       .access = Access::caller,
       .rate_limited = false,
+      .response_example = nlohmann::json::parse(R"({"anonymous": false, "blocked": false,
+        "blocked_for_s": 0, "daily_quota": {"day": "2026-12-06", "limit": 10000, "remaining": null,
+        "requests": 1, "reset_s": 19142, "used": 1}, "identity": "key:1",
+        "limits": [{"limit": 120, "name": "identity_minute", "remaining": 119, "reset_s": 2}],
+        "tier": "premium"})"),
       .handler = http::bind_handler(h, &AccountHandlers::handle_rate_limit_status),
   });
   router.add({

@@ -58,8 +58,19 @@ Result<Response> OpsHandlers::handle_health_live(const RequestContext&) const {
   return Response::json(200, {{"status", "alive"}});
 }
 
+// What an open probe may show of a component: up or down, and whether
+// readiness needs it. Its details (the database's user and host, model
+// paths, errors) are for /health/detailed, which production keeps to admins.
+nlohmann::json component_states(const nlohmann::json& components) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [name, c] : components.items())
+    out[name] = {{"status", c.value("status", "down")}, {"required", c.value("required", false)}};
+  return out;
+}
+
 Result<Response> OpsHandlers::handle_health_ready(const RequestContext& ctx) const {
   auto report = d.health.check();
+  report.components = component_states(report.components);
   if (d.draining()) {
     report.ready = false;
     report.failing.insert(report.failing.begin(), "server (draining)");

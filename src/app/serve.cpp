@@ -457,6 +457,9 @@ int serve(const Config& cfg) {
     log::shutdown();
     return fail(st);
   }
+  std::vector<std::string> required_models;
+  for (const auto& m : c.required_models) required_models.push_back("model:" + m);
+  health.require(required_models);
   *openapi = http::build_openapi(router, kVersion).dump();
 
   http::Pipeline pipeline(pipeline_options(c), router, auth, *limits.limiter, *limits.ledger,

@@ -405,6 +405,26 @@ const std::vector<Setting>& settings() {
     t.push_back(bool_setting("metrics_enabled", &Config::metrics_enabled, "serve /metrics"));
     t.push_back(bool_setting("detailed_health_admin_only", &Config::detailed_health_admin_only,
                              "/health/detailed needs an admin"));
+    {
+      Setting s{"required_models",
+                "comma-separated models readiness needs (e.g. yolox-nano,mobilenet-v2)"};
+      s.set = [](Config& c, const std::string& v) -> std::string {
+        c.required_models.clear();
+        std::stringstream ss(v);
+        std::string item;
+        while (std::getline(ss, item, ',')) {
+          item = trim(item);
+          if (!item.empty()) c.required_models.push_back(item);
+        }
+        return {};
+      };
+      s.get = [](const Config& c) {
+        std::string out;
+        for (auto& m : c.required_models) out += (out.empty() ? "" : ",") + m;
+        return out;
+      };
+      t.push_back(std::move(s));
+    }
     return t;
   }();
   return table;

@@ -166,6 +166,10 @@ struct Config {
   bool access_log = true;
   bool metrics_enabled = true;
   bool detailed_health_admin_only = false;
+  // Models readiness needs (names as /health/ready shows them after "model:",
+  // e.g. yolox-nano): a replica without one of them never goes Ready, rather
+  // than serving 503 on vision or the wardrobe.
+  std::vector<std::string> required_models;
 
   // Non-fatal findings while loading (unknown ATELIER_* variables); logged at start.
   std::vector<std::string> warnings;

@@ -27,6 +27,12 @@ class HealthRegistry {
     components_.push_back({std::move(name), required, std::move(probe)});
   }
 
+  // Makes these components required whatever they were added as; a name
+  // that no component has is reported down ("not loaded"). Before serving.
+  void require(const std::vector<std::string>& names) {
+    for (const auto& n : names) required_names_.push_back(n);
+  }
+
   struct Report {
     bool ready = true;
     std::vector<std::string> failing;  // required components that are down
@@ -42,15 +48,22 @@ class HealthRegistry {
       } catch (const std::exception& e) {
         h = {false, e.what(), nlohmann::json::object()};
       }
+      const bool required = c.required || named_required(c.name);
       nlohmann::json j = h.info;
       j["status"] = h.ok ? "up" : "down";
-      j["required"] = c.required;
+      j["required"] = required;
       if (!h.detail.empty()) j["detail"] = h.detail;
       r.components[c.name] = j;
-      if (!h.ok && c.required) {
+      if (!h.ok && required) {
         r.ready = false;
         r.failing.push_back(c.name);
       }
+    }
+    for (const auto& n : required_names_) {
+      if (r.components.contains(n)) continue;
+      r.components[n] = {{"status", "down"}, {"required", true}, {"detail", "not loaded"}};
+      r.ready = false;
+      r.failing.push_back(n);
     }
     return r;
   }
@@ -61,7 +74,15 @@ class HealthRegistry {
     bool required;
     Probe probe;
   };
+  bool named_required(const std::string& name) const {
+    for (const auto& n : required_names_) {
+      if (n == name) return true;
+    }
+    return false;
+  }
+
   std::vector<Component> components_;
+  std::vector<std::string> required_names_;  // "model:<name>"
 };
 
 }  // namespace atelier

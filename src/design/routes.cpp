@@ -56,8 +56,12 @@ nlohmann::ordered_json design_json(const Design& d) {
   t["created_at"] = http::seconds_of_ms(d.created_at);
   t["started_at"] = seconds(d.started_at);
   t["finished_at"] = seconds(d.finished_at);
-  if (d.started_at) t["queue_ms"] = *d.started_at - d.created_at;
-  if (d.started_at && d.finished_at) t["run_ms"] = *d.finished_at - *d.started_at;
+  // The same keys in every state: null until known.
+  t["queue_ms"] = d.started_at ? nlohmann::ordered_json(*d.started_at - d.created_at)
+                               : nlohmann::ordered_json(nullptr);
+  t["run_ms"] = d.started_at && d.finished_at
+                    ? nlohmann::ordered_json(*d.finished_at - *d.started_at)
+                    : nlohmann::ordered_json(nullptr);
   j["timings"] = t;
   j["image_url"] = d.output_blob ? nlohmann::ordered_json("/v1/designs/" + d.id + "/image")
                                  : nlohmann::ordered_json(nullptr);
@@ -327,6 +331,11 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .exec = Exec::worker_pool,
       .request_body = image_request_body(
           {{"name", {{"type", "string"}}}, {"room_type", {{"type", "string"}}}}, false),
+      .response_example = nlohmann::json::parse(
+          R"({"id": "rm_1d0edc7e6a321c0e480ac153", "name": "guest", "room_type": "bedroom",
+        "width": 350, "height": 247, "content_type": "image/jpeg",
+        "created_at": 1796583480,
+        "image_url": "/v1/rooms/rm_1d0edc7e6a321c0e480ac153/image"})"),
       .success_status = 201,
       .errors = {413, 415},
       .idempotency = http::Idempotency::pipeline,
@@ -340,6 +349,12 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"rooms": [{"id": "rm_1d0edc7e6a321c0e480ac153", "name": "guest",
+        "room_type": "bedroom", "width": 350, "height": 247,
+        "content_type": "image/jpeg", "created_at": 1796583480,
+        "image_url": "/v1/rooms/rm_1d0edc7e6a321c0e480ac153/image"}],
+        "next_cursor": null})"),
       .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &DesignHandlers::handle_list_rooms),
   });
@@ -351,6 +366,11 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(
+          R"({"id": "rm_1d0edc7e6a321c0e480ac153", "name": "guest", "room_type": "bedroom",
+        "width": 350, "height": 247, "content_type": "image/jpeg",
+        "created_at": 1796583480,
+        "image_url": "/v1/rooms/rm_1d0edc7e6a321c0e480ac153/image"})"),
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_get_room),
   });
@@ -423,6 +443,17 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(
+          R"({"designs": [{"id": "ds_9c27bc46aa6e23c365edbebb", "status": "succeeded",
+        "room_id": "rm_1d0edc7e6a321c0e480ac153", "style": "scandinavian",
+        "room_type": "bedroom", "engine": "local", "strength": 0.75, "seed": 7,
+        "prompt": "a photo of a scandinavian interior, light wood, cozy textiles, airy and bright bedroom", "negative_prompt": "blurry, lowres, distorted perspective", "preset_version": "2026.11-1", "cost_usd": 0.0,
+        "error": null, "attempts": 1, "timings": {"created_at": 1796583480,
+        "started_at": 1796583480, "finished_at": 1796583481, "queue_ms": 0,
+        "run_ms": 989}, "image_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/image",
+        "control_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/control"}],
+        "next_cursor": null})"),
+      .response_nullable = {"image_url", "control_url", "error"},
       .query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
                 http::cursor_param()},
@@ -436,6 +467,16 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"id": "ds_9c27bc46aa6e23c365edbebb", "status": "succeeded",
+        "room_id": "rm_1d0edc7e6a321c0e480ac153", "style": "scandinavian",
+        "room_type": "bedroom", "engine": "local", "strength": 0.75, "seed": 7,
+        "prompt": "a photo of a scandinavian interior, light wood, cozy textiles, airy and bright bedroom", "negative_prompt": "blurry, lowres, distorted perspective", "preset_version": "2026.11-1", "cost_usd": 0.0,
+        "error": null, "attempts": 1, "timings": {"created_at": 1796583480,
+        "started_at": 1796583480, "finished_at": 1796583481, "queue_ms": 0,
+        "run_ms": 989}, "image_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/image",
+        "control_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/control"})"),
+      .response_nullable = {"image_url", "control_url", "error"},
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_get_design),
   });

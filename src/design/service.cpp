@@ -318,8 +318,11 @@ Result<Design> DesignService::cancel(const std::string& owner, const std::string
       if (observer_.finished) observer_.finished(d.engine, "cancelled", 0, 0);
       return c;
     }
-    // It moved on meanwhile: report where it is now.
-    return store_.find_design(owner, id);
+    // It moved on meanwhile: read where it is now. A worker that took it from
+    // the queue made it running, which the next turn cancels (a cluster test on
+    // a busy machine saw a cancel answer "running" here, issue 23); a job
+    // that ended is reported as it ended.
+    ATELIER_ASSIGN_OR_RETURN(d, store_.in(work).find_design(owner, id));
   }
   return d;
 }

@@ -96,12 +96,64 @@ nlohmann::json security_of(const RouteSpec& r) {
   return s;
 }
 
+// The schema a real answer has: its example's shape. Every key an object
+// shows is required; a value nested in the answer may also be null (one
+// example cannot tell which may be: an item's type, a side's rank in fusion),
+// while the answer's own fields are as shown, except next_cursor (null on a
+// list's last page); numbers are numbers; an array's items are shaped
+// like its first. The keys named in `maps` hold maps (their keys are data,
+// like colour names or metadata): any key; those in `nullable` may be null. Routes with a bare
+// {"type":"object"} and an example get this, so a client generated from the
+// document is typed; tests/http/openapi_contract.test.mjs checks live answers
+// against it.
+nlohmann::json shape_of(const nlohmann::json& e, const RouteSpec& r, bool is_map, bool root) {
+  const auto& maps = r.response_maps;
+  const auto& nullable = r.response_nullable;
+  if (e.is_object() && is_map) return {{"type", "object"}};
+  if (e.is_object()) {
+    nlohmann::json props = nlohmann::json::object();
+    nlohmann::json required = nlohmann::json::array();
+    for (const auto& [k, v] : e.items()) {
+      const bool map = std::find(maps.begin(), maps.end(), k) != maps.end();
+      nlohmann::json inner = shape_of(v, r, map, false);
+      const bool may_be_null = !root || k == "next_cursor" ||
+                               std::find(nullable.begin(), nullable.end(), k) != nullable.end();
+      if (inner.contains("type") && may_be_null) inner["type"] = {inner["type"], "null"};
+      props[k] = std::move(inner);
+      required.push_back(k);
+    }
+    nlohmann::json s = {{"type", "object"}, {"properties", props}};
+    if (!required.empty()) s["required"] = required;
+    return s;
+  }
+  if (e.is_array()) {
+    nlohmann::json items =
+        e.empty() ? nlohmann::json::object() : shape_of(e.front(), r, false, false);
+    return {{"type", "array"}, {"items", items}};
+  }
+  if (e.is_string()) return {{"type", "string"}};
+  if (e.is_boolean()) return {{"type", "boolean"}};
+  if (e.is_number()) return {{"type", "number"}};
+  return nlohmann::json::object();  // null in the example: any value
+}
+
+nlohmann::json schema_of_example(const RouteSpec& r) {
+  return shape_of(r.response_example, r, false, true);
+}
+
+nlohmann::json success_schema(const RouteSpec& r) {
+  const bool bare = r.response_schema == nlohmann::json{{"type", "object"}};
+  if (bare && !r.response_example.is_null() && r.response_content_type == "application/json")
+    return schema_of_example(r);
+  return r.response_schema;
+}
+
 // The success answer, then every problem the pipeline or the handler may give.
 nlohmann::json responses_of(const RouteSpec& r) {
   nlohmann::json responses = nlohmann::json::object();
   nlohmann::json ok = {{"description", std::string(reason_phrase(r.success_status))}};
   if (!r.response_content_type.empty()) {
-    ok["content"] = {{r.response_content_type, {{"schema", r.response_schema}}}};
+    ok["content"] = {{r.response_content_type, {{"schema", success_schema(r)}}}};
     if (!r.response_example.is_null())
       ok["content"][r.response_content_type]["example"] = r.response_example;
   }

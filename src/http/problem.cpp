@@ -97,18 +97,51 @@ std::string slug(int status) {
     c = c == ' ' ? '-' : static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
+
+// The field a field error names: our messages begin with it quoted
+// ("'temperature' is a number from 0 to 2"); "" when there is none.
+std::string field_of(const std::string& detail) {
+  if (detail.size() < 3 || detail[0] != '\'') return {};
+  const auto end = detail.find('\'', 1);
+  if (end == std::string::npos || end == 1 || end > 64) return {};
+  return detail.substr(1, end - 1);
+}
+
+bool starts_with(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// The problem's cause, finer than its status where a client acts on the
+// difference (README, "Conventions"): one type per cause, not per status.
+std::string problem_type(int status, const std::string& detail, const nlohmann::json& extra) {
+  if (status == 400 && !field_of(detail).empty()) return "invalid-params";
+  if (status == 400 && detail == "malformed cursor") return "malformed-cursor";
+  if (status == 400 && starts_with(detail, "Idempotency-Key")) return "invalid-idempotency-key";
+  if (status == 409 && detail.find("Idempotency-Key") != std::string::npos)
+    return "idempotency-key-in-use";
+  if (status == 422 && detail.find("Idempotency-Key") != std::string::npos)
+    return "idempotency-key-reused";
+  if (status == 404 && starts_with(detail, "no route for ")) return "no-route";
+  if (status == 429 && extra.is_object() && extra.contains("limit"))
+    return extra["limit"] == "daily_quota" ? "quota-exceeded" : "rate-limited";
+  return slug(status);
+}
+
 }  // namespace
 
 Response problem(int status, const std::string& detail, const std::string& request_id,
                  const nlohmann::json& extra) {
   nlohmann::json body = {
-      {"type", "urn:atelier:problem:" + slug(status)},
+      {"type", "urn:atelier:problem:" + problem_type(status, detail, extra)},
       {"title", std::string(reason_phrase(status))},
       {"status", status},
       {"detail", cut_utf8(detail, 2048)},  // never echoes unbounded input
       {"request_id", request_id},
   };
   for (auto& [k, v] : extra.items()) body[k] = v;
+  // RFC 9457's field errors: which parameter, and why.
+  if (const std::string field = field_of(detail); status == 400 && !field.empty())
+    body["invalid-params"] = {{{"name", field}, {"reason", body["detail"]}}};
   Response r = Response::json(status, body);
   r.content_type = "application/problem+json";
   if (status == 401) r.set_header("WWW-Authenticate", "Bearer");
@@ -140,10 +173,8 @@ std::string openai_code(int status, const nlohmann::json& body) {
 // The parameter a field error names: our messages begin with it quoted
 // ("'temperature' is a number from 0 to 2").
 nlohmann::json openai_param(const std::string& detail) {
-  if (detail.size() < 3 || detail[0] != '\'') return nullptr;
-  const auto end = detail.find('\'', 1);
-  if (end == std::string::npos || end == 1 || end > 64) return nullptr;
-  return detail.substr(1, end - 1);
+  const std::string field = field_of(detail);
+  return field.empty() ? nlohmann::json(nullptr) : nlohmann::json(field);
 }
 
 }  // namespace

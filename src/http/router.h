@@ -130,6 +130,12 @@ struct RouteSpec {
   // and the success response.
   nlohmann::json request_example{};
   nlohmann::json response_example{};
+  // Keys of the response example whose values are maps (keys that are data,
+  // such as colour names): typed as any key to a value like the first.
+  std::vector<std::string> response_maps{};
+  // Keys of the response example that may also be null (an image URL before
+  // the job succeeded); nested values may be null anyway.
+  std::vector<std::string> response_nullable{};
   std::string response_content_type = "application/json";
   int success_status = 200;
   std::vector<int> errors{};  // problem statuses this route can answer besides the common ones

@@ -201,6 +201,20 @@ Result<DocumentRecord> CollectionRepository::get_document(std::int64_t collectio
   return *d;
 }
 
+Result<std::vector<DocumentRecord>> CollectionRepository::list_documents(
+    std::int64_t collection_id, const std::string& after_id, int limit) {
+  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
+  return db::all<DocumentRecord>(*c,
+                                 "SELECT " ATELIER_DOCUMENT_COLUMNS
+                                 " FROM documents WHERE collection_id=? AND doc_id > ? ORDER BY "
+                                 "doc_id LIMIT ?",
+                                 {collection_id, after_id, limit}, [](const db::Row& r) {
+                                   DocumentRecord d;
+                                   read_document(r, &d);
+                                   return d;
+                                 });
+}
+
 Status CollectionRepository::changes(std::int64_t collection_id, std::int64_t since,
                                      std::int64_t until,
                                      const std::function<void(const std::string&)>& deleted,

@@ -45,6 +45,9 @@ class CollectionRepository {
   Status scan_documents(std::int64_t collection_id,
                         const std::function<void(const DocumentRecord&)>& f);
   Result<DocumentRecord> get_document(std::int64_t collection_id, const std::string& id);
+  // A page of documents by id: at most `limit` after `after_id` ("": the first).
+  Result<std::vector<DocumentRecord>> list_documents(std::int64_t collection_id,
+                                                     const std::string& after_id, int limit);
   // What writes with versions in (since, until] changed: `deleted` for each
   // id deleted, then `upserted` for each document written (a document
   // deleted and written again in the range comes in both, in that order, so

@@ -32,6 +32,37 @@ Status valid_name(const std::string& name) {
   return Status::ok();
 }
 
+// A stored document as answers show it: its id, text and metadata (never its vector).
+nlohmann::ordered_json document_json(const DocumentRecord& doc) {
+  auto meta = nlohmann::ordered_json::parse(doc.metadata_json, nullptr, false);
+  return {{"id", doc.id},
+          {"text", doc.text},
+          {"metadata", meta.is_discarded() ? nlohmann::ordered_json::object() : meta}};
+}
+
+// ?include=text,metadata: what search hits carry besides their ids and scores.
+struct HitFields {
+  bool text = false, metadata = false;
+};
+Result<HitFields> hit_fields(const RequestContext& ctx) {
+  HitFields f;
+  std::string v;
+  if (!ctx.req.query_param("include", &v)) return f;
+  std::string_view rest = v;
+  while (!rest.empty()) {
+    const auto comma = rest.find(',');
+    const std::string_view part = rest.substr(0, comma);
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    if (part == "text")
+      f.text = true;
+    else if (part == "metadata")
+      f.metadata = true;
+    else if (!part.empty())
+      return Status::invalid_argument("'include' lists text and metadata");
+  }
+  return f;
+}
+
 nlohmann::ordered_json collection_json(const Collection& c) {
   nlohmann::ordered_json j;
   j["name"] = c.name;
@@ -120,6 +151,8 @@ struct SearchHandlers {
   Result<Response> handle_ingest_documents(const RequestContext& ctx) const;
   Result<Response> handle_delete_collection(const RequestContext& ctx) const;
   Result<Response> handle_delete_document(const RequestContext& ctx) const;
+  Result<Response> handle_list_documents(const RequestContext& ctx) const;
+  Result<Response> handle_get_document(const RequestContext& ctx) const;
   Result<Response> handle_search(const RequestContext& ctx) const;
   Result<Response> handle_index_stats(const RequestContext& ctx) const;
 };
@@ -237,6 +270,7 @@ Result<Response> SearchHandlers::handle_search(const RequestContext& ctx) const 
   if (ctx.req.query_param("filter", &filter) && !filter.empty()) {
     ATELIER_ASSIGN_OR_RETURN(sr.filter, parse_metadata_filter(filter));
   }
+  ATELIER_ASSIGN_OR_RETURN(const HitFields fields, hit_fields(ctx));
   const auto t0 = SteadyClock::now();
   ATELIER_ASSIGN_OR_RETURN(
       auto hits, svc.search(ctx.req.path_params.at("name"), sr, caller_of(ctx.identity), ctx.work));
@@ -254,6 +288,11 @@ Result<Response> SearchHandlers::handle_search(const RequestContext& ctx) const 
                                                          {"score", h.vector_score.value_or(0)}}
                                 : nlohmann::ordered_json(nullptr);
     j["snippet"] = h.snippet;
+    if (fields.text) j["text"] = h.text;
+    if (fields.metadata) {
+      auto meta = nlohmann::ordered_json::parse(h.metadata_json, nullptr, false);
+      j["metadata"] = meta.is_discarded() ? nlohmann::ordered_json::object() : meta;
+    }
     arr.push_back(std::move(j));
   }
   nlohmann::ordered_json out;
@@ -261,6 +300,31 @@ Result<Response> SearchHandlers::handle_search(const RequestContext& ctx) const 
   out["mode"] = mode.empty() ? "hybrid" : mode;
   out["hits"] = arr;
   return Response::json_ordered(200, out);
+}
+
+Result<Response> SearchHandlers::handle_list_documents(const RequestContext& ctx) const {
+  const std::string& name = ctx.req.path_params.at("name");
+  // A cursor continues one collection's documents, after the id it names.
+  const std::string list = "documents:" + name;
+  ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, list));
+  ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
+  ATELIER_ASSIGN_OR_RETURN(auto docs, svc.documents(name, caller_of(ctx.identity),
+                                                    start ? start->id : "", limit + 1, ctx.work));
+  std::optional<PagePosition> next;
+  if (static_cast<int>(docs.size()) > limit) {
+    docs.resize(static_cast<std::size_t>(limit));
+    next = PagePosition{0, docs.back().id};
+  }
+  nlohmann::ordered_json arr = nlohmann::ordered_json::array();
+  for (const auto& doc : docs) arr.push_back(document_json(doc));
+  return http::page_answer(ctx, *d.cursors, list, next, {{"documents", arr}});
+}
+
+Result<Response> SearchHandlers::handle_get_document(const RequestContext& ctx) const {
+  ATELIER_ASSIGN_OR_RETURN(
+      auto doc, svc.document(ctx.req.path_params.at("name"), ctx.req.path_params.at("id"),
+                             caller_of(ctx.identity), ctx.work));
+  return Response::json_ordered(200, document_json(doc));
 }
 
 Result<Response> SearchHandlers::handle_index_stats(const RequestContext& ctx) const {
@@ -306,6 +370,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
              {"model", {{"type", "string"}}},
              {"visibility",
               {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
+      .response_example =
+          nlohmann::json::parse(R"({"name": "fabrics", "owner": "user:7", "model": "glove-sif-100d",
+        "dimensions": 100, "documents": 0, "created_at": 1796583480,
+        "visibility": "private"})"),
       .success_status = 201,
       .errors = {409},
       .idempotency = http::Idempotency::pipeline,
@@ -320,6 +388,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"collections": [{"name": "fabrics", "owner": "user:7",
+        "model": "glove-sif-100d", "dimensions": 100, "documents": 2,
+        "created_at": 1796583480, "visibility": "private"}], "next_cursor": null})"),
       .query = {http::limit_param(), http::cursor_param()},
       .handler = http::bind_handler(h, &SearchHandlers::handle_list_collections),
   });
@@ -332,6 +404,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"name": "fabrics", "owner": "user:7", "model": "glove-sif-100d",
+        "dimensions": 100, "documents": 2, "created_at": 1796583480,
+        "visibility": "private"})"),
       .errors = {404},
       .handler = http::bind_handler(h, &SearchHandlers::handle_get_collection),
   });
@@ -384,6 +460,33 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
   });
   router.add({
       .method = Method::get,
+      .path = "/v1/collections/{name}/documents",
+      .operation_id = "list_documents",
+      .summary = "A collection's documents by id: text and metadata (cursor pagination)",
+      .tag = "search",
+      .access = Access::caller,
+      .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(R"({"documents": [{"id": "tweed",
+        "text": "Tweed is a rough woollen fabric.", "metadata": {"kind": "fabric"}}],
+        "next_cursor": null})"),
+      .response_maps = {"metadata"},
+      .errors = {404},
+      .query = {http::limit_param(), http::cursor_param()},
+      .handler = http::bind_handler(h, &SearchHandlers::handle_list_documents),
+  });
+  router.add({
+      .method = Method::get,
+      .path = "/v1/collections/{name}/documents/{id}",
+      .operation_id = "get_document",
+      .summary = "One document of a collection: its text and metadata",
+      .tag = "search",
+      .access = Access::caller,
+      .exec = Exec::worker_pool,
+      .errors = {404},
+      .handler = http::bind_handler(h, &SearchHandlers::handle_get_document),
+  });
+  router.add({
+      .method = Method::get,
       .path = "/v1/collections/{name}/search",
       .operation_id = "search",
       .summary = "BM25, vector or hybrid (reciprocal rank fusion) search",
@@ -391,13 +494,22 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .access = Access::caller,
       .cost = 1,
       .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(
+          R"({"query": "woollen cloth", "mode": "hybrid", "hits": [{"id": "tweed",
+        "score": 0.0333333, "bm25": {"rank": 1, "score": 1.32657},
+        "vector": {"rank": 1, "score": 0.8014},
+        "snippet": "Tweed is a rough <b>woollen</b> <b>cloth</b>"}]})"),
       .errors = {400, 404},
       .query = {QueryParam{"q", "the query", {{"type", "string"}}, true},
                 QueryParam{"k", "hits to return (1-100, default 10)", {{"type", "integer"}}},
                 QueryParam{"mode",
                            "bm25, vector or hybrid (default)",
                            {{"type", "string"}, {"enum", {"bm25", "vector", "hybrid"}}}},
-                QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}}},
+                QueryParam{"filter", "metadata equality, key:value", {{"type", "string"}}},
+                QueryParam{"include",
+                           "what each hit carries besides its id, scores and snippet: text, "
+                           "metadata, or text,metadata",
+                           {{"type", "string"}}}},
       .handler = http::bind_handler(h, &SearchHandlers::handle_search),
   });
   router.add({

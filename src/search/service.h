@@ -74,6 +74,7 @@ struct SearchHit {
   std::optional<double> vector_score;
   std::string snippet;  // the text with the query's words marked <b>...</b>
   std::string text;     // the document's text, verbatim
+  std::string metadata_json = "{}";
 };
 
 struct IngestDocument {
@@ -169,6 +170,12 @@ class SearchService {
                                                  const Caller& caller, const WorkContext& work,
                                                  std::string* model = nullptr);
   Status remove(const std::string& name, const std::string& id, const Caller& caller);
+  // Reading a collection's documents (as search does: who may read it).
+  Result<std::vector<DocumentRecord>> documents(const std::string& name, const Caller& caller,
+                                                const std::string& after_id, int limit,
+                                                const WorkContext& work);
+  Result<DocumentRecord> document(const std::string& name, const std::string& id,
+                                  const Caller& caller, const WorkContext& work);
   Result<std::vector<SearchHit>> search(const std::string& name, const SearchRequest& req,
                                         const Caller& caller, const WorkContext& work);
   Result<std::vector<CollectionStats>> stats(const Caller& caller);

@@ -103,6 +103,20 @@ Result<Collection> SearchService::collection(const std::string& name, const Call
   return l->collection;
 }
 
+Result<std::vector<DocumentRecord>> SearchService::documents(const std::string& name,
+                                                             const Caller& caller,
+                                                             const std::string& after_id, int limit,
+                                                             const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(auto c, collection(name, caller));
+  return store_.in(work).list_documents(c.id, after_id, limit);
+}
+
+Result<DocumentRecord> SearchService::document(const std::string& name, const std::string& id,
+                                               const Caller& caller, const WorkContext& work) {
+  ATELIER_ASSIGN_OR_RETURN(auto c, collection(name, caller));
+  return store_.in(work).get_document(c.id, id);
+}
+
 Result<std::vector<Collection>> SearchService::list(const Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(auto all, store_.list());
   std::vector<Collection> out;

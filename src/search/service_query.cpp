@@ -254,6 +254,7 @@ Result<std::vector<SearchHit>> SearchService::search(const std::string& name,
     if (doc.is_ok()) {
       h.snippet = highlight(analyzer_, doc->text, stems);
       h.text = std::move(doc->text);
+      h.metadata_json = std::move(doc->metadata_json);
     }
     out.push_back(std::move(h));
   }

@@ -323,7 +323,7 @@ Result<Response> FeedbackHandlers::handle_get_preferences(const RequestContext& 
   j["pairs"] = pairs;
   j["has_taste"] = !p.taste.empty();
   ordered_json worn = ordered_json::object();
-  for (const auto& [id, ms] : p.last_worn) worn[id] = ms;
+  for (const auto& [id, ms] : p.last_worn) worn[id] = http::seconds_of_ms(ms);
   j["last_worn"] = worn;
   return Response::json_ordered(200, j);
 }
@@ -365,6 +365,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
           nlohmann::json::parse(R"({"id": "fb_103cf7c36b3485e6fa92c3bc", "event": "like",
         "item_ids": ["wi_6a182d9d610e44383a1901aa", "wi_68af7a1edead99e3d08d559b"],
         "context": {"occasion": "work"}, "created_at": 1795685275})"),
+      .response_maps = {"context"},
       .success_status = 201,
       .errors = {404},
       .idempotency = http::Idempotency::pipeline,
@@ -392,6 +393,7 @@ void add_feedback_routes(http::Router& router, wardrobe::OutfitService& svc) {
         "pairs": [{"item_ids": ["wi_68af7a1edead99e3d08d559b", "wi_6a182d9d610e44383a1901aa"],
                    "affinity": 1}],
         "has_taste": true, "last_worn": {}})"),
+      .response_maps = {"color_families", "last_worn"},
       .handler = http::bind_handler(h, &FeedbackHandlers::handle_get_preferences),
   });
 }

@@ -229,3 +229,53 @@ test('lists are cursor pages with a Link to the next one; times are Unix seconds
   assert.equal(detected.status, 200);
   assertRounded(await detected.text(), 'vision/detect');
 });
+
+test('documents are listable and fetchable; search hits carry text and metadata on request; field errors name their field', async () => {
+  const made = await postJson('/v1/collections', { name: 'conventions-docs' });
+  assert.equal(made.status, 201);
+  const docs = [
+    { id: 'tweed', text: 'Tweed is a rough woollen fabric from Scotland.', metadata: { kind: 'fabric' } },
+    { id: 'linen', text: 'Linen is woven from flax and breathes in summer heat.', metadata: { kind: 'fabric' } },
+    { id: 'loafer', text: 'A loafer is a slip-on shoe without laces.', metadata: { kind: 'shoe' } },
+  ];
+  const ingested = await postJson('/v1/collections/conventions-docs/documents', docs);
+  assert.equal(ingested.status, 200, await ingested.clone().text());
+
+  const seen = [];
+  let next = '/v1/collections/conventions-docs/documents?limit=2';
+  while (next) {
+    const r = await call('GET', next);
+    assert.equal(r.status, 200, await r.clone().text());
+    const page = await json(r);
+    seen.push(...page.documents);
+    next = page.next_cursor ? /^<([^>]+)>/.exec(r.headers.get('link'))[1] : null;
+  }
+  assert.deepEqual(seen.map((d) => d.id), ['linen', 'loafer', 'tweed']);
+  assert.deepEqual(seen.find((d) => d.id === 'tweed'), docs[0]);
+  const one = await call('GET', '/v1/collections/conventions-docs/documents/loafer');
+  assert.deepEqual(await json(one), docs[2]);
+  const gone = await call('GET', '/v1/collections/conventions-docs/documents/nope');
+  assert.equal(gone.status, 404);
+  // Another caller reads a private collection's documents as absent.
+  const other = createKey(s, 'premium', 'docs-other');
+  const peek = await fetch(`${s.url}/v1/collections/conventions-docs/documents/tweed`, { headers: { authorization: `Bearer ${other}` } });
+  assert.equal(peek.status, 404);
+
+  const plain = await json(await call('GET', '/v1/collections/conventions-docs/search?q=woollen+fabric&mode=bm25'));
+  assert.equal(plain.hits[0].id, 'tweed');
+  assert.equal(plain.hits[0].text, undefined);
+  const full = await json(await call('GET', '/v1/collections/conventions-docs/search?q=woollen+fabric&mode=bm25&include=text,metadata'));
+  assert.equal(full.hits[0].text, docs[0].text);
+  assert.deepEqual(full.hits[0].metadata, { kind: 'fabric' });
+
+  // A field error: its own problem type and RFC 9457's invalid-params.
+  const bad = await call('GET', '/v1/collections/conventions-docs/search?q=x&include=vectors');
+  assert.equal(bad.status, 400);
+  const problem = await json(bad);
+  assert.equal(problem.type, 'urn:atelier:problem:invalid-params');
+  assert.deepEqual(problem['invalid-params'], [{ name: 'include', reason: problem.detail }]);
+  const cursor = await json(await call('GET', '/v1/collections/conventions-docs/documents?cursor=forged'));
+  assert.equal(cursor.type, 'urn:atelier:problem:malformed-cursor');
+  const noRoute = await json(await call('GET', '/v1/no-such-thing'));
+  assert.equal(noRoute.type, 'urn:atelier:problem:no-route');
+});

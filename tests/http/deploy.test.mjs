@@ -77,10 +77,13 @@ test('Kubernetes manifests validate against the API schemas; replicas scale 2 to
   const { default: yaml } = await import('js-yaml');
   const docs = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/atelier.yaml'), 'utf8'));
   const example = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/secret.example.yaml'), 'utf8'));
-  for (const d of [...docs, ...example]) {
+  const monitor = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/servicemonitor.yaml'), 'utf8'));
+  for (const d of [...docs, ...example, ...monitor]) {
     const [group, version] = d.apiVersion.includes('/') ? d.apiVersion.split('/') : ['', d.apiVersion];
-    const mod = await import(`kubernetes-models/${group ? `${group}/${version}` : version}/${d.kind}`);
-    new mod[d.kind](d).validate();  // kubernetes-models: the API's OpenAPI schemas, through ajv
+    // The Prometheus Operator's kinds come with its own package of schemas.
+    const pkg = group.endsWith('coreos.com') ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
+    const mod = await import(`${pkg}/${group ? `${group}/${version}` : version}/${d.kind}`);
+    new mod[d.kind](d).validate();  // the API's OpenAPI schemas, through ajv
   }
   const kind = (k) => docs.find((d) => d.kind === k);
   const hpa = kind('HorizontalPodAutoscaler').spec;
@@ -98,6 +101,16 @@ test('Kubernetes manifests validate against the API schemas; replicas scale 2 to
   const fromSecret = c.env.filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name).sort();
   assert.deepEqual(fromSecret, ['ATELIER_DATABASE_URL', 'ATELIER_JWT_SECRET', 'ATELIER_REDIS_URL']);
   assert.deepEqual(kind('PersistentVolumeClaim').spec.accessModes, ['ReadWriteMany']);
+  // Models come from a volume, and a pod without them never goes Ready (not 503s on vision).
+  const models = pod.volumes.find((v) => v.name === 'models');
+  const modelsClaim = docs.find((d) => d.kind === 'PersistentVolumeClaim' && d.metadata.name === models.persistentVolumeClaim?.claimName);
+  assert.ok(modelsClaim, 'the models volume is a claim the manifest defines');
+  assert.match(kind('ConfigMap').data['production.env'], /^ATELIER_REQUIRED_MODELS=yolox-nano,mobilenet-v2$/m);
+  // The ServiceMonitor scrapes the Service's named port at /metrics.
+  const sm = monitor[0].spec;
+  assert.deepEqual(sm.selector.matchLabels, kind('Service').metadata.labels);
+  assert.equal(sm.endpoints[0].port, kind('Service').spec.ports[0].name);
+  assert.equal(sm.endpoints[0].path, '/metrics');
   // Issue 25: the Secret lives apart (applying the manifest never overwrites the real one).
   assert.equal(docs.filter((d) => d.kind === 'Secret').length, 0);
   assert.deepEqual(Object.keys(example[0].stringData).sort(), ['database-url', 'jwt-secret', 'redis-url']);

@@ -27,6 +27,22 @@ test('/health is cheap and reports version and uptime', async () => {
   assert.equal((await fetch(`${s.url}/health/live`)).status, 200);
 });
 
+test('ATELIER_REQUIRED_MODELS: a replica without a required model never goes Ready', async () => {
+  const missing = await startServer({ ATELIER_REQUIRED_MODELS: 'yolox-nano,no-such-model' }, { replica: true });
+  try {
+    const r = await fetch(`${missing.url}/health/ready`);
+    assert.equal(r.status, 503);
+    const b = await json(r);
+    assert.deepEqual(b.failing, ['model:no-such-model']);
+    assert.equal(b.components['model:yolox-nano'].required, true);
+    assert.equal(b.components['model:yolox-nano'].status, 'up');
+  } finally {
+    await missing.stop();
+  }
+  const r = await json(await fetch(`${s.url}/health/ready`));
+  assert.equal(r.components['model:yolox-nano'].required, false, 'not required unless asked');
+});
+
 test('/health/ready names its components and /health/detailed shows pool figures', async () => {
   const r = await fetch(`${s.url}/health/ready`);
   assert.equal(r.status, 200);
@@ -34,6 +50,9 @@ test('/health/ready names its components and /health/detailed shows pool figures
   assert.equal(b.status, 'ready');
   assert.equal(b.components.database.status, 'up');
   assert.equal(b.components.work_queue.status, 'up');
+  // An open probe shows states only: the database's address and model paths are for admins.
+  assert.deepEqual(Object.keys(b.components.database).sort(), ['required', 'status']);
+  assert.ok(!JSON.stringify(b).includes('sqlite:'), JSON.stringify(b));
   const d = await json(await fetch(`${s.url}/health/detailed`));
   assert.equal(typeof d.work_pool.queue_capacity, 'number');
   assert.equal(d.components.database.backend.startsWith('sqlite:'), true);
