@@ -60,16 +60,17 @@ before(async () => {
       return res.end('data: [DONE]\n\n');
     }
     if (last.includes('silence')) {
-      // Nothing for a long while: a cancel must come before the first token.
+      // Nothing for ten minutes: only a cancel ends it sooner, so a closed
+      // connection is the cancel's doing (no clock needed to tell).
       sse();
       req.socket.on('close', () => { closedAt = performance.now(); });
-      for (let n = 0; n < 100 && !res.destroyed; n++) await sleep(100);
+      for (let n = 0; n < 6000 && !res.destroyed; n++) await sleep(100);
       return res.end();
     }
     if (last.includes('forever')) {
       sse();
       req.socket.on('close', () => { closedAt = performance.now(); });
-      for (let n = 0; n < 100 && !res.destroyed; n++) {
+      for (let n = 0; n < 6000 && !res.destroyed; n++) {
         res.write(chunk(`word${n} `));
         await sleep(100);
       }
@@ -203,7 +204,18 @@ test('a long wait for the first token is kept alive with comment lines', async (
   assert.equal(text, 'Here.', 'the official client skips the comments');
 });
 
-test('a client that goes away closes the upstream connection within 500 ms', async () => {
+// Waits for a condition itself (issue 23: no wall-clock bound in a test), up
+// to a bound generous enough for a busy machine; how fast it comes is
+// reported, not asserted.
+async function waitFor(cond, what, boundMs = 60_000) {
+  const t0 = performance.now();
+  while (!(await cond())) {
+    assert.ok(performance.now() - t0 < boundMs, `${what}: not within ${boundMs} ms`);
+    await sleep(25);
+  }
+}
+
+test('a client that goes away closes the upstream connection, and the turn counts as cancelled', async () => {
   const ac = new AbortController();
   const r = await fetch(`${s.url}/v1/chat/completions`, {
     method: 'POST', signal: ac.signal,
@@ -220,11 +232,11 @@ test('a client that goes away closes the upstream connection within 500 ms', asy
   closedAt = null;
   const abortedAt = performance.now();
   ac.abort();
-  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-  assert.ok(closedAt !== null, 'the upstream connection was closed');
-  assert.ok(closedAt - abortedAt < 500, `closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
-  const metrics = await (await fetch(`${s.url}/metrics`)).text();
-  assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [1-9]/);
+  await waitFor(() => closedAt !== null, 'the upstream connection was closed');
+  console.log(`upstream closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
+  const cancelled = /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [1-9]/;
+  await waitFor(async () => cancelled.test(await (await fetch(`${s.url}/metrics`)).text()),
+    'the turn was counted as cancelled');
 });
 
 test('breaking out of the official client\'s stream loop cancels the turn and closes the upstream', async () => {
@@ -240,12 +252,11 @@ test('breaking out of the official client\'s stream loop cancels the turn and cl
       break;
     }
   }
-  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-  assert.ok(closedAt !== null, 'the upstream connection was closed');
-  assert.ok(closedAt - brokeAt < 500, `closed ${Math.round(closedAt - brokeAt)} ms after the break`);
+  await waitFor(() => closedAt !== null, 'the upstream connection was closed');
+  console.log(`upstream closed ${Math.round(closedAt - brokeAt)} ms after the break`);
 });
 
-test('a client that leaves before the first token, streamed or not, closes the upstream within 500 ms', async () => {
+test('a client that leaves before the first token, streamed or not, closes the upstream', async () => {
   for (const stream of [true, false]) {
     const ac = new AbortController();
     closedAt = null;
@@ -262,9 +273,8 @@ test('a client that leaves before the first token, streamed or not, closes the u
     const abortedAt = performance.now();
     ac.abort();
     await pending;
-    for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-    assert.ok(closedAt !== null, `stream=${stream}: the upstream connection was closed`);
-    assert.ok(closedAt - abortedAt < 500, `stream=${stream}: closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
+    await waitFor(() => closedAt !== null, `stream=${stream}: the upstream connection was closed`);
+    console.log(`stream=${stream}: upstream closed ${Math.round(closedAt - abortedAt)} ms after the client left`);
   }
 });
 
@@ -293,7 +303,7 @@ test('one caller holds at most the configured number of open streams (a server c
   }
 });
 
-test('over the WebSocket: tokens pass through; cancel before and after the first token closes the upstream within 500 ms and keeps the socket', async () => {
+test('over the WebSocket: tokens pass through; cancel before and after the first token closes the upstream and keeps the socket', async () => {
   const ws = await Socket.open(s, { headers: { authorization: `Bearer ${key}` } });
   assert.deepEqual((await ws.next()).models, ['local', 'upstream-model']);
   const t = await ws.turn({ content: 'What is tweed?', model: 'upstream-model' });
@@ -323,9 +333,8 @@ test('over the WebSocket: tokens pass through; cancel before and after the first
   }
   assert.equal(done.finish_reason, 'cancelled');
   assert.ok(done.usage.completion_tokens > 0, 'what was delivered is counted');
-  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-  assert.ok(closedAt !== null, 'the upstream connection was closed');
-  assert.ok(closedAt - cancelledAt < 500, `closed ${Math.round(closedAt - cancelledAt)} ms after the cancel`);
+  await waitFor(() => closedAt !== null, 'the upstream connection was closed');
+  console.log(`upstream closed ${Math.round(closedAt - cancelledAt)} ms after the cancel`);
 
   // Before the first token.
   ws.send({ type: 'message', content: 'silence please', model: 'upstream-model' });
@@ -337,8 +346,8 @@ test('over the WebSocket: tokens pass through; cancel before and after the first
   const d2 = await ws.next();
   assert.equal(d2.type, 'done');
   assert.equal(d2.finish_reason, 'cancelled');
-  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-  assert.ok(closedAt !== null && closedAt - before < 500, `closed ${closedAt && Math.round(closedAt - before)} ms after the cancel`);
+  await waitFor(() => closedAt !== null, 'the upstream connection was closed before the first token');
+  console.log(`upstream closed ${Math.round(closedAt - before)} ms after the cancel`);
 
   // The socket carries on.
   const again = await ws.turn({ content: 'What is tweed?', model: 'upstream-model' });
@@ -350,8 +359,9 @@ test('over the WebSocket: tokens pass through; cancel before and after the first
   closedAt = null;
   const leftAt = performance.now();
   ws.ws.terminate();
-  for (let i = 0; i < 40 && closedAt === null; i++) await sleep(50);
-  assert.ok(closedAt !== null && closedAt - leftAt < 500, 'the upstream connection was closed when the socket went');
-  const metrics = await (await fetch(`${s.url}/metrics`)).text();
-  assert.match(metrics, /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [3-9]/);
+  await waitFor(() => closedAt !== null, 'the upstream connection was closed when the socket went');
+  console.log(`upstream closed ${Math.round(closedAt - leftAt)} ms after the socket went`);
+  const cancelledTurns = /atelier_chat_turns_total\{engine="openai",outcome="cancelled"\} [3-9]/;
+  await waitFor(async () => cancelledTurns.test(await (await fetch(`${s.url}/metrics`)).text()),
+    'the turns were counted as cancelled');
 });

@@ -51,8 +51,11 @@ export class Redis {
     }
     throw new Error('redis-server did not start');
   }
+  get running() {
+    return !!this.proc && this.proc.exitCode === null;
+  }
   async stop() {
-    if (!this.proc || this.proc.exitCode !== null) return;
+    if (!this.running) return;
     const exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGKILL');
     await exited;
