@@ -263,11 +263,7 @@ Result<Response> AccountHandlers::keys_page(const RequestContext& ctx,
   ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
   ATELIER_ASSIGN_OR_RETURN(auto keys,
                            d.auth.list_keys(user_id, start ? start->ts : 0, limit + 1, ctx.work));
-  std::optional<PagePosition> next;
-  if (static_cast<int>(keys.size()) > limit) {
-    keys.resize(static_cast<std::size_t>(limit));
-    next = PagePosition{keys.back().id, ""};
-  }
+  const auto next = trim_page(keys, limit, [](const ApiKey& k) { return PagePosition{k.id, ""}; });
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& k : keys) arr.push_back(nlohmann::ordered_json(key_json(k)));
   return http::page_answer(ctx, *d.cursors, list, next, {{"keys", arr}});

@@ -59,26 +59,18 @@ Result<std::vector<Conversation>> ConversationRepository::list(const std::string
 Result<std::vector<Conversation>> ConversationRepository::list(
     const std::string& owner, int limit, const std::optional<PagePosition>& before,
     std::optional<PagePosition>* next) {
-  std::optional<std::int64_t> before_ts;
-  std::optional<std::string> before_id;
-  if (before) {
-    before_ts = before->ts;
-    before_id = before->id;
-  }
+  const KeysetBound b = keyset_bound(before);
   ATELIER_ASSIGN_OR_RETURN(db::Lease l, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
-      auto found,
-      db::all<Conversation>(*l,
-                            ATELIER_CONVERSATION_SELECT
-                            "WHERE c.owner=?1 AND (?2 IS NULL OR c.updated_at < ?2 OR "
-                            "(c.updated_at = ?2 AND c.id < ?3)) "
-                            "ORDER BY c.updated_at DESC, c.id DESC LIMIT ?4",
-                            {owner, before_ts, before_id, limit + 1}, read_conversation));
-  next->reset();
-  if (static_cast<int>(found.size()) > limit) {
-    found.resize(static_cast<std::size_t>(limit));
-    *next = PagePosition{found.back().updated_at, found.back().id};
-  }
+      auto found, db::all<Conversation>(*l,
+                                        ATELIER_CONVERSATION_SELECT
+                                        "WHERE c.owner=?1 AND (?2 IS NULL OR c.updated_at < ?2 OR "
+                                        "(c.updated_at = ?2 AND c.id < ?3)) "
+                                        "ORDER BY c.updated_at DESC, c.id DESC LIMIT ?4",
+                                        {owner, b.ts, b.id, limit + 1}, read_conversation));
+  *next = trim_page(found, limit, [](const Conversation& c) {
+    return PagePosition{c.updated_at, c.id};
+  });
   return found;
 }
 

@@ -14,8 +14,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -28,6 +30,25 @@ struct PagePosition {
   std::string id;
   friend bool operator==(const PagePosition&, const PagePosition&) = default;
 };
+
+// A keyset page's start as query parameters: NULLs for the first page.
+struct KeysetBound {
+  std::optional<std::int64_t> ts;
+  std::optional<std::string> id;
+};
+inline KeysetBound keyset_bound(const std::optional<PagePosition>& at) {
+  if (!at) return {};
+  return {at->ts, at->id};
+}
+
+// Rows read with LIMIT limit + 1: keeps `limit` of them and returns where the
+// next page starts (`position` of the last row kept), or nullopt on the last page.
+template <class T, class F>
+std::optional<PagePosition> trim_page(std::vector<T>& rows, int limit, F position) {
+  if (static_cast<int>(rows.size()) <= limit) return std::nullopt;
+  rows.resize(static_cast<std::size_t>(limit));
+  return position(rows.back());
+}
 
 class PageCursors {
  public:

@@ -94,12 +94,7 @@ Result<std::vector<Room>> DesignRepository::list_rooms(const std::string& owner)
 
 Result<RoomPage> DesignRepository::list_rooms(const std::string& owner, int limit,
                                               const std::optional<PagePosition>& before) {
-  std::optional<std::int64_t> before_ts;
-  std::optional<std::string> before_id;
-  if (before) {
-    before_ts = before->ts;
-    before_id = before->id;
-  }
+  const KeysetBound b = keyset_bound(before);
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
       auto found,
@@ -107,12 +102,11 @@ Result<RoomPage> DesignRepository::list_rooms(const std::string& owner, int limi
                     "SELECT " ATELIER_ROOM_COLUMNS
                     " FROM rooms WHERE owner=?1 AND (?2 IS NULL OR created_at < ?2 OR "
                     "(created_at = ?2 AND id < ?3)) ORDER BY created_at DESC, id DESC LIMIT ?4",
-                    {owner, before_ts, before_id, limit + 1}, read_room));
+                    {owner, b.ts, b.id, limit + 1}, read_room));
   RoomPage page;
-  if (static_cast<int>(found.size()) > limit) {
-    found.resize(static_cast<std::size_t>(limit));
-    page.next = PagePosition{found.back().created_at, found.back().id};
-  }
+  page.next = trim_page(found, limit, [](const Room& r) {
+    return PagePosition{r.created_at, r.id};
+  });
   page.items = std::move(found);
   return page;
 }

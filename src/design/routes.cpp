@@ -70,6 +70,20 @@ nlohmann::ordered_json design_json(const Design& d) {
   return j;
 }
 
+// A real answer of a design that succeeded (the OpenAPI example of its routes).
+nlohmann::json design_example() {
+  return nlohmann::json::parse(R"({"id": "ds_9c27bc46aa6e23c365edbebb", "status": "succeeded",
+    "room_id": "rm_1d0edc7e6a321c0e480ac153", "style": "scandinavian", "room_type": "bedroom",
+    "engine": "local", "strength": 0.75, "seed": 7,
+    "prompt": "a photo of a scandinavian interior, light wood, cozy textiles, airy and bright bedroom",
+    "negative_prompt": "blurry, lowres, distorted perspective", "preset_version": "2026.11-1",
+    "cost_usd": 0.0, "error": null, "attempts": 1,
+    "timings": {"created_at": 1796583480, "started_at": 1796583480, "finished_at": 1796583481,
+                "queue_ms": 0, "run_ms": 989},
+    "image_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/image",
+    "control_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/control"})");
+}
+
 Response image_response(std::string bytes, const std::string& type) {
   Response r = Response::text(200, std::move(bytes), type);
   r.set_header("Cache-Control", "private, max-age=3600");
@@ -443,16 +457,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
-      .response_example = nlohmann::json::parse(
-          R"({"designs": [{"id": "ds_9c27bc46aa6e23c365edbebb", "status": "succeeded",
-        "room_id": "rm_1d0edc7e6a321c0e480ac153", "style": "scandinavian",
-        "room_type": "bedroom", "engine": "local", "strength": 0.75, "seed": 7,
-        "prompt": "a photo of a scandinavian interior, light wood, cozy textiles, airy and bright bedroom", "negative_prompt": "blurry, lowres, distorted perspective", "preset_version": "2026.11-1", "cost_usd": 0.0,
-        "error": null, "attempts": 1, "timings": {"created_at": 1796583480,
-        "started_at": 1796583480, "finished_at": 1796583481, "queue_ms": 0,
-        "run_ms": 989}, "image_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/image",
-        "control_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/control"}],
-        "next_cursor": null})"),
+      .response_example = {{"designs", nlohmann::json::array({design_example()})},
+                           {"next_cursor", nullptr}},
       .response_nullable = {"image_url", "control_url", "error"},
       .query = {QueryParam{"room_id", "only this room's designs", {{"type", "string"}}},
                 QueryParam{"limit", "1-100, default 20", {{"type", "integer"}}},
@@ -467,15 +473,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
-      .response_example =
-          nlohmann::json::parse(R"({"id": "ds_9c27bc46aa6e23c365edbebb", "status": "succeeded",
-        "room_id": "rm_1d0edc7e6a321c0e480ac153", "style": "scandinavian",
-        "room_type": "bedroom", "engine": "local", "strength": 0.75, "seed": 7,
-        "prompt": "a photo of a scandinavian interior, light wood, cozy textiles, airy and bright bedroom", "negative_prompt": "blurry, lowres, distorted perspective", "preset_version": "2026.11-1", "cost_usd": 0.0,
-        "error": null, "attempts": 1, "timings": {"created_at": 1796583480,
-        "started_at": 1796583480, "finished_at": 1796583481, "queue_ms": 0,
-        "run_ms": 989}, "image_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/image",
-        "control_url": "/v1/designs/ds_9c27bc46aa6e23c365edbebb/control"})"),
+      .response_example = design_example(),
       .response_nullable = {"image_url", "control_url", "error"},
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_get_design),

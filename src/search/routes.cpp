@@ -310,11 +310,9 @@ Result<Response> SearchHandlers::handle_list_documents(const RequestContext& ctx
   ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
   ATELIER_ASSIGN_OR_RETURN(auto docs, svc.documents(name, caller_of(ctx.identity),
                                                     start ? start->id : "", limit + 1, ctx.work));
-  std::optional<PagePosition> next;
-  if (static_cast<int>(docs.size()) > limit) {
-    docs.resize(static_cast<std::size_t>(limit));
-    next = PagePosition{0, docs.back().id};
-  }
+  const auto next = trim_page(docs, limit, [](const DocumentRecord& doc) {
+    return PagePosition{0, doc.id};
+  });
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   for (const auto& doc : docs) arr.push_back(document_json(doc));
   return http::page_answer(ctx, *d.cursors, list, next, {{"documents", arr}});
