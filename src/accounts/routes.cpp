@@ -166,7 +166,7 @@ Result<Response> AccountHandlers::handle_export_me(const RequestContext& ctx) co
     // Parts' top-level keys go straight into the export ("rooms", "collections", ...).
     for (auto& [k, v] : j.items()) out[k] = v;
   }
-  Response resp = Response::json_ordered(200, out);
+  Response resp = Response::json_exact(200, out);  // the caller's data, as stored
   resp.set_header("Content-Disposition", "attachment; filename=\"atelier-export.json\"");
   return resp;
 }

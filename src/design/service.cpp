@@ -194,8 +194,8 @@ Status DesignService::check_create(const CreateDesign& req, const std::string& e
        (*req.canny_low < 0 || *req.canny_high > 1000 || *req.canny_low > *req.canny_high)))
     return Status::invalid_argument(
         "give both 'canny_low' and 'canny_high', with 0 <= low <= high <= 1000");
-  if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 200))
-    return Status::invalid_argument("Idempotency-Key must have 1 to 200 characters");
+  if (req.idempotency_key && (req.idempotency_key->empty() || req.idempotency_key->size() > 255))
+    return Status::invalid_argument("Idempotency-Key must have 1 to 255 characters");
   return Status::ok();
 }
 

@@ -192,7 +192,7 @@ Result<Response> EmbeddingHandlers::handle_create_embeddings(const RequestContex
   ATELIER_ASSIGN_OR_RETURN(const engines::TextEmbedder* e, find_embedder(model));
   ATELIER_RETURN_IF_ERROR(check_dimensions(body, model, *e));
   ATELIER_ASSIGN_OR_RETURN(engines::Embeddings out, e->embed(inputs, ctx.work));
-  return Response::json_vectors(200, embeddings_json(out, model, format));
+  return Response::json_exact(200, embeddings_json(out, model, format));
 }
 
 }  // namespace
@@ -265,7 +265,7 @@ Result<Response> ImageEmbeddingHandlers::handle_create_image_embeddings(
   }
   j["model"] = model;
   j["usage"] = {{"prompt_tokens", 0}, {"total_tokens", 0}, {"images", feats.size()}};
-  return Response::json_vectors(200, j);
+  return Response::json_exact(200, j);
 }
 
 }  // namespace

@@ -140,8 +140,13 @@ double round_for_answer(double x) {
   // Zero, NaN, infinities and subnormal-scale values are left as they are.
   if (!std::isfinite(x) || std::fabs(x) < 1e-290 || std::fabs(x) > 1e290) return x;
   const int exp10 = static_cast<int>(std::floor(std::log10(std::fabs(x))));
-  const double scale = std::pow(10.0, 5 - exp10);
-  return std::round(x * scale) / scale;
+  // Multiply or divide by an exact power of ten (10^-k is not exact).
+  if (exp10 <= 5) {
+    const double scale = std::pow(10.0, 5 - exp10);
+    return std::round(x * scale) / scale;
+  }
+  const double scale = std::pow(10.0, exp10 - 5);
+  return std::round(x / scale) * scale;
 }
 
 namespace {
@@ -152,7 +157,13 @@ template <class J>
 void round_numbers(J& j) {
   if (j.is_number_float()) {
     j = round_for_answer(j.template get<double>());
-  } else if (j.is_structured()) {
+  } else if (j.is_object()) {
+    // What a caller stored comes back as stored: documents' `metadata`,
+    // feedback's `context`.
+    for (auto& [k, v] : j.items()) {
+      if (k != "metadata" && k != "context") round_numbers(v);
+    }
+  } else if (j.is_array()) {
     for (auto& v : j) round_numbers(v);
   }
 }
@@ -163,7 +174,7 @@ std::string dump_exact(const J& j) {
 }
 
 template <class J>
-bool has_float(const J& j) {
+bool has_float(const J& j) {  // anywhere: a stored value skipped by round_numbers costs a copy
   if (j.is_number_float()) return true;
   if (!j.is_structured()) return false;
   for (const auto& v : j) {
@@ -197,7 +208,7 @@ Response Response::json_ordered(int status, const nlohmann::ordered_json& j) {
   return r;
 }
 
-Response Response::json_vectors(int status, const nlohmann::ordered_json& j) {
+Response Response::json_exact(int status, const nlohmann::ordered_json& j) {
   Response r;
   r.status = status;
   r.body = dump_exact(j);

@@ -141,9 +141,10 @@ struct Response {
   static Response json(int status, const nlohmann::json& j);
   // Keys in insertion order, and cheaper to build than std::map-backed objects.
   static Response json_ordered(int status, const nlohmann::ordered_json& j);
-  // An answer that carries vectors (embeddings): its numbers go out as
-  // computed, not rounded (json and json_ordered round; see round_for_answer).
-  static Response json_vectors(int status, const nlohmann::ordered_json& j);
+  // An answer whose numbers go out as they are, not rounded (json and
+  // json_ordered round; see round_for_answer): embedding vectors, the
+  // account export.
+  static Response json_exact(int status, const nlohmann::ordered_json& j);
   // 204 with no body and no Content-Type.
   static Response no_content();
   // What a handler that streamed its answer returns.
@@ -168,8 +169,9 @@ constexpr std::int64_t seconds_of_ms(std::int64_t ms) {
 // Every fractional number in an answer is rounded here, at the edge, to six
 // significant digits: what a float model or a price means, without
 // 102.62211538461541. Response::json and json_ordered apply it to every
-// number in the answer (embedding vectors keep float precision: 6 digits
-// is under float32's 7, so nothing a client can rely on is lost).
+// number the server computed; what a caller stored comes back as stored
+// (documents' `metadata`, feedback's `context`, the account export), and
+// embedding vectors go out as computed (Response::json_exact).
 double round_for_answer(double x);
 
 }  // namespace atelier::http

@@ -53,15 +53,23 @@ std::string url_encode(std::string_view s) {
   return out;
 }
 
-// The request's query without its cursor, then `cursor` as the new one.
+// The request's query without its cursor, then `cursor` as the new one. Each
+// name and value is decoded and encoded again, so that nothing the caller
+// wrote can close the Link's <...> or add parameters to it, and a cursor
+// spelled with escapes (%63ursor) is dropped like any other.
 std::string next_query(std::string_view query, std::string_view cursor) {
   std::string out;
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
-    if (part.empty() || part == "cursor" || part.rfind("cursor=", 0) == 0) continue;
-    out += part;
+    if (part.empty()) continue;
+    const auto eq = part.find('=');
+    const std::string name = url_decode(part.substr(0, eq), true);
+    if (name == "cursor") continue;
+    out += url_encode(name);
+    if (eq != std::string_view::npos)
+      out += '=' + url_encode(url_decode(part.substr(eq + 1), true));
     out += '&';
   }
   return out + "cursor=" + url_encode(cursor);

@@ -481,12 +481,17 @@ Result<Response> Pipeline::run_handler(const std::shared_ptr<State>& s, const Re
   }
   Result<Response> out = route.handler(ctx);
   // Only a success is kept; after a failure the key may be used again.
-  // (Bookkeeping failures are logged: the request itself was answered.)
+  // Recorded even when the request's deadline passed or its client left
+  // meanwhile (that is when clients retry): with its own short deadline, not
+  // the request's. (Failures are logged: the request itself was answered.)
+  WorkContext bookkeeping;
+  bookkeeping.deadline = Deadline::after(std::chrono::seconds(10));
+  IdempotencyRepository record = idempotency_->in(bookkeeping);
   const bool kept = out.is_ok() && out->status < 300 && !out->streamed;
-  Status st = kept ? keys.complete(owner, key,
-                                   {out->status, out->content_type,
-                                    std::string(out->header("Location")), out->body})
-                   : keys.release(owner, key);
+  Status st = kept ? record.complete(owner, key,
+                                     {out->status, out->content_type,
+                                      std::string(out->header("Location")), out->body})
+                   : record.release(owner, key);
   if (!st.is_ok() && st.code() != Code::unauthenticated)
     log::warn("idempotency key not recorded",
               {{"request_id", s->request_id}, {"error", st.message()}});

@@ -138,3 +138,31 @@ TEST(Router, Issue12PathParametersAreDecodedOnce) {
 
 }  // namespace
 }  // namespace atelier::http
+
+namespace atelier::http {
+namespace {
+
+TEST(RoundForAnswer, SixSignificantDigitsAtEveryMagnitude) {
+  EXPECT_EQ(nlohmann::json(round_for_answer(102.62211538461541)).dump(), "102.622");
+  EXPECT_EQ(nlohmann::json(round_for_answer(0.000123456789)).dump(), "0.000123457");
+  EXPECT_EQ(nlohmann::json(round_for_answer(-3.14159265)).dump(), "-3.14159");
+  // Large values are divided by an exact power of ten, never multiplied by an inexact one.
+  EXPECT_EQ(nlohmann::json(round_for_answer(1234567891234567.0)).dump(), "1.23457e+15");
+  EXPECT_EQ(round_for_answer(0.0), 0.0);
+  EXPECT_EQ(round_for_answer(5.0), 5.0);
+}
+
+TEST(RoundForAnswer, StoredMetadataAndContextComeBackAsStored) {
+  const nlohmann::json j = {
+      {"score", 0.123456789},
+      {"hits", {{{"metadata", {{"lat", 51.5073509}}}, {"score", 1.23456789}}}},
+      {"context", {{"weight", 0.987654321}}}};
+  const auto body = nlohmann::json::parse(Response::json(200, j).body);
+  EXPECT_EQ(body["score"], 0.123457);
+  EXPECT_EQ(body["hits"][0]["score"], 1.23457);
+  EXPECT_EQ(body["hits"][0]["metadata"]["lat"], 51.5073509);
+  EXPECT_EQ(body["context"]["weight"], 0.987654321);
+}
+
+}  // namespace
+}  // namespace atelier::http

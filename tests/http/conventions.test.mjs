@@ -251,6 +251,20 @@ test('documents are listable and fetchable; search hits carry text and metadata 
     next = page.next_cursor ? /^<([^>]+)>/.exec(r.headers.get('link'))[1] : null;
   }
   assert.deepEqual(seen.map((d) => d.id), ['linen', 'loafer', 'tweed']);
+  // The Link is built from decoded, re-encoded parameters: nothing a caller writes can
+  // close its <...> or point it elsewhere, and an escaped cursor is replaced like any other.
+  const sneaky = await call('GET', '/v1/collections/conventions-docs/documents?limit=1&a=%3E;rel="x",<https://evil/?&%63ursor=zzz');
+  if (sneaky.status === 200) {
+    const link = sneaky.headers.get('link');
+    assert.match(link, /^<\/v1\/collections\/conventions-docs\/documents\?[^<>"]*>; rel="next"$/, link);
+    assert.ok(!link.includes('zzz'), link);
+  } else {
+    assert.equal(sneaky.status, 400);  // an escaped cursor that is not ours is refused, not followed
+  }
+  // Stored metadata comes back as stored, not rounded.
+  await postJson('/v1/collections/conventions-docs/documents', [{ id: 'pin', text: 'a shop', metadata: { lat: 51.5073509 } }]);
+  assert.equal((await json(await call('GET', '/v1/collections/conventions-docs/documents/pin'))).metadata.lat, 51.5073509);
+  await call('DELETE', '/v1/collections/conventions-docs/documents/pin');
   assert.deepEqual(seen.find((d) => d.id === 'tweed'), docs[0]);
   const one = await call('GET', '/v1/collections/conventions-docs/documents/loafer');
   assert.deepEqual(await json(one), docs[2]);
