@@ -24,8 +24,6 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
   if (!built.is_ok())
     return Status::unavailable("the style knowledge base cannot be built: " +
                                built.status().message());
-  // Someone may have taken the name before it was reserved: moved aside.
-  ATELIER_RETURN_IF_ERROR(search_.claim_reserved(kKnowledgeCollection));
   auto existing = search_.collection(kKnowledgeCollection, kSystem);
   if (!existing.is_ok()) {
     if (existing.status().code() != Code::not_found) return existing.status();

@@ -1,6 +1,9 @@
 #include "http/openapi.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "http/problem.h"
 
@@ -200,11 +203,49 @@ nlohmann::json operation_of(const RouteSpec& r) {
   return op;
 }
 
+// What each tag's operations do, for the document's reader; a tag without a
+// line here is listed with its name only.
+std::string tag_description(const std::string& tag) {
+  static const std::pair<const char*, const char*> kLines[] = {
+      {"account", "The signed-in person: who they are, their data, its export and erasure."},
+      {"admin", "Operators: users, keys and tiers across accounts (admin role)."},
+      {"auth", "Registration, sign-in, tokens and API keys."},
+      {"chat",
+       "Chat and RAG with citations: OpenAI-compatible completions (JSON or SSE), "
+       "a WebSocket, and stored conversations."},
+      {"design", "Interior design: rooms, layout-preserving restyles as jobs, presets, budgets."},
+      {"embeddings", "Text and image embeddings (OpenAI-compatible /v1/embeddings)."},
+      {"operations", "Probes, metrics, the OpenAPI document and the service's own state."},
+      {"outfits", "Outfits from the wardrobe: evaluate, recommend, fill a missing piece."},
+      {"search",
+       "Collections of documents or images: BM25, vector and hybrid search. Names "
+       "are per owner; another owner's public collection is named by its ref "
+       "(<owner>:<name>)."},
+      {"text", "Text analysis: tokens, stems, entities and language."},
+      {"vision", "Photos: detection, garment and furniture types, colours, OCR, captions, VQA."},
+      {"wardrobe", "Wardrobe items, auto-tagged from their photos, and feedback on outfits."},
+  };
+  for (const auto& [name, line] : kLines)
+    if (tag == name) return line;
+  return "";
+}
+
 }  // namespace
 
 nlohmann::json build_openapi(const Router& router, const std::string& version) {
   nlohmann::json paths = nlohmann::json::object();
-  for (const auto& r : router.routes()) paths[r.path][lower_method(r.method)] = operation_of(r);
+  std::vector<std::string> tags;
+  for (const auto& r : router.routes()) {
+    paths[r.path][lower_method(r.method)] = operation_of(r);
+    if (std::find(tags.begin(), tags.end(), r.tag) == tags.end()) tags.push_back(r.tag);
+  }
+  std::sort(tags.begin(), tags.end());
+  nlohmann::json tag_docs = nlohmann::json::array();
+  for (const auto& t : tags) {
+    nlohmann::json d = {{"name", t}};
+    if (auto line = tag_description(t); !line.empty()) d["description"] = line;
+    tag_docs.push_back(std::move(d));
+  }
 
   nlohmann::json problem_schema = {
       {"type", "object"},
@@ -227,6 +268,10 @@ nlohmann::json build_openapi(const Router& router, const std::string& version) {
          "AI for fashion and interior styling. Every error is RFC 9457 problem+json. "
          "x-atelier-cost is the quota cost in units charged on success; "
          "x-atelier-message-cost, that of each message of a socket."}}},
+      // Relative: the server that served this document, wherever it is
+      // reached (directly, or behind nginx or an Ingress).
+      {"servers", {{{"url", "/"}, {"description", "the server that served this document"}}}},
+      {"tags", tag_docs},
       {"paths", paths},
       {"components",
        {{"schemas", {{"Problem", problem_schema}}},

@@ -7,9 +7,17 @@
 
 namespace atelier {
 
+// What addresses a collection from any account: "<owner>:<name>". Names
+// are per owner (letters, digits, '-' and '_'), so "looks" of one owner
+// never collides with, or reveals, "looks" of another; the last ':'
+// separates the name from an owner id that may hold ':' itself.
+inline std::string collection_ref(const std::string& owner, const std::string& name) {
+  return owner + ":" + name;
+}
+
 struct Collection {
   std::int64_t id = 0;
-  std::string name;
+  std::string name;   // the owner's name for it, unique per owner
   std::string owner;  // identity id of the creator: only it (or an admin) writes
   std::string model;  // embedding model of its vectors
   int dimensions = 0;
@@ -19,6 +27,7 @@ struct Collection {
   // "private" (the default: only the owner and admins read it; others get
   // not_found) or "public" (anyone may search it; only the owner writes).
   std::string visibility = "private";
+  std::string ref;  // collection_ref(owner, name): stored, and unique, as such
 };
 
 struct DocumentRecord {

@@ -14,9 +14,14 @@ namespace {
   "SELECT c.id, c.name, c.owner, c.model, c.dimensions, c.created_at, (SELECT COUNT(*) " \
   "FROM documents d WHERE d.collection_id = c.id), c.version, c.visibility FROM collections c"
 
+// The name column holds the reference ("<owner>:<name>", unique); the name
+// is what follows its last ':'.
 Collection read_collection(const db::Row& r) {
-  return {r.integer(0), r.text(1),    r.text(2),    r.text(3), static_cast<int>(r.integer(4)),
-          r.integer(5), r.integer(6), r.integer(7), r.text(8)};
+  Collection c{r.integer(0), "",           r.text(2),    r.text(3), static_cast<int>(r.integer(4)),
+               r.integer(5), r.integer(6), r.integer(7), r.text(8), r.text(1)};
+  const auto colon = c.ref.rfind(':');
+  c.name = colon == std::string::npos ? c.ref : c.ref.substr(colon + 1);
+  return c;
 }
 
 std::vector<float> read_vector(const db::Row& r, int col) {
@@ -61,7 +66,11 @@ Result<std::int64_t> bump_version(db::Connection& c, std::int64_t collection_id)
 Result<Collection> CollectionRepository::create(const std::string& name, const std::string& owner,
                                                 const std::string& model, int dimensions,
                                                 const std::string& visibility) {
-  Collection col{0, name, owner, model, dimensions, unix_seconds(), 0, 0, visibility};
+  Collection col{0,          name,
+                 owner,      model,
+                 dimensions, unix_seconds(),
+                 0,          0,
+                 visibility, collection_ref(owner, name)};
   Status st = db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(db::require_owner_live(c, owner));
     ATELIER_ASSIGN_OR_RETURN(
@@ -69,7 +78,7 @@ Result<Collection> CollectionRepository::create(const std::string& name, const s
                      c,
                      "INSERT INTO collections(name, owner, model, dimensions, created_at, "
                      "visibility) VALUES (?,?,?,?,?,?) RETURNING id",
-                     {name, owner, model, dimensions, col.created_at, visibility},
+                     {col.ref, owner, model, dimensions, col.created_at, visibility},
                      [](const db::Row& r) { return r.integer(0); }));
     col.id = id.value_or(0);
     return Status::ok();
@@ -82,11 +91,6 @@ Result<Collection> CollectionRepository::create(const std::string& name, const s
   return col;
 }
 
-Status CollectionRepository::rename(std::int64_t id, const std::string& name) {
-  ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
-  return c->execute("UPDATE collections SET name=? WHERE id=?", {name, id}).status();
-}
-
 Status CollectionRepository::remove(std::int64_t id) {
   return db_.transaction(work_, [&](db::Connection& c) -> Status {
     ATELIER_RETURN_IF_ERROR(
@@ -95,12 +99,12 @@ Status CollectionRepository::remove(std::int64_t id) {
   });
 }
 
-Result<Collection> CollectionRepository::find(const std::string& name) {
+Result<Collection> CollectionRepository::find(const std::string& ref) {
   ATELIER_ASSIGN_OR_RETURN(db::Lease c, db_.lease(work_));
   ATELIER_ASSIGN_OR_RETURN(
-      auto col, db::first<Collection>(*c, ATELIER_COLLECTION_SELECT " WHERE c.name=?", {name},
+      auto col, db::first<Collection>(*c, ATELIER_COLLECTION_SELECT " WHERE c.name=?", {ref},
                                       read_collection));
-  if (!col) return Status::not_found("no collection '" + name + "'");
+  if (!col) return Status::not_found("no collection '" + ref + "'");
   return *col;
 }
 

@@ -27,13 +27,15 @@ class CollectionRepository {
     return r;
   }
 
+  // already_exists when `owner` has a collection of that name (another
+  // owner's never counts: names are per owner).
   Result<Collection> create(const std::string& name, const std::string& owner,
                             const std::string& model, int dimensions,
                             const std::string& visibility);
-  Status remove(std::int64_t id);                           // with its documents
-  Status rename(std::int64_t id, const std::string& name);  // already_exists when taken
-  Result<Collection> find(const std::string& name);
-  Result<std::vector<Collection>> list();
+  Status remove(std::int64_t id);  // with its documents
+  // By reference: collection_ref(owner, name).
+  Result<Collection> find(const std::string& ref);
+  Result<std::vector<Collection>> list();  // by reference
   Result<UpsertCounts> upsert_documents(std::int64_t collection_id,
                                         const std::vector<DocumentRecord>& docs);
   // `version` (optional) receives the collection's version after the delete.

@@ -20,7 +20,14 @@ TEST_P(CollectionRepositoryTest, DocumentsRoundTripExactlyAndEveryWriteBumpsTheV
   CollectionRepository repo(*db_);
   auto c = repo.create("shop", "user:1", "glove-sif-100d", 3, "public");
   ASSERT_TRUE(c.is_ok()) << c.status().message();
-  EXPECT_EQ(repo.create("shop", "user:2", "m", 3, "private").status().code(), Code::already_exists);
+  EXPECT_EQ(c->ref, "user:1:shop");
+  EXPECT_EQ(repo.create("shop", "user:1", "m", 3, "private").status().code(), Code::already_exists);
+  // Names are per owner: another owner's "shop" is its own collection.
+  auto theirs = repo.create("shop", "user:2", "m", 3, "private");
+  ASSERT_TRUE(theirs.is_ok()) << theirs.status().message();
+  EXPECT_NE(theirs->id, c->id);
+  EXPECT_EQ(repo.find("user:2:shop")->owner, "user:2");
+  ASSERT_TRUE(repo.remove(theirs->id).is_ok());
   const std::vector<float> v{0.1f, -std::numeric_limits<float>::denorm_min(), 3.4e38f};
   auto counts = repo.upsert_documents(
       c->id, {{"a", "red dress", R"({"colour":"red"})", v}, {"b", "blue jeans", "{}", {}}});
@@ -30,7 +37,7 @@ TEST_P(CollectionRepositoryTest, DocumentsRoundTripExactlyAndEveryWriteBumpsTheV
   counts = repo.upsert_documents(c->id, {{"a", "dark red dress", "{}", v}});
   EXPECT_EQ(counts->inserted, 0);
   EXPECT_EQ(counts->updated, 1);
-  auto found = repo.find("shop");
+  auto found = repo.find("user:1:shop");
   ASSERT_TRUE(found.is_ok());
   EXPECT_EQ(found->documents, 2);
   EXPECT_EQ(found->version, 2);
@@ -52,9 +59,9 @@ TEST_P(CollectionRepositoryTest, DocumentsRoundTripExactlyAndEveryWriteBumpsTheV
   EXPECT_EQ(scanned, 2);
   // A delete of nothing is not_found and leaves the version alone.
   EXPECT_EQ(repo.delete_document(c->id, "zzz").code(), Code::not_found);
-  EXPECT_EQ(repo.find("shop")->version, 2);
+  EXPECT_EQ(repo.find("user:1:shop")->version, 2);
   ASSERT_TRUE(repo.delete_document(c->id, "b").is_ok());
-  EXPECT_EQ(repo.find("shop")->version, 3);
+  EXPECT_EQ(repo.find("user:1:shop")->version, 3);
   EXPECT_EQ(repo.get_document(c->id, "b").status().code(), Code::not_found);
   EXPECT_EQ(repo.upsert_documents(c->id + 100, {{"x", "t", "{}", {}}}).status().code(),
             Code::not_found);
@@ -107,12 +114,13 @@ TEST_P(CollectionRepositoryTest, RemovingACollectionRemovesItsDocumentsOnly) {
   ASSERT_TRUE(repo.upsert_documents(a->id, {{"x", "one", "{}", {1, 2}}}).is_ok());
   ASSERT_TRUE(repo.upsert_documents(b->id, {{"x", "two", "{}", {3, 4}}}).is_ok());
   ASSERT_TRUE(repo.remove(a->id).is_ok());
-  EXPECT_EQ(repo.find("a").status().code(), Code::not_found);
+  EXPECT_EQ(repo.find("user:1:a").status().code(), Code::not_found);
   EXPECT_EQ(repo.get_document(b->id, "x")->text, "two");
   auto all = repo.list();
   ASSERT_TRUE(all.is_ok());
   ASSERT_EQ(all->size(), 1u);
   EXPECT_EQ((*all)[0].name, "b");
+  EXPECT_EQ((*all)[0].ref, "user:1:b");
 }
 
 TEST_P(CollectionRepositoryTest, ConcurrentWritersToOneCollectionSerialise) {
@@ -135,7 +143,7 @@ TEST_P(CollectionRepositoryTest, ConcurrentWritersToOneCollectionSerialise) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(inserted.load(), 20);
   EXPECT_EQ(updated.load(), 100);
-  auto now = repo.find("busy");
+  auto now = repo.find("user:1:busy");
   EXPECT_EQ(now->documents, 20);
   EXPECT_EQ(now->version, 120);
 }

@@ -66,6 +66,7 @@ Result<HitFields> hit_fields(const RequestContext& ctx) {
 nlohmann::ordered_json collection_json(const Collection& c) {
   nlohmann::ordered_json j;
   j["name"] = c.name;
+  j["ref"] = c.ref;
   j["owner"] = c.owner;
   j["model"] = c.model;
   j["dimensions"] = c.dimensions;
@@ -186,14 +187,14 @@ Result<Response> SearchHandlers::handle_list_collections(const RequestContext& c
   ATELIER_ASSIGN_OR_RETURN(auto start, http::page_start(ctx, *d.cursors, "collections"));
   ATELIER_ASSIGN_OR_RETURN(const int limit, http::page_limit(ctx));
   ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
-  // By name, a page after the name the cursor holds.
-  std::sort(cols.begin(), cols.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+  // By reference, a page after the reference the cursor holds.
+  std::sort(cols.begin(), cols.end(), [](const auto& a, const auto& b) { return a.ref < b.ref; });
   nlohmann::ordered_json arr = nlohmann::ordered_json::array();
   std::optional<PagePosition> next;
   for (auto& c : cols) {
-    if (start && c.name <= start->id) continue;
+    if (start && c.ref <= start->id) continue;
     if (static_cast<int>(arr.size()) == limit) {
-      next = PagePosition{0, arr.back()["name"].get<std::string>()};
+      next = PagePosition{0, arr.back()["ref"].get<std::string>()};
       break;
     }
     arr.push_back(collection_json(c));
@@ -204,9 +205,11 @@ Result<Response> SearchHandlers::handle_list_collections(const RequestContext& c
 Result<Response> SearchHandlers::handle_get_collection(const RequestContext& ctx) const {
   const std::string& name = ctx.req.path_params.at("name");
   // What the list shows, for one name; another owner's private one reads as absent.
-  ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller_of(ctx.identity)));
+  const auto caller = caller_of(ctx.identity);
+  const std::string ref = svc.ref_for(name, caller);
+  ATELIER_ASSIGN_OR_RETURN(auto cols, svc.list(caller));
   for (const auto& c : cols)
-    if (c.name == name) return Response::json_ordered(200, collection_json(c));
+    if (c.ref == ref) return Response::json_ordered(200, collection_json(c));
   return Status::not_found("no collection '" + name + "'");
 }
 
@@ -368,8 +371,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
              {"model", {{"type", "string"}}},
              {"visibility",
               {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
-      .response_example =
-          nlohmann::json::parse(R"({"name": "fabrics", "owner": "user:7", "model": "glove-sif-100d",
+      .response_example = nlohmann::json::parse(
+          R"({"name": "fabrics", "ref": "user:7:fabrics", "owner": "user:7", "model": "glove-sif-100d",
         "dimensions": 100, "documents": 0, "created_at": 1796583480,
         "visibility": "private"})"),
       .success_status = 201,
@@ -386,8 +389,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
-      .response_example =
-          nlohmann::json::parse(R"({"collections": [{"name": "fabrics", "owner": "user:7",
+      .response_example = nlohmann::json::parse(
+          R"({"collections": [{"name": "fabrics", "ref": "user:7:fabrics", "owner": "user:7",
         "model": "glove-sif-100d", "dimensions": 100, "documents": 2,
         "created_at": 1796583480, "visibility": "private"}], "next_cursor": null})"),
       .query = {http::limit_param(), http::cursor_param()},
@@ -402,8 +405,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
-      .response_example =
-          nlohmann::json::parse(R"({"name": "fabrics", "owner": "user:7", "model": "glove-sif-100d",
+      .response_example = nlohmann::json::parse(
+          R"({"name": "fabrics", "ref": "user:7:fabrics", "owner": "user:7", "model": "glove-sif-100d",
         "dimensions": 100, "documents": 2, "created_at": 1796583480,
         "visibility": "private"})"),
       .errors = {404},

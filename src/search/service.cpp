@@ -62,11 +62,12 @@ Status no_collection(const std::string& name) {
 Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::string& name,
                                                                    const Caller& caller) {
   // Names are checked at creation; anything else cannot name a collection.
-  if (name.empty() || name.size() > 64 || !is_utf8(name) ||
+  if (name.empty() || name.size() > 200 || !is_utf8(name) ||
       name.find_first_of(std::string_view("\0\r\n", 3)) != std::string::npos) {
     return no_collection(name.substr(0, 64));
   }
-  ATELIER_ASSIGN_OR_RETURN(auto l, load_once(name));
+  const std::string ref = ref_for(name, caller);
+  ATELIER_ASSIGN_OR_RETURN(auto l, load_once(ref));
   if (auto to = behind(*l)) {
     // Another replica wrote to it: this copy reads what changed; when that
     // fails (or the collection is gone) it is rebuilt from the database.
@@ -77,22 +78,28 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::st
       ++rebuilt_;
       {
         MutexLock lock(mu_);
-        if (auto it = loaded_.find(name); it != loaded_.end() && it->second == l) loaded_.erase(it);
+        if (auto it = loaded_.find(ref); it != loaded_.end() && it->second == l) loaded_.erase(it);
       }
-      ATELIER_ASSIGN_OR_RETURN(l, load_once(name));
+      ATELIER_ASSIGN_OR_RETURN(l, load_once(ref));
     }
   }
   if (!internal::may_read(l->collection, caller)) return no_collection(name);
   return l;
 }
 
-Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& name) {
+std::string SearchService::ref_for(const std::string& name, const Caller& caller) const {
+  if (name.find(':') != std::string::npos) return name;  // already a reference
+  if (auto r = reserved_.find(name); r != reserved_.end()) return collection_ref(r->second, name);
+  return collection_ref(caller.id, name);
+}
+
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const std::string& ref) {
   std::shared_ptr<Mutex> gate;
   {
     MutexLock lock(mu_);
-    auto it = loaded_.find(name);
+    auto it = loaded_.find(ref);
     if (it != loaded_.end()) return it->second;
-    auto& g = loading_[name];
+    auto& g = loading_[ref];
     if (!g) g = std::make_shared<Mutex>();
     gate = g;
   }
@@ -100,20 +107,19 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load_once(const st
   MutexLock building(*gate);
   {
     MutexLock lock(mu_);
-    auto it = loaded_.find(name);
+    auto it = loaded_.find(ref);
     if (it != loaded_.end()) return it->second;
   }
-  auto built = build_loaded(name);
+  auto built = build_loaded(ref);
   MutexLock lock(mu_);
-  if (auto g = loading_.find(name); g != loading_.end() && g->second == gate) loading_.erase(g);
+  if (auto g = loading_.find(ref); g != loading_.end() && g->second == gate) loading_.erase(g);
   if (!built.is_ok()) return built.status();
-  auto [it, fresh] = loaded_.emplace(name, std::move(built).value());
+  auto [it, fresh] = loaded_.emplace(ref, std::move(built).value());
   return it->second;
 }
 
-Result<std::shared_ptr<SearchService::Loaded>> SearchService::build_loaded(
-    const std::string& name) {
-  ATELIER_ASSIGN_OR_RETURN(const Collection c, store_.find(name));
+Result<std::shared_ptr<SearchService::Loaded>> SearchService::build_loaded(const std::string& ref) {
+  ATELIER_ASSIGN_OR_RETURN(const Collection c, store_.find(ref));
   auto l = std::make_shared<Loaded>();
   // No other thread sees `l` before loaded_ holds it; its writer lock is
   // taken so that the saved versions are set as everywhere else.
@@ -144,7 +150,7 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::build_loaded(
     l->index = std::move(saved).value();
     l->saved_version = c.version;
     log::info("vector index loaded from file",
-              {{"collection", c.name}, {"index", kind}, {"version", c.version}});
+              {{"collection", c.ref}, {"index", kind}, {"version", c.version}});
   } else if (st.is_ok()) {
     auto built = make_index(c, rows);
     if (built.is_ok()) {
@@ -219,7 +225,7 @@ Result<std::unique_ptr<VectorIndex>> SearchService::make_index(const Collection&
   }
   if (kind != "flat") {
     log::info("vector index built",
-              {{"collection", c.name}, {"index", kind}, {"vectors", ids.size()}});
+              {{"collection", c.ref}, {"index", kind}, {"vectors", ids.size()}});
   }
   return index;
 }
@@ -233,7 +239,7 @@ Status SearchService::maybe_rebuild(Loaded* l) {
   const bool tombstones = index->deleted() > std::max<std::size_t>(64, n / 5);
   if (!outgrown && !tombstones) return Status::ok();
   ATELIER_ASSIGN_OR_RETURN(Collection now,
-                           store_.find(l->collection.name));  // writers are held off
+                           store_.find(l->collection.ref));  // writers are held off
   ATELIER_ASSIGN_OR_RETURN(auto fresh, build_index(l->collection));
   if (save(now, *fresh, now.version).is_ok()) l->saved_version = now.version;
   MutexLock lock(mu_);
@@ -267,7 +273,7 @@ Result<std::unique_ptr<VectorIndex>> SearchService::load_saved(const Collection&
           : load_ivf_index(file.string(), c.dimensions, std::move(ids), fusion_.ivf_nprobe);
   if (!idx.is_ok()) {
     log::warn("index file unreadable; rebuilding",
-              {{"collection", c.name}, {"error", idx.status().message()}});
+              {{"collection", c.ref}, {"error", idx.status().message()}});
   }
   return idx;
 }
@@ -276,7 +282,7 @@ Result<std::unique_ptr<Bm25Index>> SearchService::load_text(const Collection& c)
   if (fusion_.index_dir.empty()) return Status::not_found("not cached");
   auto idx = Bm25Index::load(index_path(fusion_.index_dir, c, "bm25").string(), c.version);
   if (idx.is_ok()) {
-    log::info("BM25 index loaded from file", {{"collection", c.name}, {"version", c.version}});
+    log::info("BM25 index loaded from file", {{"collection", c.ref}, {"version", c.version}});
   }
   return idx;
 }
@@ -311,7 +317,7 @@ Status SearchService::write_file(const Collection& c, const std::string& file,
     fs::remove(tmp, ignored);
     if (meta) fs::remove(meta_file + suffix, ignored);
     log::warn("index file not saved",
-              {{"collection", c.name}, {"error", st.is_ok() ? ec.message() : st.message()}});
+              {{"collection", c.ref}, {"error", st.is_ok() ? ec.message() : st.message()}});
     return st.is_ok() ? Status::unavailable(ec.message()) : st;
   }
   return Status::ok();
@@ -334,7 +340,7 @@ Status SearchService::save(const Collection& c, const VectorIndex& index, std::i
   ATELIER_RETURN_IF_ERROR(
       write_file(c, index_path(fusion_.index_dir, c, index.kind()).string(), write, &meta));
   log::info("index file saved",
-            {{"collection", c.name}, {"index", index.kind()}, {"version", version}});
+            {{"collection", c.ref}, {"index", index.kind()}, {"version", version}});
   return Status::ok();
 }
 
@@ -353,7 +359,7 @@ void SearchService::persist() {
   }
   for (auto& l : all) {
     MutexLock writer(l->write_mu);
-    auto now = store_.find(l->collection.name);
+    auto now = store_.find(l->collection.ref);
     if (!now.is_ok()) continue;
     if (now->version != l->text_saved_version && save_text(*now, *l->text, now->version).is_ok())
       l->text_saved_version = now->version;
@@ -377,7 +383,7 @@ Result<std::vector<CollectionStats>> SearchService::stats(const Caller& caller) 
     CollectionStats s;
     s.collection = c;
     MutexLock lock(mu_);
-    auto it = loaded_.find(c.name);
+    auto it = loaded_.find(c.ref);
     if (it != loaded_.end()) {
       s.loaded = true;
       s.index_kind = it->second->index->kind();

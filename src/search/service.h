@@ -133,14 +133,15 @@ class SearchService {
         analyzer_(analyzer),
         fusion_(std::move(fusion)) {}
 
-  // A name only `owner` may create or drop (a system collection such as the
-  // chat knowledge base, issue 23: whoever created it first owned it). Call
-  // before serving.
+  // A name only `owner` may create or drop, and that names `owner`'s
+  // collection for every caller (a system collection such as the chat
+  // knowledge base). Call before serving.
   void reserve(const std::string& name, const std::string& owner) { reserved_[name] = owner; }
-  // For the reserved name's owner: a collection of that name that someone
-  // else created (before the name was reserved) is renamed aside, its data
-  // kept, so that the owner can create its own. OK when there is none.
-  Status claim_reserved(const std::string& name);
+
+  // Every `name` below is the caller's name for one of its own collections,
+  // a reserved name, or a reference "<owner>:<name>" (collection_ref) to
+  // another owner's (public ones, or any for an admin). Names are per owner.
+  std::string ref_for(const std::string& name, const Caller& caller) const;
 
   // Reading: the owner, admins, and anyone for a public collection; for
   // everyone else a collection reads as not_found. Writing: the owner or an
@@ -241,10 +242,10 @@ class SearchService {
   // Loads (once: concurrent first callers wait for the one load) and checks
   // that `caller` may read it.
   Result<std::shared_ptr<Loaded>> load(const std::string& name, const Caller& caller);
-  Result<std::shared_ptr<Loaded>> load_once(const std::string& name);
+  Result<std::shared_ptr<Loaded>> load_once(const std::string& ref);
   // The collection's indexes, from their files where these are current and
   // otherwise from one scan of its rows.
-  Result<std::shared_ptr<Loaded>> build_loaded(const std::string& name);
+  Result<std::shared_ptr<Loaded>> build_loaded(const std::string& ref);
   std::string kind_for(std::size_t vectors) const;
   // Builds the index the collection's size calls for from the stored vectors
   // (the source of truth); fills `metadata` when given.

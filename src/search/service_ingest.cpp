@@ -126,34 +126,18 @@ Result<std::vector<Collection>> SearchService::list(const Caller& caller) {
   return out;
 }
 
-Status SearchService::claim_reserved(const std::string& name) {
-  auto r = reserved_.find(name);
-  if (r == reserved_.end()) return Status::internal("'" + name + "' is not a reserved name");
-  auto found = store_.find(name);
-  if (!found.is_ok())
-    return found.status().code() == Code::not_found ? Status::ok() : found.status();
-  if (found->owner == r->second) return Status::ok();
-  const std::string aside = name + "-" + std::to_string(found->id);
-  ATELIER_RETURN_IF_ERROR(store_.rename(found->id, aside));
-  {
-    MutexLock lock(mu_);
-    loaded_.erase(name);
-  }
-  log::warn("a collection with a reserved name was renamed",
-            {{"collection", name}, {"renamed_to", aside}, {"owner", found->owner}});
-  return Status::ok();
-}
-
 Status SearchService::drop(const std::string& name, const Caller& caller) {
   ATELIER_ASSIGN_OR_RETURN(auto l, load(name, caller));
   ATELIER_RETURN_IF_ERROR(may_write(l->collection, caller));
-  if (auto r = reserved_.find(name); r != reserved_.end() && r->second != caller.id)
-    return Status::permission_denied("the collection '" + name + "' is atelier's own");
+  const Collection& c = l->collection;
+  if (auto r = reserved_.find(c.name);
+      r != reserved_.end() && r->second == c.owner && caller.id != c.owner)
+    return Status::permission_denied("the collection '" + c.name + "' is atelier's own");
   MutexLock writer(l->write_mu);
   ATELIER_RETURN_IF_ERROR(store_.remove(l->collection.id));
   {
     MutexLock lock(mu_);
-    auto it = loaded_.find(name);
+    auto it = loaded_.find(c.ref);
     if (it != loaded_.end() && it->second == l) loaded_.erase(it);
   }
   if (!fusion_.index_dir.empty()) {
@@ -165,14 +149,14 @@ Status SearchService::drop(const std::string& name, const Caller& caller) {
       std::filesystem::remove(base.string() + ".meta.json", ec);
     }
   }
-  log::info("collection deleted", {{"collection", name}});
+  log::info("collection deleted", {{"collection", c.ref}});
   return Status::ok();
 }
 
 Status SearchService::drop_owned_by(const std::string& owner) {
   ATELIER_ASSIGN_OR_RETURN(auto all, store_.list());
   for (const auto& c : all) {
-    if (c.owner == owner) ATELIER_RETURN_IF_ERROR(drop(c.name, Caller{owner, false, false}));
+    if (c.owner == owner) ATELIER_RETURN_IF_ERROR(drop(c.ref, Caller{owner, false, false}));
   }
   return Status::ok();
 }

@@ -327,6 +327,11 @@ CREATE TABLE idempotency_keys (
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
 )SQL"},
+      // Collection names are per owner: the unique name column holds the
+      // reference "<owner>:<name>" (search/collection.h).
+      {17, "collection names per owner", R"SQL(
+UPDATE collections SET name = owner || ':' || name WHERE name NOT LIKE '%:%';
+)SQL"},
   };
   return kAll;
 }

@@ -36,6 +36,16 @@ function operationOf(method, route) {
   return null;
 }
 
+test('the document names its server and describes every tag its operations use', async () => {
+  assert.deepEqual(spec.servers.map((x) => x.url), ['/']);
+  const described = new Map(spec.tags.map((t) => [t.name, t.description]));
+  for (const [template, ops] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      for (const tag of op.tags) assert.ok(described.get(tag), `${method} ${template}: tag ${tag} is described`);
+    }
+  }
+});
+
 test('live answers have the shapes the OpenAPI document gives them', async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const checked = new Set();

@@ -204,19 +204,33 @@ test('privacy: collections are private by default, public on request; DELETE rem
   for (const name of ['mine', 'shared-kb']) {
     assert.equal((await call('POST', `/v1/collections/${name}/documents`, [{ id: 'a', text: 'wool coat' }])).status, 200);
   }
-  const listed = (k) => call('GET', '/v1/collections', undefined, { k }).then(json).then((j) => j.collections.map((c) => c.name));
-  assert.ok((await listed(key)).includes('mine'));
-  assert.ok(!(await listed(other)).includes('mine'), 'another user does not see it');
-  assert.ok(!(await listed(null)).includes('mine'), 'nor does an anonymous caller');
-  assert.ok((await listed(null)).includes('shared-kb'));
+  const listed = (k) => call('GET', '/v1/collections', undefined, { k }).then(json).then((j) => j.collections);
+  const names = async (k) => (await listed(k)).map((c) => c.name);
+  assert.ok((await names(key)).includes('mine'));
+  assert.ok(!(await names(other)).includes('mine'), 'another user does not see it');
+  assert.ok(!(await names(null)).includes('mine'), 'nor does an anonymous caller');
+  const shared = (await listed(null)).find((c) => c.name === 'shared-kb');
+  assert.ok(shared, 'a public collection is listed for everyone');
+  const mineRef = (await listed(key)).find((c) => c.name === 'mine').ref;
+  // Another owner's collection is named by its reference, "<owner>:<name>".
+  assert.equal(shared.ref, `${shared.owner}:shared-kb`);
+  await expectProblem(assert, await call('GET', `/v1/collections/${mineRef}/search?q=wool`, undefined, { k: other }), 404);
+  await expectProblem(assert, await call('GET', `/v1/collections/${mineRef}/search?q=wool`, undefined, { k: null }), 404);
   await expectProblem(assert, await call('GET', '/v1/collections/mine/search?q=wool', undefined, { k: other }), 404);
-  await expectProblem(assert, await call('GET', '/v1/collections/mine/search?q=wool', undefined, { k: null }), 404);
-  assert.equal((await call('GET', '/v1/collections/shared-kb/search?q=wool', undefined, { k: other })).status, 200);
-  await expectProblem(assert, await call('POST', '/v1/collections/shared-kb/documents', [{ id: 'b', text: 'x' }], { k: other }), 403);
-  await expectProblem(assert, await call('DELETE', '/v1/collections/mine', undefined, { k: other }), 404);
-  await expectProblem(assert, await call('DELETE', '/v1/collections/shared-kb', undefined, { k: other }), 403);
+  assert.equal((await call('GET', `/v1/collections/${shared.ref}/search?q=wool`, undefined, { k: other })).status, 200);
+  assert.equal((await call('GET', `/v1/collections/${encodeURIComponent(shared.ref)}`, undefined, { k: null })).status, 200);
+  await expectProblem(assert, await call('POST', `/v1/collections/${shared.ref}/documents`, [{ id: 'b', text: 'x' }], { k: other }), 403);
+  await expectProblem(assert, await call('DELETE', `/v1/collections/${mineRef}`, undefined, { k: other }), 404);
+  await expectProblem(assert, await call('DELETE', `/v1/collections/${shared.ref}`, undefined, { k: other }), 403);
+  // Names are per owner: another owner's private "mine" neither blocks nor reveals this one.
+  const made = await call('POST', '/v1/collections', { name: 'mine' }, { k: other });
+  assert.equal(made.status, 201, 'the name is free in the other owner\'s namespace');
+  assert.equal((await json(made)).documents, 0);
+  await expectProblem(assert, await call('POST', '/v1/collections', { name: 'mine' }, { k: other }), 409);
+  assert.deepEqual(await ids('mine'), ['a'], 'the first owner\'s "mine" is untouched');
   assert.equal((await call('DELETE', '/v1/collections/mine')).status, 204);
   await expectProblem(assert, await call('GET', '/v1/collections/mine/search?q=wool'), 404);
+  assert.equal((await call('GET', '/v1/collections/mine', undefined, { k: other })).status, 200, 'the other owner\'s "mine" stays');
   await collection('mine');  // the name is free again, and the new one is empty
   assert.deepEqual(await ids('mine'), []);
 });

@@ -302,7 +302,7 @@ test('defect 5: a conversation is bounded in what it stores and what one request
   assert.ok(stored.messages.reduce((n, m) => n + m.content.length, 0) <= 1000000);
 });
 
-test('defect 6: the knowledge base\'s name cannot be taken, and a collection that took it before is moved aside', async () => {
+test('defect 6: the knowledge base\'s name cannot be taken, and a collection that took it before keeps its data under its owner', async () => {
   const squatter = createKey(s, 'free', 'squatter');
   const h = { authorization: `Bearer ${squatter}`, 'content-type': 'application/json' };
   await expectProblem(assert, await fetch(`${s.url}/v1/collections`, { method: 'POST', headers: h, body: '{"name":"style-glossary","visibility":"public"}' }), 403);
@@ -310,24 +310,34 @@ test('defect 6: the knowledge base\'s name cannot be taken, and a collection tha
   assert.equal(r.status, 200);
   assert.ok((await r.json()).sources.some((x) => x.collection === 'style-glossary'));
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/style-glossary`, { method: 'DELETE', headers: h }), 403);
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/system:style-glossary`, { method: 'DELETE', headers: h }), 403);
   const admin = createKey(s, 'admin', 'root');
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/style-glossary`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } }), 403);
-  // A database where someone took the name before it was reserved (an older
-  // head): the next start moves that collection aside and builds its own.
+  // A database from before names were per owner (migration 17), where
+  // someone took the name first: the next start keeps that collection as
+  // the squatter's own and builds the knowledge base beside it.
   const t = await startServer({});
   try {
     const k = createKey(t, 'free', 'early');
     const hk = { authorization: `Bearer ${k}`, 'content-type': 'application/json' };
     assert.equal((await fetch(`${t.url}/v1/collections`, { method: 'POST', headers: hk, body: '{"name":"early-bird"}' })).status, 201);
-    assert.equal((await fetch(`${t.url}/v1/collections/early-bird/documents`, { method: 'POST', headers: hk, body: '[{"id":"a","text":"mine"}]' })).status, 200);
+    assert.equal((await fetch(`${t.url}/v1/collections/early-bird/documents`, { method: 'POST', headers: hk, body: '[{"id":"a","text":"my own tweed notes"}]' })).status, 200);
     await t.stop({ keepData: true });
-    sql(t, "UPDATE collections SET name = 'style-glossary' WHERE name = 'early-bird'");
+    sql(t, "UPDATE collections SET name = 'style-glossary' WHERE name LIKE '%:early-bird'");
+    sql(t, "DELETE FROM collections WHERE owner = 'system'");
+    sql(t, 'DELETE FROM schema_migrations WHERE version = 17');
     const u = await startServer({}, { dataDir: t.dir });
     try {
       const q = await fetch(`${u.url}/v1/rag/query`, { method: 'POST', headers: hk, body: '{"question":"What is tweed?"}' });
       assert.equal(q.status, 200, await q.clone().text());
-      const mine = (await json(await fetch(`${u.url}/v1/collections`, { headers: hk }))).collections.map((c) => c.name);
-      assert.ok(mine.some((n) => n.startsWith('style-glossary-')), `the squatter's collection is kept under another name: ${mine}`);
+      assert.ok((await q.json()).sources.some((x) => x.collection === 'style-glossary' && x.id !== 'a'), 'the knowledge base answers');
+      const mine = (await json(await fetch(`${u.url}/v1/collections`, { headers: hk }))).collections;
+      const kept = mine.find((c) => c.name === 'style-glossary' && c.owner !== 'system');
+      assert.ok(kept, `the squatter's collection is kept as its own: ${JSON.stringify(mine)}`);
+      assert.equal(kept.ref, `${kept.owner}:style-glossary`);
+      const hits = await json(await fetch(`${u.url}/v1/collections/${encodeURIComponent(kept.ref)}/search?q=tweed`, { headers: hk }));
+      assert.deepEqual(hits.hits.map((x) => x.id), ['a']);
+      assert.ok(mine.some((c) => c.ref === 'system:style-glossary'));
     } finally {
       await u.stop({ keepData: true });
     }

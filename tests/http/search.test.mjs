@@ -119,8 +119,11 @@ test('search and ingest refuse bad input with problems', async () => {
   await expectProblem(assert, foreign, 404);
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/documents/d2`, { method: 'DELETE', headers: { 'X-API-Key': other } }), 404);
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': other } }), 404);
+  // An admin names another owner's collection by its ref, "<owner>:<name>".
   const admin = createKey(s, 'admin', 'root');
-  const byAdmin = await fetch(`${s.url}/v1/collections/wardrobe/documents`, {
+  const { ref } = await (await req('GET', '/v1/collections/wardrobe')).json();
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': admin } }), 404);
+  const byAdmin = await fetch(`${s.url}/v1/collections/${ref}/documents`, {
     method: 'POST', headers: { 'X-API-Key': admin, 'Content-Type': 'application/json' }, body: '[{"id":"d9","text":"grey wool scarf"}]' });
   assert.equal(byAdmin.status, 200);
   assert.equal((await fetch(`${s.url}/health`)).status, 200);
