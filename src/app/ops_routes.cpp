@@ -139,6 +139,7 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .tag = "operations",
       .access = Access::open,
       .rate_limited = false,
+      .response_example = {{"status", "alive"}},
       .quiet_access_log = true,
       .handler = http::bind_handler(h, &OpsHandlers::handle_health_live),
   });
@@ -151,6 +152,11 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .tag = "operations",
       .access = Access::open,
       .rate_limited = false,
+      // Each component's state only (details: /health/detailed); a 503 has the same shape.
+      .response_example = nlohmann::json::parse(
+          R"({"components": {"database": {"required": true, "status": "up"},
+          "model:yolox-nano": {"required": true, "status": "up"}}, "status": "ready"})"),
+      .response_maps = {"components"},
       .errors = {503},
       .quiet_access_log = true,
       .handler = http::bind_handler(h, &OpsHandlers::handle_health_ready),
@@ -163,6 +169,14 @@ void add_ops_routes(http::Router& router, ApiDeps& d) {
       .tag = "operations",
       .access = d.config.detailed_health_admin_only ? Access::admin : Access::open,
       .rate_limited = false,
+      // Each component's details are its own (a database's backend, a model's path).
+      .response_example = nlohmann::json::parse(R"({"status": "ready", "version": "0.1.0",
+        "uptime_s": 41.2, "draining": false, "profile": "development",
+        "components": {"database": {"status": "up", "required": true, "backend": "sqlite"}},
+        "work_pool": {"threads": 2, "queue_capacity": 256, "queued": 0, "active": 1,
+        "completed": 57, "rejected": 0, "skipped_cancelled": 0, "skipped_expired": 0,
+        "overran": 0}})"),
+      .response_maps = {"components"},
       .quiet_access_log = true,
       .handler = http::bind_handler(h, &OpsHandlers::handle_health_detailed),
   });
@@ -263,6 +277,18 @@ void add_docs_routes(http::Router& router, ApiDeps& d, std::shared_ptr<const std
       .tag = "operations",
       .access = Access::open,
       .rate_limited = false,
+      // An OpenAPI 3.1 document: its required fields, and what a generator reads.
+      .response_schema = nlohmann::json::parse(R"({"type": "object",
+        "required": ["openapi", "info", "paths"],
+        "properties": {"openapi": {"type": "string", "pattern": "^3\\.1\\."},
+          "info": {"type": "object", "required": ["title", "version"],
+            "properties": {"title": {"type": "string"}, "version": {"type": "string"}}},
+          "servers": {"type": "array", "items": {"type": "object", "required": ["url"],
+            "properties": {"url": {"type": "string"}}}},
+          "tags": {"type": "array", "items": {"type": "object", "required": ["name"],
+            "properties": {"name": {"type": "string"}, "description": {"type": "string"}}}},
+          "paths": {"type": "object", "additionalProperties": {"type": "object"}},
+          "components": {"type": "object"}}})"),
       .quiet_access_log = true,
       .handler = http::bind_handler(h, &DocsHandlers::handle_openapi),
   });

@@ -341,6 +341,11 @@ void add_chat_completions_route(http::Router& router, ApiDeps& d, chat::ChatServ
                      "score": 0.033, "bm25_rank": 1, "vector_rank": 1}],
         "timings": {"retrieval_ms": 2.1, "compose_ms": 0.02, "first_token_ms": 2.4,
                     "total_ms": 2.4}})"),
+      // A real stream (with stream_options.include_usage): sources on the
+      // first chunk, timings on the one that finishes, usage last.
+      .stream_example = nlohmann::json::parse(
+          R"([{"id": "chatcmpl-5c5a13ef8c20f517f063a79e", "object": "chat.completion.chunk", "created": 1796595858, "model": "local", "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": null, "finish_reason": null}], "usage": null, "sources": [{"n": 1, "id": "wn30-n-03019938", "collection": "style-glossary", "title": "chintz", "snippet": "chintz: a brightly printed and glazed cotton fabric [a kind of fabric]", "score": 0.183, "bm25_rank": 1, "vector_rank": 1}]}, {"id": "chatcmpl-5c5a13ef8c20f517f063a79e", "object": "chat.completion.chunk", "created": 1796595858, "model": "local", "choices": [{"index": 0, "delta": {"content": "chintz: a brightly printed "}, "logprobs": null, "finish_reason": null}], "usage": null}, {"id": "chatcmpl-5c5a13ef8c20f517f063a79e", "object": "chat.completion.chunk", "created": 1796595858, "model": "local", "choices": [{"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}], "usage": null, "timings": {"retrieval_ms": 1.208, "compose_ms": 0.015, "first_token_ms": 1.391, "total_ms": 1.41}}, {"id": "chatcmpl-5c5a13ef8c20f517f063a79e", "object": "chat.completion.chunk", "created": 1796595858, "model": "local", "choices": [], "usage": {"prompt_tokens": 4, "completion_tokens": 14, "total_tokens": 18}}])"),
+      .stream_optional = {"sources", "timings", "usage", "role", "content"},
       .errors = {404, 503},
       .openai_errors = true,
       .handler = http::bind_handler(h, &CompletionsHandler::handle_chat_completions),

@@ -344,6 +344,11 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .summary = "The chat and embedding models this server answers with (OpenAI's shape)",
       .tag = "chat",
       .access = Access::open,
+      .response_example = nlohmann::json::parse(
+          R"({"object": "list", "data": [{"id": "local", "object": "model", "created": 0,
+        "owned_by": "atelier", "kind": "chat", "engine": "local"}, {"id": "glove-sif-100d",
+        "object": "model", "created": 0, "owned_by": "atelier", "kind": "embedding"}]})"),
+      .response_optional = {"engine"},  // chat models name their engine
       .openai_errors = true,
       .handler = http::bind_handler(h, &ChatHandlers::handle_list_models),
   });
@@ -378,6 +383,11 @@ void add_chat_routes(http::Router& router, ApiDeps& d, chat::ChatService& svc,
       .tag = "chat",
       .access = Access::open,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"collection": "style-glossary", "passages": 1597,
+        "source": "WordNet 3.0 noun synsets in the style domains, built from Debian's wordnet-base",
+        "license": "WordNet-3.0",
+        "license_text": "This software and database is being provided to you, the LICENSEE, by ..."})"),
       .handler = http::bind_handler(h, &ChatHandlers::handle_rag_knowledge),
   });
 }

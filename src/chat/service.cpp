@@ -97,9 +97,16 @@ Result<RagAnswer> ChatService::wardrobe_answer(const RagRequest& r, const search
 Status ChatService::search_collections(const RagRequest& r, const search::Caller& caller,
                                        const WorkContext& work,
                                        std::vector<Retrieved>& retrieved) const {
+  // Each collection once, by what it is: a name and the ref it stands for
+  // (the knowledge base's own ref included) are the same collection.
   std::vector<std::string> names = {kKnowledgeCollection};
-  for (const auto& c : r.collections)
-    if (std::find(names.begin(), names.end(), c) == names.end()) names.push_back(c);
+  std::vector<std::string> refs = {search_.ref_for(kKnowledgeCollection, caller)};
+  for (const auto& c : r.collections) {
+    const std::string ref = search_.ref_for(c, caller);
+    if (std::find(refs.begin(), refs.end(), ref) != refs.end()) continue;
+    names.push_back(c);
+    refs.push_back(ref);
+  }
   for (const auto& name : names) {
     search::SearchRequest sr;
     sr.query = r.question;

@@ -331,6 +331,15 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .summary = "Style presets (prompts, palettes, materials, lighting) and room types",
       .tag = "design",
       .access = Access::caller,
+      .response_example =
+          nlohmann::json::parse(R"({"version": "2026.11-1", "styles": [{"id": "modern",
+        "name": "Modern",
+        "prompt": "modern interior, clean lines, neutral tones with bold accents, sleek furniture",
+        "negative_prompt": "ornate, cluttered, rustic",
+        "palette": ["white", "gainsboro", "dimgray", "black", "steelblue"],
+        "materials": ["lacquer", "glass", "polished concrete", "chrome"],
+        "lighting": "bright even daylight with recessed lighting"}],
+        "room_types": [{"id": "living_room", "name": "living room"}]})"),
       .handler = http::bind_handler(h, &DesignHandlers::handle_design_styles),
   });
   router.add({
@@ -408,6 +417,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_content_type = "",
       .success_status = 204,
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_delete_room),
@@ -442,6 +452,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
                              {"description",
                               "control thresholds; default from the image's median"}}},
                            {"canny_high", {{"type", "integer"}}}}}},
+      .response_example = design_example(),
+      .response_nullable = {"image_url", "control_url", "error"},
       .success_status = 202,
       .errors = {404, 409, 413, 415, 422, 429, 503},
       .query = {QueryParam{
@@ -503,6 +515,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example = design_example(),
+      .response_nullable = {"image_url", "control_url", "error"},
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_cancel_design),
   });
@@ -514,6 +528,7 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_content_type = "",
       .success_status = 204,
       .errors = {404},
       .handler = http::bind_handler(h, &DesignHandlers::handle_delete_design),
@@ -527,6 +542,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
       .tag = "design",
       .access = Access::user,
       .exec = Exec::worker_pool,
+      .response_example = nlohmann::json::parse(R"({"today_usd": 0.04, "month_usd": 1.28,
+        "generations_today": 2, "generations_limit": 100, "generations_left": 98})"),
       .handler = http::bind_handler(h, &DesignHandlers::handle_design_spend),
   });
 }

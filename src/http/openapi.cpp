@@ -105,13 +105,15 @@ nlohmann::json security_of(const RouteSpec& r) {
 // while the answer's own fields are as shown, except next_cursor (null on a
 // list's last page); numbers are numbers; an array's items are shaped
 // like its first. The keys named in `maps` hold maps (their keys are data,
-// like colour names or metadata): any key; those in `nullable` may be null. Routes with a bare
+// like colour names or metadata): any key; those in `nullable` may be null;
+// those in `optional` may be absent. Routes with a bare
 // {"type":"object"} and an example get this, so a client generated from the
 // document is typed; tests/http/openapi_contract.test.mjs checks live answers
 // against it.
 nlohmann::json shape_of(const nlohmann::json& e, const RouteSpec& r, bool is_map, bool root) {
   const auto& maps = r.response_maps;
   const auto& nullable = r.response_nullable;
+  const auto& optional = r.response_optional;
   if (e.is_object() && is_map) return {{"type", "object"}};
   if (e.is_object()) {
     nlohmann::json props = nlohmann::json::object();
@@ -123,7 +125,7 @@ nlohmann::json shape_of(const nlohmann::json& e, const RouteSpec& r, bool is_map
                                std::find(nullable.begin(), nullable.end(), k) != nullable.end();
       if (inner.contains("type") && may_be_null) inner["type"] = {inner["type"], "null"};
       props[k] = std::move(inner);
-      required.push_back(k);
+      if (std::find(optional.begin(), optional.end(), k) == optional.end()) required.push_back(k);
     }
     nlohmann::json s = {{"type", "object"}, {"properties", props}};
     if (!required.empty()) s["required"] = required;
@@ -138,6 +140,73 @@ nlohmann::json shape_of(const nlohmann::json& e, const RouteSpec& r, bool is_map
   if (e.is_boolean()) return {{"type", "boolean"}};
   if (e.is_number()) return {{"type", "number"}};
   return nlohmann::json::object();  // null in the example: any value
+}
+
+// The schema of one event or frame: shaped as an answer is, with its own
+// optional keys; a frame's "type" is fixed to the one its example names.
+nlohmann::json schema_of_message(const nlohmann::json& e, const RouteSpec& r,
+                                 const std::vector<std::string>& optional) {
+  RouteSpec shape;
+  shape.response_maps = r.response_maps;
+  shape.response_optional = optional;
+  shape.response_nullable = optional;  // what some carry, others may carry as null
+  nlohmann::json s = shape_of(e, shape, false, true);
+  if (e.is_object() && e.contains("type") && e["type"].is_string())
+    s["properties"]["type"] = {{"const", e["type"]}};
+  return s;
+}
+
+// Every key either example has (the first's value where both do, merged
+// within objects and within arrays' first items): one shape for events that
+// each carry part of it.
+nlohmann::json merged(const nlohmann::json& a, const nlohmann::json& b) {
+  if (a.is_object() && b.is_object()) {
+    nlohmann::json out = a;
+    for (const auto& [k, v] : b.items()) out[k] = out.contains(k) ? merged(out[k], v) : v;
+    return out;
+  }
+  if (a.is_array() && b.is_array()) {
+    if (a.empty()) return b;
+    if (b.empty()) return a;
+    nlohmann::json out = a;
+    out[0] = merged(a[0], b[0]);
+    return out;
+  }
+  return a.is_null() ? b : a;
+}
+
+// Server-sent events: the body is text; each event's JSON is described by
+// x-atelier-event (OpenAPI has no schema for event streams). `stream_example`
+// is a stream's events in order.
+nlohmann::json event_stream_of(const RouteSpec& r) {
+  nlohmann::json all = nlohmann::json::object();
+  std::string text;
+  for (const auto& e : r.stream_example) {
+    all = merged(all, e);
+    text += "data: " + e.dump() + "\n\n";
+  }
+  return {{"schema",
+           {{"type", "string"},
+            {"description",
+             "Server-sent events: one `data: <JSON>` line per event (x-atelier-event), then "
+             "`data: [DONE]`; a stream that fails after it began sends one `data: {\"error\": "
+             "...}` event (OpenAI's error object) instead"}}},
+          {"x-atelier-event", schema_of_message(all, r, r.stream_optional)},
+          {"example", text + "data: [DONE]\n\n"}};
+}
+
+// A WebSocket's frames, each way: one of the frames its examples show.
+nlohmann::json socket_of(const RouteSpec& r) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const char* side : {"client", "server"}) {
+    nlohmann::json one_of = nlohmann::json::array();
+    for (const auto& f : r.socket_frames.value(side, nlohmann::json::array()))
+      one_of.push_back(schema_of_message(f, r, r.socket_optional));
+    out[side] = {{"oneOf", one_of},
+                 {"examples", r.socket_frames.value(side, nlohmann::json::array())}};
+  }
+  out["description"] = "JSON text frames; `client` are the frames sent, `server` those received";
+  return out;
 }
 
 nlohmann::json schema_of_example(const RouteSpec& r) {
@@ -160,6 +229,7 @@ nlohmann::json responses_of(const RouteSpec& r) {
     if (!r.response_example.is_null())
       ok["content"][r.response_content_type]["example"] = r.response_example;
   }
+  if (!r.stream_example.is_null()) ok["content"]["text/event-stream"] = event_stream_of(r);
   ok["headers"] = headers_of(r, r.success_status);
   responses[std::to_string(r.success_status)] = ok;
   std::vector<int> errors = r.errors;
@@ -200,6 +270,7 @@ nlohmann::json operation_of(const RouteSpec& r) {
     op["requestBody"]["content"]["application/json"]["example"] = r.request_example;
   op["security"] = security_of(r);
   op["responses"] = responses_of(r);
+  if (!r.socket_frames.is_null()) op["x-atelier-websocket"] = socket_of(r);
   return op;
 }
 

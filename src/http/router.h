@@ -136,6 +136,20 @@ struct RouteSpec {
   // Keys of the response example that may also be null (an image URL before
   // the job succeeded); nested values may be null anyway.
   std::vector<std::string> response_nullable{};
+  // Keys of the response example (at any depth) that an answer may leave out:
+  // parts that come only on request (analyze's `ocr` and `caption`).
+  std::vector<std::string> response_optional{};
+  // An answer that may also come as server-sent events (`"stream": true`):
+  // a real stream's events in order, each one `data:` line of JSON (the
+  // stream ends with `data: [DONE]`); the events' schema has every key they
+  // show, those in `stream_optional` coming in some events only.
+  nlohmann::json stream_example{};
+  std::vector<std::string> stream_optional{};
+  // A WebSocket's messages, {"client": [frames], "server": [frames]}: one
+  // example of each frame (a JSON object whose "type" names it). Keys in
+  // `socket_optional` may be absent from a frame.
+  nlohmann::json socket_frames{};
+  std::vector<std::string> socket_optional{};
   std::string response_content_type = "application/json";
   int success_status = 200;
   std::vector<int> errors{};  // problem statuses this route can answer besides the common ones

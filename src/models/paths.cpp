@@ -22,7 +22,7 @@ Result<std::string> find_model(const Config& c, const std::string& relative) {
     start = end + 1;
   }
   return Status::unavailable(relative + " not found in the models path (" + searched +
-                             "); scripts/install-deps.sh fetches it");
+                             "); put its folder in one of them (README: Models)");
 }
 
 }  // namespace atelier

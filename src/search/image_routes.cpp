@@ -144,6 +144,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                              {"image", {{"type", "string"}, {"format", "byte"}}},
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
+      .response_example =
+          nlohmann::json::parse(R"({"collection": "looks", "inserted": 2, "updated": 0})"),
       .errors = {403, 404, 413, 503},
       .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &ImageCollectionHandlers::handle_ingest_images),
@@ -162,6 +164,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
           {{"k", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100}}},
            {"filter", {{"type", "string"}, {"description", "metadata key:value"}}}},
           false),
+      .response_example = nlohmann::json::parse(R"({"model": "mobilenet-v2",
+        "hits": [{"id": "navy-top", "score": 0.8724, "rank": 1}]})"),
       .errors = {404, 413, 415, 503},
       .handler = http::bind_handler(h, &ImageCollectionHandlers::handle_search_by_image),
   });

@@ -429,6 +429,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
                             {{"id", {{"type", "string"}}},
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
+      .response_example =
+          nlohmann::json::parse(R"({"collection": "fabrics", "inserted": 1, "updated": 0})"),
       .errors = {403, 404, 413},
       .idempotency = http::Idempotency::pipeline,
       .handler = http::bind_handler(h, &SearchHandlers::handle_ingest_documents),
@@ -483,6 +485,10 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"id": "tweed", "text": "Tweed is a rough woollen cloth.",
+        "metadata": {"fibre": "wool"}})"),
+      .response_maps = {"metadata"},
       .errors = {404},
       .handler = http::bind_handler(h, &SearchHandlers::handle_get_document),
   });
@@ -522,6 +528,13 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
       .tag = "search",
       .access = Access::caller,
       .exec = Exec::worker_pool,
+      .response_example =
+          nlohmann::json::parse(R"({"collections": [{"name": "fabrics", "ref": "user:7:fabrics",
+        "owner": "user:7", "model": "glove-sif-100d", "dimensions": 100, "documents": 1,
+        "created_at": 1796595343, "visibility": "private", "index": "flat", "loaded": true,
+        "vectors": 1, "memory_bytes": 1916}], "total_vectors": 1, "total_memory_bytes": 1916,
+        "wardrobe": {"index": "exact", "items": 0, "vectors": 0, "dimensions": 0, "model": null,
+        "memory_bytes": 0, "style_space": null}})"),
       .handler = http::bind_handler(h, &SearchHandlers::handle_index_stats),
   });
 }

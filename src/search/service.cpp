@@ -67,6 +67,19 @@ Result<std::shared_ptr<SearchService::Loaded>> SearchService::load(const std::st
     return no_collection(name.substr(0, 64));
   }
   const std::string ref = ref_for(name, caller);
+  bool cached = false;
+  {
+    MutexLock lock(mu_);
+    cached = loaded_.count(ref) > 0;
+  }
+  if (!cached) {
+    // Not built yet: whoever may not read it does not get it built either
+    // (that would cost the server work and tell, by its time, that it exists).
+    auto row = store_.find(ref);
+    if (!row.is_ok())
+      return row.status().code() == Code::not_found ? no_collection(name) : row.status();
+    if (!internal::may_read(*row, caller)) return no_collection(name);
+  }
   ATELIER_ASSIGN_OR_RETURN(auto l, load_once(ref));
   if (auto to = behind(*l)) {
     // Another replica wrote to it: this copy reads what changed; when that

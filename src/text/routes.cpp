@@ -156,6 +156,8 @@ void add_text_routes(http::Router& router, ApiDeps& d, const text::Analyzer& ana
           "Languages with a Snowball stemmer, their ISO codes and whether stopwords are known",
       .tag = "text",
       .access = Access::caller,
+      .response_example = nlohmann::json::parse(
+          R"({"languages": [{"name": "english", "iso": "en", "stopwords": true}]})"),
       .handler = http::bind_handler(h, &TextHandlers::handle_text_languages),
   });
 }

@@ -122,7 +122,14 @@ ordered_json analysis_json(const vision::Analysis& a, bool flat_ocr = false) {
 // A vision route: `r` names what differs (path, operation, summary, cost,
 // handler); every vision route takes one image with the given option fields
 // and runs on the inference pool.
-RouteSpec vision_route(RouteSpec r, const nlohmann::json& fields) {
+// `example`: a real answer (trimmed to one or two of each list), which
+// types the answer in the OpenAPI document; `models` and `timings_ms` are
+// maps, and what comes only on request (or from some engines) may be absent.
+RouteSpec vision_route(RouteSpec r, const nlohmann::json& fields, const char* example) {
+  r.response_example = nlohmann::json::parse(example);
+  r.response_maps = {"models", "timings_ms"};
+  if (r.operation_id != "vision_detect" && r.operation_id != "vision_ocr")
+    r.response_optional = {"types", "colors", "detections", "ocr", "caption"};
   r.method = Method::post;
   r.tag = "vision";
   r.access = Access::caller;
@@ -247,7 +254,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
        {"max_colors", {{"type", "integer"}, {"minimum", 1}, {"maximum", 12}, {"default", 5}}},
        {"ocr", {{"type", "boolean"}, {"default", false}}},
        {"caption", {{"type", "boolean"}, {"default", false}}},
-       {"psm", psm}}));
+       {"psm", psm}},
+      R"({"image": {"width": 1080, "height": 1440, "format": "jpeg", "sha256": "08d573cea9ce0a98c2ff16bde0b676bdb8bebd9b020dd62a24305738e35bf64f"}, "types": [{"type": "backpack", "category": "bag", "score": 0.969, "imagenet": "backpack"}], "colors": [{"hex": "#ffffff", "name": "white", "family": "white", "share": 0.679}, {"hex": "#464a4b", "name": "darkslategray", "family": "grey", "share": 0.243}], "detections": [{"class": "suitcase", "category": "bag", "raw_class": "suitcase", "class_id": 28, "score": 0.329, "box": {"x": 226.292, "y": 139.503, "width": 613.17, "height": 1028.0}, "colors": [{"hex": "#44494a", "name": "darkslategray", "family": "grey", "share": 0.942}], "types": [{"type": "backpack", "category": "bag", "score": 0.793, "imagenet": "backpack"}]}], "ocr": {"text": "e\nLS\nPa!", "confidence": 0.302, "lines": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}, "words": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}}]}]}, "caption": {"text": "a grey backpack", "confidence": 0.329, "evidence": ["detected suitcase (backpack), grey, score 32%"], "engine": "grounded-scene-1"}, "models": {"detector": "yolox-nano", "classifier": "mobilenet-v2", "ocr": "tesseract-5.3.0-eng"}, "timings_ms": {"detect": 167.884, "classify": 102.775, "colors": 1.215, "ocr": 87.775, "caption": 8.114}, "cached": false})"));
   router.add(vision_route(
       {
           .path = "/v1/vision/detect",
@@ -256,7 +264,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .cost = 2,
           .handler = http::bind_handler(h, &VisionHandlers::handle_vision_detect),
       },
-      {{"min_score", min_score}}));
+      {{"min_score", min_score}},
+      R"({"image": {"width": 1080, "height": 1440, "format": "jpeg", "sha256": "08d573cea9ce0a98c2ff16bde0b676bdb8bebd9b020dd62a24305738e35bf64f"}, "detections": [{"class": "suitcase", "category": "bag", "raw_class": "suitcase", "class_id": 28, "score": 0.329, "box": {"x": 226.292, "y": 139.503, "width": 613.17, "height": 1028.0}}], "models": {"detector": "yolox-nano"}, "timings_ms": {"detect": 162.671}, "cached": false})"));
   router.add(vision_route(
       {
           .path = "/v1/vision/ocr",
@@ -265,7 +274,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .cost = 2,
           .handler = http::bind_handler(h, &VisionHandlers::handle_vision_ocr),
       },
-      {{"psm", psm}}));
+      {{"psm", psm}},
+      R"({"image": {"width": 959, "height": 38, "format": "png", "sha256": "516f903b8ffd3f9b074a15efa6e73d011cac783733344e7e9110cc46733ec840"}, "text": "and the existence of fast parallel algorithms for these problems.", "confidence": 0.95, "lines": [{"text": "and the existence of fast parallel algorithms for these problems.", "confidence": 0.95, "box": {"x": 3.0, "y": 3.0, "width": 953.0, "height": 32.0}, "words": [{"text": "and", "confidence": 0.968, "box": {"x": 3.0, "y": 3.0, "width": 53.0, "height": 26.0}}, {"text": "the", "confidence": 0.963, "box": {"x": 67.0, "y": 3.0, "width": 46.0, "height": 25.0}}]}], "models": {"ocr": "tesseract-5.3.0-eng"}, "timings_ms": {"ocr": 839.474}, "cached": false})"));
   router.add(vision_route(
       {
           .path = "/v1/vision/caption",
@@ -274,7 +284,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .cost = 3,
           .handler = http::bind_handler(h, &VisionHandlers::handle_vision_caption),
       },
-      {}));
+      {},
+      R"({"image": {"width": 1080, "height": 1440, "format": "jpeg", "sha256": "08d573cea9ce0a98c2ff16bde0b676bdb8bebd9b020dd62a24305738e35bf64f"}, "types": [{"type": "backpack", "category": "bag", "score": 0.969, "imagenet": "backpack"}], "colors": [{"hex": "#ffffff", "name": "white", "family": "white", "share": 0.679}, {"hex": "#464a4b", "name": "darkslategray", "family": "grey", "share": 0.243}], "detections": [{"class": "suitcase", "category": "bag", "raw_class": "suitcase", "class_id": 28, "score": 0.329, "box": {"x": 226.292, "y": 139.503, "width": 613.17, "height": 1028.0}, "colors": [{"hex": "#44494a", "name": "darkslategray", "family": "grey", "share": 0.942}], "types": [{"type": "backpack", "category": "bag", "score": 0.793, "imagenet": "backpack"}]}], "ocr": {"text": "e\nLS\nPa!", "confidence": 0.302, "lines": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}, "words": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}}]}]}, "caption": {"text": "a grey backpack", "confidence": 0.329, "evidence": ["detected suitcase (backpack), grey, score 32%"], "engine": "grounded-scene-1"}, "models": {"detector": "yolox-nano", "classifier": "mobilenet-v2", "ocr": "tesseract-5.3.0-eng"}, "timings_ms": {"detect": 132.238, "classify": 126.068, "colors": 221.445, "ocr": 358.34, "caption": 22.488}, "cached": false})"));
   router.add(vision_route(
       {
           .path = "/v1/vision/vqa",
@@ -284,7 +295,8 @@ void add_vision_routes(http::Router& router, ApiDeps& d, vision::VisionService& 
           .cost = 3,
           .handler = http::bind_handler(h, &VisionHandlers::handle_vision_vqa),
       },
-      {{"question", {{"type", "string"}, {"maxLength", 500}}}}));
+      {{"question", {{"type", "string"}, {"maxLength", 500}}}},
+      R"({"image": {"width": 1080, "height": 1440, "format": "jpeg", "sha256": "08d573cea9ce0a98c2ff16bde0b676bdb8bebd9b020dd62a24305738e35bf64f"}, "question": "what colour is the bag?", "types": [{"type": "backpack", "category": "bag", "score": 0.969, "imagenet": "backpack"}], "colors": [{"hex": "#ffffff", "name": "white", "family": "white", "share": 0.679}, {"hex": "#464a4b", "name": "darkslategray", "family": "grey", "share": 0.243}], "detections": [{"class": "suitcase", "category": "bag", "raw_class": "suitcase", "class_id": 28, "score": 0.329, "box": {"x": 226.292, "y": 139.503, "width": 613.17, "height": 1028.0}, "colors": [{"hex": "#44494a", "name": "darkslategray", "family": "grey", "share": 0.942}], "types": [{"type": "backpack", "category": "bag", "score": 0.793, "imagenet": "backpack"}]}], "ocr": {"text": "e\nLS\nPa!", "confidence": 0.302, "lines": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}, "words": [{"text": "Pa!", "confidence": 0.497, "box": {"x": 442.0, "y": 591.0, "width": 31.0, "height": 11.0}}]}]}, "answer": {"text": "grey", "confidence": 0.7, "evidence": ["dominant colour of the detected suitcase box is grey"], "engine": "grounded-scene-1"}, "models": {"detector": "yolox-nano", "classifier": "mobilenet-v2", "ocr": "tesseract-5.3.0-eng"}, "timings_ms": {"detect": 218.775, "classify": 189.711, "colors": 1.886, "ocr": 321.845, "answer": 16.151}, "cached": false})"));
 }
 
 }  // namespace atelier::api

@@ -280,6 +280,78 @@ double score(const Features& f, const CompatWeights& w) {
   return 1.0 / (1.0 + std::exp(-z));
 }
 
+namespace {
+
+// The feature that costs the score most (weight times shortfall); -1 when
+// none costs anything. Features that are unknown for these items (no style
+// points, no embeddings) are no reason.
+int lowering_feature(const Features& f, const CompatWeights& w,
+                     const std::vector<OutfitItem>& items) {
+  const auto count = [&](auto has) { return std::count_if(items.begin(), items.end(), has); };
+  // Known: every item has an embedding; two or more have a formality, a season.
+  const bool embedded = count([](const OutfitItem& it) { return !it.embedding.empty(); }) ==
+                        static_cast<std::ptrdiff_t>(items.size());
+  const bool formal = count([](const OutfitItem& it) { return it.formality.has_value(); }) >= 2;
+  const bool seasonal = count([](const OutfitItem& it) { return !it.season.empty(); }) >= 2;
+  const auto v = f.values();
+  int worst = -1;
+  double cost = 1e-9;
+  for (int k = 0; k < Features::kCount; ++k) {
+    const std::string name = Features::names()[static_cast<std::size_t>(k)];
+    if ((name == "style" && !f.styled) || (name == "visual" && !embedded) ||
+        (name == "formality" && !formal) || (name == "season" && !seasonal))
+      continue;
+    const double c = w.w[static_cast<std::size_t>(k)] * (1.0 - v[static_cast<std::size_t>(k)]);
+    if (c > cost) {
+      cost = c;
+      worst = k;
+    }
+  }
+  return worst;
+}
+
+// The pair that does worst on a pair feature ("style" or "palette"): their
+// labels, or empty when no pair has it.
+std::pair<std::string, std::string> worst_pair(const std::vector<OutfitItem>& items,
+                                               const std::string& feature) {
+  std::pair<std::string, std::string> out;
+  double least = 2.0;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    for (std::size_t j = i + 1; j < items.size(); ++j) {
+      const PairTerms t = pair_terms(items[i], items[j]);
+      const bool has = feature == "style" ? t.styled : true;
+      const double value = feature == "style" ? t.style : t.overlap;
+      if (has && value < least) {
+        least = value;
+        out = {items[i].label, items[j].label};
+      }
+    }
+  }
+  return out;
+}
+
+std::string lowering_sentence(const std::string& feature, const std::vector<OutfitItem>& items) {
+  const std::string lead = "What lowers the score most: ";
+  if (feature == "style" || feature == "palette") {
+    const auto [a, b] = worst_pair(items, feature);
+    if (!a.empty())
+      return lead + a + " and " + b +
+             (feature == "style" ? " are rarely worn in the same looks."
+                                 : " have the least colour in common.");
+    return lead + (feature == "style" ? "the pieces are rarely worn in the same looks."
+                                      : "the pieces share little colour.");
+  }
+  if (feature == "structure") return lead + "the pieces do not make one wearable outfit.";
+  if (feature == "hues")
+    return lead + "the accent colours neither match nor complement each other.";
+  if (feature == "accents") return lead + "there are several accent colours.";
+  if (feature == "formality") return lead + "the pieces differ in formality.";
+  if (feature == "season") return lead + "the pieces have no season in common.";
+  return lead + "the photos look unalike.";
+}
+
+}  // namespace
+
 Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w) {
   Evaluation e;
   const Features f = features(items);
@@ -287,6 +359,13 @@ Evaluation evaluate(const std::vector<OutfitItem>& items, const CompatWeights& w
   e.score = score(f, w);
   e.verdict = e.score >= 0.6 ? "goes well together" : e.score >= 0.4 ? "works" : "clashes";
   auto& out = e.explanation;
+  // Below "goes well together", the first sentence says what costs most.
+  if (e.score < 0.6) {
+    if (const int k = lowering_feature(f, w, items); k >= 0) {
+      e.lowered_by = Features::names()[static_cast<std::size_t>(k)];
+      out.push_back(lowering_sentence(e.lowered_by, items));
+    }
+  }
 
   // Colour: what the tags say about the items' colours.
   std::vector<std::string> neutral, accent;

@@ -119,6 +119,10 @@ struct Evaluation {
   double score = 0;
   std::string verdict;  // "goes well together", "works", "clashes"
   Aspects aspects;
+  // Below "goes well together": the feature (Features::names()) that costs
+  // the score most, weight times shortfall from its best; the explanation's
+  // first sentence names it. Empty otherwise.
+  std::string lowered_by;
   std::vector<std::string> explanation;
 };
 

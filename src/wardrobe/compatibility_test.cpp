@@ -61,5 +61,54 @@ TEST(Compatibility, StructureKnowsAWearableOutfit) {
   EXPECT_LT(features(std::vector<OutfitItem>{top, shoes}).structure, 1.0);
 }
 
+// Issue 26: an outfit below "goes well together" is told what lowers it, and
+// that is the feature that costs its score most, named with its items.
+OutfitItem plain(const std::string& category, const std::string& label, double l, double a,
+                 double b) {
+  OutfitItem o;
+  o.category = category;
+  o.label = label;
+  o.palette = {{{l, a, b}, 1.0}};
+  return o;
+}
+
+TEST(Compatibility, TheExplanationNamesWhatLowersTheScore) {
+  CompatWeights w;  // a few features decide
+  w.bias = -5;
+  // Colour: a top and a bottom in opposite colours (palette costs most).
+  w.w = {};
+  w.w[0] = 4;  // palette
+  w.w[5] = 1;  // structure
+  auto e = evaluate(
+      {plain("top", "the red top", 50, 70, 50), plain("bottom", "the teal skirt", 50, -60, -20)},
+      w);
+  ASSERT_LT(e.score, 0.6);
+  EXPECT_EQ(e.lowered_by, "palette");
+  ASSERT_FALSE(e.explanation.empty());
+  EXPECT_EQ(e.explanation[0],
+            "What lowers the score most: the red top and the teal skirt have the least colour in "
+            "common.");
+  // Structure: two bottoms of one colour (the palette is perfect).
+  e = evaluate(
+      {plain("bottom", "the jeans", 40, 0, -30), plain("bottom", "the chinos", 40, 0, -30)}, w);
+  EXPECT_EQ(e.lowered_by, "structure");
+  EXPECT_EQ(e.explanation[0],
+            "What lowers the score most: the pieces do not make one wearable outfit.");
+  // Style counts only when known: without style points it is never the reason.
+  w.w[7] = 30;
+  w.bias = -20;
+  e = evaluate(
+      {plain("bottom", "the jeans", 40, 0, -30), plain("bottom", "the chinos", 40, 0, -30)}, w);
+  EXPECT_EQ(e.lowered_by, "structure");
+  // An outfit that goes well together has no such sentence.
+  w = CompatWeights{};
+  w.bias = 5;
+  e = evaluate({plain("top", "the red top", 50, 70, 50), plain("bottom", "the jeans", 40, 0, -30)},
+               w);
+  EXPECT_EQ(e.verdict, "goes well together");
+  EXPECT_TRUE(e.lowered_by.empty());
+  for (const auto& line : e.explanation) EXPECT_EQ(line.find("What lowers"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace atelier::wardrobe

@@ -476,6 +476,13 @@ Outfit outfit_of(const Candidate& c, const std::shared_ptr<const StyleSpace>& sp
   o.evaluation = evaluate(items, weights);
   if (!prefs.empty()) {
     o.evaluation.score = c.score;  // the personal score it was ranked by
+    // What lowers the outfit's own score is not said of a personal score
+    // that reaches "goes well together".
+    if (c.score >= 0.6 && !o.evaluation.lowered_by.empty()) {
+      o.evaluation.lowered_by.clear();
+      auto& lines = o.evaluation.explanation;
+      std::erase_if(lines, [](const std::string& l) { return l.rfind("What lowers", 0) == 0; });
+    }
     (void)prefs.score(c.items, views.features_of(c.items), &o.evaluation.explanation);
   }
   return o;

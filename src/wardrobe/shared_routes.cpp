@@ -123,6 +123,7 @@ ordered_json evaluation_json(const wardrobe::Evaluation& e) {
                   {"formality", round3(e.aspects.formality)},
                   {"structure", round3(e.aspects.structure)},
                   {"visual", round3(e.aspects.visual)}};
+  j["lowered_by"] = e.lowered_by.empty() ? ordered_json(nullptr) : ordered_json(e.lowered_by);
   j["explanation"] = e.explanation;
   return j;
 }

@@ -353,7 +353,7 @@ test('"what goes with my navy blazer?" is answered from the asker\'s own wardrob
   const upload = async (item, name) => {
     const fd = new FormData();
     fd.append('image', new Blob([readFileSync(path.join(OUTFITS, item.image))], { type: 'image/jpeg' }), 'x.jpg');
-    fd.append('name', name);
+    if (name) fd.append('name', name);
     fd.append('category', { Jackets: 'outerwear', 'T-shirt': 'top', Jeans: 'bottom', Footwear: 'footwear' }[item.semantic_category]);
     const r = await fetch(`${s.url}/v1/wardrobe/items`, { method: 'POST', body: fd, headers: { authorization: `Bearer ${me}` } });
     assert.equal(r.status, 201);
@@ -379,6 +379,20 @@ test('"what goes with my navy blazer?" is answered from the asker\'s own wardrob
   const cats = a.sources.slice(1).map((x) => x.snippet);
   assert.ok(cats.some((x) => /\btop\b/.test(x)) && cats.some((x) => /\bbottom\b/.test(x)), cats.join(' | '));
   assert.doesNotMatch(a.answer.slice(m[0].length), /\[\d+\]/, 'the explanation cites nothing new');
+  // The item a question names is found by its words, never by the words
+  // every question has: "my" does not pick an item named "my dress" (issue 26).
+  const tee = await upload(pick('T-shirt', 3)[2], '');  // named by its auto-tags only
+  await upload(pick('Jackets', 2)[1], 'my dress');
+  const asked = async (question) => json(await fetch(`${s.url}/v1/rag/query`, { method: 'POST',
+    headers: { authorization: `Bearer ${me}`, 'content-type': 'application/json' }, body: JSON.stringify({ question }) }));
+  const teeTags = await json(await fetch(`${s.url}/v1/wardrobe/items/${tee.id}`, { headers: { authorization: `Bearer ${me}` } }));
+  const t = await asked(`what goes with my ${teeTags.color_family ?? ''} ${teeTags.type ?? 't-shirt'}?`);
+  console.log(`the tee's tags: ${teeTags.color_family} ${teeTags.type}; answer: ${t.answer}`);
+  assert.equal(t.sources[0]?.id, tee.id, `${t.answer} ${JSON.stringify(t.sources.map((x) => x.title))}`);
+  for (const q of ['what goes with my?', 'What goes with my thing?']) {
+    const none = await asked(q);
+    assert.ok(!none.sources.some((x) => x.collection === 'wardrobe'), `${q}: ${none.answer}`);
+  }
   // Someone else's wardrobe does not answer for them.
   const other = await json(await ask({ question: 'What goes with my navy blazer?' }));
   assert.equal(other.found, false);

@@ -270,10 +270,14 @@ test('documents are listable and fetchable; search hits carry text and metadata 
   assert.deepEqual(await json(one), docs[2]);
   const gone = await call('GET', '/v1/collections/conventions-docs/documents/nope');
   assert.equal(gone.status, 404);
-  // Another caller reads a private collection's documents as absent.
+  // Another caller reads a private collection's documents as absent, named by
+  // its ref (by name it would be the other caller's own "conventions-docs").
   const other = createKey(s, 'premium', 'docs-other');
-  const peek = await fetch(`${s.url}/v1/collections/conventions-docs/documents/tweed`, { headers: { authorization: `Bearer ${other}` } });
+  const { ref } = await json(await call('GET', '/v1/collections/conventions-docs'));
+  const peek = await fetch(`${s.url}/v1/collections/${ref}/documents/tweed`, { headers: { authorization: `Bearer ${other}` } });
   assert.equal(peek.status, 404);
+  const owned = await fetch(`${s.url}/v1/collections/${ref}/documents/tweed`, { headers: { authorization: `Bearer ${key}` } });
+  assert.equal(owned.status, 200, 'the owner reads the same ref');
 
   const plain = await json(await call('GET', '/v1/collections/conventions-docs/search?q=woollen+fabric&mode=bm25'));
   assert.equal(plain.hits[0].id, 'tweed');

@@ -31,7 +31,7 @@ test('dashboard queries only metrics the server exports; manifest probes answer'
       }
     }
 
-    const manifest = readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/atelier.yaml'), 'utf8');
+    const manifest = readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/base/atelier.yaml'), 'utf8');
     const probes = [...manifest.matchAll(/path: (\/[a-z/]+)/g)].map((m) => m[1]);
     assert.deepEqual([...new Set(probes)].sort(), ['/health/live', '/health/ready', '/metrics'].sort());
     for (const p of probes) assert.equal((await fetch(`${s.url}${p}`)).status, 200, p);
@@ -73,18 +73,143 @@ test('alert rules pass promtool and read only metrics the server exports (with R
   }
 });
 
+// One manifest against the Kubernetes API's OpenAPI schemas (npm's
+// kubernetes-models, through ajv); the Prometheus Operator's kinds come with
+// their own package of schemas.
+async function validateK8s(d) {
+  const [group, version] = d.apiVersion.includes('/') ? d.apiVersion.split('/') : ['', d.apiVersion];
+  const pkg = group.endsWith('coreos.com') ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
+  const mod = await import(`${pkg}/${group ? `${group}/${version}` : version}/${d.kind}`);
+  new mod[d.kind](d).validate();
+}
+
+// The kubectls that render the overlays: Debian 12's kubernetes-client
+// (1.20, kustomize 2.0) always, installed or unpacked into
+// .cache/kubernetes-client by install-deps, and the kubectl on PATH when it
+// is another one.
+async function kubectls() {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync, realpathSync } = await import('node:fs');
+  const unpacked = path.join(SOURCE_DIR, '.cache/kubernetes-client/usr/bin/kubectl');
+  const fromDebian = spawnSync('dpkg-query', ['-W', '-f=${Status}', 'kubernetes-client'], { encoding: 'utf8' }).stdout.includes('install ok installed');
+  const debian = fromDebian ? '/usr/bin/kubectl' : unpacked;
+  assert.ok(existsSync(debian), `Debian's kubectl at ${debian} (scripts/install-deps.sh)`);
+  const onPath = spawnSync('sh', ['-c', 'command -v kubectl'], { encoding: 'utf8' }).stdout.trim();
+  return onPath && realpathSync(onPath) !== realpathSync(debian) ? [debian, onPath] : [debian];
+}
+
+// `kubectl kustomize DIR`, parsed; every kubectl renders the same objects
+// (up to the generated Secret's hashed name and how its base64 is folded).
+async function kustomize(dir) {
+  const { spawnSync } = await import('node:child_process');
+  const { default: yaml } = await import('js-yaml');
+  const renders = [];
+  for (const kubectl of await kubectls()) {
+    const r = spawnSync(kubectl, ['kustomize', path.join(SOURCE_DIR, dir)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `${kubectl} kustomize ${dir}: ${r.stderr}`);
+    const docs = yaml.loadAll(r.stdout).filter(Boolean);
+    // kustomize folds long base64 values over lines, which the API server's
+    // decoder (Go's base64) skips; the schema's "byte" format does not.
+    for (const d of docs.filter((x) => x.kind === 'Secret' && x.data))
+      for (const k of Object.keys(d.data)) d.data[k] = d.data[k].replace(/\s+/g, '');
+    renders.push(docs);
+  }
+  // Lists of named things (volumes, mounts, env) compared as sets: versions
+  // of the strategic merge put a patched entry at different places.
+  const byName = (v) => Array.isArray(v)
+    ? (v.every((x) => typeof x?.name === 'string') ? [...v].sort((a, b) => a.name.localeCompare(b.name)) : v).map(byName)
+    : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, byName(x)])) : v;
+  const unhashed = (docs) => {
+    const secrets = docs.filter((d) => d.kind === 'Secret').map((d) => d.metadata.name);
+    let text = JSON.stringify(docs.map(byName).sort((a, b) => `${a.kind}/${a.metadata.name}`.localeCompare(`${b.kind}/${b.metadata.name}`)));
+    for (const name of secrets) text = text.replaceAll(name, name.replace(/-[a-z0-9]{10}$/, '-HASH'));
+    return JSON.parse(text);
+  };
+  for (const other of renders.slice(1)) assert.deepEqual(unhashed(other), unhashed(renders[0]), `${dir}: every kubectl renders the same`);
+  return renders[0];
+}
+
+test('Kustomize: the base and the dev and production overlays render with kubectl kustomize and validate', async () => {
+  const base = await kustomize('deploy/k8s/base');
+  const { default: yaml } = await import('js-yaml');
+  const shipped = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/base/atelier.yaml'), 'utf8'));
+  const byName = (docs) => Object.fromEntries(docs.map((d) => [`${d.kind}/${d.metadata.name}`, d]));
+  assert.deepEqual(byName(base), byName(shipped), 'kustomize adds nothing to the base');
+  const of = (docs, kind, name) => docs.find((d) => d.kind === kind && (!name || d.metadata.name === name));
+
+  // Production: replicas from the autoscaler (2 to 10), the database and Redis
+  // named by the Secret made out of band, models on a read-only claim, a pinned image, a ServiceMonitor.
+  const prod = await kustomize('deploy/k8s/overlays/production');
+  for (const d of prod) await validateK8s(d);
+  assert.equal(of(prod, 'HorizontalPodAutoscaler').spec.minReplicas, 2);
+  assert.equal(of(prod, 'HorizontalPodAutoscaler').spec.maxReplicas, 10);
+  assert.ok(of(prod, 'PodDisruptionBudget'));
+  assert.equal(of(prod, 'ServiceMonitor'), undefined, 'applies on a cluster without the Prometheus Operator');
+  const monitored = await kustomize('deploy/k8s/overlays/production-monitored');
+  for (const d of monitored) await validateK8s(d);
+  assert.deepEqual(monitored.filter((d) => d.kind !== 'ServiceMonitor'), prod, 'production, and a ServiceMonitor');
+  assert.ok(of(monitored, 'ServiceMonitor'));
+  assert.equal(of(prod, 'Secret'), undefined, 'production\'s Secret is never in what is applied');
+  const prodPod = of(prod, 'Deployment', 'atelier').spec.template.spec;
+  assert.equal(prodPod.containers[0].image, 'registry.example/atelier:0.1.0');
+  assert.deepEqual(of(prod, 'PersistentVolumeClaim', 'atelier-models').spec.accessModes, ['ReadOnlyMany']);
+  assert.equal(of(prod, 'Deployment', 'atelier-postgres'), undefined);
+
+  // Dev: one replica, its own PostgreSQL and Redis, a generated Secret the
+  // pods name by its generated name, claims a one-node cluster binds.
+  const dev = await kustomize('deploy/k8s/overlays/dev');
+  for (const d of dev) await validateK8s(d);
+  const app = of(dev, 'Deployment', 'atelier');
+  assert.equal(app.spec.replicas, 1);
+  assert.equal(of(dev, 'HorizontalPodAutoscaler'), undefined);
+  assert.equal(of(dev, 'PodDisruptionBudget'), undefined, 'no budget that would block every drain');
+  const secret = of(dev, 'Secret');
+  assert.match(secret.metadata.name, /^atelier-secrets-/);
+  const refs = dev.filter((d) => d.kind === 'Deployment').flatMap((d) => d.spec.template.spec.containers.flatMap((c) => (c.env || []).filter((e) => e.valueFrom?.secretKeyRef)));
+  assert.ok(refs.length >= 4);
+  for (const e of refs) {
+    assert.equal(e.valueFrom.secretKeyRef.name, secret.metadata.name, `${e.name} names the generated Secret`);
+    assert.ok(e.valueFrom.secretKeyRef.key in (secret.data || {}), `${e.name}: the Secret has ${e.valueFrom.secretKeyRef.key}`);
+  }
+  const value = (k) => Buffer.from(secret.data[k], 'base64').toString();
+  for (const [url, kind] of [[value('database-url'), 'postgres'], [value('redis-url'), 'redis']]) {
+    const host = new URL(url).hostname;
+    const svc = of(dev, 'Service', host);
+    assert.ok(svc, `${kind}: the URL's host ${host} is a Service of the overlay`);
+    const target = of(dev, 'Deployment', host);
+    assert.deepEqual(svc.spec.selector, target.spec.template.metadata.labels);
+    assert.equal(String(new URL(url).port), String(svc.spec.ports[0].port));
+  }
+  assert.equal(new URL(value('database-url')).password, value('postgres-password'));
+  for (const claim of ['atelier-data', 'atelier-models'])
+    assert.deepEqual(of(dev, 'PersistentVolumeClaim', claim).spec.accessModes, ['ReadWriteOnce']);
+  assert.equal(of(dev, 'Ingress').spec.rules[0].host, 'atelier.localhost');
+  assert.equal(of(dev, 'Ingress').spec.ingressClassName, undefined, 'the cluster\'s default ingress class');
+  // Dev's models claim can be filled through the pod.
+  const devPod = app.spec.template.spec;
+  assert.equal(devPod.containers[0].volumeMounts.find((m) => m.name === 'models').readOnly, false);
+  assert.equal(devPod.volumes.find((v) => v.name === 'models').persistentVolumeClaim.readOnly, false);
+  // The pods keep Pod Security "restricted" in both.
+  for (const docs of [dev, prod]) {
+    for (const d of docs.filter((x) => x.kind === 'Deployment')) {
+      const pod = d.spec.template.spec;
+      assert.equal(pod.securityContext.runAsNonRoot, true, d.metadata.name);
+      assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault', d.metadata.name);
+      for (const c of pod.containers) {
+        assert.equal(c.securityContext.allowPrivilegeEscalation, false, `${d.metadata.name}/${c.name}`);
+        assert.deepEqual(c.securityContext.capabilities.drop, ['ALL'], `${d.metadata.name}/${c.name}`);
+      }
+    }
+  }
+});
+
 test('Kubernetes manifests validate against the API schemas; replicas scale 2 to 10 with a disruption budget', async () => {
   const { default: yaml } = await import('js-yaml');
-  const docs = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/atelier.yaml'), 'utf8'));
+  const docs = ['base/atelier.yaml', 'overlays/production/scaling.yaml'].flatMap((f) =>
+    yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s', f), 'utf8')));
   const example = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/secret.example.yaml'), 'utf8'));
-  const monitor = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/servicemonitor.yaml'), 'utf8'));
-  for (const d of [...docs, ...example, ...monitor]) {
-    const [group, version] = d.apiVersion.includes('/') ? d.apiVersion.split('/') : ['', d.apiVersion];
-    // The Prometheus Operator's kinds come with its own package of schemas.
-    const pkg = group.endsWith('coreos.com') ? '@kubernetes-models/prometheus-operator' : 'kubernetes-models';
-    const mod = await import(`${pkg}/${group ? `${group}/${version}` : version}/${d.kind}`);
-    new mod[d.kind](d).validate();  // the API's OpenAPI schemas, through ajv
-  }
+  const monitor = yaml.loadAll(readFileSync(path.join(SOURCE_DIR, 'deploy/k8s/overlays/production-monitored/servicemonitor.yaml'), 'utf8'));
+  for (const d of [...docs, ...example, ...monitor]) await validateK8s(d);
   const kind = (k) => docs.find((d) => d.kind === k);
   const hpa = kind('HorizontalPodAutoscaler').spec;
   assert.equal(hpa.minReplicas, 2);
@@ -150,6 +275,12 @@ test('the compose stack validates offline; its Dockerfile is multi-stage Debian 
   const env = config.services.atelier.environment;
   assert.match(env.ATELIER_DATABASE_URL, /^postgresql:\/\/.*@postgres:5432\//);
   assert.match(env.ATELIER_REDIS_URL, /^redis:\/\/redis:6379/);
+  // Models: a read-only mount of the host's folder, and replicas without them never ready.
+  assert.equal(env.ATELIER_REQUIRED_MODELS, 'yolox-nano,mobilenet-v2');
+  const models = config.services.atelier.volumes.find((v) => (v.target ?? String(v).split(':')[1]) === '/models');
+  assert.ok(models, `a models volume: ${JSON.stringify(config.services.atelier.volumes)}`);
+  assert.ok(models.read_only === true || String(models).endsWith(':ro'), 'mounted read-only');
+  assert.equal(models.source ?? String(models).split(':')[0], path.join(SOURCE_DIR, 'models'));
   // Without the secret, compose refuses to start rather than run with none.
   const unset = spawnSync('docker-compose', ['-f', path.join(dir, 'docker-compose.yml'), 'config'],
     { encoding: 'utf8', env: { ...process.env, ATELIER_JWT_SECRET: '' } });

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import { startServer, createKey, json, SOURCE_DIR } from './helpers.mjs';
+import { Socket } from './ws_client.mjs';
 
 const SHARED = path.resolve(SOURCE_DIR, '../shared/data');
 let s, key, spec;
@@ -46,6 +47,54 @@ test('the document names its server and describes every tag its operations use',
   }
 });
 
+test('a streamed completion\'s events and the chat socket\'s frames have the shapes the document gives them', async () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  // Server-sent events: every `data:` JSON against x-atelier-event.
+  const media = spec.paths['/v1/chat/completions'].post.responses['200'].content['text/event-stream'];
+  assert.ok(media, 'the completion documents its event stream');
+  const event = ajv.compile(media['x-atelier-event']);
+  for (const example of media.example.split('\n\n').filter((l) => l.startsWith('data: {')))
+    assert.ok(event(JSON.parse(example.slice(6))), `the document's own example event: ${ajv.errorsText(event.errors)}`);
+  for (const extra of [{}, { stream_options: { include_usage: true } }]) {
+    const r = await call('POST', '/v1/chat/completions', JSON.stringify({ model: 'local', stream: true, messages: [{ role: 'user', content: 'What is chintz?' }], ...extra }), { 'content-type': 'application/json' });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type'), /^text\/event-stream/);
+    const lines = (await r.text()).split('\n').filter((l) => l.startsWith('data: '));
+    assert.equal(lines.at(-1), 'data: [DONE]');
+    const events = lines.slice(0, -1).map((l) => JSON.parse(l.slice(6)));
+    assert.ok(events.length >= 3);
+    for (const e of events) assert.ok(event(e), `${JSON.stringify(e).slice(0, 300)}: ${ajv.errorsText(event.errors)}`);
+    assert.ok(events[0].sources, 'sources on the first event');
+    if (extra.stream_options) assert.ok(events.at(-1).usage, 'usage on the last event');
+  }
+  // The socket: frames sent against `client`, frames received against `server`.
+  const socket = spec.paths['/v1/chat/ws'].get['x-atelier-websocket'];
+  const client = ajv.compile(socket.client);
+  const server = ajv.compile(socket.server);
+  for (const f of socket.client.examples) assert.ok(client(f), `client example ${JSON.stringify(f)}`);
+  for (const f of socket.server.examples) assert.ok(server(f), `server example ${JSON.stringify(f)}`);
+  assert.ok(!client({ type: 'message' }), 'a message without content is not a client frame');
+  const ws = await Socket.open(s, { headers: { authorization: `Bearer ${key}` } });
+  const seen = new Set();
+  const received = async () => {
+    const f = await ws.next();
+    assert.ok(server(f), `${JSON.stringify(f).slice(0, 300)}: ${ajv.errorsText(server.errors)}`);
+    seen.add(f.type);
+    return f;
+  };
+  assert.equal((await received()).type, 'ready');
+  const sent = [{ type: 'message', content: 'What is tweed?' }, { type: 'ping' }];
+  for (const f of sent) assert.ok(client(f));
+  ws.send(sent[0]);
+  for (let f = await received(); f.type !== 'done'; f = await received()) assert.notEqual(f.type, 'error', JSON.stringify(f));
+  ws.send(sent[1]);
+  assert.equal((await received()).type, 'pong');
+  ws.send({ type: 'nonsense' });
+  assert.equal((await received()).type, 'error');
+  assert.deepEqual([...seen].sort(), ['delta', 'done', 'error', 'pong', 'ready', 'sources']);
+  await ws.close();
+});
+
 test('live answers have the shapes the OpenAPI document gives them', async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const checked = new Set();
@@ -77,13 +126,14 @@ test('live answers have the shapes the OpenAPI document gives them', async () =>
   const photos = outfits[3].items.map((i) => path.join(SHARED, 'outfits', i.image));
   const roomFile = path.join(SHARED, 'rooms/bedroom', readdirSync(path.join(SHARED, 'rooms/bedroom')).find((f) => f.endsWith('.jpg')));
 
-  for (const route of ['/health', '/health/ready', '/health/detailed', '/v1/me', '/v1/rate-limit/status',
+  for (const route of ['/health', '/health/live', '/health/ready', '/health/detailed', '/v1/me', '/v1/rate-limit/status',
     '/v1/text/languages', '/v1/models', '/v1/design/styles', '/v1/design/spend', '/v1/rag/knowledge',
     '/v1/index/stats', '/v1/me/preferences', '/v1/admin/keys']) await get(route);
   await post('/v1/text/analyze', { text: 'Tweed jackets keep you warm.' });
   await post('/v1/embeddings', { model: 'glove-sif-100d', input: ['navy blazer'] });
   await upload('/v1/embeddings/images', photos[0]);
   for (const op of ['detect', 'analyze', 'ocr', 'caption']) await upload(`/v1/vision/${op}`, photos[0]);
+  await upload('/v1/vision/analyze?ocr=true&caption=true&classify=false', photos[0]);
   const fd = new FormData();
   fd.append('image', new Blob([readFileSync(photos[0])], { type: 'image/jpeg' }), 'p.jpg');
   fd.append('question', 'what colour is the top?');
@@ -107,6 +157,10 @@ test('live answers have the shapes the OpenAPI document gives them', async () =>
   await get('/v1/collections/contract/documents');
   await get('/v1/collections/contract/documents/tweed');
   await get('/v1/collections/contract/search?q=wool&include=text,metadata');
+  await post('/v1/collections', { name: 'contract-looks', model: 'mobilenet-v2' });
+  await post('/v1/collections/contract-looks/images',
+    photos.slice(0, 2).map((p, i) => ({ id: `p${i}`, image: readFileSync(p).toString('base64'), text: 'a look', metadata: { n: i } })));
+  await upload('/v1/collections/contract-looks/search/image?k=2', photos[1]);
 
   const conv = await post('/v1/conversations', { title: 'contract' });
   await get('/v1/conversations');
@@ -120,6 +174,10 @@ test('live answers have the shapes the OpenAPI document gives them', async () =>
   const design = await check('POST', '/v1/designs', await jsonCall('POST', '/v1/designs', { room_id: room.id, style: 'scandinavian', seed: 1 }));
   await get(`/v1/designs/${design.id}`);
   await get('/v1/designs');
+  await check('POST', `/v1/designs/${design.id}/cancel`, await call('POST', `/v1/designs/${design.id}/cancel`));
+  // Everything the caller made above, in one export; and this document itself.
+  await get('/v1/me/export');
+  await get('/openapi.json');
 
   assert.deepEqual(drift, [], 'answers that drift from their documented shapes');
   // Every answer the document shows an example of was checked against a live one.
@@ -134,6 +192,17 @@ test('live answers have the shapes the OpenAPI document gives them', async () =>
   assert.deepEqual(unchecked, [], 'operations whose example no live answer was checked against');
   const typed = withExamples.length;
   console.log(`OpenAPI: ${typed} operations typed from real answers, all checked live`);
+  // And no JSON answer is left a bare object.
+  const untyped = [];
+  for (const [template, ops] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      for (const [code, answer] of Object.entries(op.responses)) {
+        const schema = code < '300' && answer.content?.['application/json']?.schema;
+        if (schema && schema.type === 'object' && !schema.properties && !schema.additionalProperties) untyped.push(`${method} ${template}`);
+      }
+    }
+  }
+  assert.deepEqual(untyped, [], 'JSON answers without a shape');
 });
 
 test('a client generated with openapi-typescript type-checks (tsc --strict) and runs against the server', async () => {

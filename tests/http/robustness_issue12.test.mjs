@@ -254,12 +254,15 @@ test('privacy: DELETE /v1/me removes everything and ends the tokens and keys at 
   assert.equal(ex.account.email, 'gone@example.com');
   assert.equal(ex.api_keys.length, 1);
   assert.deepEqual(ex.collections.map((c) => c.name), ['gone-notes']);
+  const { ref } = await json(await call('GET', '/v1/collections/gone-notes', undefined, { k: userKey }));
+  const adminKey = createKey(s, 'admin', 'root');
+  assert.equal((await call('GET', `/v1/collections/${ref}/search?q=navy`, undefined, { k: adminKey })).status, 200, 'an admin reads it by its ref before the erasure');
   assert.equal((await call('DELETE', '/v1/me', undefined, { k: null, headers: auth })).status, 204);
   await expectProblem(assert, await call('GET', '/v1/me', undefined, { k: null, headers: auth }), 401);
   await expectProblem(assert, await call('GET', '/v1/me', undefined, { k: userKey }), 401);
   await expectProblem(assert, await call('POST', '/v1/auth/login', { email: 'gone@example.com', password: 'a long password' }, { k: null }), 401);
-  const adminKey = createKey(s, 'admin', 'root');
-  await expectProblem(assert, await call('GET', '/v1/collections/gone-notes/search?q=navy', undefined, { k: adminKey }), 404);
+  await expectProblem(assert, await call('GET', `/v1/collections/${ref}/search?q=navy`, undefined, { k: adminKey }), 404);
+  await expectProblem(assert, await call('GET', `/v1/collections/${encodeURIComponent(ref)}`, undefined, { k: adminKey }), 404);
 });
 
 test('privacy: a validly signed JWT for a missing user, or before its nbf, is refused', async () => {

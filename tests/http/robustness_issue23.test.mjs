@@ -309,6 +309,11 @@ test('defect 6: the knowledge base\'s name cannot be taken, and a collection tha
   const r = await fetch(`${s.url}/v1/rag/query`, { method: 'POST', headers: h, body: '{"question":"What is tweed?"}' });
   assert.equal(r.status, 200);
   assert.ok((await r.json()).sources.some((x) => x.collection === 'style-glossary'));
+  // Naming the knowledge base by its ref is the same collection, searched once.
+  const twice = await json(await fetch(`${s.url}/v1/rag/query`, { method: 'POST', headers: h, body: '{"question":"What is tweed?","collections":["system:style-glossary","style-glossary"]}' }));
+  const cited = twice.sources.map((x) => `${x.collection}/${x.id}`);
+  assert.deepEqual(cited, [...new Set(cited)], 'no passage twice');
+  assert.ok(twice.sources.every((x) => x.collection === 'style-glossary'), JSON.stringify(cited));
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/style-glossary`, { method: 'DELETE', headers: h }), 403);
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/system:style-glossary`, { method: 'DELETE', headers: h }), 403);
   const admin = createKey(s, 'admin', 'root');

@@ -113,15 +113,18 @@ test('search and ingest refuse bad input with problems', async () => {
   await expectProblem(assert, anon, 401);
   // A private collection (the default) does not exist for anyone but its
   // owner and admins: reads and writes by others are 404.
+  // Named by its ref, "<owner>:<name>" (by name it is the other caller's own).
   const other = createKey(s, 'premium', 'other');
-  const foreign = await fetch(`${s.url}/v1/collections/wardrobe/documents`, {
+  const { ref } = await (await req('GET', '/v1/collections/wardrobe')).json();
+  const foreign = await fetch(`${s.url}/v1/collections/${ref}/documents`, {
     method: 'POST', headers: { 'X-API-Key': other, 'Content-Type': 'application/json' }, body: '[{"id":"evil","text":"spam"}]' });
   await expectProblem(assert, foreign, 404);
-  await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/documents/d2`, { method: 'DELETE', headers: { 'X-API-Key': other } }), 404);
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/${ref}/documents/d2`, { method: 'DELETE', headers: { 'X-API-Key': other } }), 404);
+  await expectProblem(assert, await fetch(`${s.url}/v1/collections/${ref}/search?q=coat`, { headers: { 'X-API-Key': other } }), 404);
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': other } }), 404);
-  // An admin names another owner's collection by its ref, "<owner>:<name>".
+  assert.equal((await req('GET', `/v1/collections/${ref}/search?q=coat`)).status, 200, 'the ref names it for its owner too');
+  // An admin names another owner's collection by its ref.
   const admin = createKey(s, 'admin', 'root');
-  const { ref } = await (await req('GET', '/v1/collections/wardrobe')).json();
   await expectProblem(assert, await fetch(`${s.url}/v1/collections/wardrobe/search?q=coat`, { headers: { 'X-API-Key': admin } }), 404);
   const byAdmin = await fetch(`${s.url}/v1/collections/${ref}/documents`, {
     method: 'POST', headers: { 'X-API-Key': admin, 'Content-Type': 'application/json' }, body: '[{"id":"d9","text":"grey wool scarf"}]' });

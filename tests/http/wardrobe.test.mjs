@@ -312,7 +312,9 @@ function checkExplanation(sentences, byLabel) {
     } else if (s === 'A dress and a bottom are rarely worn together.') {
       const cats = Object.values(byLabel).map((x) => x.category);
       assert.ok(cats.includes('dress') && cats.includes('bottom'), s);
-    } else if (!/^(Every item is in a neutral colour|.* are (analogous|complementary|triadic) colours|.* have hues that neither|The items have no season in common|The photos look alike in style)/.test(s)) {
+    } else if ((m = s.match(/^What lowers the score most: (.*) and (.*) (are rarely worn in the same looks|have the least colour in common)\.$/))) {
+      for (const n of [m[1], m[2]]) assert.ok(byLabel[n.toLowerCase()], `"${n}" in "${s}" names no item`);
+    } else if (!/^(What lowers the score most: (the pieces|the accent colours|there are|the photos)|Every item is in a neutral colour|.* are (analogous|complementary|triadic) colours|.* have hues that neither|The items have no season in common|The photos look alike in style)/.test(s)) {
       assert.fail(`an unchecked sentence: "${s}"`);
     }
   }
@@ -348,6 +350,18 @@ test('evaluate: by id or inline, with aspects and an explanation true to the tag
   const two = await json(await post(key, '/v1/outfits/evaluate', { item_ids: [jeans.id, skirt.id] }));
   assert.ok(two.aspects.structure < 1);
   checkExplanation(two.explanation, { jeans, skirt });
+  // Below "goes well together", the first sentence names what costs the score most (issue 26).
+  for (const x of [e, two]) {
+    if (x.score >= 0.6) {
+      assert.equal(x.lowered_by, null);
+      assert.ok(!x.explanation.some((line) => line.startsWith('What lowers')));
+      continue;
+    }
+    const says = { palette: /least colour in common|share little colour/, style: /rarely worn in the same looks/, structure: /one wearable outfit/ }[x.lowered_by];
+    assert.ok(says, `a reason the explanation can name: ${x.lowered_by}`);
+    assert.match(x.explanation[0], says, `${x.lowered_by}: ${x.explanation[0]}`);
+  }
+  console.log(`two bottoms: ${two.score} ${two.verdict}, lowered by ${two.lowered_by}: ${two.explanation[0]}`);
   assert.ok(two.explanation.some((x) => x.startsWith('It has two bottoms')));
 });
 
