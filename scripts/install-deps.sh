@@ -51,8 +51,8 @@ TEST_PKGS=(
   # the format check (scripts/format.sh --check) and the lint and thread-safety
   # check (scripts/tidy.sh: clang-tidy with Clang's -Wthread-safety)
   clang-format-14 clang-tidy
-  # the container test (tests/deploy/container.sh): podman on runc, with a
-  # Debian 12 base made by debootstrap (no registry is reached)
+  # the container test (tests/http/container.test.mjs): podman on runc, with
+  # a Debian 12 base made by debootstrap (no container registry is reached)
   podman runc netavark aardvark-dns iptables catatonit debootstrap
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev wrk prometheus
@@ -104,7 +104,8 @@ fi
 # (not with --build-only) the test clients.
 if [ "$BUILD_ONLY" = 1 ]; then
   npm ci --omit=dev --no-audit --no-fund --loglevel=error
-elif [ ! -d node_modules/swagger-ui-dist ] || [ package.json -nt node_modules/.package-lock.json ]; then
+elif [ ! -d node_modules/swagger-ui-dist ] || [ ! -d node_modules/ajv ] ||
+  [ package.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
 fi
 

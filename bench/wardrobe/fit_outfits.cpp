@@ -11,9 +11,18 @@
 //   fixture (a ~1,100-item wardrobe) ranked by the completed outfit's score.
 // - fill recall@10 again over the items of the blank's tagged category, as
 //   POST /v1/outfits/recommend with `fill` ranks them.
-// The fixture is one wardrobe: its items' style space (style.h) is built over
-// all of them. Outfits split by id: fitted on two thirds, measured on the
-// other third.
+// Two splits, both measured in the same run:
+// - item-disjoint (the one the weights are chosen on): whole connected
+//   components of the outfit-item graph go to the test side until it holds a
+//   third of the outfits, so no item of a test outfit is in a training outfit
+//   (MANGO products recur across outfits). Fitting sees the training items
+//   only (its style space, draws and swaps); the test outfits are measured
+//   against the whole fixture as the wardrobe, so their FITB draws and fill
+//   candidates are as many as in a never-seen set of its size.
+// - by outfit id (two thirds / one third; items recur on both sides), over the
+//   whole fixture as one wardrobe, as measured before.
+// A colour-histogram baseline (the palette feature alone) and chance are
+// printed beside every figure.
 // Usage: bench_fit_outfits [OUTFITS_DIR] [MODELS_DIR]
 // Environment: FIT_OUTFITS_NO_STYLE=1 leaves the style space out;
 // FIT_OUTFITS_TRY="w0 .. w7" also measures hand-set weights;
@@ -233,6 +242,131 @@ CompatWeights fit(const std::vector<std::pair<Features, Features>>& pairs, const
   return w;
 }
 
+struct Fixture {
+  std::map<std::string, Item> raw;
+  std::map<std::string, std::string> family, year;
+  std::vector<Outfit> outfits;
+};
+
+// A wardrobe of the items of `outfits`: their style space, and candidates
+// drawn from them only.
+Pool make_pool(const Fixture& fx, const std::vector<Outfit>& outfits, bool styled) {
+  Pool p;
+  std::vector<Item> items;
+  for (const auto& o : outfits)
+    for (const auto& id : o.items) {
+      if (p.occurs[id]++ == 0) items.push_back(fx.raw.at(id));
+      p.family[id] = fx.family.at(id);
+      p.year[id] = fx.year.at(id);
+    }
+  const auto space = styled ? StyleSpace::build(items) : nullptr;
+  for (const auto& item : items) p.items[item.id] = outfit_item(item, space);
+  for (const auto& [id, n] : p.occurs) {
+    for (int k = 0; k < n; ++k) p.weighted[p.family[id] + "|" + p.year[id]].push_back(id);
+    p.by_family[p.family[id]].push_back(id);
+  }
+  return p;
+}
+
+// Whole connected components (outfits sharing an item, transitively) go to
+// the test side, in an order fixed by a hash of their first outfit's id,
+// until it holds a third of the outfits; the largest always trains.
+std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint(const std::vector<Outfit>& all) {
+  std::map<std::string, std::string> parent;
+  std::function<std::string(const std::string&)> root = [&](const std::string& x) {
+    auto it = parent.find(x);
+    if (it == parent.end() || it->second == x) return parent[x] = x;
+    return it->second = root(it->second);
+  };
+  for (const auto& o : all)
+    for (const auto& id : o.items) parent[root(id)] = root(o.items.front());
+  std::map<std::string, std::vector<const Outfit*>> comps;
+  for (const auto& o : all) comps[root(o.items.front())].push_back(&o);
+  std::vector<std::vector<const Outfit*>> order;
+  for (auto& [r, c] : comps) order.push_back(c);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    return std::hash<std::string>{}(a.front()->id) < std::hash<std::string>{}(b.front()->id);
+  });
+  const auto largest = std::max_element(
+      order.begin(), order.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  std::vector<Outfit> train, test;
+  for (auto it = order.begin(); it != order.end(); ++it) {
+    const bool to_test = it != largest && test.size() + it->size() <= all.size() / 3 + 2;
+    for (const auto* o : *it) (to_test ? test : train).push_back(*o);
+  }
+  return {train, test};
+}
+
+// Greedy: outfits in an order fixed by a hash of their ids; each joins the
+// side its items are already on (a third of the free ones start the test
+// side); one with items on both sides is left out. A more random test side
+// than whole components, which gather outfits of one shoot or season.
+std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint_greedy(
+    const std::vector<Outfit>& all, std::size_t* dropped) {
+  std::vector<const Outfit*> order;
+  for (const auto& o : all) order.push_back(&o);
+  const std::hash<std::string> h;
+  std::sort(order.begin(), order.end(), [&](auto* a, auto* b) { return h(a->id) < h(b->id); });
+  std::map<std::string, int> side;  // 1 fit, 2 measured
+  std::vector<Outfit> train, test;
+  *dropped = 0;
+  for (const auto* o : order) {
+    int seen = 0;
+    for (const auto& id : o->items) {
+      auto it = side.find(id);
+      if (it != side.end()) seen |= it->second;
+    }
+    if (seen == 3) {
+      ++*dropped;
+      continue;
+    }
+    const int to = seen ? seen : (h(o->id + "#side") % 3 == 0 ? 2 : 1);
+    for (const auto& id : o->items) side[id] = to;
+    (to == 2 ? test : train).push_back(*o);
+  }
+  return {train, test};
+}
+
+void run_split(const char* name, const Pool& ptr, const Pool& pte, const std::vector<Outfit>& train,
+               const std::vector<Outfit>& test, std::mt19937& rng) {
+  const Task tr = build(ptr, train, rng, true);
+  const Task te = build(pte, test, rng, true);
+  std::printf("\n== %s: outfits %zu fit, %zu measured; items %zu fit, %zu measured\n", name,
+              train.size(), test.size(), ptr.items.size(), pte.items.size());
+  const auto& names = Features::names();
+  auto show = [](const char* what, const Scores& s) {
+    std::printf("%s: AUC %.3f  FITB %.3f  fill@10 %.3f (family), %.3f (tagged category)\n", what,
+                s.auc, s.fitb, s.fill, s.fill_tagged);
+  };
+  for (int k = 0; k < Features::kCount; ++k) {
+    const auto s = measure(te, [k](const Features& f) { return f.values()[k]; });
+    show((std::string("  ") + names[k] + " alone").c_str(), s);
+  }
+  // Chance: FITB 1 in 4; fill@10 ten of each question's candidates.
+  double fill_chance = 0;
+  for (const auto& [all, real] : te.fill) fill_chance += std::min(1.0, 10.0 / double(all.size()));
+  std::printf("  chance: AUC 0.500  FITB 0.250  fill@10 %.3f (family)\n",
+              te.fill.empty() ? 0.0 : fill_chance / double(te.fill.size()));
+  const CompatWeights d = CompatWeights::defaults();
+  show("defaults in the code (measured side)",
+       measure(te, [&](const Features& f) { return score(f, d); }));
+  const CompatWeights w = fit(swap_pairs(ptr, train, rng), tr);
+  if (const char* try_w = std::getenv("FIT_OUTFITS_TRY")) {
+    // Weights to compare by hand: "w0 w1 ... w7" (the bias does not rank).
+    CompatWeights h = w;
+    std::istringstream in(try_w);
+    for (auto& x : h.w) in >> x;
+    show("tried, on the fitting side", measure(tr, [&](const Features& f) { return score(f, h); }));
+    show("tried, on the measured side",
+         measure(te, [&](const Features& f) { return score(f, h); }));
+  }
+  show("fitted, on the fitting side", measure(tr, [&](const Features& f) { return score(f, w); }));
+  show("fitted, on the measured side", measure(te, [&](const Features& f) { return score(f, w); }));
+  std::printf("  w.bias = %.4f;\n  w.w = {", w.bias);
+  for (int k = 0; k < Features::kCount; ++k) std::printf("%s%.4f", k ? ", " : "", w.w[k]);
+  std::printf("};\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -250,16 +384,13 @@ int main(int argc, char** argv) {
   Tagger tagger(enc->get(), TaggerWeights::defaults());
   std::ifstream in(dir + "/outfits.json");
   const auto json = nlohmann::json::parse(in);
-  Pool p;
-  std::vector<Item> raw;
-  std::vector<Outfit> train, test;
+  Fixture fx;
   for (const auto& o : json) {
     Outfit out{o["id"], {}};
     for (const auto& it : o["items"]) {
       const std::string id = it["item_id"];
       out.items.push_back(id);
-      ++p.occurs[id];
-      if (p.family.count(id)) continue;
+      if (fx.raw.count(id)) continue;
       cv::Mat bgr = cv::imread(dir + "/" + it["image"].get<std::string>());
       auto t = tagger.tag(bgr, atelier::WorkContext{});
       if (!t.is_ok()) return 1;
@@ -267,35 +398,31 @@ int main(int argc, char** argv) {
       item.id = id;
       item.auto_tags = t->tags;
       item.embedding = t->embedding;
-      raw.push_back(item);
-      p.family[id] = it["aggregated_family"];
+      fx.raw[id] = item;
+      fx.family[id] = it["aggregated_family"];
       const std::string src = it["source_image_path"];
       const auto slash = src.rfind('/');
-      p.year[id] = src.substr(slash + 1, 4);
+      fx.year[id] = src.substr(slash + 1, 4);
     }
-    (std::hash<std::string>{}(out.id) % 3 == 0 ? test : train).push_back(out);
+    fx.outfits.push_back(out);
   }
-  // The fixture is one wardrobe: its style space is built over all its items.
   const bool styled = std::getenv("FIT_OUTFITS_NO_STYLE") == nullptr;
-  const auto space = styled ? StyleSpace::build(raw) : nullptr;
-  if (space)
-    std::printf("style space: %zu points, built in %.1f ms\n", space->size(), space->build_ms());
-  for (const auto& item : raw) p.items[item.id] = outfit_item(item, space);
-  for (const auto& [id, n] : p.occurs) {
-    for (int k = 0; k < n; ++k) p.weighted[p.family[id] + "|" + p.year[id]].push_back(id);
-    p.by_family[p.family[id]].push_back(id);
-  }
+  std::vector<Outfit> by_id_train, by_id_test;
+  for (const auto& o : fx.outfits)
+    (std::hash<std::string>{}(o.id) % 3 == 0 ? by_id_test : by_id_train).push_back(o);
+  const Pool whole = make_pool(fx, fx.outfits, styled);
   if (const char* dump = std::getenv("FIT_OUTFITS_DUMP")) {
     // Pair terms and tags for offline experiments (never committed output).
+    const Pool& p = whole;
     nlohmann::json d;
     std::vector<std::string> ids;
     for (const auto& [id, it] : p.items) ids.push_back(id);
     for (const auto& id : ids) {
       const auto& it = p.items.at(id);
       d["items"].push_back({{"id", id},
-                            {"family", p.family[id]},
-                            {"year", p.year[id]},
-                            {"occurs", p.occurs[id]},
+                            {"family", p.family.at(id)},
+                            {"year", p.year.at(id)},
+                            {"occurs", p.occurs.at(id)},
                             {"category", it.category},
                             {"type", it.type},
                             {"color_family", it.color_family},
@@ -318,49 +445,24 @@ int main(int argc, char** argv) {
     d["cos"] = cosm;
     for (const auto& id : ids) d["embedding"].push_back(p.items.at(id).embedding);
     d["overlap"] = ovm;
-    for (const auto& o : train) d["train"].push_back(o.items);
-    for (const auto& o : test) d["test"].push_back(o.items);
+    for (const auto& o : by_id_train) d["train"].push_back(o.items);
+    for (const auto& o : by_id_test) d["test"].push_back(o.items);
     std::ofstream(dump) << d;
   }
   std::mt19937 rng(20261126);
-  const Task tr = build(p, train, rng, true);
-  const Task te = build(p, test, rng, true);
-  std::printf("outfits: %zu train, %zu held out; items %zu\n", train.size(), test.size(),
-              p.items.size());
-  const auto& names = Features::names();
-  auto show = [](const char* what, const Scores& s) {
-    std::printf("%s: AUC %.3f  FITB %.3f  fill@10 %.3f (family), %.3f (tagged category)\n", what,
-                s.auc, s.fitb, s.fill, s.fill_tagged);
-  };
-  for (int k = 0; k < Features::kCount; ++k) {
-    const auto s = measure(te, [k](const Features& f) { return f.values()[k]; });
-    show((std::string("  ") + names[k] + " alone").c_str(), s);
-  }
-  double style_sum = 0;
-  for (const auto* set : {&tr.pos, &tr.neg})
-    for (const auto& f : *set) style_sum += f.style;
-  std::printf("mean style feature over the training outfits, real and swapped: %.3f\n",
-              style_sum / double(tr.pos.size() + tr.neg.size()));
-  const CompatWeights d = CompatWeights::defaults();
-  show("defaults in the code (held out)",
-       measure(te, [&](const Features& f) { return score(f, d); }));
-  const CompatWeights w = fit(swap_pairs(p, train, rng), tr);
-  if (const char* try_w = std::getenv("FIT_OUTFITS_TRY")) {
-    // Weights to compare by hand: "w0 w1 ... w7" (the bias does not rank).
-    CompatWeights h = w;
-    std::istringstream in(try_w);
-    for (auto& x : h.w) in >> x;
-    show("tried, on the training two thirds",
-         measure(tr, [&](const Features& f) { return score(f, h); }));
-    show("tried, on the held-out third",
-         measure(te, [&](const Features& f) { return score(f, h); }));
-  }
-  show("fitted, on the training two thirds",
-       measure(tr, [&](const Features& f) { return score(f, w); }));
-  show("fitted, on the held-out third",
-       measure(te, [&](const Features& f) { return score(f, w); }));
-  std::printf("  w.bias = %.4f;\n  w.w = {", w.bias);
-  for (int k = 0; k < Features::kCount; ++k) std::printf("%s%.4f", k ? ", " : "", w.w[k]);
-  std::printf("};\n");
+  const auto [train, test] = item_disjoint(fx.outfits);
+  // The fitting side sees only its own items; the measured outfits, never
+  // seen in fitting, are scored against the whole fixture as the wardrobe
+  // (about the size of the never-seen set: ~1,100 items).
+  run_split("item-disjoint (fitted on its own items only; the weights are chosen here)",
+            make_pool(fx, train, styled), whole, train, test, rng);
+  std::size_t dropped = 0;
+  const auto [gtrain, gtest] = item_disjoint_greedy(fx.outfits, &dropped);
+  std::printf("\n(greedy item-disjoint split: %zu outfits with items on both sides left out)\n",
+              dropped);
+  run_split("item-disjoint, greedy (fitted on its own items only)", make_pool(fx, gtrain, styled),
+            whole, gtrain, gtest, rng);
+  run_split("by outfit id (items recur on both sides; the fixture as one wardrobe)", whole, whole,
+            by_id_train, by_id_test, rng);
   return 0;
 }

@@ -1,7 +1,8 @@
 // The container image as shipped (issue 25): deploy/compose/Dockerfile is
 // built with podman from a Debian 12 base made here by debootstrap (no
-// registry is reached: the base is imported and tagged debian:12 and
-// debian:12-slim in the test's own image store), then started as Kubernetes
+// container registry is reached: the base is imported and tagged debian:12
+// and debian:12-slim in the test's own image store; Debian's mirror and npm
+// are, as the build stage installs from them), then started as Kubernetes
 // starts it (non-root, read-only root filesystem, no capabilities, no
 // privilege escalation, the writable paths as volumes, the production
 // profile). Without its models it must refuse to go Ready; with YOLOX and
@@ -42,10 +43,14 @@ function sh(cmd, args) {
 
 before(() => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'atelier-container-'));
-  const hard = Number(spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim()) || 1024;
+  const limit = spawnSync('sh', ['-c', 'ulimit -Hn'], { encoding: 'utf8' }).stdout.trim();
+  const files = limit === 'unlimited' ? 65536 : Math.min(Number(limit) || 1024, 65536);
+  // Its own state (tmp_dir, networks) beside its own store: another podman on
+  // the machine, or another run of this test, is not touched.
   writeFileSync(path.join(dir, 'containers.conf'),
-    `[containers]\ndefault_ulimits = ["nofile=${Math.min(hard, 65536)}:${Math.min(hard, 65536)}", "nproc=4096:4096"]\n` +
-    '[engine]\nruntime = "runc"\n');
+    `[containers]\ndefault_ulimits = ["nofile=${files}:${files}", "nproc=4096:4096"]\n` +
+    `[engine]\nruntime = "runc"\ntmp_dir = "${path.join(dir, 'tmp')}"\n` +
+    `[network]\nnetwork_config_dir = "${path.join(dir, 'networks')}"\n`);
   // The base: Debian 12 (minbase) from Debian's mirror, imported as both
   // tags the Dockerfile names.
   const rootfs = path.join(dir, 'rootfs');
@@ -60,16 +65,20 @@ before(() => {
 
 after(() => {
   if (!dir) return;
-  for (const name of started) podman(['rm', '-f', '-t', '0', name], { check: false });
-  podman(['system', 'reset', '--force'], { check: false });
+  podman(['rm', '--all', '--force', '--time', '0'], { check: false });
+  podman(['volume', 'rm', '--all', '--force'], { check: false });
+  podman(['rmi', '--all', '--force'], { check: false });
   rmSync(dir, { recursive: true, force: true });
 });
 
 // Starts the image as the Kubernetes manifest does; answers its base URL.
 async function start(name, { models } = {}) {
+  // The host's network (a port of its own on loopback): no bridge, address
+  // or firewall rule shared with other containers on the machine.
   const port = await freePort();
   const volumes = models ? ['--volume', `${models}:/models:ro`] : [];
-  podman(['run', '--detach', '--name', name, '--publish', `127.0.0.1:${port}:8080`,
+  podman(['run', '--detach', '--name', name, '--network', 'host',
+    '--env', 'ATELIER_HOST=127.0.0.1', '--env', `ATELIER_PORT=${port}`,
     '--read-only', '--tmpfs', '/tmp', '--volume', `${name}-data:/var/lib/atelier`,
     '--cap-drop', 'all', '--security-opt', 'no-new-privileges',
     '--volume', `${path.join(SOURCE_DIR, 'config/production.env')}:/etc/atelier/production.env:ro`,
@@ -90,7 +99,7 @@ async function start(name, { models } = {}) {
   }
 }
 
-test('the image builds from the Dockerfile and serves as the manifests run it', { timeout: 3 * 3600 * 1000 }, async () => {
+test('the image builds from the Dockerfile and serves as the manifests run it', { timeout: 7000 * 1000 }, async () => {
   // This machine reaches npm through a TLS-inspecting proxy: its CA bundle
   // goes in as the Dockerfile's optional secret.
   const ca = process.env.NODE_EXTRA_CA_CERTS || '/etc/ssl/certs/ca-certificates.crt';

@@ -175,8 +175,17 @@ test('live answers have the shapes the OpenAPI document gives them', async () =>
   await get(`/v1/designs/${design.id}`);
   await get('/v1/designs');
   await check('POST', `/v1/designs/${design.id}/cancel`, await call('POST', `/v1/designs/${design.id}/cancel`));
-  // Everything the caller made above, in one export; and this document itself.
+  // Everything the caller made above, in one export; a user's, with its
+  // account and a key of its own; and this document itself.
   await get('/v1/me/export');
+  const reg = await jsonCall('POST', '/v1/auth/register', { email: 'contract@example.com', password: 'correct horse' });
+  assert.equal(reg.status, 201);
+  const bearer = { authorization: `Bearer ${(await json(reg)).access_token}` };
+  const own = await fetch(`${s.url}/v1/keys`, { method: 'POST', body: JSON.stringify({ name: 'laptop' }), headers: { ...bearer, 'content-type': 'application/json' } });
+  assert.equal(own.status, 201, await own.clone().text());
+  const exported = await check('GET', '/v1/me/export', await fetch(`${s.url}/v1/me/export`, { headers: bearer }));
+  assert.equal(exported.account.email, 'contract@example.com');
+  assert.equal(exported.api_keys.length, 1);
   await get('/openapi.json');
 
   assert.deepEqual(drift, [], 'answers that drift from their documented shapes');
