@@ -456,6 +456,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .request_schema = kCredentialsSchema,
       .response_schema = kTokenSchema,
       // argon2id is deliberately slow
+      .request_example = nlohmann::json::parse(
+          R"({"email": "ana@example.com", "password": "correct horse battery"})"),
       .success_status = 201,
       .errors = {409},
       .handler = http::bind_handler(h, &AccountHandlers::handle_register),
@@ -470,6 +472,8 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .exec = Exec::worker_pool,
       .request_schema = kCredentialsSchema,
       .response_schema = kTokenSchema,
+      .request_example = nlohmann::json::parse(
+          R"({"email": "ana@example.com", "password": "correct horse battery"})"),
       .handler = http::bind_handler(h, &AccountHandlers::handle_login),
   });
   router.add({
@@ -495,6 +499,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
       .request_schema = {{"type", "object"},
                          {"properties", {{"name", {{"type", "string"}, {"maxLength", 100}}}}}},
       .response_schema = kKeySchema,
+      .request_example = nlohmann::json::parse(R"({"name": "laptop"})"),
       .success_status = 201,
       .errors = {403},
       .handler = http::bind_handler(h, &AccountHandlers::handle_create_own_key),
@@ -584,6 +589,7 @@ void add_account_routes(http::Router& router, ApiDeps& d, const UserDataRegistry
                             {{"type", "string"},
                              {"enum", {"free", "authenticated", "premium", "admin"}}}}}}},
       .response_schema = kKeySchema,
+      .request_example = nlohmann::json::parse(R"({"name": "shop-frontend", "tier": "premium"})"),
       .success_status = 201,
       .handler = http::bind_handler(h, &AccountHandlers::handle_admin_create_key),
   });

@@ -452,6 +452,8 @@ void add_design_routes(http::Router& router, ApiDeps& d, design::DesignService& 
                              {"description",
                               "control thresholds; default from the image's median"}}},
                            {"canny_high", {{"type", "integer"}}}}}},
+      .request_example = nlohmann::json::parse(
+          R"({"room_id": "rm_d5afc9f2721f59e65aff29f2", "style": "scandinavian", "strength": 0.75, "seed": 1})"),
       .response_example = design_example(),
       .response_nullable = {"image_url", "control_url", "error"},
       .success_status = 202,

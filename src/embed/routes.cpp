@@ -213,6 +213,8 @@ void add_embedding_routes(http::Router& router, ApiDeps& d,
       .exec = Exec::worker_pool,
       .request_schema = request_schema(),
       .response_schema = response_schema(),
+      .request_example = nlohmann::json::parse(
+          R"({"model": "glove-sif-100d", "input": ["navy wool blazer", "linen summer dress"]})"),
       .errors = {404, 413},
       .openai_errors = true,
       .handler = http::bind_handler(h, &EmbeddingHandlers::handle_create_embeddings),

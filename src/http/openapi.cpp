@@ -209,6 +209,22 @@ nlohmann::json socket_of(const RouteSpec& r) {
   return out;
 }
 
+// An image body's JSON form with a real image: a 32x32 navy PNG, base64, in
+// the field the body names ("image", or "input" for image embeddings).
+nlohmann::json image_body_example(const nlohmann::json& body) {
+  static constexpr const char* kNavyPng =
+      "iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAALElEQVR42u3NMQEAMAgAIF0Rf/PYP8tK6AcFyOqJSy+"
+      "OCQQCgUAgEAgEgi0f/skA3U+wmM0AAAAASUVORK5CYII=";
+  const auto content = body.value("content", nlohmann::json::object());
+  if (!content.contains("application/json")) return nullptr;
+  const auto props = content["application/json"]
+                         .value("schema", nlohmann::json::object())
+                         .value("properties", nlohmann::json::object());
+  for (const char* field : {"image", "input"})
+    if (props.contains(field)) return {{field, kNavyPng}};
+  return nullptr;
+}
+
 nlohmann::json schema_of_example(const RouteSpec& r) {
   return shape_of(r.response_example, r, false, true);
 }
@@ -268,6 +284,9 @@ nlohmann::json operation_of(const RouteSpec& r) {
   if (!r.request_example.is_null() && op.contains("requestBody") &&
       op["requestBody"]["content"].contains("application/json"))
     op["requestBody"]["content"]["application/json"]["example"] = r.request_example;
+  if (r.request_example.is_null() && !r.request_body.is_null())
+    if (auto example = image_body_example(r.request_body); !example.is_null())
+      op["requestBody"]["content"]["application/json"]["example"] = std::move(example);
   op["security"] = security_of(r);
   op["responses"] = responses_of(r);
   if (!r.socket_frames.is_null()) op["x-atelier-websocket"] = socket_of(r);

@@ -144,6 +144,8 @@ void add_image_collection_routes(http::Router& router, ApiDeps& d, search::Searc
                              {"image", {{"type", "string"}, {"format", "byte"}}},
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
+      .request_example = nlohmann::json::parse(
+          R"([{"id": "navy-top", "image": "iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAALElEQVR42u3NMQEAMAgAIF0Rf/PYP8tK6AcFyOqJSy+OCQQCgUAgEAgEgi0f/skA3U+wmM0AAAAASUVORK5CYII=", "text": "navy cotton top", "metadata": {"season": "summer"}}])"),
       .response_example =
           nlohmann::json::parse(R"({"collection": "looks", "inserted": 2, "updated": 0})"),
       .errors = {403, 404, 413, 503},

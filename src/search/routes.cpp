@@ -371,6 +371,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
              {"model", {{"type", "string"}}},
              {"visibility",
               {{"type", "string"}, {"enum", {"private", "public"}}, {"default", "private"}}}}}},
+      .request_example = nlohmann::json::parse(
+          R"({"name": "fabrics", "model": "glove-sif-100d", "visibility": "private"})"),
       .response_example = nlohmann::json::parse(
           R"({"name": "fabrics", "ref": "user:7:fabrics", "owner": "user:7", "model": "glove-sif-100d",
         "dimensions": 100, "documents": 0, "created_at": 1796583480,
@@ -429,6 +431,8 @@ void add_search_routes(http::Router& router, ApiDeps& d, search::SearchService& 
                             {{"id", {{"type", "string"}}},
                              {"text", {{"type", "string"}}},
                              {"metadata", {{"type", "object"}}}}}}}},
+      .request_example = nlohmann::json::parse(
+          R"([{"id": "tweed", "text": "Tweed is a rough woollen cloth.", "metadata": {"fibre": "wool"}}])"),
       .response_example =
           nlohmann::json::parse(R"({"collection": "fabrics", "inserted": 1, "updated": 0})"),
       .errors = {403, 404, 413},

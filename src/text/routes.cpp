@@ -145,6 +145,8 @@ void add_text_routes(http::Router& router, ApiDeps& d, const text::Analyzer& ana
       .exec = Exec::worker_pool,
       .request_schema = kAnalyzeRequest,
       .response_schema = kAnalyzeResponse,
+      .request_example = nlohmann::json::parse(
+          R"({"text": "Tweed jackets keep you warm in autumn.", "language": "en"})"),
       .errors = {413},
       .handler = http::bind_handler(h, &TextHandlers::handle_text_analyze),
   });

@@ -209,7 +209,10 @@ void add_wardrobe_routes(http::Router& router, ApiDeps& d, wardrobe::WardrobeSer
       .errors = {404},
       .handler = http::bind_handler(h, &WardrobeHandlers::handle_get_wardrobe_item),
   });
-  nlohmann::json patch_props = kTagFields;
+  // A tag set to null drops the owner's correction (the auto tag shows again).
+  nlohmann::json patch_props = nlohmann::json::object();
+  for (const auto& [field, schema] : kTagFields.items())
+    patch_props[field] = {{"anyOf", {schema, {{"type", "null"}}}}};
   patch_props["name"] = {{"type", "string"}, {"maxLength", 200}};
   patch_props["brand"] = {{"type", "string"}, {"maxLength", 200}};
   patch_props["notes"] = {{"type", "string"}, {"maxLength", 2000}};

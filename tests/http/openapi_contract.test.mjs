@@ -95,6 +95,30 @@ test('a streamed completion\'s events and the chat socket\'s frames have the sha
   await ws.close();
 });
 
+test('every JSON request body has an example that its schema accepts; image examples are real images', async () => {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+  ajv.addFormat('email', /^[^@\s]+@[^@\s]+$/);
+  let bodies = 0;
+  for (const [template, ops] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(ops)) {
+      const media = op.requestBody?.content?.['application/json'];
+      if (!media) continue;
+      bodies++;
+      assert.ok(media.example !== undefined, `${method} ${template}: a request example`);
+      const validate = ajv.compile(media.schema);
+      assert.ok(validate(media.example), `${method} ${template}: ${ajv.errorsText(validate.errors)}`);
+    }
+  }
+  assert.ok(bodies >= 25, `${bodies} JSON request bodies`);
+  // The image examples decode and are answered as any photo is.
+  for (const route of ['/v1/vision/detect', '/v1/vision/analyze', '/v1/vision/ocr', '/v1/vision/caption', '/v1/embeddings/images']) {
+    const example = spec.paths[route].post.requestBody.content['application/json'].example;
+    const r = await jsonCall('POST', route, example);
+    assert.equal(r.status, 200, `${route}: ${await r.text()}`);
+  }
+});
+
 test('live answers have the shapes the OpenAPI document gives them', async () => {
   const ajv = new Ajv2020({ strict: false, allErrors: true });
   const checked = new Set();
