@@ -17,6 +17,32 @@ Retrieved passage(std::string id, const std::string& title, const std::string& h
   return r;
 }
 
+TEST(Composer, AWhichWordQuestionNamesTheTermItsDescriptionDefines) {
+  const auto alb = passage("1", "alb", "vestment",
+                           "a white linen liturgical vestment with sleeves; worn by priests");
+  const auto linen =
+      passage("2", "linen", "fabric", "a fabric woven with fibers from the flax plant");
+  const auto vestment = passage("3", "vestment", "gown", "gown worn by the clergy");
+  const auto tweed = passage("4", "tweed", "fabric", "thick woolen fabric");
+  // The words the question uses ("linen", "vestment") are not the answer:
+  // the term whose definition the question gives is, cited.
+  auto a = compose("Which word means: a white linen vestment with sleeves worn by priests?",
+                   {linen, vestment, tweed, alb});
+  EXPECT_TRUE(a.found);
+  EXPECT_EQ(a.text, "alb: a white linen liturgical vestment with sleeves; worn by priests [1]");
+  ASSERT_EQ(a.cited.size(), 1u);
+  EXPECT_EQ(a.cited[0].source.id, "1");
+  // Other ways of asking.
+  EXPECT_EQ(
+      compose("What do you call a thick woolen fabric?", {linen, tweed}).cited.at(0).source.id,
+      "4");
+  EXPECT_EQ(
+      compose("the term for a gown worn by the clergy", {alb, vestment}).cited.at(0).source.id,
+      "3");
+  // A definition question is still answered by the thing it names.
+  EXPECT_EQ(compose("What is linen?", {alb, linen}).cited.at(0).source.id, "2");
+}
+
 TEST(Composer, DefinesComparesAndListsOnlyWithCitedSpans) {
   const auto tweed = passage("1", "tweed", "fabric", "thick woolen fabric");
   const auto flannel_trousers =

@@ -340,7 +340,27 @@ test('retrieval quality on the knowledge base, asked in GCIDE\'s words (an indep
   }
   console.log(`knowledge base retrieval, ${queries.length} GCIDE definitions of its headwords: ` +
     Object.entries(figures).map(([m, f]) => `${m} recall@5 ${f.recall5.toFixed(3)} MRR@10 ${f.mrr10.toFixed(3)}`).join('; '));
+  // Asked as a person asks for a word (issue 26): the answer must name and
+  // cite the passage the description defines, not define the words it uses.
+  let cited = 0, inTop5 = 0;
+  for (const { q, ids } of queries) {
+    const r = await fetch(`${s.url}/v1/rag/query`, { method: 'POST',
+      headers: { authorization: `Bearer ${evalKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ question: `Which word means: ${q}?` }) });
+    const a = await json(r);
+    assert.equal(r.status, 200, JSON.stringify(a));
+    if (a.sources.some((x) => ids.has(x.id))) cited++;
+  }
+  for (const { q, ids } of queries) {
+    const res = await search(`Which word means: ${q}?`, 'hybrid');
+    if (res.slice(0, 5).some((x) => ids.has(x.id))) inTop5++;
+  }
+  console.log(`"Which word means: <GCIDE definition>?" over ${queries.length} headwords: the answer cites the right passage for ` +
+    `${(cited / queries.length).toFixed(3)}; hybrid retrieval has it in the top 5 for ${(inTop5 / queries.length).toFixed(3)}`);
   assert.ok(queries.length >= 300, `${queries.length} queries`);
+  // 0.237 when this was written (before: 0, the words of the question were defined);
+  // issue 26 aims at 0.45.
+  assert.ok(cited / queries.length >= 0.2, `the answer names the word asked for: ${cited} of ${queries.length}`);
   assert.ok(figures.hybrid.recall5 >= figures.bm25.recall5, 'hybrid no worse than BM25 alone (recall@5)');
   assert.ok(figures.hybrid.mrr10 >= figures.bm25.mrr10 - 0.005, 'hybrid no worse than BM25 alone (MRR)');
 });
