@@ -12,10 +12,12 @@
 // - fill recall@10 again over the items of the blank's tagged category, as
 //   POST /v1/outfits/recommend with `fill` ranks them.
 // Two splits, both measured in the same run:
-// - item-disjoint (the one the weights are chosen on): whole connected
-//   components of the outfit-item graph go to the test side until it holds a
-//   third of the outfits, so no item of a test outfit is in a training outfit
-//   (MANGO products recur across outfits). Fitting sees the training items
+// - item-disjoint, two ways, so that no item of a test outfit is in a
+//   training outfit (MANGO products recur across outfits): greedy (the one
+//   the weights are chosen on and tests/http/wardrobe.test.mjs measures;
+//   see item_disjoint_greedy), and whole connected components of the
+//   outfit-item graph, which go to the test side until it holds a third of
+//   the outfits. Fitting sees the training items
 //   only (its style space, draws and swaps); the test outfits are measured
 //   against the whole fixture as the wardrobe, so their FITB draws and fill
 //   candidates are as many as in a never-seen set of its size.
@@ -33,6 +35,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -44,12 +47,15 @@
 #include <vector>
 
 #include "engines/local/mobilenet.h"
+#include "split.h"
 #include "wardrobe/compatibility.h"
 #include "wardrobe/tagger.h"
 
 namespace {
 
 using namespace atelier::wardrobe;
+using atelier::bench::item_disjoint_greedy;
+using atelier::bench::Outfit;
 
 struct Pool {
   std::map<std::string, OutfitItem> items;
@@ -58,11 +64,6 @@ struct Pool {
   // family|year -> candidates, each repeated by occurrence (draws follow popularity).
   std::map<std::string, std::vector<std::string>> weighted;
   std::map<std::string, std::vector<std::string>> by_family;
-};
-
-struct Outfit {
-  std::string id;
-  std::vector<std::string> items;
 };
 
 std::string draw(const Pool& p, const std::string& id, std::mt19937& rng) {
@@ -297,36 +298,6 @@ std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint(const std::vec
   return {train, test};
 }
 
-// Greedy: outfits in an order fixed by a hash of their ids; each joins the
-// side its items are already on (a third of the free ones start the test
-// side); one with items on both sides is left out. A more random test side
-// than whole components, which gather outfits of one shoot or season.
-std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint_greedy(
-    const std::vector<Outfit>& all, std::size_t* dropped) {
-  std::vector<const Outfit*> order;
-  for (const auto& o : all) order.push_back(&o);
-  const std::hash<std::string> h;
-  std::sort(order.begin(), order.end(), [&](auto* a, auto* b) { return h(a->id) < h(b->id); });
-  std::map<std::string, int> side;  // 1 fit, 2 measured
-  std::vector<Outfit> train, test;
-  *dropped = 0;
-  for (const auto* o : order) {
-    int seen = 0;
-    for (const auto& id : o->items) {
-      auto it = side.find(id);
-      if (it != side.end()) seen |= it->second;
-    }
-    if (seen == 3) {
-      ++*dropped;
-      continue;
-    }
-    const int to = seen ? seen : (h(o->id + "#side") % 3 == 0 ? 2 : 1);
-    for (const auto& id : o->items) side[id] = to;
-    (to == 2 ? test : train).push_back(*o);
-  }
-  return {train, test};
-}
-
 void run_split(const char* name, const Pool& ptr, const Pool& pte, const std::vector<Outfit>& train,
                const std::vector<Outfit>& test, std::mt19937& rng) {
   const Task tr = build(ptr, train, rng, true);
@@ -454,14 +425,14 @@ int main(int argc, char** argv) {
   // The fitting side sees only its own items; the measured outfits, never
   // seen in fitting, are scored against the whole fixture as the wardrobe
   // (about the size of the never-seen set: ~1,100 items).
-  run_split("item-disjoint (fitted on its own items only; the weights are chosen here)",
-            make_pool(fx, train, styled), whole, train, test, rng);
   std::size_t dropped = 0;
   const auto [gtrain, gtest] = item_disjoint_greedy(fx.outfits, &dropped);
   std::printf("\n(greedy item-disjoint split: %zu outfits with items on both sides left out)\n",
               dropped);
-  run_split("item-disjoint, greedy (fitted on its own items only)", make_pool(fx, gtrain, styled),
-            whole, gtrain, gtest, rng);
+  run_split("item-disjoint, greedy (fitted on its own items only; the weights are chosen here)",
+            make_pool(fx, gtrain, styled), whole, gtrain, gtest, rng);
+  run_split("item-disjoint, whole components (fitted on its own items only)",
+            make_pool(fx, train, styled), whole, train, test, rng);
   run_split("by outfit id (items recur on both sides; the fixture as one wardrobe)", whole, whole,
             by_id_train, by_id_test, rng);
   return 0;

@@ -254,8 +254,9 @@ Status start_capabilities(Platform& platform, Capabilities& caps) {
   m.push_back(search::make_module(&caps.text, &caps.search));
   m.push_back(design::make_module());
   m.push_back(wardrobe::make_module(&caps.wardrobe));
-  m.push_back(chat::make_module(
-      {.search = &caps.search, .advisor = [&caps] { return caps.wardrobe.advisor; }}));
+  m.push_back(chat::make_module({.search = &caps.search, .text = &caps.text, .advisor = [&caps] {
+                                   return caps.wardrobe.advisor;
+                                 }}));
   m.push_back(accounts::make_module());
   for (auto& module : m) {
     if (Status st = module->start(platform); !st.is_ok()) {

@@ -354,11 +354,20 @@ const Retrieved* named_by_description(const std::vector<std::string>& q,
   return best;
 }
 
-Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved) {
+Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved,
+                 bool ranked_as_definitions) {
   const auto q = words_of(question);
   Writer w;
   if (asks_for_the_word(question)) {
-    if (const Retrieved* term = named_by_description(q, retrieved)) {
+    const Retrieved* term = nullptr;
+    if (ranked_as_definitions) {
+      const auto named = std::find_if(retrieved.begin(), retrieved.end(),
+                                      [](const Retrieved& r) { return !r.title.empty(); });
+      if (named != retrieved.end()) term = &*named;
+    } else {
+      term = named_by_description(q, retrieved);
+    }
+    if (term) {
       w.define(*term);
       return w.done(true);
     }

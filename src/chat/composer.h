@@ -42,7 +42,15 @@ inline constexpr const char* kNothingFound =
 
 // `retrieved` best first. Definitions ("what is tweed"), comparisons ("tweed
 // vs flannel", "difference between A and B") and lists ("kinds of boots").
-Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved);
+// A question that asks for a word ("which word means ...") is answered with
+// the first passage when `ranked_as_definitions` (the caller ordered them by
+// DefinitionMatcher), else with the best of the first five by shared words.
+Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved,
+                 bool ranked_as_definitions = false);
+
+// Whether a question describes something and asks for its name ("which word
+// means ...", "what do you call ...", "the term for ...").
+bool asks_for_the_word(const std::string& question);
 
 // "From your wardrobe, the navy blazer [1] goes best with the white jeans [2]
 // and the brown loafers [3]." and the evaluation's sentences about them.

@@ -7,6 +7,8 @@
 namespace atelier::chat {
 namespace {
 
+constexpr std::size_t kHistoryBudget = 4000;  // tokens of history an engine is given
+
 // Retrieval-augmented answers over the search capability's collections, with
 // the style knowledge base built from WordNet on first use and embedded with
 // the server's default text model.
@@ -21,8 +23,9 @@ class ChatModule final : public Module {
     // The knowledge base's name is the system's alone (issue 23).
     search.reserve(kKnowledgeCollection, "system");
     conversations_ = std::make_unique<ConversationRepository>(p.db);
-    service_ = std::make_unique<ChatService>(search, *conversations_, p.config.embedding_model,
-                                             kWordNetNouns);
+    service_ = std::make_unique<ChatService>(
+        search, *conversations_, p.config.embedding_model, kWordNetNouns, kHistoryBudget,
+        needs_.text ? needs_.text->analyzer : nullptr, p.embedders.text(p.config.embedding_model));
     const Config& c = p.config;
     if (!c.chat_openai_base_url.empty()) {
       ATELIER_RETURN_IF_ERROR(service_->add_engine(std::make_unique<OpenAiChatEngine>(

@@ -13,6 +13,11 @@ namespace atelier::chat {
 
 namespace {
 
+// A question that asks for a word: the knowledge base's candidates the
+// definition matcher orders, and how many of them stand as retrieved.
+constexpr int kWordCandidates = 50;
+constexpr std::size_t kWordAnswers = 10;
+
 const search::Caller kSystem{"system", true, false};
 
 }  // namespace
@@ -45,6 +50,11 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
         docs.begin() + static_cast<std::ptrdiff_t>(i),
         docs.begin() + static_cast<std::ptrdiff_t>(std::min(docs.size(), i + 500)));
     ATELIER_RETURN_IF_ERROR(search_.ingest(kKnowledgeCollection, batch, kSystem, work).status());
+  }
+  if (analyzer_ && embedder_) {
+    ATELIER_ASSIGN_OR_RETURN(auto matcher,
+                             DefinitionMatcher::build(*built, *analyzer_, *embedder_, work));
+    matcher_ = std::move(matcher);
   }
   for (auto& p : *built) passages_.emplace(p.id, std::move(p));
   ready_ = true;
@@ -110,7 +120,11 @@ Status ChatService::search_collections(const RagRequest& r, const search::Caller
   for (const auto& name : names) {
     search::SearchRequest sr;
     sr.query = r.question;
-    sr.k = name == kKnowledgeCollection ? std::max(r.k, 10) : r.k;  // lists need a few more
+    // Lists need a few more; a question that asks for a word, candidates
+    // for the definition matcher.
+    sr.k = name != kKnowledgeCollection    ? r.k
+           : asks_for_the_word(r.question) ? kWordCandidates
+                                           : std::max(r.k, 10);
     sr.mode = search::Mode::hybrid;
     if (name != kKnowledgeCollection) sr.filter = r.filter;
     ATELIER_ASSIGN_OR_RETURN(auto hits, search_.search(name, sr, caller, work));
@@ -169,6 +183,34 @@ void ChatService::add_named_passages(const std::string& question,
   }
 }
 
+Result<bool> ChatService::rank_as_definitions(const std::string& question,
+                                              std::vector<Retrieved>& retrieved,
+                                              const WorkContext& work) const {
+  std::shared_ptr<const DefinitionMatcher> matcher;
+  {
+    MutexLock lock(mu_);
+    matcher = matcher_;
+  }
+  if (!matcher) return false;
+  std::vector<Retrieved> knowledge, rest;
+  for (auto& x : retrieved)
+    (x.collection == kKnowledgeCollection ? knowledge : rest).push_back(std::move(x));
+  std::vector<std::string> ids;
+  for (const auto& x : knowledge) ids.push_back(x.id);
+  ATELIER_ASSIGN_OR_RETURN(auto scores, matcher->score(question, ids, work));
+  std::vector<std::size_t> order(knowledge.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+  // The best few stand as what was retrieved; the other collections' hits
+  // follow.
+  retrieved.clear();
+  for (std::size_t i = 0; i < order.size() && i < kWordAnswers; ++i)
+    retrieved.push_back(std::move(knowledge[order[i]]));
+  for (auto& x : rest) retrieved.push_back(std::move(x));
+  return true;
+}
+
 Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& caller,
                                    const WorkContext& work) {
   if (r.question.empty() || r.question.size() > 4000)
@@ -184,10 +226,14 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
   ATELIER_RETURN_IF_ERROR(search_collections(r, caller, work, out.retrieved));
   std::stable_sort(out.retrieved.begin(), out.retrieved.end(),
                    [](const Retrieved& a, const Retrieved& b) { return a.score > b.score; });
-  add_named_passages(r.question, out.retrieved);
+  bool ranked = false;
+  if (asks_for_the_word(r.question)) {
+    ATELIER_ASSIGN_OR_RETURN(ranked, rank_as_definitions(r.question, out.retrieved, work));
+  }
+  if (!ranked) add_named_passages(r.question, out.retrieved);
   out.retrieval_ms = ms_since(t);
   t = std::chrono::steady_clock::now();
-  out.answer = compose(r.question, out.retrieved);
+  out.answer = compose(r.question, out.retrieved, ranked);
   out.compose_ms = ms_since(t);
   return out;
 }

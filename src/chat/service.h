@@ -21,6 +21,7 @@
 
 #include "chat/composer.h"
 #include "chat/conversation.h"
+#include "chat/definition_match.h"
 #include "chat/engine.h"
 #include "chat/knowledge.h"
 #include "chat/sampling.h"
@@ -81,13 +82,19 @@ class ChatService {
   // `model`: the text model the knowledge base is embedded with;
   // `wordnet_nouns`: WordNet's data.noun; `history_budget`: tokens of
   // history an engine is given (the oldest turns are dropped whole).
+  // `analyzer` and `embedder` (the knowledge base's text model; either may be
+  // null) rank the candidates of a question that asks for a word.
   ChatService(search::SearchService& search, ConversationRepository& conversations,
-              std::string model, std::string wordnet_nouns, std::size_t history_budget = 4000)
+              std::string model, std::string wordnet_nouns, std::size_t history_budget = 4000,
+              const text::Analyzer* analyzer = nullptr,
+              const engines::TextEmbedder* embedder = nullptr)
       : search_(search),
         conversations_(conversations),
         model_(std::move(model)),
         nouns_(std::move(wordnet_nouns)),
-        history_budget_(history_budget) {}
+        history_budget_(history_budget),
+        analyzer_(analyzer),
+        embedder_(embedder) {}
 
   // Answers the latest user turn; with a conversation, its stored turns are
   // the history and the new turns and the answer are appended to it.
@@ -131,6 +138,8 @@ class ChatService {
   ConversationRepository& conversations_;
   const std::string model_, nouns_;
   const std::size_t history_budget_;
+  const text::Analyzer* const analyzer_;
+  const engines::TextEmbedder* const embedder_;
   WardrobeAdvisor advisor_;
   std::vector<std::unique_ptr<ChatEngine>> engines_;  // fixed once serving
   ChatEngine* engine_for(const std::string& model) const;
@@ -149,6 +158,12 @@ class ChatService {
   mutable Mutex mu_;
   bool ready_ GUARDED_BY(mu_) = false;
   std::unordered_map<std::string, Passage> passages_ GUARDED_BY(mu_);  // by id
+  // Built with the knowledge base when an analyzer and embedder are given.
+  std::shared_ptr<const DefinitionMatcher> matcher_ GUARDED_BY(mu_);
+  // Orders the knowledge base's passages among `retrieved` by how well the
+  // question defines them; false when there is no matcher.
+  Result<bool> rank_as_definitions(const std::string& question, std::vector<Retrieved>& retrieved,
+                                   const WorkContext& work) const EXCLUDES(mu_);
 };
 
 }  // namespace atelier::chat

@@ -321,6 +321,7 @@ TaggerWeights TaggerWeights::identity() {
 TaggerWeights TaggerWeights::defaults() {
   // bench_fit_tagger on the MANGO outfits fixture (1,065 product photos),
   // 2026-11-26: held-out category accuracy 0.784 (unfitted layer: 0.743).
+  // Used only when the category probe cannot be (another encoder).
   // Rows: top, bottom, dress, outerwear, footwear, bag, accessory; columns:
   // the seven log masses, log aspect, fill, log size, plain background.
   TaggerWeights w;
@@ -342,8 +343,8 @@ TaggerWeights TaggerWeights::defaults() {
   return w;
 }
 
-Tagger::Tagger(engines::ImageEncoder* encoder, TaggerWeights weights)
-    : encoder_(encoder), weights_(weights) {
+Tagger::Tagger(engines::ImageEncoder* encoder, TaggerWeights weights, const CategoryProbe* probe)
+    : encoder_(encoder), weights_(weights), probe_(probe) {
   if (!encoder_) return;
   static const auto by_name = [] {
     std::unordered_map<std::string_view, const ClassRow*> m;
@@ -402,26 +403,34 @@ void fill_features(std::array<double, kFeatureCount>& f,
   f[kCategoryCount + 3] = fg.plain_background ? 1.0 : 0.0;
 }
 
-// Each category's probability and the most probable one.
-void classify_category(const TaggerWeights& weights, const std::array<double, kFeatureCount>& f,
-                       AutoTags& t) {
-  // Softmax over the linear layer.
+// Softmax in place.
+void softmax(std::array<double, kCategoryCount>& score) {
+  const double mx = *std::max_element(score.begin(), score.end());
+  double sum = 0;
+  for (double& s : score) sum += (s = std::exp(s - mx));
+  for (double& s : score) s /= sum;
+}
+
+// The ImageNet-mass layer's probabilities.
+std::array<double, kCategoryCount> mass_layer(const TaggerWeights& weights,
+                                              const std::array<double, kFeatureCount>& f) {
   std::array<double, kCategoryCount> score{};
-  double mx = -1e300;
   for (int c = 0; c < kCategoryCount; ++c) {
     score[c] = weights.bias[c];
     for (int k = 0; k < kFeatureCount; ++k) score[c] += weights.w[c][k] * f[k];
-    mx = std::max(mx, score[c]);
   }
-  double sum = 0;
-  for (double& s : score) sum += (s = std::exp(s - mx));
+  softmax(score);
+  return score;
+}
+
+// Each category's probability and the most probable one.
+void classify_category(const std::array<double, kCategoryCount>& p, AutoTags& t) {
   int best = 0;
   for (int c = 0; c < kCategoryCount; ++c) {
-    score[c] /= sum;
-    if (score[c] > score[best]) best = c;
-    t.category_scores.emplace_back(categories()[c], score[c]);
+    if (p[c] > p[best]) best = c;
+    t.category_scores.emplace_back(categories()[c], p[c]);
   }
-  t.category = {categories()[best], score[best]};
+  t.category = {categories()[best], p[best]};
 }
 
 // Type: the best-supported type of the chosen category, when ImageNet
@@ -474,6 +483,19 @@ void add_type_traits(AutoTags& t) {
 
 }  // namespace
 
+std::array<double, kCategoryCount> CategoryProbe::probabilities(
+    const std::vector<float>& embedding) const {
+  std::array<double, kCategoryCount> score{};
+  for (int c = 0; c < kCategoryCount; ++c) {
+    double z = bias[c];
+    for (std::size_t k = 0; k < embedding.size() && k < kProbeDim; ++k)
+      z += double(w[c][k]) * embedding[k];
+    score[c] = z;
+  }
+  softmax(score);
+  return score;
+}
+
 Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
   if (!encoder_) return Status::unavailable("the image encoder (mobilenet-v2) is not loaded");
   const Foreground fg = find_foreground(bgr);
@@ -487,7 +509,10 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
   fill_features(out.features, m.mass, fg, bgr);
 
   AutoTags& t = out.tags;
-  classify_category(weights_, out.features, t);
+  classify_category(probe_ && out.embedding.size() == kProbeDim
+                        ? probe_->probabilities(out.embedding)
+                        : mass_layer(weights_, out.features),
+                    t);
   t.plain_background = fg.plain_background;
   pick_type(m.type_mass, t);
   add_colors(bgr, fg, t);

@@ -2,12 +2,15 @@
 // plain background is found and left out), its category and type, its colour
 // palette, pattern, formality, warmth and seasons, and its image embedding.
 //
-// Category: MobileNetV2's ImageNet probabilities summed per wardrobe category
-// (ImageNet names garments, shoes, bags and jewellery parts), plus the shape
-// of the item (aspect, fill, size in the frame), combined by a small linear
-// layer (TaggerWeights: 7 x 11 numbers, fitted by bench/wardrobe/fit_tagger on
-// the MANGO outfits fixture, which is never shipped). Type, formality, warmth
-// and season follow from what named it; absent when nothing did.
+// Category: a softmax layer over the item's MobileNetV2 embedding (the 1,280
+// pooled features; CategoryProbe, fitted by bench/wardrobe/fit_tagger on the
+// items of the fitting side of the MANGO outfits fixture's item-disjoint
+// split, bench/wardrobe/split.h; the fixture is never shipped). With another
+// encoder, MobileNetV2's ImageNet probabilities summed per wardrobe category
+// (ImageNet names garments, shoes, bags and jewellery parts) and the item's
+// shape (aspect, fill, size in the frame) through a 7 x 11 layer
+// (TaggerWeights). Type, formality, warmth and season follow from what ImageNet
+// named; absent when nothing did.
 //
 // Thread safety: tag() may be called concurrently (the encoder batches).
 #pragma once
@@ -40,6 +43,17 @@ struct TaggerWeights {
   static TaggerWeights identity();
 };
 
+// A softmax layer over the encoder's embedding that gives the category.
+inline constexpr int kProbeDim = 1280;  // MobileNetV2's pooled features
+struct CategoryProbe {
+  std::array<float, kCategoryCount> bias{};
+  std::array<std::array<float, kProbeDim>, kCategoryCount> w{};
+  // The fitted layer (category_probe.cpp, written by bench_fit_tagger).
+  static const CategoryProbe& fitted();
+  // Each category's probability for an L2-normalised embedding.
+  std::array<double, kCategoryCount> probabilities(const std::vector<float>& embedding) const;
+};
+
 // Where the item is in the photo.
 struct Foreground {
   cv::Mat mask;  // 8-bit, the photo's size; 255 on the item
@@ -63,7 +77,10 @@ struct Tagged {
 
 class Tagger {
  public:
-  Tagger(engines::ImageEncoder* encoder, TaggerWeights weights);
+  // `probe`: the category layer over embeddings (null: the ImageNet-mass
+  // layer `weights` only; also when the encoder's embedding has another size).
+  Tagger(engines::ImageEncoder* encoder, TaggerWeights weights,
+         const CategoryProbe* probe = &CategoryProbe::fitted());
   // unavailable when the encoder is not loaded.
   Result<Tagged> tag(const cv::Mat& bgr, const WorkContext& work) const;
   const std::string& model() const;
@@ -72,6 +89,7 @@ class Tagger {
  private:
   engines::ImageEncoder* encoder_;  // null: not loaded
   TaggerWeights weights_;
+  const CategoryProbe* probe_;
   // Per ImageNet label of the encoder: the wardrobe category it is evidence
   // for (-1: none) and the type it names.
   std::vector<int> class_category_;

@@ -358,9 +358,10 @@ test('retrieval quality on the knowledge base, asked in GCIDE\'s words (an indep
   console.log(`"Which word means: <GCIDE definition>?" over ${queries.length} headwords: the answer cites the right passage for ` +
     `${(cited / queries.length).toFixed(3)}; hybrid retrieval has it in the top 5 for ${(inTop5 / queries.length).toFixed(3)}`);
   assert.ok(queries.length >= 300, `${queries.length} queries`);
-  // 0.237 when this was written (before: 0, the words of the question were defined);
-  // issue 26 aims at 0.45.
-  assert.ok(cited / queries.length >= 0.2, `the answer names the word asked for: ${cited} of ${queries.length}`);
+  // 0.306 with the definition matcher (chat/definition_match.h), 0.237 with
+  // the composer's shared-word count alone, 0 before (the words of the
+  // question were defined); issue 26 aims at 0.45.
+  assert.ok(cited / queries.length >= 0.28, `the answer names the word asked for: ${cited} of ${queries.length}`);
   assert.ok(figures.hybrid.recall5 >= figures.bm25.recall5, 'hybrid no worse than BM25 alone (recall@5)');
   assert.ok(figures.hybrid.mrr10 >= figures.bm25.mrr10 - 0.005, 'hybrid no worse than BM25 alone (MRR)');
 });

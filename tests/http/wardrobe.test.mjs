@@ -233,19 +233,30 @@ let evalKey;
 
 test('tag accuracy on the MANGO outfit items and the fashion photos', { skip: BACKEND !== 'sqlite' && 'measured once, on SQLite' }, async () => {
   const key = (evalKey = createKey(s, 'admin', 'eval'));
-  let catOk = 0, colOk = 0;
-  const perCat = {};
+  // The category probe was fitted on the items of the fitting side of the
+  // item-disjoint split; the others were never seen in fitting.
+  const fitting = new Set(itemDisjointGreedy(mango).fitted.flatMap((o) => o.items.map((i) => i.item_id)));
+  const tally = () => ({ cat: 0, col: 0, n: 0, per: {}, confident: 0, confidentOk: 0 });
+  const seen = tally(), unseen = tally();
   for (const item of mangoItems) {
     const it = await json(await upload(key, path.join(OUTFITS, item.image)));
     evalIds.set(item.item_id, it);
+    const t = fitting.has(item.item_id) ? seen : unseen;
     const want = mangoCategory(item);
-    (perCat[want] ||= [0, 0])[1]++;
-    if (it.category === want) { catOk++; perCat[want][0]++; }
-    if (FAMILY_GROUP[it.color_family] === item.color_group) colOk++;
+    (t.per[want] ||= [0, 0])[1]++;
+    t.n++;
+    if (it.category === want) { t.cat++; t.per[want][0]++; }
+    if (FAMILY_GROUP[it.color_family] === item.color_group) t.col++;
+    const confidence = it.tags.auto.category.confidence;
+    if (confidence >= 0.8) { t.confident++; t.confidentOk += it.category === want; }
   }
-  const cat = catOk / mangoItems.length, col = colOk / mangoItems.length;
-  const per = Object.entries(perCat).map(([c, [ok, n]]) => `${c} ${(ok / n).toFixed(2)}`).join(', ');
-  console.log(`MANGO ${mangoItems.length} items: category ${cat.toFixed(3)} (${per}); colour group ${col.toFixed(3)}`);
+  const show = (t) => `category ${(t.cat / t.n).toFixed(3)} (` +
+    Object.entries(t.per).map(([c, [ok, n]]) => `${c} ${(ok / n).toFixed(2)}`).join(', ') +
+    `); colour group ${(t.col / t.n).toFixed(3)}; confidence >= 0.8 for ${(t.confident / t.n).toFixed(2)} of items, ` +
+    `right for ${(t.confidentOk / t.confident).toFixed(3)} of them`;
+  console.log(`MANGO items never seen in fitting (${unseen.n}): ${show(unseen)}`);
+  console.log(`MANGO items the probe was fitted on (${seen.n}): ${show(seen)}`);
+  const cat = unseen.cat / unseen.n, col = (seen.col + unseen.col) / (seen.n + unseen.n);
 
   const rows = readFileSync(path.join(FASHION, 'labels.csv'), 'utf8').trim().split('\n').slice(1)
     .map((l) => l.split(',')).filter(([, group]) => group === 'garments' || group === 'products');
@@ -265,7 +276,9 @@ test('tag accuracy on the MANGO outfit items and the fashion photos', { skip: BA
   // Measured here: see the README (Wardrobe). Floors leave room for another
   // OpenCV build, not for a broken foreground, crop or category layer (the
   // vision classifier's own taxonomy, whole frame, scored 0.34 on MANGO).
-  assert.ok(cat >= 0.7, `MANGO category accuracy ${cat}`);
+  // Never-seen items: 0.883 in bench_fit_tagger (issue 26 aims at 0.80).
+  assert.ok(cat >= 0.84, `MANGO category accuracy on never-seen items ${cat}`);
+  assert.ok(unseen.confidentOk / unseen.confident >= 0.9, 'a confident category is right');
   assert.ok(col >= 0.6, `MANGO colour group accuracy ${col}`);
   assert.ok(fashion >= 0.6, `fashion category accuracy ${fashion}`);
 });
@@ -437,7 +450,32 @@ test('recommend builds complete, diverse outfits; the same seed gives the same a
 
 // The fixture README's protocols through HTTP: swaps within MANGO's family,
 // drawn by how often items occur, from the same catalogue year.
-test('compatibility AUC, FITB and fill recall@10 on the MANGO outfits', { skip: BACKEND !== 'sqlite' && 'measured once, on SQLite' }, async () => {
+// FNV-1a (32 bits) over a string's bytes, as bench/wardrobe/fit_outfits.cpp.
+const fnv1a = (str) => {
+  let h = 2166136261;
+  for (const b of Buffer.from(str)) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h;
+};
+// bench_fit_outfits' greedy item-disjoint split, which the weights are
+// fitted on: outfits in FNV-1a order join the side their items are on (half
+// of the free ones start the measured side); one with items on both
+// sides is left out. The measured side shares no item with the fitted one.
+function itemDisjointGreedy(all) {
+  const order = [...all].sort((a, b) => fnv1a(a.id) - fnv1a(b.id) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const side = new Map();  // item id -> 1 fitted, 2 measured
+  const fitted = [], measured = [];
+  for (const o of order) {
+    let seen = 0;
+    for (const i of o.items) seen |= side.get(i.item_id) || 0;
+    if (seen === 3) continue;
+    const to = seen || (fnv1a(`${o.id}#side`) % 2 === 0 ? 2 : 1);
+    for (const i of o.items) side.set(i.item_id, to);
+    (to === 2 ? measured : fitted).push(o);
+  }
+  return { fitted, measured };
+}
+
+test('compatibility AUC, FITB and fill recall@10 on MANGO outfits that share no item with those the weights were fitted on', { skip: BACKEND !== 'sqlite' && 'measured once, on SQLite' }, async () => {
   assert.equal(evalIds.size, mangoItems.length, 'the accuracy test uploaded every item');
   let seed = 20261126;
   const rand = () => {  // mulberry32
@@ -461,47 +499,69 @@ test('compatibility AUC, FITB and fill recall@10 on the MANGO outfits', { skip: 
     }
     return i.item_id;
   };
-  const scoreOf = async (mangoIds) => {
+  // The score, and the colour-harmony aspect as the colour baseline measured
+  // in the same run.
+  const judge = async (mangoIds) => {
     const r = await post(evalKey, '/v1/outfits/evaluate', { item_ids: mangoIds.map((m) => evalIds.get(m).id) });
     assert.equal(r.status, 200);
-    return (await json(r)).score;
+    const e = await json(r);
+    return { score: e.score, colour: e.aspects.color_harmony };
   };
-  const outfits = [...mango].sort((a, b) => a.id.localeCompare(b.id)).slice(0, 200)
-    .filter((o) => new Set(o.items.map((i) => i.item_id)).size === o.items.length);
+  // The measured side of the item-disjoint split: outfits none of whose
+  // items the weights were fitted with, scored in a wardrobe of the whole
+  // fixture (about the size of a never-seen set).
+  const { fitted, measured } = itemDisjointGreedy(mango);
+  const fittedItems = new Set(fitted.flatMap((o) => o.items.map((i) => i.item_id)));
+  assert.ok(measured.every((o) => o.items.every((i) => !fittedItems.has(i.item_id))), 'item-disjoint');
+  const outfits = measured.filter((o) => new Set(o.items.map((i) => i.item_id)).size === o.items.length);
   const pos = [], neg = [];
-  let fitb = 0, fill = 0;
+  let fitb = 0, fitbColour = 0, fill = 0, fillChance = 0;
   for (const o of outfits) {
     const ids = o.items.map((i) => i.item_id);
-    pos.push(await scoreOf(ids));
+    const real = await judge(ids);
+    pos.push(real);
     for (let k = 0; k < 3; k++) {
       const swapped = o.items.map(draw);
-      if (new Set(swapped).size === swapped.length) neg.push(await scoreOf(swapped));
+      if (new Set(swapped).size === swapped.length) neg.push(await judge(swapped));
     }
     const blank = Math.floor(rand() * o.items.length);
-    const real = await scoreOf(ids);
-    let best = true;
+    let best = true, bestColour = true;
     for (let k = 0; k < 3; k++) {
       const q = [...ids];
       q[blank] = draw(o.items[blank]);
       if (q.filter((x) => x === q[blank]).length > 1) continue;
-      if ((await scoreOf(q)) >= real) best = false;
+      const other = await judge(q);
+      if (other.score >= real.score) best = false;
+      if (other.colour >= real.colour) bestColour = false;
     }
     fitb += best;
+    fitbColour += bestColour;
     const missing = evalIds.get(ids[blank]);
     const anchors = ids.filter((_, n) => n !== blank).map((m) => evalIds.get(m).id);
     const r = await json(await post(evalKey, '/v1/outfits/recommend', { anchor_item_ids: anchors, fill: { category: missing.category }, k: 10 }));
     fill += r.items.some((x) => x.id === missing.id);
+    const candidates = [...evalIds.values()].filter((x) => x.category === missing.category).length;
+    fillChance += Math.min(1, 10 / candidates);
   }
-  let wins = 0;
-  for (const a of pos) for (const b of neg) wins += a > b ? 1 : a === b ? 0.5 : 0;
-  const auc = wins / (pos.length * neg.length);
-  console.log(`MANGO outfits (${outfits.length}, of which the weights were fitted on about two thirds): ` +
-    `AUC ${auc.toFixed(3)}, FITB ${(fitb / outfits.length).toFixed(3)}, fill recall@10 ${(fill / outfits.length).toFixed(3)} ` +
-    '(random: 0.50, 0.25, below 0.18)');
-  // Floors well above chance; the held-out figures are bench_fit_outfits'.
-  assert.ok(auc >= 0.70, `AUC ${auc}`);
-  assert.ok(fitb / outfits.length >= 0.45, `FITB ${fitb / outfits.length}`);
-  assert.ok(fill / outfits.length >= 0.28, `fill recall@10 ${fill / outfits.length}`);
+  const aucOf = (key) => {
+    let wins = 0;
+    for (const a of pos) for (const b of neg) wins += a[key] > b[key] ? 1 : a[key] === b[key] ? 0.5 : 0;
+    return wins / (pos.length * neg.length);
+  };
+  const auc = aucOf('score'), aucColour = aucOf('colour');
+  const n = outfits.length;
+  console.log(`MANGO outfits that share no item with the fitted ones (${n}; ${fitted.length} fitted): ` +
+    `AUC ${auc.toFixed(3)}, FITB ${(fitb / n).toFixed(3)}, fill recall@10 ${(fill / n).toFixed(3)}; ` +
+    `colour harmony alone: AUC ${aucColour.toFixed(3)}, FITB ${(fitbColour / n).toFixed(3)}; ` +
+    `chance: 0.500, 0.250, ${(fillChance / n).toFixed(3)}`);
+  // Run of 2026-12-07: AUC 0.837, FITB 0.659, fill@10 0.422 (colour harmony
+  // alone 0.744 / 0.519; chance fill 0.062). The draws are seeded, so the
+  // floors guard against a change that lowers quality; and the score must
+  // beat the colour baseline measured here.
+  assert.ok(auc >= 0.78, `AUC ${auc}`);
+  assert.ok(fitb / n >= 0.58, `FITB ${fitb / n}`);
+  assert.ok(fill / n >= 0.36, `fill recall@10 ${fill / n}`);
+  assert.ok(auc >= aucColour + 0.03 && fitb > fitbColour, 'above the colour baseline');
 });
 
 test('feedback personalises recommendations: a liked colour family rises, a disliked outfit and worn items stay out', async () => {
