@@ -358,7 +358,7 @@ Composed compose(const std::string& question, const std::vector<Retrieved>& retr
                  bool ranked_as_definitions) {
   const auto q = words_of(question);
   Writer w;
-  if (asks_for_the_word(question)) {
+  if (ranked_as_definitions || asks_for_the_word(question)) {
     const Retrieved* term = nullptr;
     if (ranked_as_definitions) {
       const auto named = std::find_if(retrieved.begin(), retrieved.end(),

@@ -42,9 +42,10 @@ inline constexpr const char* kNothingFound =
 
 // `retrieved` best first. Definitions ("what is tweed"), comparisons ("tweed
 // vs flannel", "difference between A and B") and lists ("kinds of boots").
-// A question that asks for a word ("which word means ...") is answered with
-// the first passage when `ranked_as_definitions` (the caller ordered them by
-// DefinitionMatcher), else with the best of the first five by shared words.
+// When `ranked_as_definitions` (the caller ordered the passages by how well
+// the question describes them: "which word means ...", "which fabric is made
+// from flax?"), the first passage answers; a question that asks for a word
+// otherwise gets the best of the first five by shared words.
 Composed compose(const std::string& question, const std::vector<Retrieved>& retrieved,
                  bool ranked_as_definitions = false);
 

@@ -32,9 +32,20 @@ Result<std::vector<DefinitionMatcher::Word>> DefinitionMatcher::content_words(
     const std::string& text) const {
   ATELIER_ASSIGN_OR_RETURN(auto a, analyzer_.analyze(text, "en", /*with_sentences=*/false));
   std::vector<Word> out;
+  bool negated = false;  // the word after "without", "no", "not" or "lacking"
   for (auto& t : a.tokens) {
-    if (t.type != text::TokenType::word || t.stopword || t.normalized.size() < 2) continue;
-    out.push_back({std::move(t.stem), std::move(t.normalized)});
+    if (t.type != text::TokenType::word) continue;
+    const bool negation = t.normalized == "without" || t.normalized == "no" ||
+                          t.normalized == "not" || t.normalized == "lacking";
+    if (!t.stopword && t.normalized.size() >= 2 && !negation) {
+      // A negated word matches only a negated word, and never by likeness:
+      // "a chair without arms" is no answer to "which chair has arms".
+      if (negated)
+        out.push_back({"!" + t.stem, ""});
+      else
+        out.push_back({std::move(t.stem), std::move(t.normalized)});
+    }
+    negated = negation;
   }
   return out;
 }
@@ -58,6 +69,7 @@ Result<std::unique_ptr<DefinitionMatcher>> DefinitionMatcher::build(
     std::set<int> rows;
     for (auto& w : words) {
       stems.insert(w.stem);
+      if (w.form.empty()) continue;  // negated: matched by stem only
       auto [it, added] = index.emplace(w.form, static_cast<int>(forms.size()));
       if (added) forms.push_back(w.form);
       rows.insert(it->second);
@@ -96,7 +108,7 @@ Result<std::vector<double>> DefinitionMatcher::score(const std::string& descript
   std::vector<double> weights;
   double total = 0;
   for (const auto& w : words) {
-    forms.push_back(w.form);
+    forms.push_back(w.form.empty() ? w.stem : w.form);
     weights.push_back(idf(w.stem));
     total += weights.back();
   }
@@ -119,7 +131,7 @@ Result<std::vector<double>> DefinitionMatcher::score(const std::string& descript
           continue;
         }
         double nearest = 0;
-        if (i < vectors.size())
+        if (i < vectors.size() && !words[i].form.empty())
           for (int row : e.words) nearest = std::max(nearest, dot(vectors[i], vectors_[row]));
         cover += weights[i] * nearest;
       }

@@ -59,9 +59,10 @@ class DefinitionMatcher {
 
  private:
   struct Word {
-    std::string stem, form;
+    std::string stem, form;  // a negated word: "!" + stem, no form
   };
-  // The content words of `text`: words that are not stopwords, 2+ letters.
+  // The content words of `text`: words that are not stopwords, 2+ letters;
+  // one after "without", "no", "not" or "lacking" is negated.
   Result<std::vector<Word>> content_words(const std::string& text) const;
   double idf(const std::string& stem) const;
 

@@ -56,7 +56,12 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
                              DefinitionMatcher::build(*built, *analyzer_, *embedder_, work));
     matcher_ = std::move(matcher);
   }
-  for (auto& p : *built) passages_.emplace(p.id, std::move(p));
+  for (auto& p : *built) {
+    for (const auto& name : p.synonyms) title_by_name_.emplace(name, p.title);
+    passages_.emplace(p.id, std::move(p));
+  }
+  // A title names its own passage before any synonym does.
+  for (const auto& [id, p] : passages_) title_by_name_[p.title] = p.title;
   ready_ = true;
   return Status::ok();
 }
@@ -183,6 +188,50 @@ void ChatService::add_named_passages(const std::string& question,
   }
 }
 
+std::vector<Retrieved> ChatService::kinds_asked_for(const std::string& question,
+                                                    const std::vector<Retrieved>& retrieved) const {
+  // "which|what <thing> <rest>", the thing one or two words that name a
+  // passage and the rest saying what it is like; not a pairing question
+  // ("what colour goes with navy" is advice, not a kind to find) nor a list
+  // ("what kinds of boots").
+  static const std::set<std::string> kNotDescribing = {
+      "goes", "go", "match", "matches", "pairs", "pair", "suits", "with", "and",
+      "or",   "of", "kinds", "kind",    "types", "type", "sorts", "sort", "examples"};
+  const auto q = words_of(question);
+  if (q.size() < 3 || (q[0] != "which" && q[0] != "what")) return {};
+  MutexLock lock(mu_);
+  std::string head;
+  for (std::size_t n : {2, 1}) {
+    if (q.size() < n + 2 || kNotDescribing.count(q[1]) || kNotDescribing.count(q[1 + n])) continue;
+    std::string name = q[1];
+    if (n == 2) name += " " + q[2];
+    auto it = title_by_name_.find(name);
+    if (it == title_by_name_.end() && name.size() > 3 && name.back() == 's') {
+      name.pop_back();
+      it = title_by_name_.find(name);
+    }
+    if (it != title_by_name_.end()) head = it->second;
+    if (!head.empty()) break;
+  }
+  if (head.empty()) return {};
+  std::set<std::string> heads = {head}, ids;
+  for (int level = 0; level < 2; ++level) {
+    std::set<std::string> next;
+    for (const auto& [id, p] : passages_)
+      if (heads.count(p.hypernym) && ids.insert(id).second) next.insert(p.title);
+    heads = std::move(next);
+  }
+  std::vector<Retrieved> out;
+  for (const auto& x : retrieved)
+    if (x.collection == kKnowledgeCollection && ids.erase(x.id)) out.push_back(x);
+  std::vector<const Passage*> rest;  // the others in a fixed order
+  for (const auto& id : ids) rest.push_back(&passages_.at(id));
+  for (const Passage* p : rest)
+    out.push_back({p->id, kKnowledgeCollection, p->title, p->synonyms, p->hypernym, p->text, 0.0,
+                   std::nullopt, std::nullopt});
+  return out;
+}
+
 Result<bool> ChatService::rank_as_definitions(const std::string& question,
                                               std::vector<Retrieved>& retrieved,
                                               const WorkContext& work) const {
@@ -229,6 +278,9 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
   bool ranked = false;
   if (asks_for_the_word(r.question)) {
     ATELIER_ASSIGN_OR_RETURN(ranked, rank_as_definitions(r.question, out.retrieved, work));
+  } else if (auto kinds = kinds_asked_for(r.question, out.retrieved); !kinds.empty()) {
+    ATELIER_ASSIGN_OR_RETURN(ranked, rank_as_definitions(r.question, kinds, work));
+    if (ranked) out.retrieved = std::move(kinds);
   }
   if (!ranked) add_named_passages(r.question, out.retrieved);
   out.retrieval_ms = ms_since(t);

@@ -158,12 +158,20 @@ class ChatService {
   mutable Mutex mu_;
   bool ready_ GUARDED_BY(mu_) = false;
   std::unordered_map<std::string, Passage> passages_ GUARDED_BY(mu_);  // by id
+  // A passage's title by any name it answers to (its title, its synonyms).
+  std::unordered_map<std::string, std::string> title_by_name_ GUARDED_BY(mu_);
   // Built with the knowledge base when an analyzer and embedder are given.
   std::shared_ptr<const DefinitionMatcher> matcher_ GUARDED_BY(mu_);
   // Orders the knowledge base's passages among `retrieved` by how well the
   // question defines them; false when there is no matcher.
   Result<bool> rank_as_definitions(const std::string& question, std::vector<Retrieved>& retrieved,
                                    const WorkContext& work) const EXCLUDES(mu_);
+  // "Which fabric is made from flax?": the knowledge base's kinds of the
+  // thing the question names (two levels down), in `retrieved`'s order and
+  // then the base's; empty when the question is not of that form.
+  std::vector<Retrieved> kinds_asked_for(const std::string& question,
+                                         const std::vector<Retrieved>& retrieved) const
+      EXCLUDES(mu_);
 };
 
 }  // namespace atelier::chat
