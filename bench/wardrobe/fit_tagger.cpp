@@ -263,6 +263,8 @@ int main(int argc, char** argv) {
                         {"family", it["aggregated_family"]},
                         {"color_group", it.value("color_group", "")},
                         {"type", t->tags.type ? t->tags.type->value : ""},
+                        {"type_confidence", t->tags.type ? t->tags.type->confidence : 0.0},
+                        {"mango_category", it["category"]},
                         {"category", t->tags.category.value},
                         {"confidence", t->tags.category.confidence}});
       all_x.push_back(t->features);

@@ -236,7 +236,17 @@ test('tag accuracy on the MANGO outfit items and the fashion photos', { skip: BA
   // The category probe was fitted on the items of the fitting side of the
   // item-disjoint split; the others were never seen in fitting.
   const fitting = new Set(itemDisjointGreedy(mango).fitted.flatMap((o) => o.items.map((i) => i.item_id)));
-  const tally = () => ({ cat: 0, col: 0, n: 0, per: {}, confident: 0, confidentOk: 0 });
+  const tally = () => ({ cat: 0, col: 0, n: 0, per: {}, confident: 0, confidentOk: 0, typed: 0, typeGiven: 0, typeOk: 0 });
+  // MANGO's product category as atelier's type, where atelier has one.
+  const MANGO_TYPE = {
+    'T-Shirt': 't-shirt', Top: 'top', Blouse: 'blouse', Shirt: 'shirt', Sweatshirt: 'sweatshirt',
+    Sweater: 'sweater', Cardigan: 'cardigan', Bras: 'bra', 'Bikini top': 'bikini', Vest: 'vest',
+    Jeans: 'jeans', Trousers: 'trousers', Shorts: 'shorts', Skirt: 'skirt', Leggings: 'leggings',
+    Dress: 'dress', Jumpsuit: 'jumpsuit', Blazer: 'blazer', Jacket: 'jacket', Trenchcoat: 'trench coat',
+    Coat: 'coat', Parka: 'parka', Sandals: 'sandals', Trainers: 'sneakers', Boots: 'boots',
+    'Ankle Boots': 'boots', Handbag: 'handbag', 'Shoulder bag': 'shoulder bag', Sunglasses: 'sunglasses',
+    Hat: 'hat', Scarf: 'scarf', Gloves: 'gloves', Socks: 'socks',
+  };
   const seen = tally(), unseen = tally();
   for (const item of mangoItems) {
     const it = await json(await upload(key, path.join(OUTFITS, item.image)));
@@ -247,13 +257,20 @@ test('tag accuracy on the MANGO outfit items and the fashion photos', { skip: BA
     t.n++;
     if (it.category === want) { t.cat++; t.per[want][0]++; }
     if (FAMILY_GROUP[it.color_family] === item.color_group) t.col++;
+    const wantType = MANGO_TYPE[item.category];
+    if (wantType) {
+      t.typed++;
+      const type = it.tags.auto.type?.value;
+      if (type) { t.typeGiven++; t.typeOk += type === wantType; }
+    }
     const confidence = it.tags.auto.category.confidence;
     if (confidence >= 0.8) { t.confident++; t.confidentOk += it.category === want; }
   }
   const show = (t) => `category ${(t.cat / t.n).toFixed(3)} (` +
     Object.entries(t.per).map(([c, [ok, n]]) => `${c} ${(ok / n).toFixed(2)}`).join(', ') +
     `); colour group ${(t.col / t.n).toFixed(3)}; confidence >= 0.8 for ${(t.confident / t.n).toFixed(2)} of items, ` +
-    `right for ${(t.confidentOk / t.confident).toFixed(3)} of them`;
+    `right for ${(t.confidentOk / t.confident).toFixed(3)} of them; type given for ${(t.typeGiven / t.typed).toFixed(2)} ` +
+    `of the ${t.typed} items whose MANGO category atelier names, right for ${(t.typeOk / t.typeGiven).toFixed(3)} of those`;
   console.log(`MANGO items never seen in fitting (${unseen.n}): ${show(unseen)}`);
   console.log(`MANGO items the probe was fitted on (${seen.n}): ${show(seen)}`);
   const cat = unseen.cat / unseen.n, col = (seen.col + unseen.col) / (seen.n + unseen.n);
