@@ -7,6 +7,9 @@
 //   1,280-float MobileNetV2 embedding, class-balanced cross-entropy with L2,
 //   full-batch Adam); FIT_TAGGER_WRITE=src/wardrobe/category_probe.cpp
 //   writes it as C++;
+// - the type probe (wardrobe::TypeProbe: the same over MANGO's product types
+//   that atelier knows, not balanced); FIT_TAGGER_WRITE_TYPES=
+//   src/wardrobe/type_probe.cpp writes it;
 // - the ImageNet-mass layer (wardrobe::TaggerWeights: 7 x 11 numbers, the
 //   fallback for other encoders), printed as C++.
 // Prints held-out accuracy per category and the probe's calibration (mean
@@ -19,12 +22,14 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -136,6 +141,142 @@ std::unique_ptr<CategoryProbe> fit_probe(const std::vector<Embedding>& x, const 
   return p;
 }
 
+using atelier::wardrobe::TypeProbe;
+
+// A float literal that always parses as one ("0" would be "0F", an error).
+std::string float_literal(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", x);
+  std::string s = buf;
+  if (s.find_first_of(".en") == std::string::npos) s += ".0";
+  return s + "F";
+}
+
+// MANGO's product category as atelier's type, where atelier has one (as
+// tests/http/wardrobe.test.mjs maps them).
+std::string mango_type(const std::string& category) {
+  static const std::map<std::string, std::string> kTypes = {{"T-Shirt", "t-shirt"},
+                                                            {"Top", "top"},
+                                                            {"Blouse", "blouse"},
+                                                            {"Shirt", "shirt"},
+                                                            {"Sweatshirt", "sweatshirt"},
+                                                            {"Sweater", "sweater"},
+                                                            {"Cardigan", "cardigan"},
+                                                            {"Bras", "bra"},
+                                                            {"Bikini top", "bikini"},
+                                                            {"Vest", "vest"},
+                                                            {"Jeans", "jeans"},
+                                                            {"Trousers", "trousers"},
+                                                            {"Shorts", "shorts"},
+                                                            {"Skirt", "skirt"},
+                                                            {"Leggings", "leggings"},
+                                                            {"Dress", "dress"},
+                                                            {"Jumpsuit", "jumpsuit"},
+                                                            {"Blazer", "blazer"},
+                                                            {"Jacket", "jacket"},
+                                                            {"Trenchcoat", "trench coat"},
+                                                            {"Coat", "coat"},
+                                                            {"Parka", "parka"},
+                                                            {"Sandals", "sandals"},
+                                                            {"Trainers", "sneakers"},
+                                                            {"Boots", "boots"},
+                                                            {"Ankle Boots", "boots"},
+                                                            {"Handbag", "handbag"},
+                                                            {"Shoulder bag", "shoulder bag"},
+                                                            {"Sunglasses", "sunglasses"},
+                                                            {"Hat", "hat"},
+                                                            {"Scarf", "scarf"},
+                                                            {"Gloves", "gloves"},
+                                                            {"Socks", "socks"}};
+  const auto it = kTypes.find(category);
+  return it == kTypes.end() ? "" : it->second;
+}
+
+// Softmax regression on embeddings with L2, full-batch Adam; not balanced
+// (a type seen three times stays rare).
+TypeProbe fit_type_probe(const std::vector<Embedding>& x, const std::vector<int>& y,
+                         const std::vector<std::string>& types, double l2, int steps) {
+  TypeProbe p;
+  p.types = types;
+  const std::size_t n = types.size();
+  p.bias.assign(n, 0.0F);
+  p.w.assign(n, std::vector<float>(kProbeDim, 0.0F));
+  const std::size_t params = n * (kProbeDim + 1);
+  std::vector<double> m(params), v(params), g(params);
+  const double lr = 0.01, b1 = 0.9, b2 = 0.999;
+  for (int step = 1; step <= steps; ++step) {
+    std::fill(g.begin(), g.end(), 0.0);
+    for (std::size_t i = 0; i < x.size(); ++i) {
+      const auto prob = p.probabilities(x[i]);
+      for (std::size_t c = 0; c < n; ++c) {
+        const double e = (prob[c] - (int(c) == y[i] ? 1.0 : 0.0)) / double(x.size());
+        double* gc = &g[c * (kProbeDim + 1)];
+        for (int k = 0; k < kProbeDim; ++k) gc[k] += e * x[i][k];
+        gc[kProbeDim] += e;
+      }
+    }
+    for (std::size_t c = 0; c < n; ++c) {
+      for (int k = 0; k <= kProbeDim; ++k) {
+        const std::size_t j = c * (kProbeDim + 1) + k;
+        float& param = k < kProbeDim ? p.w[c][k] : p.bias[c];
+        const double grad = g[j] + (k < kProbeDim ? 2 * l2 * param : 0.0);
+        m[j] = b1 * m[j] + (1 - b1) * grad;
+        v[j] = b2 * v[j] + (1 - b2) * grad * grad;
+        const double mh = m[j] / (1 - std::pow(b1, step)), vh = v[j] / (1 - std::pow(b2, step));
+        param -= float(lr * mh / (std::sqrt(vh) + 1e-8));
+      }
+    }
+  }
+  return p;
+}
+
+// Held-out: how often the probe's best type is right, and at the tagger's
+// threshold how often a type is given and right.
+void report_type_probe(const TypeProbe& p, const std::vector<Embedding>& x,
+                       const std::vector<int>& y) {
+  int ok = 0, given = 0, given_ok = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    const auto prob = p.probabilities(x[i]);
+    const int best = int(std::max_element(prob.begin(), prob.end()) - prob.begin());
+    ok += best == y[i];
+    if (prob[best] >= atelier::wardrobe::kTypeThreshold) {
+      ++given;
+      given_ok += best == y[i];
+    }
+  }
+  std::printf(
+      "type probe, held out (%zu items of the %zu types): best type right %.3f; at >= %.1f "
+      "given for %.2f, right for %.3f of those\n",
+      x.size(), p.types.size(), double(ok) / double(x.size()), atelier::wardrobe::kTypeThreshold,
+      double(given) / double(x.size()), given ? double(given_ok) / given : 0.0);
+}
+
+void write_type_probe(const TypeProbe& p, const std::string& path, std::size_t items) {
+  std::ofstream out(path);
+  out << "// The wardrobe tagger's type probe (see wardrobe/tagger.h), written by\n"
+         "// bench_fit_tagger (FIT_TAGGER_WRITE_TYPES): fitted on the "
+      << items
+      << " typed items of the fitting\n"
+         "// side of the MANGO outfits fixture's item-disjoint split; never edit by hand.\n"
+         "// clang-format off\n"
+         "#include \"wardrobe/tagger.h\"\n\nnamespace atelier::wardrobe {\n\n"
+         "const TypeProbe& TypeProbe::fitted() {\n"
+         "  static const TypeProbe kProbe = {\n    {";
+  for (std::size_t c = 0; c < p.types.size(); ++c)
+    out << (c ? ", " : "") << '"' << p.types[c] << '"';
+  out << "},\n    {";
+  for (std::size_t c = 0; c < p.types.size(); ++c)
+    out << (c ? ", " : "") << float_literal(p.bias[c]);
+  out << "},\n    {\n";
+  for (const auto& row : p.w) {
+    out << "      {";
+    for (int k = 0; k < kProbeDim; ++k)
+      out << (k ? (k % 8 ? ", " : ",\n       ") : "") << float_literal(row[k]);
+    out << "},\n";
+  }
+  out << "    }};\n  return kProbe;\n}\n\n}  // namespace atelier::wardrobe\n";
+}
+
 // Held-out accuracy per category and overall, and calibration by confidence
 // band.
 void report_probe(const CategoryProbe& p, const std::vector<Embedding>& x,
@@ -181,19 +322,12 @@ void write_probe(const CategoryProbe& p, const std::string& path, std::size_t it
          "#include \"wardrobe/tagger.h\"\n\nnamespace atelier::wardrobe {\n\n"
          "const CategoryProbe& CategoryProbe::fitted() {\n"
          "  static const CategoryProbe kProbe = {\n    {";
-  char buf[32];
-  for (int c = 0; c < kCategoryCount; ++c) {
-    std::snprintf(buf, sizeof buf, "%s%.6gF", c ? ", " : "", double(p.bias[c]));
-    out << buf;
-  }
+  for (int c = 0; c < kCategoryCount; ++c) out << (c ? ", " : "") << float_literal(p.bias[c]);
   out << "},\n    {{\n";
   for (int c = 0; c < kCategoryCount; ++c) {
     out << "      {";
-    for (int k = 0; k < kProbeDim; ++k) {
-      std::snprintf(buf, sizeof buf, "%s%.6gF", k ? (k % 8 ? ", " : ",\n       ") : "",
-                    double(p.w[c][k]));
-      out << buf;
-    }
+    for (int k = 0; k < kProbeDim; ++k)
+      out << (k ? (k % 8 ? ", " : ",\n       ") : "") << float_literal(p.w[c][k]);
     out << "},\n";
   }
   out << "    }}};\n  return kProbe;\n}\n\n}  // namespace atelier::wardrobe\n";
@@ -242,6 +376,10 @@ int main(int argc, char** argv) {
   std::vector<Features> train_x, test_x, all_x;
   std::vector<int> train_y, test_y, all_y;
   std::vector<Embedding> train_e, test_e;
+  // Items whose MANGO category is an atelier type, for the type probe.
+  std::vector<std::string> types;
+  std::vector<Embedding> type_train_e, type_test_e;
+  std::vector<int> type_train_y, type_test_y;
   std::set<std::string> seen;
   nlohmann::json dump = nlohmann::json::array();
   for (const auto& o : outfits) {
@@ -273,6 +411,12 @@ int main(int argc, char** argv) {
       (test ? test_x : train_x).push_back(t->features);
       (test ? test_y : train_y).push_back(y);
       (test ? test_e : train_e).push_back(t->embedding);
+      if (const std::string type = mango_type(it["category"]); !type.empty()) {
+        auto at = std::find(types.begin(), types.end(), type);
+        if (at == types.end()) at = types.insert(types.end(), type);
+        (test ? type_test_e : type_train_e).push_back(t->embedding);
+        (test ? type_test_y : type_train_y).push_back(int(at - types.begin()));
+      }
     }
   }
   if (const char* path = std::getenv("FIT_TAGGER_DUMP")) std::ofstream(path) << dump;
@@ -284,6 +428,10 @@ int main(int argc, char** argv) {
   const auto probe = fit_probe(train_e, train_y, 3e-5, 1500);
   report_probe(*probe, test_e, test_y);
   if (const char* path = std::getenv("FIT_TAGGER_WRITE")) write_probe(*probe, path, train_e.size());
+  const TypeProbe type_probe = fit_type_probe(type_train_e, type_train_y, types, 3e-5, 1500);
+  report_type_probe(type_probe, type_test_e, type_test_y);
+  if (const char* path = std::getenv("FIT_TAGGER_WRITE_TYPES"))
+    write_type_probe(type_probe, path, type_train_e.size());
   const TaggerWeights w = fit(train_x, train_y, l2);
   std::printf("ImageNet-mass layer, held out: unfitted %.3f, fitted %.3f\n",
               accuracy(TaggerWeights::identity(), test_x, test_y), accuracy(w, test_x, test_y));

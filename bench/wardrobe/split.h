@@ -44,7 +44,7 @@ inline std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint_greedy(
   });
   std::map<std::string, int> side;  // 1 fit, 2 measured
   std::vector<Outfit> train, test;
-  *dropped = 0;
+  std::size_t left_out = 0;
   for (const auto* o : order) {
     int seen = 0;
     for (const auto& id : o->items) {
@@ -52,13 +52,14 @@ inline std::pair<std::vector<Outfit>, std::vector<Outfit>> item_disjoint_greedy(
       if (it != side.end()) seen |= it->second;
     }
     if (seen == 3) {
-      ++*dropped;
+      ++left_out;
       continue;
     }
     const int to = seen ? seen : (fnv1a(o->id + "#side") % 2 == 0 ? 2 : 1);
     for (const auto& id : o->items) side[id] = to;
     (to == 2 ? test : train).push_back(*o);
   }
+  if (dropped) *dropped = left_out;
   return {train, test};
 }
 

@@ -32,20 +32,22 @@ Result<std::vector<DefinitionMatcher::Word>> DefinitionMatcher::content_words(
     const std::string& text) const {
   ATELIER_ASSIGN_OR_RETURN(auto a, analyzer_.analyze(text, "en", /*with_sentences=*/false));
   std::vector<Word> out;
-  bool negated = false;  // the word after "without", "no", "not" or "lacking"
+  bool negated = false;  // until the next content word ("without a brim")
   for (auto& t : a.tokens) {
     if (t.type != text::TokenType::word) continue;
-    const bool negation = t.normalized == "without" || t.normalized == "no" ||
-                          t.normalized == "not" || t.normalized == "lacking";
-    if (!t.stopword && t.normalized.size() >= 2 && !negation) {
-      // A negated word matches only a negated word, and never by likeness:
-      // "a chair without arms" is no answer to "which chair has arms".
-      if (negated)
-        out.push_back({"!" + t.stem, ""});
-      else
-        out.push_back({std::move(t.stem), std::move(t.normalized)});
+    if (t.normalized == "without" || t.normalized == "no" || t.normalized == "not" ||
+        t.normalized == "lacking") {
+      negated = true;
+      continue;
     }
-    negated = negation;
+    if (t.stopword || t.normalized.size() < 2) continue;
+    // A negated word matches only a negated word, and never by likeness:
+    // "a chair without arms" is no answer to "which chair has arms".
+    if (negated)
+      out.push_back({"!" + t.stem, ""});
+    else
+      out.push_back({std::move(t.stem), std::move(t.normalized)});
+    negated = false;
   }
   return out;
 }
@@ -95,9 +97,9 @@ Result<std::unique_ptr<DefinitionMatcher>> DefinitionMatcher::build(
   return m;
 }
 
-Result<std::vector<double>> DefinitionMatcher::score(const std::string& description,
-                                                     const std::vector<std::string>& ranked,
-                                                     const WorkContext& work) const {
+Result<DefinitionMatcher::Scores> DefinitionMatcher::score(const std::string& description,
+                                                           const std::vector<std::string>& ranked,
+                                                           const WorkContext& work) const {
   ATELIER_ASSIGN_OR_RETURN(auto all, content_words(description));
   std::vector<Word> words;  // each stem once
   for (auto& w : all)
@@ -117,7 +119,7 @@ Result<std::vector<double>> DefinitionMatcher::score(const std::string& descript
     ATELIER_ASSIGN_OR_RETURN(auto v, embedder_.embed(forms, work));
     vectors = std::move(v.vectors);
   }
-  std::vector<double> out;
+  Scores out;
   for (std::size_t r = 0; r < ranked.size(); ++r) {
     double s = 1.0 / (double(r) + kRankOffset);
     const auto it = entries_.find(ranked[r]);
@@ -136,8 +138,9 @@ Result<std::vector<double>> DefinitionMatcher::score(const std::string& descript
         cover += weights[i] * nearest;
       }
       s += kCoverWeight * cover / total + kPrecisionWeight * precision / std::max(e.weight, 1e-9);
+      out.best_cover = std::max(out.best_cover, cover / total);
     }
-    out.push_back(s);
+    out.score.push_back(s);
   }
   return out;
 }

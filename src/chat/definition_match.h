@@ -7,10 +7,11 @@
 // text model's space (so "cloak" meets "mantle"), plus the share of the
 // definition's own weight the description covers, plus the retrieval rank.
 //
-// Fitted on half of 1,011 GCIDE definitions of the glossary's headwords and
-// measured on the other half (tests/http/chat.test.mjs): the right passage
-// first for 0.31 of questions (retrieval order alone: 0.29), in the first
-// five for 0.47 (0.46).
+// The three weights were chosen offline on the even half of the 1,011 GCIDE
+// questions of tests/http/chat.test.mjs and checked on the odd half (a
+// one-off experiment: the right passage first for 0.311 of the odd half,
+// retrieval order alone 0.289; in the first five 0.465 against 0.457); the
+// test measures all of them.
 //
 // Thread safety: immutable once built; score() may be called concurrently.
 #pragma once
@@ -37,12 +38,14 @@ class DefinitionMatcher {
                                                           const engines::TextEmbedder& embedder,
                                                           const WorkContext& work);
 
+  struct Scores {
+    std::vector<double> score;  // per id of `ranked`: higher defines it better
+    double best_cover = 0;      // the most of the description any passage covers, in [0, 1]
+  };
   // One score per id of `ranked` (best retrieved first; an id that is not a
-  // passage scores by its rank alone); higher is a better definition of
-  // `description`.
-  Result<std::vector<double>> score(const std::string& description,
-                                    const std::vector<std::string>& ranked,
-                                    const WorkContext& work) const;
+  // passage scores by its rank alone) for how well `description` defines it.
+  Result<Scores> score(const std::string& description, const std::vector<std::string>& ranked,
+                       const WorkContext& work) const;
 
   struct Entry {
     std::vector<std::string> stems;  // the definition's content stems, each once
@@ -62,7 +65,7 @@ class DefinitionMatcher {
     std::string stem, form;  // a negated word: "!" + stem, no form
   };
   // The content words of `text`: words that are not stopwords, 2+ letters;
-  // one after "without", "no", "not" or "lacking" is negated.
+  // the first one after "without", "no", "not" or "lacking" is negated.
   Result<std::vector<Word>> content_words(const std::string& text) const;
   double idf(const std::string& stem) const;
 

@@ -8,23 +8,24 @@ namespace atelier::chat {
 namespace {
 
 // Words as fixed unit vectors: "cloak" and "mantle" near each other, every
-// other word on its own axis (a test double for the text model).
+// other word on an axis of its own (a test double for the text model).
 class TableEmbedder final : public engines::TextEmbedder {
  public:
   const std::string& model() const override { return model_; }
-  int dimensions() const override { return 8; }
+  int dimensions() const override { return kDim; }
   Result<engines::Embeddings> embed(const std::vector<std::string>& texts,
                                     const WorkContext&) const override {
     engines::Embeddings out;
     for (const auto& t : texts) {
-      std::vector<float> v(8, 0.0F);
+      std::vector<float> v(kDim, 0.0F);
       if (t == "cloak") {
         v[0] = 1;
       } else if (t == "mantle") {
         v[0] = 0.8F;
         v[1] = 0.6F;
       } else {
-        v[2 + std::hash<std::string>{}(t) % 6] = 1;
+        const auto axis = axes_.emplace(t, 2 + static_cast<int>(axes_.size()) % (kDim - 2)).first;
+        v[static_cast<std::size_t>(axis->second)] = 1;
       }
       out.vectors.push_back(std::move(v));
     }
@@ -32,8 +33,17 @@ class TableEmbedder final : public engines::TextEmbedder {
   }
 
  private:
+  static constexpr int kDim = 256;
   std::string model_ = "table";
+  mutable std::map<std::string, int> axes_;  // single-threaded test
 };
+
+text::Analyzer analyzer_with_stopwords() {
+  auto a = text::Analyzer::create(std::string(ATELIER_SOURCE_DIR) +
+                                  "/node_modules/stopwords-iso/stopwords-iso.json");
+  EXPECT_TRUE(a.is_ok()) << a.status().message();
+  return std::move(a).value();
+}
 
 Passage passage(std::string id, const std::string& title, const std::string& gloss) {
   Passage p;
@@ -45,7 +55,7 @@ Passage passage(std::string id, const std::string& title, const std::string& glo
 }
 
 TEST(DefinitionMatcher, RanksTheDefinitionTheDescriptionGivesAboveTheWordsItUses) {
-  const auto analyzer = std::move(text::Analyzer::create("")).value();
+  const auto analyzer = analyzer_with_stopwords();
   const TableEmbedder embedder;
   const std::vector<Passage> kb = {
       passage("alb", "alb", "a white linen liturgical vestment with sleeves worn by priests"),
@@ -59,19 +69,37 @@ TEST(DefinitionMatcher, RanksTheDefinitionTheDescriptionGivesAboveTheWordsItUses
   auto s = (*m)->score("Which word means: a white linen vestment with sleeves worn by priests?",
                        {"linen", "vestment", "alb"}, WorkContext{});
   ASSERT_TRUE(s.is_ok());
-  ASSERT_EQ(s->size(), 3u);
-  EXPECT_GT((*s)[2], (*s)[0]);
-  EXPECT_GT((*s)[2], (*s)[1]);
+  ASSERT_EQ(s->score.size(), 3u);
+  EXPECT_GT(s->score[2], s->score[0]);
+  EXPECT_GT(s->score[2], s->score[1]);
+  EXPECT_DOUBLE_EQ(s->best_cover, 1.0);  // alb's definition has every word
   // A word the definition lacks counts by its nearest there: "cloak" meets
   // "mantle", so the pallium passes tweed though retrieved after it.
   s = (*m)->score("the word for a cloak", {"tweed", "pallium"}, WorkContext{});
   ASSERT_TRUE(s.is_ok());
-  EXPECT_GT((*s)[1], (*s)[0]);
+  EXPECT_GT(s->score[1], s->score[0]);
   // An id that is not a passage scores by its rank alone; an empty
-  // description too.
+  // description too, and it covers nothing.
   s = (*m)->score("", {"nothing", "alb"}, WorkContext{});
   ASSERT_TRUE(s.is_ok());
-  EXPECT_GT((*s)[0], (*s)[1]);
+  EXPECT_GT(s->score[0], s->score[1]);
+  EXPECT_EQ(s->best_cover, 0.0);
+}
+
+TEST(DefinitionMatcher, ANegatedWordMatchesOnlyANegatedWord) {
+  const auto analyzer = analyzer_with_stopwords();
+  const TableEmbedder embedder;
+  const std::vector<Passage> kb = {passage("beret", "beret", "a soft cap without a brim"),
+                                   passage("baseball cap", "baseball cap", "a cap with a brim")};
+  auto m = DefinitionMatcher::build(kb, analyzer, embedder, WorkContext{});
+  ASSERT_TRUE(m.is_ok());
+  // "no brim" meets "without a brim" (a stopword between), not "with a brim".
+  auto s = (*m)->score("which cap has no brim", {"baseball cap", "beret"}, WorkContext{});
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_GT(s->score[1], s->score[0]);
+  s = (*m)->score("which cap has a brim", {"beret", "baseball cap"}, WorkContext{});
+  ASSERT_TRUE(s.is_ok());
+  EXPECT_GT(s->score[1], s->score[0]);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/ids.h"
+#include "obs/log.h"
 
 namespace atelier::chat {
 
@@ -17,6 +18,9 @@ namespace {
 // definition matcher orders, and how many of them stand as retrieved.
 constexpr int kWordCandidates = 50;
 constexpr std::size_t kWordAnswers = 10;
+// Below this share of the description covered by the best passage, no
+// passage is named as the answer (the question is answered as any other).
+constexpr double kLeastCover = 0.25;
 
 const search::Caller kSystem{"system", true, false};
 
@@ -52,9 +56,13 @@ Status ChatService::ensure_knowledge(const WorkContext& work) {
     ATELIER_RETURN_IF_ERROR(search_.ingest(kKnowledgeCollection, batch, kSystem, work).status());
   }
   if (analyzer_ && embedder_) {
-    ATELIER_ASSIGN_OR_RETURN(auto matcher,
-                             DefinitionMatcher::build(*built, *analyzer_, *embedder_, work));
-    matcher_ = std::move(matcher);
+    // Optional: without it, a question that asks for a word is answered from
+    // retrieval's order.
+    auto matcher = DefinitionMatcher::build(*built, *analyzer_, *embedder_, work);
+    if (matcher.is_ok())
+      matcher_ = std::move(*matcher);
+    else
+      log::warn("the definition matcher was not built", {{"error", matcher.status().message()}});
   }
   for (auto& p : *built) {
     for (const auto& name : p.synonyms) title_by_name_.emplace(name, p.title);
@@ -199,6 +207,21 @@ std::vector<Retrieved> ChatService::kinds_asked_for(const std::string& question,
       "or",   "of", "kinds", "kind",    "types", "type", "sorts", "sort", "examples"};
   const auto q = words_of(question);
   if (q.size() < 3 || (q[0] != "which" && q[0] != "what")) return {};
+  // Comparisons ("which fabric is warmer, tweed or flannel?"), advice ("what
+  // shoes look good with chinos?", "what colour complements navy?") and
+  // lists ("what boots are there?") are answered as such.
+  static const std::set<std::string> kPairing = {"go",   "goes",  "going", "wear", "worn",
+                                                 "pair", "pairs", "well",  "good", "great",
+                                                 "nice", "look",  "looks"};
+  for (std::size_t i = 0; i < q.size(); ++i) {
+    const std::string& w = q[i];
+    if (w == "or" || w == "vs" || w == "versus" || w == "difference" || w == "compare" ||
+        w == "complement" || w == "complements" || w == "match" || w == "matches" ||
+        (w == "with" && i > 0 && kPairing.count(q[i - 1])))
+      return {};
+  }
+  for (std::size_t i = 0; i + 1 < q.size(); ++i)
+    if ((q[i] == "are" && q[i + 1] == "there") || q[i] == "exist") return {};
   MutexLock lock(mu_);
   std::string head;
   for (std::size_t n : {2, 1}) {
@@ -206,9 +229,13 @@ std::vector<Retrieved> ChatService::kinds_asked_for(const std::string& question,
     std::string name = q[1];
     if (n == 2) name += " " + q[2];
     auto it = title_by_name_.find(name);
-    if (it == title_by_name_.end() && name.size() > 3 && name.back() == 's') {
-      name.pop_back();
-      it = title_by_name_.find(name);
+    // A plural names its singular ("dresses", "boots").
+    for (const char* suffix : {"es", "s"}) {
+      const std::size_t n_suffix = std::char_traits<char>::length(suffix);
+      if (it != title_by_name_.end() || name.size() <= n_suffix + 2 ||
+          name.compare(name.size() - n_suffix, n_suffix, suffix) != 0)
+        continue;
+      it = title_by_name_.find(name.substr(0, name.size() - n_suffix));
     }
     if (it != title_by_name_.end()) head = it->second;
     if (!head.empty()) break;
@@ -246,7 +273,15 @@ Result<bool> ChatService::rank_as_definitions(const std::string& question,
     (x.collection == kKnowledgeCollection ? knowledge : rest).push_back(std::move(x));
   std::vector<std::string> ids;
   for (const auto& x : knowledge) ids.push_back(x.id);
-  ATELIER_ASSIGN_OR_RETURN(auto scores, matcher->score(question, ids, work));
+  auto scored = matcher->score(question, ids, work);
+  if (!scored.is_ok() || scored->best_cover < kLeastCover) {
+    // Retrieval's order stands (a failed embedding, or a description that
+    // no passage covers enough to name it).
+    retrieved = std::move(knowledge);
+    for (auto& x : rest) retrieved.push_back(std::move(x));
+    return false;
+  }
+  const auto& scores = scored->score;
   std::vector<std::size_t> order(knowledge.size());
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(),
@@ -280,7 +315,12 @@ Result<RagAnswer> ChatService::rag(const RagRequest& r, const search::Caller& ca
     ATELIER_ASSIGN_OR_RETURN(ranked, rank_as_definitions(r.question, out.retrieved, work));
   } else if (auto kinds = kinds_asked_for(r.question, out.retrieved); !kinds.empty()) {
     ATELIER_ASSIGN_OR_RETURN(ranked, rank_as_definitions(r.question, kinds, work));
-    if (ranked) out.retrieved = std::move(kinds);
+    if (ranked) {
+      // The kinds, then the hits of the caller's own collections.
+      for (auto& x : out.retrieved)
+        if (x.collection != kKnowledgeCollection) kinds.push_back(std::move(x));
+      out.retrieved = std::move(kinds);
+    }
   }
   if (!ranked) add_named_passages(r.question, out.retrieved);
   out.retrieval_ms = ms_since(t);

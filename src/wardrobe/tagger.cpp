@@ -343,8 +343,9 @@ TaggerWeights TaggerWeights::defaults() {
   return w;
 }
 
-Tagger::Tagger(engines::ImageEncoder* encoder, TaggerWeights weights, const CategoryProbe* probe)
-    : encoder_(encoder), weights_(weights), probe_(probe) {
+Tagger::Tagger(engines::ImageEncoder* encoder, TaggerWeights weights, const CategoryProbe* probe,
+               const TypeProbe* type_probe)
+    : encoder_(encoder), weights_(weights), probe_(probe), type_probe_(type_probe) {
   if (!encoder_) return;
   static const auto by_name = [] {
     std::unordered_map<std::string_view, const ClassRow*> m;
@@ -433,9 +434,23 @@ void classify_category(const std::array<double, kCategoryCount>& p, AutoTags& t)
   t.category = {categories()[best], p[best]};
 }
 
-// Type: the best-supported type of the chosen category, when ImageNet
-// named it with some confidence.
-void pick_type(const std::map<std::string, double>& type_mass, AutoTags& t) {
+// Type: the type probe's best type of the chosen category when it is sure
+// enough, else ImageNet's best-supported name of it when that is; else none
+// (left out, not guessed).
+void pick_type(const std::map<std::string, double>& type_mass, const TypeProbe* probe,
+               const std::vector<float>& embedding, AutoTags& t) {
+  if (probe && !probe->types.empty() && embedding.size() == kProbeDim) {
+    const auto p = probe->probabilities(embedding);
+    std::size_t best = p.size();
+    for (std::size_t i = 0; i < p.size(); ++i)
+      if (category_of_type(probe->types[i]) == t.category.value &&
+          (best == p.size() || p[i] > p[best]))
+        best = i;
+    if (best < p.size() && p[best] >= kTypeThreshold) {
+      t.type = Scored{probe->types[best], p[best]};
+      return;
+    }
+  }
   std::string type;
   double type_p = 0;
   for (const auto& [name, p] : type_mass) {
@@ -444,7 +459,8 @@ void pick_type(const std::map<std::string, double>& type_mass, AutoTags& t) {
       type_p = p;
     }
   }
-  if (!type.empty() && type_p >= 0.15) t.type = Scored{type, std::min(1.0, type_p)};
+  if (!type.empty() && type_p >= kImageNetTypeThreshold)
+    t.type = Scored{type, std::min(1.0, type_p)};
 }
 
 // Colours of the item's own pixels.
@@ -496,6 +512,22 @@ std::array<double, kCategoryCount> CategoryProbe::probabilities(
   return score;
 }
 
+std::vector<double> TypeProbe::probabilities(const std::vector<float>& embedding) const {
+  std::vector<double> score(types.size());
+  for (std::size_t c = 0; c < types.size() && c < w.size() && c < bias.size(); ++c) {
+    double z = bias[c];
+    for (std::size_t k = 0; k < embedding.size() && k < w[c].size(); ++k)
+      z += double(w[c][k]) * embedding[k];
+    score[c] = z;
+  }
+  if (score.empty()) return score;
+  const double mx = *std::max_element(score.begin(), score.end());
+  double sum = 0;
+  for (double& x : score) sum += (x = std::exp(x - mx));
+  for (double& x : score) x /= sum;
+  return score;
+}
+
 Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
   if (!encoder_) return Status::unavailable("the image encoder (mobilenet-v2) is not loaded");
   const Foreground fg = find_foreground(bgr);
@@ -514,7 +546,7 @@ Result<Tagged> Tagger::tag(const cv::Mat& bgr, const WorkContext& work) const {
                         : mass_layer(weights_, out.features),
                     t);
   t.plain_background = fg.plain_background;
-  pick_type(m.type_mass, t);
+  pick_type(m.type_mass, type_probe_, out.embedding, t);
   add_colors(bgr, fg, t);
 
   const std::string& cat = t.category.value;

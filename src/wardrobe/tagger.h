@@ -5,12 +5,12 @@
 // Category: a softmax layer over the item's MobileNetV2 embedding (the 1,280
 // pooled features; CategoryProbe, fitted by bench/wardrobe/fit_tagger on the
 // items of the fitting side of the MANGO outfits fixture's item-disjoint
-// split, bench/wardrobe/split.h; the fixture is never shipped). With another
-// encoder, MobileNetV2's ImageNet probabilities summed per wardrobe category
+// split, bench/wardrobe/split.h; the fixture is never shipped). With an
+// embedding of another size, the encoder's ImageNet probabilities summed per category
 // (ImageNet names garments, shoes, bags and jewellery parts) and the item's
 // shape (aspect, fill, size in the frame) through a 7 x 11 layer
-// (TaggerWeights). Type, formality, warmth and season follow from what ImageNet
-// named; absent when nothing did.
+// (TaggerWeights). The type from TypeProbe or ImageNet's names (see there);
+// formality, warmth and season follow from it; absent when there is none.
 //
 // Thread safety: tag() may be called concurrently (the encoder batches).
 #pragma once
@@ -54,6 +54,27 @@ struct CategoryProbe {
   std::array<double, kCategoryCount> probabilities(const std::vector<float>& embedding) const;
 };
 
+// A softmax layer over the encoder's embedding that names the type (the
+// product types of the MANGO fixture that atelier knows, fitted as the
+// category probe is). A type is given when its probability reaches
+// kTypeThreshold and it belongs to the item's category; else ImageNet's name
+// when its mass reaches kImageNetTypeThreshold (types the probe does not
+// know: hoodie, loafers, backpack, ...); else none.
+struct TypeProbe {
+  std::vector<std::string> types;
+  std::vector<float> bias;            // per type
+  std::vector<std::vector<float>> w;  // per type, kProbeDim each
+  // The fitted layer (type_probe.cpp, written by bench_fit_tagger).
+  static const TypeProbe& fitted();
+  // Each type's probability for an L2-normalised embedding.
+  std::vector<double> probabilities(const std::vector<float>& embedding) const;
+};
+// Measured on the never-seen side of the split (bench_fit_tagger): the
+// probe's type at >= 0.5 is right about 0.8 of the time, ImageNet's name at
+// >= 0.6 too.
+inline constexpr double kTypeThreshold = 0.5;
+inline constexpr double kImageNetTypeThreshold = 0.6;
+
 // Where the item is in the photo.
 struct Foreground {
   cv::Mat mask;  // 8-bit, the photo's size; 255 on the item
@@ -80,7 +101,8 @@ class Tagger {
   // `probe`: the category layer over embeddings (null: the ImageNet-mass
   // layer `weights` only; also when the encoder's embedding has another size).
   Tagger(engines::ImageEncoder* encoder, TaggerWeights weights,
-         const CategoryProbe* probe = &CategoryProbe::fitted());
+         const CategoryProbe* probe = &CategoryProbe::fitted(),
+         const TypeProbe* type_probe = &TypeProbe::fitted());
   // unavailable when the encoder is not loaded.
   Result<Tagged> tag(const cv::Mat& bgr, const WorkContext& work) const;
   const std::string& model() const;
@@ -90,6 +112,7 @@ class Tagger {
   engines::ImageEncoder* encoder_;  // null: not loaded
   TaggerWeights weights_;
   const CategoryProbe* probe_;
+  const TypeProbe* type_probe_;
   // Per ImageNet label of the encoder: the wardrobe category it is evidence
   // for (-1: none) and the type it names.
   std::vector<int> class_category_;
