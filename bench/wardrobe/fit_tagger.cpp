@@ -102,6 +102,16 @@ using atelier::wardrobe::CategoryProbe;
 using atelier::wardrobe::kProbeDim;
 using Embedding = std::vector<float>;
 
+// One Adam step (learning rate 0.01) on `param` with gradient `g` plus L2.
+void adam_step(float& param, double g, double l2, double& m, double& v, int step) {
+  const double lr = 0.01, b1 = 0.9, b2 = 0.999;
+  const double grad = g + 2 * l2 * param;
+  m = b1 * m + (1 - b1) * grad;
+  v = b2 * v + (1 - b2) * grad * grad;
+  const double mh = m / (1 - std::pow(b1, step)), vh = v / (1 - std::pow(b2, step));
+  param -= float(lr * mh / (std::sqrt(vh) + 1e-8));
+}
+
 // Class-balanced softmax regression on embeddings with L2, full-batch Adam.
 std::unique_ptr<CategoryProbe> fit_probe(const std::vector<Embedding>& x, const std::vector<int>& y,
                                          double l2, int steps) {
@@ -114,7 +124,6 @@ std::unique_ptr<CategoryProbe> fit_probe(const std::vector<Embedding>& x, const 
     total_weight += wi[i] = double(x.size()) / (kCategoryCount * count[y[i]]);
   constexpr int kParams = kCategoryCount * (kProbeDim + 1);
   std::vector<double> m(kParams), v(kParams), g(kParams);
-  const double lr = 0.01, b1 = 0.9, b2 = 0.999;
   for (int step = 1; step <= steps; ++step) {
     std::fill(g.begin(), g.end(), 0.0);
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -129,12 +138,8 @@ std::unique_ptr<CategoryProbe> fit_probe(const std::vector<Embedding>& x, const 
     for (int c = 0; c < kCategoryCount; ++c) {
       for (int k = 0; k <= kProbeDim; ++k) {
         const std::size_t j = std::size_t(c) * (kProbeDim + 1) + k;
-        float& param = k < kProbeDim ? p->w[c][k] : p->bias[c];
-        const double grad = g[j] + (k < kProbeDim ? 2 * l2 * param : 0.0);
-        m[j] = b1 * m[j] + (1 - b1) * grad;
-        v[j] = b2 * v[j] + (1 - b2) * grad * grad;
-        const double mh = m[j] / (1 - std::pow(b1, step)), vh = v[j] / (1 - std::pow(b2, step));
-        param -= float(lr * mh / (std::sqrt(vh) + 1e-8));
+        adam_step(k < kProbeDim ? p->w[c][k] : p->bias[c], g[j], k < kProbeDim ? l2 : 0.0, m[j],
+                  v[j], step);
       }
     }
   }
@@ -203,7 +208,6 @@ TypeProbe fit_type_probe(const std::vector<Embedding>& x, const std::vector<int>
   p.w.assign(n, std::vector<float>(kProbeDim, 0.0F));
   const std::size_t params = n * (kProbeDim + 1);
   std::vector<double> m(params), v(params), g(params);
-  const double lr = 0.01, b1 = 0.9, b2 = 0.999;
   for (int step = 1; step <= steps; ++step) {
     std::fill(g.begin(), g.end(), 0.0);
     for (std::size_t i = 0; i < x.size(); ++i) {
@@ -218,12 +222,8 @@ TypeProbe fit_type_probe(const std::vector<Embedding>& x, const std::vector<int>
     for (std::size_t c = 0; c < n; ++c) {
       for (int k = 0; k <= kProbeDim; ++k) {
         const std::size_t j = c * (kProbeDim + 1) + k;
-        float& param = k < kProbeDim ? p.w[c][k] : p.bias[c];
-        const double grad = g[j] + (k < kProbeDim ? 2 * l2 * param : 0.0);
-        m[j] = b1 * m[j] + (1 - b1) * grad;
-        v[j] = b2 * v[j] + (1 - b2) * grad * grad;
-        const double mh = m[j] / (1 - std::pow(b1, step)), vh = v[j] / (1 - std::pow(b2, step));
-        param -= float(lr * mh / (std::sqrt(vh) + 1e-8));
+        adam_step(k < kProbeDim ? p.w[c][k] : p.bias[c], g[j], k < kProbeDim ? l2 : 0.0, m[j], v[j],
+                  step);
       }
     }
   }
