@@ -18,8 +18,8 @@ namespace {
 // definition matcher orders, and how many of them stand as retrieved.
 constexpr int kWordCandidates = 50;
 constexpr std::size_t kWordAnswers = 10;
-// Below this share of the description covered by the best passage, no
-// passage is named as the answer (the question is answered as any other).
+// Below this share of the description covered by the best passage, the
+// matcher's order is not used (compose() falls back to its own rules).
 constexpr double kLeastCover = 0.25;
 
 const search::Caller kSystem{"system", true, false};
